@@ -1,0 +1,5 @@
+"""Rule modules register themselves in ``engine.RULES`` when imported; ``load_all`` imports each one."""
+
+
+def load_all() -> None:
+    from . import components, hygiene, ingress, kube_schema, services, streamhub, values_rules, wiring  # noqa: F401

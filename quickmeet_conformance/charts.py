@@ -1,0 +1,144 @@
+"""Resolve the chart under test to a local directory and read its metadata and default values.
+
+``--chart`` takes a chart directory, a packaged ``.tgz``, or ``repo/name`` (with ``--chart-version``),
+which is pulled with ``helm pull`` into a temporary directory owned by the caller.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import tarfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .errors import UserError
+from .values import MAX_FILE_BYTES, deep_merge, parse_values
+
+PULL_TIMEOUT_S = 120
+
+
+@dataclass(frozen=True)
+class Chart:
+    """A chart on disk, ready to render, with what the rules need to know about it."""
+
+    spec: str  # what the user asked for
+    path: Path  # chart directory
+    name: str
+    version: str
+    app_version: str
+    defaults: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+
+    @property
+    def label(self) -> str:
+        return f"{self.name}-{self.version}"
+
+
+def _read_yaml_file(path: Path, what: str) -> Any:
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise UserError(f"cannot read {what}: {exc.strerror}", where=str(path)) from None
+    if len(raw) > MAX_FILE_BYTES:
+        raise UserError(f"{what} is larger than {MAX_FILE_BYTES} bytes", where=str(path))
+    try:
+        return yaml.safe_load(raw)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}" if mark else str(path)
+        raise UserError(f"{what} is not valid YAML", where=where) from None
+
+
+def chart_defaults(chart_dir: Path) -> dict[str, Any]:
+    """The chart's values.yaml with each vendored subchart's defaults under its name (or alias)."""
+    values_file = chart_dir / "values.yaml"
+    defaults: dict[str, Any] = {}
+    if values_file.exists():
+        defaults = parse_values(values_file.read_bytes(), str(values_file)).data
+    meta = _read_yaml_file(chart_dir / "Chart.yaml", "Chart.yaml") or {}
+    aliases = {d.get("name"): d.get("alias") or d.get("name") for d in meta.get("dependencies") or [] if isinstance(d, dict)}
+    charts_dir = chart_dir / "charts"
+    if charts_dir.is_dir():
+        for sub in sorted(charts_dir.iterdir()):
+            sub_dir = sub
+            if sub.suffix == ".tgz":
+                continue  # packaged subcharts are expanded by load_chart
+            if not (sub_dir / "Chart.yaml").exists():
+                continue
+            sub_meta = _read_yaml_file(sub_dir / "Chart.yaml", "subchart Chart.yaml") or {}
+            key = aliases.get(sub_meta.get("name"), sub_meta.get("name"))
+            sub_defaults = chart_defaults(sub_dir)
+            defaults[key] = deep_merge(sub_defaults, defaults.get(key) or {})
+    return defaults
+
+
+def _safe_extract(archive: Path, dest: Path) -> Path:
+    try:
+        with tarfile.open(archive, "r:gz") as tar:
+            tar.extractall(dest, filter="data")
+    except (tarfile.TarError, OSError, EOFError) as exc:
+        raise UserError(f"not a readable chart archive ({exc})", where=str(archive)) from None
+    tops = [p for p in dest.iterdir() if p.is_dir()]
+    if len(tops) != 1:
+        raise UserError("a chart archive must hold exactly one top-level directory", where=str(archive))
+    # expand packaged subcharts so their defaults are known
+    charts_dir = tops[0] / "charts"
+    if charts_dir.is_dir():
+        for sub in charts_dir.glob("*.tgz"):
+            with tarfile.open(sub, "r:gz") as tar:
+                tar.extractall(charts_dir, filter="data")
+    return tops[0]
+
+
+def _pull(spec: str, version: str | None, helm_path: str, dest: Path) -> Path:
+    cmd = [helm_path, "pull", spec, "--untar", "--untardir", str(dest)]
+    if version:
+        cmd += ["--version", version]
+    try:
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=PULL_TIMEOUT_S, check=False)
+    except subprocess.TimeoutExpired:
+        raise UserError(f"'helm pull' took more than {PULL_TIMEOUT_S}s", where=spec) from None
+    if proc.returncode != 0:
+        reason = (proc.stderr.strip().splitlines() or ["unknown error"])[-1]
+        raise UserError(
+            f"cannot pull chart: {reason}",
+            where=spec,
+            fix="check 'helm repo add' / --chart-version, or pass a chart directory or .tgz",
+        )
+    tops = [p for p in dest.iterdir() if p.is_dir()]
+    return tops[0]
+
+
+def load_chart(spec: str, *, version: str | None, helm_path: str, workdir: Path) -> Chart:
+    """Resolve ``spec`` to a :class:`Chart`; archives and pulls go below ``workdir``."""
+    path = Path(spec)
+    if path.is_dir():
+        chart_dir = path
+    elif path.is_file():
+        if not path.name.endswith((".tgz", ".tar.gz")):
+            raise UserError("a chart file must be a packaged .tgz", where=spec)
+        dest = workdir / f"chart-{len(list(workdir.iterdir()))}"
+        dest.mkdir(parents=True)
+        chart_dir = _safe_extract(path, dest)
+    elif "/" in spec and not spec.startswith((".", "/")) and not path.exists():
+        dest = workdir / f"pull-{len(list(workdir.iterdir()))}"
+        dest.mkdir(parents=True)
+        chart_dir = _pull(spec, version, helm_path, dest)
+    else:
+        raise UserError("chart not found", where=spec, fix="pass a chart directory, a .tgz, or repo/name")
+    chart_yaml = chart_dir / "Chart.yaml"
+    if not chart_yaml.exists():
+        raise UserError("no Chart.yaml: not a Helm chart", where=str(chart_dir))
+    meta = _read_yaml_file(chart_yaml, "Chart.yaml")
+    if not isinstance(meta, dict) or not meta.get("name") or not meta.get("version"):
+        raise UserError("Chart.yaml lacks name or version", where=str(chart_yaml))
+    return Chart(
+        spec=spec,
+        path=chart_dir.resolve(),
+        name=str(meta["name"]),
+        version=str(meta["version"]),
+        app_version=str(meta.get("appVersion") or ""),
+        defaults=chart_defaults(chart_dir),
+    )

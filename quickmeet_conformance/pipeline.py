@@ -1,0 +1,111 @@
+"""The static lane end to end: values -> rendered manifests -> topology -> rules -> findings.
+
+One :class:`Case` is one (chart, values file, helm binary, kube version); :func:`evaluate_case` is the
+only place that calls the renderer, and rules only see what it hands them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .charts import Chart
+from .errors import UserError
+from .expectations import expectations_for
+from .findings import Finding, Severity, Verdict
+from .redact import Redactor, redactor_for
+from .render import Rendered, RenderRequest, Renderer
+from .rules.engine import Context, Options, Rule, evaluate_rule, redact_finding, rules_for_lane
+from .topology import ComponentMatcher, build_topology
+from .values import ValuesFile, deep_merge, load_values
+
+
+@dataclass(frozen=True)
+class Case:
+    chart: Chart
+    values_path: str
+    renderer: Renderer
+    release: str = "rocketchat"
+    namespace: str = "default"
+    options: Options = field(default_factory=Options)
+    matcher: ComponentMatcher = field(default_factory=ComponentMatcher)
+
+    @property
+    def id(self) -> str:
+        return f"{Path(self.values_path).stem}@{self.renderer.helm.label}"
+
+    @property
+    def values_name(self) -> str:
+        return Path(self.values_path).name
+
+
+@dataclass
+class CaseResult:
+    case: Case
+    findings: dict[str, list[Finding]]  # rule id -> findings (already redacted)
+    input_error: str | None = None  # the values file could not be read: nothing else was evaluated
+    rendered: Rendered | None = None
+    redactor: Redactor = field(default_factory=Redactor)
+
+    def verdict(self, rule_id: str) -> Verdict:
+        findings = self.findings.get(rule_id, [])
+        if any(f.verdict == Verdict.ERROR for f in findings):
+            return Verdict.ERROR
+        if any(f.verdict == Verdict.FAIL for f in findings):
+            return Verdict.FAIL
+        if findings and all(f.verdict == Verdict.SKIP for f in findings):
+            return Verdict.SKIP
+        return Verdict.PASS
+
+    def failures(self, *, strict: bool = False) -> list[Finding]:
+        return [
+            f
+            for fs in self.findings.values()
+            for f in fs
+            if f.failed and (strict or f.severity == Severity.ERROR or f.verdict == Verdict.ERROR)
+        ]
+
+
+def render_request(case: Case, values: dict) -> RenderRequest:
+    return RenderRequest(
+        chart=case.chart,
+        values=values,
+        release=case.release,
+        namespace=case.namespace,
+        kube_version=case.options.kube_version,
+        values_label=case.values_name,
+    )
+
+
+def load_case_values(case: Case) -> ValuesFile:
+    return load_values(case.values_path)
+
+
+def evaluate_case(case: Case, rules: list[Rule] | None = None) -> CaseResult:
+    rules = rules if rules is not None else rules_for_lane("static")
+    try:
+        values_file = load_case_values(case)
+    except UserError as exc:
+        return CaseResult(case, {}, input_error=exc.line())
+    merged = deep_merge(case.chart.defaults, values_file.data)
+    redactor = redactor_for(values_file.data, public_values=case.chart.defaults)
+    ctx = Context(
+        values_file=values_file,
+        merged=merged,
+        chart=case.chart,
+        expectations=expectations_for(merged, case.chart.app_version),
+        options=case.options,
+        matcher=case.matcher,
+    )
+    try:
+        rendered = case.renderer.render(render_request(case, values_file.data))
+        ctx.rendered = rendered
+        ctx.topology = build_topology(rendered.manifests, case.matcher)
+        for manifest in rendered.find("Secret"):
+            redactor.add_from_secret_manifest(manifest.body)
+    except UserError as exc:
+        ctx.render_error = redactor.text(exc.line())
+    findings = {
+        r.id: [redact_finding(f, redactor.text) for f in evaluate_rule(ctx, r)] for r in rules
+    }
+    return CaseResult(case, findings, rendered=ctx.rendered, redactor=redactor)

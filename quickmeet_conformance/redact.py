@@ -1,0 +1,101 @@
+"""Keep secrets out of every output: passwords, credentials in URIs, keys and tokens.
+
+Secrets are collected from the values (by key name and by value shape) and from rendered Secrets'
+data; ``Redactor.text`` replaces each occurrence. URI credentials (``scheme://user:pass@``) are
+masked wherever they appear, even when they were never collected.
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+from dataclasses import dataclass, field
+from typing import Any, Iterable
+
+MASK = "***"
+_SECRET_KEY = re.compile(r"(pass(word)?s?|secret|token|credential|private|tls\.key|apikey|api_key|rootpassword)", re.I)
+_URI_CREDENTIALS = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)(?P<user>[^:/@\s'\"]+):(?P<pw>[^@\s'\"]+)@")
+_PEM = re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----.*?-----END [A-Z ]*PRIVATE KEY-----", re.S)
+# keys that name a secret rather than hold one (secretName, existingSecret, existingMongodbSecret, key)
+_NAMES_A_SECRET = re.compile(r"(name|^existing|^key$)", re.I)
+MIN_SECRET_LEN = 4  # shorter strings ("yes", "a") would mask ordinary words
+
+
+def _strings(node: Any) -> Iterable[str]:
+    if isinstance(node, dict):
+        for value in node.values():
+            yield from _strings(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _strings(value)
+    elif isinstance(node, str):
+        yield node
+
+
+@dataclass
+class Redactor:
+    secrets: set[str] = field(default_factory=set)
+    # strings anyone can read in the chart's own values.yaml (a default password, the chart name):
+    # masking them would hide resource names and protect nothing
+    public: frozenset[str] = frozenset()
+
+    def add(self, value: str) -> None:
+        if isinstance(value, str) and len(value) >= MIN_SECRET_LEN and value not in self.public:
+            self.secrets.add(value)
+            match = _URI_CREDENTIALS.search(value)
+            if match:
+                self.add(match.group("pw"))
+
+    def add_from_values(self, node: Any, key: str = "") -> None:
+        if isinstance(node, dict):
+            for k, v in node.items():
+                self.add_from_values(v, str(k))
+        elif isinstance(node, list):
+            for v in node:
+                self.add_from_values(v, key)
+        elif isinstance(node, str):
+            secret_key = _SECRET_KEY.search(key) and not _NAMES_A_SECRET.search(key)
+            if secret_key or _URI_CREDENTIALS.search(node) or _PEM.search(node):
+                self.add(node)
+
+    def add_from_secret_manifest(self, body: dict[str, Any]) -> None:
+        for value in (body.get("stringData") or {}).values():
+            self.add(str(value))
+        for value in (body.get("data") or {}).values():
+            self.add(str(value))
+            try:
+                self.add(base64.b64decode(str(value), validate=True).decode("utf-8"))
+            except (ValueError, UnicodeDecodeError):
+                pass
+
+    def text(self, text: str) -> str:
+        if not text:
+            return text
+        text = _PEM.sub(f"-----{MASK} PRIVATE KEY-----", text)
+        text = _URI_CREDENTIALS.sub(lambda m: f"{m.group('scheme')}{m.group('user')}:{MASK}@", text)
+        for secret in sorted(self.secrets, key=len, reverse=True):
+            if secret in text:
+                text = text.replace(secret, MASK)
+        return text
+
+    def __call__(self, text: str) -> str:
+        return self.text(text)
+
+    def merged(self, other: "Redactor") -> "Redactor":
+        return Redactor(self.secrets | other.secrets, self.public & other.public)
+
+
+def redactor_for(
+    values: Any, secret_bodies: Iterable[dict[str, Any]] = (), public_values: Any = None
+) -> Redactor:
+    """A redactor for the user's ``values`` and rendered Secrets; ``public_values`` (the chart's
+    defaults) are published with the chart and never count as secrets."""
+    redactor = Redactor(public=frozenset(_strings(public_values)) if public_values is not None else frozenset())
+    redactor.add_from_values(values)
+    for body in secret_bodies:
+        redactor.add_from_secret_manifest(body)
+    return redactor
+
+
+def all_strings(node: Any) -> list[str]:
+    return list(_strings(node))

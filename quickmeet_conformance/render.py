@@ -1,0 +1,219 @@
+"""Render a chart with helm (through pyhelm3) into parsed manifests, once per distinct input.
+
+pyhelm3's ``Command.template`` cannot pass ``--kube-version``/``--api-versions``, parses the output
+without keeping each document's ``# Source:`` template, and ``Command.run`` has no timeout; this module
+builds the command itself and runs it through pyhelm3's ``run`` (its error mapping and cancellation),
+bounded by ``asyncio.wait_for``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import re
+from dataclasses import dataclass, field
+from typing import Any, Iterable
+
+import pyhelm3
+import pyhelm3.errors
+import yaml
+
+from .charts import Chart
+from .errors import RenderError
+from .helm import HelmBinary
+
+RENDER_TIMEOUT_S = 120.0
+_DOC_SPLIT = re.compile(r"^---[ \t]*$", re.MULTILINE)
+_SOURCE = re.compile(r"^# Source: (.+)$", re.MULTILINE)
+
+try:
+    _Loader: type = yaml.CSafeLoader
+except AttributeError:  # pragma: no cover
+    _Loader = yaml.SafeLoader
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """One rendered Kubernetes object and the template it came from."""
+
+    api_version: str
+    kind: str
+    name: str
+    namespace: str
+    source: str  # chart-relative template path, e.g. "rocketchat/templates/ddp-streamer.yaml"
+    body: dict[str, Any] = field(compare=False, hash=False, repr=False)
+
+    @property
+    def ref(self) -> str:
+        return f"{self.kind}/{self.name}"
+
+    @property
+    def group(self) -> str:
+        return self.api_version.split("/")[0] if "/" in self.api_version else ""
+
+
+@dataclass(frozen=True)
+class RenderRequest:
+    chart: Chart
+    values: dict[str, Any] = field(compare=False, hash=False)
+    release: str = "rocketchat"
+    namespace: str = "default"
+    kube_version: str | None = None
+    api_versions: tuple[str, ...] = ()
+    is_upgrade: bool = False
+    values_label: str = ""  # the values file name, for error messages
+
+    def cache_key(self, helm: HelmBinary) -> tuple:
+        return (
+            helm.path,
+            str(self.chart.path),
+            self.release,
+            self.namespace,
+            self.kube_version,
+            self.api_versions,
+            self.is_upgrade,
+            json.dumps(self.values, sort_keys=True, default=str),
+        )
+
+
+@dataclass(frozen=True)
+class Rendered:
+    request: RenderRequest
+    helm: HelmBinary
+    manifests: tuple[Manifest, ...]
+    text: str = field(repr=False, default="")
+
+    def find(self, kind: str, name: str | None = None) -> list[Manifest]:
+        return [m for m in self.manifests if m.kind == kind and (name is None or m.name == name)]
+
+
+class _TemplateCommand(pyhelm3.Command):
+    async def template_text(self, request: RenderRequest) -> str:
+        command: list[Any] = [
+            "template",
+            request.release,
+            str(request.chart.path),
+            "--namespace",
+            request.namespace,
+            "--skip-tests",
+            "--values",
+            "-",
+        ]
+        if request.kube_version:
+            command += ["--kube-version", request.kube_version]
+        for api in request.api_versions:
+            command += ["--api-versions", api]
+        if request.is_upgrade:
+            command.append("--is-upgrade")
+        out = await self.run(command, json.dumps(request.values, default=str).encode())
+        return out.decode("utf-8", errors="replace")
+
+
+def _helm_error_line(stderr: bytes) -> str:
+    lines = [ln.strip() for ln in stderr.decode("utf-8", errors="replace").splitlines() if ln.strip()]
+    errors = [ln for ln in lines if ln.lower().startswith("error")]
+    line = (errors or lines or ["helm failed without a message"])[-1]
+    return line[:500]
+
+
+def parse_manifests(text: str, where: str) -> tuple[Manifest, ...]:
+    manifests = []
+    for chunk in _DOC_SPLIT.split(text):
+        if not chunk.strip():
+            continue
+        match = _SOURCE.search(chunk)
+        source = match.group(1).strip() if match else ""
+        try:
+            docs = list(yaml.load_all(chunk, Loader=_Loader))
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            line = f" line {mark.line + 1}" if mark else ""
+            raise RenderError(
+                f"the chart rendered invalid YAML in {source or 'a template'}{line}",
+                where=where,
+                fix="fix that template (run 'helm template --debug' to see the output)",
+            ) from None
+        for body in docs:
+            if body is None:
+                continue
+            if not isinstance(body, dict) or "kind" not in body:
+                raise RenderError(
+                    f"{source or 'a template'} rendered a document that is not a Kubernetes object",
+                    where=where,
+                )
+            meta = body.get("metadata") or {}
+            manifests.append(
+                Manifest(
+                    api_version=str(body.get("apiVersion", "")),
+                    kind=str(body["kind"]),
+                    name=str(meta.get("name", "")),
+                    namespace=str(meta.get("namespace") or ""),
+                    source=source,
+                    body=body,
+                )
+            )
+    return tuple(manifests)
+
+
+class Renderer:
+    """Renders through one helm binary and remembers every result (or failure) for the session."""
+
+    def __init__(self, helm: HelmBinary, *, timeout_s: float = RENDER_TIMEOUT_S, redact=None) -> None:
+        self.helm = helm
+        self.timeout_s = timeout_s
+        self._redact = redact or (lambda text: text)
+        self._command = _TemplateCommand(executable=helm.path)
+        self._cache: dict[tuple, Rendered | RenderError] = {}
+        self.renders = 0  # helm invocations, for benchmarks
+
+    async def _render_one(self, request: RenderRequest) -> Rendered | RenderError:
+        where = f"{request.values_label or 'values'} with {request.chart.label}"
+        try:
+            self.renders += 1
+            text = await asyncio.wait_for(self._command.template_text(request), self.timeout_s)
+        except asyncio.TimeoutError:
+            return RenderError(f"'helm template' took more than {self.timeout_s:.0f}s", where=where)
+        except pyhelm3.errors.Error as exc:
+            return RenderError(
+                f"helm template failed: {self._redact(_helm_error_line(exc.stderr))}",
+                where=where,
+                fix="the chart refused these values; see the chart's message",
+            )
+        except OSError as exc:
+            return RenderError(f"cannot run helm: {exc}", where=where)
+        try:
+            return Rendered(request, self.helm, parse_manifests(text, where), text)
+        except RenderError as exc:
+            return exc
+
+    async def _render_all(self, requests: list[RenderRequest]) -> list[Rendered | RenderError]:
+        gate = asyncio.Semaphore(max(2, os.cpu_count() or 2))
+
+        async def bounded(request: RenderRequest) -> Rendered | RenderError:
+            async with gate:
+                return await self._render_one(request)
+
+        return await asyncio.gather(*(bounded(r) for r in requests))
+
+    def prefetch(self, requests: Iterable[RenderRequest]) -> None:
+        """Render every request not yet cached, concurrently."""
+        todo: dict[tuple, RenderRequest] = {}
+        for request in requests:
+            key = request.cache_key(self.helm)
+            if key not in self._cache:
+                todo.setdefault(key, request)
+        if not todo:
+            return
+        results = asyncio.run(self._render_all(list(todo.values())))
+        self._cache.update(zip(todo.keys(), results))
+
+    def render(self, request: RenderRequest) -> Rendered:
+        """The rendered manifests; raises RenderError (one line) when helm or the chart refuses."""
+        key = request.cache_key(self.helm)
+        if key not in self._cache:
+            self.prefetch([request])
+        result = self._cache[key]
+        if isinstance(result, RenderError):
+            raise result
+        return result

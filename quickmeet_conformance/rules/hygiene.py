@@ -1,0 +1,91 @@
+"""Capacity and production-hygiene rules (warnings unless stated): sizing, embedded MongoDB, passwords, resources."""
+
+from __future__ import annotations
+
+import math
+from typing import Iterable
+
+from ..findings import Finding, Severity
+from ..topology import BUS_CLIENTS, DDP_STREAMER
+from ..values import lookup
+from .engine import Context, Rule, rule
+
+USERS_PER_DDP_STREAMER = 500
+
+
+@rule(
+    "capacity.ddp-streamer",
+    title="ddp-streamer replicas cover the concurrent users (1 pod per 500)",
+    contract="CONTRACT.md > Components: ddp-streamer: scale from the start: 1 pod per 500 concurrent users",
+    fix="raise microservices.ddpStreamer.replicas to ceil(users / 500)",
+)
+def rule_ddp_streamer_capacity(ctx: Context, r: Rule) -> Iterable[Finding]:
+    users = ctx.options.concurrent_users
+    if not users:
+        yield r.skip("no --concurrent-users given")
+        return
+    if not ctx.expectations.microservices:
+        yield r.skip("microservices are off")
+        return
+    need = math.ceil(users / USERS_PER_DDP_STREAMER)
+    have = sum(w.effective_replicas for w in ctx.topology.components(DDP_STREAMER))
+    if have < need:
+        key = "microservices.ddpStreamer.replicas"
+        streamers = ctx.topology.components(DDP_STREAMER)
+        yield r.fail(ctx, f"{users} concurrent users need {need} ddp-streamer pods, the release runs {have}",
+                     expected=f">= {need}", found=str(have), workload=streamers[0] if streamers else None,
+                     field_path="spec.replicas", key_path=key if ctx.values_file.position(key) else "")
+
+
+@rule(
+    "hygiene.embedded-mongodb",
+    title="production uses an external MongoDB, not the embedded one",
+    severity=Severity.WARNING,
+    contract="CONTRACT.md > Components: mongodb.enabled: true is for tests; production should use an external cluster",
+    fix="set mongodb.enabled: false and externalMongodbUrl or existingMongodbSecret",
+    needs_render=False,
+)
+def rule_external_mongodb(ctx: Context, r: Rule) -> Iterable[Finding]:
+    if lookup(ctx.merged, "mongodb.enabled"):
+        yield r.fail(ctx, "the embedded MongoDB is enabled: fine for tests, not for production",
+                     expected="mongodb.enabled: false", found="true",
+                     key_path="mongodb.enabled" if ctx.values_file.position("mongodb.enabled") else "")
+
+
+@rule(
+    "hygiene.default-passwords",
+    title="MongoDB passwords are not the chart's defaults",
+    severity=Severity.WARNING,
+    contract="CONTRACT.md > Values contract: mongodb.auth.{passwords, rootPassword}",
+    fix="set your own mongodb.auth.passwords and rootPassword (or use existingMongodbSecret)",
+    needs_render=False,
+)
+def rule_no_default_passwords(ctx: Context, r: Rule) -> Iterable[Finding]:
+    if not lookup(ctx.merged, "mongodb.enabled"):
+        return
+    defaults = ctx.chart.defaults
+    for key in ("mongodb.auth.passwords", "mongodb.auth.rootPassword"):
+        current, default = lookup(ctx.merged, key), lookup(defaults, key)
+        if current and current == default:
+            # never print the password itself
+            yield r.fail(ctx, f"{key} is the chart's default, known to anyone who reads the chart",
+                         expected="a password of your own", found="the chart default (hidden)",
+                         key_path=key if ctx.values_file.position(key) else "")
+
+
+@rule(
+    "hygiene.resources",
+    title="every QuickMeet.Chat container sets resource requests/limits",
+    severity=Severity.WARNING,
+    contract="CONTRACT.md > Values contract (resources per component); scale ddp-streamer from the start",
+    fix="set resources (requests and limits) for each component",
+)
+def rule_resources_set(ctx: Context, r: Rule) -> Iterable[Finding]:
+    for workload in ctx.topology.workloads:
+        if workload.component not in BUS_CLIENTS:
+            continue
+        container = workload.container_for(workload.component, ctx.matcher)
+        if not container.has_resources:
+            yield r.fail(ctx, f"{workload.component} ({workload.ref}) has no resource requests or limits",
+                         expected="resources.requests and limits", found="none", workload=workload,
+                         field_path=f"spec.template.spec.containers[{container.name}].resources")

@@ -1,0 +1,172 @@
+"""Rules on the Ingress: WebSocket paths to ddp-streamer, / to the monolith, class and TLS."""
+
+from __future__ import annotations
+
+from typing import Iterable
+
+from ..findings import Finding, Severity
+from ..topology import DDP_STREAMER, MONOLITH, Route, Topology
+from ..values import lookup
+from .engine import Context, Rule, rule
+from .services import resolve_service_port
+
+WEBSOCKET_PATHS = ("/websocket", "/sockjs")
+
+
+def route_for(topo: Topology, host: str, path: str) -> Route | None:
+    """The route an ingress controller picks for ``host`` + ``path``: Exact first, then longest Prefix.
+
+    Follows the networking.k8s.io/v1 matching rules (Prefix matches whole path elements).
+    """
+    best: tuple[int, int, Route] | None = None
+    for route in topo.routes():
+        if route.host and route.host != host and not (
+            route.host.startswith("*.") and host.endswith(route.host[1:])
+        ):
+            continue
+        rpath = route.path or "/"
+        if route.path_type == "Exact":
+            score = (2, len(rpath)) if path == rpath else None
+        else:  # Prefix and ImplementationSpecific (treated as Prefix, as ingress-nginx does)
+            trimmed = rpath.rstrip("/")
+            matches = rpath == "/" or path == trimmed or path.startswith(trimmed + "/")
+            score = (1, len(trimmed)) if matches else None
+        if score and (best is None or score > best[:2]):
+            best = (score[0], score[1], route)
+    return best[2] if best else None
+
+
+def _hosts(ctx: Context) -> list[str]:
+    host = lookup(ctx.merged, "host") or ""
+    if host:
+        return [host]
+    return sorted({r.host for r in ctx.topology.routes()}) or [""]
+
+
+@rule(
+    "ingress.required",
+    title="an Ingress is rendered when microservices are on",
+    contract="CONTRACT.md > Wiring: Ingress: an ingress controller is required",
+    fix="set ingress.enabled: true (WebSockets must reach ddp-streamer through the ingress)",
+)
+def rule_ingress_required(ctx: Context, r: Rule) -> Iterable[Finding]:
+    if ctx.expectations.microservices and not ctx.topology.ingresses:
+        yield r.fail(ctx, "microservices are on but no Ingress is rendered: /websocket cannot reach ddp-streamer",
+                     expected="an Ingress", found="none",
+                     key_path="ingress.enabled" if ctx.values_file.position("ingress.enabled") else "microservices.enabled")
+
+
+def _check_route(ctx: Context, r: Rule, host: str, path: str, component: str, want_port: int | None):
+    topo = ctx.topology
+    route = route_for(topo, host, path)
+    shown = f"{host or '*'}{path}"
+    if route is None:
+        yield r.fail(ctx, f"no Ingress route serves {shown}", expected=f"{path} (Prefix) -> {component}",
+                     found="no matching path")
+        return
+    resource = f"Ingress/{route.ingress}"
+    manifest = next((m for m in topo.manifests if m.ref == resource), None)
+    where = dict(resource=resource, field_path=f"spec.rules[host={route.host or '*'}].http.paths[path={route.path}]",
+                 manifest=manifest)
+    if path in WEBSOCKET_PATHS and route.path != path:
+        yield r.fail(ctx, f"{shown} falls through to the {route.path!r} route (no {path} path of its own)",
+                     expected=f"path {path} pathType Prefix -> {component}", found=f"{route.path} -> {route.service}",
+                     **where)
+        return
+    if path in WEBSOCKET_PATHS and route.path_type not in ("Prefix", "ImplementationSpecific"):
+        yield r.fail(ctx, f"{shown} uses pathType {route.path_type}: /{path.strip('/')}/... sub-paths miss ddp-streamer",
+                     expected="pathType Prefix", found=route.path_type, **where)
+    service = topo.service(route.service)
+    if service is None:
+        yield r.fail(ctx, f"{shown} goes to Service {route.service!r}, which the release does not have",
+                     expected=f"the {component} Service", found=route.service, **where)
+        return
+    container_port, reached = resolve_service_port(topo, service, name=route.port_name, number=route.port_number)
+    components = sorted({w.component or w.ref for w in topo.workloads_selected_by(service)})
+    if component not in components:
+        yield r.fail(ctx, f"{shown} goes to {service.ref}, which selects {', '.join(components) or 'no pods'}, "
+                     f"not {component}", expected=component, found=", ".join(components) or "no pods", **where)
+        return
+    if service.port_by(name=route.port_name, number=route.port_number) is None:
+        yield r.fail(ctx, f"{shown} uses port {route.port_label!r}, which {service.ref} does not expose",
+                     expected=f"a port of {service.ref}",
+                     found="ports " + ", ".join(f"{p.name or '-'}={p.port}" for p in service.ports), **where)
+        return
+    if want_port is not None and (container_port is None or container_port.port != want_port):
+        got = "nothing" if container_port is None else str(container_port.port)
+        yield r.fail(ctx, f"{shown} reaches {component} on container port {got}, not its HTTP port {want_port}",
+                     expected=str(want_port), found=got, **where)
+
+
+@rule(
+    "ingress.websocket-to-ddp-streamer",
+    title="/websocket and /sockjs (Prefix) go to the ddp-streamer Service, port http (3000)",
+    contract="CONTRACT.md > Wiring: /websocket and /sockjs (pathType Prefix) must go to the ddp-streamer Service, "
+    "port named http (3000)",
+    fix="add paths /websocket and /sockjs (pathType Prefix) with backend <release>-ddp-streamer port name http",
+)
+def rule_websocket_routes_to_ddp_streamer(ctx: Context, r: Rule) -> Iterable[Finding]:
+    if not ctx.expectations.microservices:
+        yield r.skip("microservices are off: the monolith serves WebSockets itself")
+        return
+    if not ctx.topology.ingresses:
+        yield r.skip("no Ingress rendered (see ingress.required)")
+        return
+    for host in _hosts(ctx):
+        for path in WEBSOCKET_PATHS:
+            yield from _check_route(ctx, r, host, path, DDP_STREAMER, 3000)
+
+
+@rule(
+    "ingress.root-to-monolith",
+    title="/ goes to the monolith Service",
+    contract="CONTRACT.md > Wiring: / goes to the monolith",
+    fix="route path / (Prefix) to the <release>-<chart name> Service",
+)
+def rule_root_routes_to_monolith(ctx: Context, r: Rule) -> Iterable[Finding]:
+    if not ctx.topology.ingresses:
+        yield r.skip("no Ingress rendered")
+        return
+    for host in _hosts(ctx):
+        yield from _check_route(ctx, r, host, "/", MONOLITH, None)
+
+
+@rule(
+    "ingress.class",
+    title="the Ingress names its ingressClassName",
+    severity=Severity.WARNING,
+    contract="CONTRACT.md > Wiring: without ingressClassName the cluster needs a default IngressClass",
+    fix="set ingress.ingressClassName (e.g. nginx), or make sure the cluster has a default IngressClass",
+)
+def rule_ingress_class_named(ctx: Context, r: Rule) -> Iterable[Finding]:
+    for ingress in ctx.topology.ingresses:
+        if not ingress.class_name and not ingress.class_annotation:
+            manifest = next((m for m in ctx.topology.manifests if m.ref == f"Ingress/{ingress.name}"), None)
+            yield r.fail(ctx, f"Ingress/{ingress.name} has no ingressClassName: it works only if the cluster has a "
+                         "default IngressClass", expected="spec.ingressClassName", found="unset",
+                         resource=f"Ingress/{ingress.name}", field_path="spec.ingressClassName", manifest=manifest,
+                         key_path="ingress.ingressClassName" if ctx.values_file.position("ingress.ingressClassName") else "")
+
+
+def _covers(pattern: str, host: str) -> bool:
+    return pattern == host or (pattern.startswith("*.") and host.endswith(pattern[1:]) and host.count(".") == pattern.count("."))
+
+
+@rule(
+    "ingress.tls-covers-host",
+    title="TLS hosts cover the configured host",
+    severity=Severity.WARNING,
+    contract="CONTRACT.md > Wiring: TLS hosts should cover host",
+    fix="add host to ingress.tls[].hosts with a secretName holding its certificate",
+)
+def rule_tls_covers_host(ctx: Context, r: Rule) -> Iterable[Finding]:
+    host = lookup(ctx.merged, "host") or ""
+    if not host or not ctx.topology.ingresses:
+        yield r.skip("no host or no Ingress")
+        return
+    for ingress in ctx.topology.ingresses:
+        if not any(_covers(pattern, host) for pattern in ingress.tls_hosts):
+            yield r.fail(ctx, f"Ingress/{ingress.name} TLS does not cover {host}: browsers get no valid certificate",
+                         expected=f"tls hosts including {host}", found=", ".join(ingress.tls_hosts) or "no TLS",
+                         resource=f"Ingress/{ingress.name}", field_path="spec.tls",
+                         key_path="ingress.tls" if ctx.values_file.position("ingress.tls") else "")

@@ -1,0 +1,165 @@
+"""Rules on the wiring between pods: TRANSPORTER to NATS, MONGO_URL from a secret, env-value traps."""
+
+from __future__ import annotations
+
+import re
+from typing import Iterable
+
+from ..findings import Finding, Severity
+from ..topology import BUS_CLIENTS, NATS, EnvVar, Workload
+from ..values import lookup
+from .engine import Context, Rule, rule
+from .services import resolve_service_port
+
+_TRANSPORTER = re.compile(r"^(?P<scheme>(monolith\+)?nats)://(?:[^@/]*@)?(?P<host>[^:/,]+)(?::(?P<port>\d+))?")
+_CLUSTER_SUFFIX = re.compile(r"(\.[a-z0-9-]+)?(\.svc(\.cluster\.local)?)?$")
+
+
+def _bus_clients(ctx: Context) -> list[Workload]:
+    return [w for w in ctx.topology.workloads if w.component in BUS_CLIENTS]
+
+
+def _secret_known(ctx: Context, name: str, key: str, *external: str) -> bool:
+    keys = ctx.topology.secret_keys(name)
+    return (keys is not None and key in keys) or name in external
+
+
+@rule(
+    "wiring.transporter",
+    title="TRANSPORTER on every microservice and the monolith resolves to the NATS Service and port",
+    contract="CONTRACT.md > Wiring: every microservice pod and the monolith get TRANSPORTER=nats://<release>-nats:4222; "
+    "the host must be a Service that exists, exposes that port, and selects the NATS pods",
+    fix="point TRANSPORTER at the NATS Service (nats://<release>-nats:4222) or fix that Service's selector/ports",
+)
+def rule_transporter_resolves(ctx: Context, r: Rule) -> Iterable[Finding]:
+    topo = ctx.topology
+    external = lookup(ctx.merged, "nats.existingSecret.name") or ""
+    for workload in _bus_clients(ctx):
+        container = workload.container_for(workload.component, ctx.matcher)
+        var = container.env_var("TRANSPORTER")
+        field = f"spec.template.spec.containers[{container.name}].env[TRANSPORTER]"
+        if var is None:
+            if ctx.expectations.microservices:
+                yield r.fail(ctx, f"{workload.component} has no TRANSPORTER: it never joins the NATS bus",
+                             expected="TRANSPORTER=nats://<release>-nats:4222", found="unset",
+                             workload=workload, field_path=field)
+            continue
+        if var.secret_name is not None:
+            if not _secret_known(ctx, var.secret_name, var.secret_key or "", external):
+                yield r.fail(ctx, f"{workload.component} reads TRANSPORTER from secret {var.secret_name}/"
+                             f"{var.secret_key}, which the release neither creates nor names in nats.existingSecret",
+                             expected="a Secret of the release or nats.existingSecret.name", found=var.describe,
+                             workload=workload, field_path=field)
+            continue
+        match = _TRANSPORTER.match(var.value or "")
+        if not match:
+            yield r.fail(ctx, f"{workload.component} TRANSPORTER is not a nats:// URL",
+                         expected="nats://<release>-nats:4222", found=var.describe,
+                         workload=workload, field_path=field)
+            continue
+        host = _CLUSTER_SUFFIX.sub("", match.group("host"), count=1)
+        port = int(match.group("port") or 4222)
+        service = topo.service(host)
+        if service is None:
+            yield r.fail(ctx, f"{workload.component} TRANSPORTER names host {host!r}, but the release has no such Service",
+                         expected="an existing NATS Service", found=f"Services: {', '.join(s.name for s in topo.services)}",
+                         workload=workload, field_path=field)
+            continue
+        landed, reached = resolve_service_port(topo, service, number=port)
+        if service.port_by(number=port) is None:
+            yield r.fail(ctx, f"{workload.component} TRANSPORTER uses port {port}, which {service.ref} does not expose",
+                         expected=f"{service.ref} port {port}",
+                         found="ports " + ", ".join(str(p.port) for p in service.ports),
+                         workload=workload, field_path=field)
+        elif not any(w.component == NATS for w in reached):
+            yield r.fail(ctx, f"{workload.component} TRANSPORTER host {service.ref} does not lead to NATS pods on port {port}",
+                         expected="the NATS pods", found=", ".join(w.ref for w in reached) or "no pods",
+                         workload=workload, field_path=field)
+
+
+@rule(
+    "wiring.transporter-mode",
+    title="with microservices on, TRANSPORTER is nats://, not monolith+nats://",
+    contract="CONTRACT.md > Wiring: monolith+nats://... means the monolith is NOT in microservices mode",
+    fix="render TRANSPORTER as nats://<release>-nats:4222 when microservices.enabled is true",
+    basis="server code",
+)
+def rule_transporter_mode(ctx: Context, r: Rule) -> Iterable[Finding]:
+    if not ctx.expectations.microservices:
+        return
+    for workload in _bus_clients(ctx):
+        container = workload.container_for(workload.component, ctx.matcher)
+        var = container.env_var("TRANSPORTER")
+        if var is not None and (var.value or "").startswith("monolith+"):
+            yield r.fail(ctx, f"{workload.component} TRANSPORTER is monolith+nats://: it stays in monolith mode",
+                         expected="nats://...", found=var.describe, workload=workload,
+                         field_path=f"spec.template.spec.containers[{container.name}].env[TRANSPORTER]")
+
+
+@rule(
+    "wiring.mongo-url",
+    title="MONGO_URL on every microservice and the monolith comes from a secret key mongo-uri",
+    contract="CONTRACT.md > Wiring: every microservice pod and the monolith get MONGO_URL from a secret key mongo-uri",
+    fix="set MONGO_URL via secretKeyRef {name: <secret>, key: mongo-uri} (existingMongodbSecret must hold mongo-uri)",
+)
+def rule_mongo_url_from_secret(ctx: Context, r: Rule) -> Iterable[Finding]:
+    existing = lookup(ctx.merged, "existingMongodbSecret") or ""
+    for workload in _bus_clients(ctx):
+        container = workload.container_for(workload.component, ctx.matcher)
+        var: EnvVar | None = container.env_var("MONGO_URL")
+        field = f"spec.template.spec.containers[{container.name}].env[MONGO_URL]"
+        if var is None:
+            yield r.fail(ctx, f"{workload.component} has no MONGO_URL", expected="secretKeyRef key mongo-uri",
+                         found="unset", workload=workload, field_path=field)
+        elif var.secret_name is None:
+            # never echo a literal value: it may hold credentials
+            yield r.fail(ctx, f"{workload.component} MONGO_URL is a literal value, not a secret reference",
+                         expected="secretKeyRef key mongo-uri", found="a plain value (hidden)",
+                         workload=workload, field_path=field)
+        elif var.secret_key != "mongo-uri":
+            yield r.fail(ctx, f"{workload.component} MONGO_URL reads key {var.secret_key!r}, not mongo-uri",
+                         expected="key mongo-uri", found=var.describe, workload=workload, field_path=field)
+        elif not _secret_known(ctx, var.secret_name, "mongo-uri", existing):
+            yield r.fail(ctx, f"{workload.component} MONGO_URL names secret {var.secret_name!r}, which the release does "
+                         "not create with key mongo-uri and existingMongodbSecret does not name",
+                         expected="a Secret with key mongo-uri", found=var.describe, workload=workload, field_path=field)
+
+
+def _env_everywhere(ctx: Context, name: str) -> Iterable[tuple[Workload, str, EnvVar]]:
+    for workload in ctx.topology.workloads:
+        for container in workload.containers:
+            var = container.env_var(name)
+            if var is not None:
+                yield workload, container.name, var
+
+
+@rule(
+    "env.retry-enabled",
+    title="RETRY_ENABLED, when set, is exactly 'true'",
+    severity=Severity.WARNING,
+    contract="CONTRACT.md > Wiring: known env-value traps: RETRY_ENABLED: 'yes' (the server only honours 'true')",
+    fix="set RETRY_ENABLED to the string 'true'",
+    basis="server code",
+)
+def rule_retry_enabled_value(ctx: Context, r: Rule) -> Iterable[Finding]:
+    for workload, container, var in _env_everywhere(ctx, "RETRY_ENABLED"):
+        if var.secret_name is None and var.value != "true":
+            yield r.fail(ctx, f"{workload.ref} sets RETRY_ENABLED={var.value!r}; the server honours only 'true'",
+                         expected="'true'", found=var.describe, workload=workload,
+                         field_path=f"spec.template.spec.containers[{container}].env[RETRY_ENABLED]")
+
+
+@rule(
+    "env.db-watchers",
+    title="no DB_WATCHERS env (the server reads DISABLE_DB_WATCHERS)",
+    severity=Severity.WARNING,
+    contract="CONTRACT.md > Wiring: known env-value traps: DB_WATCHERS (the server reads DISABLE_DB_WATCHERS)",
+    fix="rename DB_WATCHERS to DISABLE_DB_WATCHERS (with the inverted meaning)",
+    basis="server code",
+)
+def rule_db_watchers_name(ctx: Context, r: Rule) -> Iterable[Finding]:
+    for workload, container, var in _env_everywhere(ctx, "DB_WATCHERS"):
+        yield r.fail(ctx, f"{workload.ref} sets DB_WATCHERS, which the server never reads",
+                     expected="DISABLE_DB_WATCHERS", found="DB_WATCHERS", workload=workload,
+                     field_path=f"spec.template.spec.containers[{container}].env[DB_WATCHERS]")
+

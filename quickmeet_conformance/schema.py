@@ -1,0 +1,168 @@
+"""Values validation: the JSON Schema of the contract, and keys the chart silently ignores.
+
+Helm never complains about a key no template reads; ``microservices.ddpStreamers`` "works" and
+does nothing. A key is known when the chart's own default values or the contract schema has it.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Iterator
+
+import jsonschema
+
+from .values import join_key_path
+
+SCHEMA_PATH = Path(__file__).resolve().parent / "schemas" / "values.schema.json"
+
+# Keys Helm itself gives meaning to at any chart's top level.
+HELM_RESERVED_TOP_LEVEL = frozenset({"global"})
+
+
+@lru_cache(maxsize=4)
+def load_schema(path: str | None = None) -> dict[str, Any]:
+    with open(path or SCHEMA_PATH, encoding="utf-8") as handle:
+        schema = json.load(handle)
+    jsonschema.Draft202012Validator.check_schema(schema)
+    return schema
+
+
+@dataclass(frozen=True)
+class SchemaViolation:
+    key_path: str
+    message: str
+    value_repr: str
+
+
+def _path_of(error: jsonschema.ValidationError) -> str:
+    path = ""
+    for part in error.absolute_path:
+        path = join_key_path(path, part)
+    return path
+
+
+def schema_violations(data: dict[str, Any], schema: dict[str, Any] | None = None) -> list[SchemaViolation]:
+    validator = jsonschema.Draft202012Validator(schema or load_schema())
+    found = []
+    for error in sorted(validator.iter_errors(data), key=lambda e: [str(p) for p in e.absolute_path]):
+        value = error.instance
+        value_repr = repr(value) if not isinstance(value, (dict, list)) else type(value).__name__
+        found.append(SchemaViolation(_path_of(error) or "(top level)", error.message, value_repr))
+    return found
+
+
+@dataclass(frozen=True)
+class IgnoredKey:
+    key_path: str
+    key: str
+    suggestion: str | None  # the closest known sibling key, if any
+
+    def message(self) -> str:
+        text = f"{self.key_path} is read by no template of the chart: helm ignores it silently"
+        if self.suggestion:
+            text += f"; did you mean {self.suggestion!r}?"
+        return text
+
+
+def _schema_node(schema: dict[str, Any], node: dict[str, Any] | None) -> dict[str, Any] | None:
+    if node is None:
+        return None
+    if "$ref" in node and node["$ref"].startswith("#/$defs/"):
+        return schema["$defs"][node["$ref"].split("/")[-1]]
+    return node
+
+
+def _schema_children(schema: dict[str, Any], node: dict[str, Any] | None) -> tuple[set[str], bool]:
+    """(known child names, free-form?) for an object schema node."""
+    node = _schema_node(schema, node)
+    if node is None:
+        return set(), False
+    props = set(node.get("properties", {}))
+    free = not props and node.get("additionalProperties", True) is not False and node.get("type") == "object"
+    return props, free
+
+
+def _child_schema(schema: dict[str, Any], node: dict[str, Any] | None, key: str) -> dict[str, Any] | None:
+    node = _schema_node(schema, node)
+    if node is None:
+        return None
+    return _schema_node(schema, node.get("properties", {}).get(key))
+
+
+def ignored_keys(
+    user: dict[str, Any], defaults: dict[str, Any], schema: dict[str, Any] | None = None
+) -> list[IgnoredKey]:
+    """Keys in ``user`` that neither the chart defaults nor the schema know, with the nearest known key.
+
+    A map that is empty in the defaults (``annotations: {}``, ``resources: {}``) or free-form in the
+    schema takes any child keys.
+    """
+    schema = schema or load_schema()
+    return list(_walk_unknown(user, defaults, schema, schema, "", top=True))
+
+
+def _walk_unknown(
+    user: Any, default: Any, schema: dict[str, Any], node: dict[str, Any] | None, path: str, top: bool = False
+) -> Iterator[IgnoredKey]:
+    if isinstance(user, list):
+        item_default = default[0] if isinstance(default, list) and default else None
+        node = _schema_node(schema, node)
+        item_schema = _schema_node(schema, node.get("items")) if node else None
+        if item_default is None and item_schema is None:
+            return
+        for index, item in enumerate(user):
+            yield from _walk_unknown(item, item_default, schema, item_schema, join_key_path(path, index))
+        return
+    if not isinstance(user, dict):
+        return
+    schema_keys, schema_free = _schema_children(schema, node)
+    default_is_map = isinstance(default, dict)
+    if (default_is_map and not default) or schema_free:
+        return  # free-form map: any key is meaningful
+    if not default_is_map and node is None:
+        return  # nothing known about this level: not ours to judge
+    known = set(default) if default_is_map else set()
+    known |= schema_keys
+    if top:
+        known |= HELM_RESERVED_TOP_LEVEL
+    for key, value in user.items():
+        child_path = join_key_path(path, key)
+        if key in known:
+            child_default = default.get(key) if default_is_map else None
+            yield from _walk_unknown(value, child_default, schema, _child_schema(schema, node, key), child_path)
+            continue
+        yield IgnoredKey(child_path, str(key), closest_key(str(key), known))
+
+
+def closest_key(key: str, known: set[str]) -> str | None:
+    lowered = {k.lower(): k for k in known}
+    if key.lower() in lowered:
+        return lowered[key.lower()]
+    matches = difflib.get_close_matches(key, sorted(known), n=1, cutoff=0.6)
+    return matches[0] if matches else None
+
+
+def export_chart_schema(schema: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The schema in a form a chart can ship as its own ``values.schema.json``.
+
+    Helm validates with an older draft and rejects unknown ``$schema`` dialects on some versions, so
+    this inlines ``$ref``s and declares draft-07, which both helm 3 and helm 4 accept.
+    """
+    schema = json.loads(json.dumps(schema or load_schema()))
+
+    def inline(node: Any) -> Any:
+        if isinstance(node, dict):
+            if "$ref" in node and node["$ref"].startswith("#/$defs/"):
+                return inline(schema["$defs"][node["$ref"].split("/")[-1]])
+            return {k: inline(v) for k, v in node.items() if k not in ("$defs", "$id")}
+        if isinstance(node, list):
+            return [inline(v) for v in node]
+        return node
+
+    exported = inline(schema)
+    exported["$schema"] = "http://json-schema.org/draft-07/schema#"
+    return exported

@@ -1,0 +1,413 @@
+"""The service topology of a rendered release: workloads, pods, Services, Ingress routes, autoscalers.
+
+Components are recognised by container image (and container name), never by resource name, so the
+same model fits the real rocketchat chart and the reference chart (CONTRACT.md, "Components").
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from dataclasses import dataclass, field
+from typing import Any, Iterable
+
+from .render import Manifest
+
+MONOLITH = "monolith"
+AUTHORIZATION = "authorization"
+ACCOUNTS = "accounts"
+PRESENCE = "presence"
+DDP_STREAMER = "ddp-streamer"
+STREAM_HUB = "stream-hub"
+NATS = "nats"
+MONGODB = "mongodb"
+
+MICROSERVICES = (AUTHORIZATION, ACCOUNTS, PRESENCE, DDP_STREAMER, STREAM_HUB)
+BUS_CLIENTS = (MONOLITH,) + MICROSERVICES  # every pod that gets TRANSPORTER and MONGO_URL
+
+WORKLOAD_KINDS = ("Deployment", "StatefulSet", "DaemonSet", "ReplicaSet")
+
+
+@dataclass(frozen=True)
+class ComponentMatcher:
+    """Image repository globs (matched against the repository without registry) per component."""
+
+    patterns: tuple[tuple[str, tuple[str, ...]], ...] = (
+        (AUTHORIZATION, ("*rocketchat/authorization-service",)),
+        (ACCOUNTS, ("*rocketchat/account-service",)),
+        (PRESENCE, ("*rocketchat/presence-service",)),
+        (DDP_STREAMER, ("*rocketchat/ddp-streamer-service",)),
+        (STREAM_HUB, ("*rocketchat/stream-hub-service",)),
+        (MONOLITH, ("*rocketchat/rocket.chat", "*rocketchat/quickmeet.chat")),
+        (NATS, ("nats", "*/nats")),
+        (MONGODB, ("mongo", "*/mongo", "mongodb", "*/mongodb")),
+    )
+
+    def with_overrides(self, overrides: dict[str, str]) -> "ComponentMatcher":
+        """``{"monolith": "myregistry/chat"}`` adds a pattern for a component (e.g. a custom image)."""
+        patterns = dict(self.patterns)
+        for component, pattern in overrides.items():
+            patterns[component] = (pattern,) + patterns.get(component, ())
+        return ComponentMatcher(tuple(patterns.items()))
+
+    def component_of_image(self, image: str) -> str | None:
+        repository = image_repository(image)
+        for component, globs in self.patterns:
+            if any(fnmatch.fnmatchcase(repository, g) for g in globs):
+                return component
+        return None
+
+
+def image_repository(image: str) -> str:
+    """``registry.io/a/b:tag@sha`` -> ``registry.io/a/b``."""
+    ref = image.split("@", 1)[0]
+    last_slash = ref.rfind("/")
+    colon = ref.rfind(":")
+    if colon > last_slash:
+        ref = ref[:colon]
+    return ref
+
+
+def image_tag(image: str) -> str:
+    ref = image.split("@", 1)[0]
+    last_slash = ref.rfind("/")
+    colon = ref.rfind(":")
+    return ref[colon + 1 :] if colon > last_slash else "latest"
+
+
+@dataclass(frozen=True)
+class EnvVar:
+    name: str
+    value: str | None = None
+    secret_name: str | None = None
+    secret_key: str | None = None
+    other_source: str | None = None  # configMapKeyRef / fieldRef / resourceFieldRef
+
+    @property
+    def describe(self) -> str:
+        if self.secret_name is not None:
+            return f"secretKeyRef {self.secret_name}/{self.secret_key}"
+        if self.other_source:
+            return self.other_source
+        return repr(self.value)
+
+
+@dataclass(frozen=True)
+class ContainerPort:
+    name: str
+    port: int
+    protocol: str = "TCP"
+
+
+@dataclass(frozen=True)
+class Container:
+    name: str
+    image: str
+    ports: tuple[ContainerPort, ...]
+    env: tuple[EnvVar, ...]
+    has_resources: bool
+    env_from: tuple[str, ...] = ()
+
+    def env_var(self, name: str) -> EnvVar | None:
+        for var in self.env:
+            if var.name == name:
+                return var
+        return None
+
+    def port_named(self, name: str) -> ContainerPort | None:
+        return next((p for p in self.ports if p.name == name), None)
+
+    def port_numbered(self, number: int) -> ContainerPort | None:
+        return next((p for p in self.ports if p.port == number), None)
+
+
+@dataclass(frozen=True)
+class Workload:
+    kind: str
+    name: str
+    component: str | None
+    replicas: int | None  # None: field absent (Kubernetes default 1, or an HPA decides)
+    selector: dict[str, str]
+    selector_expressions: tuple[dict[str, Any], ...]
+    pod_labels: dict[str, str]
+    containers: tuple[Container, ...]
+    strategy: dict[str, Any]
+    source: str
+    manifest: Manifest = field(repr=False, compare=False, hash=False)
+
+    @property
+    def ref(self) -> str:
+        return f"{self.kind}/{self.name}"
+
+    @property
+    def effective_replicas(self) -> int:
+        return 1 if self.replicas is None else self.replicas
+
+    @property
+    def main_container(self) -> Container | None:
+        return self.containers[0] if self.containers else None
+
+    def container_for(self, component: str | None, matcher: ComponentMatcher) -> Container | None:
+        for container in self.containers:
+            if matcher.component_of_image(container.image) == component:
+                return container
+        return self.main_container
+
+    def all_ports(self) -> tuple[ContainerPort, ...]:
+        return tuple(p for c in self.containers for p in c.ports)
+
+
+@dataclass(frozen=True)
+class ServicePort:
+    name: str
+    port: int
+    target_port: int | str
+
+
+@dataclass(frozen=True)
+class Service:
+    name: str
+    selector: dict[str, str]
+    ports: tuple[ServicePort, ...]
+    type: str
+    cluster_ip: str | None
+    source: str
+
+    @property
+    def ref(self) -> str:
+        return f"Service/{self.name}"
+
+    def port_by(self, *, name: str | None = None, number: int | None = None) -> ServicePort | None:
+        for port in self.ports:
+            if name is not None and port.name == name:
+                return port
+            if number is not None and port.port == number:
+                return port
+        return None
+
+
+@dataclass(frozen=True)
+class Route:
+    ingress: str
+    host: str
+    path: str
+    path_type: str
+    service: str
+    port_name: str | None
+    port_number: int | None
+    source: str
+
+    @property
+    def port_label(self) -> str:
+        return self.port_name if self.port_name else str(self.port_number)
+
+
+@dataclass(frozen=True)
+class IngressInfo:
+    name: str
+    class_name: str | None
+    class_annotation: str | None
+    tls_hosts: tuple[str, ...]
+    routes: tuple[Route, ...]
+    source: str
+
+
+@dataclass(frozen=True)
+class Autoscaler:
+    name: str
+    target_kind: str
+    target_name: str
+    min_replicas: int | None
+    max_replicas: int | None
+
+
+def _selects(selector: dict[str, str], labels: dict[str, str]) -> bool:
+    return bool(selector) and all(labels.get(k) == v for k, v in selector.items())
+
+
+@dataclass(frozen=True)
+class Topology:
+    workloads: tuple[Workload, ...]
+    services: tuple[Service, ...]
+    ingresses: tuple[IngressInfo, ...]
+    autoscalers: tuple[Autoscaler, ...]
+    pdbs: tuple[tuple[str, dict[str, str]], ...]
+    secrets: tuple[tuple[str, tuple[str, ...]], ...]  # (name, keys): never the values
+    manifests: tuple[Manifest, ...] = field(repr=False)
+
+    def components(self, component: str) -> list[Workload]:
+        return [w for w in self.workloads if w.component == component]
+
+    def component(self, component: str) -> Workload | None:
+        found = self.components(component)
+        return found[0] if found else None
+
+    def services_selecting(self, workload: Workload) -> list[Service]:
+        return [s for s in self.services if _selects(s.selector, workload.pod_labels)]
+
+    def workloads_selected_by(self, service: Service) -> list[Workload]:
+        return [w for w in self.workloads if _selects(service.selector, w.pod_labels)]
+
+    def service(self, name: str) -> Service | None:
+        return next((s for s in self.services if s.name == name), None)
+
+    def secret_keys(self, name: str) -> tuple[str, ...] | None:
+        return next((keys for n, keys in self.secrets if n == name), None)
+
+    def routes(self) -> list[Route]:
+        return [r for ing in self.ingresses for r in ing.routes]
+
+    def autoscalers_for(self, workload: Workload) -> list[Autoscaler]:
+        return [a for a in self.autoscalers if a.target_kind == workload.kind and a.target_name == workload.name]
+
+
+def _env(container: dict[str, Any]) -> tuple[EnvVar, ...]:
+    result = []
+    for item in container.get("env") or []:
+        if not isinstance(item, dict) or "name" not in item:
+            continue
+        source = item.get("valueFrom") or {}
+        if "secretKeyRef" in source:
+            ref = source["secretKeyRef"] or {}
+            result.append(EnvVar(item["name"], secret_name=ref.get("name"), secret_key=ref.get("key")))
+        elif source:
+            result.append(EnvVar(item["name"], other_source=next(iter(source))))
+        else:
+            value = item.get("value")
+            result.append(EnvVar(item["name"], value=None if value is None else str(value)))
+    return tuple(result)
+
+
+def _containers(pod_spec: dict[str, Any]) -> tuple[Container, ...]:
+    containers = []
+    for c in pod_spec.get("containers") or []:
+        ports = tuple(
+            ContainerPort(str(p.get("name", "")), int(p.get("containerPort", 0)), str(p.get("protocol", "TCP")))
+            for p in c.get("ports") or []
+            if isinstance(p, dict)
+        )
+        env_from = tuple(
+            (e.get("secretRef") or e.get("configMapRef") or {}).get("name", "") for e in c.get("envFrom") or []
+        )
+        containers.append(
+            Container(
+                name=str(c.get("name", "")),
+                image=str(c.get("image", "")),
+                ports=ports,
+                env=_env(c),
+                has_resources=bool(c.get("resources")),
+                env_from=env_from,
+            )
+        )
+    return tuple(containers)
+
+
+def _workload(m: Manifest, matcher: ComponentMatcher) -> Workload:
+    spec = m.body.get("spec") or {}
+    template = spec.get("template") or {}
+    pod_spec = template.get("spec") or {}
+    containers = _containers(pod_spec)
+    component = None
+    for container in containers:
+        component = matcher.component_of_image(container.image)
+        if component:
+            break
+    selector = spec.get("selector") or {}
+    strategy = spec.get("strategy") or spec.get("updateStrategy") or {}
+    replicas = spec.get("replicas")
+    return Workload(
+        kind=m.kind,
+        name=m.name,
+        component=component,
+        replicas=int(replicas) if isinstance(replicas, (int, float)) else None,
+        selector={str(k): str(v) for k, v in (selector.get("matchLabels") or {}).items()},
+        selector_expressions=tuple(selector.get("matchExpressions") or ()),
+        pod_labels={str(k): str(v) for k, v in ((template.get("metadata") or {}).get("labels") or {}).items()},
+        containers=containers,
+        strategy=strategy,
+        source=m.source,
+        manifest=m,
+    )
+
+
+def _service(m: Manifest) -> Service:
+    spec = m.body.get("spec") or {}
+    ports = tuple(
+        ServicePort(str(p.get("name", "")), int(p.get("port", 0)), p.get("targetPort", p.get("port", 0)))
+        for p in spec.get("ports") or []
+        if isinstance(p, dict)
+    )
+    return Service(
+        name=m.name,
+        selector={str(k): str(v) for k, v in (spec.get("selector") or {}).items()},
+        ports=ports,
+        type=str(spec.get("type", "ClusterIP")),
+        cluster_ip=spec.get("clusterIP"),
+        source=m.source,
+    )
+
+
+def _ingress(m: Manifest) -> IngressInfo:
+    spec = m.body.get("spec") or {}
+    routes = []
+    for rule in spec.get("rules") or []:
+        host = str(rule.get("host", ""))
+        for path in (rule.get("http") or {}).get("paths") or []:
+            backend = (path.get("backend") or {}).get("service") or {}
+            port = backend.get("port") or {}
+            routes.append(
+                Route(
+                    ingress=m.name,
+                    host=host,
+                    path=str(path.get("path", "/")),
+                    path_type=str(path.get("pathType", "")),
+                    service=str(backend.get("name", "")),
+                    port_name=port.get("name"),
+                    port_number=port.get("number"),
+                    source=m.source,
+                )
+            )
+    tls_hosts = tuple(str(h) for t in spec.get("tls") or [] for h in (t.get("hosts") or []))
+    annotations = (m.body.get("metadata") or {}).get("annotations") or {}
+    return IngressInfo(
+        name=m.name,
+        class_name=spec.get("ingressClassName"),
+        class_annotation=annotations.get("kubernetes.io/ingress.class"),
+        tls_hosts=tls_hosts,
+        routes=tuple(routes),
+        source=m.source,
+    )
+
+
+def build_topology(manifests: Iterable[Manifest], matcher: ComponentMatcher | None = None) -> Topology:
+    matcher = matcher or ComponentMatcher()
+    manifests = tuple(manifests)
+    workloads, services, ingresses, autoscalers, pdbs, secrets = [], [], [], [], [], []
+    for m in manifests:
+        if m.kind in WORKLOAD_KINDS:
+            workloads.append(_workload(m, matcher))
+        elif m.kind == "Service":
+            services.append(_service(m))
+        elif m.kind == "Ingress":
+            ingresses.append(_ingress(m))
+        elif m.kind == "HorizontalPodAutoscaler":
+            spec = m.body.get("spec") or {}
+            target = spec.get("scaleTargetRef") or {}
+            autoscalers.append(
+                Autoscaler(m.name, str(target.get("kind", "")), str(target.get("name", "")),
+                           spec.get("minReplicas"), spec.get("maxReplicas"))
+            )
+        elif m.kind == "PodDisruptionBudget":
+            sel = ((m.body.get("spec") or {}).get("selector") or {}).get("matchLabels") or {}
+            pdbs.append((m.name, dict(sel)))
+        elif m.kind == "Secret":
+            keys = set((m.body.get("data") or {}).keys()) | set((m.body.get("stringData") or {}).keys())
+            secrets.append((m.name, tuple(sorted(keys))))
+    return Topology(
+        workloads=tuple(workloads),
+        services=tuple(services),
+        ingresses=tuple(ingresses),
+        autoscalers=tuple(autoscalers),
+        pdbs=tuple(pdbs),
+        secrets=tuple(secrets),
+        manifests=manifests,
+    )

@@ -1,0 +1,249 @@
+"""Load a values file safely, keeping where each key sits so findings can point at a line.
+
+Bounded against hostile input: file size, nesting depth, alias expansion (YAML "billion laughs"),
+non-UTF-8 bytes, duplicate keys and non-mapping documents each give one clear UserError.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .errors import UserError
+
+MAX_FILE_BYTES = 4 * 1024 * 1024
+MAX_DEPTH = 64
+MAX_EXPANDED_NODES = 200_000
+
+_SIMPLE_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
+
+try:  # libyaml is much faster; fall back to the pure-Python loader
+    _Loader: type = yaml.CSafeLoader
+except AttributeError:  # pragma: no cover - depends on the PyYAML build
+    _Loader = yaml.SafeLoader
+
+
+def join_key_path(parent: str, key: Any) -> str:
+    """``a.b`` for plain keys, ``a["x.y/z"]`` for keys with dots or slashes, ``a[0]`` for list items."""
+    if isinstance(key, int):
+        return f"{parent}[{key}]"
+    key = str(key)
+    if _SIMPLE_KEY.match(key):
+        return f"{parent}.{key}" if parent else key
+    quoted = key.replace("\\", "\\\\").replace('"', '\\"')
+    return f'{parent}["{quoted}"]'
+
+
+@dataclass(frozen=True)
+class Position:
+    line: int  # 1-based
+    column: int  # 1-based
+
+
+@dataclass
+class ValuesFile:
+    """A parsed values file: the data, its name as the user gave it, and each key path's position."""
+
+    path: str
+    data: dict[str, Any]
+    positions: dict[str, Position] = field(default_factory=dict)
+
+    @property
+    def name(self) -> str:
+        return Path(self.path).name
+
+    def position(self, key_path: str) -> Position | None:
+        """Position of ``key_path`` or of its nearest ancestor present in the file."""
+        probe = key_path
+        while probe:
+            if probe in self.positions:
+                return self.positions[probe]
+            cut = max(probe.rfind("."), probe.rfind("["))
+            probe = probe[:cut] if cut > 0 else ""
+        return None
+
+    def get(self, key_path: str, default: Any = None) -> Any:
+        return lookup(self.data, key_path, default)
+
+
+def lookup(data: Any, dotted: str, default: Any = None) -> Any:
+    """Get ``a.b.c`` from nested dicts (plain keys only); ``default`` when any step is missing."""
+    node = data
+    for part in dotted.split("."):
+        if not isinstance(node, dict) or part not in node:
+            return default
+        node = node[part]
+    return node
+
+
+def _check_expansion(root: yaml.Node, where: str) -> None:
+    """Reject documents whose aliases expand to more nodes than any real values file has."""
+    memo: dict[int, int] = {}
+    depth_seen: dict[int, int] = {}
+
+    def size(node: yaml.Node, depth: int) -> int:
+        if depth > MAX_DEPTH:
+            raise UserError(
+                f"nesting deeper than {MAX_DEPTH} levels",
+                where=where,
+                fix="values files are shallow maps; check for a runaway structure",
+            )
+        key = id(node)
+        if key in memo and depth_seen[key] <= depth:
+            return memo[key]
+        if isinstance(node, yaml.MappingNode):
+            total = 1 + sum(size(k, depth + 1) + size(v, depth + 1) for k, v in node.value)
+        elif isinstance(node, yaml.SequenceNode):
+            total = 1 + sum(size(v, depth + 1) for v in node.value)
+        else:
+            total = 1
+        memo[key] = total
+        depth_seen[key] = depth
+        if total > MAX_EXPANDED_NODES:
+            raise UserError(
+                f"YAML aliases expand to more than {MAX_EXPANDED_NODES} nodes (an alias bomb?)",
+                where=where,
+                fix="remove the recursive anchors/aliases",
+            )
+        return total
+
+    size(root, 0)
+
+
+def _construct(
+    node: yaml.Node, key_path: str, positions: dict[str, Position], where: str, scalars: yaml.SafeLoader
+) -> Any:
+    positions.setdefault(key_path, Position(node.start_mark.line + 1, node.start_mark.column + 1))
+    if isinstance(node, yaml.MappingNode):
+        result: dict[Any, Any] = {}
+        for key_node, value_node in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                merged = _construct(value_node, key_path, {}, where, scalars)
+                for item in merged if isinstance(merged, list) else [merged]:
+                    if isinstance(item, dict):
+                        for k, v in item.items():
+                            result.setdefault(k, v)
+                continue
+            key = _construct(key_node, key_path, {}, where, scalars)
+            if isinstance(key, (dict, list)):
+                raise UserError(
+                    "a mapping key is itself a map or list",
+                    where=f"{where}:{key_node.start_mark.line + 1}",
+                    fix="use plain scalar keys",
+                )
+            child = join_key_path(key_path, key)
+            if key in result:
+                raise UserError(
+                    f"duplicate key {child!r} (the second silently replaces the first)",
+                    where=f"{where}:{key_node.start_mark.line + 1}",
+                    fix="keep one of them",
+                )
+            positions[child] = Position(key_node.start_mark.line + 1, key_node.start_mark.column + 1)
+            result[key] = _construct(value_node, child, positions, where, scalars)
+        return result
+    if isinstance(node, yaml.SequenceNode):
+        return [
+            _construct(item, join_key_path(key_path, index), positions, where, scalars)
+            for index, item in enumerate(node.value)
+        ]
+    try:
+        return scalars.construct_object(node, deep=True)
+    except yaml.constructor.ConstructorError as exc:
+        line = node.start_mark.line + 1
+        raise UserError(f"unsupported YAML value ({exc.problem})", where=f"{where}:{line}") from None
+
+
+def parse_values(text: str | bytes, where: str) -> ValuesFile:
+    """Parse values YAML text (``where`` names it in errors). Empty documents give ``{}``."""
+    if isinstance(text, bytes):
+        if len(text) > MAX_FILE_BYTES:
+            raise UserError(
+                f"file is {len(text)} bytes, more than the {MAX_FILE_BYTES} a values file may have",
+                where=where,
+            )
+        try:
+            text = text.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise UserError(
+                f"not UTF-8 text (invalid byte at offset {exc.start})",
+                where=where,
+                fix="save the file as UTF-8",
+            ) from None
+    if len(text) > MAX_FILE_BYTES:
+        raise UserError(f"more than {MAX_FILE_BYTES} characters", where=where)
+    try:
+        documents = list(yaml.compose_all(text, Loader=_Loader))
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        loc = f"{where}:{mark.line + 1}:{mark.column + 1}" if mark else where
+        raise UserError(f"invalid YAML: {exc.problem or exc.context}", where=loc) from None
+    except yaml.YAMLError as exc:
+        raise UserError(f"invalid YAML: {exc}", where=where) from None
+    except RecursionError:
+        raise UserError(f"nesting deeper than {MAX_DEPTH} levels", where=where) from None
+    documents = [d for d in documents if d is not None]
+    if not documents:
+        return ValuesFile(path=where, data={})
+    if len(documents) > 1:
+        raise UserError(
+            f"{len(documents)} YAML documents in one values file",
+            where=where,
+            fix="helm reads one document; remove the '---' separators",
+        )
+    root = documents[0]
+    _check_expansion(root, where)
+    positions: dict[str, Position] = {}
+    data = _construct(root, "", positions, where, yaml.SafeLoader(""))
+    positions.pop("", None)
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise UserError(
+            f"the top level is a {type(data).__name__}, not a map of keys",
+            where=where,
+            fix="a values file is a YAML mapping such as 'replicaCount: 2'",
+        )
+    for key in data:
+        if not isinstance(key, str):
+            raise UserError(f"top-level key {key!r} is not a string", where=where)
+    return ValuesFile(path=where, data=data, positions=positions)
+
+
+def load_values(path: str | Path) -> ValuesFile:
+    """Read and parse a values file; missing or unreadable files are a UserError naming the path."""
+    p = Path(path)
+    if not p.exists():
+        raise UserError("values file not found", where=str(path), fix="check the --values path")
+    if p.is_dir():
+        raise UserError("is a directory, not a values file", where=str(path))
+    try:
+        size = p.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise UserError(
+                f"file is {size} bytes, more than the {MAX_FILE_BYTES} a values file may have",
+                where=str(path),
+            )
+        raw = p.read_bytes()
+    except OSError as exc:
+        raise UserError(f"cannot read: {exc.strerror}", where=str(path)) from None
+    return parse_values(raw, str(path))
+
+
+def deep_merge(base: Any, override: Any) -> Any:
+    """Helm's coalescing: maps merge recursively, anything else replaces; ``null`` deletes a key."""
+    if not isinstance(base, dict) or not isinstance(override, dict):
+        return copy.deepcopy(override)
+    merged = copy.deepcopy(base)
+    for key, value in override.items():
+        if value is None:
+            merged.pop(key, None)
+        elif isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = deep_merge(merged[key], value)
+        else:
+            merged[key] = copy.deepcopy(value)
+    return merged
