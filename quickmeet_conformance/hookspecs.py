@@ -1,0 +1,13 @@
+"""Hooks a project's conftest.py may implement to give the plugin its defaults."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+
+@pytest.hookspec(firstresult=True)
+def pytest_conformance_defaults(config: pytest.Config) -> dict[str, Any] | None:
+    """Defaults for options the user did not give: ``chart``, ``values_dir`` (every *.yaml in it),
+    ``helm`` (a list of binaries). Relative paths are taken from the rootdir."""

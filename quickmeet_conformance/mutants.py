@@ -1,0 +1,118 @@
+"""Mutants: broken variants of the reference chart or its values that a given rule must catch.
+
+A mutant file (``fixtures/mutants/*.yaml``) names the rule it targets, a base values file, an optional
+values overlay, an optional list of text patches applied to a copy of a reference chart, and the
+substrings the failing finding must contain (the component and the resource it names).
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .values import deep_merge
+
+
+class MutantError(Exception):
+    """The mutant itself is broken (a patch no longer applies, a base file is missing)."""
+
+
+@dataclass(frozen=True)
+class ChartPatch:
+    file: str
+    replace: str | None = None
+    with_: str = ""
+    delete: bool = False
+    create: str | None = None
+    count: int = 1  # how many occurrences must be replaced (0: all, at least one)
+
+
+@dataclass(frozen=True)
+class Mutant:
+    name: str
+    rule: str
+    description: str
+    base_values: str
+    values: dict[str, Any] = field(default_factory=dict)
+    chart: str = "rocketchat"
+    chart_patch: tuple[ChartPatch, ...] = ()
+    options: dict[str, Any] = field(default_factory=dict)
+    expect: tuple[str, ...] = ()
+    path: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)  # lane-specific keys (e.g. the upgrade lane's)
+
+
+def load_mutant(path: Path) -> Mutant:
+    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    known = {"rule", "description", "base_values", "values", "chart", "chart_patch", "options", "expect"}
+    patches = tuple(
+        ChartPatch(
+            file=p["file"],
+            replace=p.get("replace"),
+            with_=p.get("with", ""),
+            delete=bool(p.get("delete", False)),
+            create=p.get("create"),
+            count=int(p.get("count", 1)),
+        )
+        for p in data.get("chart_patch") or []
+    )
+    return Mutant(
+        name=path.stem,
+        rule=data["rule"],
+        description=data.get("description", ""),
+        base_values=data.get("base_values", "seed-docs.yaml"),
+        values=data.get("values") or {},
+        chart=data.get("chart", "rocketchat"),
+        chart_patch=patches,
+        options=data.get("options") or {},
+        expect=tuple(data.get("expect") or ()),
+        path=str(path),
+        extra={k: v for k, v in data.items() if k not in known},
+    )
+
+
+def load_mutants(directory: Path) -> list[Mutant]:
+    return [load_mutant(p) for p in sorted(directory.glob("*.yaml"))]
+
+
+def patch_chart(source: Path, patches: tuple[ChartPatch, ...], dest: Path) -> Path:
+    """Copy the chart at ``source`` to ``dest`` and apply ``patches``; a patch that misses is an error."""
+    shutil.copytree(source, dest)
+    for patch in patches:
+        target = dest / patch.file
+        if patch.create is not None:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(patch.create, encoding="utf-8")
+            continue
+        if not target.exists():
+            raise MutantError(f"patch target {patch.file} does not exist in {source.name}")
+        if patch.delete:
+            target.unlink()
+            continue
+        text = target.read_text(encoding="utf-8")
+        found = text.count(patch.replace or "")
+        if not patch.replace or found == 0 or (patch.count and found != patch.count):
+            raise MutantError(
+                f"patch on {patch.file} no longer applies: {patch.replace!r} found {found} times, "
+                f"expected {patch.count or 'at least 1'}"
+            )
+        target.write_text(text.replace(patch.replace, patch.with_), encoding="utf-8")
+    return dest
+
+
+def materialize(mutant: Mutant, fixtures: Path, workdir: Path) -> tuple[Path, Path]:
+    """(chart directory, values file) for ``mutant``, written below ``workdir``."""
+    chart = fixtures / "charts" / mutant.chart
+    if mutant.chart_patch:
+        chart = patch_chart(chart, mutant.chart_patch, workdir / f"chart-{mutant.name}")
+    base = fixtures / "values" / mutant.base_values
+    if not base.exists():
+        raise MutantError(f"base values {mutant.base_values} not found")
+    values = deep_merge(yaml.safe_load(base.read_text(encoding="utf-8")) or {}, mutant.values)
+    values_path = workdir / f"{mutant.name}.yaml"
+    values_path.write_text(yaml.safe_dump(values, sort_keys=False), encoding="utf-8")
+    return chart, values_path

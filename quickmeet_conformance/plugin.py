@@ -1,0 +1,204 @@
+"""pytest plugin: declares options and fixtures and hands results to the reports; the work is elsewhere.
+
+Every option exists as a flag and as an environment variable (flag wins). Suites ask for the
+``conformance_case`` fixture and are parametrized over every (values file, helm binary) pair.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Callable
+
+import pytest
+
+from . import hookspecs
+from .assertions import check_rule
+from .errors import UserError
+from .pipeline import CaseResult
+from .reports.json_report import write_json_report
+from .reports.model import report_dict
+from .reports.terminal import write_summary
+from .rules.engine import Options
+from .session import ConformanceSession, Settings
+
+SESSION_KEY = pytest.StashKey[ConformanceSession]()
+
+# option dest -> (flag, env var, help)
+_OPTIONS: list[tuple[str, str, str, dict[str, Any], str]] = [
+    ("qmc_chart", "--chart", "QMC_CHART", {}, "chart under test: a directory, a packaged .tgz, or repo/name"),
+    ("qmc_chart_version", "--chart-version", "QMC_CHART_VERSION", {}, "chart version for repo/name charts"),
+    ("qmc_values", "--values", "QMC_VALUES", {"action": "append"},
+     "values file to check (repeatable; env: paths separated by ':'); default: the project's fixtures"),
+    ("qmc_helm", "--helm", "HELM_BIN", {"action": "append"},
+     "helm binary (repeatable to run each major; env: paths separated by ':')"),
+    ("qmc_kube_version", "--kube-version", "QMC_KUBE_VERSION", {}, "Kubernetes version to render and validate for"),
+    ("qmc_release", "--release", "QMC_RELEASE", {}, "release name (default rocketchat)"),
+    ("qmc_namespace", "--namespace", "QMC_NAMESPACE", {}, "namespace (default default)"),
+    ("qmc_users", "--concurrent-users", "QMC_CONCURRENT_USERS", {"type": int},
+     "expected concurrent users: ddp-streamer replicas must be >= ceil(N/500)"),
+    ("qmc_allow_ignored", "--allow-ignored-keys", "QMC_ALLOW_IGNORED_KEYS", {"action": "store_true"},
+     "report ignored (unknown) values keys as warnings instead of errors"),
+    ("qmc_report", "--conformance-report", "QMC_REPORT", {}, "write a JSON report of every rule and finding"),
+    ("qmc_component_image", "--component-image", "QMC_COMPONENT_IMAGE", {"action": "append"},
+     "COMPONENT=GLOB: also recognise COMPONENT by an image repository glob (e.g. monolith=*/mychat)"),
+]
+
+
+def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
+    pluginmanager.add_hookspecs(hookspecs)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("conformance", "QuickMeet.Chat conformance")
+    for dest, flag, env, extra, help_text in _OPTIONS:
+        group.addoption(flag, dest=dest, help=f"{help_text} [env {env}]", **extra)
+
+
+def _option(config: pytest.Config, dest: str) -> Any:
+    value = config.getoption(dest)
+    if value not in (None, False, []):
+        return value
+    flag, env = next((f, e) for d, f, e, _, _ in _OPTIONS if d == dest)
+    raw = os.environ.get(env)
+    if raw in (None, ""):
+        return value
+    extra = next(x for d, _, _, x, _ in _OPTIONS if d == dest)
+    if extra.get("action") == "append":
+        return [p for p in raw.split(os.pathsep) if p]
+    if extra.get("action") == "store_true":
+        return raw.lower() not in ("0", "false", "no")
+    if extra.get("type") is int:
+        try:
+            return int(raw)
+        except ValueError:
+            raise pytest.UsageError(f"{env}={raw!r} is not a whole number") from None
+    return raw
+
+
+def _shown(path: str) -> str:
+    """Paths below the working directory are shown (and reported) relative to it."""
+    rel = os.path.relpath(path) if os.path.isabs(path) else path
+    return path if rel.startswith("..") else rel
+
+
+def _strict(config: pytest.Config) -> bool:
+    """pytest's own --strict (or QMC_STRICT=1) also makes warning-severity rules fail the run."""
+    if config.getoption("strict", False):
+        return True
+    return os.environ.get("QMC_STRICT", "").lower() not in ("", "0", "false", "no")
+
+
+def _settings(config: pytest.Config) -> Settings:
+    defaults = config.hook.pytest_conformance_defaults(config=config) or {}
+    root = config.rootpath
+
+    def rooted(p: str) -> str:
+        return str(root / p) if not os.path.isabs(p) else p
+
+    chart = _option(config, "qmc_chart") or (rooted(defaults["chart"]) if "chart" in defaults else None)
+    values = _option(config, "qmc_values")
+    if not values and "values_dir" in defaults:
+        values = sorted(str(p) for p in Path(rooted(defaults["values_dir"])).glob("*.yaml"))
+    helm = _option(config, "qmc_helm") or [rooted(h) if "/" in h else h for h in defaults.get("helm", [])] or ["helm"]
+    overrides = []
+    for item in _option(config, "qmc_component_image") or []:
+        if "=" not in item:
+            raise pytest.UsageError(f"--component-image {item!r}: expected COMPONENT=GLOB")
+        overrides.append(tuple(item.split("=", 1)))
+    return Settings(
+        chart=_shown(chart) if chart else "",
+        chart_version=_option(config, "qmc_chart_version"),
+        values=tuple(_shown(v) for v in values or ()),
+        helm=tuple(helm),
+        release=_option(config, "qmc_release") or "rocketchat",
+        namespace=_option(config, "qmc_namespace") or "default",
+        options=Options(
+            kube_version=_option(config, "qmc_kube_version") or "1.35.0",
+            concurrent_users=_option(config, "qmc_users"),
+            allow_ignored_keys=bool(_option(config, "qmc_allow_ignored")),
+        ),
+        component_images=tuple(overrides),
+        strict=_strict(config),
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "conformance: a contract rule evaluated per values file")
+    # warning-severity rules are listed in the conformance summary (and JUnit properties) instead
+    config.addinivalue_line("filterwarnings", "ignore::quickmeet_conformance.assertions.ConformanceWarning")
+    config.stash[SESSION_KEY] = ConformanceSession(_settings(config))
+
+
+def conformance_session(config: pytest.Config) -> ConformanceSession:
+    return config.stash[SESSION_KEY]
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "conformance_case" not in metafunc.fixturenames:
+        return
+    session = conformance_session(metafunc.config)
+    if not session.settings.chart:
+        raise pytest.UsageError("no chart to test: pass --chart DIR|TGZ|repo/name (or set QMC_CHART)")
+    if not session.settings.values:
+        raise pytest.UsageError("no values file to test: pass --values FILE (or set QMC_VALUES)")
+    keys = session.case_keys()
+    metafunc.parametrize("conformance_case", keys, ids=[session.case_id(k) for k in keys], indirect=True,
+                         scope="function")
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    if not any("conformance_case" in getattr(item, "fixturenames", ()) for item in session.items):
+        return
+    try:
+        conformance_session(session.config).check_setup()
+    except UserError as exc:
+        raise pytest.UsageError(exc.line()) from None
+
+
+@pytest.fixture(scope="session")
+def conformance(request: pytest.FixtureRequest) -> ConformanceSession:
+    """The run's ConformanceSession (chart, helm binaries, options, evaluated cases)."""
+    return conformance_session(request.config)
+
+
+@pytest.fixture
+def conformance_case(request: pytest.FixtureRequest) -> CaseResult:
+    """The evaluated static case (values file x helm binary) this test is parametrized with."""
+    session = conformance_session(request.config)
+    return session.result(request.param)
+
+
+@pytest.fixture
+def check(request: pytest.FixtureRequest, conformance_case: CaseResult) -> Callable[[str], None]:
+    """``check("rule.id")`` passes, skips, warns or fails the test from that rule's findings."""
+    strict = conformance_session(request.config).settings.strict
+
+    def check_one(rule_id: str) -> None:
+        check_rule(conformance_case, rule_id, strict=strict, properties=request.node.user_properties)
+
+    return check_one
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
+    session = config.stash.get(SESSION_KEY, None)
+    if session is None or not session.results():
+        return
+    terminalreporter.section("conformance summary")
+    write_summary(terminalreporter.write_line, session.results(), strict=session.settings.strict,
+                  failures_only=config.get_verbosity() < 0)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    conf = session.config.stash.get(SESSION_KEY, None)
+    if conf is None:
+        return
+    target = _option(session.config, "qmc_report")
+    if target and conf.results():
+        write_json_report(report_dict(conf.results()), target)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    session = config.stash.get(SESSION_KEY, None)
+    if session is not None:
+        session.close()

@@ -1,0 +1,60 @@
+"""The report model shared by every output format: case results as plain, already-redacted data."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any
+
+from .. import __version__
+from ..findings import Finding
+from ..pipeline import CaseResult
+from ..rules.engine import RULES
+
+
+def finding_dict(finding: Finding) -> dict[str, Any]:
+    data = asdict(finding)
+    data["verdict"] = finding.verdict.value
+    data["severity"] = finding.severity.value
+    data["evidence"] = [list(item) for item in finding.evidence]
+    return data
+
+
+def case_dict(result: CaseResult) -> dict[str, Any]:
+    case = result.case
+    rules = []
+    for rule_id, findings in result.findings.items():
+        meta = RULES[rule_id]
+        rules.append(
+            {
+                "id": rule_id,
+                "title": meta.title,
+                "severity": meta.severity.value,
+                "contract": meta.contract,
+                "basis": meta.basis,
+                "fix": meta.fix,
+                "verdict": result.verdict(rule_id).value,
+                "findings": [finding_dict(f) for f in findings if f.verdict.value != "pass"],
+            }
+        )
+    return {
+        "id": case.id,
+        "values_file": case.values_path,
+        "chart": {"name": case.chart.name, "version": case.chart.version, "app_version": case.chart.app_version,
+                  "source": case.chart.spec},
+        "helm": {"path": case.renderer.helm.path, "version": case.renderer.helm.version},
+        "kube_version": case.options.kube_version,
+        "release": case.release,
+        "namespace": case.namespace,
+        "input_error": result.input_error,
+        "rules": rules,
+    }
+
+
+def report_dict(results: list[CaseResult], extra_sections: dict[str, Any] | None = None) -> dict[str, Any]:
+    report: dict[str, Any] = {
+        "tool": "quickmeet-conformance",
+        "version": __version__,
+        "cases": [case_dict(r) for r in results],
+    }
+    report.update(extra_sections or {})
+    return report

@@ -1,0 +1,66 @@
+"""The terminal summary: one compact table per values file (rule, verdict, one-line reason)."""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from typing import Callable
+
+from ..findings import Severity
+from ..pipeline import CaseResult
+from ..rules.engine import RULES
+
+_MARK = {"pass": "PASS", "fail": "FAIL", "warn": "WARN", "skip": "SKIP", "error": "ERROR"}
+_COLOUR = {"PASS": "green", "FAIL": "red", "ERROR": "red", "WARN": "yellow", "SKIP": "cyan"}
+
+
+def _status(result: CaseResult, rule_id: str, strict: bool) -> tuple[str, str]:
+    verdict = result.verdict(rule_id).value
+    findings = result.findings[rule_id]
+    failed = [f for f in findings if f.failed]
+    if verdict == "fail" and not strict and all(f.severity != Severity.ERROR for f in failed):
+        verdict = "warn"
+    if verdict in ("fail", "warn", "error"):
+        reason = failed[0].one_line() + (f" (+{len(failed) - 1} more)" if len(failed) > 1 else "")
+    elif verdict == "skip":
+        reason = findings[0].message
+    else:
+        reason = RULES[rule_id].title
+    return _MARK[verdict], reason
+
+
+def summary_lines(
+    results: list[CaseResult], *, strict: bool, failures_only: bool, width: int = 160,
+) -> list[tuple[str, str | None]]:
+    """(text, colour) lines; cases of the same values file whose verdicts agree across helm majors merge."""
+    groups: "OrderedDict[tuple, list[CaseResult]]" = OrderedDict()
+    for result in results:
+        rows = (result.input_error,) + tuple(
+            (rid,) + _status(result, rid, strict) for rid in result.findings
+        )
+        groups.setdefault((result.case.values_path, result.case.chart.label, rows), []).append(result)
+    lines: list[tuple[str, str | None]] = []
+    for (values_path, chart_label, rows), members in groups.items():
+        helms = ", ".join(r.case.renderer.helm.label for r in members)
+        lines.append((f"{values_path}  [{chart_label}; {helms}]", None))
+        if rows[0] is not None:
+            lines.append((f"  ERROR  {rows[0]}", "red"))
+            continue
+        shown = 0
+        for rule_id, mark, reason in rows[1:]:
+            if failures_only and mark in ("PASS", "SKIP"):
+                continue
+            shown += 1
+            text = f"  {mark:<5}  {rule_id:<34} {reason}"
+            lines.append((text[:width], _COLOUR[mark]))
+        if failures_only and not shown:
+            lines.append(("  all rules pass", "green"))
+    return lines
+
+
+def write_summary(write_line: Callable[..., None], results: list[CaseResult], *, strict: bool,
+                  failures_only: bool) -> None:
+    for text, colour in summary_lines(results, strict=strict, failures_only=failures_only):
+        if colour:
+            write_line(text, **{colour: True})
+        else:
+            write_line(text, bold=True)

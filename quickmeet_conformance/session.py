@@ -1,0 +1,132 @@
+"""One conformance run's state: the resolved helm binaries and chart, the cases, and their results.
+
+Plain Python (no pytest): the plugin builds one and hands it to fixtures; the CLI and benchmarks use it
+directly. Each case is evaluated once; renders for all cases are started together to use both cores.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .charts import Chart, load_chart
+from .errors import UserError
+from .helm import HelmBinary, resolve_helm
+from .pipeline import Case, CaseResult, evaluate_case, load_case_values, render_request
+from .render import Renderer
+from .rules.engine import Options
+from .topology import ComponentMatcher
+from .values import load_values
+
+
+@dataclass(frozen=True)
+class Settings:
+    chart: str
+    chart_version: str | None
+    values: tuple[str, ...]
+    helm: tuple[str, ...]
+    release: str = "rocketchat"
+    namespace: str = "default"
+    options: Options = field(default_factory=Options)
+    component_images: tuple[tuple[str, str], ...] = ()
+    strict: bool = False
+
+
+class ConformanceSession:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._workdir: Path | None = None
+        self._helms: dict[str, HelmBinary] = {}
+        self._renderers: dict[str, Renderer] = {}
+        self._chart: Chart | None = None
+        self._results: dict[tuple[str, str], CaseResult] = {}
+        self._prefetched = False
+        self.matcher = ComponentMatcher().with_overrides(dict(settings.component_images))
+
+    # -- resolution (each raises UserError with one line) ------------------------------------------
+    @property
+    def workdir(self) -> Path:
+        if self._workdir is None:
+            self._workdir = Path(tempfile.mkdtemp(prefix="qmc-"))
+        return self._workdir
+
+    def helm(self, spec: str) -> HelmBinary:
+        if spec not in self._helms:
+            self._helms[spec] = resolve_helm(spec)
+        return self._helms[spec]
+
+    def renderer(self, spec: str) -> Renderer:
+        if spec not in self._renderers:
+            self._renderers[spec] = Renderer(self.helm(spec))
+        return self._renderers[spec]
+
+    @property
+    def chart(self) -> Chart:
+        if self._chart is None:
+            first_helm = self.helm(self.settings.helm[0])
+            self._chart = load_chart(
+                self.settings.chart, version=self.settings.chart_version, helm_path=first_helm.path,
+                workdir=self.workdir,
+            )
+        return self._chart
+
+    def check_setup(self) -> None:
+        """Resolve every helm binary, the chart and each values file now: a setup mistake stops the run at once."""
+        for spec in self.settings.helm:
+            self.helm(spec)
+        _ = self.chart
+        for values in self.settings.values:
+            load_values(values)  # an unreadable values file stops the run with its one-line reason
+
+    # -- cases -------------------------------------------------------------------------------------
+    def case_keys(self) -> list[tuple[str, str]]:
+        """(values file, helm spec) pairs; values paths are shown relative to the working directory."""
+        return [(v, h) for v in self.settings.values for h in self.settings.helm]
+
+    def case_id(self, key: tuple[str, str]) -> str:
+        values, helm_spec = key
+        label = self.helm(helm_spec).label if helm_spec in self._helms else Path(helm_spec).name
+        return f"{Path(values).stem}@{label}"
+
+    def case(self, key: tuple[str, str]) -> Case:
+        values, helm_spec = key
+        return Case(
+            chart=self.chart,
+            values_path=values,
+            renderer=self.renderer(helm_spec),
+            release=self.settings.release,
+            namespace=self.settings.namespace,
+            options=self.settings.options,
+            matcher=self.matcher,
+        )
+
+    def _prefetch(self) -> None:
+        """Start every render at once (renders are cached; bad values files are left to their case)."""
+        self._prefetched = True
+        by_helm: dict[str, list] = {}
+        for key in self.case_keys():
+            case = self.case(key)
+            try:
+                values = load_case_values(case).data
+            except UserError:
+                continue
+            by_helm.setdefault(key[1], []).append(render_request(case, values))
+        for helm_spec, requests in by_helm.items():
+            self.renderer(helm_spec).prefetch(requests)
+
+    def result(self, key: tuple[str, str]) -> CaseResult:
+        if key not in self._results:
+            if not self._prefetched:
+                self._prefetch()
+            self._results[key] = evaluate_case(self.case(key))
+        return self._results[key]
+
+    def results(self) -> list[CaseResult]:
+        return list(self._results.values())
+
+    def close(self) -> None:
+        if self._workdir is not None:
+            shutil.rmtree(self._workdir, ignore_errors=True)
+            self._workdir = None
