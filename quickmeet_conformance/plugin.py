@@ -45,8 +45,20 @@ _OPTIONS: list[tuple[str, str, str, dict[str, Any], str]] = [
 ]
 
 
+# Each lane wires its own options and fixtures in a module of its own (pytest_addoption is a historic
+# hook, so these still get to declare options).
+LANE_PLUGINS = (
+    "quickmeet_conformance.plugin_upgrade",
+    "quickmeet_conformance.plugin_live",
+    "quickmeet_conformance.plugin_probes",
+    "quickmeet_conformance.plugin_reports",
+)
+
+
 def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
     pluginmanager.add_hookspecs(hookspecs)
+    for name in LANE_PLUGINS:
+        pluginmanager.import_plugin(name)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
