@@ -3,26 +3,48 @@
 from __future__ import annotations
 
 import json
+import re
 from functools import lru_cache
 from typing import Iterable
 
+import jsonschema
 import kubernetes_validate
+from referencing import Registry, Resource
 
 from ..findings import Finding
 from .engine import Context, Rule, rule
 
 
-@lru_cache(maxsize=4096)
-def _validate_cached(document: str, version: str) -> tuple[str, str] | None:
-    """(field path, message) of the first schema error, or None; cached since renders repeat objects."""
+@lru_cache(maxsize=256)
+def _validator(kind: str, api_version: str, version: str) -> jsonschema.Draft202012Validator | None:
+    """A compiled validator per (kind, apiVersion, Kubernetes minor), built from kubernetes-validate's
+    strict schemas once (its own ``validate`` re-reads two JSON files on every call)."""
+    schema_dir = f"v{version}-local-strict"
+    group_version = re.sub(r"^([^./]*)(?:\.[^/]*)?/", r"\1-", api_version)
     try:
-        kubernetes_validate.validate(json.loads(document), version, strict=True)
-    except kubernetes_validate.ValidationError as exc:
-        path = ".".join(str(p) for p in exc.path)
-        return path, str(exc.message)
-    except kubernetes_validate.SchemaNotFoundError:
+        schema = _schema(f"kubernetes-json-schema/{schema_dir}/{kind.lower()}-{group_version}.json", version)
+    except FileNotFoundError:
         return None  # a CRD or an API this Kubernetes version does not ship: not ours to judge
-    return None
+    definitions = _schema(f"kubernetes-json-schema/{schema_dir}/_definitions.json", version)
+    registry = Resource.from_contents(definitions) @ (Resource.from_contents(schema) @ Registry())
+    return jsonschema.Draft202012Validator(schema, registry=registry)
+
+
+@lru_cache(maxsize=512)
+def _schema(filename: str, version: str) -> dict:
+    return kubernetes_validate.utils.schema_contents(filename, version)
+
+
+@lru_cache(maxsize=4096)
+def _validate_cached(document: str, kind: str, api_version: str, version: str) -> tuple[str, str] | None:
+    """(field path, message) of the first schema error, or None; cached since renders repeat objects."""
+    validator = _validator(kind, api_version, version)
+    if validator is None:
+        return None
+    error = jsonschema.exceptions.best_match(validator.iter_errors(json.loads(document)))
+    if error is None:
+        return None
+    return ".".join(str(p) for p in error.absolute_path), str(error.message)
 
 
 def supported_kube_version(version: str) -> str:
@@ -45,7 +67,8 @@ def supported_kube_version(version: str) -> str:
 def rule_manifests_valid_for_kube_version(ctx: Context, r: Rule) -> Iterable[Finding]:
     version = supported_kube_version(ctx.options.kube_version)
     for manifest in ctx.topology.manifests:
-        problem = _validate_cached(json.dumps(manifest.body, sort_keys=True, default=str), version)
+        document = json.dumps(manifest.body, sort_keys=True, default=str)
+        problem = _validate_cached(document, manifest.kind, manifest.api_version, version)
         if problem is not None:
             path, message = problem
             yield r.fail(ctx, f"{manifest.ref} is invalid for Kubernetes {version}: {message}",

