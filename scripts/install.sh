@@ -34,6 +34,9 @@ if [ -x scripts/install-probe-tools.sh ]; then
   scripts/install-probe-tools.sh
 fi
 
+step "kind (sigs.k8s.io/kind from the Go module proxy; clusters need a container engine)"
+scripts/install-kind.sh
+
 if [ -x scripts/build-control-plane.sh ] && [ -z "${QMC_SKIP_CONTROL_PLANE:-}" ]; then
   step "KWOK control plane from the Go module proxy (kube-apiserver, controller-manager, scheduler, etcd, kwok)"
   scripts/build-control-plane.sh
