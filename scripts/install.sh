@@ -34,6 +34,9 @@ if [ -x scripts/install-probe-tools.sh ]; then
   scripts/install-probe-tools.sh
 fi
 
+step "actionlint (lints the GitHub Actions workflow)"
+scripts/install-actionlint.sh
+
 step "kind (sigs.k8s.io/kind from the Go module proxy; clusters need a container engine)"
 scripts/install-kind.sh
 
