@@ -15,6 +15,7 @@ from typing import Any
 import yaml
 
 from .errors import UserError
+from .helm import run_bounded
 from .values import MAX_FILE_BYTES, deep_merge, parse_values
 
 PULL_TIMEOUT_S = 120
@@ -56,9 +57,13 @@ def chart_defaults(chart_dir: Path) -> dict[str, Any]:
     values_file = chart_dir / "values.yaml"
     defaults: dict[str, Any] = {}
     if values_file.exists():
-        defaults = parse_values(values_file.read_bytes(), str(values_file)).data
-    meta = _read_yaml_file(chart_dir / "Chart.yaml", "Chart.yaml") or {}
-    aliases = {d.get("name"): d.get("alias") or d.get("name") for d in meta.get("dependencies") or [] if isinstance(d, dict)}
+        try:
+            defaults = parse_values(values_file.read_bytes(), str(values_file)).data
+        except OSError as exc:
+            raise UserError(f"cannot read the chart's values.yaml: {exc.strerror}", where=str(values_file)) from None
+    meta = _read_yaml_file(chart_dir / "Chart.yaml", "Chart.yaml")
+    meta = meta if isinstance(meta, dict) else {}
+    aliases = {d.get("name"): d.get("alias") or d.get("name") for d in (meta.get("dependencies") or []) if isinstance(d, dict)}
     charts_dir = chart_dir / "charts"
     if charts_dir.is_dir():
         for sub in sorted(charts_dir.iterdir()):
@@ -67,7 +72,9 @@ def chart_defaults(chart_dir: Path) -> dict[str, Any]:
                 continue  # packaged subcharts are expanded by load_chart
             if not (sub_dir / "Chart.yaml").exists():
                 continue
-            sub_meta = _read_yaml_file(sub_dir / "Chart.yaml", "subchart Chart.yaml") or {}
+            sub_meta = _read_yaml_file(sub_dir / "Chart.yaml", "subchart Chart.yaml")
+            if not isinstance(sub_meta, dict):
+                raise UserError("subchart Chart.yaml is not a map", where=str(sub_dir / "Chart.yaml"))
             key = aliases.get(sub_meta.get("name"), sub_meta.get("name"))
             sub_defaults = chart_defaults(sub_dir)
             defaults[key] = deep_merge(sub_defaults, defaults.get(key) or {})
@@ -87,8 +94,11 @@ def _safe_extract(archive: Path, dest: Path) -> Path:
     charts_dir = tops[0] / "charts"
     if charts_dir.is_dir():
         for sub in charts_dir.glob("*.tgz"):
-            with tarfile.open(sub, "r:gz") as tar:
-                tar.extractall(charts_dir, filter="data")
+            try:
+                with tarfile.open(sub, "r:gz") as tar:
+                    tar.extractall(charts_dir, filter="data")
+            except (tarfile.TarError, OSError, EOFError) as exc:
+                raise UserError(f"subchart {sub.name} is not a readable archive ({exc})", where=str(archive)) from None
     return tops[0]
 
 
@@ -97,7 +107,7 @@ def _pull(spec: str, version: str | None, helm_path: str, dest: Path) -> Path:
     if version:
         cmd += ["--version", version]
     try:
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=PULL_TIMEOUT_S, check=False)
+        proc = run_bounded(cmd, PULL_TIMEOUT_S)
     except subprocess.TimeoutExpired:
         raise UserError(f"'helm pull' took more than {PULL_TIMEOUT_S}s", where=spec) from None
     if proc.returncode != 0:
@@ -108,6 +118,8 @@ def _pull(spec: str, version: str | None, helm_path: str, dest: Path) -> Path:
             fix="check 'helm repo add' / --chart-version, or pass a chart directory or .tgz",
         )
     tops = [p for p in dest.iterdir() if p.is_dir()]
+    if len(tops) != 1:
+        raise UserError("'helm pull' did not unpack exactly one chart directory", where=spec)
     return tops[0]
 
 

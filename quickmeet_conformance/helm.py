@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import signal
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,7 +48,34 @@ def default_helm_candidates(repo_root: Path | None) -> list[str]:
     return candidates
 
 
-def resolve_helm(spec: str) -> HelmBinary:
+def kill_process_group(pid: int) -> None:
+    """SIGKILL a process started with ``start_new_session=True`` and everything it spawned."""
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def run_bounded(cmd: list[str], timeout_s: float) -> subprocess.CompletedProcess[str]:
+    """Run ``cmd`` capturing text output; on timeout kill its whole process group and raise
+    ``subprocess.TimeoutExpired`` (a wrapper script's children would otherwise hold the pipes open)."""
+    with subprocess.Popen(
+        cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        errors="replace", start_new_session=True,
+    ) as proc:
+        try:
+            out, err = proc.communicate(timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            kill_process_group(proc.pid)
+            proc.communicate()
+            raise
+        except BaseException:
+            kill_process_group(proc.pid)
+            raise
+    return subprocess.CompletedProcess(cmd, proc.returncode, out, err)
+
+
+def resolve_helm(spec: str, *, timeout_s: float = VERSION_TIMEOUT_S) -> HelmBinary:
     """Check that ``spec`` (a path or a name on PATH) is a helm >= 3.12 that answers in time."""
     path = spec if os.sep in spec else shutil.which(spec)
     if not path or not os.path.exists(path):
@@ -59,15 +87,11 @@ def resolve_helm(spec: str) -> HelmBinary:
     if not os.access(path, os.X_OK):
         raise ToolError("helm binary is not executable", where=path, fix="chmod +x it or pass another --helm")
     try:
-        proc = subprocess.run(
-            [path, "version", "--template", "{{.Version}}"],
-            capture_output=True,
-            text=True,
-            timeout=VERSION_TIMEOUT_S,
-            check=False,
-        )
+        proc = run_bounded([path, "version", "--template", "{{.Version}}"], timeout_s)
     except subprocess.TimeoutExpired:
-        raise ToolError(f"'helm version' did not answer within {VERSION_TIMEOUT_S}s", where=path) from None
+        raise ToolError(
+            f"'helm version' did not answer within {timeout_s:g}s", where=path, fix="is this binary hung?"
+        ) from None
     except OSError as exc:
         raise ToolError(f"cannot run helm: {exc.strerror}", where=path) from None
     text = proc.stdout.strip()

@@ -2,13 +2,14 @@
 
 A mutant file (``fixtures/mutants/*.yaml``) names the rule it targets, a base values file, an optional
 values overlay, an optional list of text patches applied to a copy of a reference chart, and the
-substrings the failing finding must contain (the component and the resource it names).
+substrings the failing finding must contain (the component and the resource it names). Upgrade mutants
+also have ``from:`` and ``to:`` maps with the same keys per side (see :func:`side_of`).
 """
 
 from __future__ import annotations
 
 import shutil
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -46,10 +47,8 @@ class Mutant:
     extra: dict[str, Any] = field(default_factory=dict)  # lane-specific keys (e.g. the upgrade lane's)
 
 
-def load_mutant(path: Path) -> Mutant:
-    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    known = {"rule", "description", "base_values", "values", "chart", "chart_patch", "options", "expect"}
-    patches = tuple(
+def _patches(items: list[dict[str, Any]] | None) -> tuple[ChartPatch, ...]:
+    return tuple(
         ChartPatch(
             file=p["file"],
             replace=p.get("replace"),
@@ -58,8 +57,14 @@ def load_mutant(path: Path) -> Mutant:
             create=p.get("create"),
             count=int(p.get("count", 1)),
         )
-        for p in data.get("chart_patch") or []
+        for p in items or []
     )
+
+
+def load_mutant(path: Path) -> Mutant:
+    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    known = {"rule", "description", "base_values", "values", "chart", "chart_patch", "options", "expect"}
+    patches = _patches(data.get("chart_patch"))
     return Mutant(
         name=path.stem,
         rule=data["rule"],
@@ -72,6 +77,21 @@ def load_mutant(path: Path) -> Mutant:
         expect=tuple(data.get("expect") or ()),
         path=str(path),
         extra={k: v for k, v in data.items() if k not in known},
+    )
+
+
+def side_of(mutant: Mutant, side: str) -> Mutant:
+    """One side (``from``/``to``) of an upgrade mutant as a plain mutant: the side's own ``chart``,
+    ``base_values``, ``values`` and ``chart_patch`` (kept in ``extra``) over the top-level ones."""
+    spec = mutant.extra.get(side) or {}
+    return replace(
+        mutant,
+        name=f"{mutant.name}.{side}",
+        base_values=spec.get("base_values", mutant.base_values),
+        values=spec.get("values", mutant.values) or {},
+        chart=spec.get("chart", mutant.chart),
+        chart_patch=_patches(spec["chart_patch"]) if "chart_patch" in spec else mutant.chart_patch,
+        extra={},
     )
 
 

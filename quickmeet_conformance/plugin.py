@@ -40,6 +40,8 @@ _OPTIONS: list[tuple[str, str, str, dict[str, Any], str]] = [
     ("qmc_allow_ignored", "--allow-ignored-keys", "QMC_ALLOW_IGNORED_KEYS", {"action": "store_true"},
      "report ignored (unknown) values keys as warnings instead of errors"),
     ("qmc_report", "--conformance-report", "QMC_REPORT", {}, "write a JSON report of every rule and finding"),
+    ("qmc_helm_timeout", "--helm-timeout", "QMC_HELM_TIMEOUT", {"type": float},
+     "seconds any one helm call may take before it is killed (default 20 for 'helm version', 120 to render)"),
     ("qmc_component_image", "--component-image", "QMC_COMPONENT_IMAGE", {"action": "append"},
      "COMPONENT=GLOB: also recognise COMPONENT by an image repository glob (e.g. monolith=*/mychat)"),
 ]
@@ -80,11 +82,12 @@ def _option(config: pytest.Config, dest: str) -> Any:
         return [p for p in raw.split(os.pathsep) if p]
     if extra.get("action") == "store_true":
         return raw.lower() not in ("0", "false", "no")
-    if extra.get("type") is int:
+    if extra.get("type") in (int, float):
         try:
-            return int(raw)
+            return extra["type"](raw)
         except ValueError:
-            raise pytest.UsageError(f"{env}={raw!r} is not a whole number") from None
+            kind = "a whole number" if extra["type"] is int else "a number"
+            raise pytest.UsageError(f"{env}={raw!r} is not {kind}") from None
     return raw
 
 
@@ -132,7 +135,15 @@ def _settings(config: pytest.Config) -> Settings:
         ),
         component_images=tuple(overrides),
         strict=_strict(config),
+        helm_timeout_s=_helm_timeout(config),
     )
+
+
+def _helm_timeout(config: pytest.Config) -> float | None:
+    value = _option(config, "qmc_helm_timeout")
+    if value is not None and not value > 0:
+        raise pytest.UsageError(f"--helm-timeout {value}: must be a positive number of seconds")
+    return value
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -206,8 +217,10 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if conf is None:
         return
     target = _option(session.config, "qmc_report")
-    if target and conf.results():
-        write_json_report(report_dict(conf.results()), target)
+    from .plugin_upgrade import report_sections  # lane sections (e.g. "upgrades") of the same report
+
+    if target and (conf.results() or report_sections(session.config)):
+        write_json_report(report_dict(conf.results(), extra_sections=report_sections(session.config)), target)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

@@ -1,1 +1,169 @@
-"""pytest wiring of the reports lane: options and fixtures only; the work lives in plain modules."""
+"""pytest wiring of the reports lane: options and fixtures only; the work lives in plain modules.
+
+- ``--sarif FILE`` (env ``QMC_SARIF``): the findings as SARIF 2.1.0 (``reports/sarif.py``).
+- ``--junitxml``: each conformance test case is named ``<rule id>[<values>@<helm>]`` and carries the
+  failed findings' evidence (expected, found, resource, field path, location) as properties.
+- ``conformance_progress``: ``waiting for X: 12s ...`` lines that get past pytest's capture.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Any, Callable, ContextManager, Generator
+
+import pytest
+
+from .pipeline import CaseResult
+from .plugin import SESSION_KEY
+from .progress import DEFAULT_EVERY_S, Progress, waiting
+from .reports.sarif import sarif_log, write_sarif
+
+SETUP_ERROR_KEY = pytest.StashKey[str]()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("conformance", "QuickMeet.Chat conformance")
+    group.addoption("--sarif", dest="qmc_sarif", metavar="FILE",
+                    help="write the findings as a SARIF 2.1.0 log (code scanning) [env QMC_SARIF]")
+
+
+def _sarif_target(config: pytest.Config) -> str | None:
+    return config.getoption("qmc_sarif", None) or os.environ.get("QMC_SARIF") or None
+
+
+def unwritable_reason(target: str) -> str | None:
+    """Why a report could not be written to ``target`` (checked at start, not after a long run)."""
+    path = Path(target)
+    if path.is_dir():
+        return "is a directory"
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)  # the writer would create it too
+    except OSError as exc:
+        return exc.strerror or str(exc)
+    if not os.access(path if path.exists() else path.parent, os.W_OK):
+        return "permission denied"
+    return None
+
+
+def _check_report_targets(config: pytest.Config) -> None:
+    from .plugin import _option  # the JSON report's flag/env resolution, kept in one place
+
+    for flag, target in (("--sarif", _sarif_target(config)), ("--conformance-report", _option(config, "qmc_report"))):
+        reason = unwritable_reason(target) if target else None
+        if reason:
+            raise pytest.UsageError(f"{flag} {target}: cannot write the report there ({reason})")
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_collection_finish(session: pytest.Session) -> Generator[None, None, None]:
+    """Remember why setup stopped the run (a bad chart, helm or values file) for the SARIF log."""
+    try:
+        return (yield)
+    except pytest.UsageError as exc:
+        session.config.stash[SETUP_ERROR_KEY] = str(exc)
+        raise
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    target = _sarif_target(session.config)
+    conf = session.config.stash.get(SESSION_KEY, None)
+    if not target or conf is None:
+        return
+    setup_error = session.config.stash.get(SETUP_ERROR_KEY, None)
+    if not conf.results() and setup_error is None:
+        return  # no conformance test ran (e.g. only the framework's self-tests were selected)
+    try:
+        write_sarif(sarif_log(conf.results(), setup_error=setup_error), target)
+    except OSError as exc:  # checked at start; this is the disk filling up or a race
+        line = f"--sarif {target}: cannot write the report: {exc.strerror or exc}"
+        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+        reporter.write_line(f"ERROR: {line}", red=True) if reporter else print(f"ERROR: {line}", file=sys.stderr)
+        session.exitstatus = pytest.ExitCode.USAGE_ERROR
+
+
+# -- JUnit ------------------------------------------------------------------------------------------
+def _rule_ids(properties: list[tuple[str, Any]]) -> list[str]:
+    ids: list[str] = []
+    for name, value in properties:
+        if name == "rule_id" and value not in ids:
+            ids.append(str(value))
+    return ids
+
+
+def evidence_properties(result: CaseResult, rule_id: str) -> list[tuple[str, str]]:
+    """(name, value) pairs for each failed finding of ``rule_id`` (findings are already redacted)."""
+    props: list[tuple[str, str]] = []
+    for finding in result.findings.get(rule_id, []):
+        if not finding.failed:
+            continue
+        props.append(("finding", f"{rule_id}: {finding.message}"))
+        for name, value in (("expected", finding.expected), ("found", finding.found),
+                            ("resource", finding.resource), ("field_path", finding.field_path),
+                            ("location", str(finding.location) if finding.location else "")):
+            if value:
+                props.append((name, value))
+        props.extend((f"evidence.{k}", v) for k, v in finding.evidence)
+    if result.input_error is not None:
+        props.append(("input_error", result.input_error))
+    return props
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, Any, Any]:
+    if call.when == "call":
+        result = getattr(item, "funcargs", {}).get("conformance_case")
+        if isinstance(result, CaseResult):
+            for rule_id in _rule_ids(item.user_properties):
+                item.user_properties.extend(evidence_properties(result, rule_id))
+    return (yield)
+
+
+class JUnitNames:
+    """Names each JUnit test case ``<rule id>[<values>@<helm>]`` before junitxml records it (a plugin
+    object holding the config, since a report does not carry it; runs in the xdist controller too)."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        from _pytest.junitxml import xml_key  # junitxml has no public way to set a test case's name
+
+        xml = self.config.stash.get(xml_key, None)
+        rule_ids = _rule_ids(report.user_properties)
+        if xml is None or not rule_ids or report.when == "teardown":
+            return
+        params = report.nodeid.rsplit("[", 1)[1][:-1] if report.nodeid.endswith("]") else ""
+        name = "+".join(rule_ids) + (f"[{params}]" if params else "")
+        xml.node_reporter(report).add_attribute("name", name)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    _check_report_targets(config)
+    config.pluginmanager.register(JUnitNames(config), "quickmeet-conformance-junit-names")
+
+
+# -- progress ---------------------------------------------------------------------------------------
+@pytest.fixture
+def conformance_progress(request: pytest.FixtureRequest) -> Callable[..., ContextManager[Progress]]:
+    """``with conformance_progress("pods ready", every_s=10) as wait: ... wait.update("2/3")``: lines
+    go to the terminal even while pytest captures the test's output."""
+    config = request.config
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    capture = config.pluginmanager.get_plugin("capturemanager")
+
+    def write(line: str) -> None:
+        if reporter is None:
+            print(line, flush=True)
+        elif capture is not None:
+            with capture.global_and_fixture_disabled():
+                reporter.write_line(line)
+        else:
+            reporter.write_line(line)
+
+    def factory(what: str, *, every_s: float = DEFAULT_EVERY_S, ticker: bool = False) -> ContextManager[Progress]:
+        return waiting(what, write=write, every_s=every_s, ticker=ticker)
+
+    return factory

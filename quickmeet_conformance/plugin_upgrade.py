@@ -1,1 +1,238 @@
-"""pytest wiring of the upgrade lane: options and fixtures only; the work lives in plain modules."""
+"""pytest wiring of the upgrade lane: options and fixtures only; the work lives in plain modules.
+
+Suites ask for ``upgrade_case`` (parametrized over every upgrade pair x helm binary) and ``check_upgrade``.
+Pairs come from ``--upgrade-from``/``--upgrade-to`` (matched by order) or, without them, from the
+project's matrix (``upgrades_dir`` in ``pytest_conformance_defaults``).
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from pathlib import Path
+from typing import Any, Callable
+
+import pytest
+
+from .assertions import ConformanceWarning
+from .errors import UserError
+from .findings import Severity, Verdict
+from .plugin import conformance_session
+from .rules.engine import RULES
+from .upgrade import (
+    UpgradePair,
+    UpgradeResult,
+    UpgradeSession,
+    load_matrix,
+    pairs_from_options,
+    plan_lines,
+    upgrade_result_dict,
+)
+
+UPGRADE_KEY = pytest.StashKey["UpgradeSession | UserError"]()
+
+# option dest -> (flag, env var, argparse extras, help)
+_OPTIONS: list[tuple[str, str, str, dict[str, Any], str]] = [
+    ("qmc_upgrade_from", "--upgrade-from", "QMC_UPGRADE_FROM", {"action": "append"},
+     "values file of the installed release (repeatable, paired with --upgrade-to by order; env: paths "
+     "separated by ':'); default: the project's upgrade matrix"),
+    ("qmc_upgrade_to", "--upgrade-to", "QMC_UPGRADE_TO", {"action": "append"},
+     "values file the release is upgraded with (repeatable, paired with --upgrade-from by order)"),
+    ("qmc_from_chart", "--from-chart", "QMC_FROM_CHART", {},
+     "chart of the installed release: a directory, a .tgz or repo/name (default: --chart)"),
+    ("qmc_from_chart_version", "--from-chart-version", "QMC_FROM_CHART_VERSION", {},
+     "version of a repo/name --from-chart (default: --chart-version when --from-chart is not given)"),
+]
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("conformance", "QuickMeet.Chat conformance")
+    for dest, flag, env, extra, help_text in _OPTIONS:
+        group.addoption(flag, dest=dest, help=f"{help_text} [env {env}]", **extra)
+
+
+def _option(config: pytest.Config, dest: str) -> Any:
+    value = config.getoption(dest)
+    if value not in (None, []):
+        return value
+    _, _, env, extra, _ = next(o for o in _OPTIONS if o[0] == dest)
+    raw = os.environ.get(env)
+    if raw in (None, ""):
+        return value
+    if extra.get("action") == "append":
+        return [p for p in raw.split(os.pathsep) if p]
+    return raw
+
+
+def _pairs(config: pytest.Config) -> list[UpgradePair]:
+    """The run's upgrade pairs: the flags, else the project's matrix (UserError with one line)."""
+    conformance = conformance_session(config)
+    froms, tos = _option(config, "qmc_upgrade_from") or [], _option(config, "qmc_upgrade_to") or []
+    if froms or tos:
+        settings = conformance.settings
+        if not settings.chart:
+            raise UserError("no chart to upgrade to", fix="pass --chart DIR|TGZ|repo/name (or set QMC_CHART)")
+        from_chart = _option(config, "qmc_from_chart")
+        from_version = _option(config, "qmc_from_chart_version")
+        return pairs_from_options(
+            froms, tos,
+            from_chart=from_chart or settings.chart,
+            from_chart_version=from_version if from_chart else (from_version or settings.chart_version),
+            to_chart=settings.chart,
+            to_chart_version=settings.chart_version,
+        )
+    defaults = config.hook.pytest_conformance_defaults(config=config) or {}
+    if "upgrades_dir" not in defaults:
+        raise UserError("no upgrade pair to test",
+                        fix="pass --upgrade-from OLD.yaml --upgrade-to NEW.yaml (or set QMC_UPGRADE_FROM/QMC_UPGRADE_TO)")
+    directory = Path(defaults["upgrades_dir"])
+    return load_matrix(directory if directory.is_absolute() else config.rootpath / directory)
+
+
+def _built(config: pytest.Config) -> UpgradeSession | UserError:
+    """The run's UpgradeSession, built on first use, or the one-line reason it cannot be."""
+    if UPGRADE_KEY not in config.stash:
+        try:
+            config.stash[UPGRADE_KEY] = UpgradeSession(_pairs(config), conformance_session(config))
+        except UserError as exc:
+            config.stash[UPGRADE_KEY] = exc
+    return config.stash[UPGRADE_KEY]
+
+
+def upgrade_session(config: pytest.Config) -> UpgradeSession:
+    """The run's UpgradeSession; a bad flag or matrix file stops the run with one line."""
+    built = _built(config)
+    if isinstance(built, UserError):
+        raise pytest.UsageError(built.line())
+    return built
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "upgrade_case" not in metafunc.fixturenames:
+        return
+    built = _built(metafunc.config)
+    if isinstance(built, UserError):
+        # reported once, as a usage error, when collection finishes (raising here would print a traceback)
+        metafunc.parametrize("upgrade_case", [None], ids=["invalid-upgrade-input"], indirect=True)
+        return
+    keys = built.keys()
+    metafunc.parametrize("upgrade_case", keys, ids=[built.case_id(k) for k in keys], indirect=True,
+                         scope="function")
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    if not any("upgrade_case" in getattr(item, "fixturenames", ()) for item in session.items):
+        return
+    try:
+        upgrade_session(session.config).check_setup()
+    except UserError as exc:
+        raise pytest.UsageError(exc.line()) from None
+
+
+@pytest.fixture
+def upgrade_case(request: pytest.FixtureRequest) -> UpgradeResult:
+    """The evaluated upgrade pair (from-side, to-side, helm binary) this test is parametrized with."""
+    try:
+        return upgrade_session(request.config).result(request.param)
+    except UserError as exc:
+        pytest.fail(exc.line(), pytrace=False)
+
+
+def check_upgrade_rule(result: UpgradeResult, rule_id: str, *, strict: bool = False,
+                       properties: list | None = None) -> None:
+    """Pass, skip, warn or fail the current test from ``rule_id``'s findings for one upgrade pair."""
+    case = result.case
+    props = properties if properties is not None else []
+    props += [("rule_id", rule_id), ("upgrade_pair", case.pair.name), ("helm", case.renderer.helm.version)]
+    if result.input_error is not None:
+        pytest.fail(f"{result.input_error}\n(no upgrade rule was evaluated for this pair)", pytrace=False)
+    findings = result.findings.get(rule_id)
+    if findings is None:
+        pytest.fail(f"rule {rule_id} was not evaluated for upgrade {case.pair.name}", pytrace=False)
+    verdict = result.verdict(rule_id)
+    props.append(("verdict", verdict.value))
+    if verdict == Verdict.SKIP:
+        pytest.skip("; ".join(sorted({f.message for f in findings})))
+    if verdict == Verdict.PASS:
+        return
+    failed = [f for f in findings if f.failed]
+    blocking = [f for f in failed if f.severity == Severity.ERROR or f.verdict == Verdict.ERROR or strict]
+    rule_obj = RULES[rule_id]
+    text = (
+        f"{rule_id} on upgrade {case.pair.name}: {case.pair.from_side.values_label} ({case.from_chart.label}) -> "
+        f"{case.pair.to_side.values_label} ({case.to_chart.label}), {case.renderer.helm.label} "
+        f"{case.renderer.helm.version}\n"
+        f"contract: {rule_obj.contract}\n"
+        + "\n".join(f.detail() for f in failed)
+        + f"\nfix: {rule_obj.fix}"
+    )
+    if blocking:
+        pytest.fail(text, pytrace=False)
+    props.append(("conformance_warning", text))
+    warnings.warn(ConformanceWarning(text), stacklevel=2)
+
+
+@pytest.fixture
+def check_upgrade(request: pytest.FixtureRequest, upgrade_case: UpgradeResult) -> Callable[[str], None]:
+    """``check_upgrade("upgrade.rule-id")`` passes, skips, warns or fails the test from that rule's findings."""
+    strict = conformance_session(request.config).settings.strict
+
+    def check_one(rule_id: str) -> None:
+        check_upgrade_rule(upgrade_case, rule_id, strict=strict, properties=request.node.user_properties)
+
+    return check_one
+
+
+def _evaluated(config: pytest.Config) -> list[UpgradeResult]:
+    session = config.stash.get(UPGRADE_KEY, None)
+    return session.results() if isinstance(session, UpgradeSession) else []
+
+
+def summary_lines(results: list[UpgradeResult], *, failures_only: bool) -> list[tuple[str, str | None]]:
+    """(text, colour) lines: one plan per pair; helm majors that agree on plan and verdicts share it."""
+    groups: dict[tuple, list[UpgradeResult]] = {}
+    for result in results:
+        plan = tuple(plan_lines(result.plan)) if result.plan else ()
+        verdicts = tuple((rule_id, result.verdict(rule_id).value) for rule_id in result.findings)
+        groups.setdefault((result.case.pair.name, result.input_error, plan, verdicts), []).append(result)
+    lines: list[tuple[str, str | None]] = []
+    for (name, error, plan, verdicts), members in groups.items():
+        case = members[0].case
+        helms = ", ".join(r.case.renderer.helm.label for r in members)
+        lines.append((f"upgrade {name}: {case.pair.from_side.values_label} ({case.from_chart.label}) -> "
+                      f"{case.pair.to_side.values_label} ({case.to_chart.label})  [{helms}]", None))
+        if error:
+            lines.append((f"  ERROR  {error}", "red"))
+            continue
+        lines += [(f"  {line}", "cyan" if line.startswith("info") else None) for line in plan]
+        if failures_only and all(v == "pass" for _, v in verdicts):
+            lines.append(("  all upgrade rules pass", "green"))
+        for rule_id, verdict in verdicts:
+            if verdict == "pass" and failures_only:
+                continue
+            findings = members[0].findings[rule_id]
+            failed = [f for f in findings if f.failed]
+            warn = verdict == "fail" and all(f.severity != Severity.ERROR for f in failed)
+            mark = "WARN" if warn else verdict.upper()
+            if failed:
+                reason = failed[0].one_line() + (f" (+{len(failed) - 1} more)" if len(failed) > 1 else "")
+            else:
+                reason = next((f.message for f in findings if f.message != RULES[rule_id].title), RULES[rule_id].title)
+            colour = {"PASS": "green", "SKIP": "cyan", "WARN": "yellow"}.get(mark, "red")
+            lines.append((f"  {mark:<5}  {rule_id:<30} {reason}"[:200], colour))
+    return lines
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
+    results = _evaluated(config)
+    if not results:
+        return
+    terminalreporter.section("upgrade plans")
+    for text, colour in summary_lines(results, failures_only=config.get_verbosity() < 0):
+        terminalreporter.write_line(text, **({colour: True} if colour else {"bold": True}))
+
+
+def report_sections(config: pytest.Config) -> dict[str, Any]:
+    """The ``upgrades`` section of ``--conformance-report`` (empty when no upgrade pair was evaluated)."""
+    results = _evaluated(config)
+    return {"upgrades": [upgrade_result_dict(r) for r in results]} if results else {}

@@ -8,6 +8,7 @@ masked wherever they appear, even when they were never collected.
 from __future__ import annotations
 
 import base64
+import json
 import re
 from dataclasses import dataclass, field
 from typing import Any, Iterable
@@ -42,6 +43,10 @@ class Redactor:
     def add(self, value: str) -> None:
         if isinstance(value, str) and len(value) >= MIN_SECRET_LEN and value not in self.public:
             self.secrets.add(value)
+            # the forms a message may quote it in: repr() and JSON escape quotes, backslashes and
+            # newlines (jsonschema and helm messages do), base64 is how a Secret's data holds it
+            self.secrets.update({repr(value)[1:-1], json.dumps(value)[1:-1],
+                                 base64.b64encode(value.encode("utf-8")).decode("ascii")})
             match = _URI_CREDENTIALS.search(value)
             if match:
                 self.add(match.group("pw"))

@@ -2,8 +2,8 @@
 
 pyhelm3's ``Command.template`` cannot pass ``--kube-version``/``--api-versions``, parses the output
 without keeping each document's ``# Source:`` template, and ``Command.run`` has no timeout; this module
-builds the command itself and runs it through pyhelm3's ``run`` (its error mapping and cancellation),
-bounded by ``asyncio.wait_for``.
+builds the command itself and runs helm in a process group of its own (pyhelm3's errors),
+bounded by ``asyncio.wait_for``: a timeout kills the whole group, so a hung helm cannot hang the run.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ import yaml
 
 from .charts import Chart
 from .errors import RenderError
-from .helm import HelmBinary
+from .helm import HelmBinary, kill_process_group
 
 RENDER_TIMEOUT_S = 120.0
 _DOC_SPLIT = re.compile(r"^---[ \t]*$", re.MULTILINE)
@@ -63,6 +63,7 @@ class RenderRequest:
     api_versions: tuple[str, ...] = ()
     is_upgrade: bool = False
     values_label: str = ""  # the values file name, for error messages
+    attempt: int = 0  # a different attempt renders again instead of reusing the cache (catches random output)
 
     def cache_key(self, helm: HelmBinary) -> tuple:
         return (
@@ -73,6 +74,7 @@ class RenderRequest:
             self.kube_version,
             self.api_versions,
             self.is_upgrade,
+            self.attempt,
             json.dumps(self.values, sort_keys=True, default=str),
         )
 
@@ -89,6 +91,27 @@ class Rendered:
 
 
 class _TemplateCommand(pyhelm3.Command):
+    async def run(self, command: list[Any], input: bytes | None = None) -> bytes:
+        """pyhelm3's ``run``, but in a process group of its own that a timeout kills whole: pyhelm3
+        terminates only the shell it starts and then waits for pipes that a hung child keeps open."""
+        proc = await asyncio.create_subprocess_exec(
+            self._executable,
+            *(str(part) for part in command),
+            stdin=asyncio.subprocess.PIPE if input is not None else asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+            start_new_session=True,
+        )
+        try:
+            stdout, stderr = await proc.communicate(input)
+        except BaseException:  # cancelled by the timeout (or interrupted): leave nothing running
+            kill_process_group(proc.pid)
+            await proc.wait()
+            raise
+        if proc.returncode != 0:
+            raise pyhelm3.errors.Error(proc.returncode, stdout, stderr)
+        return stdout
+
     async def template_text(self, request: RenderRequest) -> str:
         command: list[Any] = [
             "template",
@@ -112,8 +135,13 @@ class _TemplateCommand(pyhelm3.Command):
 
 def _helm_error_line(stderr: bytes) -> str:
     lines = [ln.strip() for ln in stderr.decode("utf-8", errors="replace").splitlines() if ln.strip()]
-    errors = [ln for ln in lines if ln.lower().startswith("error")]
-    line = (errors or lines or ["helm failed without a message"])[-1]
+    errors = [i for i, ln in enumerate(lines) if ln.lower().startswith("error")]
+    if not lines:
+        return "helm failed without a message"
+    last = errors[-1] if errors else len(lines) - 1
+    line = lines[last]
+    if line.endswith(":"):  # a list follows (e.g. each values.schema.json violation): keep it on the line
+        line += " " + "; ".join(lines[last + 1:])
     return line[:500]
 
 
@@ -173,7 +201,9 @@ class Renderer:
             self.renders += 1
             text = await asyncio.wait_for(self._command.template_text(request), self.timeout_s)
         except asyncio.TimeoutError:
-            return RenderError(f"'helm template' took more than {self.timeout_s:.0f}s", where=where)
+            return RenderError(
+                f"'helm template' took more than {self.timeout_s:g}s (helm {self.helm.path})", where=where
+            )
         except pyhelm3.errors.Error as exc:
             return RenderError(
                 f"helm template failed: {self._redact(_helm_error_line(exc.stderr))}",

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from .charts import Chart, load_chart
 from .errors import UserError
 from .helm import HelmBinary, resolve_helm
 from .pipeline import Case, CaseResult, evaluate_case, load_case_values, render_request
+from .redact import Redactor
 from .render import Renderer
 from .rules.engine import Options
 from .topology import ComponentMatcher
@@ -32,6 +34,7 @@ class Settings:
     options: Options = field(default_factory=Options)
     component_images: tuple[tuple[str, str], ...] = ()
     strict: bool = False
+    helm_timeout_s: float | None = None  # bound on every helm call (default: helm.py / render.py's)
 
 
 class ConformanceSession:
@@ -54,12 +57,15 @@ class ConformanceSession:
 
     def helm(self, spec: str) -> HelmBinary:
         if spec not in self._helms:
-            self._helms[spec] = resolve_helm(spec)
+            timeout = self.settings.helm_timeout_s
+            self._helms[spec] = resolve_helm(spec) if timeout is None else resolve_helm(spec, timeout_s=timeout)
         return self._helms[spec]
 
     def renderer(self, spec: str) -> Renderer:
         if spec not in self._renderers:
-            self._renderers[spec] = Renderer(self.helm(spec))
+            timeout = self.settings.helm_timeout_s
+            helm = self.helm(spec)
+            self._renderers[spec] = Renderer(helm) if timeout is None else Renderer(helm, timeout_s=timeout)
         return self._renderers[spec]
 
     @property
@@ -120,7 +126,15 @@ class ConformanceSession:
         if key not in self._results:
             if not self._prefetched:
                 self._prefetch()
-            self._results[key] = evaluate_case(self.case(key))
+            case = self.case(key)
+            try:
+                self._results[key] = evaluate_case(case)
+            except Exception as exc:  # a framework bug: fail this case with one line, never crash the run
+                where = traceback.extract_tb(exc.__traceback__)[-1]
+                reason = Redactor().text(f"{type(exc).__name__}: {exc}")[:300]
+                self._results[key] = CaseResult(case, {}, input_error=(
+                    f"{case.values_path}: internal error while evaluating ({reason} at "
+                    f"{Path(where.filename).name}:{where.lineno}); please report it"))
         return self._results[key]
 
     def results(self) -> list[CaseResult]:

@@ -260,14 +260,40 @@ class Topology:
         return [a for a in self.autoscalers if a.target_kind == workload.kind and a.target_name == workload.name]
 
 
+def _map(node: Any, key: str) -> dict[str, Any]:
+    """``node[key]`` when both are maps, else ``{}``: rendered manifests may hold anything (``tls: [null]``)."""
+    value = node.get(key) if isinstance(node, dict) else None
+    return value if isinstance(value, dict) else {}
+
+
+def _seq(node: Any, key: str) -> list[dict[str, Any]]:
+    """The map items of the list ``node[key]``, else ``[]``."""
+    value = node.get(key) if isinstance(node, dict) else None
+    return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []
+
+
+def _int(value: Any) -> int:
+    """A port number as rendered; anything else (a template slip such as "abc" or null) counts as 0."""
+    if isinstance(value, bool):
+        return 0
+    if isinstance(value, int):
+        return value
+    return int(value) if isinstance(value, str) and value.isdigit() else 0
+
+
+def _scalars(node: Any, key: str) -> list[str]:
+    value = node.get(key) if isinstance(node, dict) else None
+    return [str(item) for item in value if isinstance(item, (str, int, float))] if isinstance(value, list) else []
+
+
 def _env(container: dict[str, Any]) -> tuple[EnvVar, ...]:
     result = []
-    for item in container.get("env") or []:
+    for item in _seq(container, "env"):
         if not isinstance(item, dict) or "name" not in item:
             continue
-        source = item.get("valueFrom") or {}
+        source = _map(item, "valueFrom")
         if "secretKeyRef" in source:
-            ref = source["secretKeyRef"] or {}
+            ref = _map(source, "secretKeyRef")
             result.append(EnvVar(item["name"], secret_name=ref.get("name"), secret_key=ref.get("key")))
         elif source:
             result.append(EnvVar(item["name"], other_source=next(iter(source))))
@@ -279,14 +305,14 @@ def _env(container: dict[str, Any]) -> tuple[EnvVar, ...]:
 
 def _containers(pod_spec: dict[str, Any]) -> tuple[Container, ...]:
     containers = []
-    for c in pod_spec.get("containers") or []:
+    for c in _seq(pod_spec, "containers"):
         ports = tuple(
-            ContainerPort(str(p.get("name", "")), int(p.get("containerPort", 0)), str(p.get("protocol", "TCP")))
-            for p in c.get("ports") or []
+            ContainerPort(str(p.get("name", "")), _int(p.get("containerPort")), str(p.get("protocol", "TCP")))
+            for p in _seq(c, "ports")
             if isinstance(p, dict)
         )
         env_from = tuple(
-            (e.get("secretRef") or e.get("configMapRef") or {}).get("name", "") for e in c.get("envFrom") or []
+            str((_map(e, "secretRef") or _map(e, "configMapRef")).get("name", "")) for e in _seq(c, "envFrom")
         )
         containers.append(
             Container(
@@ -302,26 +328,26 @@ def _containers(pod_spec: dict[str, Any]) -> tuple[Container, ...]:
 
 
 def _workload(m: Manifest, matcher: ComponentMatcher) -> Workload:
-    spec = m.body.get("spec") or {}
-    template = spec.get("template") or {}
-    pod_spec = template.get("spec") or {}
+    spec = _map(m.body, "spec")
+    template = _map(spec, "template")
+    pod_spec = _map(template, "spec")
     containers = _containers(pod_spec)
     component = None
     for container in containers:
         component = matcher.component_of_image(container.image)
         if component:
             break
-    selector = spec.get("selector") or {}
-    strategy = spec.get("strategy") or spec.get("updateStrategy") or {}
+    selector = _map(spec, "selector")
+    strategy = _map(spec, "strategy") or _map(spec, "updateStrategy")
     replicas = spec.get("replicas")
     return Workload(
         kind=m.kind,
         name=m.name,
         component=component,
         replicas=int(replicas) if isinstance(replicas, (int, float)) else None,
-        selector={str(k): str(v) for k, v in (selector.get("matchLabels") or {}).items()},
-        selector_expressions=tuple(selector.get("matchExpressions") or ()),
-        pod_labels={str(k): str(v) for k, v in ((template.get("metadata") or {}).get("labels") or {}).items()},
+        selector={str(k): str(v) for k, v in _map(selector, "matchLabels").items()},
+        selector_expressions=tuple(_seq(selector, "matchExpressions")),
+        pod_labels={str(k): str(v) for k, v in _map(_map(template, "metadata"), "labels").items()},
         containers=containers,
         strategy=strategy,
         source=m.source,
@@ -330,15 +356,15 @@ def _workload(m: Manifest, matcher: ComponentMatcher) -> Workload:
 
 
 def _service(m: Manifest) -> Service:
-    spec = m.body.get("spec") or {}
+    spec = _map(m.body, "spec")
     ports = tuple(
-        ServicePort(str(p.get("name", "")), int(p.get("port", 0)), p.get("targetPort", p.get("port", 0)))
-        for p in spec.get("ports") or []
+        ServicePort(str(p.get("name", "")), _int(p.get("port")), p.get("targetPort", p.get("port", 0)))
+        for p in _seq(spec, "ports")
         if isinstance(p, dict)
     )
     return Service(
         name=m.name,
-        selector={str(k): str(v) for k, v in (spec.get("selector") or {}).items()},
+        selector={str(k): str(v) for k, v in _map(spec, "selector").items()},
         ports=ports,
         type=str(spec.get("type", "ClusterIP")),
         cluster_ip=spec.get("clusterIP"),
@@ -347,13 +373,13 @@ def _service(m: Manifest) -> Service:
 
 
 def _ingress(m: Manifest) -> IngressInfo:
-    spec = m.body.get("spec") or {}
+    spec = _map(m.body, "spec")
     routes = []
-    for rule in spec.get("rules") or []:
+    for rule in _seq(spec, "rules"):
         host = str(rule.get("host", ""))
-        for path in (rule.get("http") or {}).get("paths") or []:
-            backend = (path.get("backend") or {}).get("service") or {}
-            port = backend.get("port") or {}
+        for path in _seq(_map(rule, "http"), "paths"):
+            backend = _map(_map(path, "backend"), "service")
+            port = _map(backend, "port")
             routes.append(
                 Route(
                     ingress=m.name,
@@ -366,8 +392,8 @@ def _ingress(m: Manifest) -> IngressInfo:
                     source=m.source,
                 )
             )
-    tls_hosts = tuple(str(h) for t in spec.get("tls") or [] for h in (t.get("hosts") or []))
-    annotations = (m.body.get("metadata") or {}).get("annotations") or {}
+    tls_hosts = tuple(h for t in _seq(spec, "tls") for h in _scalars(t, "hosts"))
+    annotations = _map(_map(m.body, "metadata"), "annotations")
     return IngressInfo(
         name=m.name,
         class_name=spec.get("ingressClassName"),
@@ -390,17 +416,17 @@ def build_topology(manifests: Iterable[Manifest], matcher: ComponentMatcher | No
         elif m.kind == "Ingress":
             ingresses.append(_ingress(m))
         elif m.kind == "HorizontalPodAutoscaler":
-            spec = m.body.get("spec") or {}
-            target = spec.get("scaleTargetRef") or {}
+            spec = _map(m.body, "spec")
+            target = _map(spec, "scaleTargetRef")
             autoscalers.append(
                 Autoscaler(m.name, str(target.get("kind", "")), str(target.get("name", "")),
                            spec.get("minReplicas"), spec.get("maxReplicas"))
             )
         elif m.kind == "PodDisruptionBudget":
-            sel = ((m.body.get("spec") or {}).get("selector") or {}).get("matchLabels") or {}
+            sel = _map(_map(_map(m.body, "spec"), "selector"), "matchLabels")
             pdbs.append((m.name, dict(sel)))
         elif m.kind == "Secret":
-            keys = set((m.body.get("data") or {}).keys()) | set((m.body.get("stringData") or {}).keys())
+            keys = set(_map(m.body, "data").keys()) | set(_map(m.body, "stringData").keys())
             secrets.append((m.name, tuple(sorted(keys))))
     return Topology(
         workloads=tuple(workloads),

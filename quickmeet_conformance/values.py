@@ -20,6 +20,7 @@ MAX_FILE_BYTES = 4 * 1024 * 1024
 MAX_DEPTH = 64
 MAX_EXPANDED_NODES = 200_000
 
+_PLAIN_COLLECTION_TAGS = frozenset({"tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"})
 _SIMPLE_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
 
 try:  # libyaml is much faster; fall back to the pure-Python loader
@@ -119,6 +120,13 @@ def _construct(
     node: yaml.Node, key_path: str, positions: dict[str, Position], where: str, scalars: yaml.SafeLoader
 ) -> Any:
     positions.setdefault(key_path, Position(node.start_mark.line + 1, node.start_mark.column + 1))
+    if isinstance(node, (yaml.MappingNode, yaml.SequenceNode)) and node.tag not in _PLAIN_COLLECTION_TAGS:
+        # e.g. !!python/object/apply, !!set: never constructed, and never silently read as plain data
+        raise UserError(
+            f"unsupported YAML tag {node.tag!r}",
+            where=f"{where}:{node.start_mark.line + 1}",
+            fix="values are plain maps, lists and scalars; remove the tag",
+        )
     if isinstance(node, yaml.MappingNode):
         result: dict[Any, Any] = {}
         for key_node, value_node in node.value:
@@ -182,8 +190,12 @@ def parse_values(text: str | bytes, where: str) -> ValuesFile:
         mark = exc.problem_mark or exc.context_mark
         loc = f"{where}:{mark.line + 1}:{mark.column + 1}" if mark else where
         raise UserError(f"invalid YAML: {exc.problem or exc.context}", where=loc) from None
+    except yaml.reader.ReaderError as exc:  # a control character; its str() spans two lines
+        line = text.count("\n", 0, max(exc.position, 0)) + 1
+        raise UserError(f"invalid YAML: {exc.reason} (character #x{exc.character:04x})", where=f"{where}:{line}",
+                        fix="remove the control characters") from None
     except yaml.YAMLError as exc:
-        raise UserError(f"invalid YAML: {exc}", where=where) from None
+        raise UserError(f"invalid YAML: {' '.join(str(exc).split())}", where=where) from None
     except RecursionError:
         raise UserError(f"nesting deeper than {MAX_DEPTH} levels", where=where) from None
     documents = [d for d in documents if d is not None]
@@ -228,9 +240,12 @@ def load_values(path: str | Path) -> ValuesFile:
                 f"file is {size} bytes, more than the {MAX_FILE_BYTES} a values file may have",
                 where=str(path),
             )
-        raw = p.read_bytes()
+        with p.open("rb") as handle:  # bounded: a device or pipe (/dev/zero) reports no size
+            raw = handle.read(MAX_FILE_BYTES + 1)
     except OSError as exc:
         raise UserError(f"cannot read: {exc.strerror}", where=str(path)) from None
+    if len(raw) > MAX_FILE_BYTES:
+        raise UserError(f"more than the {MAX_FILE_BYTES} bytes a values file may have", where=str(path))
     return parse_values(raw, str(path))
 
 

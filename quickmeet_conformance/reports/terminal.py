@@ -20,12 +20,28 @@ def _status(result: CaseResult, rule_id: str, strict: bool) -> tuple[str, str]:
     if verdict == "fail" and not strict and all(f.severity != Severity.ERROR for f in failed):
         verdict = "warn"
     if verdict in ("fail", "warn", "error"):
-        reason = failed[0].one_line() + (f" (+{len(failed) - 1} more)" if len(failed) > 1 else "")
+        reason = _flat(failed[0].one_line()) + (f" (+{len(failed) - 1} more)" if len(failed) > 1 else "")
     elif verdict == "skip":
-        reason = findings[0].message
+        reason = _flat(findings[0].message)
     else:
         reason = RULES[rule_id].title
     return _MARK[verdict], reason
+
+
+def _flat(text: str) -> str:
+    """One table row per line, whatever a value holds (a PEM, a multi-line host)."""
+    return text.replace("\r", "\\r").replace("\n", "\\n")
+
+
+def _detail(result: CaseResult, rule_id: str) -> list[str]:
+    """Every failed finding of the rule: its line, then expected / found / evidence indented."""
+    lines: list[str] = []
+    for finding in result.findings[rule_id]:
+        if finding.failed:
+            lines.append(f"- {_flat(finding.one_line())}")
+            fields = [("expected", finding.expected), ("found", finding.found), *finding.evidence]
+            lines.extend(f"  {name + ':':<9} {_flat(value)}" for name, value in fields if value)
+    return lines
 
 
 def summary_lines(
@@ -52,6 +68,8 @@ def summary_lines(
             shown += 1
             text = f"  {mark:<5}  {rule_id:<34} {reason}"
             lines.append((text[:width], _COLOUR[mark]))
+            if failures_only:  # -q: no table of passes, so each failure carries its detail
+                lines.extend((f"         {ln}"[:width], None) for ln in _detail(members[0], rule_id))
         if failures_only and not shown:
             lines.append(("  all rules pass", "green"))
     return lines
@@ -62,5 +80,7 @@ def write_summary(write_line: Callable[..., None], results: list[CaseResult], *,
     for text, colour in summary_lines(results, strict=strict, failures_only=failures_only):
         if colour:
             write_line(text, **{colour: True})
+        elif text.startswith(" "):
+            write_line(text)
         else:
             write_line(text, bold=True)

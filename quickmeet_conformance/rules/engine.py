@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import traceback
 from dataclasses import dataclass, field, replace
-from typing import Any, Callable, Iterable
+from typing import TYPE_CHECKING, Any, Callable, Iterable
 
 from ..charts import Chart
 from ..expectations import Expectations
@@ -16,6 +16,10 @@ from ..findings import Finding, Location, Severity, Verdict
 from ..render import Manifest, Rendered
 from ..topology import ComponentMatcher, Topology, Workload
 from ..values import ValuesFile
+
+if TYPE_CHECKING:  # the upgrade lane builds on the engine, not the other way round
+    from ..live.state import LiveView
+    from ..upgrade import UpgradeView
 
 
 @dataclass(frozen=True)
@@ -36,6 +40,8 @@ class Context:
     rendered: Rendered | None = None
     topology: Topology | None = None
     render_error: str | None = None  # the one-line reason when the chart refused these values
+    upgrade: "UpgradeView | None" = None  # upgrade lane: both sides and the plan (the fields above are the to-side)
+    live: "LiveView | None" = None  # live lane: what the cluster showed (snapshots, watches, upgrade outcomes)
 
 
 CheckFn = Callable[[Context, "Rule"], Iterable[Finding]]
@@ -66,16 +72,19 @@ class Rule:
         key_path: str = "",
         manifest: Manifest | None = None,
         severity: Severity | None = None,
+        values_file: ValuesFile | None = None,
     ) -> Finding:
-        """A failed finding, located at the values key when given, else at the chart template."""
+        """A failed finding, located at the values key when given (in ``values_file``, default the context's),
+        else at the chart template."""
         location = None
         if workload is not None:
             resource = resource or workload.ref
             manifest = manifest or workload.manifest
         if key_path:
-            pos = ctx.values_file.position(key_path)
+            located_in = values_file or ctx.values_file
+            pos = located_in.position(key_path)
             location = Location(
-                ctx.values_file.path, key_path, pos.line if pos else None, pos.column if pos else None
+                located_in.path, key_path, pos.line if pos else None, pos.column if pos else None
             )
         elif manifest is not None and manifest.source:
             location = Location(manifest.source)

@@ -98,3 +98,19 @@ def test_exported_chart_schema_is_self_contained_draft_07():
     exported = export_chart_schema()
     assert exported["$schema"].startswith("http://json-schema.org/draft-07")
     assert "$ref" not in str(exported) and "$defs" not in exported
+
+
+def test_topology_copes_with_malformed_rendered_objects():
+    body = {"apiVersion": "networking.k8s.io/v1", "kind": "Ingress", "metadata": {"name": "i", "annotations": None},
+            "spec": {"tls": [None, {"hosts": None}, True], "rules": [None, {"http": {"paths": [None, {"backend": 3}]}}]}}
+    svc = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "s"},
+           "spec": {"ports": [{"port": "abc", "targetPort": None}, None], "selector": ["x"]}}
+    dep = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "d"},
+           "spec": {"template": {"spec": {"containers": [{"name": "c", "ports": [{"containerPort": None}],
+                                                          "env": [{"name": "A", "valueFrom": {"secretKeyRef": None}}]}]}},
+                    "selector": "nope", "strategy": "x"}}
+    topo = build_topology([Manifest("networking.k8s.io/v1", "Ingress", "i", "", "t", body),
+                           Manifest("v1", "Service", "s", "", "t", svc),
+                           Manifest("apps/v1", "Deployment", "d", "", "t", dep)])
+    assert topo.ingresses[0].tls_hosts == () and topo.services[0].ports[0].port == 0
+    assert topo.workloads[0].containers[0].env_var("A").secret_name is None

@@ -1,0 +1,208 @@
+"""``--sarif out.sarif``: the findings as a SARIF 2.1.0 log, for code-scanning UIs and editors.
+
+One result per failed finding, located where the user must change something: the values-file key
+(line and column) when the fault is in the values, else the chart template that produced the
+resource. Paths below the working directory are written relative to it (``%SRCROOT%``). Results that
+every helm major reports alike are written once, naming the majors. Findings arrive redacted.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path, PurePosixPath
+from typing import Any, Iterable
+from urllib.parse import quote
+
+from .. import __version__
+from ..charts import Chart
+from ..findings import Finding, Severity
+from ..pipeline import CaseResult
+from ..rules.engine import RULES, Rule
+
+SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
+SARIF_VERSION = "2.1.0"
+TOOL_NAME = "quickmeet-conformance"
+SRCROOT = "%SRCROOT%"
+
+_LEVEL = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "note"}
+
+
+def level_of(finding: Finding) -> str:
+    """A finding that could not be evaluated (verdict error) is an error whatever the rule's severity."""
+    return "error" if finding.verdict.value == "error" else _LEVEL[finding.severity]
+
+
+def rule_name(rule_id: str) -> str:
+    """``capacity.ddp-streamer`` -> ``CapacityDdpStreamer`` (SARIF's human-readable rule name)."""
+    words = rule_id.replace(".", "-").replace("_", "-").split("-")
+    return "".join(w[:1].upper() + w[1:] for w in words if w)
+
+
+def rule_descriptor(rule_obj: Rule) -> dict[str, Any]:
+    text = (
+        f"Checks: {rule_obj.title}.\nContract: {rule_obj.contract} (basis: {rule_obj.basis}).\n"
+        f"Fix: {rule_obj.fix}"
+    )
+    markdown = (
+        f"**Checks:** {rule_obj.title}\n\n**Contract:** {rule_obj.contract} (basis: {rule_obj.basis})\n\n"
+        f"**Fix:** {rule_obj.fix}"
+    )
+    return {
+        "id": rule_obj.id,
+        "name": rule_name(rule_obj.id),
+        "shortDescription": {"text": rule_obj.title},
+        "fullDescription": {"text": f"{rule_obj.title}. Contract: {rule_obj.contract} (basis: {rule_obj.basis})."},
+        "help": {"text": text, "markdown": markdown},
+        "defaultConfiguration": {"level": _LEVEL[rule_obj.severity]},
+        "properties": {"contract": rule_obj.contract, "basis": rule_obj.basis, "lane": rule_obj.lane,
+                       "tags": ["conformance", rule_obj.lane]},
+    }
+
+
+def artifact_location(path: str | os.PathLike[str], base_dir: Path) -> dict[str, Any]:
+    """``{"uri": "rel/path", "uriBaseId": "%SRCROOT%"}`` below ``base_dir``, else an absolute file URI."""
+    absolute = Path(os.path.abspath(Path(base_dir) / path))
+    try:
+        relative = absolute.relative_to(os.path.abspath(base_dir))
+    except ValueError:
+        return {"uri": absolute.as_uri()}
+    return {"uri": quote(relative.as_posix()), "uriBaseId": SRCROOT}
+
+
+def template_path(chart: Chart, source: str) -> Path:
+    """``rocketchat/templates/ingress.yaml`` (helm's ``# Source:``) -> that file in the chart directory.
+
+    The first component is the chart's name; a subchart's templates follow as ``charts/<sub>/...``.
+    """
+    parts = PurePosixPath(source).parts
+    return Path(chart.path, *parts[1:]) if len(parts) > 1 else Path(chart.path, source)
+
+
+def _physical(location: dict[str, Any], line: int | None = None, column: int | None = None) -> dict[str, Any]:
+    physical: dict[str, Any] = {"artifactLocation": location}
+    if line is not None and line >= 1:
+        region: dict[str, Any] = {"startLine": line}
+        if column is not None and column >= 1:
+            region["startColumn"] = column
+        physical["region"] = region
+    return physical
+
+
+def _locations(result: CaseResult, finding: Finding, base_dir: Path) -> tuple[dict[str, Any], bool]:
+    """The result's location and whether it is a chart template (else the values file)."""
+    values_loc = artifact_location(result.case.values_path, base_dir)
+    loc = finding.location
+    if loc is not None and loc.line is None and loc.file and not loc.key_path and _is_template(loc.file):
+        physical = _physical(artifact_location(template_path(result.case.chart, loc.file), base_dir))
+        on_template = True
+    elif loc is not None:
+        physical = _physical(values_loc, loc.line, loc.column)
+        on_template = False
+    else:  # a finding about the values file as a whole (or one the rule could not place)
+        physical = _physical(values_loc)
+        on_template = False
+    location: dict[str, Any] = {"physicalLocation": physical}
+    if finding.resource:
+        name = finding.resource + (f".{finding.field_path}" if finding.field_path else "")
+        location["logicalLocations"] = [{"name": finding.resource, "fullyQualifiedName": name, "kind": "resource"}]
+    return location, on_template
+
+
+def _is_template(file: str) -> bool:
+    return "/templates/" in f"/{file}" or file.endswith(".tpl")
+
+
+def _fingerprint(*parts: str) -> str:
+    return hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()[:32]
+
+
+def _results(results: Iterable[CaseResult], rule_index: dict[str, int], base_dir: Path) -> list[dict[str, Any]]:
+    merged: dict[str, dict[str, Any]] = {}
+    for result in results:
+        helm = result.case.renderer.helm.label
+        for rule_id, findings in result.findings.items():
+            for finding in findings:
+                if not finding.failed:
+                    continue
+                location, on_template = _locations(result, finding, base_dir)
+                key = json.dumps([rule_id, result.case.values_path, str(result.case.chart.path),
+                                  finding.detail(), location, finding.verdict.value], sort_keys=True)
+                if key in merged:
+                    if helm not in merged[key]["properties"]["helm"]:
+                        merged[key]["properties"]["helm"].append(helm)
+                    continue
+                entry: dict[str, Any] = {
+                    "ruleId": rule_id,
+                    "ruleIndex": rule_index[rule_id],
+                    "level": level_of(finding),
+                    "message": {"text": finding.detail()},
+                    "locations": [location],
+                    "partialFingerprints": {
+                        "qmcFinding/v1": _fingerprint(rule_id, result.case.values_path, finding.message,
+                                                      finding.resource, finding.field_path),
+                    },
+                    "properties": {
+                        "verdict": finding.verdict.value,
+                        "valuesFile": result.case.values_path,
+                        "chart": result.case.chart.label,
+                        "helm": [helm],
+                        **{k: v for k, v in (("expected", finding.expected), ("found", finding.found),
+                                             ("resource", finding.resource), ("fieldPath", finding.field_path),
+                                             ("keyPath", finding.location.key_path if finding.location else ""))
+                           if v},
+                    },
+                }
+                if on_template:  # the values file that made the chart render it
+                    entry["relatedLocations"] = [{
+                        "id": 1,
+                        "physicalLocation": _physical(artifact_location(result.case.values_path, base_dir)),
+                        "message": {"text": "values file rendered with this chart"},
+                    }]
+                merged[key] = entry
+    return list(merged.values())
+
+
+def sarif_log(
+    results: list[CaseResult], *, base_dir: str | os.PathLike[str] | None = None, setup_error: str | None = None,
+) -> dict[str, Any]:
+    """The SARIF log for ``results``; ``setup_error`` (the run stopped before any rule ran) and values
+    files that could not be read become tool execution notifications, not results."""
+    base = Path(os.path.abspath(base_dir if base_dir is not None else os.getcwd()))
+    evaluated = {rule_id for r in results for rule_id in r.findings}
+    rules = [RULES[rule_id] for rule_id in RULES if rule_id in evaluated]
+    rule_index = {r.id: i for i, r in enumerate(rules)}
+    notifications = []
+    if setup_error:
+        notifications.append({"level": "error", "message": {"text": setup_error}})
+    seen_inputs = set()
+    for result in results:
+        if result.input_error and result.case.values_path not in seen_inputs:
+            seen_inputs.add(result.case.values_path)
+            notifications.append({
+                "level": "error",
+                "message": {"text": result.input_error},
+                "locations": [{"physicalLocation": _physical(artifact_location(result.case.values_path, base))}],
+            })
+    invocation: dict[str, Any] = {
+        "executionSuccessful": not notifications,
+        "workingDirectory": {"uri": base.as_uri() + "/"},
+    }
+    if notifications:
+        invocation["toolExecutionNotifications"] = notifications
+    run: dict[str, Any] = {
+        "tool": {"driver": {"name": TOOL_NAME, "version": __version__, "semanticVersion": __version__,
+                            "rules": [rule_descriptor(r) for r in rules]}},
+        "originalUriBaseIds": {SRCROOT: {"uri": base.as_uri() + "/"}},
+        "invocations": [invocation],
+        "columnKind": "unicodeCodePoints",
+        "results": _results(results, rule_index, base),
+    }
+    return {"$schema": SARIF_SCHEMA, "version": SARIF_VERSION, "runs": [run]}
+
+
+def write_sarif(log: dict[str, Any], path: str | os.PathLike[str]) -> None:
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(json.dumps(log, indent=2) + "\n", encoding="utf-8")

@@ -1,0 +1,18 @@
+"""MongoDB data and secrets across an upgrade (CONTRACT.md > Upgrades: "MongoDB data and secrets are kept")."""
+
+import pytest
+
+pytestmark = pytest.mark.upgrade
+
+
+def test_mongodb_data_survives(check_upgrade):
+    """The MongoDB StatefulSet, its volume claim templates and the Secrets holding mongo-uri and the MongoDB
+    passwords are neither deleted nor renamed (CONTRACT.md > Upgrades: "MongoDB data and secrets are kept")."""
+    check_upgrade("upgrade.data-survives")
+
+
+def test_generated_secrets_are_stable(check_upgrade):
+    """A secret value that differs between two renders of the same input (randAlphaNum) or changes although no
+    password value changed replaces the password the data was created with (CONTRACT.md > Upgrades: "MongoDB
+    data and secrets are kept")."""
+    check_upgrade("upgrade.stable-secrets")

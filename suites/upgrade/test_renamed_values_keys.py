@@ -1,0 +1,13 @@
+"""Values keys across chart versions (CONTRACT.md > Values contract: "Helm silently ignores keys that the chart
+never reads")."""
+
+import pytest
+
+pytestmark = pytest.mark.upgrade
+
+
+def test_no_renamed_values_key_is_set(check_upgrade):
+    """A key the old chart read and the new one does not (renamed or dropped) is carried silently by
+    `helm upgrade --reuse-values` and does nothing (CONTRACT.md > Values contract: "Helm silently ignores keys
+    that the chart never reads")."""
+    check_upgrade("upgrade.renamed-values-keys")
