@@ -3,16 +3,52 @@
 from __future__ import annotations
 
 import warnings
+from typing import Sequence
 
 import pytest
 
-from .findings import Severity, Verdict
+from .findings import Finding, Severity, Verdict, verdict_of
 from .pipeline import CaseResult
 from .rules.engine import RULES, rules_for_lane
 
 
 class ConformanceWarning(UserWarning):
     """A warning-severity rule failed (fails the run only with --strict)."""
+
+
+def conclude(
+    findings: Sequence[Finding] | None,
+    *,
+    header: str,
+    contract: str,
+    fix: str = "",
+    strict: bool = False,
+    properties: list | None = None,
+) -> None:
+    """Pass, skip, warn or fail the current test from one rule's findings (any lane).
+
+    ``header`` names the rule and its subject (values file, upgrade pair, probe target); the failure
+    text adds the contract line, each failed finding's detail and the fix. ``properties`` (a test's
+    ``user_properties``) receives the verdict, which ``--junitxml`` writes as a test-case property.
+    """
+    props = properties if properties is not None else []
+    if not findings:
+        pytest.fail(f"{header}: the rule produced no finding", pytrace=False)
+    verdict = verdict_of(list(findings))
+    props.append(("verdict", verdict.value))
+    if verdict == Verdict.SKIP:
+        pytest.skip("; ".join(sorted({f.message for f in findings})))
+    if verdict == Verdict.PASS:
+        return
+    failed = [f for f in findings if f.failed]
+    blocking = [f for f in failed if f.severity == Severity.ERROR or f.verdict == Verdict.ERROR or strict]
+    text = f"{header}\ncontract: {contract}\n" + "\n".join(f.detail() for f in failed)
+    if fix:
+        text += f"\nfix: {fix}"
+    if blocking:
+        pytest.fail(text, pytrace=False)
+    props.append(("conformance_warning", text))
+    warnings.warn(ConformanceWarning(text), stacklevel=3)
 
 
 def _header(result: CaseResult, rule_id: str) -> str:
@@ -23,11 +59,7 @@ def _header(result: CaseResult, rule_id: str) -> str:
 def check_rule(
     result: CaseResult, rule_id: str, *, strict: bool = False, properties: list | None = None
 ) -> None:
-    """Pass, skip, warn or fail the current test from ``rule_id``'s findings for ``result``.
-
-    ``properties`` (a test's ``user_properties``) receives the rule id, values file and verdict, which
-    ``--junitxml`` writes as test-case properties.
-    """
+    """Pass, skip, warn or fail the current test from ``rule_id``'s findings for a static case."""
     props = properties if properties is not None else []
     props += [("rule_id", rule_id), ("values_file", result.case.values_path),
               ("helm", result.case.renderer.helm.version)]
@@ -39,22 +71,5 @@ def check_rule(
     findings = result.findings.get(rule_id)
     if findings is None:
         pytest.fail(f"rule {rule_id} was not evaluated for {result.case.values_path}", pytrace=False)
-    verdict = result.verdict(rule_id)
-    props.append(("verdict", verdict.value))
-    if verdict == Verdict.SKIP:
-        pytest.skip("; ".join(sorted({f.message for f in findings})))
-    if verdict == Verdict.PASS:
-        return
-    failed = [f for f in findings if f.failed]
-    blocking = [f for f in failed if f.severity == Severity.ERROR or f.verdict == Verdict.ERROR or strict]
-    body = "\n".join(f.detail() for f in failed)
-    text = (
-        f"{_header(result, rule_id)}\n"
-        f"contract: {rule_obj.contract}\n"
-        f"{body}\n"
-        f"fix: {rule_obj.fix}"
-    )
-    if blocking:
-        pytest.fail(text, pytrace=False)
-    props.append(("conformance_warning", text))
-    warnings.warn(ConformanceWarning(text), stacklevel=2)
+    conclude(findings, header=_header(result, rule_id), contract=rule_obj.contract, fix=rule_obj.fix,
+             strict=strict, properties=props)

@@ -79,6 +79,17 @@ class Finding:
         return "\n".join(lines)
 
 
+def verdict_of(findings: list[Finding]) -> Verdict:
+    """One rule's verdict from its findings: any ERROR, else any FAIL, else SKIP when all skipped, else PASS."""
+    if any(f.verdict == Verdict.ERROR for f in findings):
+        return Verdict.ERROR
+    if any(f.verdict == Verdict.FAIL for f in findings):
+        return Verdict.FAIL
+    if findings and all(f.verdict == Verdict.SKIP for f in findings):
+        return Verdict.SKIP
+    return Verdict.PASS
+
+
 def passed(rule_id: str, message: str, severity: Severity = Severity.ERROR) -> Finding:
     return Finding(rule_id=rule_id, verdict=Verdict.PASS, message=message, severity=severity)
 

@@ -12,7 +12,7 @@ from pathlib import Path
 from .charts import Chart
 from .errors import UserError
 from .expectations import expectations_for
-from .findings import Finding, Severity, Verdict
+from .findings import Finding, Severity, Verdict, verdict_of
 from .redact import Redactor, redactor_for
 from .render import Rendered, RenderRequest, Renderer
 from .rules.engine import Context, Options, Rule, evaluate_rule, redact_finding, rules_for_lane
@@ -48,14 +48,7 @@ class CaseResult:
     redactor: Redactor = field(default_factory=Redactor)
 
     def verdict(self, rule_id: str) -> Verdict:
-        findings = self.findings.get(rule_id, [])
-        if any(f.verdict == Verdict.ERROR for f in findings):
-            return Verdict.ERROR
-        if any(f.verdict == Verdict.FAIL for f in findings):
-            return Verdict.FAIL
-        if findings and all(f.verdict == Verdict.SKIP for f in findings):
-            return Verdict.SKIP
-        return Verdict.PASS
+        return verdict_of(self.findings.get(rule_id, []))
 
     def failures(self, *, strict: bool = False) -> list[Finding]:
         return [

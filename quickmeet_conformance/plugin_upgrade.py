@@ -8,15 +8,14 @@ project's matrix (``upgrades_dir`` in ``pytest_conformance_defaults``).
 from __future__ import annotations
 
 import os
-import warnings
 from pathlib import Path
 from typing import Any, Callable
 
 import pytest
 
-from .assertions import ConformanceWarning
+from .assertions import conclude
 from .errors import UserError
-from .findings import Severity, Verdict
+from .findings import Severity
 from .plugin import conformance_session
 from .rules.engine import RULES
 from .upgrade import (
@@ -149,27 +148,13 @@ def check_upgrade_rule(result: UpgradeResult, rule_id: str, *, strict: bool = Fa
     findings = result.findings.get(rule_id)
     if findings is None:
         pytest.fail(f"rule {rule_id} was not evaluated for upgrade {case.pair.name}", pytrace=False)
-    verdict = result.verdict(rule_id)
-    props.append(("verdict", verdict.value))
-    if verdict == Verdict.SKIP:
-        pytest.skip("; ".join(sorted({f.message for f in findings})))
-    if verdict == Verdict.PASS:
-        return
-    failed = [f for f in findings if f.failed]
-    blocking = [f for f in failed if f.severity == Severity.ERROR or f.verdict == Verdict.ERROR or strict]
     rule_obj = RULES[rule_id]
-    text = (
+    header = (
         f"{rule_id} on upgrade {case.pair.name}: {case.pair.from_side.values_label} ({case.from_chart.label}) -> "
         f"{case.pair.to_side.values_label} ({case.to_chart.label}), {case.renderer.helm.label} "
-        f"{case.renderer.helm.version}\n"
-        f"contract: {rule_obj.contract}\n"
-        + "\n".join(f.detail() for f in failed)
-        + f"\nfix: {rule_obj.fix}"
+        f"{case.renderer.helm.version}"
     )
-    if blocking:
-        pytest.fail(text, pytrace=False)
-    props.append(("conformance_warning", text))
-    warnings.warn(ConformanceWarning(text), stacklevel=2)
+    conclude(findings, header=header, contract=rule_obj.contract, fix=rule_obj.fix, strict=strict, properties=props)
 
 
 @pytest.fixture

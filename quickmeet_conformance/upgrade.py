@@ -26,7 +26,7 @@ import yaml
 from .charts import Chart, load_chart
 from .errors import UserError
 from .expectations import Expectations, expectations_for
-from .findings import Finding, Severity, Verdict
+from .findings import Finding, Severity, Verdict, verdict_of  # noqa: F401  (verdict_of: used by the live lane)
 from .pipeline import Case, CaseResult, evaluate_case, render_request
 from .redact import Redactor, all_strings
 from .render import Manifest, Rendered, RenderRequest, Renderer
@@ -445,16 +445,6 @@ class UpgradeCase:
             values_label=self.pair.side(which).values_label,
             attempt=attempt,
         )
-
-
-def verdict_of(findings: list[Finding]) -> Verdict:
-    if any(f.verdict == Verdict.ERROR for f in findings):
-        return Verdict.ERROR
-    if any(f.verdict == Verdict.FAIL for f in findings):
-        return Verdict.FAIL
-    if findings and all(f.verdict == Verdict.SKIP for f in findings):
-        return Verdict.SKIP
-    return Verdict.PASS
 
 
 @dataclass
