@@ -15,6 +15,7 @@ import pytest
 from . import hookspecs
 from .assertions import check_rule
 from .errors import UserError
+from .options import OptionSpec, add_options, read_option
 from .pipeline import CaseResult
 from .reports.json_report import write_json_report
 from .reports.model import report_dict
@@ -24,28 +25,59 @@ from .session import ConformanceSession, Settings
 
 SESSION_KEY = pytest.StashKey[ConformanceSession]()
 
-# option dest -> (flag, env var, help)
-_OPTIONS: list[tuple[str, str, str, dict[str, Any], str]] = [
-    ("qmc_chart", "--chart", "QMC_CHART", {}, "chart under test: a directory, a packaged .tgz, or repo/name"),
-    ("qmc_chart_version", "--chart-version", "QMC_CHART_VERSION", {}, "chart version for repo/name charts"),
-    ("qmc_values", "--values", "QMC_VALUES", {"action": "append"},
-     "values file to check (repeatable; env: paths separated by ':'); default: the project's fixtures"),
-    ("qmc_helm", "--helm", "HELM_BIN", {"action": "append"},
-     "helm binary (repeatable to run each major; env: paths separated by ':')"),
-    ("qmc_kube_version", "--kube-version", "QMC_KUBE_VERSION", {}, "Kubernetes version to render and validate for"),
-    ("qmc_release", "--release", "QMC_RELEASE", {}, "release name (default rocketchat)"),
-    ("qmc_namespace", "--namespace", "QMC_NAMESPACE", {}, "namespace (default default)"),
-    ("qmc_users", "--concurrent-users", "QMC_CONCURRENT_USERS", {"type": int},
-     "expected concurrent users: ddp-streamer replicas must be >= ceil(N/500)"),
-    ("qmc_allow_ignored", "--allow-ignored-keys", "QMC_ALLOW_IGNORED_KEYS", {"action": "store_true"},
-     "report ignored (unknown) values keys as warnings instead of errors"),
-    ("qmc_report", "--conformance-report", "QMC_REPORT", {}, "write a JSON report of every rule and finding"),
-    ("qmc_helm_timeout", "--helm-timeout", "QMC_HELM_TIMEOUT", {"type": float},
-     "seconds any one helm call may take before it is killed (default 20 for 'helm version', 120 to render)"),
-    ("qmc_component_image", "--component-image", "QMC_COMPONENT_IMAGE", {"action": "append"},
-     "COMPONENT=GLOB: also recognise COMPONENT by an image repository glob (e.g. monolith=*/mychat)"),
+_OPTIONS: list[OptionSpec] = [
+    OptionSpec(
+        "qmc_chart", "--chart", "QMC_CHART",
+        "chart under test: a directory, a packaged .tgz, or repo/name"
+    ),
+    OptionSpec(
+        "qmc_chart_version", "--chart-version", "QMC_CHART_VERSION",
+        "chart version for repo/name charts"
+    ),
+    OptionSpec(
+        "qmc_values", "--values", "QMC_VALUES",
+        "values file to check (repeatable; env: paths separated by ':'); default: the project's "
+        "fixtures", {"action": "append"}
+    ),
+    OptionSpec(
+        "qmc_helm", "--helm", "HELM_BIN",
+        "helm binary (repeatable to run each major; env: paths separated by ':')", {"action": "append"}
+    ),
+    OptionSpec(
+        "qmc_kube_version", "--kube-version", "QMC_KUBE_VERSION",
+        "Kubernetes version to render and validate for"
+    ),
+    OptionSpec(
+        "qmc_release", "--release", "QMC_RELEASE",
+        "release name (default rocketchat)"
+    ),
+    OptionSpec(
+        "qmc_namespace", "--namespace", "QMC_NAMESPACE",
+        "namespace (default default)"
+    ),
+    OptionSpec(
+        "qmc_users", "--concurrent-users", "QMC_CONCURRENT_USERS",
+        "expected concurrent users: ddp-streamer replicas must be >= ceil(N/500)", {"type": int}
+    ),
+    OptionSpec(
+        "qmc_allow_ignored", "--allow-ignored-keys", "QMC_ALLOW_IGNORED_KEYS",
+        "report ignored (unknown) values keys as warnings instead of errors", {"action": "store_true"}
+    ),
+    OptionSpec(
+        "qmc_report", "--conformance-report", "QMC_REPORT",
+        "write a JSON report of every rule and finding"
+    ),
+    OptionSpec(
+        "qmc_helm_timeout", "--helm-timeout", "QMC_HELM_TIMEOUT",
+        "seconds any one helm call may take before it is killed (default 20 for 'helm version', "
+        "120 to render)", {"type": float}
+    ),
+    OptionSpec(
+        "qmc_component_image", "--component-image", "QMC_COMPONENT_IMAGE",
+        "COMPONENT=GLOB: also recognise COMPONENT by an image repository glob (e.g. "
+        "monolith=*/mychat)", {"action": "append"}
+    ),
 ]
-
 
 # Each lane wires its own options and fixtures in a module of its own (pytest_addoption is a historic
 # hook, so these still get to declare options).
@@ -64,31 +96,11 @@ def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    group = parser.getgroup("conformance", "QuickMeet.Chat conformance")
-    for dest, flag, env, extra, help_text in _OPTIONS:
-        group.addoption(flag, dest=dest, help=f"{help_text} [env {env}]", **extra)
+    add_options(parser, _OPTIONS)
 
 
 def _option(config: pytest.Config, dest: str) -> Any:
-    value = config.getoption(dest)
-    if value not in (None, False, []):
-        return value
-    flag, env = next((f, e) for d, f, e, _, _ in _OPTIONS if d == dest)
-    raw = os.environ.get(env)
-    if raw in (None, ""):
-        return value
-    extra = next(x for d, _, _, x, _ in _OPTIONS if d == dest)
-    if extra.get("action") == "append":
-        return [p for p in raw.split(os.pathsep) if p]
-    if extra.get("action") == "store_true":
-        return raw.lower() not in ("0", "false", "no")
-    if extra.get("type") in (int, float):
-        try:
-            return extra["type"](raw)
-        except ValueError:
-            kind = "a whole number" if extra["type"] is int else "a number"
-            raise pytest.UsageError(f"{env}={raw!r} is not {kind}") from None
-    return raw
+    return read_option(config, _OPTIONS, dest)
 
 
 def _shown(path: str) -> str:

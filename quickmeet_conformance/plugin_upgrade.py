@@ -7,7 +7,6 @@ project's matrix (``upgrades_dir`` in ``pytest_conformance_defaults``).
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any, Callable
 
@@ -15,6 +14,7 @@ import pytest
 
 from .assertions import conclude
 from .errors import UserError
+from .options import OptionSpec, add_options, read_option
 from .findings import Severity
 from .plugin import conformance_session
 from .rules.engine import RULES
@@ -30,37 +30,26 @@ from .upgrade import (
 
 UPGRADE_KEY = pytest.StashKey["UpgradeSession | UserError"]()
 
-# option dest -> (flag, env var, argparse extras, help)
-_OPTIONS: list[tuple[str, str, str, dict[str, Any], str]] = [
-    ("qmc_upgrade_from", "--upgrade-from", "QMC_UPGRADE_FROM", {"action": "append"},
-     "values file of the installed release (repeatable, paired with --upgrade-to by order; env: paths "
-     "separated by ':'); default: the project's upgrade matrix"),
-    ("qmc_upgrade_to", "--upgrade-to", "QMC_UPGRADE_TO", {"action": "append"},
-     "values file the release is upgraded with (repeatable, paired with --upgrade-from by order)"),
-    ("qmc_from_chart", "--from-chart", "QMC_FROM_CHART", {},
-     "chart of the installed release: a directory, a .tgz or repo/name (default: --chart)"),
-    ("qmc_from_chart_version", "--from-chart-version", "QMC_FROM_CHART_VERSION", {},
-     "version of a repo/name --from-chart (default: --chart-version when --from-chart is not given)"),
+_OPTIONS: list[OptionSpec] = [
+    OptionSpec("qmc_upgrade_from", "--upgrade-from", "QMC_UPGRADE_FROM",
+               "values file of the installed release (repeatable, paired with --upgrade-to by order; env: paths "
+               "separated by ':'); default: the project's upgrade matrix", {"action": "append"}),
+    OptionSpec("qmc_upgrade_to", "--upgrade-to", "QMC_UPGRADE_TO",
+               "values file the release is upgraded with (repeatable, paired with --upgrade-from by order)",
+               {"action": "append"}),
+    OptionSpec("qmc_from_chart", "--from-chart", "QMC_FROM_CHART",
+               "chart of the installed release: a directory, a .tgz or repo/name (default: --chart)"),
+    OptionSpec("qmc_from_chart_version", "--from-chart-version", "QMC_FROM_CHART_VERSION",
+               "version of a repo/name --from-chart (default: --chart-version when --from-chart is not given)"),
 ]
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    group = parser.getgroup("conformance", "QuickMeet.Chat conformance")
-    for dest, flag, env, extra, help_text in _OPTIONS:
-        group.addoption(flag, dest=dest, help=f"{help_text} [env {env}]", **extra)
+    add_options(parser, _OPTIONS)
 
 
 def _option(config: pytest.Config, dest: str) -> Any:
-    value = config.getoption(dest)
-    if value not in (None, []):
-        return value
-    _, _, env, extra, _ = next(o for o in _OPTIONS if o[0] == dest)
-    raw = os.environ.get(env)
-    if raw in (None, ""):
-        return value
-    if extra.get("action") == "append":
-        return [p for p in raw.split(os.pathsep) if p]
-    return raw
+    return read_option(config, _OPTIONS, dest)
 
 
 def _pairs(config: pytest.Config) -> list[UpgradePair]:

@@ -21,7 +21,8 @@ from suite_runner import HELM3, REPO, Run, run_suite
 
 GOOD_VALUES = "fixtures/values/monolith.yaml"
 CHART = REPO / "fixtures/charts/rocketchat"
-HANG_SECONDS = 617  # an unusual number, to find leftover sleepers by their command line
+# an unusual number per test process (xdist workers run side by side), to find leftover sleepers by command line
+HANG_SECONDS = 1000 + os.getpid() % 8999
 HELM_TIMEOUT = "2"
 MAX_SECONDS = 45.0
 
