@@ -10,4 +10,5 @@ import pytest
 @pytest.hookspec(firstresult=True)
 def pytest_conformance_defaults(config: pytest.Config) -> dict[str, Any] | None:
     """Defaults for options the user did not give: ``chart``, ``values_dir`` (every *.yaml in it),
-    ``helm`` (a list of binaries). Relative paths are taken from the rootdir."""
+    ``helm`` (a list of binaries), ``upgrades_dir`` (the upgrade matrix), ``cluster`` (the live lane's
+    provider) and ``live_prerequisites_dir``. Relative paths are taken from the rootdir."""

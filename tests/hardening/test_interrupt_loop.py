@@ -1,0 +1,83 @@
+"""Cleanup proven under interruption: a KWOK live run killed with SIGINT or SIGTERM at a random point, again
+and again, leaves no process, temp dir, namespace or release behind (the cluster dies with the run, so a
+leftover namespace or release would be a leftover process or data dir). Long: runs with --run-slow."""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+RUNS = int(os.environ.get("QMC_INTERRUPT_RUNS", "20"))
+SEED = int(os.environ.get("QMC_INTERRUPT_SEED", "20261127"))
+CONTROL_PLANE = ("kube-apiserver", "kube-controller-manager", "kube-scheduler", "etcd", "kwok", "helm", "kubectl")
+
+
+def _processes_under(marker: str) -> list[str]:
+    """Live processes whose command line mentions ``marker`` (the run's private TMPDIR)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode("utf-8", "replace")
+            state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
+        except (OSError, IndexError):
+            continue
+        if marker in cmdline and state != "Z":
+            found.append(f"{entry.name}: {cmdline[:160]}")
+    return found
+
+
+def _wait_gone(marker: str, seconds: float) -> list[str]:
+    deadline = time.monotonic() + seconds
+    while (left := _processes_under(marker)) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    return left
+
+
+@pytest.mark.slow
+@pytest.mark.live
+def test_interrupted_kwok_runs_leave_nothing_behind(tmp_path: Path) -> None:
+    rng = random.Random(SEED)
+    outcomes = []
+    for run in range(RUNS):
+        tmpdir = tmp_path / f"run{run:02d}"
+        tmpdir.mkdir()
+        sig = rng.choice([signal.SIGINT, signal.SIGTERM])
+        delay = rng.uniform(1.0, 25.0)  # anywhere from cluster start-up to mid-install
+        runner = subprocess.Popen(
+            [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "suites/live/test_topology.py",
+             "--cluster", "kwok", "-k", "seed-docs or monolith"],
+            cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
+            env={**os.environ, "TMPDIR": str(tmpdir), "PYTHONUNBUFFERED": "1"},
+        )
+        time.sleep(delay)
+        finished_first = runner.poll() is not None
+        if not finished_first:
+            runner.send_signal(sig)
+        try:
+            output, _ = runner.communicate(timeout=90)
+        except subprocess.TimeoutExpired:
+            os.killpg(runner.pid, signal.SIGKILL)
+            output, _ = runner.communicate(timeout=30)
+            pytest.fail(f"run {run}: pytest did not exit within 90s of {sig.name} at {delay:.1f}s:\n{output[-3000:]}")
+        leaked = _wait_gone(str(tmpdir), 15)
+        leftover_dirs = sorted(p.name for p in tmpdir.iterdir())
+        outcomes.append((run, sig.name, round(delay, 1), runner.returncode, finished_first))
+        assert not leaked, f"run {run} ({sig.name} at {delay:.1f}s): processes survived: {leaked}\n{output[-2000:]}"
+        assert not any(n.startswith("qmc") for n in leftover_dirs), (
+            f"run {run} ({sig.name} at {delay:.1f}s): temp dirs left: {leftover_dirs}\n{output[-2000:]}")
+        if not finished_first:
+            assert runner.returncode != 0, f"run {run}: an interrupted run must not pass:\n{output[-2000:]}"
+    stray = [p for p in _processes_under(str(tmp_path)) if any(n in p for n in CONTROL_PLANE)]
+    assert not stray, stray
+    print(f"\ninterrupt loop: {len(outcomes)} runs (seed {SEED}): " + ", ".join(
+        f"{sig}@{delay}s->rc{rc}" for _, sig, delay, rc, _ in outcomes))
