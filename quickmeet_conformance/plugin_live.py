@@ -1,1 +1,446 @@
-"""pytest wiring of the live lane: options and fixtures only; the work lives in plain modules."""
+"""pytest wiring of the live lane: options and fixtures only; the work lives in ``quickmeet_conformance.live``.
+
+One cluster per session (``live_cluster``), stopped at session end and on SIGINT/SIGTERM. Each case gets a
+namespace of its own, created by the case fixture and deleted by it once the last test of the case ran.
+Under pytest-xdist every worker starts its own kwok/kind cluster (on free ports): the kwok control-plane
+processes die with the process that started them (PR_SET_PDEATHSIG), so a cluster shared across workers
+would have to outlive its starter; separate clusters cost ~10 s of parallel start-up and share nothing.
+With ``--cluster existing`` the workers share the user's cluster; namespaces are unique and the chart
+creates no cluster-scoped objects. Tests of one case are grouped on one worker (xdist ``loadgroup``).
+
+``--cluster existing --release NAME`` is the read-only audit of a deployed release: the live tests read it
+instead of installing, and tests that would change the cluster are refused.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import shutil
+import secrets
+import tempfile
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+import pytest
+
+from .assertions import ConformanceWarning
+from .errors import UserError
+from .findings import Severity, Verdict
+from .live.cluster import PROVIDERS, LiveCluster, start_cluster
+from .live.scenario import LiveCaseResult, LiveLane
+from .plugin import _option as conformance_option
+from .plugin import conformance_session
+from .rules.engine import RULES, rules_for_lane
+
+AUDIT_REFUSAL = ("refused in audit mode (--cluster existing --release): this test installs or upgrades releases; "
+                 "the audit only reads the deployed release (run it with --cluster kwok or without --release)")
+_HAS_PYTEST_KIND = importlib.util.find_spec("pytest_kind") is not None
+
+# option dest -> (flag, env var, argparse extras, help)
+_OPTIONS: list[tuple[str, str, str, dict[str, Any], str]] = [
+    ("qmc_cluster", "--cluster", "QMC_CLUSTER", {"choices": PROVIDERS},
+     "cluster for the live lane: kwok (local control plane, fake nodes), kind, existing (--kubeconfig), none"),
+    ("qmc_kube_context", "--kube-context", "QMC_KUBE_CONTEXT", {}, "context of --kubeconfig for --cluster existing"),
+    ("qmc_live_timeout", "--live-timeout", "QMC_LIVE_TIMEOUT", {"type": float},
+     "seconds a rollout may take before a live case fails (default 120)"),
+]
+# options pytest-kind-ng registers itself (read by dest either way)
+_KIND_OPTIONS: list[tuple[str, str, dict[str, Any], str]] = [
+    ("kubeconfig", "--kubeconfig", {"default": None}, "kubeconfig of an existing cluster [env KUBECONFIG]"),
+    ("keep_cluster", "--keep-cluster", {"action": "store_true"}, "keep the cluster after the run"),
+    ("cluster_name", "--cluster-name", {"default": "qmc-conformance"}, "name of the kind cluster"),
+]
+
+MUTATES = "live_mutates"  # marker: the test installs or upgrades (refused in audit mode)
+
+
+@dataclass
+class LiveConfig:
+    provider: str
+    kubeconfig: str | None
+    context: str
+    keep: bool
+    cluster_name: str
+    rollout_timeout_s: float
+    audit_release: str | None  # set in audit mode
+    audit_namespace: str
+    worker: str
+    run_id: str
+
+    @property
+    def audit(self) -> bool:
+        return self.audit_release is not None
+
+
+@dataclass
+class LiveRun:
+    """The session's live state: the cluster, the lane, cached case results and their remaining tests."""
+
+    config: LiveConfig
+    cluster: LiveCluster | None = None
+    lane: LiveLane | None = None
+    workdir: Path | None = None
+    results: dict[Any, LiveCaseResult] = field(default_factory=dict)
+    errors: dict[Any, str] = field(default_factory=dict)
+    remaining: dict[Any, int] = field(default_factory=dict)
+    cluster_error: str = ""
+
+    def stop(self) -> None:
+        """Close everything this run opened: namespaces, the cluster, the temp dir (idempotent; also SIGTERM)."""
+        if self.cluster is not None:
+            try:
+                self.cluster.cleanup(wait_s=0 if self.cluster.owned else 120)
+            finally:
+                self.cluster.stop()
+        if self.workdir is not None:
+            shutil.rmtree(self.workdir, ignore_errors=True)
+            self.workdir = None
+
+
+LIVE_KEY = pytest.StashKey[LiveRun]()
+
+
+@dataclass(eq=False)
+class _TempDirGuard:
+    """What a signal handler may safely do for a run: remove its temp dir (no subprocess, no lock)."""
+
+    run: LiveRun
+
+    def stop(self) -> None:
+        if self.run.workdir is not None:
+            shutil.rmtree(self.run.workdir, ignore_errors=True)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("conformance", "QuickMeet.Chat conformance")
+    for dest, flag, env, extra, help_text in _OPTIONS:
+        group.addoption(flag, dest=dest, help=f"{help_text} [env {env}]", **extra)
+    if not _HAS_PYTEST_KIND:
+        for dest, flag, extra, help_text in _KIND_OPTIONS:
+            group.addoption(flag, dest=dest, help=help_text, **extra)
+
+
+def _live_option(config: pytest.Config, dest: str) -> Any:
+    value = config.getoption(dest, None)
+    if value not in (None, False):
+        return value
+    _, _, env, extra, _ = next(o for o in _OPTIONS if o[0] == dest)
+    raw = os.environ.get(env)
+    if raw in (None, ""):
+        return value
+    if "choices" in extra and raw not in extra["choices"]:
+        raise pytest.UsageError(f"{env}={raw!r}: expected one of {', '.join(extra['choices'])}")
+    if extra.get("type") is float:
+        try:
+            return float(raw)
+        except ValueError:
+            raise pytest.UsageError(f"{env}={raw!r} is not a number") from None
+    return raw
+
+
+def _live_config(config: pytest.Config) -> LiveConfig:
+    defaults = config.hook.pytest_conformance_defaults(config=config) or {}
+    provider = _live_option(config, "qmc_cluster") or defaults.get("cluster") or "none"
+    release = conformance_option(config, "qmc_release")  # explicitly given (flag or env): audit it
+    audit_release = release if provider == "existing" and release else None
+    worker = getattr(config, "workerinput", {}).get("workerid", "")
+    run_id = getattr(config, "workerinput", {}).get("testrunuid", "") or secrets.token_hex(6)
+    timeout = _live_option(config, "qmc_live_timeout") or 120.0
+    if timeout <= 0:
+        raise pytest.UsageError(f"--live-timeout {timeout}: must be a positive number of seconds")
+    return LiveConfig(
+        provider=provider,
+        kubeconfig=config.getoption("kubeconfig", None) or None,
+        context=_live_option(config, "qmc_kube_context") or "",
+        keep=bool(config.getoption("keep_cluster", False)),
+        cluster_name=config.getoption("cluster_name", None) or "qmc-conformance",
+        rollout_timeout_s=timeout,
+        audit_release=audit_release,
+        audit_namespace=conformance_option(config, "qmc_namespace") or "default",
+        worker=worker,
+        run_id=run_id[:40],
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", f"{MUTATES}: installs or upgrades releases (refused in audit mode)")
+    config.stash[LIVE_KEY] = LiveRun(_live_config(config))
+
+
+def live_run(config: pytest.Config) -> LiveRun:
+    return config.stash[LIVE_KEY]
+
+
+# -- parametrization -----------------------------------------------------------------------------------
+
+
+def _case_keys(config: pytest.Config) -> tuple[list[Any], list[str]]:
+    run = live_run(config)
+    if run.config.audit:
+        key = ("release", run.config.audit_release, run.config.audit_namespace)
+        return [key], [f"{run.config.audit_namespace}/{run.config.audit_release}"]
+    session = conformance_session(config)
+    keys = session.case_keys()
+    return [("values", *k) for k in keys], [session.case_id(k) for k in keys]
+
+
+def _upgrade_keys(config: pytest.Config) -> tuple[list[Any], list[str]]:
+    if live_run(config).config.audit:
+        return [("refused",)], ["audit"]
+    from .plugin_upgrade import upgrade_session
+
+    session = upgrade_session(config)
+    keys = session.keys()
+    return [("upgrade", *k) for k in keys], [session.case_id(k) for k in keys]
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "live_case" in metafunc.fixturenames:
+        keys, ids = _case_keys(metafunc.config)
+        metafunc.parametrize("live_case", keys, ids=ids, indirect=True)
+    if "live_upgrade" in metafunc.fixturenames:
+        keys, ids = _upgrade_keys(metafunc.config)
+        metafunc.parametrize("live_upgrade", keys, ids=ids, indirect=True)
+    if "audit_static_rule" in metafunc.fixturenames:
+        run = live_run(metafunc.config)
+        ids = sorted(r.id for r in rules_for_lane("static")) if run.config.audit else []
+        metafunc.parametrize("audit_static_rule", ids, ids=ids)
+
+
+def _live_key(item: pytest.Item) -> Any:
+    callspec = getattr(item, "callspec", None)
+    if callspec is None:
+        return None
+    return callspec.params.get("live_case") or callspec.params.get("live_upgrade")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Group each case's tests for xdist (``loadgroup``): they share one install."""
+    for item in items:
+        key = _live_key(item)
+        if key is not None:
+            item.add_marker(pytest.mark.xdist_group(name="live-" + "-".join(str(k) for k in key)))
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Count each case's selected tests: its namespace goes when the last one has run."""
+    run = live_run(session.config)
+    for item in session.items:
+        key = _live_key(item)
+        if key is not None:
+            run.remaining[key] = run.remaining.get(key, 0) + 1
+
+
+@pytest.hookimpl(tryfirst=True, optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """``-n N`` alone means ``--dist load``; the live lane asks for ``loadgroup`` so a case's tests share one
+    install (tests without a group are distributed exactly as by ``load``)."""
+    if config.getvalue("dist") != "load":
+        return None
+    from xdist.scheduler import LoadGroupScheduling
+
+    return LoadGroupScheduling(config, log)
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    if item.get_closest_marker(MUTATES) is not None and live_run(item.config).config.audit:
+        pytest.skip(AUDIT_REFUSAL)
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    run = live_run(config)
+    if run.config.audit:
+        return [f"live lane: AUDIT of release {run.config.audit_namespace}/{run.config.audit_release} "
+                "(read-only; tests that install or upgrade are refused)"]
+    return [f"live lane: --cluster {run.config.provider}"]
+
+
+# -- fixtures ------------------------------------------------------------------------------------------
+
+
+def _writer(config: pytest.Config) -> Callable[[str], None]:
+    """Progress lines to the terminal while a test runs (not from xdist workers, not with -q)."""
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    capture = config.pluginmanager.get_plugin("capturemanager")
+    if reporter is None or hasattr(config, "workerinput") or config.get_verbosity() < 0:
+        return lambda line: None
+
+    def write(line: str) -> None:
+        if capture is not None:
+            with capture.global_and_fixture_disabled():
+                reporter.write_line(line)
+        else:
+            reporter.write_line(line)
+
+    return write
+
+
+@pytest.fixture(scope="session")
+def live_cluster(request: pytest.FixtureRequest):
+    """The session's cluster (a ClusterHandle); skips the live tests with --cluster none."""
+    run = live_run(request.config)
+    cfg = run.config
+    if cfg.provider == "none":
+        pytest.skip("live lane not run: --cluster none (pass --cluster kwok|kind|existing, or set QMC_CLUSTER)")
+    if run.cluster_error:
+        pytest.fail(run.cluster_error, pytrace=False)
+    if run.cluster is None:
+        from .clusters.processes import shutdown_guard
+
+        request.addfinalizer(run.stop)
+        # SIGINT/SIGTERM/atexit: the kwok provider registers itself; the temp dir goes too. No kubectl from a
+        # signal handler: on SIGINT the finalizer above still deletes the namespaces (KeyboardInterrupt unwinds).
+        guard = _TempDirGuard(run)
+        shutdown_guard.register(guard)
+        request.addfinalizer(lambda: shutdown_guard.unregister(guard))
+        write = _writer(request.config)
+        write(f"[live] starting the {cfg.provider} cluster ...")
+        try:
+            run.cluster = start_cluster(cfg.provider, run_id=cfg.run_id, worker=cfg.worker, kubeconfig=cfg.kubeconfig,
+                                        context=cfg.context, keep=cfg.keep, cluster_name=cfg.cluster_name)
+        except UserError as exc:
+            run.cluster_error = f"cannot start the {cfg.provider} cluster: {exc.line()}"
+            pytest.fail(run.cluster_error, pytrace=False)
+        write(f"[live] {cfg.provider} cluster {run.cluster.handle.name} ({run.cluster.handle.kube_version}) ready "
+              f"in {run.cluster.start_seconds:.1f}s")
+    return run.cluster.handle
+
+
+@pytest.fixture(scope="session")
+def live_lane(request: pytest.FixtureRequest, live_cluster) -> LiveLane:
+    """Runs the live scenarios on the session's cluster."""
+    run = live_run(request.config)
+    if run.lane is None:
+        assert run.cluster is not None
+        session = conformance_session(request.config)
+        defaults = request.config.hook.pytest_conformance_defaults(config=request.config) or {}
+        prereq = defaults.get("live_prerequisites_dir")
+        run.workdir = Path(tempfile.mkdtemp(prefix="qmc-live-"))
+        run.lane = LiveLane(
+            run.cluster, release=session.settings.release, options=session.settings.options,
+            matcher=session.matcher, workdir=run.workdir, write=_writer(request.config),
+            rollout_timeout_s=run.config.rollout_timeout_s,
+            prerequisites_dir=(request.config.rootpath / prereq) if prereq else None,
+        )
+    return run.lane
+
+
+def _cached(request: pytest.FixtureRequest, key: Any, make: Callable[[], LiveCaseResult]) -> Iterator[LiveCaseResult]:
+    run = live_run(request.config)
+    if key in run.errors:
+        pytest.fail(run.errors[key], pytrace=False)
+    if key not in run.results:
+        try:
+            run.results[key] = make()
+        except UserError as exc:
+            run.errors[key] = exc.line()
+            pytest.fail(exc.line(), pytrace=False)
+    result = run.results[key]
+    try:
+        yield result
+    finally:
+        run.remaining[key] = run.remaining.get(key, 1) - 1
+        if run.remaining[key] <= 0 and run.lane is not None:
+            run.lane.release_case(result)
+
+
+@pytest.fixture
+def live_case(request: pytest.FixtureRequest) -> Iterator[LiveCaseResult]:
+    """A values file installed in a namespace of its own (or, in audit mode, the deployed release)."""
+    key = request.param
+    lane = request.getfixturevalue("live_lane")
+    session = conformance_session(request.config)
+
+    def make() -> LiveCaseResult:
+        if key[0] == "release":
+            from .live.audit import audit_release
+
+            return audit_release(lane, session.helm(session.settings.helm[0]), key[1], key[2])
+        _, values, helm_spec = key
+        case = session.case((values, helm_spec))
+        from .values import load_values
+
+        return lane.install_scenario(session.case_id((values, helm_spec)), case.chart, load_values(values),
+                                     case.renderer.helm, prerequisites=(Path(values).stem,))
+
+    yield from _cached(request, key, make)
+
+
+@pytest.fixture
+def live_upgrade(request: pytest.FixtureRequest) -> Iterator[LiveCaseResult]:
+    """An upgrade pair really run: the from-side installed, then ``helm upgrade`` to the to-side."""
+    key = request.param
+    if key[0] == "refused":
+        pytest.skip(AUDIT_REFUSAL)
+    lane = request.getfixturevalue("live_lane")
+    from .plugin_upgrade import upgrade_session
+    from .live.scenario import IMMUTABLE_RULE
+
+    session = upgrade_session(request.config)
+
+    def make() -> LiveCaseResult:
+        case = session.case(key[1:])
+        predicted = session.result(key[1:]).findings.get(IMMUTABLE_RULE, [])
+        prediction = tuple(f.one_line() for f in predicted if f.verdict == Verdict.FAIL)
+        stems = tuple(Path(s.values_path).stem for s in (case.pair.from_side, case.pair.to_side) if s.values_path)
+        return lane.upgrade_scenario(session.case_id(key[1:]), case, prerequisites=stems, prediction=prediction)
+
+    yield from _cached(request, key, make)
+
+
+def check_live_rule(result: LiveCaseResult, rule_id: str, node: pytest.Item, *, static: bool = False) -> None:
+    """Pass, skip or fail the current test from ``rule_id``'s findings; a failure reads like a review comment
+    and carries the case's log and diagnostics (events, pods, describe) as report sections."""
+    findings = (result.static_findings if static else result.findings).get(rule_id)
+    node.user_properties += [("rule_id", rule_id), ("live_case", result.id), ("namespace", result.namespace)]
+    node.add_report_section("call", "live log", "\n".join(result.log))
+    if findings is None:
+        pytest.fail(f"rule {rule_id} was not evaluated for {result.label}", pytrace=False)
+    verdict = result.static_verdict(rule_id) if static else result.verdict(rule_id)
+    node.user_properties.append(("verdict", verdict.value))
+    if verdict == Verdict.SKIP:
+        pytest.skip("; ".join(sorted({f.message for f in findings})))
+    if verdict == Verdict.PASS:
+        return
+    rule_obj = RULES[rule_id]
+    failed = [f for f in findings if f.failed]
+    body = "\n".join(f.detail() for f in failed)
+    rollout = f"\nrollout: {result.view.rollout_error}" if result.view.rollout_error else ""
+    text = (f"{rule_id} on {result.label} (namespace {result.namespace})\ncontract: {rule_obj.contract}\n"
+            f"{body}{rollout}\nfix: {rule_obj.fix}")
+    strict = conformance_session(node.config).settings.strict
+    if not any(f.severity == Severity.ERROR or f.verdict == Verdict.ERROR or strict for f in failed):
+        node.user_properties.append(("conformance_warning", text))
+        warnings.warn(ConformanceWarning(text), stacklevel=2)
+        return
+    if result.diagnostics:
+        node.add_report_section("call", "live diagnostics", result.diagnostics)
+    pytest.fail(text, pytrace=False)
+
+
+@pytest.fixture
+def live_check(request: pytest.FixtureRequest, live_case: LiveCaseResult) -> Callable[[str], None]:
+    """``live_check("live.rule-id")`` judges the current live case by that rule."""
+    return lambda rule_id: check_live_rule(live_case, rule_id, request.node)
+
+
+@pytest.fixture
+def live_upgrade_check(request: pytest.FixtureRequest, live_upgrade: LiveCaseResult) -> Callable[[str], None]:
+    return lambda rule_id: check_live_rule(live_upgrade, rule_id, request.node)
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
+    run = config.stash.get(LIVE_KEY, None)
+    if run is None or run.cluster is None:
+        return
+    terminalreporter.section("live lane")
+    terminalreporter.write_line(f"cluster {run.cluster.handle.name} ({run.config.provider}, "
+                                f"{run.cluster.handle.kube_version}) started in {run.cluster.start_seconds:.1f}s; "
+                                f"{len(run.results)} case(s), {len(run.cluster.created)} namespace(s) created")
+    for result in run.results.values():
+        bad = sorted(r for r in result.findings if result.verdict(r) in (Verdict.FAIL, Verdict.ERROR))
+        terminalreporter.write_line(f"  {'FAIL' if bad else 'ok  '} {result.label}" + (f": {', '.join(bad)}" if bad else ""))

@@ -1,0 +1,171 @@
+"""The live lane's cluster: which provider, and the namespaces a run creates (and only those) in it.
+
+Each namespace carries the run's labels, so a leak is visible (``kubectl get ns -l quickmeet.chat/run=ID``)
+and cleanup never touches a namespace the run did not create.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import secrets
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..clusters.base import ClusterHandle, ClusterProvider
+from ..errors import ToolError, UserError
+from .kube import Kubectl
+
+PROVIDERS = ("kwok", "kind", "existing", "none")
+MANAGED_BY = "quickmeet-conformance"
+RUN_LABEL = "quickmeet.chat/run"
+CASE_LABEL = "quickmeet.chat/case"
+# Installs per run: ~10 values files x 2 helm majors, the upgrade pairs and the mutants, most with a MongoDB
+# claim; namespaces are deleted as cases finish, but a Retain PV is reusable only after release_volumes().
+KWOK_VOLUMES = 120
+KWOK_NODES = 3
+KWOK_MAX_PODS = 250
+
+
+def make_provider(kind: str, *, worker: str = "", kubeconfig: str | None = None, context: str = "",
+                  keep: bool = False, cluster_name: str = "") -> ClusterProvider:
+    """A provider for ``--cluster KIND``; each xdist worker gets its own kwok/kind cluster (see plugin_live)."""
+    suffix = f"-{worker}" if worker else ""
+    if kind == "kwok":
+        return _live_kwok_provider()(name=f"qmc-live{suffix}", nodes=KWOK_NODES, keep=keep,
+                                     persistent_volumes=KWOK_VOLUMES, node_max_pods=KWOK_MAX_PODS)
+    if kind == "kind":
+        from ..clusters.kind import KindClusterProvider
+
+        return KindClusterProvider(name=f"{cluster_name or 'qmc-conformance'}{suffix}", keep=keep)
+    if kind == "existing":
+        from ..clusters.existing import ExistingClusterProvider
+
+        return ExistingClusterProvider(kubeconfig=kubeconfig, context=context)
+    raise UserError(f"--cluster {kind!r}: not a provider", fix=f"use one of {', '.join(PROVIDERS)}")
+
+
+# kube-controller-manager and kube-scheduler default to 20 API requests/s (burst 30), and the API server's
+# priority-and-fairness queues the unthrottled kwok controller. Deleting one case's namespace costs the namespace
+# controller and the garbage collector ~100 requests, so after a few cases the Deployment controller and kwok wait
+# behind them and rollouts stall for a minute or more. The kwok provider (clusters/kwok.py) starts the control
+# plane without kwokctl's "disable QPS limits" flags; until it does, the live lane adds them.
+UNLIMITED_FLAGS = {
+    "kube-controller-manager": ("--kube-api-qps=5000", "--kube-api-burst=10000"),
+    "kube-scheduler": ("--kube-api-qps=5000", "--kube-api-burst=10000"),
+    "kube-apiserver": ("--max-requests-inflight=0", "--max-mutating-requests-inflight=0",
+                       "--enable-priority-and-fairness=false"),
+}
+
+
+def _live_kwok_provider():
+    from ..clusters.kwok import KwokClusterProvider
+
+    class LiveKwokClusterProvider(KwokClusterProvider):
+        def _launch(self, name, argv):  # type: ignore[override]
+            extra = [f for f in UNLIMITED_FLAGS.get(name, ()) if not any(a.startswith(f.split("=")[0]) for a in argv)]
+            return super()._launch(name, [*argv, *extra])
+
+    return LiveKwokClusterProvider
+
+
+def _slug(text: str, limit: int) -> str:
+    slug = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+    return slug[:limit].strip("-") or "case"
+
+
+@dataclass
+class LiveCluster:
+    """A reachable cluster for one pytest session (one xdist worker) and the namespaces it created."""
+
+    handle: ClusterHandle
+    kubectl: Kubectl
+    run_id: str
+    provider: ClusterProvider | None = None  # set when this session started the cluster (kwok, kind)
+    owned: bool = False
+    created: list[str] = field(default_factory=list)
+    deleted: list[str] = field(default_factory=list)
+    start_seconds: float = 0.0
+
+    @property
+    def alive(self) -> bool:
+        """False once the provider stopped (e.g. the SIGINT handler stopped kwok first)."""
+        if self.provider is None or not self.owned:
+            return True
+        return getattr(self.provider, "handle", self.handle) is not None
+
+    def create_namespace(self, case: str) -> str:
+        name = f"qmc-{_slug(case, 44)}-{secrets.token_hex(3)}"
+        labels = {"app.kubernetes.io/managed-by": MANAGED_BY, RUN_LABEL: self.run_id, CASE_LABEL: _slug(case, 63)}
+        manifest = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name, "labels": labels}}
+        self.kubectl.run("create", "-f", "-", input=json.dumps(manifest))
+        self.created.append(name)
+        return name
+
+    def delete_namespace(self, name: str) -> None:
+        """Delete a namespace this run created (never another one); returns at once, cleanup waits at the end."""
+        if name not in self.created or name in self.deleted:
+            return
+        self.deleted.append(name)
+        if not self.alive:
+            return
+        try:
+            self.kubectl.run("delete", "namespace", name, "--wait=false", "--ignore-not-found", timeout=30)
+        except ToolError:
+            pass  # reported by cleanup() if it is still there
+
+    def release_volumes(self) -> None:
+        """kwok only: make the Retain PVs of deleted claims Available again (the provider's admin step)."""
+        release = getattr(self.provider, "release_volumes", None)
+        if self.owned and release is not None and self.alive:
+            try:
+                release()
+            except ToolError:
+                pass
+
+    def remaining(self) -> list[str]:
+        """Namespaces of this run that still exist."""
+        try:
+            listing = self.kubectl.get_json("namespaces", "-l", f"{RUN_LABEL}={self.run_id}", timeout=20)
+        except ToolError:
+            return []
+        return [ns["metadata"]["name"] for ns in listing.get("items") or []]
+
+    def cleanup(self, wait_s: float) -> list[str]:
+        """Delete every namespace still open; wait for them to be gone when the cluster outlives the run."""
+        for name in list(self.created):
+            self.delete_namespace(name)
+        if not self.alive or (self.owned and wait_s <= 0):
+            return []
+        deadline = time.monotonic() + wait_s
+        left = [n for n in self.remaining() if n in self.created]
+        while left and time.monotonic() < deadline:
+            try:
+                self.kubectl.run("wait", "--for=delete", *[f"namespace/{n}" for n in left],
+                                 f"--timeout={max(1, int(deadline - time.monotonic()))}s",
+                                 timeout=deadline - time.monotonic() + 10, check=False)
+            except ToolError:
+                pass
+            left = [n for n in self.remaining() if n in self.created]
+        return left
+
+    def stop(self) -> None:
+        if self.provider is not None and self.owned:
+            self.provider.stop()
+
+
+def start_cluster(kind: str, *, run_id: str, worker: str = "", kubeconfig: str | None = None, context: str = "",
+                  keep: bool = False, cluster_name: str = "", kubectl_binary: str = "") -> LiveCluster:
+    provider = make_provider(kind, worker=worker, kubeconfig=kubeconfig, context=context, keep=keep,
+                             cluster_name=cluster_name)
+    owned = kind in ("kwok", "kind")
+    start = time.monotonic()
+    try:
+        handle = provider.start()
+    except BaseException:
+        if owned:
+            provider.stop()
+        raise
+    kubectl = Kubectl(Path(handle.kubeconfig), handle.context, kubectl_binary)
+    return LiveCluster(handle, kubectl, run_id, provider, owned, start_seconds=time.monotonic() - start)

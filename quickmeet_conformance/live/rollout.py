@@ -1,0 +1,188 @@
+"""Wait for a namespace's Deployments and StatefulSets to finish rolling out, by watching them.
+
+Success: every workload observed its latest generation and has all replicas updated, ready and available
+(and no old pod left). Failure stops the wait early with the reason: a Deployment past its progress
+deadline or with a ReplicaFailure, a pod that cannot start (image pull, missing Secret key, crash loop,
+phase Failed), or a pod that stays Unschedulable.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from ..progress import waiting
+from .kube import Kubectl
+
+DEFAULT_ROLLOUT_TIMEOUT_S = 120.0
+RESYNC_S = 10.0  # re-list this often while waiting, as informers resync
+STUCK_S = 30.0  # then say once what the pods are doing
+UNSCHEDULABLE_GRACE_S = 5.0  # a claim binding makes a pod briefly unschedulable; a wrong nodeSelector stays
+STUCK_REASONS = frozenset({"ErrImagePull", "ImagePullBackOff", "InvalidImageName", "CreateContainerConfigError",
+                           "CreateContainerError", "CrashLoopBackOff", "RunContainerError"})
+
+
+@dataclass(frozen=True)
+class RolloutResult:
+    ok: bool
+    seconds: float
+    reason: str = ""  # why it failed (or what was still missing at the deadline)
+
+
+def _replicas(obj: dict[str, Any]) -> int:
+    value = (obj.get("spec") or {}).get("replicas")
+    return 1 if value is None else int(value)
+
+
+def workload_pending(obj: dict[str, Any]) -> str:
+    """'' when ``obj`` (a Deployment or StatefulSet) is rolled out, else what it still waits for."""
+    meta, status = obj.get("metadata") or {}, obj.get("status") or {}
+    ref = f"{obj.get('kind')}/{meta.get('name')}"
+    want = _replicas(obj)
+    if int(status.get("observedGeneration") or 0) < int(meta.get("generation") or 0):
+        return f"{ref}: generation not observed yet"
+    updated, ready = int(status.get("updatedReplicas") or 0), int(status.get("readyReplicas") or 0)
+    available = int(status.get("availableReplicas") or 0)
+    total = int(status.get("replicas") or 0)
+    if obj.get("kind") == "StatefulSet" and status.get("currentRevision") != status.get("updateRevision") \
+            and updated < want:
+        return f"{ref}: {updated}/{want} updated"
+    if updated < want or ready < want or available < want:
+        return f"{ref}: {available}/{want} available, {updated}/{want} updated"
+    if total > want:
+        return f"{ref}: {total - want} old pod(s) still running"
+    return ""
+
+
+def workload_failure(obj: dict[str, Any]) -> str:
+    for cond in (obj.get("status") or {}).get("conditions") or []:
+        if cond.get("type") == "Progressing" and cond.get("status") == "False":
+            return f"{obj.get('kind')}/{obj['metadata']['name']}: {cond.get('reason')}: {cond.get('message', '')}"
+        if cond.get("type") == "ReplicaFailure" and cond.get("status") == "True":
+            return f"{obj.get('kind')}/{obj['metadata']['name']}: {cond.get('reason')}: {cond.get('message', '')}"
+    return ""
+
+
+def pod_failure(pod: dict[str, Any], now: float, first_unschedulable: dict[str, float]) -> str:
+    name = pod["metadata"]["name"]
+    status = pod.get("status") or {}
+    if status.get("phase") == "Failed":
+        return f"Pod/{name} failed: {status.get('reason', '')} {status.get('message', '')}".strip()
+    for cs in (status.get("containerStatuses") or []) + (status.get("initContainerStatuses") or []):
+        waiting_state = (cs.get("state") or {}).get("waiting") or {}
+        if waiting_state.get("reason") in STUCK_REASONS:
+            return f"Pod/{name} container {cs.get('name')}: {waiting_state['reason']}: {waiting_state.get('message', '')}"
+    for cond in status.get("conditions") or []:
+        if cond.get("type") == "PodScheduled" and cond.get("status") == "False" and cond.get("reason") == "Unschedulable":
+            since = first_unschedulable.setdefault(name, now)
+            if now - since >= UNSCHEDULABLE_GRACE_S:
+                return f"Pod/{name} is unschedulable: {cond.get('message', '')}"
+    return ""
+
+
+class RolloutWatch:
+    """Watches Deployments, StatefulSets and Pods of a namespace and decides done/failed on each event."""
+
+    KINDS = ("deployments.apps", "statefulsets.apps", "pods")
+
+    def __init__(self, kubectl: Kubectl, namespace: str) -> None:
+        self.kubectl = kubectl
+        self.namespace = namespace
+        self.objects: dict[tuple[str, str], dict[str, Any]] = {}
+        self._unschedulable: dict[str, float] = {}
+        self.resyncs = 0
+        self._synced_at = time.monotonic()
+        self._changed = threading.Condition()
+        self._watches = [kubectl.watch(kind, namespace, self._on_event) for kind in self.KINDS]
+
+    def _on_event(self, kind: str, obj: dict[str, Any]) -> None:
+        key = (str(obj.get("kind")), str((obj.get("metadata") or {}).get("name")))
+        with self._changed:
+            if kind == "DELETED":
+                self.objects.pop(key, None)
+            else:
+                self.objects[key] = obj
+            self._changed.notify_all()
+
+    def resync(self) -> None:
+        """Replace the watched state with a fresh list (objects gone from it are gone)."""
+        listing = self.kubectl.get_json(",".join(self.KINDS), "-n", self.namespace)
+        fresh = {(str(o.get("kind")), str((o.get("metadata") or {}).get("name"))): o for o in listing.get("items") or []}
+        with self._changed:
+            self.objects = fresh
+            self.resyncs += 1
+            self._synced_at = time.monotonic()
+            self._changed.notify_all()
+
+    def pod_summary(self) -> str:
+        """One line per the namespace's pods: phase, Ready, deleting (for a wait that takes long)."""
+        parts = []
+        for (kind, name), obj in sorted(self.objects.items()):
+            if kind != "Pod":
+                continue
+            status = obj.get("status") or {}
+            ready = any(c.get("type") == "Ready" and c.get("status") == "True" for c in status.get("conditions") or [])
+            deleting = " deleting" if obj["metadata"].get("deletionTimestamp") else ""
+            parts.append(f"{name} {status.get('phase', '?')}{' ready' if ready else ''}{deleting}")
+        return "; ".join(parts) or "none"
+
+    def verdict(self) -> tuple[bool, str, str]:
+        """(done, failure reason, what is pending)."""
+        now = time.monotonic()
+        pending, failures = [], []
+        for (kind, _), obj in sorted(self.objects.items()):
+            if kind in ("Deployment", "StatefulSet"):
+                failures.append(workload_failure(obj))
+                pending.append(workload_pending(obj))
+            elif kind == "Pod" and not obj["metadata"].get("deletionTimestamp"):
+                failures.append(pod_failure(obj, now, self._unschedulable))
+        failure = next((f for f in failures if f), "")
+        still = [p for p in pending if p]
+        return not still, failure, "; ".join(still)
+
+    def wait(self, timeout_s: float, write: Callable[[str], None], what: str) -> RolloutResult:
+        start = time.monotonic()
+        deadline = start + timeout_s
+        # one list first: often everything is rolled out already, and the watches then start from it
+        self.resync()
+        done, failure, _ = self.verdict()
+        if done and not failure:
+            return RolloutResult(True, time.monotonic() - start)
+        for watch in self._watches:
+            watch.start()
+        explained = False
+        try:
+            with waiting(what, write=write, every_s=5.0) as progress:
+                while True:
+                    with self._changed:
+                        done, failure, pending = self.verdict()
+                        if failure:
+                            return RolloutResult(False, time.monotonic() - start, failure)
+                        if done:
+                            return RolloutResult(True, time.monotonic() - start)
+                        left = deadline - time.monotonic()
+                        if left <= 0:
+                            return RolloutResult(False, time.monotonic() - start,
+                                                 f"not rolled out after {timeout_s:g}s: {pending}")
+                        dead = [w for w in self._watches if w.proc is not None and w.proc.poll() is not None]
+                        if dead:
+                            return RolloutResult(False, time.monotonic() - start,
+                                                 f"the watch on {dead[0].resource} ended: {dead[0].error or 'no reason'}")
+                        progress.update(pending)
+                        # wake on the next event, or after a second to re-check the unschedulable grace
+                        self._changed.wait(min(1.0, left))
+                    if time.monotonic() - self._synced_at >= RESYNC_S:
+                        self.resync()  # an informer's resync: a watch that silently fell behind is caught up
+                        if not explained and time.monotonic() - start >= STUCK_S:
+                            explained = True
+                            write(f"{what}: still waiting; pods: {self.pod_summary()}")
+        finally:
+            for watch in self._watches:
+                watch.stop()
+
+
+def wait_for_rollout(kubectl: Kubectl, namespace: str, *, timeout_s: float = DEFAULT_ROLLOUT_TIMEOUT_S,
+                     write: Callable[[str], None] = lambda line: None, what: str = "") -> RolloutResult:
+    return RolloutWatch(kubectl, namespace).wait(timeout_s, write, what or f"rollout in namespace {namespace}")

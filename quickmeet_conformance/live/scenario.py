@@ -1,0 +1,386 @@
+"""The live lane's scenarios: install a case (or upgrade a pair) in a namespace of its own, observe, evaluate.
+
+A values case:  install -> watch the rollout -> snapshot (topology and drift rules) -> ``helm upgrade``
+with the same values (no pod may restart) -> when stream-hub runs, ``helm upgrade`` to the chart with a
+bumped version (every pod template changes) while a pod watch counts the stream-hub pods that exist at once.
+
+An upgrade pair: install the from-side -> snapshot -> ``helm upgrade`` to the to-side under a pod watch
+-> did the API server accept it, and did the render-time lane predict that -> snapshot.
+
+Every step is bounded, prints a progress line, and is redacted before it reaches a report.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from ..charts import Chart
+from ..errors import ToolError, UserError
+from ..expectations import expectations_for
+from ..findings import Finding, Verdict
+from ..helm import HelmBinary
+from ..redact import Redactor, redactor_for
+from ..render import parse_manifests
+from ..rules.engine import Context, Options, evaluate_rule, redact_finding, rules_for_lane
+from ..topology import STREAM_HUB, ComponentMatcher, Topology, build_topology
+from ..upgrade import UpgradeCase, evaluate_upgrade, load_side_values, verdict_of
+from ..values import ValuesFile, deep_merge
+from . import diagnostics
+from .cluster import LiveCluster
+from .kube import Kubectl, Watch
+from .release import HelmOutcome, ReleaseClient
+from .rollout import DEFAULT_ROLLOUT_TIMEOUT_S, RolloutResult, wait_for_rollout
+from .state import SNAPSHOT_KINDS, LiveState, LiveView, PodChange, PodTimeline, UpgradeOutcome
+
+IMMUTABLE_RULE = "upgrade.immutable-fields"
+WATCH_SYNC_TIMEOUT_S = 15.0
+
+
+@dataclass
+class LiveCaseResult:
+    """One live case: what ran where, the view the rules saw, their findings, and the case's log."""
+
+    id: str
+    label: str
+    release: str
+    namespace: str
+    view: LiveView
+    findings: dict[str, list[Finding]]
+    redactor: Redactor = field(default_factory=Redactor)
+    log: list[str] = field(default_factory=list)
+    diagnostics: str = ""  # events, pods, describe (redacted), captured while the namespace existed
+    static_findings: dict[str, list[Finding]] = field(default_factory=dict)  # audit: static rules on the release
+    audit: bool = False
+
+    def verdict(self, rule_id: str) -> Verdict:
+        return verdict_of(self.findings.get(rule_id, []))
+
+    def static_verdict(self, rule_id: str) -> Verdict:
+        return verdict_of(self.static_findings.get(rule_id, []))
+
+    def failed(self) -> bool:
+        return any(f.failed for fs in self.findings.values() for f in fs)
+
+
+def rollout_variant(chart_dir: Path, dest: Path) -> Path:
+    """A copy of the chart with ``-qmc.rollout`` appended to its version: the helm.sh/chart label on every pod
+    template changes, so ``helm upgrade`` to it rolls every Deployment (the values stay the same)."""
+    shutil.copytree(chart_dir, dest)
+    meta = dest / "Chart.yaml"
+    text = meta.read_text(encoding="utf-8")
+    bumped, count = re.subn(r"^version:\s*['\"]?([^'\"\s]+)['\"]?\s*$", lambda m: f"version: {m.group(1)}-qmc.rollout",
+                            text, count=1, flags=re.MULTILINE)
+    if not count:
+        raise UserError("Chart.yaml has no version line", where=str(meta))
+    meta.write_text(bumped, encoding="utf-8")
+    return dest
+
+
+class PodCounter:
+    """Counts, from a pod watch, how many pods of one component exist at once (terminating ones included)."""
+
+    def __init__(self, component: str, matcher: ComponentMatcher) -> None:
+        self.component = component
+        self.matcher = matcher
+        self.start = time.monotonic()
+        self.existing: dict[str, str] = {}  # pod name -> component
+        self.initial: set[str] = set()
+        self.added: set[str] = set()
+        self.synced = False
+        self.peak = 0
+        self.peak_pods: tuple[str, ...] = ()
+        self.timeline: list[str] = []
+        self._lock = threading.Lock()
+
+    def _component(self, pod: dict[str, Any]) -> str | None:
+        for container in (pod.get("spec") or {}).get("containers") or []:
+            component = self.matcher.component_of_image(str(container.get("image", "")))
+            if component:
+                return component
+        return None
+
+    def mark_synced(self) -> None:
+        with self._lock:
+            self.synced = True
+            self.initial = {n for n, c in self.existing.items() if c == self.component}
+
+    def on_event(self, kind: str, pod: dict[str, Any]) -> None:
+        name = str((pod.get("metadata") or {}).get("name", ""))
+        with self._lock:
+            before = self.count()
+            if kind == "DELETED":
+                component = self.existing.pop(name, None)
+            else:
+                component = self._component(pod)
+                if name not in self.existing and self.synced and component == self.component:
+                    self.added.add(name)
+                self.existing[name] = component or ""
+            if component != self.component:
+                return
+            now = self.count()
+            terminating = " terminating" if (pod.get("metadata") or {}).get("deletionTimestamp") else ""
+            if kind != "MODIFIED" or now != before:
+                self.timeline.append(f"+{time.monotonic() - self.start:6.2f}s {kind:<8} {name}{terminating} "
+                                     f"({now} exist)")
+            if now > self.peak:
+                self.peak = now
+                self.peak_pods = tuple(sorted(n for n, c in self.existing.items() if c == self.component))
+
+    def count(self) -> int:
+        return sum(1 for c in self.existing.values() if c == self.component)
+
+    def result(self, description: str) -> PodTimeline:
+        with self._lock:
+            return PodTimeline(self.component, self.peak, self.peak_pods, tuple(self.timeline), bool(self.added),
+                               description)
+
+
+class LiveLane:
+    """Runs live scenarios on one cluster. Plain Python: the pytest plugin only wires it."""
+
+    def __init__(self, cluster: LiveCluster, *, release: str, options: Options, matcher: ComponentMatcher,
+                 workdir: Path, write: Callable[[str], None] = lambda line: None,
+                 rollout_timeout_s: float = DEFAULT_ROLLOUT_TIMEOUT_S, install_timeout_s: float = 180.0,
+                 prerequisites_dir: Path | None = None) -> None:
+        self.cluster = cluster
+        self.release = release
+        self.options = options
+        self.matcher = matcher
+        self.workdir = workdir
+        self.write = write
+        self.rollout_timeout_s = rollout_timeout_s
+        self.install_timeout_s = install_timeout_s
+        self.prerequisites_dir = prerequisites_dir
+        self._variants = 0
+
+    @property
+    def kubectl(self) -> Kubectl:
+        return self.cluster.kubectl
+
+    # -- steps -------------------------------------------------------------------------------------
+    def say(self, log: list[str], case_id: str, line: str) -> None:
+        text = f"[live {case_id}] {line}"
+        log.append(text)
+        self.write(text)
+
+    def client(self, helm: HelmBinary, namespace: str) -> ReleaseClient:
+        handle = self.cluster.handle
+        return ReleaseClient(helm, Path(handle.kubeconfig), handle.context, self.release, namespace)
+
+    def _prerequisites(self, namespace: str, stems: tuple[str, ...], log: list[str], case_id: str) -> None:
+        """Objects a values file expects outside the chart (e.g. the Secret named by existingMongodbSecret)."""
+        if self.prerequisites_dir is None:
+            return
+        for stem in stems:
+            path = self.prerequisites_dir / f"{stem}.yaml"
+            if path.is_file():
+                self.kubectl.run("apply", "-n", namespace, "-f", str(path))
+                self.say(log, case_id, f"applied prerequisites {path.name}")
+
+    def snapshot(self, namespace: str) -> LiveState:
+        listing = self.kubectl.get_json(",".join(SNAPSHOT_KINDS), "-n", namespace, timeout=60)
+        return LiveState.from_list(namespace, listing, self.matcher)
+
+    def _helm_step(self, client: ReleaseClient, chart: Path, values: dict[str, Any], log: list[str], case_id: str,
+                   what: str) -> HelmOutcome:
+        self.say(log, case_id, f"{what}: helm upgrade --install {self.release} {chart.name} "
+                                f"({client.helm.label}) in {client.namespace}")
+        outcome = client.install_or_upgrade(chart, values, timeout_s=self.install_timeout_s)
+        self.say(log, case_id, f"{what}: {'done' if outcome.ok else 'FAILED'} in {outcome.seconds:.1f}s"
+                                + ("" if outcome.ok else f": {outcome.error}"))
+        return outcome
+
+    def _rollout(self, namespace: str, log: list[str], case_id: str, what: str) -> RolloutResult:
+        result = wait_for_rollout(self.kubectl, namespace, timeout_s=self.rollout_timeout_s,
+                                  write=lambda line: self.say(log, case_id, line), what=f"{what} rollout")
+        self.say(log, case_id, f"{what} rollout: {'complete' if result.ok else 'FAILED'} after "
+                                f"{result.seconds:.1f}s" + ("" if result.ok else f": {result.reason}"))
+        return result
+
+    def _release_topology(self, client: ReleaseClient) -> Topology | None:
+        try:
+            text = client.manifest_text()
+            return build_topology(parse_manifests(text, f"release {client.namespace}/{client.release}"), self.matcher)
+        except UserError:
+            return None
+
+    def _watched_upgrade(self, client: ReleaseClient, chart: Path, values: dict[str, Any], log: list[str],
+                         case_id: str, what: str) -> tuple[HelmOutcome, RolloutResult | None, PodTimeline]:
+        """``helm upgrade`` under a pod watch that counts the stream-hub pods existing at once."""
+        counter = PodCounter(STREAM_HUB, self.matcher)
+        known = {p["metadata"]["name"] for p in self.kubectl.get_json("pods", "-n", client.namespace).get("items") or []}
+        with Watch(self.kubectl, "pods", client.namespace, counter.on_event) as watch:
+            if not watch.wait_seen(known, WATCH_SYNC_TIMEOUT_S):
+                raise ToolError(f"the pod watch in {client.namespace} did not list the existing pods within "
+                                f"{WATCH_SYNC_TIMEOUT_S:g}s: {watch.error or 'no reason'}")
+            counter.mark_synced()
+            outcome = self._helm_step(client, chart, values, log, case_id, what)
+            rollout = self._rollout(client.namespace, log, case_id, what) if outcome.ok else None
+        timeline = counter.result(what)
+        self.say(log, case_id, f"{what}: at most {timeline.peak} stream-hub pod(s) existed at once")
+        return outcome, rollout, timeline
+
+    def evaluate(self, view: LiveView, values_file: ValuesFile, chart: Chart, redactor: Redactor,
+                  rule_ids: tuple[str, ...] | None = None) -> dict[str, list[Finding]]:
+        merged = deep_merge(chart.defaults, values_file.data)
+        ctx = Context(values_file=values_file, merged=merged, chart=chart,
+                      expectations=expectations_for(merged, chart.app_version), options=self.options,
+                      matcher=self.matcher, topology=view.release_topology, live=view)
+        rules = [r for r in rules_for_lane("live") if rule_ids is None or r.id in rule_ids]
+        return {r.id: [redact_finding(f, redactor.text) for f in evaluate_rule(ctx, r)] for r in rules}
+
+    def case_redactor(self, values: dict[str, Any], chart: Chart, *states: LiveState | None) -> Redactor:
+        redactor = redactor_for(values, public_values=chart.defaults)
+        for state in states:
+            for secret in state.of("Secret") if state else []:
+                if not str(secret["metadata"]["name"]).startswith("sh.helm.release."):
+                    redactor.add_from_secret_manifest(secret)
+        return redactor
+
+    def finish(self, result: LiveCaseResult) -> LiveCaseResult:
+        """Capture diagnostics while the namespace exists, when anything failed."""
+        if result.view.rollout_error or result.failed():
+            try:
+                result.diagnostics = diagnostics.collect(self.kubectl, result.namespace, result.redactor.text)
+            except ToolError as exc:
+                result.diagnostics = f"(diagnostics unavailable: {exc.line()})"
+        result.log[:] = [result.redactor.text(line) for line in result.log]
+        return result
+
+    # -- scenarios ---------------------------------------------------------------------------------
+    def install_scenario(self, case_id: str, chart: Chart, values_file: ValuesFile, helm: HelmBinary, *,
+                         prerequisites: tuple[str, ...] = (), restart: bool = True, hub: bool = True,
+                         hub_chart: Path | None = None, tamper: tuple[tuple[str, ...], ...] = ()) -> LiveCaseResult:
+        log: list[str] = []
+        namespace = self.cluster.create_namespace(case_id)
+        client = self.client(helm, namespace)
+        self._prerequisites(namespace, prerequisites, log, case_id)
+        values = values_file.data
+        installed = self._helm_step(client, chart.path, values, log, case_id, "install")
+        rollout_error = "" if installed.ok else f"helm install failed: {installed.error}"
+        if installed.ok:
+            rollout = self._rollout(namespace, log, case_id, "install")
+            rollout_error = "" if rollout.ok else rollout.reason
+        for args in tamper:  # a hand edit after the install (mutants of the drift rule)
+            self.kubectl.run(*args, "-n", namespace)
+            self.say(log, case_id, f"by hand: kubectl {' '.join(args)}")
+        state = self.snapshot(namespace)
+        topology = self._release_topology(client) if installed.ok else None
+        restarted = timeline = None
+        if installed.ok and not rollout_error and restart:
+            restarted = self._restart_check(client, chart.path, values, state, log, case_id)
+        if installed.ok and not rollout_error and hub:
+            if state.pods(STREAM_HUB):
+                variant = hub_chart or chart.path
+                self._variants += 1
+                rolled = rollout_variant(variant, self.workdir / f"rollout-{self._variants}-{variant.name}")
+                _, _, timeline = self._watched_upgrade(client, rolled, values, log, case_id,
+                                                       "upgrade to the chart with a bumped version")
+            else:
+                timeline = PodTimeline(STREAM_HUB, 0, (), (), False, "the release (no stream-hub)")
+        redactor = self.case_redactor(values, chart, state)
+        view = LiveView(self.release, namespace, state, topology, None, rollout_error=rollout_error,
+                        restart=restarted, hub=timeline)
+        findings = self.evaluate(view, values_file, chart, redactor)
+        result = LiveCaseResult(case_id, f"{values_file.path} with {chart.label} ({helm.label})", self.release,
+                                namespace, view, findings, redactor, log)
+        return self.finish(result)
+
+    def _restart_check(self, client: ReleaseClient, chart: Path, values: dict[str, Any], before: LiveState,
+                       log: list[str], case_id: str) -> PodChange | None:
+        what = "upgrade with unchanged values"
+        outcome = self._helm_step(client, chart, values, log, case_id, what)
+        if not outcome.ok:
+            return None
+        self._rollout(client.namespace, log, case_id, what)
+        after = self.snapshot(client.namespace)
+
+        def pods(state: LiveState) -> dict[str, str]:
+            return {p["metadata"]["name"]: p["metadata"]["uid"] for p in state.pods()}
+
+        def newest_rs(state: LiveState) -> dict[str, str]:
+            found = {}
+            for deployment in state.of("Deployment"):
+                name = deployment["metadata"]["name"]
+                owned = [rs for rs in state.replica_sets_of(name)
+                         if int((rs.get("spec") or {}).get("replicas") or 0) > 0] or state.replica_sets_of(name)
+                if owned:
+                    found[name] = max(owned, key=lambda rs: int(rs["metadata"].get("annotations", {}).get(
+                        "deployment.kubernetes.io/revision", 0)))["metadata"]["name"]
+            return found
+
+        return PodChange(pods(before), pods(after), newest_rs(before), newest_rs(after), what)
+
+    def upgrade_scenario(self, case_id: str, case: UpgradeCase, *, prerequisites: tuple[str, ...] = (),
+                         prediction: tuple[str, ...] | None = None) -> LiveCaseResult:
+        """Install the pair's from-side, then really ``helm upgrade`` to its to-side."""
+        log: list[str] = []
+        pair = case.pair
+        from_values = load_side_values(pair.from_side)
+        to_values = load_side_values(pair.to_side)
+        if prediction is None:
+            prediction = predicted_rejections(case)
+        namespace = self.cluster.create_namespace(case_id)
+        client = self.client(case.renderer.helm, namespace)
+        self._prerequisites(namespace, prerequisites, log, case_id)
+        installed = self._helm_step(client, case.from_chart.path, from_values.data, log, case_id,
+                                    f"install {pair.from_side.values_label}")
+        rollout_error = "" if installed.ok else f"helm install of the from-side failed: {installed.error}"
+        if installed.ok:
+            rollout = self._rollout(namespace, log, case_id, "install")
+            rollout_error = "" if rollout.ok else rollout.reason
+        before = self.snapshot(namespace)
+        outcome = after = timeline = None
+        if installed.ok and not rollout_error:
+            upgraded, rolled, timeline = self._watched_upgrade(
+                client, case.to_chart.path, to_values.data, log, case_id,
+                f"helm upgrade to {pair.to_side.values_label} with {case.to_chart.label}")
+            after = self.snapshot(namespace)
+            if upgraded.ok and rolled is not None and not rolled.ok:
+                rollout_error = f"after the upgrade: {rolled.reason}"
+            redactor = self.case_redactor({**from_values.data, **to_values.data}, case.to_chart, before, after)
+            outcome = UpgradeOutcome(pair.name, f"{pair.from_side.values_label} ({case.from_chart.label})",
+                                     f"{pair.to_side.values_label} ({case.to_chart.label})", upgraded.ok,
+                                     redactor.text(upgraded.error), prediction, before, after)
+        redactor = self.case_redactor({**from_values.data, **to_values.data}, case.to_chart, before, after)
+        topology = self._release_topology(client) if installed.ok else None
+        view = LiveView(self.release, namespace, after or before, topology, None, rollout_error=rollout_error,
+                        hub=timeline, upgrade=outcome)
+        findings = self.evaluate(view, to_values, case.to_chart, redactor)
+        label = f"upgrade {pair.name}: {pair.from_side.values_label} ({case.from_chart.label}) -> " \
+                f"{pair.to_side.values_label} ({case.to_chart.label}), {case.renderer.helm.label}"
+        return self.finish(LiveCaseResult(case_id, label, self.release, namespace, view, findings, redactor, log))
+
+    def release_case(self, result: LiveCaseResult) -> None:
+        """The case's tests are done: delete its namespace (only one this run created).
+
+        Namespace deletion is asynchronous; cluster-wide allocations (a pinned clusterIP, node ports) are
+        freed first and synchronously, so the next case can pin the same address."""
+        if result.audit or not self.cluster.alive:
+            return
+        topology = result.view.release_topology
+        pinned = topology is not None and any(
+            (s.cluster_ip and s.cluster_ip != "None") or s.type in ("NodePort", "LoadBalancer")
+            for s in topology.services)
+        if pinned and result.namespace in self.cluster.created:
+            try:
+                self.kubectl.run("delete", "services", "--all", "-n", result.namespace, "--wait=true", timeout=60)
+            except ToolError:
+                pass
+        self.cluster.delete_namespace(result.namespace)
+        self.cluster.release_volumes()
+
+
+def predicted_rejections(case: UpgradeCase) -> tuple[str, ...]:
+    """The render-time lane's prediction: the failures of ``upgrade.immutable-fields`` for this pair (one line each)."""
+    result = evaluate_upgrade(case, rules=[r for r in rules_for_lane("upgrade") if r.id == IMMUTABLE_RULE])
+    if result.input_error:
+        raise UserError(result.input_error)
+    return tuple(f.one_line() for f in result.findings.get(IMMUTABLE_RULE, []) if f.verdict == Verdict.FAIL)
+

@@ -1,0 +1,87 @@
+"""Units of the live lane that need no cluster: rollout verdicts, the pod counter, helm error lines, endpoint
+resolution, and what ``--cluster none`` says."""
+
+from __future__ import annotations
+
+from quickmeet_conformance.live.release import _helm_error
+from quickmeet_conformance.live.rollout import pod_failure, workload_pending
+from quickmeet_conformance.live.scenario import PodCounter
+from quickmeet_conformance.live.state import LiveState
+from quickmeet_conformance.topology import ComponentMatcher
+
+HUB_IMAGE = "registry.rocket.chat/rocketchat/stream-hub-service:7.5.0"
+
+
+def rolled(want: int, total: int, ready: int) -> dict:
+    """A Deployment of ``want`` replicas, all updated, ``ready`` of them ready, ``total`` pods in all."""
+    status = {"observedGeneration": 2, "replicas": total, "updatedReplicas": want, "readyReplicas": ready,
+              "availableReplicas": ready}
+    return {"kind": "Deployment", "metadata": {"name": "d", "generation": 2}, "spec": {"replicas": want},
+            "status": status}
+
+
+def test_workload_pending_until_every_replica_is_updated_available_and_old_pods_are_gone() -> None:
+    assert workload_pending(rolled(2, total=2, ready=2)) == ""
+    assert "1/2 available" in workload_pending(rolled(2, total=2, ready=1))
+    assert "old pod" in workload_pending(rolled(1, total=2, ready=1))
+    stale = rolled(1, total=1, ready=1)
+    stale["status"]["observedGeneration"] = 1
+    assert "not observed" in workload_pending(stale)
+
+
+def test_pod_failure_stops_the_wait_with_the_reason() -> None:
+    pod = {"metadata": {"name": "p"}, "status": {"containerStatuses": [
+        {"name": "c", "state": {"waiting": {"reason": "CreateContainerConfigError", "message": "secret \"x\" not found"}}}]}}
+    assert "CreateContainerConfigError" in pod_failure(pod, 0.0, {})
+    unschedulable = {"metadata": {"name": "q"}, "status": {"conditions": [
+        {"type": "PodScheduled", "status": "False", "reason": "Unschedulable", "message": "0/3 nodes"}]}}
+    seen: dict[str, float] = {}
+    assert pod_failure(unschedulable, 100.0, seen) == ""  # a claim may still bind: grace period
+    assert "unschedulable" in pod_failure(unschedulable, 106.0, seen)
+
+
+def hub_pod(name: str, deleting: bool = False) -> dict:
+    meta = {"name": name, **({"deletionTimestamp": "now"} if deleting else {})}
+    return {"metadata": meta, "spec": {"containers": [{"image": HUB_IMAGE}]}}
+
+
+def test_pod_counter_counts_terminating_pods_until_they_are_deleted() -> None:
+    counter = PodCounter("stream-hub", ComponentMatcher())
+    counter.on_event("ADDED", hub_pod("hub-old"))
+    counter.on_event("ADDED", {"metadata": {"name": "nats-0"}, "spec": {"containers": [{"image": "nats:2"}]}})
+    counter.mark_synced()
+    counter.on_event("ADDED", hub_pod("hub-new"))  # maxSurge 1: the new hub starts first
+    counter.on_event("MODIFIED", hub_pod("hub-old", deleting=True))
+    counter.on_event("DELETED", hub_pod("hub-old", deleting=True))
+    result = counter.result("an upgrade")
+    assert result.peak == 2 and result.peak_pods == ("hub-new", "hub-old"), result
+    assert result.replaced
+    assert any("ADDED" in line and "hub-new" in line and "(2 exist)" in line for line in result.timeline), result.timeline
+
+
+def test_helm_error_keeps_the_detail_lines() -> None:
+    text = ("Error: UPGRADE FAILED: 1 error occurred:\n"
+            "\t* Deployment.apps \"r-ddp\" is invalid: spec.selector: Invalid value: ...: field is immutable\n\n")
+    assert _helm_error(text) == ("Error: UPGRADE FAILED: 1 error occurred: Deployment.apps \"r-ddp\" is invalid: "
+                                 "spec.selector: Invalid value: ...: field is immutable")
+
+
+def test_endpoints_are_read_per_slice_port_with_their_pods() -> None:
+    state = LiveState.from_list("ns", {"items": [
+        {"kind": "EndpointSlice", "metadata": {"name": "s-1", "labels": {"kubernetes.io/service-name": "s"}},
+         "ports": [{"name": "http", "port": 3000}],
+         "endpoints": [{"addresses": ["10.0.0.1"], "conditions": {"ready": True}, "targetRef": {"kind": "Pod", "name": "p1"}},
+                       {"addresses": ["10.0.0.2"], "conditions": {"ready": False}, "targetRef": {"kind": "Pod", "name": "p2"}}]},
+    ]}, ComponentMatcher())
+    endpoints = state.endpoints("s")
+    assert [(e.pod, e.ready, e.port_name, e.port) for e in endpoints] == [("p1", True, "http", 3000),
+                                                                          ("p2", False, "http", 3000)]
+    assert state.endpoints("other") == []
+
+
+def test_cluster_none_skips_the_live_suites_with_the_reason(run_pytest) -> None:
+    proc = run_pytest(["suites/live/test_topology.py", "--cluster", "none", "-rs", "-q", "-k",
+                       "seed-docs and helm3 and workloads"], timeout=120)
+    output = proc.stdout + proc.stderr
+    assert proc.returncode == 0, output[-3000:]
+    assert "live lane not run: --cluster none" in output, output[-3000:]
