@@ -219,6 +219,10 @@ class KwokClusterProvider(ClusterProvider):
                 # The "kubernetes" Service would point at 127.0.0.1, which Endpoints validation rejects.
                 "--endpoint-reconciler-type=none",
                 "--profiling=false",
+                # No request throttling: fake nodes make the control plane the only load, and throttled
+                # controllers stall rollouts for a minute after a few namespace deletions.
+                "--max-requests-inflight=0", "--max-mutating-requests-inflight=0",
+                "--enable-priority-and-fairness=false",
             ],
         )  # fmt: skip
         self._wait("kube-apiserver ready", lambda: self._api_get_ok("/readyz"), deadline)
@@ -240,6 +244,7 @@ class KwokClusterProvider(ClusterProvider):
                 f"--service-cluster-ip-range={SERVICE_CIDR}",
                 f"--cluster-name={self.name}",
                 "--profiling=false",
+                "--kube-api-qps=5000", "--kube-api-burst=10000",
             ],
         )  # fmt: skip
         self._launch(
@@ -250,6 +255,7 @@ class KwokClusterProvider(ClusterProvider):
                 "--bind-address=127.0.0.1", "--secure-port=0",
                 "--leader-elect=false",
                 "--profiling=false",
+                "--kube-api-qps=5000", "--kube-api-burst=10000",
             ],
         )  # fmt: skip
         self._launch(

@@ -33,8 +33,10 @@ def make_provider(kind: str, *, worker: str = "", kubeconfig: str | None = None,
     """A provider for ``--cluster KIND``; each xdist worker gets its own kwok/kind cluster (see plugin_live)."""
     suffix = f"-{worker}" if worker else ""
     if kind == "kwok":
-        return _live_kwok_provider()(name=f"qmc-live{suffix}", nodes=KWOK_NODES, keep=keep,
-                                     persistent_volumes=KWOK_VOLUMES, node_max_pods=KWOK_MAX_PODS)
+        from ..clusters.kwok import KwokClusterProvider
+
+        return KwokClusterProvider(name=f"qmc-live{suffix}", nodes=KWOK_NODES, keep=keep,
+                                   persistent_volumes=KWOK_VOLUMES, node_max_pods=KWOK_MAX_PODS)
     if kind == "kind":
         from ..clusters.kind import KindClusterProvider
 
@@ -44,30 +46,6 @@ def make_provider(kind: str, *, worker: str = "", kubeconfig: str | None = None,
 
         return ExistingClusterProvider(kubeconfig=kubeconfig, context=context)
     raise UserError(f"--cluster {kind!r}: not a provider", fix=f"use one of {', '.join(PROVIDERS)}")
-
-
-# kube-controller-manager and kube-scheduler default to 20 API requests/s (burst 30), and the API server's
-# priority-and-fairness queues the unthrottled kwok controller. Deleting one case's namespace costs the namespace
-# controller and the garbage collector ~100 requests, so after a few cases the Deployment controller and kwok wait
-# behind them and rollouts stall for a minute or more. The kwok provider (clusters/kwok.py) starts the control
-# plane without kwokctl's "disable QPS limits" flags; until it does, the live lane adds them.
-UNLIMITED_FLAGS = {
-    "kube-controller-manager": ("--kube-api-qps=5000", "--kube-api-burst=10000"),
-    "kube-scheduler": ("--kube-api-qps=5000", "--kube-api-burst=10000"),
-    "kube-apiserver": ("--max-requests-inflight=0", "--max-mutating-requests-inflight=0",
-                       "--enable-priority-and-fairness=false"),
-}
-
-
-def _live_kwok_provider():
-    from ..clusters.kwok import KwokClusterProvider
-
-    class LiveKwokClusterProvider(KwokClusterProvider):
-        def _launch(self, name, argv):  # type: ignore[override]
-            extra = [f for f in UNLIMITED_FLAGS.get(name, ()) if not any(a.startswith(f.split("=")[0]) for a in argv)]
-            return super()._launch(name, [*argv, *extra])
-
-    return LiveKwokClusterProvider
 
 
 def _slug(text: str, limit: int) -> str:

@@ -26,13 +26,9 @@ REPO = Path(__file__).resolve().parents[2]
 FIXTURES = REPO / "fixtures"
 MUTANTS = load_mutants(FIXTURES / "mutants" / "live")
 IMMUTABLE_MUTANTS = [m for m in load_mutants(FIXTURES / "mutants" / "upgrade") if m.rule == "upgrade.immutable-fields"]
-# Where the API server disagrees with the render-time prediction (found by this test; reported to the upgrade
-# lane). strict: the day the prediction is fixed, the xfail turns into a failure that says so.
-KNOWN_DISAGREEMENTS = {
-    "immutable-fields--service-to-external-name": (
-        "upgrade.immutable-fields predicts a rejection, but helm 3 and 4 both apply ClusterIP(pinned) -> "
-        "ExternalName: the patch drops spec.clusterIP and the API server accepts the type change"),
-}
+# Where the API server disagrees with the render-time prediction (none now: ClusterIP -> ExternalName was one,
+# and the upgrade rule was corrected). strict: a fixed disagreement turns its xfail into a failure.
+KNOWN_DISAGREEMENTS: dict[str, str] = {}
 # the mutants run once, with helm 3 (QMC_MUTANT_HELM=helm4 for the other major); the suites cover both
 HELM = REPO / ".tools" / "bin" / os.environ.get("QMC_MUTANT_HELM", "helm3")
 
