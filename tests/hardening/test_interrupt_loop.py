@@ -20,6 +20,10 @@ SEED = int(os.environ.get("QMC_INTERRUPT_SEED", "20261127"))
 CONTROL_PLANE = ("kube-apiserver", "kube-controller-manager", "kube-scheduler", "etcd", "kwok", "helm", "kubectl")
 
 
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _processes_under(marker: str) -> list[str]:
     """Live processes whose command line mentions ``marker`` (the run's private TMPDIR)."""
     found = []
@@ -58,6 +62,8 @@ def test_interrupted_kwok_runs_leave_nothing_behind(tmp_path: Path) -> None:
              "--cluster", "kwok", "-k", "seed-docs or monolith"],
             cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
             env={**os.environ, "TMPDIR": str(tmpdir), "PYTHONUNBUFFERED": "1"},
+            # a run started in the background (nohup, CI) inherits SIGINT ignored: restore it as a terminal has it
+            preexec_fn=_default_sigint,
         )
         time.sleep(delay)
         finished_first = runner.poll() is not None

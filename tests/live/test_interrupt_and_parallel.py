@@ -21,6 +21,10 @@ pytestmark = pytest.mark.live
 REPO = Path(__file__).resolve().parents[2]
 
 
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def processes_mentioning(text: str) -> list[tuple[int, str]]:
     """Live (non-zombie) processes whose command line contains ``text``."""
     found = []
@@ -45,6 +49,8 @@ def test_sigint_mid_install_leaves_nothing(tmp_path: Path) -> None:
          "-k", "workloads"],
         cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         env={**os.environ, "TMPDIR": str(tmpdir), "PYTHONUNBUFFERED": "1", "PYTHONFAULTHANDLER": "1"},
+        # a run started in the background (nohup, CI) inherits SIGINT ignored: restore it as a terminal has it
+        preexec_fn=_default_sigint,
     )
     seen: list[str] = []
     try:
