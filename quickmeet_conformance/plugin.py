@@ -7,6 +7,8 @@ Every option exists as a flag and as an environment variable (flag wins). Suites
 from __future__ import annotations
 
 import os
+import signal
+import threading
 from pathlib import Path
 from typing import Any, Callable
 
@@ -158,7 +160,14 @@ def _helm_timeout(config: pytest.Config) -> float | None:
     return value
 
 
+def _terminated(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt(f"terminated by signal {signum}")
+
+
 def pytest_configure(config: pytest.Config) -> None:
+    # SIGTERM (a CI cancel, a timeout) ends the run like Ctrl-C: fixtures tear down, clusters stop, temp dirs go
+    if threading.current_thread() is threading.main_thread() and signal.getsignal(signal.SIGTERM) == signal.SIG_DFL:
+        signal.signal(signal.SIGTERM, _terminated)
     config.addinivalue_line("markers", "conformance: a contract rule evaluated per values file")
     # warning-severity rules are listed in the conformance summary (and JUnit properties) instead
     config.addinivalue_line("filterwarnings", "ignore::quickmeet_conformance.assertions.ConformanceWarning")
@@ -239,3 +248,5 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     session = config.stash.get(SESSION_KEY, None)
     if session is not None:
         session.close()
+    if signal.getsignal(signal.SIGTERM) is _terminated:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)

@@ -60,6 +60,23 @@ def _die_with_parent() -> None:
         _prctl(_PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
 
 
+def processes_mentioning(text: str) -> list[tuple[int, str]]:
+    """Live (non-zombie) processes, other than this one, whose command line contains ``text``: the leak
+    check after a run (give each run a private TMPDIR and look for processes that still mention it)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode("utf-8", "replace")
+            state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
+        except (OSError, IndexError):
+            continue
+        if text in cmdline and state != "Z":
+            found.append((int(entry.name), cmdline[:200]))
+    return found
+
+
 def tail(path: Path, lines: int = 8) -> str:
     """The last ``lines`` lines of a log file, joined with `` | `` so they fit in one error line."""
     try:

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from quickmeet_conformance.clusters.processes import processes_mentioning
+
 REPO = Path(__file__).resolve().parents[2]
 RUNS = int(os.environ.get("QMC_INTERRUPT_RUNS", "20"))
 SEED = int(os.environ.get("QMC_INTERRUPT_SEED", "20261127"))
@@ -25,19 +27,7 @@ def _default_sigint() -> None:
 
 
 def _processes_under(marker: str) -> list[str]:
-    """Live processes whose command line mentions ``marker`` (the run's private TMPDIR)."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit() or int(entry.name) == os.getpid():
-            continue
-        try:
-            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode("utf-8", "replace")
-            state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
-        except (OSError, IndexError):
-            continue
-        if marker in cmdline and state != "Z":
-            found.append(f"{entry.name}: {cmdline[:160]}")
-    return found
+    return [f"{pid}: {cmdline[:160]}" for pid, cmdline in processes_mentioning(marker)]
 
 
 def _wait_gone(marker: str, seconds: float) -> list[str]:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from quickmeet_conformance.clusters.processes import processes_mentioning
 from quickmeet_conformance.live.cluster import MANAGED_BY, RUN_LABEL
 from quickmeet_conformance.live.scenario import LiveLane
 
@@ -23,22 +24,6 @@ REPO = Path(__file__).resolve().parents[2]
 
 def _default_sigint() -> None:
     signal.signal(signal.SIGINT, signal.SIG_DFL)
-
-
-def processes_mentioning(text: str) -> list[tuple[int, str]]:
-    """Live (non-zombie) processes whose command line contains ``text``."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit() or int(entry.name) == os.getpid():
-            continue
-        try:
-            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode("utf-8", "replace")
-            state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
-        except (OSError, IndexError):
-            continue
-        if text in cmdline and state != "Z":
-            found.append((int(entry.name), cmdline[:200]))
-    return found
 
 
 def test_sigint_mid_install_leaves_nothing(tmp_path: Path) -> None:
