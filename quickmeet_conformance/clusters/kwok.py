@@ -46,8 +46,13 @@ POD_CIDR = "10.244.0.0/16"
 SERVICE_ACCOUNT_ISSUER = "https://kubernetes.default.svc.cluster.local"
 STORAGE_CLASS = "standard"
 KWOK_USER = "quickmeet:kwok-controller"
+NODE_LEASE_DURATION_S = 40  # kubelet's default; kwok renews at a quarter of it
 READONLY_NAMESPACE = "kube-system"
 READONLY_ACCOUNT = "quickmeet-readonly"
+
+
+def node_name(index: int) -> str:
+    return f"kwok-node-{index}"
 
 
 @dataclass(frozen=True)
@@ -267,6 +272,11 @@ class KwokClusterProvider(ClusterProvider):
                 "--manage-all-nodes=false",
                 f"--manage-nodes-with-annotation-selector={KWOK_NODE_KEY}=fake",
                 f"--cidr={POD_CIDR}",
+                # Node heartbeats. kwok's stages leave them to a Lease (renewed every duration/4), but a
+                # --config holding only Stages loads no KwokConfiguration defaults: the duration is 0, no
+                # Lease is ever renewed, and every ~50 s (node-monitor-grace-period) the node lifecycle
+                # controller marks all nodes Unknown and their pods NotReady, mid-rollout.
+                f"--node-lease-duration-seconds={NODE_LEASE_DURATION_S}",
             ],
         )  # fmt: skip
 
@@ -275,6 +285,8 @@ class KwokClusterProvider(ClusterProvider):
         if self.ingress_class:
             self._create_ingress_class(self.ingress_class)
         self._wait(f"{self.nodes} kwok nodes Ready", self._all_nodes_ready, deadline)
+        # Without heartbeats the node lifecycle controller takes every node away ~50 s in.
+        self._wait(f"{self.nodes} kwok node heartbeat Leases", self._all_node_leases_held, deadline)
         # The service-account controller creating "default" proves the controller manager works.
         self._wait(
             "controller-manager (default ServiceAccount)",
@@ -394,7 +406,7 @@ class KwokClusterProvider(ClusterProvider):
 
     def _create_nodes(self) -> None:
         for index in range(self.nodes):
-            name = f"kwok-node-{index}"
+            name = node_name(index)
             self._create(
                 "/api/v1/nodes",
                 {
@@ -480,6 +492,12 @@ class KwokClusterProvider(ClusterProvider):
             if any(c.get("type") == "Ready" and c.get("status") == "True" for c in node["status"].get("conditions", []))
         ]
         return len(ready) >= self.nodes
+
+    def _all_node_leases_held(self) -> bool:
+        assert self._api is not None
+        items = self._api.get("/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases").body.get("items", [])
+        held = {lease["metadata"]["name"] for lease in items if (lease.get("spec") or {}).get("renewTime")}
+        return all(node_name(index) in held for index in range(self.nodes))
 
     # -- extras for the suites -------------------------------------------------------------------
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from quickmeet_conformance.clusters.base import REPO_ROOT, ClusterHandle
-from quickmeet_conformance.clusters.kwok import KwokClusterProvider
+from quickmeet_conformance.clusters.kwok import NODE_LEASE_DURATION_S, KwokClusterProvider
 from quickmeet_conformance.clusters.processes import wait_for
 
 Kubectl = Callable[..., subprocess.CompletedProcess[str]]
@@ -161,6 +161,23 @@ def run_statefulset_with_claim(kubectl: Kubectl, namespace: str) -> dict:
     return claim()
 
 
+def test_nodes_heartbeat_through_leases(kwok_cluster: ClusterHandle, kubectl: Kubectl) -> None:
+    """Without a renewed Lease per node, the node lifecycle controller marks every node Unknown after its grace
+    period (~50 s) and sets all their pods NotReady: rollouts then stall at random points of a long run."""
+    nodes = [n["metadata"]["name"] for n in get_json(kubectl, "nodes", "-l", "type=kwok")["items"]]
+
+    def renew_times() -> dict[str, str]:
+        leases = get_json(kubectl, "leases", "-n", "kube-node-lease")["items"]
+        return {lease["metadata"]["name"]: lease["spec"].get("renewTime", "") for lease in leases}
+
+    first = renew_times()
+    missing = [n for n in nodes if not first.get(n)]
+    assert not missing, f"nodes without a heartbeat Lease in kube-node-lease: {missing} (leases: {sorted(first)})"
+    # kwok renews every NODE_LEASE_DURATION_S / 4 = 10 s; wait past that for every node to renew once
+    wait_for("every node Lease renewed", lambda: all(renew_times().get(n, "") > first[n] for n in nodes),
+             timeout=NODE_LEASE_DURATION_S / 2)
+
+
 def test_statefulset_claim_binds_and_pod_runs(kubectl: Kubectl) -> None:
     claim = run_statefulset_with_claim(kubectl, "t-sts")
     assert claim["spec"].get("storageClassName") == "standard", "the default StorageClass should be applied"
@@ -214,7 +231,7 @@ def test_sigterm_to_the_runner_stops_the_cluster(control_plane_binaries: Path) -
     script = textwrap.dedent(
         f"""
         import json, sys, time
-        from quickmeet_conformance.clusters.kwok import KwokClusterProvider
+        from quickmeet_conformance.clusters.kwok import NODE_LEASE_DURATION_S, KwokClusterProvider
         provider = KwokClusterProvider(binaries_dir={str(control_plane_binaries)!r}, nodes=1,
                                        persistent_volumes=0, name="qmc-sigterm")
         provider.start()
