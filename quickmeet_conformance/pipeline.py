@@ -20,15 +20,23 @@ from .topology import ComponentMatcher, build_topology
 from .values import ValuesFile, deep_merge, load_values
 
 
-@dataclass(frozen=True)
-class Case:
-    chart: Chart
-    values_path: str
-    renderer: Renderer
+@dataclass(frozen=True, kw_only=True)
+class ReleaseSettings:
+    """What a rendered case shares with every other: the release it renders as, and how rules read it."""
+
     release: str = "rocketchat"
     namespace: str = "default"
     options: Options = field(default_factory=Options)
     matcher: ComponentMatcher = field(default_factory=ComponentMatcher)
+
+
+@dataclass(frozen=True)
+class Case(ReleaseSettings):
+    """One values file rendered through one helm binary."""
+
+    chart: Chart
+    values_path: str
+    renderer: Renderer
 
     @property
     def id(self) -> str:

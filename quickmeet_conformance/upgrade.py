@@ -27,12 +27,12 @@ from .charts import Chart, load_chart
 from .errors import UserError
 from .expectations import Expectations, expectations_for
 from .findings import Finding, Severity, Verdict, verdict_of  # noqa: F401  (verdict_of: used by the live lane)
-from .pipeline import Case, CaseResult, evaluate_case, render_request
+from .pipeline import Case, CaseResult, ReleaseSettings, evaluate_case, render_request
 from .redact import Redactor, all_strings
 from .render import Manifest, Rendered, RenderRequest, Renderer
 from .reports.model import finding_dict
-from .rules.engine import RULES, Context, Options, Rule, evaluate_rule, redact_finding, rules_for_lane
-from .topology import MONOLITH, STREAM_HUB, ComponentMatcher, Topology, build_topology
+from .rules.engine import RULES, Context, Rule, evaluate_rule, redact_finding, rules_for_lane
+from .topology import MONOLITH, STREAM_HUB, Topology, build_topology
 from .values import ValuesFile, deep_merge, join_key_path, load_values, parse_values
 
 if TYPE_CHECKING:
@@ -415,17 +415,13 @@ class UpgradeView:
 
 
 @dataclass(frozen=True)
-class UpgradeCase:
+class UpgradeCase(ReleaseSettings):
     """One upgrade pair rendered through one helm binary, with the release it upgrades."""
 
     pair: UpgradePair
     from_chart: Chart
     to_chart: Chart
     renderer: Renderer
-    release: str = "rocketchat"
-    namespace: str = "default"
-    options: Options = field(default_factory=Options)
-    matcher: ComponentMatcher = field(default_factory=ComponentMatcher)
 
     @property
     def id(self) -> str:
@@ -520,8 +516,8 @@ def prefetch_requests(case: UpgradeCase) -> list[RenderRequest]:
 
 def target_case(case: UpgradeCase) -> Case:
     """The to-side as a static-lane case (the release after the upgrade must pass the static lane)."""
-    return Case(case.to_chart, case.pair.to_side.values_path, case.renderer, case.release, case.namespace,
-                case.options, case.matcher)
+    return Case(case.to_chart, case.pair.to_side.values_path, case.renderer, release=case.release,
+                namespace=case.namespace, options=case.options, matcher=case.matcher)
 
 
 def evaluate_upgrade(case: UpgradeCase, rules: list[Rule] | None = None) -> UpgradeResult:
@@ -645,7 +641,8 @@ class UpgradeSession:
             except UserError as exc:
                 raise side_error(pair.side(which), pair.name, exc) from None
         return UpgradeCase(pair, charts["from"], charts["to"], self.conformance.renderer(helm_spec),
-                           settings.release, settings.namespace, settings.options, self.conformance.matcher)
+                           release=settings.release, namespace=settings.namespace, options=settings.options,
+                           matcher=self.conformance.matcher)
 
     def _prefetch(self) -> None:
         self._prefetched = True

@@ -6,27 +6,48 @@ before (snapshots, a pod watch over an upgrade, an upgrade's outcome); none of t
 
 from __future__ import annotations
 
+import functools
 import re
-from typing import Iterable
+from typing import Callable, Iterable
 from urllib.parse import urlsplit
 
 from ..findings import Finding, Verdict
 from ..live.state import Endpoint, LiveState, LiveView
 from ..topology import BUS_CLIENTS, DDP_STREAMER, MONGODB, NATS, Topology, Workload
-from .engine import Context, Rule, rule
+from .engine import CheckFn, Context, Rule, rule
 
 _WEBSOCKET_PATHS = ("/websocket", "/sockjs")
 _SERVICE_HOST = re.compile(r"^(?P<name>[a-z0-9]([-a-z0-9]*[a-z0-9])?)(\.(?P<ns>[a-z0-9]([-a-z0-9]*[a-z0-9])?))?"
                            r"(\.svc(\.cluster\.local)?)?$")
 
 
-def _view(ctx: Context, r: Rule, *, need_state: bool = True) -> LiveView | Finding:
-    view = ctx.live
-    if view is None:
-        return r.skip("not evaluated: no cluster observation for this case")
-    if need_state and view.state is None:
-        return r.skip("not evaluated: the release could not be observed")
-    return view
+def _unobserved(ctx: Context, r: Rule, *, need_state: bool) -> list[Finding]:
+    """The skip of a live rule that has nothing to read (empty when there is)."""
+    if ctx.live is None:
+        return [r.skip("not evaluated: no cluster observation for this case")]
+    if need_state and ctx.live.state is None:
+        return [r.skip("not evaluated: the release could not be observed")]
+    return []
+
+
+def observed(fn: Callable[[Context, Rule, LiveView], Iterable[Finding]]) -> CheckFn:
+    """A live rule that reads the case's :class:`LiveView` (an upgrade outcome, a pod watch)."""
+
+    @functools.wraps(fn)
+    def check(ctx: Context, r: Rule) -> Iterable[Finding]:
+        return _unobserved(ctx, r, need_state=False) or fn(ctx, r, ctx.live)  # type: ignore[arg-type]
+
+    return check
+
+
+def with_state(fn: Callable[[Context, Rule, LiveView, LiveState], Iterable[Finding]]) -> CheckFn:
+    """A live rule that reads the cluster state observed after the case's install (or upgrade)."""
+
+    @functools.wraps(fn)
+    def check(ctx: Context, r: Rule) -> Iterable[Finding]:
+        return _unobserved(ctx, r, need_state=True) or fn(ctx, r, ctx.live, ctx.live.state)  # type: ignore[union-attr,arg-type]
+
+    return check
 
 
 def _note(r: Rule, message: str) -> Finding:
@@ -71,13 +92,8 @@ def _pod_reasons(state: LiveState, kind: str, name: str) -> str:
     needs_render=False,
     lane="live",
 )
-def rule_live_workloads_available(ctx: Context, r: Rule) -> Iterable[Finding]:
-    view = _view(ctx, r)
-    if isinstance(view, Finding):
-        yield view
-        return
-    state = view.state
-    assert state is not None
+@with_state
+def rule_live_workloads_available(ctx: Context, r: Rule, view: LiveView, state: LiveState) -> Iterable[Finding]:
     wanted = view.release_topology.workloads if view.release_topology else state.topology.workloads
     autoscaled = {(a.target_kind, a.target_name) for a in state.topology.autoscalers}
     for workload in wanted:
@@ -149,13 +165,8 @@ def _ready(endpoints: list[Endpoint]) -> list[Endpoint]:
     needs_render=False,
     lane="live",
 )
-def rule_live_service_endpoints(ctx: Context, r: Rule) -> Iterable[Finding]:
-    view = _view(ctx, r)
-    if isinstance(view, Finding):
-        yield view
-        return
-    state = view.state
-    assert state is not None
+@with_state
+def rule_live_service_endpoints(ctx: Context, r: Rule, view: LiveView, state: LiveState) -> Iterable[Finding]:
     pods = {p["metadata"]["name"]: p for p in state.of("Pod")}
     for svc in state.of("Service"):
         name = svc["metadata"]["name"]
@@ -211,13 +222,8 @@ def _resolve_route(state: LiveState, service_name: str, port_name: str | None,
     needs_render=False,
     lane="live",
 )
-def rule_live_ingress_websocket(ctx: Context, r: Rule) -> Iterable[Finding]:
-    view = _view(ctx, r)
-    if isinstance(view, Finding):
-        yield view
-        return
-    state = view.state
-    assert state is not None
+@with_state
+def rule_live_ingress_websocket(ctx: Context, r: Rule, view: LiveView, state: LiveState) -> Iterable[Finding]:
     if ctx.expectations is not None and not ctx.expectations.microservices:
         yield _note(r, "microservices are off: the monolith serves WebSockets")
         return
@@ -275,13 +281,8 @@ def _transporter_urls(state: LiveState, workload: Workload) -> tuple[list[str], 
     needs_render=False,
     lane="live",
 )
-def rule_live_transporter_endpoints(ctx: Context, r: Rule) -> Iterable[Finding]:
-    view = _view(ctx, r)
-    if isinstance(view, Finding):
-        yield view
-        return
-    state = view.state
-    assert state is not None
+@with_state
+def rule_live_transporter_endpoints(ctx: Context, r: Rule, view: LiveView, state: LiveState) -> Iterable[Finding]:
     pods = {p["metadata"]["name"]: p for p in state.of("Pod")}
     checked: dict[tuple[str, int], list[str]] = {}
     for workload in state.topology.workloads:
@@ -349,11 +350,8 @@ def rule_live_transporter_endpoints(ctx: Context, r: Rule) -> Iterable[Finding]:
     needs_render=False,
     lane="live",
 )
-def rule_live_streamhub_peak_one(ctx: Context, r: Rule) -> Iterable[Finding]:
-    view = _view(ctx, r, need_state=False)
-    if isinstance(view, Finding):
-        yield view
-        return
+@observed
+def rule_live_streamhub_peak_one(ctx: Context, r: Rule, view: LiveView) -> Iterable[Finding]:
     hub = view.hub
     if hub is None:
         yield _note(r, "not evaluated: no upgrade was watched for this case")
@@ -389,11 +387,8 @@ def _owner(pod: str) -> str:
     needs_render=False,
     lane="live",
 )
-def rule_live_upgrade_accepted(ctx: Context, r: Rule) -> Iterable[Finding]:
-    view = _view(ctx, r, need_state=False)
-    if isinstance(view, Finding):
-        yield view
-        return
+@observed
+def rule_live_upgrade_accepted(ctx: Context, r: Rule, view: LiveView) -> Iterable[Finding]:
     outcome = view.upgrade
     if outcome is None:
         yield _note(r, "not evaluated: no upgrade was run for this case")
@@ -444,11 +439,8 @@ def _data_secrets(state: LiveState) -> dict[str, str]:
     needs_render=False,
     lane="live",
 )
-def rule_live_upgrade_keeps_data(ctx: Context, r: Rule) -> Iterable[Finding]:
-    view = _view(ctx, r, need_state=False)
-    if isinstance(view, Finding):
-        yield view
-        return
+@observed
+def rule_live_upgrade_keeps_data(ctx: Context, r: Rule, view: LiveView) -> Iterable[Finding]:
     outcome = view.upgrade
     if outcome is None:
         yield _note(r, "not evaluated: no upgrade was run for this case")
@@ -497,11 +489,8 @@ def rule_live_upgrade_keeps_data(ctx: Context, r: Rule) -> Iterable[Finding]:
     needs_render=False,
     lane="live",
 )
-def rule_live_upgrade_no_restart(ctx: Context, r: Rule) -> Iterable[Finding]:
-    view = _view(ctx, r, need_state=False)
-    if isinstance(view, Finding):
-        yield view
-        return
+@observed
+def rule_live_upgrade_no_restart(ctx: Context, r: Rule, view: LiveView) -> Iterable[Finding]:
     change = view.restart
     if change is None:
         yield _note(r, "not evaluated: no unchanged-values upgrade was run for this case")
@@ -543,13 +532,8 @@ def _ports(body: dict) -> list[tuple]:
     needs_render=False,
     lane="live",
 )
-def rule_live_drift(ctx: Context, r: Rule) -> Iterable[Finding]:
-    view = _view(ctx, r)
-    if isinstance(view, Finding):
-        yield view
-        return
-    state = view.state
-    assert state is not None
+@with_state
+def rule_live_drift(ctx: Context, r: Rule, view: LiveView, state: LiveState) -> Iterable[Finding]:
     if view.release_topology is None:
         yield _note(r, "not evaluated: the release's manifest could not be read")
         return
