@@ -22,7 +22,10 @@ def add_options(parser: pytest.Parser, specs: list[OptionSpec], group: str = "co
                 title: str = "QuickMeet.Chat conformance") -> None:
     options = parser.getgroup(group, title)
     for spec in specs:
-        options.addoption(spec.flag, dest=spec.dest, help=f"{spec.help} [env {spec.env}]", **spec.extra)
+        extra = dict(spec.extra)
+        if "choices" not in extra and extra.get("action") not in ("store_true", "store_false"):
+            extra.setdefault("metavar", spec.flag.lstrip("-").upper().replace("-", "_"))  # not the dest's name
+        options.addoption(spec.flag, dest=spec.dest, help=f"{spec.help} [env {spec.env}]", **extra)
 
 
 def read_option(config: pytest.Config, specs: list[OptionSpec], dest: str) -> Any:

@@ -15,7 +15,6 @@ instead of installing, and tests that would change the cluster are refused.
 from __future__ import annotations
 
 import importlib.util
-import os
 import shutil
 import secrets
 import tempfile
@@ -31,6 +30,7 @@ from .errors import UserError
 from .findings import Severity, Verdict
 from .live.cluster import PROVIDERS, LiveCluster, start_cluster
 from .live.scenario import LiveCaseResult, LiveLane
+from .options import OptionSpec, add_options, read_option
 from .plugin import _option as conformance_option
 from .plugin import conformance_session
 from .rules.engine import RULES, rules_for_lane
@@ -39,13 +39,13 @@ AUDIT_REFUSAL = ("refused in audit mode (--cluster existing --release): this tes
                  "the audit only reads the deployed release (run it with --cluster kwok or without --release)")
 _HAS_PYTEST_KIND = importlib.util.find_spec("pytest_kind") is not None
 
-# option dest -> (flag, env var, argparse extras, help)
-_OPTIONS: list[tuple[str, str, str, dict[str, Any], str]] = [
-    ("qmc_cluster", "--cluster", "QMC_CLUSTER", {"choices": PROVIDERS},
-     "cluster for the live lane: kwok (local control plane, fake nodes), kind, existing (--kubeconfig), none"),
-    ("qmc_kube_context", "--kube-context", "QMC_KUBE_CONTEXT", {}, "context of --kubeconfig for --cluster existing"),
-    ("qmc_live_timeout", "--live-timeout", "QMC_LIVE_TIMEOUT", {"type": float},
-     "seconds a rollout may take before a live case fails (default 120)"),
+OPTIONS = [
+    OptionSpec("qmc_cluster", "--cluster", "QMC_CLUSTER",
+               "cluster for the live lane: kwok (local control plane, fake nodes), kind, existing (--kubeconfig), none",
+               {"choices": PROVIDERS}),
+    OptionSpec("qmc_kube_context", "--kube-context", "QMC_KUBE_CONTEXT", "context of --kubeconfig for --cluster existing"),
+    OptionSpec("qmc_live_timeout", "--live-timeout", "QMC_LIVE_TIMEOUT",
+               "seconds a rollout may take before a live case fails (default 120)", {"type": float}),
 ]
 # options pytest-kind-ng registers itself (read by dest either way)
 _KIND_OPTIONS: list[tuple[str, str, dict[str, Any], str]] = [
@@ -115,30 +115,15 @@ class _TempDirGuard:
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
+    add_options(parser, OPTIONS)
     group = parser.getgroup("conformance", "QuickMeet.Chat conformance")
-    for dest, flag, env, extra, help_text in _OPTIONS:
-        group.addoption(flag, dest=dest, help=f"{help_text} [env {env}]", **extra)
     if not _HAS_PYTEST_KIND:
         for dest, flag, extra, help_text in _KIND_OPTIONS:
             group.addoption(flag, dest=dest, help=help_text, **extra)
 
 
 def _live_option(config: pytest.Config, dest: str) -> Any:
-    value = config.getoption(dest, None)
-    if value not in (None, False):
-        return value
-    _, _, env, extra, _ = next(o for o in _OPTIONS if o[0] == dest)
-    raw = os.environ.get(env)
-    if raw in (None, ""):
-        return value
-    if "choices" in extra and raw not in extra["choices"]:
-        raise pytest.UsageError(f"{env}={raw!r}: expected one of {', '.join(extra['choices'])}")
-    if extra.get("type") is float:
-        try:
-            return float(raw)
-        except ValueError:
-            raise pytest.UsageError(f"{env}={raw!r} is not a number") from None
-    return raw
+    return read_option(config, OPTIONS, dest)
 
 
 def _live_config(config: pytest.Config) -> LiveConfig:

@@ -9,13 +9,13 @@ Targets come from ``--nats-url`` / ``--ingress-url`` (or their environment varia
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 
 from .findings import Finding
+from .options import OptionSpec, add_options, read_option
 from .probes.ddp import DdpObservation, DdpProbeOptions, observe_ddp_sync
 from .probes.nats_bus import (
     COMPONENT_SERVICES, STREAM_HUB, BusExpectations, BusObservation, BusProbeOptions, observe_bus_sync,
@@ -24,46 +24,36 @@ from .probes.outcome import check_probe_findings
 
 NO_TARGET = "no --{flag} given and no live cluster with running containers (KWOK runs no containers)"
 
-# flag -> (env var, help, extra addoption kwargs)
-_OPTIONS: dict[str, tuple[str, str, dict[str, Any]]] = {
-    "--nats-url": ("QMC_NATS_URL", "NATS URL of a running release (nats://[user:pass@]host:4222) for the bus probe", {}),
-    "--ingress-url": ("QMC_INGRESS_URL", "base URL of the release's ingress (https://chat.example.com) for the WebSocket probe", {}),
-    "--bus-namespace": ("QMC_MS_NAMESPACE", "MS_NAMESPACE of the release (subjects MOL-<ns>.*)", {}),
-    "--bus-expect": ("QMC_BUS_EXPECT", "expected bus nodes per component, e.g. monolith=2,ddp-streamer=2,stream-hub=1 "
-                     f"(components: {', '.join(COMPONENT_SERVICES)}); default: each microservice present, counts unchecked, "
-                     "stream-hub not required", {}),
-    "--bus-heartbeat-interval": ("QMC_BUS_HEARTBEAT_INTERVAL", "the release's Moleculer heartbeat interval in seconds "
-                                 "(default 10); the probe listens for two", {"type": float}),
-    "--ingress-ca-bundle": ("QMC_INGRESS_CA_BUNDLE", "PEM CA bundle to verify the ingress certificate", {}),
-    "--ingress-insecure": ("QMC_INGRESS_INSECURE", "do not verify the ingress certificate", {"action": "store_true"}),
-    "--ingress-connect-to": ("QMC_INGRESS_CONNECT_TO", "HOST:PORT to dial instead of the ingress URL's host "
-                             "(keeps Host, SNI and certificate checks on the URL's name)", {}),
-}
+OPTIONS = [
+    OptionSpec("qmc_nats_url", "--nats-url", "QMC_NATS_URL",
+               "NATS URL of a running release (nats://[user:pass@]host:4222) for the bus probe"),
+    OptionSpec("qmc_ingress_url", "--ingress-url", "QMC_INGRESS_URL",
+               "base URL of the release's ingress (https://chat.example.com) for the WebSocket probe"),
+    OptionSpec("qmc_bus_namespace", "--bus-namespace", "QMC_MS_NAMESPACE", "MS_NAMESPACE of the release (subjects MOL-<ns>.*)"),
+    OptionSpec("qmc_bus_expect", "--bus-expect", "QMC_BUS_EXPECT",
+               "expected bus nodes per component, e.g. monolith=2,ddp-streamer=2,stream-hub=1 "
+               f"(components: {', '.join(COMPONENT_SERVICES)}); default: each microservice present, counts unchecked, "
+               "stream-hub not required"),
+    OptionSpec("qmc_bus_heartbeat_interval", "--bus-heartbeat-interval", "QMC_BUS_HEARTBEAT_INTERVAL",
+               "the release's Moleculer heartbeat interval in seconds (default 10); the probe listens for two",
+               {"type": float}),
+    OptionSpec("qmc_ingress_ca_bundle", "--ingress-ca-bundle", "QMC_INGRESS_CA_BUNDLE",
+               "PEM CA bundle to verify the ingress certificate"),
+    OptionSpec("qmc_ingress_insecure", "--ingress-insecure", "QMC_INGRESS_INSECURE",
+               "do not verify the ingress certificate", {"action": "store_true"}),
+    OptionSpec("qmc_ingress_connect_to", "--ingress-connect-to", "QMC_INGRESS_CONNECT_TO",
+               "HOST:PORT to dial instead of the ingress URL's host (keeps Host, SNI and certificate checks on the "
+               "URL's name)"),
+]
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    group = parser.getgroup("conformance-probes", "QuickMeet.Chat protocol probes")
-    for flag, (env, help_text, extra) in _OPTIONS.items():
-        group.addoption(flag, default=None, help=f"{help_text} [env {env}]", **extra)
+    add_options(parser, OPTIONS, "conformance-probes", "QuickMeet.Chat protocol probes")
 
 
 def _option(config: pytest.Config, flag: str) -> Any:
-    """Flag, else environment variable; None when neither (or when the flag is not declared at all)."""
-    value = config.getoption(flag)
-    if value not in (None, False, ""):
-        return value
-    env, _, extra = _OPTIONS[flag]
-    raw = os.environ.get(env, "")
-    if not raw:
-        return value
-    if extra.get("action") == "store_true":
-        return raw.lower() not in ("0", "false", "no")
-    if extra.get("type") is float:
-        try:
-            return float(raw)
-        except ValueError:
-            raise pytest.UsageError(f"{env}={raw!r} is not a number") from None
-    return raw
+    """Flag, else environment variable; None when neither."""
+    return read_option(config, OPTIONS, next(spec.dest for spec in OPTIONS if spec.flag == flag)) or None
 
 
 def parse_bus_expect(text: str) -> dict[str, int]:
