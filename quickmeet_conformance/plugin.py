@@ -238,10 +238,13 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if conf is None:
         return
     target = _option(session.config, "qmc_report")
-    from .plugin_upgrade import report_sections  # lane sections (e.g. "upgrades") of the same report
-
-    if target and (conf.results() or report_sections(session.config)):
-        write_json_report(report_dict(conf.results(), extra_sections=report_sections(session.config)), target)
+    if not target:
+        return
+    sections: dict[str, Any] = {}
+    for lane_sections in session.config.hook.pytest_conformance_report_sections(config=session.config):
+        sections.update(lane_sections or {})
+    if conf.results() or sections:
+        write_json_report(report_dict(conf.results(), extra_sections=sections), target)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

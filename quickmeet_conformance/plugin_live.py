@@ -29,10 +29,11 @@ from .assertions import ConformanceWarning
 from .errors import UserError
 from .findings import Severity, Verdict
 from .live.cluster import PROVIDERS, LiveCluster, start_cluster
-from .live.scenario import LiveCaseResult, LiveLane
+from .live.scenario import LiveCaseResult, LiveLane, live_case_dict
 from .options import OptionSpec, add_options, read_option
 from .plugin import _option as conformance_option
 from .plugin import conformance_session
+from .plugin_reports import finding_properties
 from .rules.engine import RULES, rules_for_lane
 
 AUDIT_REFUSAL = ("refused in audit mode (--cluster existing --release): this test installs or upgrades releases; "
@@ -393,6 +394,10 @@ def check_live_rule(result: LiveCaseResult, rule_id: str, node: pytest.Item, *, 
         return
     rule_obj = RULES[rule_id]
     failed = [f for f in findings if f.failed]
+    # JUnit keeps properties whatever junit_logging says (report sections only reach it with junit_logging)
+    node.user_properties += finding_properties(rule_id, failed)
+    node.user_properties += [(name, value) for name, value in (("rollout_error", result.view.rollout_error),
+                                                               ("live_diagnostics", result.diagnostics)) if value]
     body = "\n".join(f.detail() for f in failed)
     rollout = f"\nrollout: {result.view.rollout_error}" if result.view.rollout_error else ""
     text = (f"{rule_id} on {result.label} (namespace {result.namespace})\ncontract: {rule_obj.contract}\n"
@@ -429,3 +434,17 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Co
     for result in run.results.values():
         bad = sorted(r for r in result.findings if result.verdict(r) in (Verdict.FAIL, Verdict.ERROR))
         terminalreporter.write_line(f"  {'FAIL' if bad else 'ok  '} {result.label}" + (f": {', '.join(bad)}" if bad else ""))
+
+
+def pytest_conformance_report_sections(config: pytest.Config) -> dict[str, Any]:
+    """The ``live`` section of ``--conformance-report``: the cluster and each live case's verdicts (redacted)."""
+    run = config.stash.get(LIVE_KEY, None)
+    if run is None or run.cluster is None or not (run.results or run.errors):
+        return {}
+    handle = run.cluster.handle
+    return {"live": {
+        "cluster": {"name": handle.name, "provider": run.config.provider, "kube_version": handle.kube_version},
+        "audit": run.config.audit,
+        "cases": [live_case_dict(result) for result in run.results.values()],
+        "errors": [{"case": str(key), "error": error} for key, error in run.errors.items()],
+    }}

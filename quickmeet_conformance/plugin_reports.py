@@ -15,6 +15,7 @@ from typing import Any, Callable, ContextManager, Generator
 
 import pytest
 
+from .findings import Finding
 from .pipeline import CaseResult
 from .plugin import SESSION_KEY
 from .progress import DEFAULT_EVERY_S, Progress, waiting
@@ -92,10 +93,10 @@ def _rule_ids(properties: list[tuple[str, Any]]) -> list[str]:
     return ids
 
 
-def evidence_properties(result: CaseResult, rule_id: str) -> list[tuple[str, str]]:
-    """(name, value) pairs for each failed finding of ``rule_id`` (findings are already redacted)."""
+def finding_properties(rule_id: str, findings: list[Finding]) -> list[tuple[str, str]]:
+    """(name, value) pairs for each failed finding (findings are already redacted)."""
     props: list[tuple[str, str]] = []
-    for finding in result.findings.get(rule_id, []):
+    for finding in findings:
         if not finding.failed:
             continue
         props.append(("finding", f"{rule_id}: {finding.message}"))
@@ -105,6 +106,12 @@ def evidence_properties(result: CaseResult, rule_id: str) -> list[tuple[str, str
             if value:
                 props.append((name, value))
         props.extend((f"evidence.{k}", v) for k, v in finding.evidence)
+    return props
+
+
+def evidence_properties(result: CaseResult, rule_id: str) -> list[tuple[str, str]]:
+    """The JUnit properties of a failed static case: its findings' evidence, and a bad input's one line."""
+    props = finding_properties(rule_id, result.findings.get(rule_id, []))
     if result.input_error is not None:
         props.append(("input_error", result.input_error))
     return props

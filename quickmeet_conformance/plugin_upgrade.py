@@ -206,7 +206,7 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Co
         terminalreporter.write_line(text, **({colour: True} if colour else {"bold": True}))
 
 
-def report_sections(config: pytest.Config) -> dict[str, Any]:
+def pytest_conformance_report_sections(config: pytest.Config) -> dict[str, Any]:
     """The ``upgrades`` section of ``--conformance-report`` (empty when no upgrade pair was evaluated)."""
     results = _evaluated(config)
     return {"upgrades": [upgrade_result_dict(r) for r in results]} if results else {}

@@ -30,8 +30,8 @@ from .findings import Finding, Severity, Verdict, verdict_of  # noqa: F401  (ver
 from .pipeline import Case, CaseResult, ReleaseSettings, evaluate_case, render_request
 from .redact import Redactor, all_strings
 from .render import Manifest, Rendered, RenderRequest, Renderer
-from .reports.model import finding_dict
-from .rules.engine import RULES, Context, Rule, evaluate_rule, redact_finding, rules_for_lane
+from .reports.model import rules_dict
+from .rules.engine import Context, Rule, evaluate_rule, redact_finding, rules_for_lane
 from .topology import MONOLITH, STREAM_HUB, Topology, build_topology
 from .values import ValuesFile, deep_merge, join_key_path, load_values, parse_values
 
@@ -716,12 +716,6 @@ def side_dict(spec: SideSpec, chart: Chart) -> dict[str, Any]:
 
 def upgrade_result_dict(result: UpgradeResult) -> dict[str, Any]:
     case = result.case
-    rules = []
-    for rule_id, findings in result.findings.items():
-        meta = RULES[rule_id]
-        rules.append({"id": rule_id, "title": meta.title, "severity": meta.severity.value,
-                      "contract": meta.contract, "fix": meta.fix, "verdict": result.verdict(rule_id).value,
-                      "findings": [finding_dict(f) for f in findings if f.verdict != Verdict.PASS or f.message != meta.title]})
     return {
         "id": case.id,
         "pair": case.pair.name,
@@ -735,5 +729,5 @@ def upgrade_result_dict(result: UpgradeResult) -> dict[str, Any]:
         "input_error": result.input_error,
         "plan": plan_dict(result.plan) if result.plan else None,
         "target_static_failures": list(result.target_failures),
-        "rules": rules,
+        "rules": rules_dict(result.findings),
     }

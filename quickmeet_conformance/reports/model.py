@@ -6,7 +6,7 @@ from dataclasses import asdict
 from typing import Any
 
 from .. import __version__
-from ..findings import Finding
+from ..findings import Finding, Verdict, verdict_of
 from ..pipeline import CaseResult
 from ..rules.engine import RULES
 
@@ -19,10 +19,10 @@ def finding_dict(finding: Finding) -> dict[str, Any]:
     return data
 
 
-def case_dict(result: CaseResult) -> dict[str, Any]:
-    case = result.case
+def rules_dict(findings: dict[str, list[Finding]]) -> list[dict[str, Any]]:
+    """Each rule a case was judged by: its metadata, verdict, and the findings other than the plain pass."""
     rules = []
-    for rule_id, findings in result.findings.items():
+    for rule_id, found in findings.items():
         meta = RULES[rule_id]
         rules.append(
             {
@@ -32,10 +32,16 @@ def case_dict(result: CaseResult) -> dict[str, Any]:
                 "contract": meta.contract,
                 "basis": meta.basis,
                 "fix": meta.fix,
-                "verdict": result.verdict(rule_id).value,
-                "findings": [finding_dict(f) for f in findings if f.verdict.value != "pass"],
+                "verdict": verdict_of(found).value,
+                "findings": [finding_dict(f) for f in found if f.verdict != Verdict.PASS or f.message != meta.title],
             }
         )
+    return rules
+
+
+def case_dict(result: CaseResult) -> dict[str, Any]:
+    case = result.case
+    rules = rules_dict(result.findings)
     return {
         "id": case.id,
         "values_file": case.values_path,
