@@ -127,7 +127,8 @@ def _settings(config: pytest.Config) -> Settings:
 
     chart = _option(config, "qmc_chart") or (rooted(defaults["chart"]) if "chart" in defaults else None)
     values = _option(config, "qmc_values")
-    if not values and "values_dir" in defaults:
+    values_from_defaults = not values and "values_dir" in defaults
+    if values_from_defaults:
         values = sorted(str(p) for p in Path(rooted(defaults["values_dir"])).glob("*.yaml"))
     helm = _option(config, "qmc_helm") or [rooted(h) if "/" in h else h for h in defaults.get("helm", [])] or ["helm"]
     overrides = []
@@ -150,6 +151,7 @@ def _settings(config: pytest.Config) -> Settings:
         component_images=tuple(overrides),
         strict=_strict(config),
         helm_timeout_s=_helm_timeout(config),
+        values_from_defaults=values_from_defaults,
     )
 
 

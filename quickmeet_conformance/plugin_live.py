@@ -55,6 +55,10 @@ _KIND_OPTIONS: list[tuple[str, str, dict[str, Any], str]] = [
     ("cluster_name", "--cluster-name", {"default": "qmc-conformance"}, "name of the kind cluster"),
 ]
 
+AUDIT_PROJECT_CASES = ("not run in audit mode (--cluster existing --release): the project's own values files and "
+                       "upgrade matrix say nothing about the deployed release, whose values and manifest get the "
+                       "static rules in suites/live/test_audit.py; pass --values or --upgrade-from/--upgrade-to to "
+                       "check files of yours as well")
 MUTATES = "live_mutates"  # marker: the test installs or upgrades (refused in audit mode)
 
 
@@ -233,8 +237,16 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:
-    if item.get_closest_marker(MUTATES) is not None and live_run(item.config).config.audit:
+    if not live_run(item.config).config.audit:
+        return
+    if item.get_closest_marker(MUTATES) is not None:
         pytest.skip(AUDIT_REFUSAL)
+    from .plugin_upgrade import pairs_from_defaults
+
+    names = getattr(item, "fixturenames", ())
+    if ("conformance_case" in names and conformance_session(item.config).settings.values_from_defaults) or \
+            ("upgrade_case" in names and pairs_from_defaults(item.config)):
+        pytest.skip(AUDIT_PROJECT_CASES)
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:

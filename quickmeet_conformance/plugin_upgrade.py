@@ -52,6 +52,11 @@ def _option(config: pytest.Config, dest: str) -> Any:
     return read_option(config, _OPTIONS, dest)
 
 
+def pairs_from_defaults(config: pytest.Config) -> bool:
+    """True when the run's upgrade pairs are the project's matrix (no --upgrade-from/--upgrade-to given)."""
+    return not (_option(config, "qmc_upgrade_from") or _option(config, "qmc_upgrade_to"))
+
+
 def _pairs(config: pytest.Config) -> list[UpgradePair]:
     """The run's upgrade pairs: the flags, else the project's matrix (UserError with one line)."""
     conformance = conformance_session(config)

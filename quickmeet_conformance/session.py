@@ -35,6 +35,7 @@ class Settings:
     component_images: tuple[tuple[str, str], ...] = ()
     strict: bool = False
     helm_timeout_s: float | None = None  # bound on every helm call (default: helm.py / render.py's)
+    values_from_defaults: bool = False  # the project's values_dir, not --values / QMC_VALUES
 
 
 class ConformanceSession:

@@ -47,7 +47,7 @@ def test_audit_is_read_only_and_passes(installed_release: LiveCaseResult, kwok_l
     kubectl = recording_wrapper(tmp_path / "bin", "kubectl", find_kubectl(), kubectl_log)
     helm = recording_wrapper(tmp_path / "bin", "helm", helm3_path, helm_log)
     proc = run_pytest(
-        ["suites/live", "--cluster", "existing", "--kubeconfig", str(readonly),
+        ["suites/static", "suites/upgrade", "suites/live", "--cluster", "existing", "--kubeconfig", str(readonly),
          "--kube-context", kwok_live_provider.handle.context, "--release", installed_release.release,
          "--namespace", installed_release.namespace, "--helm", str(helm), "-rs", "-q"],
         env={"QMC_KUBECTL": str(kubectl)},
@@ -55,6 +55,8 @@ def test_audit_is_read_only_and_passes(installed_release: LiveCaseResult, kwok_l
     output = proc.stdout + proc.stderr
     assert proc.returncode == 0, f"the audit failed (exit {proc.returncode}):\n{output[-6000:]}"
     assert "refused in audit mode" in output, f"mutating suites were not refused:\n{output[-3000:]}"
+    # the bundled values files and upgrade matrix are not the audited release: not rendered (no helm template)
+    assert "not run in audit mode" in output, f"the project's own cases ran in audit mode:\n{output[-3000:]}"
     assert " passed" in output, output[-3000:]
     kubectl_calls = kubectl_log.read_text().splitlines()
     helm_calls = helm_log.read_text().splitlines()
