@@ -138,22 +138,31 @@ def rule_upgrade_immutable_fields(ctx: Context, r: Rule) -> Iterable[Finding]:
 
 @rule(
     "upgrade.kind-change",
-    title="no resource changes kind under the same name",
+    title="no resource changes kind (or API group) under the same name",
     contract=f"{_UPGRADES}: the upgrade keeps what it does not mean to replace (a new kind under an old name "
     "is a delete and a create)",
-    fix="keep the kind, or give the new object a new name and migrate deliberately",
+    fix="keep the kind and its API group, or give the new object a new name and migrate deliberately",
     basis="chart behaviour",
     lane="upgrade",
 )
 def rule_upgrade_kind_change(ctx: Context, r: Rule) -> Iterable[Finding]:
     view = _view(ctx)
-    created = {(k[2], k[3]): m for k, m in view.created()}
+    # helm matches a release's resources by API group, kind, namespace and name (not by version)
+    created = {(k[2], k[3]): (k, m) for k, m in view.created()}
     for key, old in view.deleted():
-        new = created.get((key[2], key[3]))
-        if new is not None and new.kind != old.kind:
+        new_key, new = created.get((key[2], key[3]), (None, None))
+        if new is None or new_key is None:
+            continue
+        if new.kind != old.kind:
             yield r.fail(ctx, f"{old.ref} becomes {new.ref}: helm deletes the {old.kind} (and its pods) and creates a "
                          f"{new.kind} under the same name", expected=old.kind, found=new.kind, resource=new.ref,
                          field_path="kind", manifest=new)
+        elif new_key[0] != key[0]:
+            before, after = key[0] or "core", new_key[0] or "core"
+            yield r.fail(ctx, f"{old.ref} moves from API group {before} to {after}: helm sees another resource, creates "
+                         f"it under the same name (refused when both groups serve the same object) and deletes the "
+                         f"old one", expected=old.api_version, found=new.api_version, resource=new.ref,
+                         field_path="apiVersion", manifest=new)
 
 
 # -- data survives -------------------------------------------------------------------------------------
