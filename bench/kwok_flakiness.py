@@ -11,13 +11,16 @@ from __future__ import annotations
 
 import argparse
 import collections
+import signal
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from quickmeet_conformance.clusters.processes import run_interruptible  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -37,11 +40,18 @@ def outcomes(junit: Path) -> dict[str, tuple[str, float]]:
     return result
 
 
+def _terminated(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
 def main() -> int:
+    signal.signal(signal.SIGTERM, _terminated)
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=20)
     parser.add_argument("--suite", nargs="+", default=["suites/live", "tests/live", "tests/clusters"],
                         help="test paths of the KWOK lane (default: the live suites and the cluster self-tests)")
+    parser.add_argument("--failure-logs", type=Path, default=REPO / "reports" / "kwok-flakiness",
+                        help="where the output of a failing run is kept (default: reports/kwok-flakiness)")
     parser.add_argument("extra", nargs="*")
     args = parser.parse_args()
     per_test: dict[str, collections.Counter] = collections.defaultdict(collections.Counter)
@@ -51,10 +61,14 @@ def main() -> int:
         for run in range(args.runs):
             junit = Path(work) / f"run{run}.xml"
             start = time.perf_counter()
-            proc = subprocess.run([sys.executable, "-m", "pytest", *args.suite, "-q", "-p", "no:cacheprovider",
-                                   "--cluster", "kwok", "--junitxml", str(junit), *args.extra],
-                                  cwd=REPO, capture_output=True, text=True, timeout=3600)
+            # a Ctrl-C or SIGTERM to the bench gives the run time to stop its cluster and remove its temp dirs
+            proc = run_interruptible([sys.executable, "-m", "pytest", *args.suite, "-q", "-p", "no:cacheprovider",
+                                      "--cluster", "kwok", "--junitxml", str(junit), *args.extra],
+                                     cwd=REPO, timeout=3600)
             times.append(time.perf_counter() - start)
+            if proc.returncode != 0:  # keep what the run printed: a flake is diagnosed from it
+                args.failure_logs.mkdir(parents=True, exist_ok=True)
+                (args.failure_logs / f"run{run + 1}.log").write_text(proc.stdout + proc.stderr, encoding="utf-8")
             got = outcomes(junit) if junit.exists() else {}
             for name, (outcome, seconds) in got.items():
                 per_test[name][outcome] += 1
@@ -76,4 +90,9 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    try:
+        raise SystemExit(main())
+    except KeyboardInterrupt as exc:
+        print(f"interrupted ({exc or 'Ctrl-C'}): the running lane stopped its cluster and removed its temp dirs",
+              file=sys.stderr)
+        raise SystemExit(130) from None

@@ -60,6 +60,28 @@ def _die_with_parent() -> None:
         _prctl(_PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
 
 
+def run_interruptible(argv: Sequence[str], *, timeout: float, grace_s: float = 60.0, input: str | None = None,
+                      **popen: object) -> subprocess.CompletedProcess[str]:
+    """``subprocess.run(capture_output=True, text=True)`` for a child that cleans up after itself (a pytest run
+    with a cluster and temp dirs). When the caller is interrupted (Ctrl-C, SIGTERM raised as KeyboardInterrupt)
+    or the timeout passes, the child gets SIGTERM and ``grace_s`` to tear down before SIGKILL, where
+    ``subprocess.run`` kills it at once and its temp dirs stay behind. SIGTERM, not SIGINT: a child started
+    from a background shell inherits SIGINT ignored."""
+    with subprocess.Popen(list(argv), stdin=subprocess.PIPE if input is not None else None, stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, text=True, **popen) as child:  # type: ignore[call-overload]
+        try:
+            stdout, stderr = child.communicate(input, timeout=timeout)
+        except BaseException:
+            child.terminate()
+            try:
+                child.communicate(timeout=grace_s)
+            except BaseException:
+                child.kill()
+                child.wait()
+            raise
+        return subprocess.CompletedProcess(list(argv), child.returncode, stdout, stderr)
+
+
 def processes_mentioning(text: str) -> list[tuple[int, str]]:
     """Live (non-zombie) processes, other than this one, whose command line contains ``text``: the leak
     check after a run (give each run a private TMPDIR and look for processes that still mention it)."""

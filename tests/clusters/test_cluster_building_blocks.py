@@ -24,6 +24,7 @@ from quickmeet_conformance.clusters.processes import (
     ManagedProcess,
     free_loopback_port,
     free_loopback_ports,
+    run_interruptible,
     wait_for,
 )
 from quickmeet_conformance.errors import ToolError
@@ -155,6 +156,27 @@ def live_group_members(pgid: int) -> list[int]:
         if int(fields[2]) == pgid and fields[0] != "Z":
             members.append(int(stat.parent.name))
     return members
+
+
+def test_an_interrupted_child_run_gets_to_clean_up(tmp_path: Path) -> None:
+    """A timeout (or Ctrl-C) in the caller sends the child SIGTERM and waits for its teardown, where
+    subprocess.run would SIGKILL it and leave its cluster's temp dirs behind."""
+    marker = tmp_path / "cleaned-up"
+    child = (
+        "import signal, sys, time\n"
+        "def bye(*_):\n"
+        f"    open({str(marker)!r}, 'w').write('yes')\n"
+        "    sys.exit(0)\n"
+        "signal.signal(signal.SIGTERM, bye)\n"
+        "print('ready', flush=True)\n"
+        "time.sleep(60)\n"
+    )
+    with pytest.raises(subprocess.TimeoutExpired):
+        run_interruptible([sys.executable, "-c", child], timeout=1.5, grace_s=10)
+    assert marker.exists(), "the child was not given SIGTERM and time to clean up"
+    done = run_interruptible([sys.executable, "-c", "import sys; print(sys.stdin.read().upper())"], timeout=10,
+                             input="echo")
+    assert (done.returncode, done.stdout.strip()) == (0, "ECHO")
 
 
 def test_existing_cluster_unreachable_is_one_line(tmp_path: Path) -> None:

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+
+from quickmeet_conformance.clusters.processes import run_interruptible
 
 REPO = Path(__file__).resolve().parents[2]
 HELM3 = str(REPO / ".tools/bin/helm3")
@@ -49,6 +50,5 @@ def run_suite(*args: str, env: dict[str, str] | None = None, timeout_s: float = 
     cmd = [sys.executable, "-m", "pytest", "suites/static", "-p", "no:cacheprovider", "-p", "quickmeet_conformance.plugin",
            *args]
     start = time.monotonic()
-    proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, errors="replace",
-                          timeout=timeout_s, env=env or clean_env(), check=False)
+    proc = run_interruptible(cmd, cwd=REPO, errors="replace", timeout=timeout_s, env=env or clean_env())
     return Run(tuple(args), proc.returncode, proc.stdout, proc.stderr, time.monotonic() - start)
