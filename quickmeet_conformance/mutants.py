@@ -15,6 +15,7 @@ from typing import Any
 
 import yaml
 
+from .findings import Finding, Verdict
 from .values import deep_merge
 
 
@@ -136,3 +137,14 @@ def materialize(mutant: Mutant, fixtures: Path, workdir: Path) -> tuple[Path, Pa
     values_path = workdir / f"{mutant.name}.yaml"
     values_path.write_text(yaml.safe_dump(values, sort_keys=False), encoding="utf-8")
     return chart, values_path
+
+
+def survival(mutant: Mutant, findings: list[Finding]) -> str:
+    """Why ``mutant`` is not killed by its rule's ``findings`` ('' when it is): the rule gave no FAIL, or its
+    failures do not mention what the mutant expects (the component, the resource, the key)."""
+    failing = [f for f in findings if f.verdict == Verdict.FAIL]
+    if not failing:
+        return f"mutant {mutant.name} survived: rule {mutant.rule} gave {[(f.verdict.value, f.message) for f in findings]}"
+    text = "\n".join(f"{f.detail()} {f.resource} {f.field_path} {f.location}" for f in failing)
+    missing = [s for s in mutant.expect if s not in text]
+    return f"mutant {mutant.name}: the failure does not mention {missing}:\n{text}" if missing else ""

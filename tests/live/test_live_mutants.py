@@ -11,10 +11,9 @@ from pathlib import Path
 import pytest
 
 from quickmeet_conformance.charts import load_chart
-from quickmeet_conformance.findings import Verdict
 from quickmeet_conformance.helm import resolve_helm
 from quickmeet_conformance.live.scenario import LiveCaseResult, LiveLane, predicted_rejections
-from quickmeet_conformance.mutants import Mutant, load_mutant, load_mutants, materialize, side_of
+from quickmeet_conformance.mutants import Mutant, load_mutant, load_mutants, materialize, side_of, survival
 from quickmeet_conformance.render import Renderer
 from quickmeet_conformance.rules.engine import rules_for_lane
 from quickmeet_conformance.upgrade import SideSpec, UpgradeCase, UpgradePair
@@ -76,13 +75,8 @@ def test_every_live_rule_has_a_mutant() -> None:
 def test_live_mutant_is_killed(mutant: Mutant, live_lane: LiveLane, renderer: Renderer, tmp_path: Path) -> None:
     result = run_mutant(mutant, live_lane, renderer, tmp_path)
     try:
-        findings = result.findings[mutant.rule]
-        failing = [f for f in findings if f.verdict == Verdict.FAIL]
-        assert failing, (f"mutant {mutant.name} survived: {mutant.rule} gave "
-                         f"{[(f.verdict.value, f.message) for f in findings]}\n" + "\n".join(result.log))
-        text = "\n".join(f"{f.detail()} {f.resource}" for f in failing)
-        missing = [s for s in mutant.expect if s not in text]
-        assert not missing, f"mutant {mutant.name}: the failure does not mention {missing}:\n{text}"
+        why = survival(mutant, result.findings[mutant.rule])
+        assert not why, f"{why}\n" + "\n".join(result.log)
     finally:
         live_lane.release_case(result)
 
