@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import difflib
 import json
+import os
 import sys
 import textwrap
 from pathlib import Path
@@ -22,6 +23,7 @@ from .rules import load_all
 from .rules.engine import RULES, Rule
 
 EXIT_USAGE = 2
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, what a shell reports for a tool killed by the pipe
 
 
 def all_rules() -> dict[str, Rule]:
@@ -110,6 +112,10 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None, err: Text
     except UserError as exc:
         print(f"conformance: {exc.line()}", file=err)
         return EXIT_USAGE
+    except BrokenPipeError:  # `conformance explain | head`: the reader has what it wanted
+        if out is sys.stdout:
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit's flush
+        return EXIT_BROKEN_PIPE
 
 
 if __name__ == "__main__":

@@ -65,6 +65,14 @@ def test_console_script_is_installed() -> None:
     assert proc.returncode == 0 and "values.schema" in proc.stdout, proc.stderr
 
 
+def test_output_into_a_closed_pipe_is_no_traceback() -> None:
+    """`conformance explain | head -1`: the reader leaves early; no BrokenPipeError traceback."""
+    script = Path(sys.executable).parent / "conformance"
+    proc = subprocess.run(f"'{script}' explain | head -1", shell=True, capture_output=True, text=True, timeout=60,
+                          executable="/bin/bash", check=False)
+    assert proc.stdout.count("\n") == 1 and "Traceback" not in proc.stderr and not proc.stderr, proc.stderr
+
+
 def test_schema_export_prints_the_chart_schema(tmp_path: Path) -> None:
     code, out, _ = cli("schema", "--export")
     assert code == 0 and json.loads(out) == export_chart_schema()
