@@ -19,7 +19,7 @@ from ..errors import ToolError
 from ..expectations import expectations_for
 from ..findings import Finding
 from ..helm import HelmBinary
-from ..redact import Redactor
+from ..redact import Redactor, redactor_for
 from ..render import Rendered, RenderRequest, parse_manifests
 from ..rules.engine import Context, evaluate_rule, redact_finding, rules_for_lane
 from ..topology import build_topology
@@ -62,11 +62,11 @@ def release_chart(record: dict[str, Any], release: str, namespace: str, computed
 def audit_release(lane: LiveLane, helm: HelmBinary, release: str, namespace: str) -> LiveCaseResult:
     """Audit ``release`` in ``namespace`` without changing anything."""
     client = lane.client(helm, namespace)
-    log: list[str] = []
     case_id = f"{namespace}/{release}"
+    log = lane.case_log(case_id, Redactor())  # the release's values are not read yet: nothing to mask
     status = client.status()  # ToolError (one line) when the release does not exist
     revision = status.get("version")
-    lane.say(log, case_id, f"auditing release {release} revision {revision} ({(status.get('info') or {}).get('status')})")
+    log.say(f"auditing release {release} revision {revision} ({(status.get('info') or {}).get('status')})")
     user_values = client.user_values()
     manifest_text = client.manifest_text()
     record = stored_release(lane, release, namespace, revision)
@@ -76,17 +76,18 @@ def audit_release(lane: LiveLane, helm: HelmBinary, release: str, namespace: str
     manifests = parse_manifests(manifest_text, f"release {case_id}")
     topology = build_topology(manifests, lane.matcher)
     state = lane.snapshot(namespace)
-    redactor = lane.case_redactor(user_values, chart, state)
+    redactor = log.redactor = redactor_for(user_values, public_values=chart.defaults)
+    lane.add_cluster_secrets(redactor, state)
     for manifest in manifests:
         if manifest.kind == "Secret":
             redactor.add_from_secret_manifest(manifest.body)
-    lane.say(log, case_id, f"read {len(manifests)} objects from the release and "
+    log.say(f"read {len(manifests)} objects from the release and "
                             f"{sum(len(v) for v in state.items.values())} from the namespace")
     static = static_findings(lane, chart, values_file, manifests, manifest_text, helm, release, namespace, redactor)
     view = LiveView(release, namespace, state, topology, None, audit=True)
     findings = lane.evaluate(view, values_file, chart, redactor)
     label = f"release {case_id} revision {revision} ({chart.label})"
-    result = LiveCaseResult(case_id, label, release, namespace, view, findings, redactor, log,
+    result = LiveCaseResult(case_id, label, release, namespace, view, findings, redactor, log.lines,
                             static_findings=static, audit=True)
     if not record:
         result.log.append("note: helm's release record was not readable; the chart defaults are the computed "

@@ -16,7 +16,7 @@ import re
 import shutil
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable
 
@@ -41,6 +41,22 @@ from .state import SNAPSHOT_KINDS, LiveState, LiveView, PodChange, PodTimeline, 
 
 IMMUTABLE_RULE = "upgrade.immutable-fields"
 WATCH_SYNC_TIMEOUT_S = 15.0
+
+
+@dataclass
+class CaseLog:
+    """A live case's progress lines, redacted before they are shown or kept: helm's errors quote values, and
+    a line on the terminal cannot be taken back."""
+
+    case_id: str
+    redactor: Redactor
+    write: Callable[[str], None] = lambda line: None
+    lines: list[str] = field(default_factory=list)
+
+    def say(self, line: str) -> None:
+        text = self.redactor.text(f"[live {self.case_id}] {line}")
+        self.lines.append(text)
+        self.write(text)
 
 
 @dataclass
@@ -79,7 +95,7 @@ def live_case_dict(result: LiveCaseResult) -> dict[str, Any]:
         "release": result.release,
         "namespace": result.namespace,
         "audit": result.audit,
-        "rollout_error": result.redactor.text(view.rollout_error) or None,
+        "rollout_error": view.rollout_error or None,
         "upgrade": {"from": upgrade.from_label, "to": upgrade.to_label, "accepted": upgrade.accepted,
                     "error": upgrade.error or None, "predicted_rejections": list(upgrade.predicted_rejections)}
         if upgrade else None,
@@ -186,16 +202,14 @@ class LiveLane:
         return self.cluster.kubectl
 
     # -- steps -------------------------------------------------------------------------------------
-    def say(self, log: list[str], case_id: str, line: str) -> None:
-        text = f"[live {case_id}] {line}"
-        log.append(text)
-        self.write(text)
+    def case_log(self, case_id: str, redactor: Redactor) -> CaseLog:
+        return CaseLog(case_id, redactor, self.write)
 
     def client(self, helm: HelmBinary, namespace: str) -> ReleaseClient:
         handle = self.cluster.handle
         return ReleaseClient(helm, Path(handle.kubeconfig), handle.context, self.release, namespace)
 
-    def _prerequisites(self, namespace: str, stems: tuple[str, ...], log: list[str], case_id: str) -> None:
+    def _prerequisites(self, namespace: str, stems: tuple[str, ...], log: CaseLog) -> None:
         """Objects a values file expects outside the chart (e.g. the Secret named by existingMongodbSecret)."""
         if self.prerequisites_dir is None:
             return
@@ -203,25 +217,25 @@ class LiveLane:
             path = self.prerequisites_dir / f"{stem}.yaml"
             if path.is_file():
                 self.kubectl.run("apply", "-n", namespace, "-f", str(path))
-                self.say(log, case_id, f"applied prerequisites {path.name}")
+                log.say(f"applied prerequisites {path.name}")
 
     def snapshot(self, namespace: str) -> LiveState:
         listing = self.kubectl.get_json(",".join(SNAPSHOT_KINDS), "-n", namespace, timeout=60)
         return LiveState.from_list(namespace, listing, self.matcher)
 
-    def _helm_step(self, client: ReleaseClient, chart: Path, values: dict[str, Any], log: list[str], case_id: str,
+    def _helm_step(self, client: ReleaseClient, chart: Path, values: dict[str, Any], log: CaseLog,
                    what: str) -> HelmOutcome:
-        self.say(log, case_id, f"{what}: helm upgrade --install {self.release} {chart.name} "
+        log.say(f"{what}: helm upgrade --install {self.release} {chart.name} "
                                 f"({client.helm.label}) in {client.namespace}")
         outcome = client.install_or_upgrade(chart, values, timeout_s=self.install_timeout_s)
-        self.say(log, case_id, f"{what}: {'done' if outcome.ok else 'FAILED'} in {outcome.seconds:.1f}s"
+        log.say(f"{what}: {'done' if outcome.ok else 'FAILED'} in {outcome.seconds:.1f}s"
                                 + ("" if outcome.ok else f": {outcome.error}"))
         return outcome
 
-    def _rollout(self, namespace: str, log: list[str], case_id: str, what: str) -> RolloutResult:
+    def _rollout(self, namespace: str, log: CaseLog, what: str) -> RolloutResult:
         result = wait_for_rollout(self.kubectl, namespace, timeout_s=self.rollout_timeout_s,
-                                  write=lambda line: self.say(log, case_id, line), what=f"{what} rollout")
-        self.say(log, case_id, f"{what} rollout: {'complete' if result.ok else 'FAILED'} after "
+                                  write=log.say, what=f"{what} rollout")
+        log.say(f"{what} rollout: {'complete' if result.ok else 'FAILED'} after "
                                 f"{result.seconds:.1f}s" + ("" if result.ok else f": {result.reason}"))
         return result
 
@@ -232,8 +246,8 @@ class LiveLane:
         except UserError:
             return None
 
-    def _watched_upgrade(self, client: ReleaseClient, chart: Path, values: dict[str, Any], log: list[str],
-                         case_id: str, what: str) -> tuple[HelmOutcome, RolloutResult | None, PodTimeline]:
+    def _watched_upgrade(self, client: ReleaseClient, chart: Path, values: dict[str, Any], log: CaseLog,
+                         what: str) -> tuple[HelmOutcome, RolloutResult | None, PodTimeline]:
         """``helm upgrade`` under a pod watch that counts the stream-hub pods existing at once."""
         counter = PodCounter(STREAM_HUB, self.matcher)
         known = {p["metadata"]["name"] for p in self.kubectl.get_json("pods", "-n", client.namespace).get("items") or []}
@@ -242,10 +256,10 @@ class LiveLane:
                 raise ToolError(f"the pod watch in {client.namespace} did not list the existing pods within "
                                 f"{WATCH_SYNC_TIMEOUT_S:g}s: {watch.error or 'no reason'}")
             counter.mark_synced()
-            outcome = self._helm_step(client, chart, values, log, case_id, what)
-            rollout = self._rollout(client.namespace, log, case_id, what) if outcome.ok else None
+            outcome = self._helm_step(client, chart, values, log, what)
+            rollout = self._rollout(client.namespace, log, what) if outcome.ok else None
         timeline = counter.result(what)
-        self.say(log, case_id, f"{what}: at most {timeline.peak} stream-hub pod(s) existed at once")
+        log.say(f"{what}: at most {timeline.peak} stream-hub pod(s) existed at once")
         return outcome, rollout, timeline
 
     def evaluate(self, view: LiveView, values_file: ValuesFile, chart: Chart, redactor: Redactor,
@@ -257,21 +271,22 @@ class LiveLane:
         rules = [r for r in rules_for_lane("live") if rule_ids is None or r.id in rule_ids]
         return {r.id: [redact_finding(f, redactor.text) for f in evaluate_rule(ctx, r)] for r in rules}
 
-    def case_redactor(self, values: dict[str, Any], chart: Chart, *states: LiveState | None) -> Redactor:
-        redactor = redactor_for(values, public_values=chart.defaults)
-        for state in states:
-            for secret in state.of("Secret") if state else []:
-                if not str(secret["metadata"]["name"]).startswith("sh.helm.release."):
-                    redactor.add_from_secret_manifest(secret)
-        return redactor
+    @staticmethod
+    def add_cluster_secrets(redactor: Redactor, state: LiveState | None) -> None:
+        """What the cluster's Secrets hold (values the chart generated, too) joins what ``redactor`` masks."""
+        for secret in state.of("Secret") if state else []:
+            if not str(secret["metadata"]["name"]).startswith("sh.helm.release."):
+                redactor.add_from_secret_manifest(secret)
 
     def finish(self, result: LiveCaseResult) -> LiveCaseResult:
-        """Capture diagnostics while the namespace exists, when anything failed."""
+        """Capture diagnostics while the namespace exists, when anything failed; redact what the case keeps
+        with everything its redactor learned (Secrets read after a line was said)."""
         if result.view.rollout_error or result.failed():
             try:
                 result.diagnostics = diagnostics.collect(self.kubectl, result.namespace, result.redactor.text)
             except ToolError as exc:
                 result.diagnostics = f"(diagnostics unavailable: {exc.line()})"
+        result.view = replace(result.view, rollout_error=result.redactor.text(result.view.rollout_error))
         result.log[:] = [result.redactor.text(line) for line in result.log]
         return result
 
@@ -279,48 +294,49 @@ class LiveLane:
     def install_scenario(self, case_id: str, chart: Chart, values_file: ValuesFile, helm: HelmBinary, *,
                          prerequisites: tuple[str, ...] = (), restart: bool = True, hub: bool = True,
                          hub_chart: Path | None = None, tamper: tuple[tuple[str, ...], ...] = ()) -> LiveCaseResult:
-        log: list[str] = []
+        values = values_file.data
+        redactor = redactor_for(values, public_values=chart.defaults)
+        log = self.case_log(case_id, redactor)
         namespace = self.cluster.create_namespace(case_id)
         client = self.client(helm, namespace)
-        self._prerequisites(namespace, prerequisites, log, case_id)
-        values = values_file.data
-        installed = self._helm_step(client, chart.path, values, log, case_id, "install")
+        self._prerequisites(namespace, prerequisites, log)
+        installed = self._helm_step(client, chart.path, values, log, "install")
         rollout_error = "" if installed.ok else f"helm install failed: {installed.error}"
         if installed.ok:
-            rollout = self._rollout(namespace, log, case_id, "install")
+            rollout = self._rollout(namespace, log, "install")
             rollout_error = "" if rollout.ok else rollout.reason
         for args in tamper:  # a hand edit after the install (mutants of the drift rule)
             self.kubectl.run(*args, "-n", namespace)
-            self.say(log, case_id, f"by hand: kubectl {' '.join(args)}")
+            log.say(f"by hand: kubectl {' '.join(args)}")
         state = self.snapshot(namespace)
+        self.add_cluster_secrets(redactor, state)
         topology = self._release_topology(client) if installed.ok else None
         restarted = timeline = None
         if installed.ok and not rollout_error and restart:
-            restarted = self._restart_check(client, chart.path, values, state, log, case_id)
+            restarted = self._restart_check(client, chart.path, values, state, log)
         if installed.ok and not rollout_error and hub:
             if state.pods(STREAM_HUB):
                 variant = hub_chart or chart.path
                 self._variants += 1
                 rolled = rollout_variant(variant, self.workdir / f"rollout-{self._variants}-{variant.name}")
-                _, _, timeline = self._watched_upgrade(client, rolled, values, log, case_id,
+                _, _, timeline = self._watched_upgrade(client, rolled, values, log,
                                                        "upgrade to the chart with a bumped version")
             else:
                 timeline = PodTimeline(STREAM_HUB, 0, (), (), False, "the release (no stream-hub)")
-        redactor = self.case_redactor(values, chart, state)
         view = LiveView(self.release, namespace, state, topology, None, rollout_error=rollout_error,
                         restart=restarted, hub=timeline)
         findings = self.evaluate(view, values_file, chart, redactor)
         result = LiveCaseResult(case_id, f"{values_file.path} with {chart.label} ({helm.label})", self.release,
-                                namespace, view, findings, redactor, log)
+                                namespace, view, findings, redactor, log.lines)
         return self.finish(result)
 
     def _restart_check(self, client: ReleaseClient, chart: Path, values: dict[str, Any], before: LiveState,
-                       log: list[str], case_id: str) -> PodChange | None:
+                       log: CaseLog) -> PodChange | None:
         what = "upgrade with unchanged values"
-        outcome = self._helm_step(client, chart, values, log, case_id, what)
+        outcome = self._helm_step(client, chart, values, log, what)
         if not outcome.ok:
             return None
-        self._rollout(client.namespace, log, case_id, what)
+        self._rollout(client.namespace, log, what)
         after = self.snapshot(client.namespace)
 
         def pods(state: LiveState) -> dict[str, str]:
@@ -342,42 +358,43 @@ class LiveLane:
     def upgrade_scenario(self, case_id: str, case: UpgradeCase, *, prerequisites: tuple[str, ...] = (),
                          prediction: tuple[str, ...] | None = None) -> LiveCaseResult:
         """Install the pair's from-side, then really ``helm upgrade`` to its to-side."""
-        log: list[str] = []
         pair = case.pair
         from_values = load_side_values(pair.from_side)
         to_values = load_side_values(pair.to_side)
+        redactor = redactor_for({**from_values.data, **to_values.data}, public_values=case.to_chart.defaults)
+        log = self.case_log(case_id, redactor)
         if prediction is None:
             prediction = predicted_rejections(case)
         namespace = self.cluster.create_namespace(case_id)
         client = self.client(case.renderer.helm, namespace)
-        self._prerequisites(namespace, prerequisites, log, case_id)
-        installed = self._helm_step(client, case.from_chart.path, from_values.data, log, case_id,
+        self._prerequisites(namespace, prerequisites, log)
+        installed = self._helm_step(client, case.from_chart.path, from_values.data, log,
                                     f"install {pair.from_side.values_label}")
         rollout_error = "" if installed.ok else f"helm install of the from-side failed: {installed.error}"
         if installed.ok:
-            rollout = self._rollout(namespace, log, case_id, "install")
+            rollout = self._rollout(namespace, log, "install")
             rollout_error = "" if rollout.ok else rollout.reason
         before = self.snapshot(namespace)
+        self.add_cluster_secrets(redactor, before)
         outcome = after = timeline = None
         if installed.ok and not rollout_error:
             upgraded, rolled, timeline = self._watched_upgrade(
-                client, case.to_chart.path, to_values.data, log, case_id,
+                client, case.to_chart.path, to_values.data, log,
                 f"helm upgrade to {pair.to_side.values_label} with {case.to_chart.label}")
             after = self.snapshot(namespace)
+            self.add_cluster_secrets(redactor, after)
             if upgraded.ok and rolled is not None and not rolled.ok:
                 rollout_error = f"after the upgrade: {rolled.reason}"
-            redactor = self.case_redactor({**from_values.data, **to_values.data}, case.to_chart, before, after)
             outcome = UpgradeOutcome(pair.name, f"{pair.from_side.values_label} ({case.from_chart.label})",
                                      f"{pair.to_side.values_label} ({case.to_chart.label})", upgraded.ok,
                                      redactor.text(upgraded.error), prediction, before, after)
-        redactor = self.case_redactor({**from_values.data, **to_values.data}, case.to_chart, before, after)
         topology = self._release_topology(client) if installed.ok else None
         view = LiveView(self.release, namespace, after or before, topology, None, rollout_error=rollout_error,
                         hub=timeline, upgrade=outcome)
         findings = self.evaluate(view, to_values, case.to_chart, redactor)
         label = f"upgrade {pair.name}: {pair.from_side.values_label} ({case.from_chart.label}) -> " \
                 f"{pair.to_side.values_label} ({case.to_chart.label}), {case.renderer.helm.label}"
-        return self.finish(LiveCaseResult(case_id, label, self.release, namespace, view, findings, redactor, log))
+        return self.finish(LiveCaseResult(case_id, label, self.release, namespace, view, findings, redactor, log.lines))
 
     def release_case(self, result: LiveCaseResult) -> None:
         """The case's tests are done: delete its namespace (only one this run created).

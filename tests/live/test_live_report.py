@@ -2,7 +2,9 @@
 rule verdicts, its log and the diagnostics captured while its namespace existed), and secrets planted in the
 values reach none of the outputs of that run (terminal with ``-rA -vv``, JUnit, JSON report, SARIF), even
 though the release really ran with them: they are in its Secrets, its Ingress and an image reference, and the
-failing case attaches events, pod statuses and ``kubectl describe``."""
+failing case attaches events, pod statuses and ``kubectl describe``. A second case fails at ``helm install``:
+the chart's own ``fail`` quotes a credential URL, which the progress lines, the failure and the rollout error
+all carry."""
 
 from __future__ import annotations
 
@@ -20,6 +22,7 @@ MARKERS = {
     "root_password": "QMCLIVE2ro'o\"t\\pw",
     "nats_url_password": "QMCLIVE3nats",
     "image_password": "QMCLIVE4image",
+    "helm_error_password": "QMCLIVE5helm",
 }
 VALUES = {
     "microservices": {"enabled": True,
@@ -34,6 +37,13 @@ VALUES = {
                 "tls": [{"secretName": "chat-tls", "hosts": ["chat.example.com"]}]},
 }
 
+# a credential URL where the chart's own `fail` quotes it: helm install fails, and its error reaches the
+# progress lines, the failure message and the rollout error
+HELM_ERROR_VALUES = {
+    "microservices": {"enabled": True},
+    "image": {"tag": f"nats://natsuser:{MARKERS['helm_error_password']}@nats:4222"},
+}
+
 
 def _forms(secret: str) -> dict[str, str]:
     return {"verbatim": secret, "repr-escaped": repr(secret)[1:-1], "json-escaped": json.dumps(secret)[1:-1],
@@ -41,11 +51,13 @@ def _forms(secret: str) -> dict[str, str]:
 
 
 def test_failing_live_case_is_reported_without_secrets(run_pytest, helm3_path: Path, tmp_path: Path) -> None:
-    values = tmp_path / "secrets-live.yaml"
+    values, helm_error = tmp_path / "secrets-live.yaml", tmp_path / "secrets-helm-error.yaml"
     values.write_text(yaml.safe_dump(VALUES, sort_keys=False), encoding="utf-8")
+    helm_error.write_text(yaml.safe_dump(HELM_ERROR_VALUES, sort_keys=False), encoding="utf-8")
     outputs = {"junit": tmp_path / "junit.xml", "json": tmp_path / "report.json", "sarif": tmp_path / "out.sarif"}
     proc = run_pytest(["suites/static", "suites/live/test_topology.py", "--cluster", "kwok", "--values", str(values),
-                       "--helm", str(helm3_path), "-rA", "-vv", "--junitxml", str(outputs["junit"]),
+                       "--values", str(helm_error), "--helm", str(helm3_path), "-rA", "-vv",
+                       "--junitxml", str(outputs["junit"]),
                        "--conformance-report", str(outputs["json"]), "--sarif", str(outputs["sarif"])], timeout=300)
     texts = {"stdout": proc.stdout, "stderr": proc.stderr}
     explain = f"exit {proc.returncode}\n{(proc.stdout + proc.stderr)[-4000:]}"
@@ -57,7 +69,9 @@ def test_failing_live_case_is_reported_without_secrets(run_pytest, helm3_path: P
     live = json.loads(texts["json"]).get("live")
     assert live, f"the JSON report has no live section: {sorted(json.loads(texts['json']))}"
     assert live["cluster"]["provider"] == "kwok" and live["cluster"]["kube_version"].startswith("v1.")
-    [case] = live["cases"]
+    cases = {case["id"].split("@")[0]: case for case in live["cases"]}
+    assert sorted(cases) == ["secrets-helm-error", "secrets-live"], sorted(cases)
+    case = cases["secrets-live"]
     verdicts = {rule["id"]: rule["verdict"] for rule in case["rules"]}
     assert verdicts.get("live.workloads-available") == "fail", f"live verdicts: {verdicts}"
     failed = next(rule for rule in case["rules"] if rule["id"] == "live.workloads-available")
@@ -66,8 +80,13 @@ def test_failing_live_case_is_reported_without_secrets(run_pytest, helm3_path: P
     assert "FailedScheduling" in (case["diagnostics"] or ""), "the failing case's events are not attached"
     assert any("install" in line for line in case["log"]), case["log"]
     assert "FailedScheduling" in texts["junit"], "JUnit does not carry the live diagnostics"
-    # the secrets were really used by the run: the diagnostics quote the credential URL, masked
+    # the secrets were really used by the run: the diagnostics quote the credential URL, masked, and so do
+    # helm's error in the other case's progress lines and failure
     assert "natsuser:***@nats:4222" in case["diagnostics"], case["diagnostics"][-3000:]
+    failed_install = cases["secrets-helm-error"]
+    assert "helm install failed" in (failed_install["rollout_error"] or ""), failed_install["rollout_error"]
+    assert "natsuser:***@nats:4222" in failed_install["rollout_error"], failed_install["rollout_error"]
+    assert "install: FAILED" in texts["stdout"] and "rollout: helm install failed" in texts["stdout"], explain
 
     leaks = [f"{what} ({form}) in {where}"
              for what, secret in MARKERS.items()
