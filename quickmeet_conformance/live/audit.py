@@ -82,7 +82,7 @@ def audit_release(lane: LiveLane, helm: HelmBinary, release: str, namespace: str
         if manifest.kind == "Secret":
             redactor.add_from_secret_manifest(manifest.body)
     log.say(f"read {len(manifests)} objects from the release and "
-                            f"{sum(len(v) for v in state.items.values())} from the namespace")
+            f"{sum(len(v) for v in state.items.values())} from the namespace")
     static = static_findings(lane, chart, values_file, manifests, manifest_text, helm, release, namespace, redactor)
     view = LiveView(release, namespace, state, topology, None, audit=True)
     findings = lane.evaluate(view, values_file, chart, redactor)

@@ -226,17 +226,17 @@ class LiveLane:
     def _helm_step(self, client: ReleaseClient, chart: Path, values: dict[str, Any], log: CaseLog,
                    what: str) -> HelmOutcome:
         log.say(f"{what}: helm upgrade --install {self.release} {chart.name} "
-                                f"({client.helm.label}) in {client.namespace}")
+                f"({client.helm.label}) in {client.namespace}")
         outcome = client.install_or_upgrade(chart, values, timeout_s=self.install_timeout_s)
         log.say(f"{what}: {'done' if outcome.ok else 'FAILED'} in {outcome.seconds:.1f}s"
-                                + ("" if outcome.ok else f": {outcome.error}"))
+                + ("" if outcome.ok else f": {outcome.error}"))
         return outcome
 
     def _rollout(self, namespace: str, log: CaseLog, what: str) -> RolloutResult:
         result = wait_for_rollout(self.kubectl, namespace, timeout_s=self.rollout_timeout_s,
                                   write=log.say, what=f"{what} rollout")
         log.say(f"{what} rollout: {'complete' if result.ok else 'FAILED'} after "
-                                f"{result.seconds:.1f}s" + ("" if result.ok else f": {result.reason}"))
+                f"{result.seconds:.1f}s" + ("" if result.ok else f": {result.reason}"))
         return result
 
     def _release_topology(self, client: ReleaseClient) -> Topology | None:
