@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 import shutil
@@ -9,6 +10,8 @@ import signal
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
+
+import pyhelm3.errors
 
 from .errors import ToolError
 
@@ -54,6 +57,26 @@ def kill_process_group(pid: int) -> None:
         os.killpg(pid, signal.SIGKILL)
     except (ProcessLookupError, PermissionError):
         pass
+
+
+async def run_in_own_group(executable: str, argv: list[str], input: bytes | None = None) -> bytes:
+    """pyhelm3's ``Command.run``, but helm runs in a process group of its own that a timeout or an interrupt
+    (cancelling this coroutine) kills whole: pyhelm3 terminates only the shell it starts, then waits for pipes
+    that a hung child of helm keeps open. A failed helm raises ``pyhelm3.errors.Error`` as pyhelm3 does."""
+    proc = await asyncio.create_subprocess_exec(
+        executable, *argv,
+        stdin=asyncio.subprocess.PIPE if input is not None else asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, start_new_session=True,
+    )  # fmt: skip
+    try:
+        stdout, stderr = await proc.communicate(input)
+    except BaseException:  # cancelled by a timeout, or interrupted: leave nothing running
+        kill_process_group(proc.pid)
+        await proc.wait()
+        raise
+    if proc.returncode != 0:
+        raise pyhelm3.errors.Error(proc.returncode, stdout, stderr)
+    return stdout
 
 
 def run_bounded(cmd: list[str], timeout_s: float) -> subprocess.CompletedProcess[str]:

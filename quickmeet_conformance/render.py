@@ -21,7 +21,7 @@ import yaml
 
 from .charts import Chart
 from .errors import RenderError
-from .helm import HelmBinary, kill_process_group
+from .helm import HelmBinary, run_in_own_group
 
 RENDER_TIMEOUT_S = 120.0
 _DOC_SPLIT = re.compile(r"^---[ \t]*$", re.MULTILINE)
@@ -94,23 +94,7 @@ class _TemplateCommand(pyhelm3.Command):
     async def run(self, command: list[Any], input: bytes | None = None) -> bytes:
         """pyhelm3's ``run``, but in a process group of its own that a timeout kills whole: pyhelm3
         terminates only the shell it starts and then waits for pipes that a hung child keeps open."""
-        proc = await asyncio.create_subprocess_exec(
-            self._executable,
-            *(str(part) for part in command),
-            stdin=asyncio.subprocess.PIPE if input is not None else asyncio.subprocess.DEVNULL,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-            start_new_session=True,
-        )
-        try:
-            stdout, stderr = await proc.communicate(input)
-        except BaseException:  # cancelled by the timeout (or interrupted): leave nothing running
-            kill_process_group(proc.pid)
-            await proc.wait()
-            raise
-        if proc.returncode != 0:
-            raise pyhelm3.errors.Error(proc.returncode, stdout, stderr)
-        return stdout
+        return await run_in_own_group(self._executable, [str(part) for part in command], input)
 
     async def template_text(self, request: RenderRequest) -> str:
         command: list[Any] = [

@@ -21,7 +21,7 @@ import pyhelm3
 import pyhelm3.errors
 
 from ..errors import ToolError
-from ..helm import HelmBinary, kill_process_group
+from ..helm import HelmBinary, run_in_own_group
 
 INSTALL_TIMEOUT_S = 180.0
 READ_TIMEOUT_S = 60.0
@@ -44,20 +44,7 @@ class BoundedHelm(pyhelm3.Command):
             argv += ["--kubeconfig", str(self._kubeconfig)]
         if self._kubecontext:
             argv += ["--kube-context", self._kubecontext]
-        proc = await asyncio.create_subprocess_exec(
-            self._executable, *argv,
-            stdin=asyncio.subprocess.PIPE if input is not None else asyncio.subprocess.DEVNULL,
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, start_new_session=True,
-        )  # fmt: skip
-        try:
-            stdout, stderr = await proc.communicate(input)
-        except BaseException:  # timeout or interrupt: leave nothing running
-            kill_process_group(proc.pid)
-            await proc.wait()
-            raise
-        if proc.returncode != 0:
-            raise pyhelm3.errors.Error(proc.returncode, stdout, stderr)
-        return stdout
+        return await run_in_own_group(self._executable, argv, input)
 
 
 @dataclass(frozen=True)
