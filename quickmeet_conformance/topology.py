@@ -56,6 +56,14 @@ class ComponentMatcher:
                 return component
         return None
 
+    def component_of_pod(self, pod: dict[str, Any]) -> str | None:
+        """The component a pod runs: that of the first of its containers whose image is recognised."""
+        for container in (pod.get("spec") or {}).get("containers") or []:
+            component = self.component_of_image(str(container.get("image", "")))
+            if component:
+                return component
+        return None
+
 
 def image_repository(image: str) -> str:
     """``registry.io/a/b:tag@sha`` -> ``registry.io/a/b``."""

@@ -136,13 +136,6 @@ class PodCounter:
         self.timeline: list[str] = []
         self._lock = threading.Lock()
 
-    def _component(self, pod: dict[str, Any]) -> str | None:
-        for container in (pod.get("spec") or {}).get("containers") or []:
-            component = self.matcher.component_of_image(str(container.get("image", "")))
-            if component:
-                return component
-        return None
-
     def mark_synced(self) -> None:
         with self._lock:
             self.synced = True
@@ -155,7 +148,7 @@ class PodCounter:
             if kind == "DELETED":
                 component = self.existing.pop(name, None)
             else:
-                component = self._component(pod)
+                component = self.matcher.component_of_pod(pod)
                 if name not in self.existing and self.synced and component == self.component:
                     self.added.add(name)
                 self.existing[name] = component or ""

@@ -73,11 +73,7 @@ class LiveState:
 
     # -- pods --------------------------------------------------------------------------------------
     def pod_component(self, pod: dict[str, Any]) -> str | None:
-        for container in (pod.get("spec") or {}).get("containers") or []:
-            component = self.matcher.component_of_image(str(container.get("image", "")))
-            if component:
-                return component
-        return None
+        return self.matcher.component_of_pod(pod)
 
     def pods(self, component: str | None = None) -> list[dict[str, Any]]:
         pods = [p for p in self.of("Pod") if not (p.get("metadata") or {}).get("deletionTimestamp")]
