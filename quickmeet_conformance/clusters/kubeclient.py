@@ -161,6 +161,7 @@ class KubeClient:
         """A client for an API server this run started (a client certificate or a bearer token)."""
         configuration = k8s.Configuration()
         configuration.host = server
+        configuration.retries = 0  # bootstrap waits poll on their own; no urllib3 retry warnings
         configuration.ssl_ca_cert = str(ca_cert)
         if cert_file is not None and key_file is not None:
             configuration.cert_file, configuration.key_file = str(cert_file), str(key_file)
@@ -273,6 +274,16 @@ class KubeClient:
         obj.setdefault("kind", kind)
         return obj
 
+    def ready(self, path: str = "/readyz") -> bool:
+        """The API server answers ``path`` (a health endpoint, no typed method) with 2xx."""
+        url = f"{self.api_client.configuration.host}{path}"
+        try:
+            response = self.api_client.rest_client.request("GET", url, headers={"Accept": "text/plain"},
+                                                           _request_timeout=5)
+        except (ApiException, urllib3.exceptions.HTTPError, OSError):
+            return False
+        return 200 <= int(response.status) < 300
+
     def server_version(self) -> str:
         info = self._call("read the server version", k8s.VersionApi(self.api_client).get_code)
         return str(info.get("gitVersion", "unknown"))
@@ -369,8 +380,9 @@ class Watch:
         return self.kind
 
     @property
-    def alive(self) -> bool:
-        return self._thread is not None and not self._done
+    def ended(self) -> bool:
+        """The stream stopped on its own (an error, or the server went away) after :meth:`start`."""
+        return self._thread is not None and self._done
 
     def start(self) -> Watch:
         self._thread = threading.Thread(target=self._read, name=f"watch {self.kind}", daemon=True)

@@ -23,6 +23,8 @@ import pyhelm3.errors
 from ..errors import ToolError
 from ..helm import HelmBinary, run_in_own_group
 
+# helm subcommands that change the cluster (the audit mode must never send one)
+HELM_WRITE_VERBS = frozenset({"install", "upgrade", "uninstall", "delete", "rollback", "test", "push"})
 INSTALL_TIMEOUT_S = 180.0
 READ_TIMEOUT_S = 60.0
 
