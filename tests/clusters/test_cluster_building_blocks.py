@@ -24,9 +24,9 @@ from quickmeet_conformance.clusters.processes import (
     ManagedProcess,
     free_loopback_port,
     free_loopback_ports,
-    run_interruptible,
     wait_for,
 )
+from quickmeet_conformance.subprocesses import run
 from quickmeet_conformance.errors import ToolError
 
 
@@ -172,10 +172,9 @@ def test_an_interrupted_child_run_gets_to_clean_up(tmp_path: Path) -> None:
         "time.sleep(60)\n"
     )
     with pytest.raises(subprocess.TimeoutExpired):
-        run_interruptible([sys.executable, "-c", child], timeout=1.5, grace_s=10)
+        run([sys.executable, "-c", child], timeout_s=1.5, grace_s=10)
     assert marker.exists(), "the child was not given SIGTERM and time to clean up"
-    done = run_interruptible([sys.executable, "-c", "import sys; print(sys.stdin.read().upper())"], timeout=10,
-                             input="echo")
+    done = run([sys.executable, "-c", "import sys; print(sys.stdin.read().upper())"], timeout_s=10, input="echo")
     assert (done.returncode, done.stdout.strip()) == (0, "ECHO")
 
 
