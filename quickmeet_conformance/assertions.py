@@ -13,7 +13,7 @@ from .rules.engine import RULES, rules_for_lane
 
 
 class ConformanceWarning(UserWarning):
-    """A warning-severity rule failed (fails the run only with --strict)."""
+    """A warning-severity rule failed (fails the run only with --conformance-strict / QMC_STRICT=1)."""
 
 
 def conclude(

@@ -9,7 +9,7 @@ import pytest
 
 from quickmeet_conformance.probes import nats_bus as bus
 
-pytestmark = pytest.mark.probe
+pytestmark = [pytest.mark.probes, pytest.mark.conformance]
 
 
 def test_bus_reachable(bus_observation, nats_url, check_probe):

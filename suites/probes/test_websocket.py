@@ -10,7 +10,7 @@ import pytest
 
 from quickmeet_conformance.probes import ddp
 
-pytestmark = pytest.mark.probe
+pytestmark = [pytest.mark.probes, pytest.mark.conformance]
 
 
 def test_websocket_handshake(ddp_observation, check_probe):

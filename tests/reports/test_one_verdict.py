@@ -176,3 +176,20 @@ def test_every_lane_and_report_gives_the_same_verdict(
     assert ("error" in levels) == expected.blocks, f"SARIF: error level iff the run fails, found {levels}"
     if strict:
         assert levels <= {"error"}, f"SARIF: under strict every failed finding is an error, found {levels}"
+
+
+def test_conformance_strict_flag_and_env_and_not_pytests_own() -> None:
+    """``--conformance-strict`` and ``QMC_STRICT=1`` make a warning-severity failure fail the run; pytest's own
+    ``--strict`` (its strictness options) is pytest's and changes nothing here."""
+    from suite_runner import HELM3, clean_env, run_suite
+
+    args = ("-k", "resources_set", "--values", "fixtures/values/seed-docs.yaml", "--helm", HELM3)
+    runs = {
+        "default": run_suite(*args),
+        "--conformance-strict": run_suite(*args, "--conformance-strict"),
+        "QMC_STRICT=1": run_suite(*args, env=clean_env(QMC_STRICT="1")),
+        "pytest --strict": run_suite(*args, "--strict"),
+    }
+    codes = {name: run.returncode for name, run in runs.items()}
+    expected = {"default": 0, "--conformance-strict": 1, "QMC_STRICT=1": 1, "pytest --strict": 0}
+    assert codes == expected, f"exit codes: expected {expected}, found {codes}\n" + runs["default"].explain()
