@@ -199,7 +199,7 @@ def sarif_log(
     evaluated = {rule_id for r in results for rule_id in r.findings} | {p.rule_id for p in probes}
     rules = [RULES[rule_id] for rule_id in RULES if rule_id in evaluated]
     rule_index = {r.id: i for i, r in enumerate(rules)}
-    notifications = []
+    notifications: list[dict[str, Any]] = []
     if setup_error:
         notifications.append({"level": "error", "message": {"text": setup_error}})
     seen_inputs = set()

@@ -33,6 +33,7 @@ def _secret_known(ctx: Context, name: str, key: str, *external: str) -> bool:
 )
 def rule_transporter_resolves(ctx: Context, r: Rule) -> Iterable[Finding]:
     topo = ctx.topology
+    assert topo is not None  # evaluate_rule runs render rules only on a rendered chart
     external = lookup(ctx.merged, "nats.existingSecret.name") or ""
     for workload in _bus_clients(ctx):
         container = workload.container_for(workload.component, ctx.matcher)
