@@ -159,7 +159,7 @@ def rule_retry_enabled_value(ctx: Context, r: Rule) -> Iterable[Finding]:
     basis="server code",
 )
 def rule_db_watchers_name(ctx: Context, r: Rule) -> Iterable[Finding]:
-    for workload, container, var in _env_everywhere(ctx, "DB_WATCHERS"):
+    for workload, container, _var in _env_everywhere(ctx, "DB_WATCHERS"):
         yield r.fail(ctx, f"{workload.ref} sets DB_WATCHERS, which the server never reads",
                      expected="DISABLE_DB_WATCHERS", found="DB_WATCHERS", workload=workload,
                      field_path=f"spec.template.spec.containers[{container}].env[DB_WATCHERS]")

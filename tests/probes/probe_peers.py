@@ -226,7 +226,7 @@ def start_brokers(url: str, specs: Sequence[BrokerSpec], log_dir: Path, heartbea
         procs.append((spec, Peer(f"broker {spec.node_id}", proc, log)))
     deadline = time.monotonic() + START_TIMEOUT
     try:
-        for spec, peer in procs:
+        for _spec, peer in procs:
             peer.ready_line = _read_ready_line(peer.proc, "READY", deadline)
             started.append(peer)
     except RuntimeError as exc:
