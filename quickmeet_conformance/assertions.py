@@ -52,7 +52,8 @@ def conclude(
 
 def _header(result: CaseResult, rule_id: str) -> str:
     case = result.case
-    return f"{rule_id} on {case.values_path} ({case.chart.label}, {case.renderer.helm.label} {case.renderer.helm.version})"
+    helm = case.renderer.helm
+    return f"{rule_id} on {case.values_path} ({case.chart.label}, {helm.label} {helm.version})"
 
 
 def check_rule(

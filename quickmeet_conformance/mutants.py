@@ -144,7 +144,8 @@ def survival(mutant: Mutant, findings: list[Finding]) -> str:
     failures do not mention what the mutant expects (the component, the resource, the key)."""
     failing = [f for f in findings if f.verdict == Verdict.FAIL]
     if not failing:
-        return f"mutant {mutant.name} survived: rule {mutant.rule} gave {[(f.verdict.value, f.message) for f in findings]}"
+        verdicts = [(f.verdict.value, f.message) for f in findings]
+        return f"mutant {mutant.name} survived: rule {mutant.rule} gave {verdicts}"
     text = "\n".join(f"{f.detail()} {f.resource} {f.field_path} {f.location}" for f in failing)
     missing = [s for s in mutant.expect if s not in text]
     return f"mutant {mutant.name}: the failure does not mention {missing}:\n{text}" if missing else ""

@@ -11,7 +11,8 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import Any, Callable, ContextManager, Generator
+from contextlib import AbstractContextManager
+from typing import Any, Callable, Generator
 
 import pytest
 
@@ -157,7 +158,7 @@ def pytest_configure(config: pytest.Config) -> None:
 
 # -- progress ---------------------------------------------------------------------------------------
 @pytest.fixture
-def conformance_progress(request: pytest.FixtureRequest) -> Callable[..., ContextManager[Progress]]:
+def conformance_progress(request: pytest.FixtureRequest) -> Callable[..., AbstractContextManager[Progress]]:
     """``with conformance_progress("pods ready", every_s=10) as wait: ... wait.update("2/3")``: lines
     go to the terminal even while pytest captures the test's output."""
     config = request.config
@@ -173,7 +174,7 @@ def conformance_progress(request: pytest.FixtureRequest) -> Callable[..., Contex
         else:
             reporter.write_line(line)
 
-    def factory(what: str, *, every_s: float = DEFAULT_EVERY_S, ticker: bool = False) -> ContextManager[Progress]:
+    def factory(what: str, *, every_s: float = DEFAULT_EVERY_S, ticker: bool = False) -> AbstractContextManager[Progress]:
         return waiting(what, write=write, every_s=every_s, ticker=ticker)
 
     return factory

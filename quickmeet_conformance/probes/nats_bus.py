@@ -512,7 +512,8 @@ def rule_node_count_matches_pods(obs: BusObservation, exp: BusExpectations) -> l
         else:
             findings.append(_fail(
                 RULE_NODE_COUNT,
-                f"{c.component}: expected {c.nodes} node(s) announcing {c.service!r}, found {found} ({_ids(announcing)})",
+                f"{c.component}: expected {c.nodes} node(s) announcing {c.service!r}, "
+                f"found {found} ({_ids(announcing)})",
                 expected=str(c.nodes), found=f"{found}: {_ids(announcing)}", resource=f"component/{c.component}",
             ))
     return findings
@@ -558,7 +559,8 @@ def rule_monolith_not_duplicating(obs: BusObservation, exp: BusExpectations) -> 
     if not findings:
         findings.append(passed(
             RULE_MONOLITH_NOT_DUPLICATING,
-            f"{len(monoliths)} monolith node(s) ({_ids(monoliths)}) announce none of {', '.join(sorted(taken_over)) or 'the microservices'}",
+            f"{len(monoliths)} monolith node(s) ({_ids(monoliths)}) announce none of "
+            f"{', '.join(sorted(taken_over)) or 'the microservices'}",
         ))
     return findings
 

@@ -21,7 +21,8 @@ def test_websocket_handshake(ddp_observation, check_probe):
 
 
 def test_sockjs_handshake(ddp_observation, check_probe):
-    """"other paths under /sockjs/... use SockJS framing (o, then a["..."])" (CONTRACT.md > ddp-streamer on the wire)."""
+    """"other paths under /sockjs/... use SockJS framing (o, then a["..."])"
+    (CONTRACT.md > ddp-streamer on the wire)."""
     check_probe(ddp.rule_sockjs_handshake(ddp_observation), target=ddp_observation.base_url)
 
 
