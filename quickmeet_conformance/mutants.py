@@ -15,7 +15,7 @@ from typing import Any
 
 import yaml
 
-from .findings import Finding, Verdict
+from .findings import Finding, Severity, Verdict
 from .values import deep_merge
 
 
@@ -45,6 +45,7 @@ class Mutant:
     options: dict[str, Any] = field(default_factory=dict)
     expect: tuple[str, ...] = ()
     path: str = ""
+    equivalent: bool = False  # a change the rule must NOT report as an error (no false failure)
     extra: dict[str, Any] = field(default_factory=dict)  # lane-specific keys (e.g. the upgrade lane's)
 
 
@@ -64,7 +65,7 @@ def _patches(items: list[dict[str, Any]] | None) -> tuple[ChartPatch, ...]:
 
 def load_mutant(path: Path) -> Mutant:
     data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    known = {"rule", "description", "base_values", "values", "chart", "chart_patch", "options", "expect"}
+    known = {"rule", "description", "base_values", "values", "chart", "chart_patch", "options", "expect", "equivalent"}
     patches = _patches(data.get("chart_patch"))
     return Mutant(
         name=path.stem,
@@ -77,6 +78,7 @@ def load_mutant(path: Path) -> Mutant:
         options=data.get("options") or {},
         expect=tuple(data.get("expect") or ()),
         path=str(path),
+        equivalent=bool(data.get("equivalent", False)),
         extra={k: v for k, v in data.items() if k not in known},
     )
 
@@ -140,9 +142,13 @@ def materialize(mutant: Mutant, fixtures: Path, workdir: Path) -> tuple[Path, Pa
 
 
 def survival(mutant: Mutant, findings: list[Finding]) -> str:
-    """Why ``mutant`` is not killed by its rule's ``findings`` ('' when it is): the rule gave no FAIL, or its
+    """Why an equivalent ``mutant`` is wrongly reported (an error-severity failure of its rule), else why ``mutant`` is not killed by its rule's ``findings`` ('' when it is): the rule gave no FAIL, or its
     failures do not mention what the mutant expects (the component, the resource, the key)."""
     failing = [f for f in findings if f.verdict == Verdict.FAIL]
+    if mutant.equivalent:
+        wrong = [f for f in findings if f.verdict == Verdict.ERROR or (f in failing and f.severity == Severity.ERROR)]
+        return (f"equivalent mutant {mutant.name} ({mutant.description.strip()}) is reported as an error by "
+                f"{mutant.rule}: " + "; ".join(f.one_line() for f in wrong)) if wrong else ""
     if not failing:
         return f"mutant {mutant.name} survived: rule {mutant.rule} gave {[(f.verdict.value, f.message) for f in findings]}"
     text = "\n".join(f"{f.detail()} {f.resource} {f.field_path} {f.location}" for f in failing)

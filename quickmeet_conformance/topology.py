@@ -191,23 +191,35 @@ class Workload:
     def all_ports(self) -> tuple[ContainerPort, ...]:
         return tuple(p for c in self.containers for p in c.ports)
 
+    def http_port(self) -> int | None:
+        """Where the monolith's or ddp-streamer's HTTP server listens: its PORT env, else 3000."""
+        if self.component not in HTTP_PORT_COMPONENTS:
+            return None
+        main = self.component_main_container
+        moved = [port for name, port in (main.env_ports() if main else ()) if name.upper() == "PORT"]
+        return moved[0] if moved else 3000
+
+    @property
+    def component_main_container(self) -> Container | None:
+        return next((c for c in self.containers if c.name == self.component_container), self.main_container)
+
     def listening_ports(self) -> tuple[ListeningPort, ...]:
         """Where this workload's processes listen, declared or not: declared container ports, PORT-like env
         values of the component's container, and the component's default ports (HTTP 3000 unless PORT
-        moves it). A numeric Service targetPort needs no declared containerPort to reach them."""
-        found = [ListeningPort(p.port, p.name) for p in self.all_ports()]
-        main = next((c for c in self.containers if c.name == self.component_container), self.main_container)
-        env_ports = main.env_ports() if main else ()
-        found += [ListeningPort(port, "", f"env {name}") for name, port in env_ports]
-        moved = any(name.upper() == "PORT" for name, _ in env_ports) and self.component in HTTP_PORT_COMPONENTS
+        moves it). A numeric Service targetPort needs no declared containerPort to reach them; a declared
+        ``http`` port of the monolith or ddp-streamer counts only where PORT puts the server."""
+        http = self.http_port()
+        found = [ListeningPort(p.port, p.name) for p in self.all_ports() if not (http and p.name == "http" and p.port != http)]
+        main = self.component_main_container
+        found += [ListeningPort(port, "", f"env {name}") for name, port in (main.env_ports() if main else ())]
         for port in DEFAULT_LISTEN_PORTS.get(self.component or "", ()):
-            if not (moved and port == 3000):
+            if self.component not in HTTP_PORT_COMPONENTS or port == http:
                 found.append(ListeningPort(port, "", f"{self.component} default (CONTRACT.md > Components)"))
         return tuple(found)
 
     def listening_port_for(self, target: int | str) -> ListeningPort | None:
-        """Where a Service targetPort lands: a name resolves only to a declared container port of that name
-        (as Kubernetes does); a number to any port the process listens on."""
+        """Where a Service targetPort lands: a name resolves only through a declared container port of that
+        name (as Kubernetes does); a number to any port the process listens on."""
         ports = self.listening_ports()
         if isinstance(target, str) and not target.isdigit():
             return next((p for p in ports if p.name == target and p.source == "declared containerPort"), None)

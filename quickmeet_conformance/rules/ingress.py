@@ -92,10 +92,20 @@ def _check_route(ctx: Context, r: Rule, host: str, path: str, component: str, wa
                      expected=f"a port of {service.ref}",
                      found="ports " + ", ".join(f"{p.name or '-'}={p.port}" for p in service.ports), **where)
         return
-    if want_port is not None and (container_port is None or container_port.port != want_port):
-        got = "nothing" if container_port is None else str(container_port.port)
-        yield r.fail(ctx, f"{shown} reaches {component} on container port {got}, not its HTTP port {want_port}",
-                     expected=str(want_port), found=got, **where)
+    if container_port is None:
+        svc_port = service.port_by(name=route.port_name, number=route.port_number)
+        selected = topo.workloads_selected_by(service)
+        listening = "; ".join(
+            f"{w.ref}: " + (", ".join(f"{p.port} ({p.name or p.source})" for p in w.listening_ports()) or "nothing")
+            for w in selected)
+        yield r.fail(ctx, f"{shown} goes to {service.ref} port {route.port_label} -> targetPort "
+                     f"{svc_port.target_port!r}, where {component} does not listen",
+                     expected=f"the port {component} listens on" + (f" ({want_port})" if want_port else ""),
+                     found=f"listening: {listening}", **where)
+        return
+    if want_port is not None and container_port.port != want_port:
+        yield r.fail(ctx, f"{shown} reaches {component} on container port {container_port.port}, not its HTTP "
+                     f"port {want_port}", expected=str(want_port), found=str(container_port.port), **where)
 
 
 @rule(

@@ -129,6 +129,13 @@ def rule_service_target_ports_exist(ctx: Context, r: Rule) -> Iterable[Finding]:
                 target = port.target_port
                 if isinstance(target, str) and not target.isdigit():
                     declared = ", ".join(f"{p.name or '-'}={p.port}" for p in workload.all_ports()) or "none"
+                    named = next((p for p in workload.all_ports() if p.name == target), None)
+                    if named is not None:
+                        yield r.fail(ctx, f"{label} targets {target!r} = container port {named.port} of "
+                                     f"{_component_label(workload)} ({workload.ref}), but its HTTP server listens "
+                                     f"on {workload.http_port()} (env PORT)", expected=f"{target!r} where the "
+                                     "process listens", found=f"listening: {_listening_text(workload)}", **where)
+                        continue
                     yield r.fail(ctx, f"{label} targets the port name {target!r}, which no container of "
                                  f"{_component_label(workload)} ({workload.ref}) declares: Kubernetes gives the "
                                  "Service no endpoints for it", expected=f"a container port named {target!r}",

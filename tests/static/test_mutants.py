@@ -20,7 +20,7 @@ GOOD_VALUES = sorted((FIXTURES / "values").glob("*.yaml"))
 
 def test_every_static_rule_has_a_mutant():
     rules = {r.id for r in rules_for_lane("static")}
-    covered = {m.rule for m in MUTANTS}
+    covered = {m.rule for m in MUTANTS if not m.equivalent}
     assert not rules - covered, f"rules without a mutant in fixtures/mutants/static: {sorted(rules - covered)}"
     assert not covered - rules, f"mutants naming unknown rules: {sorted(covered - rules)}"
 
