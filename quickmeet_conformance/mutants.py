@@ -46,6 +46,7 @@ class Mutant:
     expect: tuple[str, ...] = ()
     path: str = ""
     equivalent: bool = False  # a change the rule must NOT report as an error (no false failure)
+    severity: str = ""  # when given, the severity the failure must have ("error" or "warning")
     extra: dict[str, Any] = field(default_factory=dict)  # lane-specific keys (e.g. the upgrade lane's)
 
 
@@ -65,7 +66,8 @@ def _patches(items: list[dict[str, Any]] | None) -> tuple[ChartPatch, ...]:
 
 def load_mutant(path: Path) -> Mutant:
     data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    known = {"rule", "description", "base_values", "values", "chart", "chart_patch", "options", "expect", "equivalent"}
+    known = {"rule", "description", "base_values", "values", "chart", "chart_patch", "options", "expect", "equivalent",
+             "severity"}
     patches = _patches(data.get("chart_patch"))
     return Mutant(
         name=path.stem,
@@ -79,6 +81,7 @@ def load_mutant(path: Path) -> Mutant:
         expect=tuple(data.get("expect") or ()),
         path=str(path),
         equivalent=bool(data.get("equivalent", False)),
+        severity=str(data.get("severity", "")),
         extra={k: v for k, v in data.items() if k not in known},
     )
 
@@ -151,6 +154,9 @@ def survival(mutant: Mutant, findings: list[Finding]) -> str:
                 f"{mutant.rule}: " + "; ".join(f.one_line() for f in wrong)) if wrong else ""
     if not failing:
         return f"mutant {mutant.name} survived: rule {mutant.rule} gave {[(f.verdict.value, f.message) for f in findings]}"
+    if mutant.severity and not any(f.severity.value == mutant.severity for f in failing):
+        return (f"mutant {mutant.name}: {mutant.rule} fails, but not at severity {mutant.severity}: "
+                + "; ".join(f"{f.severity.value}: {f.one_line()}" for f in failing))
     text = "\n".join(f"{f.detail()} {f.resource} {f.field_path} {f.location}" for f in failing)
     missing = [s for s in mutant.expect if s not in text]
     return f"mutant {mutant.name}: the failure does not mention {missing}:\n{text}" if missing else ""

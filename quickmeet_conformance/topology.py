@@ -299,6 +299,7 @@ class IngressInfo:
     tls_hosts: tuple[str, ...]
     routes: tuple[Route, ...]
     source: str
+    tls_entries: tuple[tuple[str, ...], ...] = ()  # hosts per spec.tls entry (empty: the controller's default)
 
 
 @dataclass(frozen=True)
@@ -485,7 +486,8 @@ def _ingress(m: Manifest) -> IngressInfo:
                     source=m.source,
                 )
             )
-    tls_hosts = tuple(h for t in _seq(spec, "tls") for h in _scalars(t, "hosts"))
+    tls_entries = tuple(tuple(_scalars(t, "hosts")) for t in _seq(spec, "tls"))
+    tls_hosts = tuple(h for hosts in tls_entries for h in hosts)
     annotations = _map(_map(m.body, "metadata"), "annotations")
     return IngressInfo(
         name=m.name,
@@ -494,6 +496,7 @@ def _ingress(m: Manifest) -> IngressInfo:
         tls_hosts=tls_hosts,
         routes=tuple(routes),
         source=m.source,
+        tls_entries=tls_entries,
     )
 
 

@@ -159,24 +159,37 @@ def rule_ingress_class_named(ctx: Context, r: Rule) -> Iterable[Finding]:
 
 
 def _covers(pattern: str, host: str) -> bool:
-    return pattern == host or (pattern.startswith("*.") and host.endswith(pattern[1:]) and host.count(".") == pattern.count("."))
+    """A TLS host covers ``host`` exactly or as a one-label wildcard (``*.example.com``)."""
+    return pattern == host or (
+        pattern.startswith("*.") and host.endswith(pattern[1:]) and host.count(".") == pattern.count(".")
+    )
+
+
+def _entry_covers(hosts: tuple[str, ...], host: str) -> bool:
+    # a tls entry without hosts serves the controller's default (wildcard) certificate for every host
+    return not hosts or any(_covers(pattern, host) for pattern in hosts)
 
 
 @rule(
     "ingress.tls-covers-host",
-    title="TLS hosts cover the configured host",
-    severity=Severity.WARNING,
-    contract="CONTRACT.md > Wiring: TLS hosts should cover host",
-    fix="add host to ingress.tls[].hosts with a secretName holding its certificate",
+    title="TLS, when given, covers the configured host",
+    contract="CONTRACT.md > Wiring: TLS hosts should cover host (browsers refuse the WebSocket to a host "
+    "the certificate does not name)",
+    fix="add host to ingress.tls[].hosts with a secretName holding its certificate (a wildcard *.domain "
+    "covers one label)",
 )
 def rule_tls_covers_host(ctx: Context, r: Rule) -> Iterable[Finding]:
     host = lookup(ctx.merged, "host") or ""
     if not host or not ctx.topology.ingresses:
         yield r.skip("no host or no Ingress")
         return
+    key = "ingress.tls" if ctx.values_file.position("ingress.tls") else ""
     for ingress in ctx.topology.ingresses:
-        if not any(_covers(pattern, host) for pattern in ingress.tls_hosts):
-            yield r.fail(ctx, f"Ingress/{ingress.name} TLS does not cover {host}: browsers get no valid certificate",
-                         expected=f"tls hosts including {host}", found=", ".join(ingress.tls_hosts) or "no TLS",
-                         resource=f"Ingress/{ingress.name}", field_path="spec.tls",
-                         key_path="ingress.tls" if ctx.values_file.position("ingress.tls") else "")
+        where = dict(resource=f"Ingress/{ingress.name}", field_path="spec.tls", key_path=key)
+        if not ingress.tls_entries:
+            yield r.fail(ctx, f"Ingress/{ingress.name} has no TLS: {host} is served over plain HTTP only",
+                         expected=f"tls hosts including {host}", found="no TLS", severity=Severity.WARNING, **where)
+        elif not any(_entry_covers(hosts, host) for hosts in ingress.tls_entries):
+            yield r.fail(ctx, f"Ingress/{ingress.name} TLS does not cover {host}: the chat host has no valid "
+                         "certificate over HTTPS and browsers refuse its WebSocket",
+                         expected=f"tls hosts including {host}", found=", ".join(ingress.tls_hosts), **where)
