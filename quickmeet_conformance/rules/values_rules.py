@@ -36,7 +36,7 @@ def rule_values_match_schema(ctx: Context, r: Rule) -> Iterable[Finding]:
 )
 def rule_no_ignored_keys(ctx: Context, r: Rule) -> Iterable[Finding]:
     severity = Severity.WARNING if ctx.options.allow_ignored_keys else None
-    for ignored in ignored_keys(ctx.values_file.data, ctx.chart.defaults):
+    for ignored in ignored_keys(ctx.values_file.data, ctx.chart.defaults, reads=ctx.chart.reads):
         yield r.fail(
             ctx,
             ignored.message(),
