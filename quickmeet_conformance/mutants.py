@@ -23,6 +23,24 @@ class MutantError(Exception):
     """The mutant itself is broken (a patch no longer applies, a base file is missing)."""
 
 
+class MutantUnavailable(Exception):
+    """The mutant's chart is not on this machine (the public charts beside the repository): skip it."""
+
+
+UPSTREAM_PREFIX = "upstream/"  # chart: upstream/rocketchat-6.29.0 -> ../shared/upstream-charts/rocketchat-6.29.0
+
+
+def chart_source(chart: str, fixtures: Path) -> Path:
+    """The chart directory a mutant names: a reference chart in fixtures/charts, or a public chart beside the
+    repository (``upstream/<dir>``, i.e. ../shared/upstream-charts/<dir>)."""
+    if chart.startswith(UPSTREAM_PREFIX):
+        path = fixtures.resolve().parents[1] / "shared" / "upstream-charts" / chart[len(UPSTREAM_PREFIX):]
+        if not (path / "Chart.yaml").is_file():
+            raise MutantUnavailable(f"public chart not found at {path} (../shared/upstream-charts beside the repository)")
+        return path
+    return fixtures / "charts" / chart
+
+
 @dataclass(frozen=True)
 class ChartPatch:
     file: str
@@ -132,10 +150,11 @@ def patch_chart(source: Path, patches: tuple[ChartPatch, ...], dest: Path) -> Pa
 
 def materialize(mutant: Mutant, fixtures: Path, workdir: Path) -> tuple[Path, Path]:
     """(chart directory, values file) for ``mutant``, written below ``workdir``."""
-    chart = fixtures / "charts" / mutant.chart
+    chart = chart_source(mutant.chart, fixtures)
     if mutant.chart_patch:
         chart = patch_chart(chart, mutant.chart_patch, workdir / f"chart-{mutant.name}")
-    base = fixtures / "values" / mutant.base_values
+    # a base values path with a folder is relative to fixtures/ (upstream/6.29.0/microservices.yaml)
+    base = fixtures / mutant.base_values if "/" in mutant.base_values else fixtures / "values" / mutant.base_values
     if not base.exists():
         raise MutantError(f"base values {mutant.base_values} not found")
     values = deep_merge(yaml.safe_load(base.read_text(encoding="utf-8")) or {}, mutant.values)
