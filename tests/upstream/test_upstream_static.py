@@ -49,3 +49,34 @@ def test_public_chart_gives_no_false_error(version, values, renderer, tmp_path):
         f"rocketchat-{version} {values.name}: the tool no longer finds the chart's known defects: "
         + "; ".join(f"{rule} ({d.reason}; {d.contract})" for rule, d in missed.items())
     )
+
+
+PLANTED = ("lic-QMC-planted-4f9d2c7e", "Planted-Oplog-9x7")
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_plain_env_credentials_are_redacted_everywhere(version, renderer, tmp_path):
+    """hygiene.plain-env-credentials warns, and the planted licence and URI password appear in no finding,
+    terminal line or JSON report of the case (redact.py learns literal credential env values)."""
+    import json
+
+    from quickmeet_conformance.reports.model import report_dict
+    from quickmeet_conformance.reports.terminal import write_summary
+
+    chart = load_chart(str(require_upstream(version)), version=None, helm_path=renderer.helm.path, workdir=tmp_path)
+    values = tmp_path / "planted.yaml"
+    values.write_text(
+        (values_files(version)[0]).read_text(encoding="utf-8")
+        + "extraEnv:\n  - name: ROCKETCHAT_LICENSE\n    value: lic-QMC-planted-4f9d2c7e\n"
+        + "  - name: MONGO_OPLOG_URL\n    value: mongodb://oploguser:Planted-Oplog-9x7@rocket-1:27017/local\n",
+        encoding="utf-8",
+    )
+    result = evaluate_case(Case(chart, str(values), renderer))
+    warned = [f for f in result.findings["hygiene.plain-env-credentials"] if f.verdict == Verdict.FAIL]
+    assert {f.severity for f in warned} == {Severity.WARNING} and len(warned) >= 2, warned
+    lines: list[str] = []
+    write_summary(lambda text="", **_: lines.append(text), [result], strict=True, failures_only=False)
+    outputs = "\n".join(lines) + json.dumps(report_dict([result]))
+    assert "hygiene.plain-env-credentials" in outputs and "ROCKETCHAT_LICENSE" in outputs, "the warning is not shown"
+    leaked = [p for p in PLANTED if p in outputs]
+    assert not leaked, f"planted credentials {leaked} reached the terminal summary or the JSON report"
