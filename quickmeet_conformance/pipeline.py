@@ -12,7 +12,7 @@ from pathlib import Path
 from .charts import Chart
 from .errors import UserError
 from .expectations import expectations_for
-from .findings import Finding, Severity, Verdict, verdict_of
+from .findings import Finding, Status, Verdict, blocking, status_of, verdict_of
 from .redact import Redactor, redactor_for
 from .render import Rendered, RenderRequest, Renderer
 from .rules.engine import Context, Options, Rule, evaluate_rule, redact_finding, rules_for_lane
@@ -58,13 +58,11 @@ class CaseResult:
     def verdict(self, rule_id: str) -> Verdict:
         return verdict_of(self.findings.get(rule_id, []))
 
+    def status(self, rule_id: str, *, strict: bool) -> Status:
+        return status_of(self.findings.get(rule_id, []), strict=strict)
+
     def failures(self, *, strict: bool = False) -> list[Finding]:
-        return [
-            f
-            for fs in self.findings.values()
-            for f in fs
-            if f.failed and (strict or f.severity == Severity.ERROR or f.verdict == Verdict.ERROR)
-        ]
+        return [f for fs in self.findings.values() for f in blocking(fs, strict=strict)]
 
 
 def render_request(case: Case, values: dict) -> RenderRequest:

@@ -23,14 +23,13 @@ from typing import Any, Callable
 from ..charts import Chart
 from ..errors import ToolError, UserError
 from ..expectations import expectations_for
-from ..findings import Finding, Verdict
+from ..findings import Finding, Verdict, verdict_of
 from ..helm import HelmBinary
 from ..redact import Redactor, redactor_for
 from ..render import parse_manifests
 from ..rules.engine import Context, Options, evaluate_rule, redact_finding, rules_for_lane
 from ..topology import STREAM_HUB, ComponentMatcher, Topology, build_topology
-from ..reports.model import rules_dict
-from ..upgrade import UpgradeCase, evaluate_upgrade, load_side_values, verdict_of
+from ..upgrade import UpgradeCase, evaluate_upgrade, load_side_values
 from ..values import ValuesFile, deep_merge
 from . import diagnostics
 from .cluster import LiveCluster
@@ -83,27 +82,6 @@ class LiveCaseResult:
 
     def failed(self) -> bool:
         return any(f.failed for fs in self.findings.values() for f in fs)
-
-
-def live_case_dict(result: LiveCaseResult) -> dict[str, Any]:
-    """One live case for the JSON report (findings, log and diagnostics are already redacted)."""
-    view = result.view
-    upgrade = view.upgrade
-    return {
-        "id": result.id,
-        "label": result.label,
-        "release": result.release,
-        "namespace": result.namespace,
-        "audit": result.audit,
-        "rollout_error": view.rollout_error or None,
-        "upgrade": {"from": upgrade.from_label, "to": upgrade.to_label, "accepted": upgrade.accepted,
-                    "error": upgrade.error or None, "predicted_rejections": list(upgrade.predicted_rejections)}
-        if upgrade else None,
-        "rules": rules_dict(result.findings),
-        "static_rules": rules_dict(result.static_findings) if result.static_findings else [],
-        "log": list(result.log),
-        "diagnostics": result.diagnostics or None,
-    }
 
 
 def rollout_variant(chart_dir: Path, dest: Path) -> Path:
