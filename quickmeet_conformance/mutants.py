@@ -15,7 +15,7 @@ from typing import Any
 
 import yaml
 
-from .findings import Finding, Severity, Verdict
+from .findings import Finding, Verdict, blocking
 from .values import deep_merge
 
 
@@ -168,7 +168,7 @@ def survival(mutant: Mutant, findings: list[Finding]) -> str:
     failures do not mention what the mutant expects (the component, the resource, the key)."""
     failing = [f for f in findings if f.verdict == Verdict.FAIL]
     if mutant.equivalent:
-        wrong = [f for f in findings if f.verdict == Verdict.ERROR or (f in failing and f.severity == Severity.ERROR)]
+        wrong = blocking(findings, strict=False)
         return (f"equivalent mutant {mutant.name} ({mutant.description.strip()}) is reported as an error by "
                 f"{mutant.rule}: " + "; ".join(f.one_line() for f in wrong)) if wrong else ""
     if not failing:

@@ -7,7 +7,7 @@ import pytest
 from upstream_charts import VERSIONS, expected_defects, require_upstream, values_files
 
 from quickmeet_conformance.charts import load_chart
-from quickmeet_conformance.findings import Severity, Verdict
+from quickmeet_conformance.findings import Severity, Verdict, blocking
 from quickmeet_conformance.pipeline import Case, evaluate_case
 
 CASES = [(version, path) for version in VERSIONS for path in values_files(version)]
@@ -16,9 +16,8 @@ CASES = [(version, path) for version in VERSIONS for path in values_files(versio
 def _errors(result) -> dict[str, list[str]]:
     errors: dict[str, list[str]] = {}
     for rule_id, findings in result.findings.items():
-        for f in findings:
-            if f.verdict == Verdict.ERROR or (f.verdict == Verdict.FAIL and f.severity == Severity.ERROR):
-                errors.setdefault(rule_id, []).append(f.one_line())
+        for f in blocking(findings, strict=False):
+            errors.setdefault(rule_id, []).append(f.one_line())
     return errors
 
 
