@@ -14,6 +14,7 @@ from typing import Any
 
 import yaml
 
+from .chart_reads import ReadTree, values_read_by_templates
 from .errors import UserError
 from .subprocesses import run
 from .values import MAX_FILE_BYTES, deep_merge, parse_values
@@ -31,6 +32,7 @@ class Chart:
     version: str
     app_version: str
     defaults: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+    reads: ReadTree = field(default_factory=dict, compare=False, hash=False)  # values paths templates read
 
     @property
     def label(self) -> str:
@@ -153,4 +155,5 @@ def load_chart(spec: str, *, version: str | None, helm_path: str, workdir: Path)
         version=str(meta["version"]),
         app_version=str(meta.get("appVersion") or ""),
         defaults=chart_defaults(chart_dir),
+        reads=values_read_by_templates(chart_dir),
     )

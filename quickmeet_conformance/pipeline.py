@@ -100,8 +100,11 @@ def evaluate_case(case: Case, rules: list[Rule] | None = None) -> CaseResult:
         rendered = case.renderer.render(render_request(case, values_file.data))
         ctx.rendered = rendered
         ctx.topology = build_topology(rendered.manifests, case.matcher)
-        for manifest in rendered.find("Secret"):
-            redactor.add_from_secret_manifest(manifest.body)
+        for manifest in rendered.manifests:
+            if manifest.kind == "Secret":
+                redactor.add_from_secret_manifest(manifest.body)
+            else:
+                redactor.add_from_manifest_env(manifest.body)
     except UserError as exc:
         ctx.render_error = redactor.text(exc.line())
     findings = {

@@ -508,7 +508,7 @@ def rule_upgrade_renamed_values_keys(ctx: Context, r: Rule) -> Iterable[Finding]
     view = _view(ctx)
     old_chart, new_chart = view.from_side.chart, view.to_side.chart
     values = view.from_side.values_file
-    for ignored in ignored_keys(values.data, new_chart.defaults):
+    for ignored in ignored_keys(values.data, new_chart.defaults, reads=new_chart.reads):
         if not _has_path(old_chart.defaults, ignored.key_path):
             continue  # never a key of the old chart either: the static lane's values.ignored-keys reports typos
         parent = ignored.key_path[: -len(ignored.key)].rstrip(".") if ignored.key_path.endswith(ignored.key) else ""
