@@ -62,6 +62,11 @@ _OPTIONS: list[OptionSpec] = [
         "expected concurrent users: ddp-streamer replicas must be >= ceil(N/500)", {"type": int}
     ),
     OptionSpec(
+        "qmc_strict", "--conformance-strict", "QMC_STRICT",
+        "warning-severity rules fail the run too (pytest's own --strict is pytest's, not this)",
+        {"action": "store_true"}
+    ),
+    OptionSpec(
         "qmc_allow_ignored", "--allow-ignored-keys", "QMC_ALLOW_IGNORED_KEYS",
         "report ignored (unknown) values keys as warnings instead of errors", {"action": "store_true"}
     ),
@@ -111,13 +116,6 @@ def _shown(path: str) -> str:
     return path if rel.startswith("..") else rel
 
 
-def _strict(config: pytest.Config) -> bool:
-    """pytest's own --strict (or QMC_STRICT=1) also makes warning-severity rules fail the run."""
-    if config.getoption("strict", False):
-        return True
-    return os.environ.get("QMC_STRICT", "").lower() not in ("", "0", "false", "no")
-
-
 def _settings(config: pytest.Config) -> Settings:
     defaults = config.hook.pytest_conformance_defaults(config=config) or {}
     root = config.rootpath
@@ -149,7 +147,7 @@ def _settings(config: pytest.Config) -> Settings:
             allow_ignored_keys=bool(_option(config, "qmc_allow_ignored")),
         ),
         component_images=tuple(overrides),
-        strict=_strict(config),
+        strict=bool(_option(config, "qmc_strict")),
         helm_timeout_s=_helm_timeout(config),
         values_from_defaults=values_from_defaults,
     )
@@ -166,11 +164,34 @@ def _terminated(signum: int, frame: object) -> None:
     raise KeyboardInterrupt(f"terminated by signal {signum}")
 
 
+# the markers of the suites (one per lane, and ``conformance`` on every contract rule), declared where the
+# suites run: with --strict-markers a typo in one is an error
+MARKERS = (
+    "conformance: a contract rule (every test in suites/)",
+    "static: render-time conformance rules (no cluster)",
+    "upgrade: render-time upgrade-path rules",
+    "live: needs a cluster (--cluster)",
+    "probes: protocol probes against a running release",
+)
+
+
+def conformance_requested(config: pytest.Config) -> bool:
+    """The run asked for this plugin's work: the project gives its defaults (pytest_conformance_defaults), or a
+    conformance option or QMC_* variable is set. A project that merely has the plugin installed is left as is."""
+    if config.hook.pytest_conformance_defaults(config=config):
+        return True
+    if any(v not in (None, False, []) for k, v in vars(config.option).items() if k.startswith("qmc_")):
+        return True
+    return any(k.startswith("QMC_") and v for k, v in os.environ.items())
+
+
 def pytest_configure(config: pytest.Config) -> None:
     # SIGTERM (a CI cancel, a timeout) ends the run like Ctrl-C: fixtures tear down, clusters stop, temp dirs go
-    if threading.current_thread() is threading.main_thread() and signal.getsignal(signal.SIGTERM) == signal.SIG_DFL:
+    if (conformance_requested(config) and threading.current_thread() is threading.main_thread()
+            and signal.getsignal(signal.SIGTERM) == signal.SIG_DFL):
         signal.signal(signal.SIGTERM, _terminated)
-    config.addinivalue_line("markers", "conformance: a contract rule evaluated per values file")
+    for marker in MARKERS:
+        config.addinivalue_line("markers", marker)
     # warning-severity rules are listed in the conformance summary (and JUnit properties) instead
     config.addinivalue_line("filterwarnings", "ignore::quickmeet_conformance.assertions.ConformanceWarning")
     config.stash[SESSION_KEY] = ConformanceSession(_settings(config))

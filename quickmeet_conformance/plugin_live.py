@@ -32,7 +32,7 @@ from .live.cluster import PROVIDERS, LiveCluster, start_cluster
 from .live.scenario import LiveCaseResult, LiveLane
 from .options import OptionSpec, add_options, read_option
 from .plugin import _option as conformance_option
-from .plugin import conformance_session
+from .plugin import conformance_requested, conformance_session
 from .plugin_reports import finding_properties
 from .reports.live import live_case_dict
 from .rules.engine import RULES, rules_for_lane
@@ -229,8 +229,9 @@ def pytest_collection_finish(session: pytest.Session) -> None:
 @pytest.hookimpl(tryfirst=True, optionalhook=True)
 def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
     """``-n N`` alone means ``--dist load``; the live lane asks for ``loadgroup`` so a case's tests share one
-    install (tests without a group are distributed exactly as by ``load``)."""
-    if config.getvalue("dist") != "load":
+    install (tests without a group are distributed exactly as by ``load``). Only in runs that asked for the
+    conformance work: another project's ``-n`` run keeps xdist's own scheduler."""
+    if config.getvalue("dist") != "load" or not conformance_requested(config):
         return None
     from xdist.scheduler import LoadGroupScheduling
 

@@ -11,13 +11,15 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import Any, Callable, ContextManager, Generator
+from contextlib import AbstractContextManager
+from typing import Any, Callable, Generator
 
 import pytest
 
 from .findings import Finding
 from .pipeline import CaseResult
 from .plugin import SESSION_KEY
+from .plugin_probes import PROBE_RESULTS_KEY
 from .progress import DEFAULT_EVERY_S, Progress, waiting
 from .reports.sarif import sarif_log, write_sarif
 
@@ -73,10 +75,12 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if not target or conf is None:
         return
     setup_error = session.config.stash.get(SETUP_ERROR_KEY, None)
-    if not conf.results() and setup_error is None:
+    probes = session.config.stash.get(PROBE_RESULTS_KEY, [])
+    if not conf.results() and not probes and setup_error is None:
         return  # no conformance test ran (e.g. only the framework's self-tests were selected)
     try:
-        write_sarif(sarif_log(conf.results(), setup_error=setup_error, strict=conf.settings.strict), target)
+        log = sarif_log(conf.results(), setup_error=setup_error, strict=conf.settings.strict, probes=probes)
+        write_sarif(log, target)
     except OSError as exc:  # checked at start; this is the disk filling up or a race
         line = f"--sarif {target}: cannot write the report: {exc.strerror or exc}"
         reporter = session.config.pluginmanager.get_plugin("terminalreporter")
@@ -154,7 +158,7 @@ def pytest_configure(config: pytest.Config) -> None:
 
 # -- progress ---------------------------------------------------------------------------------------
 @pytest.fixture
-def conformance_progress(request: pytest.FixtureRequest) -> Callable[..., ContextManager[Progress]]:
+def conformance_progress(request: pytest.FixtureRequest) -> Callable[..., AbstractContextManager[Progress]]:
     """``with conformance_progress("pods ready", every_s=10) as wait: ... wait.update("2/3")``: lines
     go to the terminal even while pytest captures the test's output."""
     config = request.config
@@ -170,7 +174,7 @@ def conformance_progress(request: pytest.FixtureRequest) -> Callable[..., Contex
         else:
             reporter.write_line(line)
 
-    def factory(what: str, *, every_s: float = DEFAULT_EVERY_S, ticker: bool = False) -> ContextManager[Progress]:
+    def factory(what: str, *, every_s: float = DEFAULT_EVERY_S, ticker: bool = False) -> AbstractContextManager[Progress]:
         return waiting(what, write=write, every_s=every_s, ticker=ticker)
 
     return factory

@@ -220,7 +220,7 @@ class Renderer:
         if not todo:
             return
         results = asyncio.run(self._render_all(list(todo.values())))
-        self._cache.update(zip(todo.keys(), results))
+        self._cache.update(zip(todo.keys(), results, strict=True))
 
     def render(self, request: RenderRequest) -> Rendered:
         """The rendered manifests; raises RenderError (one line) when helm or the chart refuses."""

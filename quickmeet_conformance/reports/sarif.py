@@ -19,6 +19,7 @@ from .. import __version__
 from ..charts import Chart
 from ..findings import Finding, Severity, blocks_run
 from ..pipeline import CaseResult
+from ..probes import ProbeResult
 from ..rules.engine import RULES, Rule
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -167,17 +168,38 @@ def _results(
     return list(merged.values())
 
 
+def _probe_results(probes: Iterable[ProbeResult], rule_index: dict[str, int], strict: bool) -> list[dict[str, Any]]:
+    """Probe findings sit at no file: their location is the probed URL (a logical location)."""
+    entries = []
+    for probe in probes:
+        for finding in probe.findings:
+            if finding.failed:
+                entries.append({
+                    "ruleId": finding.rule_id,
+                    "ruleIndex": rule_index[finding.rule_id],
+                    "level": level_of(finding, strict=strict),
+                    "message": {"text": finding.detail()},
+                    "locations": [{"logicalLocations": [{"name": probe.target, "fullyQualifiedName": probe.target,
+                                                         "kind": "url"}]}],
+                    "partialFingerprints": {"qmcFinding/v1": _fingerprint(finding.rule_id, probe.target,
+                                                                          finding.message, finding.resource)},
+                    "properties": {"verdict": finding.verdict.value, "target": probe.target},
+                })
+    return entries
+
+
 def sarif_log(
     results: list[CaseResult], *, base_dir: str | os.PathLike[str] | None = None, setup_error: str | None = None,
-    strict: bool = False,
+    strict: bool = False, probes: Iterable[ProbeResult] = (),
 ) -> dict[str, Any]:
     """The SARIF log for ``results``; ``setup_error`` (the run stopped before any rule ran) and values
     files that could not be read become tool execution notifications, not results."""
     base = Path(os.path.abspath(base_dir if base_dir is not None else os.getcwd()))
-    evaluated = {rule_id for r in results for rule_id in r.findings}
+    probes = list(probes)
+    evaluated = {rule_id for r in results for rule_id in r.findings} | {p.rule_id for p in probes}
     rules = [RULES[rule_id] for rule_id in RULES if rule_id in evaluated]
     rule_index = {r.id: i for i, r in enumerate(rules)}
-    notifications = []
+    notifications: list[dict[str, Any]] = []
     if setup_error:
         notifications.append({"level": "error", "message": {"text": setup_error}})
     seen_inputs = set()
@@ -201,7 +223,7 @@ def sarif_log(
         "originalUriBaseIds": {SRCROOT: {"uri": base.as_uri() + "/"}},
         "invocations": [invocation],
         "columnKind": "unicodeCodePoints",
-        "results": _results(results, rule_index, base, strict),
+        "results": _results(results, rule_index, base, strict) + _probe_results(probes, rule_index, strict),
     }
     return {"$schema": SARIF_SCHEMA, "version": SARIF_VERSION, "runs": [run]}
 

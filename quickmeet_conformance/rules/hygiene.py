@@ -29,6 +29,7 @@ def rule_ddp_streamer_capacity(ctx: Context, r: Rule) -> Iterable[Finding]:
         yield r.skip("microservices are off")
         return
     need = math.ceil(users / USERS_PER_DDP_STREAMER)
+    assert ctx.topology is not None  # evaluate_rule runs render rules only on a rendered chart
     have = sum(w.effective_replicas for w in ctx.topology.components(DDP_STREAMER))
     if have < need:
         key = "microservices.ddpStreamer.replicas"
