@@ -520,7 +520,7 @@ def rule_upgrade_renamed_values_keys(ctx: Context, r: Rule) -> Iterable[Finding]
         what = f"renamed (the new key is probably {new_key})" if new_key else "removed"
         still_set = _user_value(new_values, ignored.key_path) is not ABSENT
         if still_set or view.reuse is not None:
-            how = ("your upgrade values still set it" if still_set
+            how = ("your upgrade values still set it (helm upgrade --reuse-values would carry it too)" if still_set
                    else "helm upgrade --reuse-values (simulated) carries it over")
             yield r.fail(ctx, f"{ignored.key_path} (set to {value}) is read by {old_chart.label} but {what} in "
                          f"{new_chart.label}: {how} and it does nothing",
@@ -536,12 +536,12 @@ def rule_upgrade_renamed_values_keys(ctx: Context, r: Rule) -> Iterable[Finding]
 
 
 
-def _reuse_cause(error: str, missing: tuple[tuple[str, Any], ...]) -> str:
-    """The lost default the chart's refusal most likely comes from (a key its message names), if any."""
+def _reuse_cause(error: str, missing: tuple[tuple[str, Any], ...]) -> tuple[str, str]:
+    """(the lost default the chart's refusal most likely comes from, its key): a key its message names."""
     for path, default in missing:
         if path in error or path.rsplit(".", 1)[-1] in error:
-            return f"{path} (default {show_value(default)} in the new chart) is missing from the reused values"
-    return ""
+            return f"{path} (default {show_value(default)} in the new chart) is missing from the reused values", path
+    return "", ""
 
 
 @rule(
@@ -567,12 +567,13 @@ def rule_upgrade_reuse_values(ctx: Context, r: Rule) -> Iterable[Finding]:
         yield r.fail(ctx, f"under --reuse-values {path} is missing: {new_chart.label}'s default "
                      f"{show_value(default)} is not applied (helm keeps the old release's values instead)",
                      expected=f"{path}: {show_value(default)}", found=f"{path}: (absent)", field_path=path,
-                     severity=Severity.WARNING)
+                     key_path=path, values_file=view.from_side.values_file, severity=Severity.WARNING)
     if reuse.error:
-        cause = _reuse_cause(reuse.error, reuse.missing)
+        cause, key = _reuse_cause(reuse.error, reuse.missing)
         yield r.fail(ctx, f"{new_chart.label} refuses helm upgrade --reuse-values from "
                      f"{view.from_side.chart.label}: {reuse.error}" + (f"; likely cause: {cause}" if cause else ""),
-                     expected="the upgrade renders", found="helm upgrade fails")
+                     expected="the upgrade renders", found="helm upgrade fails", field_path=key,
+                     key_path=key or "image.tag", values_file=view.from_side.values_file)
 
 
 def _pod_identity(manifest: Manifest) -> dict[str, Any]:
@@ -663,4 +664,4 @@ def rule_upgrade_mode_changed_by_default(ctx: Context, r: Rule) -> Iterable[Find
                  f"({view.to_side.chart.label}); your values never set {key}",
                  expected=f"{key} as before ({str(bool(before)).lower()}) unless set on purpose",
                  found=f"{key} default {str(bool(old_default)).lower()} -> {str(bool(new_default)).lower()}",
-                 field_path=key)
+                 field_path=key, key_path=key, values_file=view.to_side.values_file)
