@@ -34,7 +34,9 @@ def chart_source(chart: str, fixtures: Path) -> Path:
     if chart.startswith(UPSTREAM_PREFIX):
         path = upstream_chart_dir(chart, fixtures.resolve().parent)
         if not (path / "Chart.yaml").is_file():
-            raise MutantUnavailable(f"public chart not found at {path} (../shared/upstream-charts beside the repository)")
+            raise MutantUnavailable(
+                f"public chart not found at {path} (../shared/upstream-charts beside the repository)"
+            )
         return path
     return fixtures / "charts" / chart
 
@@ -162,7 +164,8 @@ def materialize(mutant: Mutant, fixtures: Path, workdir: Path) -> tuple[Path, Pa
 
 
 def survival(mutant: Mutant, findings: list[Finding]) -> str:
-    """Why an equivalent ``mutant`` is wrongly reported (an error-severity failure of its rule), else why ``mutant`` is not killed by its rule's ``findings`` ('' when it is): the rule gave no FAIL, or its
+    """Why an equivalent ``mutant`` is wrongly reported (an error-severity failure of its rule), else why
+    ``mutant`` is not killed by its rule's ``findings`` ('' when it is): the rule gave no FAIL, or its
     failures do not mention what the mutant expects (the component, the resource, the key)."""
     failing = [f for f in findings if f.verdict == Verdict.FAIL]
     if mutant.equivalent:

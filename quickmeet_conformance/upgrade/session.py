@@ -10,8 +10,8 @@ from ..errors import UserError
 from ..render import RenderRequest
 from .case import UpgradeCase, UpgradeResult
 from .evaluation import evaluate_upgrade, prefetch_requests
-from .reuse import reuse_chart
 from .pairs import SIDES, SideSpec, UpgradePair, load_side_values, side_error, write_inline_values
+from .reuse import reuse_chart
 
 if TYPE_CHECKING:
     from ..session import ConformanceSession

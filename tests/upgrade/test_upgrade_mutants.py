@@ -10,10 +10,16 @@ import yaml
 
 from quickmeet_conformance.charts import load_chart
 from quickmeet_conformance.findings import Severity, Verdict
-from quickmeet_conformance.mutants import Mutant, MutantUnavailable, load_mutants, materialize, side_of, survival
+from quickmeet_conformance.mutants import (
+    Mutant,
+    MutantUnavailable,
+    load_mutants,
+    materialize,
+    side_of,
+    survival,
+)
 from quickmeet_conformance.render import Renderer
 from quickmeet_conformance.rules.engine import Options, rules_for_lane
-from quickmeet_conformance.upgrade.reuse import reuse_chart
 from quickmeet_conformance.upgrade import (
     SIDES,
     SideSpec,
@@ -23,6 +29,7 @@ from quickmeet_conformance.upgrade import (
     load_matrix,
     write_inline_values,
 )
+from quickmeet_conformance.upgrade.reuse import reuse_chart
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 MUTANTS = load_mutants(FIXTURES / "mutants" / "upgrade")

@@ -13,7 +13,13 @@ from upstream_charts import REPO, require_upstream
 
 from quickmeet_conformance.charts import load_chart
 from quickmeet_conformance.findings import Severity, Verdict
-from quickmeet_conformance.upgrade import SIDES, UpgradeCase, evaluate_upgrade, load_matrix, write_inline_values
+from quickmeet_conformance.upgrade import (
+    SIDES,
+    UpgradeCase,
+    evaluate_upgrade,
+    load_matrix,
+    write_inline_values,
+)
 from quickmeet_conformance.upgrade.reuse import reuse_chart
 
 PAIRS = {p.name: p for p in load_matrix(REPO / "fixtures" / "upgrades") if p.name.startswith("public-")}
