@@ -16,7 +16,7 @@ import yaml
 
 from .chart_reads import ReadTree, values_read_by_templates
 from .errors import UserError
-from .helm import run_bounded
+from .subprocesses import run
 from .values import MAX_FILE_BYTES, deep_merge, parse_values
 
 PULL_TIMEOUT_S = 120
@@ -118,7 +118,7 @@ def _pull(spec: str, version: str | None, helm_path: str, dest: Path) -> Path:
     if version:
         cmd += ["--version", version]
     try:
-        proc = run_bounded(cmd, PULL_TIMEOUT_S)
+        proc = run(cmd, timeout_s=PULL_TIMEOUT_S)
     except subprocess.TimeoutExpired:
         raise UserError(f"'helm pull' took more than {PULL_TIMEOUT_S}s", where=spec) from None
     if proc.returncode != 0:

@@ -291,7 +291,7 @@ def live_cluster(request: pytest.FixtureRequest):
         from .clusters.processes import shutdown_guard
 
         request.addfinalizer(run.stop)
-        # SIGINT/SIGTERM/atexit: the kwok provider registers itself; the temp dir goes too. No kubectl from a
+        # SIGINT/SIGTERM/atexit: the kwok provider registers itself; the temp dir goes too. No API call from a
         # signal handler: on SIGINT the finalizer above still deletes the namespaces (KeyboardInterrupt unwinds).
         guard = _TempDirGuard(run)
         shutdown_guard.register(guard)
