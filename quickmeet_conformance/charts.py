@@ -21,6 +21,15 @@ from .values import MAX_FILE_BYTES, deep_merge, parse_values
 
 PULL_TIMEOUT_S = 120
 
+# Fixtures may name a public chart kept beside the repository: ``upstream/rocketchat-6.29.0`` is
+# ../shared/upstream-charts/rocketchat-6.29.0 relative to the repository root.
+UPSTREAM_PREFIX = "upstream/"
+
+
+def upstream_chart_dir(name: str, repo_root: Path) -> Path:
+    """Where ``upstream/<dir>`` lives (it may be absent: callers skip with the reason)."""
+    return repo_root.resolve().parent / "shared" / "upstream-charts" / name[len(UPSTREAM_PREFIX):]
+
 
 @dataclass(frozen=True)
 class Chart:

@@ -381,6 +381,8 @@ def live_upgrade(request: pytest.FixtureRequest) -> Iterator[LiveCaseResult]:
     from .live.scenario import IMMUTABLE_RULE
 
     session = upgrade_session(request.config)
+    if session.unavailable(key[1:]):
+        pytest.skip(session.unavailable(key[1:]))
 
     def make() -> LiveCaseResult:
         case = session.case(key[1:])

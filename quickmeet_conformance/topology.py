@@ -209,7 +209,11 @@ class Workload:
         moves it). A numeric Service targetPort needs no declared containerPort to reach them; a declared
         ``http`` port of the monolith or ddp-streamer counts only where PORT puts the server."""
         http = self.http_port()
-        found = [ListeningPort(p.port, p.name) for p in self.all_ports() if not (http and p.name == "http" and p.port != http)]
+        found = [
+            ListeningPort(p.port, p.name)
+            for p in self.all_ports()
+            if not (http and p.name == "http" and p.port != http)
+        ]
         main = self.component_main_container
         found += [ListeningPort(port, "", f"env {name}") for name, port in (main.env_ports() if main else ())]
         for port in DEFAULT_LISTEN_PORTS.get(self.component or "", ()):

@@ -11,7 +11,6 @@ from .engine import Context, Rule, rule
 from .services import resolve_service_port
 
 
-
 def _bus_clients(ctx: Context) -> list[Workload]:
     return [w for w in ctx.topology.workloads if w.component in BUS_CLIENTS]
 
