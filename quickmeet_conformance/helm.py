@@ -11,8 +11,6 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-import pyhelm3.errors
-
 from .errors import ToolError
 
 MIN_HELM = (3, 12, 0)
@@ -51,6 +49,17 @@ def default_helm_candidates(repo_root: Path | None) -> list[str]:
     return candidates
 
 
+class HelmFailed(Exception):
+    """helm exited non-zero (what pyhelm3's ``errors.Error`` carries, without importing pyhelm3 and pydantic:
+    the static lane never needs them)."""
+
+    def __init__(self, returncode: int, stdout: bytes, stderr: bytes) -> None:
+        super().__init__(returncode, stdout, stderr)
+        self.returncode = returncode
+        self.stdout = stdout
+        self.stderr = stderr
+
+
 def kill_process_group(pid: int) -> None:
     """SIGKILL a process started with ``start_new_session=True`` and everything it spawned."""
     try:
@@ -62,7 +71,7 @@ def kill_process_group(pid: int) -> None:
 async def run_in_own_group(executable: str, argv: list[str], input: bytes | None = None) -> bytes:
     """pyhelm3's ``Command.run``, but helm runs in a process group of its own that a timeout or an interrupt
     (cancelling this coroutine) kills whole: pyhelm3 terminates only the shell it starts, then waits for pipes
-    that a hung child of helm keeps open. A failed helm raises ``pyhelm3.errors.Error`` as pyhelm3 does."""
+    that a hung child of helm keeps open. A failed helm raises :class:`HelmFailed`."""
     proc = await asyncio.create_subprocess_exec(
         executable, *argv,
         stdin=asyncio.subprocess.PIPE if input is not None else asyncio.subprocess.DEVNULL,
@@ -75,7 +84,7 @@ async def run_in_own_group(executable: str, argv: list[str], input: bytes | None
         await proc.wait()
         raise
     if proc.returncode != 0:
-        raise pyhelm3.errors.Error(proc.returncode, stdout, stderr)
+        raise HelmFailed(proc.returncode, stdout, stderr)
     return stdout
 
 

@@ -1,9 +1,11 @@
-"""Render a chart with helm (through pyhelm3) into parsed manifests, once per distinct input.
+"""Render a chart with ``helm template`` into parsed manifests, once per distinct input.
 
 pyhelm3's ``Command.template`` cannot pass ``--kube-version``/``--api-versions``, parses the output
 without keeping each document's ``# Source:`` template, and ``Command.run`` has no timeout; this module
-builds the command itself and runs helm in a process group of its own (pyhelm3's errors),
-bounded by ``asyncio.wait_for``: a timeout kills the whole group, so a hung helm cannot hang the run.
+builds the command itself and runs helm in a process group of its own (``helm.run_in_own_group``, the
+runner the live lane's pyhelm3 commands use too), bounded by ``asyncio.wait_for``: a timeout kills the
+whole group, so a hung helm cannot hang the run. Importing pyhelm3 (pydantic models) would cost more
+than a render, so the static lane does not.
 """
 
 from __future__ import annotations
@@ -15,13 +17,11 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
-import pyhelm3
-import pyhelm3.errors
 import yaml
 
 from .charts import Chart
 from .errors import RenderError
-from .helm import HelmBinary, run_in_own_group
+from .helm import HelmBinary, HelmFailed, run_in_own_group
 
 RENDER_TIMEOUT_S = 120.0
 _DOC_SPLIT = re.compile(r"^---[ \t]*$", re.MULTILINE)
@@ -90,10 +90,13 @@ class Rendered:
         return [m for m in self.manifests if m.kind == kind and (name is None or m.name == name)]
 
 
-class _TemplateCommand(pyhelm3.Command):
+class _TemplateCommand:
+    """``helm template`` through :func:`run_in_own_group` (one helm runner for renders and live installs)."""
+
+    def __init__(self, executable: str) -> None:
+        self._executable = executable
+
     async def run(self, command: list[Any], input: bytes | None = None) -> bytes:
-        """pyhelm3's ``run``, but in a process group of its own that a timeout kills whole: pyhelm3
-        terminates only the shell it starts and then waits for pipes that a hung child keeps open."""
         return await run_in_own_group(self._executable, [str(part) for part in command], input)
 
     async def template_text(self, request: RenderRequest) -> str:
@@ -188,7 +191,7 @@ class Renderer:
             return RenderError(
                 f"'helm template' took more than {self.timeout_s:g}s (helm {self.helm.path})", where=where
             )
-        except pyhelm3.errors.Error as exc:
+        except HelmFailed as exc:
             return RenderError(
                 f"helm template failed: {self._redact(_helm_error_line(exc.stderr))}",
                 where=where,

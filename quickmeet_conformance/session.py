@@ -20,7 +20,7 @@ from .redact import Redactor
 from .render import Renderer
 from .rules.engine import Options
 from .topology import ComponentMatcher
-from .values import load_values
+from .values import load_values, values_stem
 
 
 @dataclass(frozen=True)
@@ -81,6 +81,9 @@ class ConformanceSession:
 
     def check_setup(self) -> None:
         """Resolve every helm binary, the chart and each values file now: a setup mistake stops the run at once."""
+        from .rules.kube_schema import supported_kube_version
+
+        supported_kube_version(self.settings.options.kube_version)  # no silent fallback to another version
         for spec in self.settings.helm:
             self.helm(spec)
         _ = self.chart
@@ -95,7 +98,7 @@ class ConformanceSession:
     def case_id(self, key: tuple[str, str]) -> str:
         values, helm_spec = key
         label = self.helm(helm_spec).label if helm_spec in self._helms else Path(helm_spec).name
-        return f"{Path(values).stem}@{label}"
+        return f"{values_stem(values)}@{label}"
 
     def case(self, key: tuple[str, str]) -> Case:
         values, helm_spec = key

@@ -21,7 +21,7 @@ import pyhelm3
 import pyhelm3.errors
 
 from ..errors import ToolError
-from ..helm import HelmBinary, run_in_own_group
+from ..helm import HelmBinary, HelmFailed, run_in_own_group
 
 INSTALL_TIMEOUT_S = 180.0
 READ_TIMEOUT_S = 60.0
@@ -44,7 +44,10 @@ class BoundedHelm(pyhelm3.Command):
             argv += ["--kubeconfig", str(self._kubeconfig)]
         if self._kubecontext:
             argv += ["--kube-context", self._kubecontext]
-        return await run_in_own_group(self._executable, argv, input)
+        try:
+            return await run_in_own_group(self._executable, argv, input)
+        except HelmFailed as exc:  # pyhelm3's own methods expect its error type
+            raise pyhelm3.errors.Error(exc.returncode, exc.stdout, exc.stderr) from None
 
 
 @dataclass(frozen=True)

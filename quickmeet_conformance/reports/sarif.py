@@ -92,13 +92,13 @@ def _physical(location: dict[str, Any], line: int | None = None, column: int | N
 
 def _locations(result: CaseResult, finding: Finding, base_dir: Path) -> tuple[dict[str, Any], bool]:
     """The result's location and whether it is a chart template (else the values file)."""
-    values_loc = artifact_location(result.case.values_path, base_dir)
+    values_loc = artifact_location(result.case.values_files[-1], base_dir)
     loc = finding.location
     if loc is not None and loc.line is None and loc.file and not loc.key_path and _is_template(loc.file):
         physical = _physical(artifact_location(template_path(result.case.chart, loc.file), base_dir))
         on_template = True
-    elif loc is not None:
-        physical = _physical(values_loc, loc.line, loc.column)
+    elif loc is not None:  # the values file, or the layer of layered values that set the key
+        physical = _physical(artifact_location(loc.file, base_dir) if loc.file else values_loc, loc.line, loc.column)
         on_template = False
     else:  # a finding about the values file as a whole (or one the rule could not place)
         physical = _physical(values_loc)
@@ -157,7 +157,7 @@ def _results(results: Iterable[CaseResult], rule_index: dict[str, int], base_dir
                 if on_template:  # the values file that made the chart render it
                     entry["relatedLocations"] = [{
                         "id": 1,
-                        "physicalLocation": _physical(artifact_location(result.case.values_path, base_dir)),
+                        "physicalLocation": _physical(artifact_location(result.case.values_files[-1], base_dir)),
                         "message": {"text": "values file rendered with this chart"},
                     }]
                 merged[key] = entry
@@ -183,7 +183,7 @@ def sarif_log(
             notifications.append({
                 "level": "error",
                 "message": {"text": result.input_error},
-                "locations": [{"physicalLocation": _physical(artifact_location(result.case.values_path, base))}],
+                "locations": [{"physicalLocation": _physical(artifact_location(result.case.values_files[-1], base))}],
             })
     invocation: dict[str, Any] = {
         "executionSuccessful": not notifications,

@@ -84,7 +84,7 @@ class Rule:
             located_in = values_file or ctx.values_file
             pos = located_in.position(key_path)
             location = Location(
-                located_in.path, key_path, pos.line if pos else None, pos.column if pos else None
+                located_in.file_of(pos), key_path, pos.line if pos else None, pos.column if pos else None
             )
         elif manifest is not None and manifest.source:
             location = Location(manifest.source)
