@@ -81,6 +81,14 @@ _OPTIONS: list[OptionSpec] = [
     ),
 ]
 
+LANE_MARKERS = {
+    "static": "render-time conformance rules (no cluster)",
+    "upgrade": "render-time upgrade-path rules",
+    "live": "needs a cluster (--cluster)",
+    "probe": "protocol probes against a running release",
+    "xdist_group": "tests of one live case run on one pytest-xdist worker",
+}
+
 # Each lane wires its own options and fixtures in a module of its own (pytest_addoption is a historic
 # hook, so these still get to declare options).
 LANE_PLUGINS = (
@@ -149,6 +157,10 @@ def _settings(config: pytest.Config) -> Settings:
         return str(root / p) if not os.path.isabs(p) else p
 
     chart = _option(config, "qmc_chart") or (rooted(defaults["chart"]) if "chart" in defaults else None)
+    if chart is None:  # an installed package checks against the reference chart it bundles, as the CLI does
+        from .resources import reference_chart
+
+        chart = str(reference_chart())
     values = _option(config, "qmc_values")
     values_from_defaults = not values and "values_dir" in defaults and not names_upgrade_pairs(config)
     if values_from_defaults:
@@ -206,6 +218,9 @@ def pytest_configure(config: pytest.Config) -> None:
     if threading.current_thread() is threading.main_thread() and signal.getsignal(signal.SIGTERM) == signal.SIG_DFL:
         signal.signal(signal.SIGTERM, _terminated)
     config.addinivalue_line("markers", "conformance: a contract rule evaluated per values file")
+    # the suites' lane markers, declared here too: an installed package has no pyproject.toml to declare them
+    for lane, meaning in LANE_MARKERS.items():
+        config.addinivalue_line("markers", f"{lane}: {meaning}")
     # warning-severity rules are listed in the conformance summary (and JUnit properties) instead
     config.addinivalue_line("filterwarnings", "ignore::quickmeet_conformance.assertions.ConformanceWarning")
     config.stash[SESSION_KEY] = ConformanceSession(_settings(config))

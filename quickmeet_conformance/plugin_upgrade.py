@@ -29,8 +29,8 @@ from .upgrade import (
 )
 
 UPGRADE_KEY = pytest.StashKey["UpgradeSession | UserError"]()
-NO_PAIR_NAMED = ("no upgrade pair named: the project's upgrade matrix runs only when no --values is given "
-                 "(pass --upgrade-from OLD.yaml --upgrade-to NEW.yaml to check an upgrade)")
+NO_PAIR_NAMED = ("no upgrade pair named (pass --upgrade-from OLD.yaml --upgrade-to NEW.yaml to check an upgrade; "
+                 "a checkout's own upgrade matrix runs only when no --values is given)")
 
 _OPTIONS: list[OptionSpec] = [
     OptionSpec("qmc_upgrade_from", "--upgrade-from", "QMC_UPGRADE_FROM",
