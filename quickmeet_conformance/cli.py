@@ -27,7 +27,7 @@ from .resources import checkout_root, reference_chart
 from .rules import load_all
 from .rules.engine import RULES, Rule
 from .session import ConformanceSession, Settings
-from .values import LAYER_SEPARATOR
+from .values import LAYER_SEPARATOR, expand_values_args
 
 EXIT_CONFORMANT = 0
 EXIT_FINDINGS = 1
@@ -108,7 +108,7 @@ exit codes: 0 conformant (warnings do not fail unless --strict), 1 findings, 2 u
 
 
 def _check_cases(args: argparse.Namespace) -> list[str]:
-    cases = list(args.values)
+    cases = expand_values_args(list(args.values))
     if args.layers:
         cases.append(LAYER_SEPARATOR.join(args.layers))
     if not cases:
@@ -232,6 +232,9 @@ def cmd_check(args: argparse.Namespace, out: TextIO) -> int:
         text = _text_report(session, results, upgrades, bundled=not args.chart, verbose=args.verbose,
                             failing=failing, inputs=inputs)
     _write(text, args.output, out)
+    if args.sarif:  # code scanning alongside any format (the GitHub Action shows text and uploads this)
+        _write(render_check_report("sarif", session, results, upgrades, bundled=not args.chart, verbose=False),
+               args.sarif, out)
     if inputs:
         return EXIT_USAGE
     return EXIT_FINDINGS if failing else EXIT_CONFORMANT
@@ -293,6 +296,7 @@ def _add_check(sub: argparse._SubParsersAction) -> None:
     check.add_argument("--format", choices=("text", "json", "junit", "sarif"), default="text",
                        help="report format (default text)")
     check.add_argument("-o", "--output", metavar="FILE", help="write the report to FILE instead of stdout")
+    check.add_argument("--sarif", metavar="FILE", help="also write the findings as SARIF 2.1.0 to FILE")
     check.add_argument("--upgrade-from", action="append", metavar="FILE",
                        help="values of the installed release: also check the upgrade to each VALUES case")
     check.add_argument("--from-chart", metavar="DIR|TGZ|REPO/NAME",

@@ -24,6 +24,7 @@ from .reports.model import report_dict
 from .reports.terminal import write_summary
 from .rules.engine import Options
 from .session import ConformanceSession, Settings
+from .values import expand_values_args
 
 SESSION_KEY = pytest.StashKey[ConformanceSession]()
 
@@ -38,8 +39,9 @@ _OPTIONS: list[OptionSpec] = [
     ),
     OptionSpec(
         "qmc_values", "--values", "QMC_VALUES",
-        "values file to check (repeatable; env: paths separated by ':'); default: the project's "
-        "fixtures", {"action": "append"}
+        "values file to check (repeatable; a directory: each *.yaml in it; base.yaml+prod.yaml: one case of "
+        "layers merged as helm -f merges them; env: paths separated by ':'); default: the project's fixtures",
+        {"action": "append"}
     ),
     OptionSpec(
         "qmc_helm", "--helm", "HELM_BIN",
@@ -161,7 +163,10 @@ def _settings(config: pytest.Config) -> Settings:
         from .resources import reference_chart
 
         chart = str(reference_chart())
-    values = _option(config, "qmc_values")
+    try:
+        values = expand_values_args(_option(config, "qmc_values") or [])
+    except UserError as exc:
+        raise pytest.UsageError(exc.line()) from None
     values_from_defaults = not values and "values_dir" in defaults and not names_upgrade_pairs(config)
     if values_from_defaults:
         values = sorted(str(p) for p in Path(rooted(defaults["values_dir"])).glob("*.yaml"))

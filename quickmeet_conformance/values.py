@@ -258,6 +258,21 @@ def layers_of(spec: str | Path) -> tuple[str, ...]:
     return parts
 
 
+def expand_values_args(specs: list[str]) -> list[str]:
+    """Values arguments as cases: a directory stands for each ``*.yaml``/``*.yml`` file in it, sorted."""
+    cases: list[str] = []
+    for spec in specs:
+        path = Path(spec)
+        if not path.is_dir():
+            cases.append(spec)
+            continue
+        files = sorted(str(f) for f in path.iterdir() if f.suffix in (".yaml", ".yml") and f.is_file())
+        if not files:
+            raise UserError("no *.yaml values file in this directory", where=spec)
+        cases += files
+    return cases
+
+
 def values_stem(spec: str | Path) -> str:
     """The short name of a values file or layered set in test ids: ``seed-docs``, ``base+prod``."""
     return LAYER_SEPARATOR.join(Path(p).stem for p in layers_of(spec))
