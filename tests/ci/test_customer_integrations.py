@@ -93,6 +93,7 @@ def _workflow_using_the_action(tmp_path: Path, inputs: dict[str, str]) -> Path:
     """A workflow in a copy of the action's repository that uses it as ``./``: actionlint then checks the
     action's metadata and every input the workflow passes against it."""
     shutil.copy(REPO / "action.yml", tmp_path / "action.yml")
+    _git(tmp_path, "init", "-q")  # actionlint resolves "./" from the repository root
     workflow = tmp_path / ".github" / "workflows" / "values.yml"
     workflow.parent.mkdir(parents=True)
     workflow.write_text(yaml.safe_dump({
