@@ -124,7 +124,7 @@ class ConformanceSession:
                 continue
             by_helm.setdefault(key[1], []).append(render_request(case, values))
         for helm_spec, requests in by_helm.items():
-            self.renderer(helm_spec).prefetch(requests)
+            self.renderer(helm_spec).start(requests)  # helm renders while the rules are loaded
 
     def result(self, key: tuple[str, str]) -> CaseResult:
         if key not in self._results:
@@ -145,6 +145,8 @@ class ConformanceSession:
         return list(self._results.values())
 
     def close(self) -> None:
+        for renderer in self._renderers.values():
+            renderer.close()
         if self._workdir is not None:
             shutil.rmtree(self._workdir, ignore_errors=True)
             self._workdir = None

@@ -150,9 +150,9 @@ def evaluate_rule(ctx: Context, rule_obj: Rule) -> list[Finding]:
 
 
 def rules_for_lane(lane: str) -> list[Rule]:
-    from . import load_all
+    from . import load_lane
 
-    load_all()
+    load_lane(lane)
     return [r for r in RULES.values() if r.lane == lane]
 
 

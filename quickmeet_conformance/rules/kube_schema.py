@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import re
 from functools import lru_cache
+from pathlib import Path
 from typing import Any, Iterable
 
 from ..errors import UserError
@@ -23,19 +25,28 @@ def _validator(kind: str, api_version: str, version: str) -> Any:
     schema_dir = f"v{version}-local-strict"
     group_version = re.sub(r"^([^./]*)(?:\.[^/]*)?/", r"\1-", api_version)
     try:
-        schema = _schema(f"kubernetes-json-schema/{schema_dir}/{kind.lower()}-{group_version}.json", version)
+        schema = _schema(f"{schema_dir}/{kind.lower()}-{group_version}.json", version)
     except FileNotFoundError:
         return None  # a CRD or an API this Kubernetes version does not ship: not ours to judge
-    definitions = _schema(f"kubernetes-json-schema/{schema_dir}/_definitions.json", version)
+    definitions = _schema(f"{schema_dir}/_definitions.json", version)
     registry = Resource.from_contents(definitions) @ (Resource.from_contents(schema) @ Registry())
     return jsonschema.Draft202012Validator(schema, registry=registry)
 
 
+@lru_cache(maxsize=1)
+def _schema_root() -> Path:
+    """kubernetes-validate's bundled schemas, found without importing it (its import pulls in what a run that
+    only lists versions or reads two JSON files does not need)."""
+    spec = importlib.util.find_spec("kubernetes_validate")
+    if spec is None or not spec.submodule_search_locations:
+        raise UserError("kubernetes-validate is not installed", fix="pip install quickmeet-conformance again")
+    return Path(list(spec.submodule_search_locations)[0]) / "kubernetes-json-schema"
+
+
 @lru_cache(maxsize=512)
 def _schema(filename: str, version: str) -> dict:
-    import kubernetes_validate.utils
-
-    return kubernetes_validate.utils.schema_contents(filename, version)
+    with open(_schema_root() / filename, encoding="utf-8") as handle:
+        return json.load(handle)
 
 
 @lru_cache(maxsize=4096)
@@ -54,9 +65,8 @@ def _validate_cached(document: str, kind: str, api_version: str, version: str) -
 
 def supported_kube_versions() -> list[str]:
     """The Kubernetes minors the bundled offline schemas cover (kubernetes-validate ships one per minor)."""
-    import kubernetes_validate.utils
-
-    minors = {tuple(int(p) for p in v.split(".")[:2]) for v in kubernetes_validate.utils.all_versions()}
+    found = (re.match(r"v(\d+)\.(\d+)\.\d+-local-strict$", entry.name) for entry in _schema_root().iterdir())
+    minors = {(int(m.group(1)), int(m.group(2))) for m in found if m}
     return [f"{major}.{minor}" for major, minor in sorted(minors)]
 
 
