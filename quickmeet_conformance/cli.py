@@ -173,26 +173,34 @@ def _chart_line(session: ConformanceSession, bundled: bool) -> str:
 
 def _text_report(session: ConformanceSession, results: list, upgrades: list, *, bundled: bool, verbose: bool,
                  failing: int, inputs: int) -> str:
-    from .reports.terminal import summary_lines
+    from .reports.check_text import case_lines
 
-    lines = [_chart_line(session, bundled), ""]
-    lines += [text for text, _ in summary_lines(results, strict=session.settings.strict, failures_only=not verbose,
-                                                width=100_000)]
-    if upgrades:
-        from .plugin_upgrade import summary_lines as upgrade_lines
+    strict = session.settings.strict
+    lines = [_chart_line(session, bundled)]
+    for r in results:
+        title = f"{r.case.values_path}  ({r.case.chart.label}, {r.case.renderer.helm.label})"
+        lines += [""] + case_lines(title, r.findings, r.input_error, strict=strict, verbose=verbose)
+    for u in upgrades:
+        from .upgrade import plan_lines
 
-        lines += [""] + [text for text, _ in upgrade_lines(upgrades, failures_only=not verbose)]
+        case = u.case
+        title = (f"upgrade {case.pair.from_side.values_label} ({case.from_chart.label}) -> "
+                 f"{case.pair.to_side.values_label} ({case.to_chart.label}), {case.renderer.helm.label}")
+        lines += [""] + case_lines(title, u.findings, u.input_error, strict=strict, verbose=verbose)
+        if u.plan is not None:
+            lines += ["  plan:"] + [f"    {line}" for line in plan_lines(u.plan)]
     checked = len(results) + len(upgrades)
     what = f"{checked} case{'s' if checked != 1 else ''}"
     if inputs:
-        verdict = f"result: {inputs} of {what} could not be checked (input error above)"
+        verdict = f"result: {inputs} of {what} could not be checked (input error above) - exit 2"
     elif failing:
-        verdict = f"result: NOT conformant - {failing} of {what} with findings (each: rule, where, fix above)"
+        verdict = f"result: NOT conformant - {failing} of {what} with failing rules (what, where, fix above) - exit 1"
     else:
         warned = sum(1 for r in results for f in r.failures(strict=True)) + sum(
             1 for u in upgrades for fs in u.findings.values() for f in fs if f.failed)
         verdict = f"result: conformant - {what}" + (
-            f" ({warned} warning{'s' if warned != 1 else ''}; --strict makes warnings fail)" if warned else "")
+            f" ({warned} warning{'s' if warned != 1 else ''}; --strict makes warnings fail)" if warned else "") + \
+            " - exit 0"
     return "\n".join(lines + ["", verdict]) + "\n"
 
 
