@@ -40,7 +40,8 @@ def _children_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def timed(argv: list[str], *, cwd: Path, env: dict[str, str], repeat: int, ok: tuple[int, ...] = (0,)) -> tuple[float, float]:
+def timed(argv: list[str], *, cwd: Path, env: dict[str, str], repeat: int,
+          ok: tuple[int, ...] = (0,)) -> tuple[float, float]:
     """(median wall seconds, median CPU seconds) of ``argv``; one untimed warm-up run first."""
     walls, cpus = [], []
     for attempt in range(repeat + 1):
@@ -48,7 +49,8 @@ def timed(argv: list[str], *, cwd: Path, env: dict[str, str], repeat: int, ok: t
         proc = subprocess.run(argv, cwd=cwd, env=env, capture_output=True, text=True, timeout=600)
         wall, cpu = time.perf_counter() - start, _children_cpu() - cpu0
         if proc.returncode not in ok:
-            raise SystemExit(f"{' '.join(argv)} exited {proc.returncode}:\n{proc.stdout[-1500:]}\n{proc.stderr[-1500:]}")
+            raise SystemExit(f"{' '.join(argv)} exited {proc.returncode}:\n{proc.stdout[-1500:]}\n"
+                             f"{proc.stderr[-1500:]}")
         if attempt:
             walls.append(wall)
             cpus.append(cpu)
@@ -96,8 +98,9 @@ def main() -> None:
                                     "--kube-version", "1.35.0"], (0,)),
             ("conformance check (bundled chart)", [conformance, "check", "values.yaml"], (0, 1)),
             ("conformance check --chart .tgz", [conformance, "check", "values.yaml", "--chart", tgz], (0, 1)),
-            ("pytest route (--pyargs, static)", [python, "-m", "pytest", "--pyargs", "quickmeet_conformance.suites.static",
-                                                 "--values", "values.yaml", "-q", "-p", "no:cacheprovider"], (0, 1)),
+            ("pytest route (--pyargs, static)", [python, "-m", "pytest", "--pyargs",
+                                                 "quickmeet_conformance.suites.static", "--values", "values.yaml",
+                                                 "-q", "-p", "no:cacheprovider"], (0, 1)),
             ("python -c pass", [python, "-c", "pass"], (0,)),
             ("python: import quickmeet_conformance.cli", [python, "-c", "import quickmeet_conformance.cli"], (0,)),
             ("python: import pytest + plugin", [python, "-c", "import pytest, quickmeet_conformance.plugin"], (0,)),

@@ -19,10 +19,12 @@ import os
 import shutil
 import sys
 import textwrap
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence, TextIO
+from typing import Any, TextIO
 
 from .errors import ToolError, UserError
+from .findings import blocking
 from .resources import checkout_root, reference_chart
 from .rules import load_all
 from .rules.engine import RULES, Rule
@@ -112,7 +114,8 @@ def _check_cases(args: argparse.Namespace) -> list[str]:
     if args.layers:
         cases.append(LAYER_SEPARATOR.join(args.layers))
     if not cases:
-        raise UserError("no values file to check", fix="conformance check my-values.yaml (or -f base.yaml -f prod.yaml)")
+        raise UserError("no values file to check",
+                        fix="conformance check my-values.yaml (or -f base.yaml -f prod.yaml)")
     return cases
 
 
@@ -181,7 +184,7 @@ def _text_report(session: ConformanceSession, results: list, upgrades: list, *, 
         title = f"{r.case.values_path}  ({r.case.chart.label}, {r.case.renderer.helm.label})"
         lines += [""] + case_lines(title, r.findings, r.input_error, strict=strict, verbose=verbose)
     for u in upgrades:
-        from .upgrade import plan_lines
+        from .reports.upgrade import plan_lines
 
         case = u.case
         title = (f"upgrade {case.pair.from_side.values_label} ({case.from_chart.label}) -> "
@@ -204,9 +207,8 @@ def _text_report(session: ConformanceSession, results: list, upgrades: list, *, 
     return "\n".join(lines + ["", verdict]) + "\n"
 
 
-def _upgrade_blocks(result, strict: bool) -> bool:
-    return any(f.failed and (strict or f.severity.value == "error" or f.verdict.value == "error")
-               for fs in result.findings.values() for f in fs)
+def _upgrade_blocks(result: Any, strict: bool) -> bool:
+    return any(blocking(fs, strict=strict) for fs in result.findings.values())
 
 
 def cmd_check(args: argparse.Namespace, out: TextIO) -> int:
@@ -256,14 +258,15 @@ def render_check_report(fmt: str, session: ConformanceSession, results: list, up
 
         sections = {}
         if upgrades:
-            from .upgrade import upgrade_result_dict
+            from .reports.upgrade import upgrade_result_dict
 
-            sections["upgrades"] = [upgrade_result_dict(u) for u in upgrades]
-        return json.dumps(report_dict(results, extra_sections=sections), indent=2) + "\n"
+            sections["upgrades"] = [upgrade_result_dict(u, strict=session.settings.strict) for u in upgrades]
+        return json.dumps(report_dict(results, extra_sections=sections, strict=session.settings.strict),
+                          indent=2) + "\n"
     if fmt == "sarif":
         from .reports.sarif import sarif_log
 
-        return json.dumps(sarif_log(results), indent=2) + "\n"
+        return json.dumps(sarif_log(results, strict=session.settings.strict), indent=2) + "\n"
     if fmt == "junit":
         from .reports.junit import JUnitSuite, junit_xml
 

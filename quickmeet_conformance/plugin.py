@@ -9,8 +9,9 @@ from __future__ import annotations
 import os
 import signal
 import threading
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 
@@ -304,7 +305,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     for lane_sections in session.config.hook.pytest_conformance_report_sections(config=session.config):
         sections.update(lane_sections or {})
     if conf.results() or sections:
-        write_json_report(report_dict(conf.results(), extra_sections=sections), target)
+        write_json_report(report_dict(conf.results(), extra_sections=sections, strict=conf.settings.strict), target)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

@@ -76,7 +76,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if not conf.results() and setup_error is None:
         return  # no conformance test ran (e.g. only the framework's self-tests were selected)
     try:
-        write_sarif(sarif_log(conf.results(), setup_error=setup_error), target)
+        write_sarif(sarif_log(conf.results(), setup_error=setup_error, strict=conf.settings.strict), target)
     except OSError as exc:  # checked at start; this is the disk filling up or a race
         line = f"--sarif {target}: cannot write the report: {exc.strerror or exc}"
         reporter = session.config.pluginmanager.get_plugin("terminalreporter")

@@ -2,7 +2,7 @@
 
 pyhelm3's ``Command.template`` cannot pass ``--kube-version``/``--api-versions``, parses the output
 without keeping each document's ``# Source:`` template, and ``Command.run`` has no timeout; this module
-builds the command itself and runs helm in a process group of its own (``helm.run_in_own_group``, the
+builds the command itself and runs helm in a process group of its own (``helm.run_helm``, the
 runner the live lane's pyhelm3 commands use too), bounded by ``asyncio.wait_for``: a timeout kills the
 whole group, so a hung helm cannot hang the run. Importing pyhelm3 (pydantic models) would cost more
 than a render, so the static lane does not.
@@ -15,14 +15,15 @@ import json
 import os
 import re
 import threading
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any
 
 import yaml
 
 from .charts import Chart
 from .errors import RenderError
-from .helm import HelmBinary, HelmFailed, run_in_own_group
+from .helm import HelmBinary, HelmFailed, run_helm
 
 RENDER_TIMEOUT_S = 120.0
 _DOC_SPLIT = re.compile(r"^---[ \t]*$", re.MULTILINE)
@@ -92,13 +93,13 @@ class Rendered:
 
 
 class _TemplateCommand:
-    """``helm template`` through :func:`run_in_own_group` (one helm runner for renders and live installs)."""
+    """``helm template`` through :func:`helm.run_helm` (one helm runner for renders and live installs)."""
 
     def __init__(self, executable: str) -> None:
         self._executable = executable
 
     async def run(self, command: list[Any], input: bytes | None = None) -> bytes:
-        return await run_in_own_group(self._executable, [str(part) for part in command], input)
+        return await run_helm(self._executable, [str(part) for part in command], input)
 
     async def template_text(self, request: RenderRequest) -> str:
         command: list[Any] = [
@@ -230,7 +231,7 @@ class Renderer:
         if not todo:
             return
         results = asyncio.run(self._render_all(list(todo.values())))
-        self._cache.update(zip(todo.keys(), results))
+        self._cache.update(zip(todo.keys(), results, strict=True))
 
     def start(self, requests: Iterable[RenderRequest]) -> None:
         """Like :meth:`prefetch`, but return at once: helm renders in a background thread while the caller does
@@ -300,7 +301,7 @@ class _BackgroundRenders:
             raise
         if self._error is not None or self._results is None:
             raise self._error or RuntimeError("background renders ended without results")
-        return dict(zip(self.todo.keys(), self._results))
+        return dict(zip(self.todo.keys(), self._results, strict=True))
 
     def cancel(self) -> None:
         self._started.wait(5)

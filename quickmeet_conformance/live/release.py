@@ -21,8 +21,10 @@ import pyhelm3
 import pyhelm3.errors
 
 from ..errors import ToolError
-from ..helm import HelmBinary, HelmFailed, run_in_own_group
+from ..helm import HelmBinary, HelmFailed, run_helm
 
+# helm subcommands that change the cluster (the audit mode must never send one)
+HELM_WRITE_VERBS = frozenset({"install", "upgrade", "uninstall", "delete", "rollback", "test", "push"})
 INSTALL_TIMEOUT_S = 180.0
 READ_TIMEOUT_S = 60.0
 
@@ -45,7 +47,7 @@ class BoundedHelm(pyhelm3.Command):
         if self._kubecontext:
             argv += ["--kube-context", self._kubecontext]
         try:
-            return await run_in_own_group(self._executable, argv, input)
+            return await run_helm(self._executable, argv, input)
         except HelmFailed as exc:  # pyhelm3's own methods expect its error type
             raise pyhelm3.errors.Error(exc.returncode, exc.stdout, exc.stderr) from None
 

@@ -13,20 +13,14 @@ Findings arrive redacted; a warning fails only with ``strict``.
 
 from __future__ import annotations
 
-from ..findings import Finding, Severity, Verdict, verdict_of
+from ..findings import Finding, status_of
 from ..rules.engine import RULES
 
 _ORDER = {"FAIL": 0, "ERROR": 0, "WARN": 1, "SKIP": 2, "PASS": 3}
 
 
 def _mark(findings: list[Finding], strict: bool) -> str:
-    verdict = verdict_of(findings)
-    if verdict == Verdict.ERROR:
-        return "ERROR"
-    if verdict == Verdict.FAIL:
-        blocking = any(f.failed and (strict or f.severity == Severity.ERROR) for f in findings)
-        return "FAIL" if blocking else "WARN"
-    return verdict.value.upper()
+    return status_of(findings, strict=strict).value.upper()
 
 
 def _flat(text: str) -> str:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 
-from ..findings import Finding, Severity, Verdict, verdict_of
+from ..findings import Finding, Status, blocking, status_of
 from ..rules.engine import RULES
 
 
@@ -22,10 +22,6 @@ class JUnitSuite:
     name: str
     findings: dict[str, list[Finding]]
     input_error: str | None = None
-
-
-def _blocking(findings: list[Finding], strict: bool) -> list[Finding]:
-    return [f for f in findings if f.failed and (strict or f.severity == Severity.ERROR or f.verdict == Verdict.ERROR)]
 
 
 def _properties(parent: ET.Element, findings: list[Finding]) -> None:
@@ -56,20 +52,20 @@ def junit_xml(suites: list[JUnitSuite], *, strict: bool) -> str:
             counts["tests"] += 1
             case = ET.SubElement(element, "testcase", classname=suite.name, name=f"{rule_id}[{suite.name}]")
             _properties(case, findings)
-            verdict = verdict_of(findings)
-            blocking = _blocking(findings, strict)
-            if verdict == Verdict.SKIP:
+            status = status_of(findings, strict=strict)
+            failed = blocking(findings, strict=strict)
+            if status == Status.SKIP:
                 counts["skipped"] += 1
                 ET.SubElement(case, "skipped", message="; ".join(sorted({f.message for f in findings})))
-            elif blocking:
-                kind = "errors" if verdict == Verdict.ERROR else "failures"
+            elif status.blocks:
+                kind = "errors" if status == Status.ERROR else "failures"
                 counts[kind] += 1
                 meta = RULES.get(rule_id)
-                text = "\n".join(f.detail() for f in blocking)
+                text = "\n".join(f.detail() for f in failed)
                 if meta is not None:
                     text += f"\ncontract: {meta.contract}\nfix: {meta.fix}"
                 failure = ET.SubElement(case, "error" if kind == "errors" else "failure",
-                                        message=blocking[0].one_line(), type=blocking[0].severity.value)
+                                        message=failed[0].one_line(), type=failed[0].severity.value)
                 failure.text = text
         for key, value in counts.items():
             element.set(key, str(value))

@@ -17,7 +17,7 @@ from urllib.parse import quote
 
 from .. import __version__
 from ..charts import Chart
-from ..findings import Finding, Severity
+from ..findings import Finding, Severity, blocks_run
 from ..pipeline import CaseResult
 from ..rules.engine import RULES, Rule
 
@@ -29,9 +29,10 @@ SRCROOT = "%SRCROOT%"
 _LEVEL = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "note"}
 
 
-def level_of(finding: Finding) -> str:
-    """A finding that could not be evaluated (verdict error) is an error whatever the rule's severity."""
-    return "error" if finding.verdict.value == "error" else _LEVEL[finding.severity]
+def level_of(finding: Finding, *, strict: bool = False) -> str:
+    """A finding that fails the run (findings.blocks_run: e.g. one that could not be evaluated, or a warning
+    under strict) is an error whatever the rule's severity."""
+    return "error" if blocks_run(finding, strict=strict) else _LEVEL[finding.severity]
 
 
 def rule_name(rule_id: str) -> str:
@@ -118,7 +119,9 @@ def _fingerprint(*parts: str) -> str:
     return hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()[:32]
 
 
-def _results(results: Iterable[CaseResult], rule_index: dict[str, int], base_dir: Path) -> list[dict[str, Any]]:
+def _results(
+    results: Iterable[CaseResult], rule_index: dict[str, int], base_dir: Path, strict: bool,
+) -> list[dict[str, Any]]:
     merged: dict[str, dict[str, Any]] = {}
     for result in results:
         helm = result.case.renderer.helm.label
@@ -136,7 +139,7 @@ def _results(results: Iterable[CaseResult], rule_index: dict[str, int], base_dir
                 entry: dict[str, Any] = {
                     "ruleId": rule_id,
                     "ruleIndex": rule_index[rule_id],
-                    "level": level_of(finding),
+                    "level": level_of(finding, strict=strict),
                     "message": {"text": finding.detail()},
                     "locations": [location],
                     "partialFingerprints": {
@@ -166,6 +169,7 @@ def _results(results: Iterable[CaseResult], rule_index: dict[str, int], base_dir
 
 def sarif_log(
     results: list[CaseResult], *, base_dir: str | os.PathLike[str] | None = None, setup_error: str | None = None,
+    strict: bool = False,
 ) -> dict[str, Any]:
     """The SARIF log for ``results``; ``setup_error`` (the run stopped before any rule ran) and values
     files that could not be read become tool execution notifications, not results."""
@@ -197,7 +201,7 @@ def sarif_log(
         "originalUriBaseIds": {SRCROOT: {"uri": base.as_uri() + "/"}},
         "invocations": [invocation],
         "columnKind": "unicodeCodePoints",
-        "results": _results(results, rule_index, base),
+        "results": _results(results, rule_index, base, strict),
     }
     return {"$schema": SARIF_SCHEMA, "version": SARIF_VERSION, "runs": [run]}
 

@@ -9,9 +9,19 @@ STATIC_MODULES = ("components", "hygiene", "ingress", "kube_schema", "services",
 
 
 def load_all() -> None:
-    from . import components, hygiene, ingress, kube_schema, services, streamhub, values_rules, wiring  # noqa: F401
-    from . import upgrade_rules  # noqa: F401
-    from . import live_rules  # noqa: F401
+    from . import (  # noqa: F401
+        components,
+        hygiene,
+        ingress,
+        kube_schema,
+        live_rules,  # noqa: F401
+        rollout,
+        services,
+        streamhub,
+        upgrade_rules,  # noqa: F401
+        values_rules,
+        wiring,
+    )
 
 
 def load_lane(lane: str) -> None:

@@ -163,7 +163,7 @@ def test_exit_codes_and_formats(tmp_path: Path) -> None:
     suites = ET.fromstring(out)
     assert code == 1 and int(suites.get("failures")) >= 1, out
     failed = [c.get("name") for c in suites.iter("testcase") if c.find("failure") is not None]
-    assert f"values.ignored-keys[bad@helm3]" in failed, failed
+    assert "values.ignored-keys[bad@helm3]" in failed, failed
     sarif = json.loads((tmp_path / "x.sarif").read_text())
     assert any(r["ruleId"] == "values.ignored-keys" for r in sarif["runs"][0]["results"])
     code, out, err = cli("check", str(tmp_path / "missing.yaml"), "--helm", HELM3)
