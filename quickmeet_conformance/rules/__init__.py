@@ -1,35 +1,30 @@
-"""Rule modules register themselves in ``engine.RULES`` when imported; ``load_all`` imports each one.
-
-``load_lane("static")`` imports only the static lane's modules: a static check (``conformance check``, the
-static suites) does not pay for importing the upgrade and live lanes. tests/static/test_model_units.py
-proves it registers exactly the static rules ``load_all`` does: a new static rule module goes in both.
+"""Rule modules register themselves in ``engine.RULES`` when imported: every module of this package but the
+engine is one. ``load_all`` imports each; ``load_lane("static")`` all but the upgrade and live lanes' own, so a
+static check (``conformance check``, the static suites) does not pay for importing those lanes. A new rule
+module needs no list: it is found here (tests/static/test_model_units.py checks both load the same static rules).
 """
 
-STATIC_MODULES = ("components", "hygiene", "ingress", "kube_schema", "services", "streamhub", "values_rules", "wiring")
+import importlib
+import pkgutil
+
+NOT_RULES = frozenset({"engine"})
+OTHER_LANES = frozenset({"upgrade_rules", "live_rules"})  # modules that import their lane's machinery
+
+
+def _modules() -> list[str]:
+    return sorted(m.name for m in pkgutil.iter_modules(__path__) if m.name not in NOT_RULES)
 
 
 def load_all() -> None:
-    from . import (  # noqa: F401
-        components,
-        hygiene,
-        ingress,
-        kube_schema,
-        live_rules,  # noqa: F401
-        rollout,
-        services,
-        streamhub,
-        upgrade_rules,  # noqa: F401
-        values_rules,
-        wiring,
-    )
+    for name in _modules():
+        importlib.import_module(f"{__name__}.{name}")
 
 
 def load_lane(lane: str) -> None:
-    """Import the rule modules of ``lane`` (every module for lanes other than static)."""
+    """Import the rule modules ``lane`` needs (every module for lanes other than static)."""
     if lane != "static":
         load_all()
         return
-    import importlib
-
-    for name in STATIC_MODULES:
-        importlib.import_module(f"{__name__}.{name}")
+    for name in _modules():
+        if name not in OTHER_LANES:
+            importlib.import_module(f"{__name__}.{name}")
