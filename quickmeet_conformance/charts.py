@@ -14,11 +14,21 @@ from typing import Any
 
 import yaml
 
+from .chart_reads import ReadTree, values_read_by_templates
 from .errors import UserError
 from .subprocesses import run
 from .values import MAX_FILE_BYTES, deep_merge, parse_values
 
 PULL_TIMEOUT_S = 120
+
+# Fixtures may name a public chart kept beside the repository: ``upstream/rocketchat-6.29.0`` is
+# ../shared/upstream-charts/rocketchat-6.29.0 relative to the repository root.
+UPSTREAM_PREFIX = "upstream/"
+
+
+def upstream_chart_dir(name: str, repo_root: Path) -> Path:
+    """Where ``upstream/<dir>`` lives (it may be absent: callers skip with the reason)."""
+    return repo_root.resolve().parent / "shared" / "upstream-charts" / name[len(UPSTREAM_PREFIX):]
 
 
 @dataclass(frozen=True)
@@ -31,6 +41,7 @@ class Chart:
     version: str
     app_version: str
     defaults: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+    reads: ReadTree = field(default_factory=dict, compare=False, hash=False)  # values paths templates read
 
     @property
     def label(self) -> str:
@@ -154,4 +165,5 @@ def load_chart(spec: str, *, version: str | None, helm_path: str, workdir: Path)
         version=str(meta["version"]),
         app_version=str(meta.get("appVersion") or ""),
         defaults=chart_defaults(chart_dir),
+        reads=values_read_by_templates(chart_dir),
     )

@@ -1,7 +1,8 @@
 """Values validation: the JSON Schema of the contract, and keys the chart silently ignores.
 
 Helm never complains about a key no template reads; ``microservices.ddpStreamers`` "works" and
-does nothing. A key is known when the chart's own default values or the contract schema has it.
+does nothing. A key is known when the chart's own default values, the contract schema or one of the
+chart's templates (helpers included) has it.
 """
 
 from __future__ import annotations
@@ -10,14 +11,14 @@ import difflib
 import json
 from dataclasses import dataclass
 from functools import lru_cache
-from pathlib import Path
 from typing import Any, Iterator
 
 import jsonschema
 
+from .chart_reads import WHOLE, ReadTree, read_child, read_children
+from .resources import schema_file
 from .values import join_key_path
 
-SCHEMA_PATH = Path(__file__).resolve().parent / "schemas" / "values.schema.json"
 
 # Keys Helm itself gives meaning to at any chart's top level.
 HELM_RESERVED_TOP_LEVEL = frozenset({"global"})
@@ -25,9 +26,10 @@ HELM_RESERVED_TOP_LEVEL = frozenset({"global"})
 
 @lru_cache(maxsize=4)
 def load_schema(path: str | None = None) -> dict[str, Any]:
-    with open(path or SCHEMA_PATH, encoding="utf-8") as handle:
-        schema = json.load(handle)
-    jsonschema.Draft202012Validator.check_schema(schema)
+    """The contract schema (tests/static/test_model_units.py checks it against the 2020-12 metaschema once;
+    doing so on every run cost more than all static rules together)."""
+    with open(path or schema_file(), encoding="utf-8") as handle:
+        schema: dict[str, Any] = json.load(handle)
     return schema
 
 
@@ -45,10 +47,20 @@ def _path_of(error: jsonschema.ValidationError) -> str:
     return path
 
 
+def without_nulls(data: Any) -> Any:
+    """The values with every ``null`` key dropped: in helm, ``key: null`` deletes the chart's default for that key
+    (how a later layer removes what an earlier one or the chart set), so there is nothing to type-check."""
+    if isinstance(data, dict):
+        return {k: without_nulls(v) for k, v in data.items() if v is not None}
+    if isinstance(data, list):
+        return [without_nulls(v) for v in data]
+    return data
+
+
 def schema_violations(data: dict[str, Any], schema: dict[str, Any] | None = None) -> list[SchemaViolation]:
     validator = jsonschema.Draft202012Validator(schema or load_schema())
     found = []
-    for error in sorted(validator.iter_errors(data), key=lambda e: [str(p) for p in e.absolute_path]):
+    for error in sorted(validator.iter_errors(without_nulls(data)), key=lambda e: [str(p) for p in e.absolute_path]):
         value = error.instance
         value_repr = repr(value) if not isinstance(value, (dict, list)) else type(value).__name__
         found.append(SchemaViolation(_path_of(error) or "(top level)", error.message, value_repr))
@@ -94,19 +106,30 @@ def _child_schema(schema: dict[str, Any], node: dict[str, Any] | None, key: str)
 
 
 def ignored_keys(
-    user: dict[str, Any], defaults: dict[str, Any], schema: dict[str, Any] | None = None
+    user: dict[str, Any],
+    defaults: dict[str, Any],
+    schema: dict[str, Any] | None = None,
+    reads: ReadTree | None = None,
 ) -> list[IgnoredKey]:
-    """Keys in ``user`` that neither the chart defaults nor the schema know, with the nearest known key.
+    """Keys in ``user`` that neither the chart defaults, the schema nor the chart's templates know, with the
+    nearest known key.
 
-    A map that is empty in the defaults (``annotations: {}``, ``resources: {}``) or free-form in the
-    schema takes any child keys.
+    A map that is empty in the defaults (``annotations: {}``, ``resources: {}``), free-form in the schema, or
+    read as a whole by a template (``toYaml .Values.securityContext``) takes any child keys. ``reads`` is
+    :func:`chart_reads.values_read_by_templates` of the chart (keys read only in helpers count as read).
     """
     schema = schema or load_schema()
-    return list(_walk_unknown(user, defaults, schema, schema, "", top=True))
+    return list(_walk_unknown(user, defaults, schema, schema, reads, "", top=True))
 
 
 def _walk_unknown(
-    user: Any, default: Any, schema: dict[str, Any], node: dict[str, Any] | None, path: str, top: bool = False
+    user: Any,
+    default: Any,
+    schema: dict[str, Any],
+    node: dict[str, Any] | None,
+    reads: ReadTree | None,
+    path: str,
+    top: bool = False,
 ) -> Iterator[IgnoredKey]:
     if isinstance(user, list):
         item_default = default[0] if isinstance(default, list) and default else None
@@ -115,25 +138,27 @@ def _walk_unknown(
         if item_default is None and item_schema is None:
             return
         for index, item in enumerate(user):
-            yield from _walk_unknown(item, item_default, schema, item_schema, join_key_path(path, index))
+            yield from _walk_unknown(item, item_default, schema, item_schema, None, join_key_path(path, index))
         return
     if not isinstance(user, dict):
         return
     schema_keys, schema_free = _schema_children(schema, node)
     default_is_map = isinstance(default, dict)
-    if (default_is_map and not default) or schema_free:
+    read_whole = reads is not None and ((not reads and not top) or WHOLE in reads)
+    if (default_is_map and not default) or schema_free or read_whole:
         return  # free-form map: any key is meaningful
-    if not default_is_map and node is None:
+    if not default_is_map and node is None and not reads:
         return  # nothing known about this level: not ours to judge
     known = set(default) if default_is_map else set()
-    known |= schema_keys
+    known |= schema_keys | read_children(reads)
     if top:
         known |= HELM_RESERVED_TOP_LEVEL
     for key, value in user.items():
         child_path = join_key_path(path, key)
         if key in known:
             child_default = default.get(key) if default_is_map else None
-            yield from _walk_unknown(value, child_default, schema, _child_schema(schema, node, key), child_path)
+            yield from _walk_unknown(value, child_default, schema, _child_schema(schema, node, key),
+                                     read_child(reads, str(key)), child_path)
             continue
         yield IgnoredKey(child_path, str(key), closest_key(str(key), known))
 

@@ -21,6 +21,7 @@ from ..findings import Finding, Severity, blocks_run
 from ..pipeline import CaseResult
 from ..probes import ProbeResult
 from ..rules.engine import RULES, Rule
+from ..values import layers_of
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 SARIF_VERSION = "2.1.0"
@@ -94,13 +95,13 @@ def _physical(location: dict[str, Any], line: int | None = None, column: int | N
 
 def _locations(result: CaseResult, finding: Finding, base_dir: Path) -> tuple[dict[str, Any], bool]:
     """The result's location and whether it is a chart template (else the values file)."""
-    values_loc = artifact_location(result.case.values_path, base_dir)
+    values_loc = artifact_location(_values_file(result), base_dir)
     loc = finding.location
     if loc is not None and loc.line is None and loc.file and not loc.key_path and _is_template(loc.file):
         physical = _physical(artifact_location(template_path(result.case.chart, loc.file), base_dir))
         on_template = True
-    elif loc is not None:
-        physical = _physical(values_loc, loc.line, loc.column)
+    elif loc is not None:  # the values file, or the layer of layered values that set the key
+        physical = _physical(artifact_location(loc.file, base_dir) if loc.file else values_loc, loc.line, loc.column)
         on_template = False
     else:  # a finding about the values file as a whole (or one the rule could not place)
         physical = _physical(values_loc)
@@ -110,6 +111,11 @@ def _locations(result: CaseResult, finding: Finding, base_dir: Path) -> tuple[di
         name = finding.resource + (f".{finding.field_path}" if finding.field_path else "")
         location["logicalLocations"] = [{"name": finding.resource, "fullyQualifiedName": name, "kind": "resource"}]
     return location, on_template
+
+
+def _values_file(result: CaseResult) -> str:
+    """The case's values file; for layered values (base.yaml+prod.yaml) the last layer."""
+    return layers_of(result.case.values_path)[-1]
 
 
 def _is_template(file: str) -> bool:
@@ -161,7 +167,7 @@ def _results(
                 if on_template:  # the values file that made the chart render it
                     entry["relatedLocations"] = [{
                         "id": 1,
-                        "physicalLocation": _physical(artifact_location(result.case.values_path, base_dir)),
+                        "physicalLocation": _physical(artifact_location(_values_file(result), base_dir)),
                         "message": {"text": "values file rendered with this chart"},
                     }]
                 merged[key] = entry
@@ -209,7 +215,7 @@ def sarif_log(
             notifications.append({
                 "level": "error",
                 "message": {"text": result.input_error},
-                "locations": [{"physicalLocation": _physical(artifact_location(result.case.values_path, base))}],
+                "locations": [{"physicalLocation": _physical(artifact_location(_values_file(result), base))}],
             })
     invocation: dict[str, Any] = {
         "executionSuccessful": not notifications,
