@@ -10,7 +10,7 @@ import sys
 import pytest
 from upstream_charts import REPO, VERSIONS, expected_defects, require_upstream, values_files
 
-from quickmeet_conformance.clusters.processes import run_interruptible
+from quickmeet_conformance.subprocesses import run
 
 RULE_OF_TEST = {  # suite test name -> the rule it checks (for the known defects)
     "test_stream_hub_rollout_never_runs_two": "streamhub.rollout-never-two",
@@ -25,7 +25,7 @@ def test_static_suite_on_public_chart(version, tmp_path):
             "--chart", str(chart), "--helm", str(REPO / ".tools/bin/helm3"), "--helm", str(REPO / ".tools/bin/helm4")]
     for path in values:
         args += ["--values", str(path)]
-    proc = run_interruptible(args, cwd=REPO, errors="replace", timeout=300)
+    proc = run(args, cwd=REPO, timeout_s=300, grace_s=60)
     output = proc.stdout + proc.stderr
     failed = set(re.findall(r"^FAILED \S+::(\w+)\[([\w.-]+)@helm[34]\]", output, re.M))
     expected = {(test, stem) for stem in (p.stem for p in values) for test, rule in RULE_OF_TEST.items()
