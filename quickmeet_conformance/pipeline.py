@@ -16,7 +16,7 @@ from .findings import Finding, Severity, Verdict, verdict_of
 from .redact import Redactor, redactor_for
 from .render import Rendered, RenderRequest, Renderer
 from .rules.engine import Context, Options, Rule, evaluate_rule, redact_finding, rules_for_lane
-from .topology import ComponentMatcher, build_topology
+from .topology import ComponentMatcher, Topology, build_topology
 from .values import ValuesFile, deep_merge, load_values
 
 
@@ -54,6 +54,7 @@ class CaseResult:
     input_error: str | None = None  # the values file could not be read: nothing else was evaluated
     rendered: Rendered | None = None
     redactor: Redactor = field(default_factory=Redactor)
+    topology: Topology | None = None  # what the rules saw (the reports draw it)
 
     def verdict(self, rule_id: str) -> Verdict:
         return verdict_of(self.findings.get(rule_id, []))
@@ -109,4 +110,4 @@ def evaluate_case(case: Case, rules: list[Rule] | None = None) -> CaseResult:
     findings = {
         r.id: [redact_finding(f, redactor.text) for f in evaluate_rule(ctx, r)] for r in rules
     }
-    return CaseResult(case, findings, rendered=ctx.rendered, redactor=redactor)
+    return CaseResult(case, findings, rendered=ctx.rendered, redactor=redactor, topology=ctx.topology)

@@ -7,6 +7,7 @@ same model fits the real rocketchat chart and the reference chart (CONTRACT.md, 
 from __future__ import annotations
 
 import fnmatch
+import re
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
@@ -80,6 +81,29 @@ def image_tag(image: str) -> str:
     last_slash = ref.rfind("/")
     colon = ref.rfind(":")
     return ref[colon + 1 :] if colon > last_slash else "latest"
+
+
+_TRANSPORTER = re.compile(r"^(?P<scheme>(monolith\+)?nats)://(?:[^@/]*@)?(?P<host>[^:/,]+)(?::(?P<port>\d+))?")
+_CLUSTER_SUFFIX = re.compile(r"(\.[a-z0-9-]+)?(\.svc(\.cluster\.local)?)?$")
+
+
+@dataclass(frozen=True)
+class TransporterTarget:
+    """Where a TRANSPORTER URL points: ``nats://user:pw@rocketchat-nats.ns.svc:4222`` -> ``rocketchat-nats``, 4222
+    (credentials dropped, the in-cluster DNS suffix stripped to the Service name)."""
+
+    scheme: str
+    host: str
+    port: int
+
+
+def transporter_target(value: str | None) -> TransporterTarget | None:
+    """The Service host and port a ``nats://`` / ``monolith+nats://`` TRANSPORTER names; None when it is not one."""
+    match = _TRANSPORTER.match(value or "")
+    if not match:
+        return None
+    host = _CLUSTER_SUFFIX.sub("", match.group("host"), count=1)
+    return TransporterTarget(match.group("scheme"), host, int(match.group("port") or 4222))
 
 
 @dataclass(frozen=True)

@@ -2,18 +2,13 @@
 
 from __future__ import annotations
 
-import re
 from typing import Iterable
 
 from ..findings import Finding, Severity
-from ..topology import BUS_CLIENTS, NATS, EnvVar, Workload
+from ..topology import BUS_CLIENTS, NATS, EnvVar, Workload, transporter_target
 from ..values import lookup
 from .engine import Context, Rule, rule
 from .services import resolve_service_port
-
-_TRANSPORTER = re.compile(r"^(?P<scheme>(monolith\+)?nats)://(?:[^@/]*@)?(?P<host>[^:/,]+)(?::(?P<port>\d+))?")
-_CLUSTER_SUFFIX = re.compile(r"(\.[a-z0-9-]+)?(\.svc(\.cluster\.local)?)?$")
-
 
 def _bus_clients(ctx: Context) -> list[Workload]:
     return [w for w in ctx.topology.workloads if w.component in BUS_CLIENTS]
@@ -51,14 +46,13 @@ def rule_transporter_resolves(ctx: Context, r: Rule) -> Iterable[Finding]:
                              expected="a Secret of the release or nats.existingSecret.name", found=var.describe,
                              workload=workload, field_path=field)
             continue
-        match = _TRANSPORTER.match(var.value or "")
-        if not match:
+        target = transporter_target(var.value)
+        if target is None:
             yield r.fail(ctx, f"{workload.component} TRANSPORTER is not a nats:// URL",
                          expected="nats://<release>-nats:4222", found=var.describe,
                          workload=workload, field_path=field)
             continue
-        host = _CLUSTER_SUFFIX.sub("", match.group("host"), count=1)
-        port = int(match.group("port") or 4222)
+        host, port = target.host, target.port
         service = topo.service(host)
         if service is None:
             yield r.fail(ctx, f"{workload.component} TRANSPORTER names host {host!r}, but the release has no such Service",
