@@ -54,6 +54,7 @@ table.matrix td.cell a { color: inherit; text-decoration: none; display:block; }
 .finding { border-left: 4px solid var(--line); padding: 4px 10px; margin: 6px 0; background:#fff; }
 .finding.sev-error { border-color: var(--fail); } .finding.sev-warning { border-color: var(--warn); }
 .finding.v-error { border-color: var(--err); }
+.finding strong { color:#1f2328; }
 .finding :target, .finding:target { outline: 2px solid #0969da; }
 .finding dl { display:grid; grid-template-columns: max-content auto; gap: 1px 12px; margin: 4px 0; }
 .finding dt { color:#57606a; } .finding dd { margin:0; font-family: "DejaVu Sans Mono", monospace; font-size: 12.5px;
@@ -222,11 +223,14 @@ def finding_html(finding: dict[str, Any], anchor_id: str) -> str:
             f'<strong>{_e(finding["message"])}</strong><dl>{body}</dl></div>')
 
 
+SHOWN_ORDER = {"error": 0, "fail": 1, "warn": 2}  # what blocks the run first, then warnings, then the rest
+
+
 def rules_html(owner_id: str, rules: list[dict[str, Any]]) -> str:
     """The rules that did not pass, each with its failed findings (anchors the matrix and diagram link to),
     then the passing ones folded away."""
     out, passing = [], []
-    for rule in rules:
+    for rule in sorted(rules, key=lambda r: SHOWN_ORDER.get(shown_verdict(r), 9)):
         verdict = shown_verdict(rule)
         if verdict in ("pass", "skip"):
             reason = rule["findings"][0]["message"] if verdict == "skip" and rule["findings"] else rule["title"]
@@ -353,8 +357,9 @@ def step_chart_svg(hub: dict[str, Any], owner: str) -> str:
                  f'fill="#57606a">seconds since the watch started</text>')
     parts.append(f'<line class="limit" x1="{left}" x2="{width - right}" y1="{sy(1):.1f}" y2="{sy(1):.1f}" '
                  f'stroke="#cf222e" stroke-width="1.5" stroke-dasharray="6 4"/>'
-                 f'<text x="{width - right - 4}" y="{sy(1) - 5:.1f}" text-anchor="end" font-size="11" fill="#cf222e">'
-                 "limit: 1 stream-hub pod</text>")
+                 f'<line x1="{width - right - 190}" x2="{width - right - 160}" y1="{top + 4}" y2="{top + 4}" '
+                 f'stroke="#cf222e" stroke-width="1.5" stroke-dasharray="6 4"/><text x="{width - right - 154}" '
+                 f'y="{top + 8}" font-size="11" fill="#cf222e">limit: 1 stream-hub pod</text>')
     if points:
         d = f"M{sx(0):.1f},{sy(points[0][1]):.1f}"
         for t, c, _, _ in points:

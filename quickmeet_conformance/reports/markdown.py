@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from .html import COLUMN_ORDER, COLUMN_TITLE, OK_EDGE, SEVERITY_COLOUR, summary_counts
+from .html import COLUMN_ORDER, COLUMN_TITLE, OK_EDGE, SEVERITY_COLOUR, SHOWN_ORDER, summary_counts
 from .matrix import (
     MARKS,
     case_anchor,
@@ -107,7 +107,7 @@ def finding_md(finding: dict[str, Any], anchor_id: str) -> list[str]:
 
 def rules_md(owner_id: str, rules: list[dict[str, Any]]) -> list[str]:
     out, passing = [], []
-    for rule in rules:
+    for rule in sorted(rules, key=lambda r: SHOWN_ORDER.get(shown_verdict(r), 9)):
         verdict = shown_verdict(rule)
         if verdict in ("pass", "skip"):
             passing.append(f"| {_anchor(rule_anchor(owner_id, rule['id']))}{_mark(verdict)} | `{rule['id']}` | "
