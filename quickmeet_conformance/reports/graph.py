@@ -7,7 +7,7 @@ here; the HTML and Markdown reports both draw this one graph.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any, Callable
 
 from ..findings import Finding
@@ -170,7 +170,11 @@ def build_graph(topology: Topology, findings: dict[str, list[Finding]], matcher:
             target_id = add(Node(f"missing:svc:{target.host}", "nats-service", redact(target.host),
                                  f"no such Service (port {target.port})", missing=True))
             edges.append(Edge(source, target_id, label, wrong))
-    return Graph(tuple(nodes.values()), tuple(edges))
+    # ids carry names and hosts too (a host may be anything a values file holds): masked like the labels
+    return Graph(tuple(replace(n, id=redact(n.id)) for n in nodes.values()),
+                 tuple(replace(e, source=redact(e.source), target=redact(e.target),
+                               wrong=replace(e.wrong, message=redact(e.wrong.message)) if e.wrong else None)
+                       for e in edges))
 
 
 def graph_dict(graph: Graph) -> dict[str, Any]:
