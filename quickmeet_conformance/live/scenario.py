@@ -160,7 +160,8 @@ class PodCounter:
         with self._lock:
             self.synced = True
             self.initial = {n for n, c in self.existing.items() if c == self.component}
-            self.points.append((time.monotonic() - self.start, self.count(), "WATCHING", ""))
+            # the chart starts here: what the initial listing added is the count at this point
+            self.points = [(time.monotonic() - self.start, self.count(), "WATCHING", "")]
 
     def on_event(self, kind: str, pod: dict[str, Any]) -> None:
         name = str((pod.get("metadata") or {}).get("name", ""))
@@ -180,7 +181,8 @@ class PodCounter:
             if kind != "MODIFIED" or now != before:
                 elapsed = time.monotonic() - self.start
                 self.timeline.append(f"+{elapsed:6.2f}s {kind:<8} {name}{terminating} ({now} exist)")
-                self.points.append((elapsed, now, kind + (" (terminating)" if terminating else ""), name))
+                marked = " (terminating)" if terminating and kind != "DELETED" else ""
+                self.points.append((elapsed, now, kind + marked, name))
             if now > self.peak:
                 self.peak = now
                 self.peak_pods = tuple(sorted(n for n, c in self.existing.items() if c == self.component))
