@@ -5,15 +5,24 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 # Display marks: a failed warning-severity rule shows as WARN (it fails the run only with --strict).
 MARKS = {"pass": "PASS", "fail": "FAIL", "warn": "WARN", "skip": "SKIP", "error": "ERROR", "none": "-"}
 
 
+_NOT_ANCHOR = re.compile(r"[^a-z0-9]+")
+
+
+@lru_cache(maxsize=4096)
+def _slug(part: str) -> str:
+    return _NOT_ANCHOR.sub("-", part.lower()).strip("-")
+
+
 def anchor(*parts: str) -> str:
     """A stable HTML id / Markdown anchor from ids such as ``seed-docs@helm3`` and ``ingress.class``."""
-    return "-".join(re.sub(r"[^a-z0-9]+", "-", p.lower()).strip("-") for p in parts)
+    return "-".join(_slug(p) for p in parts)
 
 
 def failed_findings(rule: dict[str, Any]) -> list[dict[str, Any]]:
