@@ -7,9 +7,10 @@ here; the HTML and Markdown reports both draw this one graph.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from functools import lru_cache
-from typing import Any, Callable
+from typing import Any
 
 from ..findings import Finding
 from ..topology import NATS, STREAM_HUB, ComponentMatcher, Topology, Workload, transporter_target
@@ -77,8 +78,9 @@ def _failed(findings: dict[str, list[Finding]], rule_ids: tuple[str, ...]) -> li
     return refs
 
 
-def _first(refs: list[tuple[FindingRef, Finding]], match: Callable[[Finding], bool]) -> FindingRef | None:
-    return next((ref for ref, f in refs if match(f)), None)
+def _first(refs: list[tuple[FindingRef, Finding]], resource: str, field_path: str | None = None) -> FindingRef | None:
+    """The first failed finding naming ``resource`` (and ``field_path`` when given)."""
+    return next((ref for ref, f in refs if f.resource == resource and field_path in (None, f.field_path)), None)
 
 
 def _workload_detail(workload: Workload) -> str:
@@ -129,16 +131,15 @@ def build_graph(topology: Topology, findings: dict[str, list[Finding]], matcher:
         path_id = add(Node(f"path:{route.ingress}:{shown}", "path", redact(shown),
                            redact(f"Ingress/{route.ingress} · pathType {route.path_type or 'unset'}")))
         field_path = route_field_path(route.host, route.path)
-        wrong = _first(route_refs, lambda f, r=route, fp=field_path: f.resource == f"Ingress/{r.ingress}"
-                       and f.field_path == fp)
-        target = f"svc:{route.service}"
-        if target not in nodes:
-            target = add(Node(f"missing:svc:{route.service}", "service", redact(route.service),
+        wrong = _first(route_refs, f"Ingress/{route.ingress}", field_path)
+        backend = f"svc:{route.service}"
+        if backend not in nodes:
+            backend = add(Node(f"missing:svc:{route.service}", "service", redact(route.service),
                               "Service · not in the release", missing=True))
-        edges.append(Edge(path_id, target, redact(route.port_label), wrong))
+        edges.append(Edge(path_id, backend, redact(route.port_label), wrong))
 
     for service in topology.services:
-        wrong = _first(service_refs, lambda f, s=service: f.resource == s.ref)
+        wrong = _first(service_refs, service.ref)
         selected = topology.workloads_selected_by(service)
         if service.selector and not selected:
             missing = add(Node(f"missing:pods:{service.name}", "workload", "no pods",
@@ -153,7 +154,7 @@ def build_graph(topology: Topology, findings: dict[str, list[Finding]], matcher:
         var = container.env_var("TRANSPORTER") if container else None
         if var is None:
             continue
-        wrong = _first(transporter_refs, lambda f, w=workload: f.resource == w.ref)
+        wrong = _first(transporter_refs, workload.ref)
         source = f"wl:{workload.ref}"
         if var.secret_name is not None:
             target_id = add(Node(f"secret:{var.secret_name}", "nats-service", redact(f"Secret/{var.secret_name}"),

@@ -9,9 +9,9 @@ pod count as a step chart (limit 1) with the rollout timeline. Everything is rea
 from __future__ import annotations
 
 import html
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
-from .. import __version__
 from .matrix import (
     MARKS,
     case_anchor,
@@ -134,8 +134,8 @@ def topology_svg(graph: dict[str, Any], case_id: str) -> str:
                      "</marker>")
     parts.append("</defs>")
     for ci, (column, nodes) in enumerate(columns):
-        x = 20 + ci * (NODE_W + COL_GAP)
-        parts.append(f'<text class="column-title" x="{x}" y="20" font-size="13" font-weight="600" '
+        x = 20.0 + ci * (NODE_W + COL_GAP)
+        parts.append(f'<text class="column-title" x="{x:.0f}" y="20" font-size="13" font-weight="600" '
                      f'fill="#57606a">{_e(COLUMN_TITLE.get(column, column))}</text>')
         for ri, node in enumerate(nodes):
             place[node["id"]] = (x, TOP + ri * (NODE_H + ROW_GAP))
@@ -315,10 +315,12 @@ def upgrade_html(upgrade: dict[str, Any]) -> str:
     verdict = "error" if upgrade.get("input_error") else next(
         (v for v in ("error", "fail", "warn") if v in shown), "pass")
     frm, to = upgrade["from"], upgrade["to"]
-    out = [f'<section class="block upgrade" id="{case_anchor("upgrade-" + upgrade["id"])}" data-upgrade="{_e(upgrade["id"])}">'
+    section = case_anchor("upgrade-" + upgrade["id"])
+    helm = upgrade["id"].rsplit("@", 1)[-1]
+    out = [f'<section class="block upgrade" id="{section}" data-upgrade="{_e(upgrade["id"])}">'
            f'<h3>{_badge(verdict)} {_e(upgrade["pair"])} <span class="muted">{_e(frm["values"])} '
            f'({_e(frm["chart"]["name"])} {_e(frm["chart"]["version"])}) → {_e(to["values"])} '
-           f'({_e(to["chart"]["name"])} {_e(to["chart"]["version"])}) @ {_e(upgrade["id"].rsplit("@", 1)[-1])}</span></h3>']
+           f'({_e(to["chart"]["name"])} {_e(to["chart"]["version"])}) @ {_e(helm)}</span></h3>']
     if upgrade.get("description"):
         out.append(f'<p class="muted">{_e(upgrade["description"])}</p>')
     if upgrade.get("input_error"):
@@ -348,7 +350,8 @@ def step_chart_svg(hub: dict[str, Any], owner: str) -> str:
              f'role="img" aria-label="stream-hub pods over the rollout">']
     for c in range(top_count + 1):
         parts.append(f'<line x1="{left}" x2="{width - right}" y1="{sy(c):.1f}" y2="{sy(c):.1f}" stroke="#eaeef2"/>'
-                     f'<text x="{left - 8}" y="{sy(c) + 4:.1f}" text-anchor="end" font-size="11" fill="#57606a">{c}</text>')
+                     f'<text x="{left - 8}" y="{sy(c) + 4:.1f}" text-anchor="end" font-size="11" '
+                     f'fill="#57606a">{c}</text>')
     for i in range(6):
         t = end * i / 5
         parts.append(f'<text x="{sx(t):.1f}" y="{height - bottom + 16}" text-anchor="middle" font-size="11" '
@@ -394,12 +397,13 @@ def live_html(case: dict[str, Any]) -> str:
     lines = case.get("log") or []
     times = list(case.get("log_times") or [])
     if lines:
-        rows = "".join(f'<tr><td class="t mono">{"+%.1fs" % times[i] if i < len(times) else ""}</td>'
+        rows = "".join(f'<tr><td class="t mono">{f"+{times[i]:.1f}s" if i < len(times) else ""}</td>'
                        f'<td class="mono">{_e(line)}</td></tr>' for i, line in enumerate(lines))
         out.append(f'<h4>Rollout timeline</h4><table class="timeline"><tbody>{rows}</tbody></table>')
     out.append(rules_html(owner, case["rules"]))
     if case.get("diagnostics"):
-        out.append(f'<details><summary>diagnostics</summary><pre class="mono">{_e(case["diagnostics"])}</pre></details>')
+        out.append(f'<details><summary>diagnostics</summary><pre class="mono">{_e(case["diagnostics"])}</pre>'
+                   '</details>')
     out.append("</section>")
     return "".join(out)
 

@@ -94,7 +94,8 @@ def _anchor(anchor_id: str) -> str:
 
 
 def finding_md(finding: dict[str, Any], anchor_id: str) -> list[str]:
-    icon = ICON["error"] if finding["verdict"] == "error" else ICON["warn" if finding["severity"] != "error" else "fail"]
+    shown = "error" if finding["verdict"] == "error" else "fail" if finding["severity"] == "error" else "warn"
+    icon = ICON[shown]
     out = [f"{_anchor(anchor_id)}{icon} **{_cell(finding['message'])}**", ""]
     resource = (finding.get("resource") or "") + (f".{finding['field_path']}" if finding.get("field_path") else "")
     for name, value in [("expected", finding.get("expected")), ("found", finding.get("found")),
@@ -110,8 +111,9 @@ def rules_md(owner_id: str, rules: list[dict[str, Any]]) -> list[str]:
     for rule in sorted(rules, key=lambda r: SHOWN_ORDER.get(shown_verdict(r), 9)):
         verdict = shown_verdict(rule)
         if verdict in ("pass", "skip"):
+            reason = rule["findings"][0]["message"] if verdict == "skip" and rule["findings"] else rule["title"]
             passing.append(f"| {_anchor(rule_anchor(owner_id, rule['id']))}{_mark(verdict)} | `{rule['id']}` | "
-                           f"{_cell(rule['findings'][0]['message'] if verdict == 'skip' and rule['findings'] else rule['title'])} |")
+                           f"{_cell(reason)} |")
             continue
         out += [f"{_anchor(rule_anchor(owner_id, rule['id']))}**{_mark(verdict)} `{rule['id']}`**: "
                 f"{_cell(rule['title'])}. Fix: {_cell(rule['fix'])}", ""]
@@ -212,7 +214,7 @@ def live_md(case: dict[str, Any]) -> list[str]:
     times = list(case.get("log_times") or [])
     if lines:
         out += ["<details><summary>Rollout timeline</summary>", "", "| t | step |", "|---:|---|"]
-        out += [f"| {'+%.1fs' % times[i] if i < len(times) else ''} | {_cell(line)} |" for i, line in enumerate(lines)]
+        out += [f"| {f'+{times[i]:.1f}s' if i < len(times) else ''} | {_cell(line)} |" for i, line in enumerate(lines)]
         out += ["", "</details>", ""]
     return out + rules_md(owner, case["rules"])
 

@@ -46,7 +46,7 @@ def rules_markdown() -> str:
            "do not edit by hand. `conformance explain RULE` prints the same in a terminal. SARIF results link",
            "here (`helpUri`).", ""]
     for lane, title in LANES:
-        members = [r for r in rules if r.lane == lane]
+        members = sorted((r for r in rules if r.lane == lane), key=lambda r: r.id)  # not import order
         if not members:
             continue
         out += [f"## {title}", "", "| rule | severity | checks |", "|---|---|---|"]

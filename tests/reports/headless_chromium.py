@@ -38,7 +38,7 @@ class Chromium:
         self._ws: Any = None
         self._next_id = 0
 
-    def __enter__(self) -> "Chromium":
+    def __enter__(self) -> Chromium:
         binary = chromium_binary()
         if binary is None:
             raise RuntimeError("chromium is not installed (scripts/install-report-tools.sh installs it)")

@@ -91,14 +91,15 @@ def live_case_record(work: Path, *, points: tuple[tuple[float, int, str, str], .
                       points)
     view = LiveView("rocketchat", "qmc-old-app", None, None, None, hub=hub)
     merged = deep_merge(chart.defaults, values.data)
-    ctx = Context(values_file=values, merged=merged, chart=chart, expectations=expectations_for(merged, chart.app_version),
-                  options=Options(), matcher=ComponentMatcher(), live=view)
+    ctx = Context(values_file=values, merged=merged, chart=chart,
+                  expectations=expectations_for(merged, chart.app_version), options=Options(), matcher=ComponentMatcher(), live=view)
     rules_for_lane("live")
     findings = {"live.streamhub-peak-one": evaluate_rule(ctx, RULES["live.streamhub-peak-one"])}
     log = ["[live old-app] install: helm upgrade --install rocketchat rocketchat (helm3) in qmc-old-app",
            "[live old-app] install: done in 3.1s", "[live old-app] install rollout: complete after 9.4s",
            "[live old-app] upgrade to the chart with a bumped version: done in 2.2s",
-           f"[live old-app] upgrade to the chart with a bumped version: at most {peak} stream-hub pod(s) existed at once"]
+           f"[live old-app] upgrade to the chart with a bumped version: at most {peak} stream-hub pod(s) existed "
+           "at once"]
     result = LiveCaseResult("old-app-streamhub@helm3", "fixtures/values/old-app-streamhub.yaml with rocketchat 2.0.0 "
                             "(helm3)", "rocketchat", "qmc-old-app", view, findings, log=log,
                             log_times=[0.0, 3.1, 12.5, 16.0, 22.3])

@@ -55,7 +55,8 @@ def test_websocket_to_monolith_is_two_wrong_edges_tied_to_the_finding(renderer: 
     result, graph = _evaluate(load_mutant(MUTANTS / "ingress-websocket--to-monolith.yaml"), renderer, tmp_path)
     wrong = _wrong(graph)
     assert sorted(wrong) == [
-        ("path:rocketchat-rocketchat:domain.xyz/sockjs", "svc:rocketchat-rocketchat", "ingress.websocket-to-ddp-streamer"),
+        ("path:rocketchat-rocketchat:domain.xyz/sockjs", "svc:rocketchat-rocketchat",
+         "ingress.websocket-to-ddp-streamer"),
         ("path:rocketchat-rocketchat:domain.xyz/websocket", "svc:rocketchat-rocketchat",
          "ingress.websocket-to-ddp-streamer"),
     ], wrong

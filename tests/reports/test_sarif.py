@@ -205,8 +205,8 @@ def test_every_rule_descriptor_has_help_and_a_help_uri_that_resolves(tmp_path: P
     that anchor for every rule of the registry."""
     from urllib.parse import urlparse
 
-    from quickmeet_conformance.rules.engine import rules_for_lane
     from quickmeet_conformance.reports.sarif import rule_descriptor
+    from quickmeet_conformance.rules.engine import rules_for_lane
 
     for lane in ("static", "upgrade", "live"):
         rules_for_lane(lane)

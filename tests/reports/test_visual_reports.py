@@ -104,7 +104,8 @@ def test_failing_report_draws_the_websocket_route_to_the_monolith_as_wrong(
             assert edge["stroke"] == SEVERITY_COLOUR["error"], f"expected the error colour, found {edge['stroke']}"
             target = browser.evaluate(f"(document.getElementById({_js(edge['href'][1:])}) || {{}}).textContent")
             assert target and "ddp-streamer" in target and "expected" in target and "found" in target, (
-                f"the wrong edge links to {edge['href']}, which should be the finding (expected/found), found {target!r}")
+                f"the wrong edge links to {edge['href']}, which should be the finding (expected/found), "
+                f"found {target!r}")
         root = browser.evaluate(f"{BOX}({_js(ROOT_EDGE)})")
         assert len(root) == 1 and root[0]["stroke"] != SEVERITY_COLOUR["error"], f"/ -> monolith is right: {root}"
         components = browser.evaluate("[...document.querySelectorAll('g.node')].map(n => n.dataset.component)")
@@ -169,7 +170,8 @@ def test_passing_report_has_no_wrong_edge_and_marks_stream_hub(passing: ReportRu
         assert cases == ["seed-docs@helm3", "old-app-streamhub@helm3"], cases
         hub = browser.evaluate(f"""[...document.querySelectorAll({_js(HUB_CASE + ' g.node.stream-hub')})]
           .map(n => ({{component: n.dataset.component, text: n.textContent, w: n.getBoundingClientRect().width}}))""")
-        assert len(hub) == 1 and hub[0]["component"] == "stream-hub" and "max 1" in hub[0]["text"] and hub[0]["w"] > 50, hub
+        assert len(hub) == 1 and hub[0]["component"] == "stream-hub", hub
+        assert "max 1" in hub[0]["text"] and hub[0]["w"] > 50, hub
         edge = browser.evaluate(f"""[...document.querySelectorAll({_js(HUB_CASE + ' g.edge')})]
           .filter(e => e.dataset.source === 'wl:Deployment/rocketchat-stream-hub').map(e => e.dataset.target)""")
         assert edge == ["svc:rocketchat-nats"], f"stream-hub's TRANSPORTER should lead to the NATS Service: {edge}"
