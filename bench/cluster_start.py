@@ -84,11 +84,10 @@ def one_run(args: argparse.Namespace) -> dict[str, float]:
         provider.start()
         t_nodes = time.monotonic()
         api = provider.api()
-        response = api.create("/apis/apps/v1/namespaces/default/deployments", deployment("bench", args.replicas))
-        assert response.ok, response.body
+        api.create(deployment("bench", args.replicas), "default")
 
         def ready() -> bool:
-            status = api.get("/apis/apps/v1/namespaces/default/deployments/bench").body.get("status", {})
+            status = (api.get("Deployment", "bench", "default") or {}).get("status", {})
             return status.get("readyReplicas") == args.replicas
 
         wait_for("bench Deployment Ready", ready, timeout=120, interval=0.1)

@@ -20,7 +20,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from quickmeet_conformance.clusters.processes import run_interruptible  # noqa: E402
+from quickmeet_conformance.subprocesses import run as run_child  # noqa: E402 - after the sys.path line
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -62,9 +62,9 @@ def main() -> int:
             junit = Path(work) / f"run{run}.xml"
             start = time.perf_counter()
             # a Ctrl-C or SIGTERM to the bench gives the run time to stop its cluster and remove its temp dirs
-            proc = run_interruptible([sys.executable, "-m", "pytest", *args.suite, "-q", "-p", "no:cacheprovider",
-                                      "--cluster", "kwok", "--junitxml", str(junit), *args.extra],
-                                     cwd=REPO, timeout=3600)
+            proc = run_child([sys.executable, "-m", "pytest", *args.suite, "-q", "-p", "no:cacheprovider",
+                              "--cluster", "kwok", "--junitxml", str(junit), *args.extra],
+                             cwd=REPO, timeout_s=3600, grace_s=60)
             times.append(time.perf_counter() - start)
             if proc.returncode != 0:  # keep what the run printed: a flake is diagnosed from it
                 args.failure_logs.mkdir(parents=True, exist_ok=True)

@@ -7,7 +7,7 @@ from typing import Sequence
 
 import pytest
 
-from .findings import Finding, Severity, Verdict, verdict_of
+from .findings import Finding, Status, status_of, verdict_of
 from .pipeline import CaseResult
 from .rules.engine import RULES, rules_for_lane
 
@@ -34,18 +34,17 @@ def conclude(
     props = properties if properties is not None else []
     if not findings:
         pytest.fail(f"{header}: the rule produced no finding", pytrace=False)
-    verdict = verdict_of(list(findings))
-    props.append(("verdict", verdict.value))
-    if verdict == Verdict.SKIP:
+    status = status_of(findings, strict=strict)
+    props.append(("verdict", verdict_of(findings).value))
+    if status == Status.SKIP:
         pytest.skip("; ".join(sorted({f.message for f in findings})))
-    if verdict == Verdict.PASS:
+    if status == Status.PASS:
         return
     failed = [f for f in findings if f.failed]
-    blocking = [f for f in failed if f.severity == Severity.ERROR or f.verdict == Verdict.ERROR or strict]
     text = f"{header}\ncontract: {contract}\n" + "\n".join(f.detail() for f in failed)
     if fix:
         text += f"\nfix: {fix}"
-    if blocking:
+    if status.blocks:
         pytest.fail(text, pytrace=False)
     props.append(("conformance_warning", text))
     warnings.warn(ConformanceWarning(text), stacklevel=3)

@@ -14,8 +14,9 @@ from typing import Any
 
 import yaml
 
+from .chart_reads import ReadTree, values_read_by_templates
 from .errors import UserError
-from .helm import run_bounded
+from .subprocesses import run
 from .values import MAX_FILE_BYTES, deep_merge, parse_values
 
 PULL_TIMEOUT_S = 120
@@ -31,6 +32,7 @@ class Chart:
     version: str
     app_version: str
     defaults: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+    reads: ReadTree = field(default_factory=dict, compare=False, hash=False)  # values paths templates read
 
     @property
     def label(self) -> str:
@@ -107,7 +109,7 @@ def _pull(spec: str, version: str | None, helm_path: str, dest: Path) -> Path:
     if version:
         cmd += ["--version", version]
     try:
-        proc = run_bounded(cmd, PULL_TIMEOUT_S)
+        proc = run(cmd, timeout_s=PULL_TIMEOUT_S)
     except subprocess.TimeoutExpired:
         raise UserError(f"'helm pull' took more than {PULL_TIMEOUT_S}s", where=spec) from None
     if proc.returncode != 0:
@@ -153,4 +155,5 @@ def load_chart(spec: str, *, version: str | None, helm_path: str, workdir: Path)
         version=str(meta["version"]),
         app_version=str(meta.get("appVersion") or ""),
         defaults=chart_defaults(chart_dir),
+        reads=values_read_by_templates(chart_dir),
     )

@@ -65,6 +65,13 @@ def stream_hub_expectation(values: dict[str, Any], app_version: str) -> StreamHu
         return StreamHubExpectation(True, f"app version {shown} <= 7.7.0 needs stream-hub")
     if isinstance(enabled, bool):
         return StreamHubExpectation(enabled, f"microservices.streamHub.enabled is {str(enabled).lower()}")
+    hub_values = lookup(values, "microservices.streamHub")
+    if not (isinstance(hub_values, dict) and "enabled" in hub_values):
+        # charts released before the switch (e.g. 6.27.1) render stream-hub with every microservices
+        # release; on 7.7.x-7.x it is optional, so either way is conformant
+        return StreamHubExpectation(
+            None, f"app version {shown}: stream-hub is optional and the chart has no microservices.streamHub.enabled"
+        )
     default_on = version < STREAM_HUB_OFF_BY_DEFAULT_FROM
     return StreamHubExpectation(
         default_on, f"app version {shown}: stream-hub {'on' if default_on else 'off'} by default"

@@ -7,6 +7,7 @@ field path it concerns, and where in the values file the fault sits (when it is 
 from __future__ import annotations
 
 import enum
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 
@@ -79,15 +80,51 @@ class Finding:
         return "\n".join(lines)
 
 
-def verdict_of(findings: list[Finding]) -> Verdict:
+def verdict_of(findings: Iterable[Finding]) -> Verdict:
     """One rule's verdict from its findings: any ERROR, else any FAIL, else SKIP when all skipped, else PASS."""
-    if any(f.verdict == Verdict.ERROR for f in findings):
+    found = list(findings)
+    if any(f.verdict == Verdict.ERROR for f in found):
         return Verdict.ERROR
-    if any(f.verdict == Verdict.FAIL for f in findings):
+    if any(f.verdict == Verdict.FAIL for f in found):
         return Verdict.FAIL
-    if findings and all(f.verdict == Verdict.SKIP for f in findings):
+    if found and all(f.verdict == Verdict.SKIP for f in found):
         return Verdict.SKIP
     return Verdict.PASS
+
+
+class Status(str, enum.Enum):
+    """How one rule's findings end up in a run: its verdict, with a failure that blocks nothing shown as WARN."""
+
+    PASS = "pass"
+    WARN = "warn"  # failed, but only warning-severity findings and the run is not strict
+    FAIL = "fail"
+    SKIP = "skip"
+    ERROR = "error"
+
+    @property
+    def blocks(self) -> bool:
+        return self in (Status.FAIL, Status.ERROR)
+
+
+def blocks_run(finding: Finding, *, strict: bool) -> bool:
+    """THE definition of "this finding fails the run": a check that could not run (verdict ERROR) or a
+    failed error-severity rule always; a failed warning-severity rule only when the run is strict."""
+    return finding.failed and (
+        strict or finding.severity == Severity.ERROR or finding.verdict == Verdict.ERROR
+    )
+
+
+def blocking(findings: Iterable[Finding], *, strict: bool) -> list[Finding]:
+    return [f for f in findings if blocks_run(f, strict=strict)]
+
+
+def status_of(findings: Iterable[Finding], *, strict: bool) -> Status:
+    """One rule's status in a run (every lane, summary and report asks this, never the severities itself)."""
+    found = list(findings)
+    verdict = verdict_of(found)
+    if verdict == Verdict.FAIL and not blocking(found, strict=strict):
+        return Status.WARN
+    return Status(verdict.value)
 
 
 def passed(rule_id: str, message: str, severity: Severity = Severity.ERROR) -> Finding:

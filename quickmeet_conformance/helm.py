@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 import re
 import shutil
-import signal
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,6 +12,7 @@ from pathlib import Path
 import pyhelm3.errors
 
 from .errors import ToolError
+from .subprocesses import run, run_async
 
 MIN_HELM = (3, 12, 0)
 VERSION_TIMEOUT_S = 20
@@ -51,51 +50,14 @@ def default_helm_candidates(repo_root: Path | None) -> list[str]:
     return candidates
 
 
-def kill_process_group(pid: int) -> None:
-    """SIGKILL a process started with ``start_new_session=True`` and everything it spawned."""
-    try:
-        os.killpg(pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
-
-
-async def run_in_own_group(executable: str, argv: list[str], input: bytes | None = None) -> bytes:
-    """pyhelm3's ``Command.run``, but helm runs in a process group of its own that a timeout or an interrupt
-    (cancelling this coroutine) kills whole: pyhelm3 terminates only the shell it starts, then waits for pipes
-    that a hung child of helm keeps open. A failed helm raises ``pyhelm3.errors.Error`` as pyhelm3 does."""
-    proc = await asyncio.create_subprocess_exec(
-        executable, *argv,
-        stdin=asyncio.subprocess.PIPE if input is not None else asyncio.subprocess.DEVNULL,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, start_new_session=True,
-    )  # fmt: skip
-    try:
-        stdout, stderr = await proc.communicate(input)
-    except BaseException:  # cancelled by a timeout, or interrupted: leave nothing running
-        kill_process_group(proc.pid)
-        await proc.wait()
-        raise
-    if proc.returncode != 0:
-        raise pyhelm3.errors.Error(proc.returncode, stdout, stderr)
+async def run_helm(executable: str, argv: list[str], input: bytes | None = None) -> bytes:
+    """pyhelm3's ``Command.run`` through the one runner: helm's whole process group goes on a timeout or an
+    interrupt (pyhelm3 terminates only the shell it starts, then waits for pipes that a hung child of helm
+    keeps open). A failed helm raises ``pyhelm3.errors.Error`` as pyhelm3 does."""
+    code, stdout, stderr = await run_async([executable, *argv], input)
+    if code != 0:
+        raise pyhelm3.errors.Error(code, stdout, stderr)
     return stdout
-
-
-def run_bounded(cmd: list[str], timeout_s: float) -> subprocess.CompletedProcess[str]:
-    """Run ``cmd`` capturing text output; on timeout kill its whole process group and raise
-    ``subprocess.TimeoutExpired`` (a wrapper script's children would otherwise hold the pipes open)."""
-    with subprocess.Popen(
-        cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        errors="replace", start_new_session=True,
-    ) as proc:
-        try:
-            out, err = proc.communicate(timeout=timeout_s)
-        except subprocess.TimeoutExpired:
-            kill_process_group(proc.pid)
-            proc.communicate()
-            raise
-        except BaseException:
-            kill_process_group(proc.pid)
-            raise
-    return subprocess.CompletedProcess(cmd, proc.returncode, out, err)
 
 
 def resolve_helm(spec: str, *, timeout_s: float = VERSION_TIMEOUT_S) -> HelmBinary:
@@ -110,13 +72,11 @@ def resolve_helm(spec: str, *, timeout_s: float = VERSION_TIMEOUT_S) -> HelmBina
     if not os.access(path, os.X_OK):
         raise ToolError("helm binary is not executable", where=path, fix="chmod +x it or pass another --helm")
     try:
-        proc = run_bounded([path, "version", "--template", "{{.Version}}"], timeout_s)
+        proc = run([path, "version", "--template", "{{.Version}}"], timeout_s=timeout_s)
     except subprocess.TimeoutExpired:
         raise ToolError(
             f"'helm version' did not answer within {timeout_s:g}s", where=path, fix="is this binary hung?"
         ) from None
-    except OSError as exc:
-        raise ToolError(f"cannot run helm: {exc.strerror}", where=path) from None
     text = proc.stdout.strip()
     try:
         version = parse_version(text)

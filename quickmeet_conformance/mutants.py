@@ -15,12 +15,30 @@ from typing import Any
 
 import yaml
 
-from .findings import Finding, Verdict
+from .findings import Finding, Verdict, blocking
 from .values import deep_merge
 
 
 class MutantError(Exception):
     """The mutant itself is broken (a patch no longer applies, a base file is missing)."""
+
+
+class MutantUnavailable(Exception):
+    """The mutant's chart is not on this machine (the public charts beside the repository): skip it."""
+
+
+UPSTREAM_PREFIX = "upstream/"  # chart: upstream/rocketchat-6.29.0 -> ../shared/upstream-charts/rocketchat-6.29.0
+
+
+def chart_source(chart: str, fixtures: Path) -> Path:
+    """The chart directory a mutant names: a reference chart in fixtures/charts, or a public chart beside the
+    repository (``upstream/<dir>``, i.e. ../shared/upstream-charts/<dir>)."""
+    if chart.startswith(UPSTREAM_PREFIX):
+        path = fixtures.resolve().parents[1] / "shared" / "upstream-charts" / chart[len(UPSTREAM_PREFIX):]
+        if not (path / "Chart.yaml").is_file():
+            raise MutantUnavailable(f"public chart not found at {path} (../shared/upstream-charts beside the repository)")
+        return path
+    return fixtures / "charts" / chart
 
 
 @dataclass(frozen=True)
@@ -45,6 +63,8 @@ class Mutant:
     options: dict[str, Any] = field(default_factory=dict)
     expect: tuple[str, ...] = ()
     path: str = ""
+    equivalent: bool = False  # a change the rule must NOT report as an error (no false failure)
+    severity: str = ""  # when given, the severity the failure must have ("error" or "warning")
     extra: dict[str, Any] = field(default_factory=dict)  # lane-specific keys (e.g. the upgrade lane's)
 
 
@@ -64,7 +84,8 @@ def _patches(items: list[dict[str, Any]] | None) -> tuple[ChartPatch, ...]:
 
 def load_mutant(path: Path) -> Mutant:
     data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    known = {"rule", "description", "base_values", "values", "chart", "chart_patch", "options", "expect"}
+    known = {"rule", "description", "base_values", "values", "chart", "chart_patch", "options", "expect", "equivalent",
+             "severity"}
     patches = _patches(data.get("chart_patch"))
     return Mutant(
         name=path.stem,
@@ -77,6 +98,8 @@ def load_mutant(path: Path) -> Mutant:
         options=data.get("options") or {},
         expect=tuple(data.get("expect") or ()),
         path=str(path),
+        equivalent=bool(data.get("equivalent", False)),
+        severity=str(data.get("severity", "")),
         extra={k: v for k, v in data.items() if k not in known},
     )
 
@@ -127,10 +150,11 @@ def patch_chart(source: Path, patches: tuple[ChartPatch, ...], dest: Path) -> Pa
 
 def materialize(mutant: Mutant, fixtures: Path, workdir: Path) -> tuple[Path, Path]:
     """(chart directory, values file) for ``mutant``, written below ``workdir``."""
-    chart = fixtures / "charts" / mutant.chart
+    chart = chart_source(mutant.chart, fixtures)
     if mutant.chart_patch:
         chart = patch_chart(chart, mutant.chart_patch, workdir / f"chart-{mutant.name}")
-    base = fixtures / "values" / mutant.base_values
+    # a base values path with a folder is relative to fixtures/ (upstream/6.29.0/microservices.yaml)
+    base = fixtures / mutant.base_values if "/" in mutant.base_values else fixtures / "values" / mutant.base_values
     if not base.exists():
         raise MutantError(f"base values {mutant.base_values} not found")
     values = deep_merge(yaml.safe_load(base.read_text(encoding="utf-8")) or {}, mutant.values)
@@ -140,11 +164,18 @@ def materialize(mutant: Mutant, fixtures: Path, workdir: Path) -> tuple[Path, Pa
 
 
 def survival(mutant: Mutant, findings: list[Finding]) -> str:
-    """Why ``mutant`` is not killed by its rule's ``findings`` ('' when it is): the rule gave no FAIL, or its
+    """Why an equivalent ``mutant`` is wrongly reported (an error-severity failure of its rule), else why ``mutant`` is not killed by its rule's ``findings`` ('' when it is): the rule gave no FAIL, or its
     failures do not mention what the mutant expects (the component, the resource, the key)."""
     failing = [f for f in findings if f.verdict == Verdict.FAIL]
+    if mutant.equivalent:
+        wrong = blocking(findings, strict=False)
+        return (f"equivalent mutant {mutant.name} ({mutant.description.strip()}) is reported as an error by "
+                f"{mutant.rule}: " + "; ".join(f.one_line() for f in wrong)) if wrong else ""
     if not failing:
         return f"mutant {mutant.name} survived: rule {mutant.rule} gave {[(f.verdict.value, f.message) for f in findings]}"
+    if mutant.severity and not any(f.severity.value == mutant.severity for f in failing):
+        return (f"mutant {mutant.name}: {mutant.rule} fails, but not at severity {mutant.severity}: "
+                + "; ".join(f"{f.severity.value}: {f.one_line()}" for f in failing))
     text = "\n".join(f"{f.detail()} {f.resource} {f.field_path} {f.location}" for f in failing)
     missing = [s for s in mutant.expect if s not in text]
     return f"mutant {mutant.name}: the failure does not mention {missing}:\n{text}" if missing else ""

@@ -12,7 +12,7 @@ from pathlib import Path
 from .charts import Chart
 from .errors import UserError
 from .expectations import expectations_for
-from .findings import Finding, Severity, Verdict, verdict_of
+from .findings import Finding, Status, Verdict, blocking, status_of, verdict_of
 from .redact import Redactor, redactor_for
 from .render import Rendered, RenderRequest, Renderer
 from .rules.engine import Context, Options, Rule, evaluate_rule, redact_finding, rules_for_lane
@@ -59,13 +59,11 @@ class CaseResult:
     def verdict(self, rule_id: str) -> Verdict:
         return verdict_of(self.findings.get(rule_id, []))
 
+    def status(self, rule_id: str, *, strict: bool) -> Status:
+        return status_of(self.findings.get(rule_id, []), strict=strict)
+
     def failures(self, *, strict: bool = False) -> list[Finding]:
-        return [
-            f
-            for fs in self.findings.values()
-            for f in fs
-            if f.failed and (strict or f.severity == Severity.ERROR or f.verdict == Verdict.ERROR)
-        ]
+        return [f for fs in self.findings.values() for f in blocking(fs, strict=strict)]
 
 
 def render_request(case: Case, values: dict) -> RenderRequest:
@@ -103,8 +101,11 @@ def evaluate_case(case: Case, rules: list[Rule] | None = None) -> CaseResult:
         rendered = case.renderer.render(render_request(case, values_file.data))
         ctx.rendered = rendered
         ctx.topology = build_topology(rendered.manifests, case.matcher)
-        for manifest in rendered.find("Secret"):
-            redactor.add_from_secret_manifest(manifest.body)
+        for manifest in rendered.manifests:
+            if manifest.kind == "Secret":
+                redactor.add_from_secret_manifest(manifest.body)
+            else:
+                redactor.add_from_manifest_env(manifest.body)
     except UserError as exc:
         ctx.render_error = redactor.text(exc.line())
     findings = {

@@ -251,7 +251,7 @@ def report_document(config: pytest.Config) -> dict[str, Any] | None:
         sections.update(lane_sections or {})
     if not (conf.results() or sections):
         return None
-    config.stash[REPORT_KEY] = report_dict(conf.results(), extra_sections=sections)
+    config.stash[REPORT_KEY] = report_dict(conf.results(), extra_sections=sections, strict=conf.settings.strict)
     return config.stash[REPORT_KEY]
 
 

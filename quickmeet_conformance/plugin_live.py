@@ -27,13 +27,14 @@ import pytest
 
 from .assertions import ConformanceWarning
 from .errors import UserError
-from .findings import Severity, Verdict
+from .findings import Status, Verdict, status_of, verdict_of
 from .live.cluster import PROVIDERS, LiveCluster, start_cluster
-from .live.scenario import LiveCaseResult, LiveLane, live_case_dict
+from .live.scenario import LiveCaseResult, LiveLane
 from .options import OptionSpec, add_options, read_option
 from .plugin import _option as conformance_option
 from .plugin import conformance_session
 from .plugin_reports import finding_properties
+from .reports.live import live_case_dict
 from .rules.engine import RULES, rules_for_lane
 
 AUDIT_REFUSAL = ("refused in audit mode (--cluster existing --release): this test installs or upgrades releases; "
@@ -290,7 +291,7 @@ def live_cluster(request: pytest.FixtureRequest):
         from .clusters.processes import shutdown_guard
 
         request.addfinalizer(run.stop)
-        # SIGINT/SIGTERM/atexit: the kwok provider registers itself; the temp dir goes too. No kubectl from a
+        # SIGINT/SIGTERM/atexit: the kwok provider registers itself; the temp dir goes too. No API call from a
         # signal handler: on SIGINT the finalizer above still deletes the namespaces (KeyboardInterrupt unwinds).
         guard = _TempDirGuard(run)
         shutdown_guard.register(guard)
@@ -398,11 +399,12 @@ def check_live_rule(result: LiveCaseResult, rule_id: str, node: pytest.Item, *, 
     node.add_report_section("call", "live log", "\n".join(result.log))
     if findings is None:
         pytest.fail(f"rule {rule_id} was not evaluated for {result.label}", pytrace=False)
-    verdict = result.static_verdict(rule_id) if static else result.verdict(rule_id)
-    node.user_properties.append(("verdict", verdict.value))
-    if verdict == Verdict.SKIP:
+    strict = conformance_session(node.config).settings.strict
+    status = status_of(findings, strict=strict)
+    node.user_properties.append(("verdict", verdict_of(findings).value))
+    if status == Status.SKIP:
         pytest.skip("; ".join(sorted({f.message for f in findings})))
-    if verdict == Verdict.PASS:
+    if status == Status.PASS:
         return
     rule_obj = RULES[rule_id]
     failed = [f for f in findings if f.failed]
@@ -414,8 +416,7 @@ def check_live_rule(result: LiveCaseResult, rule_id: str, node: pytest.Item, *, 
     rollout = f"\nrollout: {result.view.rollout_error}" if result.view.rollout_error else ""
     text = (f"{rule_id} on {result.label} (namespace {result.namespace})\ncontract: {rule_obj.contract}\n"
             f"{body}{rollout}\nfix: {rule_obj.fix}")
-    strict = conformance_session(node.config).settings.strict
-    if not any(f.severity == Severity.ERROR or f.verdict == Verdict.ERROR or strict for f in failed):
+    if not status.blocks:
         node.user_properties.append(("conformance_warning", text))
         warnings.warn(ConformanceWarning(text), stacklevel=2)
         return
@@ -443,9 +444,13 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Co
     terminalreporter.write_line(f"cluster {run.cluster.handle.name} ({run.config.provider}, "
                                 f"{run.cluster.handle.kube_version}) started in {run.cluster.start_seconds:.1f}s; "
                                 f"{len(run.results)} case(s), {len(run.cluster.created)} namespace(s) created")
+    strict = conformance_session(config).settings.strict
     for result in run.results.values():
-        bad = sorted(r for r in result.findings if result.verdict(r) in (Verdict.FAIL, Verdict.ERROR))
-        terminalreporter.write_line(f"  {'FAIL' if bad else 'ok  '} {result.label}" + (f": {', '.join(bad)}" if bad else ""))
+        statuses = {r: status_of(fs, strict=strict) for r, fs in result.findings.items()}
+        bad = sorted(r for r, s in statuses.items() if s.blocks)
+        warned = sorted(r for r, s in statuses.items() if s == Status.WARN)
+        mark = "FAIL" if bad else "WARN" if warned else "ok  "
+        terminalreporter.write_line(f"  {mark} {result.label}" + (f": {', '.join(bad or warned)}" if bad or warned else ""))
 
 
 def pytest_conformance_report_sections(config: pytest.Config) -> dict[str, Any]:
@@ -457,6 +462,7 @@ def pytest_conformance_report_sections(config: pytest.Config) -> dict[str, Any]:
     return {"live": {
         "cluster": {"name": handle.name, "provider": run.config.provider, "kube_version": handle.kube_version},
         "audit": run.config.audit,
-        "cases": [live_case_dict(result) for result in run.results.values()],
+        "cases": [live_case_dict(result, strict=conformance_session(config).settings.strict)
+                  for result in run.results.values()],
         "errors": [{"case": str(key), "error": error} for key, error in run.errors.items()],
     }}

@@ -145,7 +145,9 @@ def ddp_observation(ingress_url: str, pytestconfig: pytest.Config) -> DdpObserva
 @pytest.fixture
 def check_probe(pytestconfig: pytest.Config) -> Callable[..., None]:
     """``check_probe(findings, target=..., contract=...)``: pass, skip, warn or fail the test."""
-    strict = bool(pytestconfig.getoption("strict", False))
+    from .plugin import conformance_session
+
+    strict = conformance_session(pytestconfig).settings.strict  # the flag or QMC_STRICT, as in every lane
 
     def check(findings: list[Finding], *, target: str, contract: str) -> None:
         check_probe_findings(findings, target=target, contract=contract, strict=strict)

@@ -109,7 +109,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         report = report_document(session.config)
     if target and (report is not None or setup_error is not None):
         try:
-            write_sarif(sarif_log(conf.results(), setup_error=setup_error, sections=report), target)
+            write_sarif(sarif_log(conf.results(), setup_error=setup_error, sections=report,
+                                  strict=conf.settings.strict), target)
         except OSError as exc:
             _write_failed(session, "--sarif", target, exc)
     if report is None:

@@ -15,18 +15,10 @@ import pytest
 from .assertions import conclude
 from .errors import UserError
 from .options import OptionSpec, add_options, read_option
-from .findings import Severity
 from .plugin import conformance_session
 from .rules.engine import RULES
-from .upgrade import (
-    UpgradePair,
-    UpgradeResult,
-    UpgradeSession,
-    load_matrix,
-    pairs_from_options,
-    plan_lines,
-    upgrade_result_dict,
-)
+from .reports.upgrade import summary_lines, upgrade_result_dict
+from .upgrade import UpgradePair, UpgradeResult, UpgradeSession, load_matrix, pairs_from_options
 
 UPGRADE_KEY = pytest.StashKey["UpgradeSession | UserError"]()
 
@@ -167,51 +159,18 @@ def _evaluated(config: pytest.Config) -> list[UpgradeResult]:
     return session.results() if isinstance(session, UpgradeSession) else []
 
 
-def summary_lines(results: list[UpgradeResult], *, failures_only: bool) -> list[tuple[str, str | None]]:
-    """(text, colour) lines: one plan per pair; helm majors that agree on plan and verdicts share it."""
-    groups: dict[tuple, list[UpgradeResult]] = {}
-    for result in results:
-        plan = tuple(plan_lines(result.plan)) if result.plan else ()
-        verdicts = tuple((rule_id, result.verdict(rule_id).value) for rule_id in result.findings)
-        groups.setdefault((result.case.pair.name, result.input_error, plan, verdicts), []).append(result)
-    lines: list[tuple[str, str | None]] = []
-    for (name, error, plan, verdicts), members in groups.items():
-        case = members[0].case
-        helms = ", ".join(r.case.renderer.helm.label for r in members)
-        lines.append((f"upgrade {name}: {case.pair.from_side.values_label} ({case.from_chart.label}) -> "
-                      f"{case.pair.to_side.values_label} ({case.to_chart.label})  [{helms}]", None))
-        if error:
-            lines.append((f"  ERROR  {error}", "red"))
-            continue
-        lines += [(f"  {line}", "cyan" if line.startswith("info") else None) for line in plan]
-        if failures_only and all(v == "pass" for _, v in verdicts):
-            lines.append(("  all upgrade rules pass", "green"))
-        for rule_id, verdict in verdicts:
-            if verdict == "pass" and failures_only:
-                continue
-            findings = members[0].findings[rule_id]
-            failed = [f for f in findings if f.failed]
-            warn = verdict == "fail" and all(f.severity != Severity.ERROR for f in failed)
-            mark = "WARN" if warn else verdict.upper()
-            if failed:
-                reason = failed[0].one_line() + (f" (+{len(failed) - 1} more)" if len(failed) > 1 else "")
-            else:
-                reason = next((f.message for f in findings if f.message != RULES[rule_id].title), RULES[rule_id].title)
-            colour = {"PASS": "green", "SKIP": "cyan", "WARN": "yellow"}.get(mark, "red")
-            lines.append((f"  {mark:<5}  {rule_id:<30} {reason}"[:200], colour))
-    return lines
-
-
 def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
     results = _evaluated(config)
     if not results:
         return
     terminalreporter.section("upgrade plans")
-    for text, colour in summary_lines(results, failures_only=config.get_verbosity() < 0):
+    strict = conformance_session(config).settings.strict
+    for text, colour in summary_lines(results, strict=strict, failures_only=config.get_verbosity() < 0):
         terminalreporter.write_line(text, **({colour: True} if colour else {"bold": True}))
 
 
 def pytest_conformance_report_sections(config: pytest.Config) -> dict[str, Any]:
     """The ``upgrades`` section of ``--conformance-report`` (empty when no upgrade pair was evaluated)."""
     results = _evaluated(config)
-    return {"upgrades": [upgrade_result_dict(r) for r in results]} if results else {}
+    strict = conformance_session(config).settings.strict
+    return {"upgrades": [upgrade_result_dict(r, strict=strict) for r in results]} if results else {}

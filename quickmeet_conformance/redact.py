@@ -15,10 +15,13 @@ from typing import Any, Iterable
 
 MASK = "***"
 _SECRET_KEY = re.compile(r"(pass(word)?s?|secret|token|credential|private|tls\.key|apikey|api_key|rootpassword)", re.I)
-_URI_CREDENTIALS = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)(?P<user>[^:/@\s'\"]+):(?P<pw>[^@\s'\"]+)@")
+URI_CREDENTIALS = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)(?P<user>[^:/@\s'\"]+):(?P<pw>[^@\s'\"]+)@")
+_URI_CREDENTIALS = URI_CREDENTIALS
 _PEM = re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----.*?-----END [A-Z ]*PRIVATE KEY-----", re.S)
 # keys that name a secret rather than hold one (secretName, existingSecret, existingMongodbSecret, key)
 _NAMES_A_SECRET = re.compile(r"(name|^existing|^key$)", re.I)
+# env var names that hold a credential when given a literal value (ROCKETCHAT_LICENSE, ADMIN_PASS, MAIL_URL...)
+CREDENTIAL_ENV = re.compile(r"(PASS(WORD|WD)?(_|$)|SECRET|TOKEN|LICEN[CS]E|API_?KEY|CREDENTIAL|PRIVATE_?KEY)", re.I)
 MIN_SECRET_LEN = 4  # shorter strings ("yes", "a") would mask ordinary words
 
 
@@ -53,6 +56,7 @@ class Redactor:
 
     def add_from_values(self, node: Any, key: str = "") -> None:
         if isinstance(node, dict):
+            self.add_env_entry(node)
             for k, v in node.items():
                 self.add_from_values(v, str(k))
         elif isinstance(node, list):
@@ -62,6 +66,28 @@ class Redactor:
             secret_key = _SECRET_KEY.search(key) and not _NAMES_A_SECRET.search(key)
             if secret_key or _URI_CREDENTIALS.search(node) or _PEM.search(node):
                 self.add(node)
+
+    def add_env_entry(self, entry: dict[str, Any]) -> None:
+        """``{name: ROCKETCHAT_LICENSE, value: ...}`` (an env entry in values or a manifest): the value is a
+        secret when the name says credential."""
+        name, value = entry.get("name"), entry.get("value")
+        if isinstance(name, str) and isinstance(value, str) and CREDENTIAL_ENV.search(name):
+            self.add(value)
+
+    def add_from_manifest_env(self, body: Any) -> None:
+        """Every literal env value of a rendered manifest whose name says credential, or that holds one."""
+        if isinstance(body, dict):
+            if isinstance(body.get("env"), list):
+                for entry in body["env"]:
+                    if isinstance(entry, dict):
+                        self.add_env_entry(entry)
+                        if isinstance(entry.get("value"), str) and _URI_CREDENTIALS.search(entry["value"]):
+                            self.add(entry["value"])
+            for value in body.values():
+                self.add_from_manifest_env(value)
+        elif isinstance(body, list):
+            for value in body:
+                self.add_from_manifest_env(value)
 
     def add_from_secret_manifest(self, body: dict[str, Any]) -> None:
         for value in (body.get("stringData") or {}).values():

@@ -21,7 +21,7 @@ import yaml
 
 from .charts import Chart
 from .errors import RenderError
-from .helm import HelmBinary, run_in_own_group
+from .helm import HelmBinary, run_helm
 
 RENDER_TIMEOUT_S = 120.0
 _DOC_SPLIT = re.compile(r"^---[ \t]*$", re.MULTILINE)
@@ -94,7 +94,7 @@ class _TemplateCommand(pyhelm3.Command):
     async def run(self, command: list[Any], input: bytes | None = None) -> bytes:
         """pyhelm3's ``run``, but in a process group of its own that a timeout kills whole: pyhelm3
         terminates only the shell it starts and then waits for pipes that a hung child keeps open."""
-        return await run_in_own_group(self._executable, [str(part) for part in command], input)
+        return await run_helm(self._executable, [str(part) for part in command], input)
 
     async def template_text(self, request: RenderRequest) -> str:
         command: list[Any] = [

@@ -1,7 +1,8 @@
 """Values validation: the JSON Schema of the contract, and keys the chart silently ignores.
 
 Helm never complains about a key no template reads; ``microservices.ddpStreamers`` "works" and
-does nothing. A key is known when the chart's own default values or the contract schema has it.
+does nothing. A key is known when the chart's own default values, the contract schema or one of the
+chart's templates (helpers included) has it.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Any, Iterator
 
 import jsonschema
 
+from .chart_reads import WHOLE, ReadTree, read_child, read_children
 from .values import join_key_path
 
 SCHEMA_PATH = Path(__file__).resolve().parent / "schemas" / "values.schema.json"
@@ -94,19 +96,30 @@ def _child_schema(schema: dict[str, Any], node: dict[str, Any] | None, key: str)
 
 
 def ignored_keys(
-    user: dict[str, Any], defaults: dict[str, Any], schema: dict[str, Any] | None = None
+    user: dict[str, Any],
+    defaults: dict[str, Any],
+    schema: dict[str, Any] | None = None,
+    reads: ReadTree | None = None,
 ) -> list[IgnoredKey]:
-    """Keys in ``user`` that neither the chart defaults nor the schema know, with the nearest known key.
+    """Keys in ``user`` that neither the chart defaults, the schema nor the chart's templates know, with the
+    nearest known key.
 
-    A map that is empty in the defaults (``annotations: {}``, ``resources: {}``) or free-form in the
-    schema takes any child keys.
+    A map that is empty in the defaults (``annotations: {}``, ``resources: {}``), free-form in the schema, or
+    read as a whole by a template (``toYaml .Values.securityContext``) takes any child keys. ``reads`` is
+    :func:`chart_reads.values_read_by_templates` of the chart (keys read only in helpers count as read).
     """
     schema = schema or load_schema()
-    return list(_walk_unknown(user, defaults, schema, schema, "", top=True))
+    return list(_walk_unknown(user, defaults, schema, schema, reads, "", top=True))
 
 
 def _walk_unknown(
-    user: Any, default: Any, schema: dict[str, Any], node: dict[str, Any] | None, path: str, top: bool = False
+    user: Any,
+    default: Any,
+    schema: dict[str, Any],
+    node: dict[str, Any] | None,
+    reads: ReadTree | None,
+    path: str,
+    top: bool = False,
 ) -> Iterator[IgnoredKey]:
     if isinstance(user, list):
         item_default = default[0] if isinstance(default, list) and default else None
@@ -115,25 +128,27 @@ def _walk_unknown(
         if item_default is None and item_schema is None:
             return
         for index, item in enumerate(user):
-            yield from _walk_unknown(item, item_default, schema, item_schema, join_key_path(path, index))
+            yield from _walk_unknown(item, item_default, schema, item_schema, None, join_key_path(path, index))
         return
     if not isinstance(user, dict):
         return
     schema_keys, schema_free = _schema_children(schema, node)
     default_is_map = isinstance(default, dict)
-    if (default_is_map and not default) or schema_free:
+    read_whole = reads is not None and ((not reads and not top) or WHOLE in reads)
+    if (default_is_map and not default) or schema_free or read_whole:
         return  # free-form map: any key is meaningful
-    if not default_is_map and node is None:
+    if not default_is_map and node is None and not reads:
         return  # nothing known about this level: not ours to judge
     known = set(default) if default_is_map else set()
-    known |= schema_keys
+    known |= schema_keys | read_children(reads)
     if top:
         known |= HELM_RESERVED_TOP_LEVEL
     for key, value in user.items():
         child_path = join_key_path(path, key)
         if key in known:
             child_default = default.get(key) if default_is_map else None
-            yield from _walk_unknown(value, child_default, schema, _child_schema(schema, node, key), child_path)
+            yield from _walk_unknown(value, child_default, schema, _child_schema(schema, node, key),
+                                     read_child(reads, str(key)), child_path)
             continue
         yield IgnoredKey(child_path, str(key), closest_key(str(key), known))
 

@@ -27,6 +27,11 @@ BUS_CLIENTS = (MONOLITH,) + MICROSERVICES  # every pod that gets TRANSPORTER and
 
 WORKLOAD_KINDS = ("Deployment", "StatefulSet", "DaemonSet", "ReplicaSet")
 
+# CONTRACT.md > Components: where a component's process listens when its env does not say otherwise
+# (monolith and ddp-streamer serve HTTP on 3000, moved by PORT; nats: client 4222, monitor 8222).
+DEFAULT_LISTEN_PORTS = {MONOLITH: (3000,), DDP_STREAMER: (3000,), NATS: (4222, 8222)}
+HTTP_PORT_COMPONENTS = (MONOLITH, DDP_STREAMER)
+
 
 @dataclass(frozen=True)
 class ComponentMatcher:
@@ -83,29 +88,6 @@ def image_tag(image: str) -> str:
     return ref[colon + 1 :] if colon > last_slash else "latest"
 
 
-_TRANSPORTER = re.compile(r"^(?P<scheme>(monolith\+)?nats)://(?:[^@/]*@)?(?P<host>[^:/,]+)(?::(?P<port>\d+))?")
-_CLUSTER_SUFFIX = re.compile(r"(\.[a-z0-9-]+)?(\.svc(\.cluster\.local)?)?$")
-
-
-@dataclass(frozen=True)
-class TransporterTarget:
-    """Where a TRANSPORTER URL points: ``nats://user:pw@rocketchat-nats.ns.svc:4222`` -> ``rocketchat-nats``, 4222
-    (credentials dropped, the in-cluster DNS suffix stripped to the Service name)."""
-
-    scheme: str
-    host: str
-    port: int
-
-
-def transporter_target(value: str | None) -> TransporterTarget | None:
-    """The Service host and port a ``nats://`` / ``monolith+nats://`` TRANSPORTER names; None when it is not one."""
-    match = _TRANSPORTER.match(value or "")
-    if not match:
-        return None
-    host = _CLUSTER_SUFFIX.sub("", match.group("host"), count=1)
-    return TransporterTarget(match.group("scheme"), host, int(match.group("port") or 4222))
-
-
 @dataclass(frozen=True)
 class EnvVar:
     name: str
@@ -131,6 +113,21 @@ class ContainerPort:
 
 
 @dataclass(frozen=True)
+class ListeningPort:
+    """A port the component's process listens on, and how we know: a declared containerPort, a PORT-like
+    env value, or the component's known default."""
+
+    port: int
+    name: str = ""  # the declared container port name ('' when undeclared)
+    source: str = "declared containerPort"
+
+
+def _is_port_env(name: str) -> bool:
+    upper = name.upper()
+    return upper == "PORT" or upper.endswith("_PORT")
+
+
+@dataclass(frozen=True)
 class Container:
     name: str
     image: str
@@ -151,6 +148,12 @@ class Container:
     def port_numbered(self, number: int) -> ContainerPort | None:
         return next((p for p in self.ports if p.port == number), None)
 
+    def env_ports(self) -> tuple[tuple[str, int], ...]:
+        """(env name, port) for every PORT-like env var with a literal numeric value (PORT, MS_METRICS_PORT)."""
+        return tuple(
+            (v.name, int(v.value)) for v in self.env if _is_port_env(v.name) and v.value and v.value.isdigit()
+        )
+
 
 @dataclass(frozen=True)
 class Workload:
@@ -165,6 +168,7 @@ class Workload:
     strategy: dict[str, Any]
     source: str
     manifest: Manifest = field(repr=False, compare=False, hash=False)
+    component_container: str = ""  # name of the container whose image made it this component
 
     @property
     def ref(self) -> str:
@@ -186,6 +190,60 @@ class Workload:
 
     def all_ports(self) -> tuple[ContainerPort, ...]:
         return tuple(p for c in self.containers for p in c.ports)
+
+    def http_port(self) -> int | None:
+        """Where the monolith's or ddp-streamer's HTTP server listens: its PORT env, else 3000."""
+        if self.component not in HTTP_PORT_COMPONENTS:
+            return None
+        main = self.component_main_container
+        moved = [port for name, port in (main.env_ports() if main else ()) if name.upper() == "PORT"]
+        return moved[0] if moved else 3000
+
+    @property
+    def component_main_container(self) -> Container | None:
+        return next((c for c in self.containers if c.name == self.component_container), self.main_container)
+
+    def listening_ports(self) -> tuple[ListeningPort, ...]:
+        """Where this workload's processes listen, declared or not: declared container ports, PORT-like env
+        values of the component's container, and the component's default ports (HTTP 3000 unless PORT
+        moves it). A numeric Service targetPort needs no declared containerPort to reach them; a declared
+        ``http`` port of the monolith or ddp-streamer counts only where PORT puts the server."""
+        http = self.http_port()
+        found = [ListeningPort(p.port, p.name) for p in self.all_ports() if not (http and p.name == "http" and p.port != http)]
+        main = self.component_main_container
+        found += [ListeningPort(port, "", f"env {name}") for name, port in (main.env_ports() if main else ())]
+        for port in DEFAULT_LISTEN_PORTS.get(self.component or "", ()):
+            if self.component not in HTTP_PORT_COMPONENTS or port == http:
+                found.append(ListeningPort(port, "", f"{self.component} default (CONTRACT.md > Components)"))
+        return tuple(found)
+
+    def listening_port_for(self, target: int | str) -> ListeningPort | None:
+        """Where a Service targetPort lands: a name resolves only through a declared container port of that
+        name (as Kubernetes does); a number to any port the process listens on."""
+        ports = self.listening_ports()
+        if isinstance(target, str) and not target.isdigit():
+            return next((p for p in ports if p.name == target and p.source == "declared containerPort"), None)
+        return next((p for p in ports if p.port == int(target)), None)
+
+
+_TRANSPORTER = re.compile(r"^(?P<scheme>(monolith\+)?nats)://(?:[^@/]*@)?(?P<host>[^:/,]+)(?::(?P<port>\d+))?")
+_CLUSTER_SUFFIX = re.compile(r"(\.[a-z0-9-]+)?(\.svc(\.cluster\.local)?)?$")
+
+
+@dataclass(frozen=True)
+class TransporterAddress:
+    scheme: str
+    host: str  # the Service name (namespace and cluster suffix removed)
+    port: int
+
+
+def parse_transporter(value: str) -> TransporterAddress | None:
+    """``nats://user:pw@rocketchat-nats.ns.svc:4222`` -> (nats, rocketchat-nats, 4222); None if not nats://."""
+    match = _TRANSPORTER.match(value or "")
+    if not match:
+        return None
+    host = _CLUSTER_SUFFIX.sub("", match.group("host"), count=1)
+    return TransporterAddress(match.group("scheme"), host, int(match.group("port") or 4222))
 
 
 @dataclass(frozen=True)
@@ -241,6 +299,7 @@ class IngressInfo:
     tls_hosts: tuple[str, ...]
     routes: tuple[Route, ...]
     source: str
+    tls_entries: tuple[tuple[str, ...], ...] = ()  # hosts per spec.tls entry (empty: the controller's default)
 
 
 @dataclass(frozen=True)
@@ -365,9 +424,11 @@ def _workload(m: Manifest, matcher: ComponentMatcher) -> Workload:
     pod_spec = _map(template, "spec")
     containers = _containers(pod_spec)
     component = None
+    component_container = ""
     for container in containers:
         component = matcher.component_of_image(container.image)
         if component:
+            component_container = container.name
             break
     selector = _map(spec, "selector")
     strategy = _map(spec, "strategy") or _map(spec, "updateStrategy")
@@ -384,6 +445,7 @@ def _workload(m: Manifest, matcher: ComponentMatcher) -> Workload:
         strategy=strategy,
         source=m.source,
         manifest=m,
+        component_container=component_container,
     )
 
 
@@ -424,7 +486,8 @@ def _ingress(m: Manifest) -> IngressInfo:
                     source=m.source,
                 )
             )
-    tls_hosts = tuple(h for t in _seq(spec, "tls") for h in _scalars(t, "hosts"))
+    tls_entries = tuple(tuple(_scalars(t, "hosts")) for t in _seq(spec, "tls"))
+    tls_hosts = tuple(h for hosts in tls_entries for h in hosts)
     annotations = _map(_map(m.body, "metadata"), "annotations")
     return IngressInfo(
         name=m.name,
@@ -433,6 +496,7 @@ def _ingress(m: Manifest) -> IngressInfo:
         tls_hosts=tls_hosts,
         routes=tuple(routes),
         source=m.source,
+        tls_entries=tls_entries,
     )
 
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-import json
 import os
-import subprocess
 from pathlib import Path
 
-from quickmeet_conformance.clusters.base import ClusterHandle, ClusterProvider, find_kubectl
+from kubernetes import config as k8s_config
+from kubernetes.config.config_exception import ConfigException
+
+from quickmeet_conformance.clusters.base import ClusterHandle, ClusterProvider
+from quickmeet_conformance.clusters.kubeclient import KubeClient
 from quickmeet_conformance.errors import ToolError
 
 
@@ -20,48 +22,37 @@ class ExistingClusterProvider(ClusterProvider):
         context: str = "",
         *,
         timeout_s: float = 15.0,
-        kubectl: str | os.PathLike[str] | None = None,
     ) -> None:
         default = os.environ.get("KUBECONFIG", "").split(os.pathsep)[0] or Path.home() / ".kube" / "config"
         self.kubeconfig = Path(kubeconfig or default).expanduser()
         self.context = context
         self.timeout_s = timeout_s
-        self._kubectl = kubectl
         self.name = context or "current-context"
 
-    def _kubectl_json(self, *args: str) -> dict:
-        argv = [str(find_kubectl(self._kubectl)), "--kubeconfig", str(self.kubeconfig)]
-        if self.context:
-            argv += ["--context", self.context]
-        argv += [*args, f"--request-timeout={max(1, int(self.timeout_s))}s"]
-        where = f"{self.kubeconfig}" + (f" context {self.context}" if self.context else "")
+    def _current_context(self) -> str:
         try:
-            result = subprocess.run(  # noqa: S603
-                argv, capture_output=True, text=True, timeout=self.timeout_s + 5, check=False
-            )
-        except subprocess.TimeoutExpired as exc:
-            raise ToolError(f"cluster did not answer within {self.timeout_s:.0f}s", where=where) from exc
-        if result.returncode != 0:
-            lines = result.stderr.strip().splitlines() or [f"kubectl exited {result.returncode}"]
-            raise ToolError(f"cluster unreachable: {lines[-1]}", where=where)
-        return json.loads(result.stdout)
+            _, active = k8s_config.list_kube_config_contexts(config_file=str(self.kubeconfig))
+        except (ConfigException, OSError, ValueError, TypeError) as exc:
+            raise ToolError(f"cannot read the kubeconfig: {exc}", where=str(self.kubeconfig)) from None
+        return str((active or {}).get("name", ""))
 
     def start(self) -> ClusterHandle:
         if not self.kubeconfig.is_file():
             raise ToolError("kubeconfig not found", where=str(self.kubeconfig), fix="pass --kubeconfig or set KUBECONFIG")
-        version = self._kubectl_json("version", "-o", "json").get("serverVersion", {})
-        context = self.context
-        if not context:
-            result = subprocess.run(  # noqa: S603
-                [str(find_kubectl(self._kubectl)), "--kubeconfig", str(self.kubeconfig), "config", "current-context"],
-                capture_output=True, text=True, timeout=10, check=False,
-            )  # fmt: skip
-            context = result.stdout.strip()
+        context = self.context or self._current_context()
+        where = f"{self.kubeconfig}" + (f" context {context}" if context else "")
+        kube = KubeClient.from_kubeconfig(self.kubeconfig, context, timeout_s=self.timeout_s)
+        try:
+            version = kube.server_version()
+        except ToolError as exc:
+            raise ToolError(f"cluster unreachable: {exc.what}", where=where) from None
+        finally:
+            kube.close()
         return ClusterHandle(
             name=self.name,
             kubeconfig=self.kubeconfig,
             context=context,
-            kube_version=str(version.get("gitVersion", "unknown")),
+            kube_version=version,
             provider="existing",
         )
 

@@ -20,8 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from quickmeet_conformance.clusters.apiclient import KubeApi
 from quickmeet_conformance.clusters.base import REPO_TOOLS_BIN, ClusterHandle, ClusterProvider
+from quickmeet_conformance.clusters.kubeclient import KubeClient
 from quickmeet_conformance.clusters.pki import (
     KeyPair,
     issue_certificate,
@@ -133,7 +133,7 @@ class KwokClusterProvider(ClusterProvider):
         self._created_workdir = False
         self.processes: list[ManagedProcess] = []
         self._lock = threading.RLock()
-        self._api: KubeApi | None = None
+        self._api: KubeClient | None = None
         self._ca: KeyPair | None = None
         self.server = ""
         self.handle: ClusterHandle | None = None
@@ -182,7 +182,8 @@ class KwokClusterProvider(ClusterProvider):
         self.server = f"https://127.0.0.1:{api_port}"
         pki = self._write_pki(workdir / "pki")
         self._ca = pki["ca"]
-        self._api = KubeApi(self.server, pki["ca"].cert, client=pki["admin"])
+        self._api = KubeClient.for_server(self.server, pki["ca"].cert, cert_file=pki["admin"].cert,
+                                          key_file=pki["admin"].key)
         kubeconfigs = {
             user: write_kubeconfig(
                 workdir / f"{user}.kubeconfig", cluster=self.name, server=self.server,
@@ -230,7 +231,7 @@ class KwokClusterProvider(ClusterProvider):
                 "--enable-priority-and-fairness=false",
             ],
         )  # fmt: skip
-        self._wait("kube-apiserver ready", lambda: self._api_get_ok("/readyz"), deadline)
+        self._wait("kube-apiserver ready", self._api.ready, deadline)
         self._create_kwok_rbac()
 
         self._launch(
@@ -290,15 +291,15 @@ class KwokClusterProvider(ClusterProvider):
         # The service-account controller creating "default" proves the controller manager works.
         self._wait(
             "controller-manager (default ServiceAccount)",
-            lambda: self._api_get_ok("/api/v1/namespaces/default/serviceaccounts/default"),
+            lambda: self.api().get("ServiceAccount", "default", "default") is not None,
             deadline,
         )
-        version = self._require(self._api.get("/version"), "read /version").body
+        version = self._api.server_version()
         return ClusterHandle(
             name=self.name,
             kubeconfig=kubeconfigs["admin"],
             context=self.name,
-            kube_version=str(version.get("gitVersion", "unknown")),
+            kube_version=version,
             provider="kwok",
         )
 
@@ -352,22 +353,9 @@ class KwokClusterProvider(ClusterProvider):
             failure=self._first_failure,
         )
 
-    def _api_get_ok(self, path: str) -> bool:
-        assert self._api is not None
-        return self._api.get(path).ok
-
-    @staticmethod
-    def _require(response: Any, action: str) -> Any:
-        if not response.ok:
-            body = response.body
-            message = body.get("message", body) if isinstance(body, dict) else body
-            raise ToolError(f"kwok cluster: could not {action}: HTTP {response.status}: {message}")
-        return response
-
-    def _create(self, path: str, body: dict[str, Any]) -> None:
-        assert self._api is not None
-        kind = body.get("kind", "object")
-        self._require(self._api.create(path, body), f"create {kind} {body['metadata']['name']}")
+    def _create(self, body: dict[str, Any]) -> None:
+        """Create (an object that already exists counts as success, so bootstrap can be re-run)."""
+        self.api().create(body, exist_ok=True)
 
     def _create_kwok_rbac(self) -> None:
         """Just what kwok's own RBAC manifest grants its controller, bound to our kwok client cert user."""
@@ -385,16 +373,13 @@ class KwokClusterProvider(ClusterProvider):
         self._create_cluster_role("quickmeet:kwok-controller", rules, {"kind": "User", "name": KWOK_USER})
 
     def _create_cluster_role(self, name: str, rules: list[dict[str, Any]], subject: dict[str, str]) -> None:
-        rbac = "/apis/rbac.authorization.k8s.io/v1"
         self._create(
-            f"{rbac}/clusterroles",
             {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole", "metadata": {"name": name},
              "rules": rules},
         )  # fmt: skip
         if subject["kind"] == "User":
             subject = {**subject, "apiGroup": "rbac.authorization.k8s.io"}
         self._create(
-            f"{rbac}/clusterrolebindings",
             {
                 "apiVersion": "rbac.authorization.k8s.io/v1",
                 "kind": "ClusterRoleBinding",
@@ -408,7 +393,6 @@ class KwokClusterProvider(ClusterProvider):
         for index in range(self.nodes):
             name = node_name(index)
             self._create(
-                "/api/v1/nodes",
                 {
                     "apiVersion": "v1",
                     "kind": "Node",
@@ -440,7 +424,6 @@ class KwokClusterProvider(ClusterProvider):
 
     def _create_storage(self) -> None:
         self._create(
-            "/apis/storage.k8s.io/v1/storageclasses",
             {
                 "apiVersion": "storage.k8s.io/v1",
                 "kind": "StorageClass",
@@ -456,7 +439,6 @@ class KwokClusterProvider(ClusterProvider):
         for index in range(self.persistent_volumes):
             name = f"kwok-pv-{index:03d}"
             self._create(
-                "/api/v1/persistentvolumes",
                 {
                     "apiVersion": "v1",
                     "kind": "PersistentVolume",
@@ -474,7 +456,6 @@ class KwokClusterProvider(ClusterProvider):
     def _create_ingress_class(self, name: str) -> None:
         """A default IngressClass (no controller behind it): Ingress objects are accepted as on a real cluster."""
         self._create(
-            "/apis/networking.k8s.io/v1/ingressclasses",
             {
                 "apiVersion": "networking.k8s.io/v1",
                 "kind": "IngressClass",
@@ -484,8 +465,7 @@ class KwokClusterProvider(ClusterProvider):
         )
 
     def _all_nodes_ready(self) -> bool:
-        assert self._api is not None
-        items = self._api.get(f"/api/v1/nodes?labelSelector={KWOK_NODE_KEY}%3Dfake").body.get("items", [])
+        items = self.api().list_objects("Node", label_selector=f"{KWOK_NODE_KEY}=fake")
         ready = [
             node
             for node in items
@@ -494,8 +474,7 @@ class KwokClusterProvider(ClusterProvider):
         return len(ready) >= self.nodes
 
     def _all_node_leases_held(self) -> bool:
-        assert self._api is not None
-        items = self._api.get("/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases").body.get("items", [])
+        items = self.api().list_objects("Lease", "kube-node-lease")
         held = {lease["metadata"]["name"] for lease in items if (lease.get("spec") or {}).get("renewTime")}
         return all(node_name(index) in held for index in range(self.nodes))
 
@@ -509,10 +488,8 @@ class KwokClusterProvider(ClusterProvider):
         with self._lock:
             if self.handle is None or self._api is None or self._ca is None or self.workdir is None:
                 raise ToolError("kwok cluster is not running", fix="call start() first")
-            api = self._api
             namespace, account = READONLY_NAMESPACE, READONLY_ACCOUNT
             self._create(
-                f"/api/v1/namespaces/{namespace}/serviceaccounts",
                 {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": account, "namespace": namespace}},
             )
             self._create_cluster_role(
@@ -523,15 +500,7 @@ class KwokClusterProvider(ClusterProvider):
                 ],
                 {"kind": "ServiceAccount", "name": account, "namespace": namespace},
             )
-            token_request = {
-                "apiVersion": "authentication.k8s.io/v1",
-                "kind": "TokenRequest",
-                "spec": {"expirationSeconds": expiration_s},
-            }
-            response = self._require(
-                api.request("POST", f"/api/v1/namespaces/{namespace}/serviceaccounts/{account}/token", token_request),
-                "request a token for the read-only ServiceAccount",
-            )
+            token = self._api.create_token(account, namespace, expiration_s)
             target = Path(path) if path else self.workdir / "readonly.kubeconfig"
             return write_kubeconfig(
                 target,
@@ -539,7 +508,7 @@ class KwokClusterProvider(ClusterProvider):
                 server=self.server,
                 ca_cert=self._ca.cert,
                 user=f"{namespace}:{account}",
-                token=response.body["status"]["token"],
+                token=token,
             )
 
     def release_volumes(self) -> list[str]:
@@ -550,15 +519,13 @@ class KwokClusterProvider(ClusterProvider):
         this is that admin step, for suites that install and uninstall many times in one cluster.
         """
         api = self.api()
-        listing = self._require(
-            api.get("/api/v1/persistentvolumes?labelSelector=quickmeet.chat%2Fpre-created%3Dtrue"), "list PVs"
-        )
-        released = [pv["metadata"]["name"] for pv in listing.body["items"] if pv["status"].get("phase") == "Released"]
+        listing = api.list_objects("PersistentVolume", label_selector="quickmeet.chat/pre-created=true")
+        released = [pv["metadata"]["name"] for pv in listing if pv["status"].get("phase") == "Released"]
         for name in released:
-            self._require(api.merge_patch(f"/api/v1/persistentvolumes/{name}", {"spec": {"claimRef": None}}), f"release PV {name}")
+            api.patch("PersistentVolume", name, {"spec": {"claimRef": None}}, merge=True)
         return released
 
-    def api(self) -> KubeApi:
+    def api(self) -> KubeClient:
         """An admin API client for the running cluster (tests and benchmarks)."""
         if self._api is None:
             raise ToolError("kwok cluster is not running", fix="call start() first")

@@ -9,7 +9,6 @@ and PR_SET_PDEATHSIG (the kernel sends SIGKILL to a child whose parent dies, eve
 from __future__ import annotations
 
 import atexit
-import ctypes
 import os
 import signal
 import socket
@@ -22,8 +21,7 @@ from pathlib import Path
 from typing import Protocol
 
 from quickmeet_conformance.errors import ToolError
-
-_PR_SET_PDEATHSIG = 1
+from quickmeet_conformance.subprocesses import die_with_parent, kill_group
 
 
 def free_loopback_port() -> int:
@@ -45,41 +43,6 @@ def free_loopback_ports(count: int) -> list[int]:
     finally:
         for sock in sockets:
             sock.close()
-
-
-# Resolved once here: dlopen() in a forked child of a threaded parent can deadlock.
-try:
-    _prctl = ctypes.CDLL(None, use_errno=True).prctl
-except (OSError, AttributeError):  # not Linux/glibc: the other safety nets remain
-    _prctl = None
-
-
-def _die_with_parent() -> None:
-    # Runs in the child between fork and exec; failure is harmless (no extra safety net then).
-    if _prctl is not None:
-        _prctl(_PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
-
-
-def run_interruptible(argv: Sequence[str], *, timeout: float, grace_s: float = 60.0, input: str | None = None,
-                      **popen: object) -> subprocess.CompletedProcess[str]:
-    """``subprocess.run(capture_output=True, text=True)`` for a child that cleans up after itself (a pytest run
-    with a cluster and temp dirs). When the caller is interrupted (Ctrl-C, SIGTERM raised as KeyboardInterrupt)
-    or the timeout passes, the child gets SIGTERM and ``grace_s`` to tear down before SIGKILL, where
-    ``subprocess.run`` kills it at once and its temp dirs stay behind. SIGTERM, not SIGINT: a child started
-    from a background shell inherits SIGINT ignored."""
-    with subprocess.Popen(list(argv), stdin=subprocess.PIPE if input is not None else None, stdout=subprocess.PIPE,
-                          stderr=subprocess.PIPE, text=True, **popen) as child:  # type: ignore[call-overload]
-        try:
-            stdout, stderr = child.communicate(input, timeout=timeout)
-        except BaseException:
-            child.terminate()
-            try:
-                child.communicate(timeout=grace_s)
-            except BaseException:
-                child.kill()
-                child.wait()
-            raise
-        return subprocess.CompletedProcess(list(argv), child.returncode, stdout, stderr)
 
 
 def processes_mentioning(text: str) -> list[tuple[int, str]]:
@@ -130,7 +93,7 @@ class ManagedProcess:
                 stdout=out,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
-                preexec_fn=_die_with_parent,  # noqa: PLW1509 - only calls prctl
+                preexec_fn=die_with_parent,  # only calls prctl
                 env=env,
                 close_fds=True,
             )
@@ -156,20 +119,14 @@ class ManagedProcess:
             return
         pid = self.popen.pid
         for sig, wait_s in ((signal.SIGTERM, timeout), (signal.SIGKILL, 5.0)):
-            try:
-                os.killpg(pid, sig)
-            except ProcessLookupError:
-                pass
+            kill_group(pid, sig)
             try:
                 self.popen.wait(timeout=wait_s)
                 break
             except subprocess.TimeoutExpired:
                 continue
         # A server may leave helpers in its group after it exits; they must not outlive it.
-        try:
-            os.killpg(pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
+        kill_group(pid)
 
 
 def wait_for(

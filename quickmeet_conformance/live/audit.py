@@ -1,7 +1,7 @@
 """Read-only audit of a deployed release: its values, manifest and chart as helm stored them, the static rules
 on those, the live topology rules on the namespace, and drift between the live objects and the manifest.
 
-Only reads: ``helm status``/``get values``/``get manifest`` (pyhelm3) and ``kubectl get``. The chart's
+Only reads: ``helm status``/``get values``/``get manifest`` (pyhelm3) and GET/watch through the Kubernetes client. The chart's
 defaults come from helm's own release record (Secret ``sh.helm.release.v1.<release>.v<revision>``: base64 of
 gzipped JSON), so the static rules judge the user's values against the chart that was really installed.
 """
@@ -34,10 +34,9 @@ def stored_release(lane: LiveLane, release: str, namespace: str, revision: int |
     """helm's record of the release (chart metadata and default values), or {} when it cannot be read."""
     selector = HELM_STORAGE_LABELS.format(release=release)
     try:
-        listing = lane.kubectl.get_json("secrets", "-n", namespace, "-l", selector)
+        records = lane.kube.list_objects("Secret", namespace, label_selector=selector)
     except ToolError:
         return {}
-    records = listing.get("items") or []
     if revision is not None:
         records = [s for s in records if str((s["metadata"].get("labels") or {}).get("version")) == str(revision)]
     records.sort(key=lambda s: int((s["metadata"].get("labels") or {}).get("version", 0)))

@@ -6,16 +6,14 @@ and cleanup never touches a namespace the run did not create.
 
 from __future__ import annotations
 
-import json
 import re
 import secrets
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from ..clusters.base import ClusterHandle, ClusterProvider
+from ..clusters.kubeclient import KubeClient
 from ..errors import ToolError, UserError
-from .kube import Kubectl
 
 PROVIDERS = ("kwok", "kind", "existing", "none")
 MANAGED_BY = "quickmeet-conformance"
@@ -58,7 +56,7 @@ class LiveCluster:
     """A reachable cluster for one pytest session (one xdist worker) and the namespaces it created."""
 
     handle: ClusterHandle
-    kubectl: Kubectl
+    kube: KubeClient
     run_id: str
     provider: ClusterProvider | None = None  # set when this session started the cluster (kwok, kind)
     owned: bool = False
@@ -77,7 +75,7 @@ class LiveCluster:
         name = f"qmc-{_slug(case, 44)}-{secrets.token_hex(3)}"
         labels = {"app.kubernetes.io/managed-by": MANAGED_BY, RUN_LABEL: self.run_id, CASE_LABEL: _slug(case, 63)}
         manifest = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name, "labels": labels}}
-        self.kubectl.run("create", "-f", "-", input=json.dumps(manifest))
+        self.kube.create(manifest)
         self.created.append(name)
         return name
 
@@ -89,7 +87,7 @@ class LiveCluster:
         if not self.alive:
             return
         try:
-            self.kubectl.run("delete", "namespace", name, "--wait=false", "--ignore-not-found", timeout=30)
+            self.kube.delete("Namespace", name)
         except ToolError:
             pass  # reported by cleanup() if it is still there
 
@@ -105,10 +103,10 @@ class LiveCluster:
     def remaining(self) -> list[str]:
         """Namespaces of this run that still exist."""
         try:
-            listing = self.kubectl.get_json("namespaces", "-l", f"{RUN_LABEL}={self.run_id}", timeout=20)
+            listing = self.kube.list_objects("Namespace", label_selector=f"{RUN_LABEL}={self.run_id}", timeout=20)
         except ToolError:
             return []
-        return [ns["metadata"]["name"] for ns in listing.get("items") or []]
+        return [ns["metadata"]["name"] for ns in listing]
 
     def cleanup(self, wait_s: float) -> list[str]:
         """Delete every namespace still open; wait for them to be gone when the cluster outlives the run."""
@@ -116,17 +114,11 @@ class LiveCluster:
             self.delete_namespace(name)
         if not self.alive or (self.owned and wait_s <= 0):
             return []
-        deadline = time.monotonic() + wait_s
         left = [n for n in self.remaining() if n in self.created]
-        while left and time.monotonic() < deadline:
-            try:
-                self.kubectl.run("wait", "--for=delete", *[f"namespace/{n}" for n in left],
-                                 f"--timeout={max(1, int(deadline - time.monotonic()))}s",
-                                 timeout=deadline - time.monotonic() + 10, check=False)
-            except ToolError:
-                pass
-            left = [n for n in self.remaining() if n in self.created]
-        return left
+        try:
+            return self.kube.wait_gone("Namespace", left, None, wait_s) if left else []
+        except ToolError:
+            return [n for n in self.remaining() if n in self.created]
 
     def stop(self) -> None:
         if self.provider is not None and self.owned:
@@ -134,7 +126,7 @@ class LiveCluster:
 
 
 def start_cluster(kind: str, *, run_id: str, worker: str = "", kubeconfig: str | None = None, context: str = "",
-                  keep: bool = False, cluster_name: str = "", kubectl_binary: str = "") -> LiveCluster:
+                  keep: bool = False, cluster_name: str = "") -> LiveCluster:
     provider = make_provider(kind, worker=worker, kubeconfig=kubeconfig, context=context, keep=keep,
                              cluster_name=cluster_name)
     owned = kind in ("kwok", "kind")
@@ -145,5 +137,10 @@ def start_cluster(kind: str, *, run_id: str, worker: str = "", kubeconfig: str |
         if owned:
             provider.stop()
         raise
-    kubectl = Kubectl(Path(handle.kubeconfig), handle.context, kubectl_binary)
-    return LiveCluster(handle, kubectl, run_id, provider, owned, start_seconds=time.monotonic() - start)
+    try:
+        kube = KubeClient.from_kubeconfig(handle.kubeconfig, handle.context)
+    except BaseException:
+        if owned:
+            provider.stop()
+        raise
+    return LiveCluster(handle, kube, run_id, provider, owned, start_seconds=time.monotonic() - start)

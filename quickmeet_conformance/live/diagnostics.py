@@ -1,16 +1,20 @@
-"""What a failing live test attaches to its report: events, pod statuses and ``kubectl describe``.
+"""What a failing live test attaches to its report: events, pod statuses, workloads, and a description of the
+pods that are not Ready (conditions, container states, environment, their events), as ``kubectl describe``
+would show them, read through the one Kubernetes client.
 
 Everything passes through the case's redactor before it is returned.
 """
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
+from typing import Any
 
+from ..clusters.kubeclient import KubeClient
 from ..errors import ToolError
-from .kube import Kubectl
 
 MAX_SECTION_CHARS = 12000
+MAX_DESCRIBED = 5
 
 
 def _section(title: str, text: str) -> str:
@@ -20,35 +24,140 @@ def _section(title: str, text: str) -> str:
     return f"--- {title} ---\n{text}\n"
 
 
-def collect(kubectl: Kubectl, namespace: str, redact: Callable[[str], str], *, describe: tuple[str, ...] = ()) -> str:
-    """Events (oldest first), pods with their status, and ``describe`` of the given refs (default: the
-    namespace's Deployments, StatefulSets and pods that are not Ready)."""
+def _name(obj: dict[str, Any]) -> str:
+    return str((obj.get("metadata") or {}).get("name", ""))
+
+
+def _ready(pod: dict[str, Any]) -> bool:
+    conditions = (pod.get("status") or {}).get("conditions") or []
+    return any(c.get("type") == "Ready" and c.get("status") == "True" for c in conditions)
+
+
+def _when(event: dict[str, Any]) -> str:
+    return str(
+        event.get("lastTimestamp")
+        or event.get("eventTime")
+        or (event.get("metadata") or {}).get("creationTimestamp")
+        or ""
+    )
+
+
+def event_lines(events: list[dict[str, Any]], about: str | None = None) -> list[str]:
+    """Events oldest first (only those about the object named ``about`` when given)."""
+    lines = []
+    for event in sorted(events, key=_when):
+        target = event.get("involvedObject") or event.get("regarding") or {}
+        if about is not None and target.get("name") != about:
+            continue
+        count = f" (x{event['count']})" if (event.get("count") or 1) > 1 else ""
+        lines.append(
+            f"{_when(event)}  {event.get('type', '')}  {event.get('reason', '')}  "
+            f"{target.get('kind', '')}/{target.get('name', '')}: {event.get('message', '')}{count}"
+        )
+    return lines
+
+
+def pod_lines(pods: list[dict[str, Any]]) -> list[str]:
+    lines = []
+    for pod in pods:
+        status = pod.get("status") or {}
+        containers = status.get("containerStatuses") or []
+        ready = sum(1 for c in containers if c.get("ready"))
+        restarts = sum(int(c.get("restartCount") or 0) for c in containers)
+        images = ",".join(c.get("image", "") for c in (pod.get("spec") or {}).get("containers") or [])
+        deleting = " (deleting)" if (pod.get("metadata") or {}).get("deletionTimestamp") else ""
+        lines.append(
+            f"{_name(pod)}  {ready}/{len(containers)} ready  {status.get('phase', '?')}{deleting}  "
+            f"restarts {restarts}  node {(pod.get('spec') or {}).get('nodeName') or '-'}  {images}"
+        )
+    return lines
+
+
+def workload_lines(workloads: list[dict[str, Any]]) -> list[str]:
+    lines = []
+    for obj in workloads:
+        spec, status = obj.get("spec") or {}, obj.get("status") or {}
+        images = ",".join(
+            c.get("image", "")
+            for c in ((spec.get("template") or {}).get("spec") or {}).get("containers") or []
+        )
+        lines.append(
+            f"{obj.get('kind')}/{_name(obj)}  ready {status.get('readyReplicas') or 0}/"
+            f"{spec.get('replicas', 1)}  updated {status.get('updatedReplicas') or 0}  "
+            f"available {status.get('availableReplicas') or 0}  {images}"
+        )
+    return lines
+
+
+def _env_line(env: dict[str, Any]) -> str:
+    if "value" in env:
+        return f"      {env.get('name')}={env.get('value')}"
+    source = env.get("valueFrom") or {}
+    ref = source.get("secretKeyRef") or source.get("configMapKeyRef")
+    kind = "secret" if "secretKeyRef" in source else "configmap" if ref else "field"
+    where = (
+        f"{ref.get('name')}/{ref.get('key')}" if ref else str(source.get("fieldRef", {}).get("fieldPath", ""))
+    )
+    return f"      {env.get('name')} <- {kind} {where}"
+
+
+def describe_pod(pod: dict[str, Any], events: list[dict[str, Any]]) -> list[str]:
+    """What ``kubectl describe pod`` shows that explains a pod that is not Ready."""
+    status = pod.get("status") or {}
+    lines = [
+        f"Pod/{_name(pod)}  phase {status.get('phase', '?')}  node {(pod.get('spec') or {}).get('nodeName') or '-'}"
+    ]
+    for cond in status.get("conditions") or []:
+        reason = f" {cond.get('reason')}" if cond.get("reason") else ""
+        message = f": {cond.get('message')}" if cond.get("message") else ""
+        lines.append(f"  condition {cond.get('type')}={cond.get('status')}{reason}{message}")
+    states = {c.get("name"): c for c in status.get("containerStatuses") or []}
+    for container in (pod.get("spec") or {}).get("containers") or []:
+        state = states.get(container.get("name")) or {}
+        lines.append(
+            f"  container {container.get('name')}  image {container.get('image')}  "
+            f"ready {bool(state.get('ready'))}  restarts {state.get('restartCount', 0)}"
+        )
+        for label in ("state", "lastState"):
+            for phase, detail in (state.get(label) or {}).items():
+                text = " ".join(
+                    f"{k}={v}" for k, v in (detail or {}).items() if k in ("reason", "message", "exitCode")
+                )
+                lines.append(f"    {label} {phase} {text}".rstrip())
+        if container.get("env"):
+            lines.append("    environment:")
+            lines.extend(_env_line(env) for env in container["env"])
+    lines.append("  events:")
+    lines.extend(f"    {line}" for line in event_lines(events, about=_name(pod)) or ["(none)"])
+    return lines
+
+
+def collect(
+    kube: KubeClient, namespace: str, redact: Callable[[str], str], *, describe: tuple[str, ...] = ()
+) -> str:
+    """Events (oldest first), pods with their status, workloads, and a description of the pods named in
+    ``describe`` (default: the namespace's pods that are not Ready, at most MAX_DESCRIBED)."""
     parts = []
 
-    def run(title: str, *args: str) -> None:
+    def read(title: str, kinds: tuple[str, ...]) -> list[dict[str, Any]] | None:
         try:
-            result = kubectl.run(*args, timeout=20, check=False)
-            parts.append(_section(title, result.stdout if result.returncode == 0 else result.stderr))
+            return kube.list_kinds(kinds, namespace, timeout=20)
         except ToolError as exc:
             parts.append(_section(title, exc.line()))
+            return None
 
-    run("events", "get", "events", "-n", namespace, "--sort-by=.metadata.creationTimestamp")
-    run("pods", "get", "pods", "-n", namespace, "-o", "wide")
-    run("workloads", "get", "deployments,statefulsets,replicasets", "-n", namespace, "-o", "wide")
-    targets = describe or _not_ready(kubectl, namespace)
+    events = read("events", ("Event",))
+    if events is not None:
+        parts.append(_section("events", "\n".join(event_lines(events))))
+    pods = read("pods", ("Pod",))
+    if pods is not None:
+        parts.append(_section("pods", "\n".join(pod_lines(pods))))
+    workloads = read("workloads", ("Deployment", "StatefulSet", "ReplicaSet"))
+    if workloads is not None:
+        parts.append(_section("workloads", "\n".join(workload_lines(workloads))))
+    names = {ref.removeprefix("pod/") for ref in describe} or {_name(p) for p in pods or [] if not _ready(p)}
+    targets = sorted((p for p in pods or [] if _name(p) in names), key=_name)[:MAX_DESCRIBED]
     if targets:
-        run(f"describe {' '.join(targets)}", "describe", "-n", namespace, *targets)
+        text = "\n".join(line for pod in targets for line in describe_pod(pod, events or []))
+        parts.append(_section(f"describe {' '.join('pod/' + _name(p) for p in targets)}", text))
     return redact("".join(parts))
-
-
-def _not_ready(kubectl: Kubectl, namespace: str) -> tuple[str, ...]:
-    try:
-        pods = kubectl.get_json("pods", "-n", namespace, timeout=20).get("items") or []
-    except ToolError:
-        return ()
-    refs = []
-    for pod in pods:
-        conditions = (pod.get("status") or {}).get("conditions") or []
-        if not any(c.get("type") == "Ready" and c.get("status") == "True" for c in conditions):
-            refs.append(f"pod/{pod['metadata']['name']}")
-    return tuple(refs[:5])

@@ -21,8 +21,10 @@ import pyhelm3
 import pyhelm3.errors
 
 from ..errors import ToolError
-from ..helm import HelmBinary, run_in_own_group
+from ..helm import HelmBinary, run_helm
 
+# helm subcommands that change the cluster (the audit mode must never send one)
+HELM_WRITE_VERBS = frozenset({"install", "upgrade", "uninstall", "delete", "rollback", "test", "push"})
 INSTALL_TIMEOUT_S = 180.0
 READ_TIMEOUT_S = 60.0
 
@@ -44,7 +46,7 @@ class BoundedHelm(pyhelm3.Command):
             argv += ["--kubeconfig", str(self._kubeconfig)]
         if self._kubecontext:
             argv += ["--kube-context", self._kubecontext]
-        return await run_in_own_group(self._executable, argv, input)
+        return await run_helm(self._executable, argv, input)
 
 
 @dataclass(frozen=True)

@@ -13,8 +13,8 @@ import time
 from dataclasses import dataclass
 from typing import Any, Callable
 
+from ..clusters.kubeclient import KubeClient
 from ..progress import waiting
-from .kube import Kubectl
 
 DEFAULT_ROLLOUT_TIMEOUT_S = 120.0
 RESYNC_S = 10.0  # re-list this often while waiting, as informers resync
@@ -85,17 +85,17 @@ def pod_failure(pod: dict[str, Any], now: float, first_unschedulable: dict[str, 
 class RolloutWatch:
     """Watches Deployments, StatefulSets and Pods of a namespace and decides done/failed on each event."""
 
-    KINDS = ("deployments.apps", "statefulsets.apps", "pods")
+    KINDS = ("Deployment", "StatefulSet", "Pod")
 
-    def __init__(self, kubectl: Kubectl, namespace: str) -> None:
-        self.kubectl = kubectl
+    def __init__(self, kube: KubeClient, namespace: str) -> None:
+        self.kube = kube
         self.namespace = namespace
         self.objects: dict[tuple[str, str], dict[str, Any]] = {}
         self._unschedulable: dict[str, float] = {}
         self.resyncs = 0
         self._synced_at = time.monotonic()
         self._changed = threading.Condition()
-        self._watches = [kubectl.watch(kind, namespace, self._on_event) for kind in self.KINDS]
+        self._watches = [kube.watch(kind, namespace, self._on_event) for kind in self.KINDS]
 
     def _on_event(self, kind: str, obj: dict[str, Any]) -> None:
         key = (str(obj.get("kind")), str((obj.get("metadata") or {}).get("name")))
@@ -108,8 +108,8 @@ class RolloutWatch:
 
     def resync(self) -> None:
         """Replace the watched state with a fresh list (objects gone from it are gone)."""
-        listing = self.kubectl.get_json(",".join(self.KINDS), "-n", self.namespace)
-        fresh = {(str(o.get("kind")), str((o.get("metadata") or {}).get("name"))): o for o in listing.get("items") or []}
+        listing = self.kube.list_kinds(self.KINDS, self.namespace)
+        fresh = {(str(o.get("kind")), str((o.get("metadata") or {}).get("name"))): o for o in listing}
         with self._changed:
             self.objects = fresh
             self.resyncs += 1
@@ -166,7 +166,7 @@ class RolloutWatch:
                         if left <= 0:
                             return RolloutResult(False, time.monotonic() - start,
                                                  f"not rolled out after {timeout_s:g}s: {pending}")
-                        dead = [w for w in self._watches if w.proc is not None and w.proc.poll() is not None]
+                        dead = [w for w in self._watches if w.ended]
                         if dead:
                             return RolloutResult(False, time.monotonic() - start,
                                                  f"the watch on {dead[0].resource} ended: {dead[0].error or 'no reason'}")
@@ -183,6 +183,6 @@ class RolloutWatch:
                 watch.stop()
 
 
-def wait_for_rollout(kubectl: Kubectl, namespace: str, *, timeout_s: float = DEFAULT_ROLLOUT_TIMEOUT_S,
+def wait_for_rollout(kube: KubeClient, namespace: str, *, timeout_s: float = DEFAULT_ROLLOUT_TIMEOUT_S,
                      write: Callable[[str], None] = lambda line: None, what: str = "") -> RolloutResult:
-    return RolloutWatch(kubectl, namespace).wait(timeout_s, write, what or f"rollout in namespace {namespace}")
+    return RolloutWatch(kube, namespace).wait(timeout_s, write, what or f"rollout in namespace {namespace}")

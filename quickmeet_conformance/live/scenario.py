@@ -12,6 +12,7 @@ Every step is bounded, prints a progress line, and is redacted before it reaches
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import threading
@@ -20,27 +21,37 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable
 
+import yaml
+
 from ..charts import Chart
+from ..clusters.kubeclient import KubeClient
 from ..errors import ToolError, UserError
 from ..expectations import expectations_for
-from ..findings import Finding, Verdict
+from ..findings import Finding, Verdict, verdict_of
 from ..helm import HelmBinary
 from ..redact import Redactor, redactor_for
 from ..render import parse_manifests
 from ..rules.engine import Context, Options, evaluate_rule, redact_finding, rules_for_lane
 from ..topology import STREAM_HUB, ComponentMatcher, Topology, build_topology
-from ..reports.model import rules_dict
-from ..upgrade import UpgradeCase, evaluate_upgrade, load_side_values, verdict_of
+from ..upgrade import UpgradeCase, evaluate_upgrade, load_side_values
 from ..values import ValuesFile, deep_merge
 from . import diagnostics
 from .cluster import LiveCluster
-from .kube import Kubectl, Watch
 from .release import HelmOutcome, ReleaseClient
 from .rollout import DEFAULT_ROLLOUT_TIMEOUT_S, RolloutResult, wait_for_rollout
 from .state import SNAPSHOT_KINDS, LiveState, LiveView, PodChange, PodTimeline, UpgradeOutcome
 
 IMMUTABLE_RULE = "upgrade.immutable-fields"
 WATCH_SYNC_TIMEOUT_S = 15.0
+
+
+@dataclass(frozen=True)
+class Tamper:
+    """A hand edit after an install (what ``kubectl scale``/``set image`` would send): a strategic merge patch."""
+
+    kind: str
+    name: str
+    patch: dict[str, Any]
 
 
 @dataclass
@@ -87,42 +98,6 @@ class LiveCaseResult:
 
     def failed(self) -> bool:
         return any(f.failed for fs in self.findings.values() for f in fs)
-
-
-def live_case_dict(result: LiveCaseResult) -> dict[str, Any]:
-    """One live case for the JSON report (findings, log and diagnostics are already redacted)."""
-    view = result.view
-    upgrade = view.upgrade
-    return {
-        "id": result.id,
-        "label": result.label,
-        "release": result.release,
-        "namespace": result.namespace,
-        "audit": result.audit,
-        "rollout_error": view.rollout_error or None,
-        "upgrade": {"from": upgrade.from_label, "to": upgrade.to_label, "accepted": upgrade.accepted,
-                    "error": upgrade.error or None, "predicted_rejections": list(upgrade.predicted_rejections)}
-        if upgrade else None,
-        "rules": rules_dict(result.findings),
-        "static_rules": rules_dict(result.static_findings) if result.static_findings else [],
-        "log": list(result.log),
-        "log_times": [round(t, 2) for t in result.log_times],
-        "stream_hub": pod_timeline_dict(view.hub) if view.hub else None,
-        "diagnostics": result.diagnostics or None,
-    }
-
-
-def pod_timeline_dict(timeline: PodTimeline) -> dict[str, Any]:
-    """The stream-hub pod count over a watched rollout: every change, for the reports' step chart."""
-    return {
-        "component": timeline.component,
-        "description": timeline.description,
-        "peak": timeline.peak,
-        "peak_pods": list(timeline.peak_pods),
-        "replaced": timeline.replaced,
-        "points": [{"t": round(t, 2), "count": count, "event": event, "pod": pod}
-                   for t, count, event, pod in timeline.points],
-    }
 
 
 def rollout_variant(chart_dir: Path, dest: Path) -> Path:
@@ -215,8 +190,8 @@ class LiveLane:
         self._variants = 0
 
     @property
-    def kubectl(self) -> Kubectl:
-        return self.cluster.kubectl
+    def kube(self) -> KubeClient:
+        return self.cluster.kube
 
     # -- steps -------------------------------------------------------------------------------------
     def case_log(self, case_id: str, redactor: Redactor) -> CaseLog:
@@ -233,12 +208,14 @@ class LiveLane:
         for stem in stems:
             path = self.prerequisites_dir / f"{stem}.yaml"
             if path.is_file():
-                self.kubectl.run("apply", "-n", namespace, "-f", str(path))
-                log.say(f"applied prerequisites {path.name}")
+                for body in yaml.safe_load_all(path.read_text(encoding="utf-8")):
+                    if body:
+                        self.kube.create(body, namespace, exist_ok=True)
+                log.say(f"created prerequisites {path.name}")
 
     def snapshot(self, namespace: str) -> LiveState:
-        listing = self.kubectl.get_json(",".join(SNAPSHOT_KINDS), "-n", namespace, timeout=60)
-        return LiveState.from_list(namespace, listing, self.matcher)
+        listing = self.kube.list_kinds(SNAPSHOT_KINDS, namespace, timeout=60)
+        return LiveState.from_list(namespace, {"items": listing}, self.matcher)
 
     def _helm_step(self, client: ReleaseClient, chart: Path, values: dict[str, Any], log: CaseLog,
                    what: str) -> HelmOutcome:
@@ -250,7 +227,7 @@ class LiveLane:
         return outcome
 
     def _rollout(self, namespace: str, log: CaseLog, what: str) -> RolloutResult:
-        result = wait_for_rollout(self.kubectl, namespace, timeout_s=self.rollout_timeout_s,
+        result = wait_for_rollout(self.kube, namespace, timeout_s=self.rollout_timeout_s,
                                   write=log.say, what=f"{what} rollout")
         log.say(f"{what} rollout: {'complete' if result.ok else 'FAILED'} after "
                 f"{result.seconds:.1f}s" + ("" if result.ok else f": {result.reason}"))
@@ -267,8 +244,8 @@ class LiveLane:
                          what: str) -> tuple[HelmOutcome, RolloutResult | None, PodTimeline]:
         """``helm upgrade`` under a pod watch that counts the stream-hub pods existing at once."""
         counter = PodCounter(STREAM_HUB, self.matcher)
-        known = {p["metadata"]["name"] for p in self.kubectl.get_json("pods", "-n", client.namespace).get("items") or []}
-        with Watch(self.kubectl, "pods", client.namespace, counter.on_event) as watch:
+        known = {p["metadata"]["name"] for p in self.kube.list_objects("Pod", client.namespace)}
+        with self.kube.watch("Pod", client.namespace, counter.on_event) as watch:
             if not watch.wait_seen(known, WATCH_SYNC_TIMEOUT_S):
                 raise ToolError(f"the pod watch in {client.namespace} did not list the existing pods within "
                                 f"{WATCH_SYNC_TIMEOUT_S:g}s: {watch.error or 'no reason'}")
@@ -300,7 +277,7 @@ class LiveLane:
         with everything its redactor learned (Secrets read after a line was said)."""
         if result.view.rollout_error or result.failed():
             try:
-                result.diagnostics = diagnostics.collect(self.kubectl, result.namespace, result.redactor.text)
+                result.diagnostics = diagnostics.collect(self.kube, result.namespace, result.redactor.text)
             except ToolError as exc:
                 result.diagnostics = f"(diagnostics unavailable: {exc.line()})"
         result.view = replace(result.view, rollout_error=result.redactor.text(result.view.rollout_error))
@@ -310,7 +287,7 @@ class LiveLane:
     # -- scenarios ---------------------------------------------------------------------------------
     def install_scenario(self, case_id: str, chart: Chart, values_file: ValuesFile, helm: HelmBinary, *,
                          prerequisites: tuple[str, ...] = (), restart: bool = True, hub: bool = True,
-                         hub_chart: Path | None = None, tamper: tuple[tuple[str, ...], ...] = ()) -> LiveCaseResult:
+                         hub_chart: Path | None = None, tamper: tuple[Tamper, ...] = ()) -> LiveCaseResult:
         values = values_file.data
         redactor = redactor_for(values, public_values=chart.defaults)
         log = self.case_log(case_id, redactor)
@@ -322,9 +299,9 @@ class LiveLane:
         if installed.ok:
             rollout = self._rollout(namespace, log, "install")
             rollout_error = "" if rollout.ok else rollout.reason
-        for args in tamper:  # a hand edit after the install (mutants of the drift rule)
-            self.kubectl.run(*args, "-n", namespace)
-            log.say(f"by hand: kubectl {' '.join(args)}")
+        for edit in tamper:  # a hand edit after the install (mutants of the drift rule)
+            self.kube.patch(edit.kind, edit.name, edit.patch, namespace)
+            log.say(f"by hand: patched {edit.kind}/{edit.name} with {json.dumps(edit.patch)}")
         state = self.snapshot(namespace)
         self.add_cluster_secrets(redactor, state)
         topology = self._release_topology(client) if installed.ok else None
@@ -427,7 +404,10 @@ class LiveLane:
             for s in topology.services)
         if pinned and result.namespace in self.cluster.created:
             try:
-                self.kubectl.run("delete", "services", "--all", "-n", result.namespace, "--wait=true", timeout=60)
+                services = [s["metadata"]["name"] for s in self.kube.list_objects("Service", result.namespace)]
+                for name in services:
+                    self.kube.delete("Service", name, result.namespace)
+                self.kube.wait_gone("Service", services, result.namespace, 60)
             except ToolError:
                 pass
         self.cluster.delete_namespace(result.namespace)

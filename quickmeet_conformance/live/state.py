@@ -1,6 +1,6 @@
 """What the live rules read: a snapshot of one namespace, and the observations made around it.
 
-A :class:`LiveState` is one ``kubectl get ... -o json`` of every kind the rules need, with the
+A :class:`LiveState` is one list (through the Kubernetes client) of every kind the rules need, with the
 topology model built from the live Deployments/StatefulSets/Services/Ingresses (components recognised
 by image, exactly as in the static lane). Secret values stay in memory for resolving
 ``secretKeyRef`` env vars and are never printed.
@@ -17,9 +17,8 @@ from ..render import Manifest
 from ..topology import ComponentMatcher, Topology, build_topology
 
 SNAPSHOT_KINDS = (
-    "deployments.apps", "statefulsets.apps", "replicasets.apps", "pods", "services",
-    "endpointslices.discovery.k8s.io", "ingresses.networking.k8s.io", "secrets", "persistentvolumeclaims",
-    "horizontalpodautoscalers.autoscaling",
+    "Deployment", "StatefulSet", "ReplicaSet", "Pod", "Service", "EndpointSlice", "Ingress", "Secret",
+    "PersistentVolumeClaim", "HorizontalPodAutoscaler",
 )
 TOPOLOGY_KINDS = ("Deployment", "StatefulSet", "DaemonSet", "Service", "Ingress", "HorizontalPodAutoscaler")
 SERVICE_NAME_LABEL = "kubernetes.io/service-name"

@@ -13,7 +13,7 @@ from functools import lru_cache
 from typing import Any
 
 from ..findings import Finding
-from ..topology import NATS, STREAM_HUB, ComponentMatcher, Topology, Workload, transporter_target
+from ..topology import NATS, STREAM_HUB, ComponentMatcher, Topology, Workload, parse_transporter
 
 # Findings that make an edge wrong: rule id -> what the finding names (its resource).
 ROUTE_RULES = ("ingress.websocket-to-ddp-streamer", "ingress.root-to-monolith")
@@ -109,7 +109,7 @@ def build_graph(topology: Topology, findings: dict[str, list[Finding]], matcher:
     for workload in topology.workloads:
         container = workload.container_for(workload.component, matcher)
         var = container.env_var("TRANSPORTER") if container else None
-        target = transporter_target(var.value) if var is not None and var.secret_name is None else None
+        target = parse_transporter(var.value or "") if var is not None and var.secret_name is None else None
         if target is not None and topology.service(target.host) is not None:
             nats_services.add(target.host)
 
@@ -161,7 +161,7 @@ def build_graph(topology: Topology, findings: dict[str, list[Finding]], matcher:
                                  redact(f"TRANSPORTER from key {var.secret_key}")))
             edges.append(Edge(source, target_id, "TRANSPORTER", wrong))
             continue
-        target = transporter_target(var.value)
+        target = parse_transporter(var.value or "")
         if target is None:
             target_id = add(Node("missing:transporter:invalid", "nats-service", "not a nats:// URL", missing=True))
             edges.append(Edge(source, target_id, "TRANSPORTER", wrong))

@@ -31,6 +31,9 @@ def failed_findings(rule: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def shown_verdict(rule: dict[str, Any]) -> str:
+    """The rule's status in the run (the report model's ``status``: WARN is a failure that blocks nothing)."""
+    if rule.get("status"):
+        return str(rule["status"])
     verdict = rule["verdict"]
     if verdict == "fail" and all(f["severity"] != "error" for f in failed_findings(rule)):
         return "warn"

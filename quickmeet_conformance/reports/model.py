@@ -6,7 +6,7 @@ from dataclasses import asdict
 from typing import Any
 
 from .. import __version__
-from ..findings import Finding, Verdict, verdict_of
+from ..findings import Finding, Verdict, status_of, verdict_of
 from ..pipeline import CaseResult
 from ..rules.engine import RULES
 from .graph import build_graph, graph_dict
@@ -20,8 +20,9 @@ def finding_dict(finding: Finding) -> dict[str, Any]:
     return data
 
 
-def rules_dict(findings: dict[str, list[Finding]]) -> list[dict[str, Any]]:
-    """Each rule a case was judged by: its metadata, verdict, and the findings other than the plain pass."""
+def rules_dict(findings: dict[str, list[Finding]], *, strict: bool = False) -> list[dict[str, Any]]:
+    """Each rule a case was judged by: its metadata, verdict, status in this run (``warn``: failed without
+    blocking it), and the findings other than the plain pass."""
     rules = []
     for rule_id, found in findings.items():
         meta = RULES[rule_id]
@@ -34,15 +35,16 @@ def rules_dict(findings: dict[str, list[Finding]]) -> list[dict[str, Any]]:
                 "basis": meta.basis,
                 "fix": meta.fix,
                 "verdict": verdict_of(found).value,
+                "status": status_of(found, strict=strict).value,
                 "findings": [finding_dict(f) for f in found if f.verdict != Verdict.PASS or f.message != meta.title],
             }
         )
     return rules
 
 
-def case_dict(result: CaseResult) -> dict[str, Any]:
+def case_dict(result: CaseResult, *, strict: bool = False) -> dict[str, Any]:
     case = result.case
-    rules = rules_dict(result.findings)
+    rules = rules_dict(result.findings, strict=strict)
     return {
         "id": case.id,
         "values_file": case.values_path,
@@ -59,11 +61,14 @@ def case_dict(result: CaseResult) -> dict[str, Any]:
     }
 
 
-def report_dict(results: list[CaseResult], extra_sections: dict[str, Any] | None = None) -> dict[str, Any]:
+def report_dict(
+    results: list[CaseResult], extra_sections: dict[str, Any] | None = None, *, strict: bool = False,
+) -> dict[str, Any]:
     report: dict[str, Any] = {
         "tool": "quickmeet-conformance",
         "version": __version__,
-        "cases": [case_dict(r) for r in results],
+        "strict": strict,
+        "cases": [case_dict(r, strict=strict) for r in results],
     }
     report.update(extra_sections or {})
     return report

@@ -19,7 +19,7 @@ from urllib.parse import quote
 
 from .. import __version__
 from ..charts import Chart
-from ..findings import Finding, Location, Severity, Verdict
+from ..findings import Finding, Location, Severity, Verdict, blocks_run
 from ..pipeline import CaseResult
 from ..rules.engine import RULES, Rule
 from .rules_doc import rules_doc_uri
@@ -32,9 +32,10 @@ SRCROOT = "%SRCROOT%"
 _LEVEL = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "note"}
 
 
-def level_of(finding: Finding) -> str:
-    """A finding that could not be evaluated (verdict error) is an error whatever the rule's severity."""
-    return "error" if finding.verdict.value == "error" else _LEVEL[finding.severity]
+def level_of(finding: Finding, *, strict: bool = False) -> str:
+    """A finding that fails the run (findings.blocks_run: e.g. one that could not be evaluated, or a warning
+    under strict) is an error whatever the rule's severity."""
+    return "error" if blocks_run(finding, strict=strict) else _LEVEL[finding.severity]
 
 
 def rule_name(rule_id: str) -> str:
@@ -122,7 +123,9 @@ def _fingerprint(*parts: str) -> str:
     return hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()[:32]
 
 
-def _results(results: Iterable[CaseResult], rule_index: dict[str, int], base_dir: Path) -> list[dict[str, Any]]:
+def _results(
+    results: Iterable[CaseResult], rule_index: dict[str, int], base_dir: Path, strict: bool,
+) -> list[dict[str, Any]]:
     merged: dict[str, dict[str, Any]] = {}
     for result in results:
         helm = result.case.renderer.helm.label
@@ -140,7 +143,7 @@ def _results(results: Iterable[CaseResult], rule_index: dict[str, int], base_dir
                 entry: dict[str, Any] = {
                     "ruleId": rule_id,
                     "ruleIndex": rule_index[rule_id],
-                    "level": level_of(finding),
+                    "level": level_of(finding, strict=strict),
                     "message": {"text": finding.detail()},
                     "locations": [location],
                     "partialFingerprints": {
@@ -196,7 +199,9 @@ def _section_cases(sections: dict[str, Any]) -> Iterable[tuple[str, dict[str, An
         yield "live", case, None
 
 
-def _section_results(sections: dict[str, Any], rule_index: dict[str, int], base_dir: Path) -> list[dict[str, Any]]:
+def _section_results(
+    sections: dict[str, Any], rule_index: dict[str, int], base_dir: Path, strict: bool,
+) -> list[dict[str, Any]]:
     out = []
     for lane, case, chart_dir in _section_cases(sections):
         for rule in case.get("rules") or []:
@@ -206,16 +211,16 @@ def _section_results(sections: dict[str, Any], rule_index: dict[str, int], base_
                 location = _section_location(finding, chart_dir, base_dir)
                 if location is None:
                     continue
-                detail = Finding(rule["id"], Verdict(finding["verdict"]), finding["message"],
-                                 Severity(finding["severity"]), finding.get("expected") or "",
-                                 finding.get("found") or "", finding.get("resource") or "",
-                                 finding.get("field_path") or "", _location_of(finding),
-                                 tuple(tuple(e) for e in finding.get("evidence") or [])).detail()
+                as_finding = Finding(rule["id"], Verdict(finding["verdict"]), finding["message"],
+                                     Severity(finding["severity"]), finding.get("expected") or "",
+                                     finding.get("found") or "", finding.get("resource") or "",
+                                     finding.get("field_path") or "", _location_of(finding),
+                                     tuple((str(k), str(v)) for k, v in finding.get("evidence") or []))
                 out.append({
                     "ruleId": rule["id"],
                     "ruleIndex": rule_index[rule["id"]],
-                    "level": "error" if finding["verdict"] == "error" else _LEVEL[Severity(finding["severity"])],
-                    "message": {"text": detail},
+                    "level": level_of(as_finding, strict=strict),
+                    "message": {"text": as_finding.detail()},
                     "locations": [location],
                     "partialFingerprints": {"qmcFinding/v1": _fingerprint(
                         rule["id"], lane, str(case["id"]), finding["message"], finding.get("resource") or "",
@@ -236,7 +241,7 @@ def _location_of(finding: dict[str, Any]) -> Location | None:
 
 def sarif_log(
     results: list[CaseResult], *, base_dir: str | os.PathLike[str] | None = None, setup_error: str | None = None,
-    sections: dict[str, Any] | None = None,
+    sections: dict[str, Any] | None = None, strict: bool = False,
 ) -> dict[str, Any]:
     """The SARIF log for ``results`` and the ``upgrades``/``live`` of ``sections`` (the report model);
     ``setup_error`` (the run stopped before any rule ran) and values files that could not be read become
@@ -272,7 +277,7 @@ def sarif_log(
         "originalUriBaseIds": {SRCROOT: {"uri": base.as_uri() + "/"}},
         "invocations": [invocation],
         "columnKind": "unicodeCodePoints",
-        "results": _results(results, rule_index, base) + _section_results(sections, rule_index, base),
+        "results": _results(results, rule_index, base, strict) + _section_results(sections, rule_index, base, strict),
     }
     return {"$schema": SARIF_SCHEMA, "version": SARIF_VERSION, "runs": [run]}
 

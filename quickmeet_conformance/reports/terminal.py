@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from typing import Callable
 
-from ..findings import Severity
+from ..findings import status_of
 from ..pipeline import CaseResult
 from ..rules.engine import RULES
 
@@ -14,11 +14,9 @@ _COLOUR = {"PASS": "green", "FAIL": "red", "ERROR": "red", "WARN": "yellow", "SK
 
 
 def _status(result: CaseResult, rule_id: str, strict: bool) -> tuple[str, str]:
-    verdict = result.verdict(rule_id).value
     findings = result.findings[rule_id]
+    verdict = status_of(findings, strict=strict).value
     failed = [f for f in findings if f.failed]
-    if verdict == "fail" and not strict and all(f.severity != Severity.ERROR for f in failed):
-        verdict = "warn"
     if verdict in ("fail", "warn", "error"):
         reason = _flat(failed[0].one_line()) + (f" (+{len(failed) - 1} more)" if len(failed) > 1 else "")
     elif verdict == "skip":

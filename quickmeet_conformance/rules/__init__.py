@@ -2,6 +2,6 @@
 
 
 def load_all() -> None:
-    from . import components, hygiene, ingress, kube_schema, services, streamhub, values_rules, wiring  # noqa: F401
+    from . import components, hygiene, ingress, kube_schema, rollout, services, streamhub, values_rules, wiring  # noqa: F401
     from . import upgrade_rules  # noqa: F401
     from . import live_rules  # noqa: F401

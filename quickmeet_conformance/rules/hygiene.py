@@ -6,7 +6,8 @@ import math
 from typing import Iterable
 
 from ..findings import Finding, Severity
-from ..topology import BUS_CLIENTS, DDP_STREAMER
+from ..redact import CREDENTIAL_ENV, URI_CREDENTIALS
+from ..topology import BUS_CLIENTS, DDP_STREAMER, EnvVar
 from ..values import lookup
 from .engine import Context, Rule, rule
 
@@ -89,3 +90,39 @@ def rule_resources_set(ctx: Context, r: Rule) -> Iterable[Finding]:
             yield r.fail(ctx, f"{workload.component} ({workload.ref}) has no resource requests or limits",
                          expected="resources.requests and limits", found="none", workload=workload,
                          field_path=f"spec.template.spec.containers[{container.name}].resources")
+
+
+def _plain_credential(var: EnvVar) -> str:
+    """Why a literal env value is a credential ('' when it is not): its name, or a password in a URI."""
+    if var.secret_name is not None or var.other_source or not var.value:
+        return ""
+    if URI_CREDENTIALS.search(var.value):
+        return "a URI with a password"
+    if CREDENTIAL_ENV.search(var.name):
+        return f"a credential ({var.name})"
+    return ""
+
+
+@rule(
+    "hygiene.plain-env-credentials",
+    title="credentials reach containers through valueFrom a Secret, not a plain env value",
+    severity=Severity.WARNING,
+    contract="CONTRACT.md > Wiring: MONGO_URL from a secret key mongo-uri (credentials live in Secrets); "
+    "secrets (passwords, credential URIs, licences) never appear in any output",
+    fix="move the value into a Secret and use env[].valueFrom.secretKeyRef (or extraSecret / existingSecret keys "
+    "the chart offers) instead of env[].value",
+    basis="doc",
+)
+def rule_no_plain_env_credentials(ctx: Context, r: Rule) -> Iterable[Finding]:
+    for workload in ctx.topology.workloads:
+        for container in workload.containers:
+            for var in container.env:
+                why = _plain_credential(var)
+                if not why:
+                    continue
+                key = "extraEnv" if ctx.values_file.position("extraEnv") else ""
+                yield r.fail(ctx, f"{workload.ref} container {container.name} gets {why} as a plain env value "
+                             f"{var.name}: anyone who can read the {workload.kind} (or helm get values) reads it",
+                             expected=f"{var.name} valueFrom.secretKeyRef", found="a plain value (hidden)",
+                             workload=workload, key_path=key,
+                             field_path=f"spec.template.spec.containers[{container.name}].env[{var.name}]")

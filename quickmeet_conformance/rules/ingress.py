@@ -92,10 +92,20 @@ def _check_route(ctx: Context, r: Rule, host: str, path: str, component: str, wa
                      expected=f"a port of {service.ref}",
                      found="ports " + ", ".join(f"{p.name or '-'}={p.port}" for p in service.ports), **where)
         return
-    if want_port is not None and (container_port is None or container_port.port != want_port):
-        got = "nothing" if container_port is None else str(container_port.port)
-        yield r.fail(ctx, f"{shown} reaches {component} on container port {got}, not its HTTP port {want_port}",
-                     expected=str(want_port), found=got, **where)
+    if container_port is None:
+        svc_port = service.port_by(name=route.port_name, number=route.port_number)
+        selected = topo.workloads_selected_by(service)
+        listening = "; ".join(
+            f"{w.ref}: " + (", ".join(f"{p.port} ({p.name or p.source})" for p in w.listening_ports()) or "nothing")
+            for w in selected)
+        yield r.fail(ctx, f"{shown} goes to {service.ref} port {route.port_label} -> targetPort "
+                     f"{svc_port.target_port!r}, where {component} does not listen",
+                     expected=f"the port {component} listens on" + (f" ({want_port})" if want_port else ""),
+                     found=f"listening: {listening}", **where)
+        return
+    if want_port is not None and container_port.port != want_port:
+        yield r.fail(ctx, f"{shown} reaches {component} on container port {container_port.port}, not its HTTP "
+                     f"port {want_port}", expected=str(want_port), found=str(container_port.port), **where)
 
 
 @rule(
@@ -149,24 +159,37 @@ def rule_ingress_class_named(ctx: Context, r: Rule) -> Iterable[Finding]:
 
 
 def _covers(pattern: str, host: str) -> bool:
-    return pattern == host or (pattern.startswith("*.") and host.endswith(pattern[1:]) and host.count(".") == pattern.count("."))
+    """A TLS host covers ``host`` exactly or as a one-label wildcard (``*.example.com``)."""
+    return pattern == host or (
+        pattern.startswith("*.") and host.endswith(pattern[1:]) and host.count(".") == pattern.count(".")
+    )
+
+
+def _entry_covers(hosts: tuple[str, ...], host: str) -> bool:
+    # a tls entry without hosts serves the controller's default (wildcard) certificate for every host
+    return not hosts or any(_covers(pattern, host) for pattern in hosts)
 
 
 @rule(
     "ingress.tls-covers-host",
-    title="TLS hosts cover the configured host",
-    severity=Severity.WARNING,
-    contract="CONTRACT.md > Wiring: TLS hosts should cover host",
-    fix="add host to ingress.tls[].hosts with a secretName holding its certificate",
+    title="TLS, when given, covers the configured host",
+    contract="CONTRACT.md > Wiring: TLS hosts should cover host (browsers refuse the WebSocket to a host "
+    "the certificate does not name)",
+    fix="add host to ingress.tls[].hosts with a secretName holding its certificate (a wildcard *.domain "
+    "covers one label)",
 )
 def rule_tls_covers_host(ctx: Context, r: Rule) -> Iterable[Finding]:
     host = lookup(ctx.merged, "host") or ""
     if not host or not ctx.topology.ingresses:
         yield r.skip("no host or no Ingress")
         return
+    key = "ingress.tls" if ctx.values_file.position("ingress.tls") else ""
     for ingress in ctx.topology.ingresses:
-        if not any(_covers(pattern, host) for pattern in ingress.tls_hosts):
-            yield r.fail(ctx, f"Ingress/{ingress.name} TLS does not cover {host}: browsers get no valid certificate",
-                         expected=f"tls hosts including {host}", found=", ".join(ingress.tls_hosts) or "no TLS",
-                         resource=f"Ingress/{ingress.name}", field_path="spec.tls",
-                         key_path="ingress.tls" if ctx.values_file.position("ingress.tls") else "")
+        where = dict(resource=f"Ingress/{ingress.name}", field_path="spec.tls", key_path=key)
+        if not ingress.tls_entries:
+            yield r.fail(ctx, f"Ingress/{ingress.name} has no TLS: {host} is served over plain HTTP only",
+                         expected=f"tls hosts including {host}", found="no TLS", severity=Severity.WARNING, **where)
+        elif not any(_entry_covers(hosts, host) for hosts in ingress.tls_entries):
+            yield r.fail(ctx, f"Ingress/{ingress.name} TLS does not cover {host}: the chat host has no valid "
+                         "certificate over HTTPS and browsers refuse its WebSocket",
+                         expected=f"tls hosts including {host}", found=", ".join(ingress.tls_hosts), **where)

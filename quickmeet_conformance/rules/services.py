@@ -4,8 +4,17 @@ from __future__ import annotations
 
 from typing import Iterable
 
-from ..findings import Finding
-from ..topology import ContainerPort, Service, Topology, Workload
+from ..findings import Finding, Severity
+from ..topology import (
+    BUS_CLIENTS,
+    DDP_STREAMER,
+    ListeningPort,
+    Service,
+    ServicePort,
+    Topology,
+    Workload,
+    parse_transporter,
+)
 from .engine import Context, Rule, rule
 
 
@@ -50,39 +59,60 @@ def rule_service_selects_one_component(ctx: Context, r: Rule) -> Iterable[Findin
             )
 
 
-def container_port_for(workload: Workload, target: int | str) -> ContainerPort | None:
-    """The container port a Service targetPort (a name or a number) lands on, if any."""
-    if isinstance(target, str) and not target.isdigit():
-        return next((p for p in workload.all_ports() if p.name == target), None)
-    return next((p for p in workload.all_ports() if p.port == int(target)), None)
-
-
-def target_port_on(workload: Workload, target: int | str) -> bool:
-    return container_port_for(workload, target) is not None
-
-
 def resolve_service_port(
     topo: Topology, service: Service, *, name: str | None = None, number: int | None = None
-) -> tuple[ContainerPort | None, list[Workload]]:
-    """The container port a Service port (by name or number) leads to, and the workloads it reaches."""
+) -> tuple[ListeningPort | None, list[Workload]]:
+    """Where a Service port (by name or number) lands: the port a selected process listens on, and the
+    workloads it reaches (a numeric targetPort needs no declared containerPort)."""
     port = service.port_by(name=name, number=number)
     if port is None:
         return None, []
     reached: list[Workload] = []
     landed = None
     for workload in topo.workloads_selected_by(service):
-        container_port = container_port_for(workload, port.target_port)
-        if container_port is not None:
-            landed = container_port
+        listening = workload.listening_port_for(port.target_port)
+        if listening is not None:
+            landed = listening
             reached.append(workload)
     return landed, reached
 
 
+def _on_quickmeet_path(ctx: Context, service: Service, port: ServicePort) -> str:
+    """Why this Service port carries QuickMeet.Chat traffic ('' when nothing of QuickMeet.Chat uses it):
+    an Ingress backend, the TRANSPORTER address, or ddp-streamer's HTTP port."""
+    topo = ctx.topology
+    for route in topo.routes():
+        if route.service == service.name and (
+            (route.port_name and route.port_name == port.name) or route.port_number == port.port
+        ):
+            return f"Ingress/{route.ingress} sends {route.path} here"
+    for workload in topo.workloads:
+        if workload.component not in BUS_CLIENTS:
+            continue
+        container = workload.container_for(workload.component, ctx.matcher)
+        var = container.env_var("TRANSPORTER") if container else None
+        address = parse_transporter(var.value or "") if var is not None and var.secret_name is None else None
+        if address is not None and address.host == service.name and address.port == port.port:
+            return f"it is the TRANSPORTER address of {workload.component}"
+    if any(w.component == DDP_STREAMER for w in topo.workloads_selected_by(service)) and (
+        port.name == "http" or port.port == 3000
+    ):
+        return "it is ddp-streamer's HTTP (WebSocket) port"
+    return ""
+
+
+def _listening_text(workload: Workload) -> str:
+    return ", ".join(f"{p.port} ({p.name or p.source})" for p in workload.listening_ports()) or "nothing known"
+
+
 @rule(
     "services.target-port",
-    title="every Service port's targetPort exists on the pods it selects",
-    contract="CONTRACT.md > Wiring (Services selecting the right pods and ports)",
-    fix="name the container port the Service targets, or target the port the container exposes",
+    title="every Service port reaches a port its selected pods really listen on",
+    contract="CONTRACT.md > Wiring (Services selecting the right pods and ports) and Components (monolith and "
+    "ddp-streamer HTTP 3000, nats client 4222 / monitor 8222): a named targetPort must be a declared container "
+    "port; a numeric one must be where the process listens (its PORT env or its default)",
+    fix="name a container port the pods declare, or target the port the process listens on (its PORT env or "
+    "default); remove Service ports nothing serves",
     basis="chart behaviour",
 )
 def rule_service_target_ports_exist(ctx: Context, r: Rule) -> Iterable[Finding]:
@@ -91,15 +121,35 @@ def rule_service_target_ports_exist(ctx: Context, r: Rule) -> Iterable[Finding]:
     for service in topo.services:
         for workload in topo.workloads_selected_by(service):
             for index, port in enumerate(service.ports):
-                if not target_port_on(workload, port.target_port):
-                    exposed = ", ".join(f"{p.name or '-'}={p.port}" for p in workload.all_ports()) or "none"
-                    yield r.fail(
-                        ctx,
-                        f"{service.ref} port {port.name or port.port} targets {port.target_port!r}, "
-                        f"which {_component_label(workload)} ({workload.ref}) does not expose",
-                        expected=f"container port {port.target_port!r}",
-                        found=f"container ports: {exposed}",
-                        resource=service.ref,
-                        field_path=f"spec.ports[{index}].targetPort",
-                        manifest=manifests.get(service.ref),
-                    )
+                if workload.listening_port_for(port.target_port) is not None:
+                    continue
+                where = dict(resource=service.ref, field_path=f"spec.ports[{index}].targetPort",
+                             manifest=manifests.get(service.ref))
+                label = f"{service.ref} port {port.name or port.port}"
+                target = port.target_port
+                if isinstance(target, str) and not target.isdigit():
+                    declared = ", ".join(f"{p.name or '-'}={p.port}" for p in workload.all_ports()) or "none"
+                    named = next((p for p in workload.all_ports() if p.name == target), None)
+                    if named is not None:
+                        yield r.fail(ctx, f"{label} targets {target!r} = container port {named.port} of "
+                                     f"{_component_label(workload)} ({workload.ref}), but its HTTP server listens "
+                                     f"on {workload.http_port()} (env PORT)", expected=f"{target!r} where the "
+                                     "process listens", found=f"listening: {_listening_text(workload)}", **where)
+                        continue
+                    yield r.fail(ctx, f"{label} targets the port name {target!r}, which no container of "
+                                 f"{_component_label(workload)} ({workload.ref}) declares: Kubernetes gives the "
+                                 "Service no endpoints for it", expected=f"a container port named {target!r}",
+                                 found=f"declared container ports: {declared}", **where)
+                    continue
+                path = _on_quickmeet_path(ctx, service, port)
+                listening = _listening_text(workload)
+                if path:
+                    yield r.fail(ctx, f"{label} targets {target}, where {_component_label(workload)} "
+                                 f"({workload.ref}) does not listen, and {path}",
+                                 expected=f"a port the process listens on ({target})",
+                                 found=f"listening: {listening}", **where)
+                else:
+                    yield r.fail(ctx, f"{label} targets {target}, where nothing in {_component_label(workload)} "
+                                 f"({workload.ref}) is known to listen; no QuickMeet.Chat path uses this port",
+                                 expected=f"a port the process listens on ({target}), or no such Service port",
+                                 found=f"listening: {listening}", severity=Severity.WARNING, **where)

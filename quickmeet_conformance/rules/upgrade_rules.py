@@ -11,7 +11,7 @@ from dataclasses import replace
 from typing import Any, Iterable
 
 from ..charts import Chart
-from ..findings import Finding, Severity, passed
+from ..findings import Finding, Severity, blocks_run, passed
 from ..render import Manifest
 from ..schema import ignored_keys
 from ..topology import MONGODB, MONOLITH, STREAM_HUB, Workload
@@ -425,7 +425,7 @@ def rule_upgrade_target_passes_static(ctx: Context, r: Rule) -> Iterable[Finding
     temp, shown = view.pair.to_side.values_path, view.pair.to_side.values_label
     for rule_id, findings in target.findings.items():
         for finding in findings:
-            if not finding.failed or (finding.severity != Severity.ERROR and finding.verdict.value != "error"):
+            if not blocks_run(finding, strict=False):
                 continue
             location = finding.location
             if location is not None and location.file == temp:
@@ -508,7 +508,7 @@ def rule_upgrade_renamed_values_keys(ctx: Context, r: Rule) -> Iterable[Finding]
     view = _view(ctx)
     old_chart, new_chart = view.from_side.chart, view.to_side.chart
     values = view.from_side.values_file
-    for ignored in ignored_keys(values.data, new_chart.defaults):
+    for ignored in ignored_keys(values.data, new_chart.defaults, reads=new_chart.reads):
         if not _has_path(old_chart.defaults, ignored.key_path):
             continue  # never a key of the old chart either: the static lane's values.ignored-keys reports typos
         parent = ignored.key_path[: -len(ignored.key)].rstrip(".") if ignored.key_path.endswith(ignored.key) else ""

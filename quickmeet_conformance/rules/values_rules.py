@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from typing import Iterable
 
 from ..findings import Finding, Severity
 from ..schema import ignored_keys, schema_violations
+from ..values import lookup
 from .engine import Context, Rule, rule
 
 
@@ -36,7 +38,7 @@ def rule_values_match_schema(ctx: Context, r: Rule) -> Iterable[Finding]:
 )
 def rule_no_ignored_keys(ctx: Context, r: Rule) -> Iterable[Finding]:
     severity = Severity.WARNING if ctx.options.allow_ignored_keys else None
-    for ignored in ignored_keys(ctx.values_file.data, ctx.chart.defaults):
+    for ignored in ignored_keys(ctx.values_file.data, ctx.chart.defaults, reads=ctx.chart.reads):
         yield r.fail(
             ctx,
             ignored.message(),
@@ -78,3 +80,53 @@ def rule_nats_replicas_key(ctx: Context, r: Rule) -> Iterable[Finding]:
 def rule_chart_renders(ctx: Context, r: Rule) -> Iterable[Finding]:
     if ctx.render_error is not None:
         yield r.fail(ctx, ctx.render_error, expected="helm template succeeds", found="helm template failed")
+
+
+_SEMVER_GATE = re.compile(r"semverCompare[^\n]*?(invalid semantic version)", re.IGNORECASE)
+_TAG_GATE = re.compile(r"image tag[^\n]*semantic version", re.IGNORECASE)
+_HUB_REQUIRED = re.compile(r"stream.?hub[^\n]*required|required[^\n]*stream.?hub", re.IGNORECASE)
+
+
+def _chart_message(render_error: str) -> str:
+    """The chart's own words in a helm error: what follows the failing template expression or fail call."""
+    text = render_error.split("Use --debug", 1)[0].split(" (the chart refused", 1)[0].strip()
+    for marker in (">: ", "): "):  # template error at <expr>: msg / execution error at (file:line): msg
+        if marker in text:
+            return text.rsplit(marker, 1)[1].strip()
+    return text
+
+
+@rule(
+    "render.refuses-allowed-values",
+    title="the chart does not refuse a configuration the contract allows (version gates misjudging the tag)",
+    contract="CONTRACT.md > Values contract (image: {repository, tag}) and Version rules: the app version "
+    "comes from image.tag, else appVersion; a tag that is not a version (latest, a digest) leaves it unknown; "
+    "stream-hub rules concern microservices, not a monolith",
+    fix="pin image.tag to the semantic version of the image (e.g. the chart's appVersion); for a monolith on "
+    "app <= 7.7.0 use a chart released before the stream-hub gate (6.27.x) or app > 7.7.0",
+    basis="chart behaviour",
+    needs_render=False,
+)
+def rule_chart_refuses_allowed_values(ctx: Context, r: Rule) -> Iterable[Finding]:
+    if ctx.render_error is None:
+        return
+    error = ctx.render_error
+    tag = str(lookup(ctx.merged, "image.tag") or "")
+    tag_key = "image.tag" if ctx.values_file.position("image.tag") else ""
+    chart = ctx.chart.label
+    if _SEMVER_GATE.search(error) or _TAG_GATE.search(error):
+        shown = tag or f"(unset: appVersion {ctx.chart.app_version})"
+        yield r.fail(ctx, f"{chart} refuses image.tag {shown!r}: its version gate (semverCompare on the tag) "
+                     f"cannot read a tag that is not a semantic version, though the image exists and the contract "
+                     f"allows it. The chart says: {_chart_message(error)}",
+                     expected="a tag the chart accepts (a semantic version such as "
+                     f"{ctx.chart.app_version or '8.0.1'}), or a chart whose gate tolerates it",
+                     found=f"image.tag: {shown}", key_path=tag_key)
+    elif _HUB_REQUIRED.search(error) and not ctx.expectations.microservices:
+        yield r.fail(ctx, f"{chart} refuses a monolith (microservices.enabled: false) on app "
+                     f"{ctx.expectations.app_version}: its stream-hub gate runs even without microservices, and no "
+                     f"value of microservices.streamHub.enabled passes it. The chart says: {_chart_message(error)}",
+                     expected="a monolith renders on any app version (stream-hub is a microservice)",
+                     found=f"app {ctx.expectations.app_version}, microservices.enabled false",
+                     key_path=tag_key or ("microservices.enabled" if ctx.values_file.position("microservices.enabled")
+                                          else ""))

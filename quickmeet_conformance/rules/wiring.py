@@ -5,10 +5,12 @@ from __future__ import annotations
 from typing import Iterable
 
 from ..findings import Finding, Severity
-from ..topology import BUS_CLIENTS, NATS, EnvVar, Workload, transporter_target
+from ..topology import BUS_CLIENTS, NATS, EnvVar, Service, Workload, parse_transporter
 from ..values import lookup
 from .engine import Context, Rule, rule
 from .services import resolve_service_port
+
+
 
 def _bus_clients(ctx: Context) -> list[Workload]:
     return [w for w in ctx.topology.workloads if w.component in BUS_CLIENTS]
@@ -46,17 +48,21 @@ def rule_transporter_resolves(ctx: Context, r: Rule) -> Iterable[Finding]:
                              expected="a Secret of the release or nats.existingSecret.name", found=var.describe,
                              workload=workload, field_path=field)
             continue
-        target = transporter_target(var.value)
-        if target is None:
+        address = parse_transporter(var.value or "")
+        if address is None:
             yield r.fail(ctx, f"{workload.component} TRANSPORTER is not a nats:// URL",
                          expected="nats://<release>-nats:4222", found=var.describe,
                          workload=workload, field_path=field)
             continue
-        host, port = target.host, target.port
+        host, port = address.host, address.port
         service = topo.service(host)
         if service is None:
-            yield r.fail(ctx, f"{workload.component} TRANSPORTER names host {host!r}, but the release has no such Service",
-                         expected="an existing NATS Service", found=f"Services: {', '.join(s.name for s in topo.services)}",
+            renamed = nats_services(ctx)
+            also = (f" (the NATS Service is rendered as {', '.join(s.name for s in renamed)}: see "
+                    "wiring.nats-address-follows-service)") if renamed else ""
+            yield r.fail(ctx, f"{workload.component} TRANSPORTER names host {host!r}, but the release has no such "
+                         f"Service{also}", expected="an existing NATS Service",
+                         found=f"Services: {', '.join(s.name for s in topo.services)}",
                          workload=workload, field_path=field)
             continue
         landed, reached = resolve_service_port(topo, service, number=port)
@@ -69,6 +75,62 @@ def rule_transporter_resolves(ctx: Context, r: Rule) -> Iterable[Finding]:
             yield r.fail(ctx, f"{workload.component} TRANSPORTER host {service.ref} does not lead to NATS pods on port {port}",
                          expected="the NATS pods", found=", ".join(w.ref for w in reached) or "no pods",
                          workload=workload, field_path=field)
+
+
+def nats_services(ctx: Context) -> list[Service]:
+    """The Services of this release that select NATS pods and lead to them on the client port 4222."""
+    found = []
+    for service in ctx.topology.services:
+        _, reached = resolve_service_port(ctx.topology, service, number=4222)
+        if any(w.component == NATS for w in reached):
+            found.append(service)
+    return sorted(found, key=lambda s: (len(s.name), s.name))  # the client Service before its headless twin
+
+
+def _rename_cause(ctx: Context, service: Service) -> tuple[str, str]:
+    """(what renamed the NATS Service, the values key to point at) as far as the values tell."""
+    for key in ("nats.fullnameOverride", "nats.nameOverride"):
+        value = ctx.values_file.get(key)
+        if value:
+            return f"{key}: {value!r} renames it", key
+    release = ctx.rendered.request.release if ctx.rendered is not None else ""
+    if release and release == service.name:
+        return (f"the release name {release!r} contains 'nats', and the NATS subchart's name helper then uses the "
+                "release name alone"), ""
+    return "the NATS chart names it differently", ""
+
+
+@rule(
+    "wiring.nats-address-follows-service",
+    title="the NATS address the chart hard-codes in TRANSPORTER is the NATS Service it renders",
+    contract="CONTRACT.md > Wiring: every microservice pod and the monolith get "
+    "TRANSPORTER=nats://<release>-nats:4222; the host in TRANSPORTER must be a Service that exists "
+    "(the public chart hard-codes <release>-nats while the NATS subchart names its Service by fullnameOverride, "
+    "nameOverride or a release name containing 'nats')",
+    fix="remove nats.fullnameOverride / nats.nameOverride (or use a release name without 'nats'), or point "
+    "TRANSPORTER at the renamed Service with nats.existingSecret (nats.enabled: false) ",
+    basis="chart behaviour",
+)
+def rule_nats_address_follows_service(ctx: Context, r: Rule) -> Iterable[Finding]:
+    topo = ctx.topology
+    renamed = nats_services(ctx)
+    if not renamed:
+        return
+    for workload in _bus_clients(ctx):
+        container = workload.container_for(workload.component, ctx.matcher)
+        var = container.env_var("TRANSPORTER") if container else None
+        if var is None or var.secret_name is not None:
+            continue
+        address = parse_transporter(var.value or "")
+        if address is None or topo.service(address.host) is not None:
+            continue
+        service = renamed[0]
+        cause, key = _rename_cause(ctx, service)
+        yield r.fail(ctx, f"{workload.component} TRANSPORTER keeps nats://{address.host}:{address.port}, but the "
+                     f"NATS Service is rendered as {service.name} ({cause}): the chart hard-codes the address, "
+                     "so nothing reaches the bus", expected=f"TRANSPORTER host {service.name}",
+                     found=f"TRANSPORTER host {address.host}", workload=workload, key_path=key,
+                     field_path=f"spec.template.spec.containers[{container.name}].env[TRANSPORTER]")
 
 
 @rule(

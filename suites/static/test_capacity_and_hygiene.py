@@ -20,3 +20,15 @@ def test_no_default_passwords(check):
 def test_resources_set(check):
     """Every QuickMeet.Chat container has resource requests/limits (CONTRACT.md > Values contract)."""
     check("hygiene.resources")
+
+
+def test_no_plain_env_credentials(check):
+    """Credentials live in Secrets (CONTRACT.md > Wiring: MONGO_URL from a secret key): a licence, password or
+    URI with a password as a plain env value is a hygiene warning (the value is never shown)."""
+    check("hygiene.plain-env-credentials")
+
+
+def test_ddp_streamer_rollout_keeps_a_websocket_server(check):
+    """ddp-streamer serves every WebSocket (CONTRACT.md > Components): a rollout with maxUnavailable >=
+    replicas can leave none."""
+    check("rollout.ddp-streamer-keeps-one")

@@ -23,3 +23,10 @@ def test_chart_renders(check):
     """The chart renders the values (CONTRACT.md > Version rules: the chart refuses stream-hub on 8.0.0+ and
     refuses to run without it on <= 7.7.0)."""
     check("render.succeeds")
+
+
+def test_chart_does_not_refuse_allowed_values(check):
+    """The app version comes from image.tag, else appVersion (CONTRACT.md > Version rules); a tag that is not a
+    version (latest, a digest) and a monolith on any app version are allowed: a chart gate refusing them is
+    reported with the chart's own message, the key and the fix."""
+    check("render.refuses-allowed-values")

@@ -25,3 +25,10 @@ def test_retry_enabled_exactly_true(check):
 def test_no_db_watchers_env(check):
     """"DB_WATCHERS (the server reads DISABLE_DB_WATCHERS)" (CONTRACT.md > Wiring, traps)."""
     check("env.db-watchers")
+
+
+def test_nats_address_follows_the_nats_service(check):
+    """"The host in TRANSPORTER must be a Service that exists" (CONTRACT.md > Wiring): the chart hard-codes
+    <release>-nats, so a NATS Service renamed by nats.fullnameOverride, nameOverride or a release name containing
+    'nats' leaves every pod off the bus."""
+    check("wiring.nats-address-follows-service")

@@ -24,9 +24,9 @@ from quickmeet_conformance.clusters.processes import (
     ManagedProcess,
     free_loopback_port,
     free_loopback_ports,
-    run_interruptible,
     wait_for,
 )
+from quickmeet_conformance.subprocesses import run
 from quickmeet_conformance.errors import ToolError
 
 
@@ -172,21 +172,13 @@ def test_an_interrupted_child_run_gets_to_clean_up(tmp_path: Path) -> None:
         "time.sleep(60)\n"
     )
     with pytest.raises(subprocess.TimeoutExpired):
-        run_interruptible([sys.executable, "-c", child], timeout=1.5, grace_s=10)
+        run([sys.executable, "-c", child], timeout_s=1.5, grace_s=10)
     assert marker.exists(), "the child was not given SIGTERM and time to clean up"
-    done = run_interruptible([sys.executable, "-c", "import sys; print(sys.stdin.read().upper())"], timeout=10,
-                             input="echo")
+    done = run([sys.executable, "-c", "import sys; print(sys.stdin.read().upper())"], timeout_s=10, input="echo")
     assert (done.returncode, done.stdout.strip()) == (0, "ECHO")
 
 
 def test_existing_cluster_unreachable_is_one_line(tmp_path: Path) -> None:
-    pytest.importorskip("yaml")
-    try:
-        from quickmeet_conformance.clusters.base import find_kubectl
-
-        find_kubectl()
-    except ToolError:
-        pytest.skip("kubectl not available")
     ca = new_certificate_authority(tmp_path / "pki", "nobody")
     config = write_kubeconfig(
         tmp_path / "kubeconfig", cluster="gone", server=f"https://127.0.0.1:{free_loopback_port()}",

@@ -8,7 +8,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from quickmeet_conformance.clusters.processes import run_interruptible
+from quickmeet_conformance.subprocesses import run
 
 REPO = Path(__file__).resolve().parents[2]
 HELM3 = str(REPO / ".tools/bin/helm3")
@@ -50,5 +50,5 @@ def run_suite(*args: str, env: dict[str, str] | None = None, timeout_s: float = 
     cmd = [sys.executable, "-m", "pytest", "suites/static", "-p", "no:cacheprovider", "-p", "quickmeet_conformance.plugin",
            *args]
     start = time.monotonic()
-    proc = run_interruptible(cmd, cwd=REPO, errors="replace", timeout=timeout_s, env=env or clean_env())
+    proc = run(cmd, cwd=REPO, timeout_s=timeout_s, grace_s=60, env=env or clean_env())
     return Run(tuple(args), proc.returncode, proc.stdout, proc.stderr, time.monotonic() - start)

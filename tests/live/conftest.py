@@ -13,7 +13,7 @@ import pytest
 
 from quickmeet_conformance.charts import load_chart
 from quickmeet_conformance.clusters.kwok import KwokClusterProvider
-from quickmeet_conformance.clusters.processes import run_interruptible
+from quickmeet_conformance.subprocesses import run
 from quickmeet_conformance.helm import resolve_helm
 from quickmeet_conformance.live.scenario import LiveCaseResult, LiveLane
 from quickmeet_conformance.plugin_live import live_run
@@ -58,8 +58,8 @@ def _recording_wrapper(directory: Path, name: str, real: Path, log: Path) -> Pat
 def _run_pytest(args: list[str], *, env: dict[str, str] | None = None, timeout: float = 300) -> subprocess.CompletedProcess:
     """pytest in a subprocess from the repo root (a fresh session: its own cluster or audit)."""
     # interrupted, the child gets to stop its cluster and remove its temp dirs (subprocess.run would SIGKILL it)
-    return run_interruptible([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *args], cwd=REPO,
-                             timeout=timeout, env={**os.environ, **(env or {})})
+    return run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *args], cwd=REPO, timeout_s=timeout,
+               grace_s=60, env={**os.environ, **(env or {})})
 
 
 @pytest.fixture(scope="session")

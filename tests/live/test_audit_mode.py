@@ -1,8 +1,9 @@
 """The read-only audit of a deployed release (``--cluster existing --release NAME --namespace NS``).
 
 The audit runs in a pytest subprocess as a ServiceAccount that may only get/list/watch (the kwok provider's
-read-only kubeconfig), through kubectl and helm wrappers that log every argv: the check is that the audit
-passes, that mutating suites are refused, and that no write verb was ever sent.
+read-only kubeconfig), with every Kubernetes API request logged (QMC_API_LOG: method and path) and helm
+through a wrapper that logs its argv: the check is that the audit passes, that mutating suites are refused,
+and that no write was ever sent.
 """
 
 from __future__ import annotations
@@ -11,17 +12,16 @@ from pathlib import Path
 
 import pytest
 
-from quickmeet_conformance.clusters.base import find_kubectl
+from quickmeet_conformance.clusters.kubeclient import API_LOG_ENV, WRITE_METHODS
 from quickmeet_conformance.clusters.kwok import KwokClusterProvider
 from quickmeet_conformance.findings import Verdict
 from quickmeet_conformance.helm import resolve_helm
 from quickmeet_conformance.live.audit import audit_release
-from quickmeet_conformance.live.kube import HELM_WRITE_VERBS, WRITE_VERBS
+from quickmeet_conformance.live.release import HELM_WRITE_VERBS
 from quickmeet_conformance.live.scenario import LiveCaseResult, LiveLane
 
 pytestmark = pytest.mark.live
 
-_KUBECTL_GLOBALS = {"--kubeconfig", "--context", "-n", "--namespace"}
 _HELM_GLOBALS = {"--kubeconfig", "--kube-context", "--namespace", "--output", "--template"}
 
 
@@ -43,14 +43,13 @@ def verb(argv: str, globals_with_value: set[str]) -> str:
 def test_audit_is_read_only_and_passes(installed_release: LiveCaseResult, kwok_live_provider: KwokClusterProvider,
                                        tmp_path: Path, recording_wrapper, run_pytest, helm3_path: Path) -> None:
     readonly = kwok_live_provider.readonly_kubeconfig(tmp_path / "readonly.kubeconfig")
-    kubectl_log, helm_log = tmp_path / "kubectl.log", tmp_path / "helm.log"
-    kubectl = recording_wrapper(tmp_path / "bin", "kubectl", find_kubectl(), kubectl_log)
+    api_log, helm_log = tmp_path / "api.log", tmp_path / "helm.log"
     helm = recording_wrapper(tmp_path / "bin", "helm", helm3_path, helm_log)
     proc = run_pytest(
         ["suites/static", "suites/upgrade", "suites/live", "--cluster", "existing", "--kubeconfig", str(readonly),
          "--kube-context", kwok_live_provider.handle.context, "--release", installed_release.release,
          "--namespace", installed_release.namespace, "--helm", str(helm), "-rs", "-q"],
-        env={"QMC_KUBECTL": str(kubectl)},
+        env={API_LOG_ENV: str(api_log)},
     )
     output = proc.stdout + proc.stderr
     assert proc.returncode == 0, f"the audit failed (exit {proc.returncode}):\n{output[-6000:]}"
@@ -58,15 +57,16 @@ def test_audit_is_read_only_and_passes(installed_release: LiveCaseResult, kwok_l
     # the bundled values files and upgrade matrix are not the audited release: not rendered (no helm template)
     assert "not run in audit mode" in output, f"the project's own cases ran in audit mode:\n{output[-3000:]}"
     assert " passed" in output, output[-3000:]
-    kubectl_calls = kubectl_log.read_text().splitlines()
+    api_calls = api_log.read_text().splitlines()
     helm_calls = helm_log.read_text().splitlines()
-    kubectl_verbs = {verb(c, _KUBECTL_GLOBALS) for c in kubectl_calls}
+    api_methods = {c.split(" ", 1)[0] for c in api_calls}
     helm_verbs = {verb(c, _HELM_GLOBALS) for c in helm_calls}
-    assert "get" in kubectl_verbs, f"kubectl was not used through the wrapper: {kubectl_calls[:10]}"
+    assert any(f" /api/v1/namespaces/{installed_release.namespace}/" in c for c in api_calls), \
+        f"the audit's API requests were not logged: {api_calls[:10]}"
     assert {"status", "get"} <= helm_verbs, f"helm was not used through the wrapper: {helm_calls[:10]}"
-    writes = sorted((kubectl_verbs & WRITE_VERBS) | (helm_verbs & HELM_WRITE_VERBS))
-    assert not writes, f"the audit sent write verbs {writes}:\n" + "\n".join(kubectl_calls + helm_calls)
-    assert kubectl_verbs <= {"get", "version", "config", "describe", "wait"}, kubectl_verbs
+    writes = sorted((api_methods & WRITE_METHODS) | (helm_verbs & HELM_WRITE_VERBS))
+    assert not writes, f"the audit sent writes {writes}:\n" + "\n".join(api_calls + helm_calls)
+    assert api_methods == {"GET"}, api_methods
     assert helm_verbs <= {"get", "status", "version"}, helm_verbs
 
 
@@ -74,9 +74,10 @@ def test_audit_reports_hand_edits_as_drift(installed_release: LiveCaseResult, li
                                            helm3_path: Path) -> None:
     """kubectl scale / set image after the install: the audit's drift rule names both (the release stays as is)."""
     ns = installed_release.namespace
-    live_lane.kubectl.run("scale", "deployment/rocketchat-presence", "--replicas=2", "-n", ns)
-    live_lane.kubectl.run("set", "image", "deployment/rocketchat-ddp-streamer",
-                          "ddp-streamer=registry.rocket.chat/rocketchat/ddp-streamer-service:7.8.1-hotfix", "-n", ns)
+    live_lane.kube.patch("Deployment", "rocketchat-presence", {"spec": {"replicas": 2}}, ns)  # kubectl scale
+    image = "registry.rocket.chat/rocketchat/ddp-streamer-service:7.8.1-hotfix"  # kubectl set image
+    live_lane.kube.patch("Deployment", "rocketchat-ddp-streamer",
+                         {"spec": {"template": {"spec": {"containers": [{"name": "ddp-streamer", "image": image}]}}}}, ns)
     result = audit_release(live_lane, resolve_helm(str(helm3_path)), installed_release.release, ns)
     drift = [f for f in result.findings["live.drift"] if f.verdict == Verdict.FAIL]
     text = "\n".join(f.one_line() for f in drift)

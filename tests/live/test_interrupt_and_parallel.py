@@ -92,6 +92,6 @@ def test_xdist_workers_share_an_existing_cluster_and_clean_up(live_lane: LiveLan
 
 def namespaces(lane: LiveLane) -> list[str]:
     """Namespaces created by any conformance run except this session's own."""
-    listing = lane.kubectl.get_json("namespaces", "-l", f"app.kubernetes.io/managed-by={MANAGED_BY},"
-                                    f"{RUN_LABEL}!={lane.cluster.run_id}")
-    return [ns["metadata"]["name"] for ns in listing.get("items") or []]
+    listing = lane.kube.list_objects("Namespace", label_selector=f"app.kubernetes.io/managed-by={MANAGED_BY},"
+                                     f"{RUN_LABEL}!={lane.cluster.run_id}")
+    return [ns["metadata"]["name"] for ns in listing]

@@ -12,7 +12,7 @@ import pytest
 
 from quickmeet_conformance.charts import load_chart
 from quickmeet_conformance.helm import resolve_helm
-from quickmeet_conformance.live.scenario import LiveCaseResult, LiveLane, predicted_rejections
+from quickmeet_conformance.live.scenario import LiveCaseResult, LiveLane, Tamper, predicted_rejections
 from quickmeet_conformance.mutants import Mutant, load_mutant, load_mutants, materialize, side_of, survival
 from quickmeet_conformance.render import Renderer
 from quickmeet_conformance.rules.engine import rules_for_lane
@@ -58,7 +58,7 @@ def run_mutant(mutant: Mutant, lane: LiveLane, renderer: Renderer, workdir: Path
     hub_chart = None
     if "to" in mutant.extra:
         hub_chart, _ = materialize(side_of(mutant, "to"), FIXTURES, workdir)
-    tamper = tuple(tuple(str(a) for a in args) for args in mutant.extra.get("tamper") or ())
+    tamper = tuple(Tamper(str(t["kind"]), str(t["name"]), dict(t["patch"])) for t in mutant.extra.get("tamper") or ())
     return lane.install_scenario(mutant.name, chart, load_values(values_path), renderer.helm,
                                  restart=mutant.rule == "live.upgrade-no-restart",
                                  hub=mutant.rule == "live.streamhub-peak-one", hub_chart=hub_chart, tamper=tamper)

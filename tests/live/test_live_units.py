@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from quickmeet_conformance.live.release import _helm_error
 from quickmeet_conformance.live.rollout import pod_failure, workload_pending
-from quickmeet_conformance.live.scenario import PodCounter, pod_timeline_dict
+from quickmeet_conformance.live.scenario import PodCounter
 from quickmeet_conformance.live.state import LiveState
+from quickmeet_conformance.reports.live import pod_timeline_dict
 from quickmeet_conformance.topology import ComponentMatcher
 
 HUB_IMAGE = "registry.rocket.chat/rocketchat/stream-hub-service:7.5.0"

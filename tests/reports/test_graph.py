@@ -13,7 +13,6 @@ from quickmeet_conformance.mutants import ChartPatch, Mutant, load_mutant, mater
 from quickmeet_conformance.pipeline import Case, CaseResult, evaluate_case
 from quickmeet_conformance.render import Renderer
 from quickmeet_conformance.reports.graph import Graph, build_graph
-from quickmeet_conformance.topology import transporter_target
 
 REPO = Path(__file__).resolve().parents[2]
 FIXTURES = REPO / "fixtures"
@@ -84,17 +83,3 @@ def test_service_selecting_nothing_is_a_wrong_edge_to_no_pods(renderer: Renderer
         ("path:rocketchat-rocketchat:domain.xyz/", "svc:rocketchat-rocketchat", "ingress.root-to-monolith"),
         ("svc:rocketchat-rocketchat", "missing:pods:rocketchat-rocketchat", "services.single-component")]
     assert graph.node("missing:pods:rocketchat-rocketchat").detail == "selector app.kubernetes.io/name=nobody"
-
-
-@pytest.mark.parametrize(("value", "expected"), [
-    ("nats://rocketchat-nats:4222", ("nats", "rocketchat-nats", 4222)),
-    ("nats://u:pw@rocketchat-nats.default.svc.cluster.local", ("nats", "rocketchat-nats", 4222)),
-    ("monolith+nats://rocketchat-nats:4333", ("monolith+nats", "rocketchat-nats", 4333)),
-])
-def test_transporter_target(value: str, expected: tuple[str, str, int]) -> None:
-    target = transporter_target(value)
-    assert target is not None and (target.scheme, target.host, target.port) == expected
-
-
-def test_transporter_target_rejects_what_is_not_nats() -> None:
-    assert transporter_target("redis://x:6379") is None and transporter_target(None) is None

@@ -149,7 +149,8 @@ def test_env_var_selects_sarif_and_setup_errors_become_notifications(run_plugin,
 def _upgrade_sections(mutant_file: str, tmp_path: Path) -> dict:
     """The ``upgrades`` section of the report model for one upgrade mutant, evaluated in process."""
     from quickmeet_conformance.mutants import load_mutant, materialize, side_of
-    from quickmeet_conformance.upgrade import SideSpec, UpgradeCase, UpgradePair, evaluate_upgrade, upgrade_result_dict
+    from quickmeet_conformance.reports.upgrade import upgrade_result_dict
+    from quickmeet_conformance.upgrade import SideSpec, UpgradeCase, UpgradePair, evaluate_upgrade
 
     mutant = load_mutant(REPO / "fixtures/mutants/upgrade" / mutant_file)
     renderer = Renderer(resolve_helm(HELM3))

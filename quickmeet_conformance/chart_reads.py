@@ -1,0 +1,105 @@
+"""The values keys a chart's templates read, including those read only in helpers.
+
+A key the chart's ``values.yaml`` never mentions can still be read by a template (``nats.fullnameOverride``
+in the NATS subchart's name helper, ``host``, ``license``): such a key is not ignored. Reads are found in
+the template text of the chart and of every vendored subchart (under its name or alias):
+``.Values.a.b``, ``$.Values.a.b``, ``hasKey .Values.a "b"``, ``get .Values.a "b"`` and
+``get (get .Values.a $name) "b"`` (``a.*.b``: the ``b`` of any child of ``a``).
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+import yaml
+
+_VALUES_PATH = r"\$?\.Values((?:\.[A-Za-z_][A-Za-z0-9_]*)*)"
+_DIRECT = re.compile(r"\$?\.Values((?:\.[A-Za-z_][A-Za-z0-9_]*)+)")
+_KEYED = re.compile(r"\b(?:hasKey|get|index)\s+\(?\s*" + _VALUES_PATH + r"\s*\)?\s+\"([A-Za-z_][A-Za-z0-9_]*)\"")
+_ALIAS = re.compile(r"\$([A-Za-z_]\w*)\s*:=\s*" + _VALUES_PATH + r"\s*(?:-?\}\})")
+_WHOLE = re.compile(r"\b(?:with|range|toYaml|toJson|merge\s*\(dict\))\s+(?:\$[A-Za-z_]\w*\s*:=\s*|\$[A-Za-z_]\w*\s*,\s*"
+                    r"\$[A-Za-z_]\w*\s*:=\s*)?" + _VALUES_PATH)
+WHOLE = "="  # marker: the map is read as a whole (toYaml, with, range): any child key is meaningful
+_NESTED = re.compile(r"\bget\s+\(\s*get\s+" + _VALUES_PATH + r"\s+\$[A-Za-z_]\w*\s*\)\s+\"([A-Za-z_][A-Za-z0-9_]*)\"")
+
+ReadTree = dict[str, "ReadTree"]  # key -> what is read below it; "*": any child; WHOLE: read as a whole
+
+
+def _add(tree: ReadTree, parts: list[str]) -> None:
+    node = tree
+    for part in parts:
+        node = node.setdefault(part, {})
+
+
+def _split(path: str) -> list[str]:
+    return [p for p in path.strip(".").split(".") if p]
+
+
+def _paths_in(text: str) -> list[list[str]]:
+    found = [_split(m.group(1)) for m in _DIRECT.finditer(text)]
+    found += [_split(m.group(1)) + [WHOLE] for m in _WHOLE.finditer(text) if _split(m.group(1))]
+    for alias in _ALIAS.finditer(text):  # {{- $service := .Values.service -}} ... $service.nodePort
+        prefix = _split(alias.group(2))
+        found += [prefix + _split(m.group(1)) for m in re.finditer(r"\$" + alias.group(1) + r"((?:\.[A-Za-z_]\w*)+)", text)]
+    found += [[p for p in m.group(1).strip(".").split(".") if p] + [m.group(2)] for m in _KEYED.finditer(text)]
+    found += [[p for p in m.group(1).strip(".").split(".") if p] + ["*", m.group(2)] for m in _NESTED.finditer(text)]
+    return found
+
+
+def _subchart_keys(chart_dir: Path) -> dict[str, str]:
+    try:
+        meta = yaml.safe_load((chart_dir / "Chart.yaml").read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError):
+        return {}
+    deps = meta.get("dependencies") if isinstance(meta, dict) else None
+    return {d["name"]: d.get("alias") or d["name"] for d in deps or [] if isinstance(d, dict) and d.get("name")}
+
+
+def values_read_by_templates(chart_dir: Path) -> ReadTree:
+    """The tree of values paths the templates of ``chart_dir`` and its vendored subcharts read."""
+    tree: ReadTree = {}
+    templates = chart_dir / "templates"
+    if templates.is_dir():
+        for path in sorted(templates.rglob("*")):
+            if path.is_file() and path.suffix in (".yaml", ".yml", ".tpl", ".txt", ".json"):
+                for parts in _paths_in(path.read_text(encoding="utf-8", errors="replace")):
+                    _add(tree, parts)
+    aliases = _subchart_keys(chart_dir)
+    charts = chart_dir / "charts"
+    if charts.is_dir():
+        for sub in sorted(p for p in charts.iterdir() if (p / "Chart.yaml").is_file()):
+            try:
+                name = (yaml.safe_load((sub / "Chart.yaml").read_text(encoding="utf-8")) or {}).get("name", sub.name)
+            except (OSError, yaml.YAMLError, AttributeError):
+                name = sub.name
+            sub_tree = values_read_by_templates(sub)
+            global_reads = sub_tree.pop("global", None)
+            _merge(tree.setdefault(aliases.get(name, name), {}), sub_tree)
+            if global_reads is not None:
+                _merge(tree.setdefault("global", {}), global_reads)
+    return tree
+
+
+def _merge(into: ReadTree, other: ReadTree) -> None:
+    for key, below in other.items():
+        _merge(into.setdefault(key, {}), below)
+
+
+def read_children(tree: ReadTree | None) -> set[str]:
+    """Child keys read below ``tree`` (a ``*`` read names no key of its own)."""
+    if not tree:
+        return set()
+    return {k for k in tree if k not in ("*", WHOLE)}
+
+
+def read_child(tree: ReadTree | None, key: str) -> ReadTree | None:
+    """What is read below child ``key`` (merging ``*`` reads), or None when nothing is."""
+    if not tree:
+        return None
+    direct, wild = tree.get(key), tree.get("*")
+    if direct is None and wild is None:
+        return None
+    merged: ReadTree = {}
+    _merge(merged, direct or {})
+    _merge(merged, wild or {})
+    return merged

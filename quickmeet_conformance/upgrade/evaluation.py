@@ -1,0 +1,169 @@
+"""Evaluate one upgrade case: render both sides (the to-side twice, to catch values generated at render
+time), plan the upgrade, run the upgrade rules on the to-side, and the whole static lane on it."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from ..errors import UserError
+from ..expectations import expectations_for
+from ..pipeline import Case, evaluate_case, render_request
+from ..redact import Redactor, all_strings
+from ..render import Rendered, RenderRequest
+from ..rules.engine import Context, Rule, evaluate_rule, redact_finding, rules_for_lane
+from ..topology import MONOLITH, STREAM_HUB, build_topology
+from ..values import ValuesFile, deep_merge
+from .case import SideState, UpgradeCase, UpgradeResult, UpgradeView
+from .pairs import SIDES, load_side_values, side_error
+from .plan import FieldChange, index_manifests, plan_upgrade
+
+
+def stream_hub_notes(from_side: SideState, to_side: SideState) -> list[str]:
+    """CONTRACT.md > Version rules: say so when an upgrade removes (or adds) stream-hub."""
+    if from_side.topology is None or to_side.topology is None:
+        return []
+    before = from_side.topology.components(STREAM_HUB)
+    after = to_side.topology.components(STREAM_HUB)
+    reason = to_side.expectations.stream_hub.reason
+    if before and not after:
+        refs = ", ".join(w.ref for w in before)
+        return [f"stream-hub removed: {refs} is deleted and nothing replaces it ({reason})"]
+    if after and not before:
+        return [f"stream-hub added: {', '.join(w.ref for w in after)} ({reason})"]
+    return []
+
+
+def mode_notes(from_side: SideState, to_side: SideState) -> list[str]:
+    before, after = from_side.expectations.microservices, to_side.expectations.microservices
+    if before == after:
+        return []
+    monolith = from_side.topology.component(MONOLITH) if from_side.topology else None
+    name = f" ({monolith.ref})" if monolith else ""
+    if after:
+        return [f"converts the monolith{name} to microservices (microservices.enabled: false -> true)"]
+    return [f"converts microservices back to the monolith{name} (microservices.enabled: true -> false)"]
+
+
+def _side_state(case: UpgradeCase, which: str, values: ValuesFile) -> SideState:
+    chart = case.chart(which)
+    merged = deep_merge(chart.defaults, values.data)
+    return SideState(
+        case.pair.side(which), chart, values, merged, expectations_for(merged, chart.app_version)
+    )
+
+
+def _rendered_state(state: SideState, rendered: Rendered, case: UpgradeCase) -> SideState:
+    return replace(
+        state,
+        rendered=rendered,
+        topology=build_topology(rendered.manifests, case.matcher),
+        index=index_manifests(rendered.manifests, case.namespace),
+    )
+
+
+def _redactor(case: UpgradeCase, sides: list[SideState], renders: list[Rendered | None]) -> Redactor:
+    public = frozenset(all_strings(case.from_chart.defaults)) | frozenset(all_strings(case.to_chart.defaults))
+    redactor = Redactor(public=public)
+    for state in sides:
+        redactor.add_from_values(state.values_file.data)
+    for rendered in renders:
+        for manifest in rendered.find("Secret") if rendered else []:
+            redactor.add_from_secret_manifest(manifest.body)
+    return redactor
+
+
+def prefetch_requests(case: UpgradeCase) -> list[RenderRequest]:
+    """The renders :func:`evaluate_upgrade` will ask for, so a session can start them all at once."""
+    try:
+        old = load_side_values(case.pair.from_side).data
+        new = load_side_values(case.pair.to_side).data
+    except UserError:
+        return []
+    return [
+        case.request("from", old),
+        case.request("to", new),
+        case.request("to", new, attempt=1),
+        render_request(target_case(case), new),
+    ]
+
+
+def target_case(case: UpgradeCase) -> Case:
+    """The to-side as a static-lane case (the release after the upgrade must pass the static lane)."""
+    return Case(
+        case.to_chart,
+        case.pair.to_side.values_path,
+        case.renderer,
+        release=case.release,
+        namespace=case.namespace,
+        options=case.options,
+        matcher=case.matcher,
+    )
+
+
+def evaluate_upgrade(case: UpgradeCase, rules: list[Rule] | None = None) -> UpgradeResult:
+    """Render both sides, plan the upgrade, evaluate the upgrade rules; bad input is one line, never a traceback."""
+    rules = rules if rules is not None else rules_for_lane("upgrade")
+    pair = case.pair
+    states: dict[str, SideState] = {}
+    for which in SIDES:
+        try:
+            states[which] = _side_state(case, which, load_side_values(pair.side(which)))
+        except UserError as exc:
+            return UpgradeResult(case, {}, input_error=side_error(pair.side(which), pair.name, exc).line())
+    try:
+        from_rendered = case.renderer.render(case.request("from", states["from"].values_file.data))
+    except UserError as exc:
+        error = side_error(pair.from_side, pair.name, exc)
+        return UpgradeResult(case, {}, input_error=f"{error.line()} (the installed side must render)")
+    states["from"] = _rendered_state(states["from"], from_rendered, case)
+    to_values = states["to"].values_file.data
+    to_rendered = to_again = None
+    to_error = again_error = None
+    try:
+        to_rendered = case.renderer.render(case.request("to", to_values))
+        states["to"] = _rendered_state(states["to"], to_rendered, case)
+        to_again = case.renderer.render(case.request("to", to_values, attempt=1))
+    except UserError as exc:
+        if to_rendered is None:
+            to_error = exc.line()
+            states["to"] = replace(states["to"], render_error=to_error)
+        else:
+            again_error = exc.line()
+    redactor = _redactor(case, list(states.values()), [from_rendered, to_rendered, to_again])
+    target = evaluate_case(target_case(case))
+    plan = None
+    if to_rendered is not None:
+        notes = mode_notes(states["from"], states["to"]) + stream_hub_notes(states["from"], states["to"])
+        plan = plan_upgrade(
+            from_rendered.manifests, to_rendered.manifests, case.namespace, [redactor.text(n) for n in notes]
+        )
+        plan = replace(
+            plan,
+            resources=tuple(
+                replace(
+                    r,
+                    changes=tuple(
+                        FieldChange(c.path, redactor.text(c.old), redactor.text(c.new)) for c in r.changes
+                    ),
+                )
+                for r in plan.resources
+            ),
+        )
+    view = UpgradeView(
+        pair, case.namespace, states["from"], states["to"], to_again, again_error, plan, target
+    )
+    to_state = states["to"]
+    ctx = Context(
+        values_file=to_state.values_file,
+        merged=to_state.merged,
+        chart=case.to_chart,
+        expectations=to_state.expectations,
+        options=case.options,
+        matcher=case.matcher,
+        rendered=to_rendered,
+        topology=to_state.topology,
+        render_error=redactor.text(to_error) if to_error else None,
+        upgrade=view,
+    )
+    findings = {r.id: [redact_finding(f, redactor.text) for f in evaluate_rule(ctx, r)] for r in rules}
+    return UpgradeResult(case, findings, plan, target=target)

@@ -1,0 +1,106 @@
+"""A run's upgrade pairs across the session's helm binaries; each pair is evaluated once, renders prefetched."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from ..charts import Chart, load_chart
+from ..errors import UserError
+from ..render import RenderRequest
+from .case import UpgradeCase, UpgradeResult
+from .evaluation import evaluate_upgrade, prefetch_requests
+from .pairs import SIDES, SideSpec, UpgradePair, load_side_values, side_error, write_inline_values
+
+if TYPE_CHECKING:
+    from ..session import ConformanceSession
+
+
+class UpgradeSession:
+    """The upgrade pairs of one run across the session's helm binaries; each pair is evaluated once."""
+
+    def __init__(self, pairs: list[UpgradePair], conformance: ConformanceSession) -> None:
+        self.conformance = conformance
+        self._raw_pairs = pairs
+        self._pairs: list[UpgradePair] | None = None
+        self._charts: dict[tuple[str, str | None], Chart] = {}
+        self._results: dict[tuple[int, str], UpgradeResult] = {}
+        self._prefetched = False
+
+    @property
+    def pairs(self) -> list[UpgradePair]:
+        if self._pairs is None:
+            workdir = self.conformance.workdir
+            self._pairs = [write_inline_values(p, workdir) for p in self._raw_pairs]
+        return self._pairs
+
+    def chart(self, spec: SideSpec) -> Chart:
+        key = (spec.chart, spec.chart_version)
+        if key not in self._charts:
+            helm = self.conformance.helm(self.conformance.settings.helm[0])
+            self._charts[key] = load_chart(
+                spec.chart, version=spec.chart_version, helm_path=helm.path, workdir=self.conformance.workdir
+            )
+        return self._charts[key]
+
+    def check_setup(self) -> None:
+        """Resolve every helm binary, chart and values file now; the first mistake is one line naming its side."""
+        for spec in self.conformance.settings.helm:
+            self.conformance.helm(spec)
+        for pair in self.pairs:
+            for which in SIDES:
+                side = pair.side(which)
+                try:
+                    self.chart(side)
+                    load_side_values(side)
+                except UserError as exc:
+                    raise side_error(side, pair.name, exc) from None
+
+    def keys(self) -> list[tuple[int, str]]:
+        return [(i, h) for i in range(len(self._raw_pairs)) for h in self.conformance.settings.helm]
+
+    def case_id(self, key: tuple[int, str]) -> str:
+        index, helm_spec = key
+        return f"{self._raw_pairs[index].name}@{Path(helm_spec).name}"
+
+    def case(self, key: tuple[int, str]) -> UpgradeCase:
+        index, helm_spec = key
+        pair = self.pairs[index]
+        settings = self.conformance.settings
+        charts = {}
+        for which in SIDES:
+            try:
+                charts[which] = self.chart(pair.side(which))
+            except UserError as exc:
+                raise side_error(pair.side(which), pair.name, exc) from None
+        return UpgradeCase(
+            pair,
+            charts["from"],
+            charts["to"],
+            self.conformance.renderer(helm_spec),
+            release=settings.release,
+            namespace=settings.namespace,
+            options=settings.options,
+            matcher=self.conformance.matcher,
+        )
+
+    def _prefetch(self) -> None:
+        self._prefetched = True
+        by_helm: dict[str, list[RenderRequest]] = {}
+        for key in self.keys():
+            try:
+                by_helm.setdefault(key[1], []).extend(prefetch_requests(self.case(key)))
+            except UserError:
+                continue  # reported by that pair's result
+        for helm_spec, requests in by_helm.items():
+            self.conformance.renderer(helm_spec).prefetch(requests)
+
+    def result(self, key: tuple[int, str]) -> UpgradeResult:
+        if key not in self._results:
+            if not self._prefetched:
+                self._prefetch()
+            self._results[key] = evaluate_upgrade(self.case(key))  # UserError: a chart that cannot load
+        return self._results[key]
+
+    def results(self) -> list[UpgradeResult]:
+        return list(self._results.values())
