@@ -10,13 +10,13 @@ from pathlib import Path
 from typing import Any
 
 from quickmeet_conformance.charts import load_chart
-from quickmeet_conformance.clusters.processes import run_interruptible
 from quickmeet_conformance.expectations import expectations_for
 from quickmeet_conformance.live.scenario import LiveCaseResult
 from quickmeet_conformance.live.state import LiveView, PodTimeline
 from quickmeet_conformance.mutants import load_mutant, materialize
 from quickmeet_conformance.reports.live import live_case_dict
 from quickmeet_conformance.rules.engine import RULES, Context, Options, evaluate_rule, rules_for_lane
+from quickmeet_conformance.subprocesses import run
 from quickmeet_conformance.topology import ComponentMatcher
 from quickmeet_conformance.values import deep_merge, load_values
 
@@ -53,7 +53,7 @@ def run_reports(out_dir: Path, chart: Path, values: list[Path], *, upgrade: tupl
     if upgrade:
         args[3:3] = ["suites/upgrade"]
         args += ["--upgrade-from", str(upgrade[0]), "--upgrade-to", str(upgrade[1])]
-    proc = run_interruptible(args, cwd=REPO, errors="replace", timeout=TIMEOUT_S, env=clean_env(**(extra_env or {})))
+    proc = run(args, cwd=REPO, timeout_s=TIMEOUT_S, grace_s=60, env=clean_env(**(extra_env or {})))
     return ReportRun(proc.returncode, proc.stdout + proc.stderr, paths["html"], paths["md"], paths["sarif"],
                      paths["json"])
 
@@ -93,7 +93,8 @@ def live_case_record(work: Path, *, points: tuple[tuple[float, int, str, str], .
     view = LiveView("rocketchat", "qmc-old-app", None, None, None, hub=hub)
     merged = deep_merge(chart.defaults, values.data)
     ctx = Context(values_file=values, merged=merged, chart=chart,
-                  expectations=expectations_for(merged, chart.app_version), options=Options(), matcher=ComponentMatcher(), live=view)
+                  expectations=expectations_for(merged, chart.app_version), options=Options(),
+                  matcher=ComponentMatcher(), live=view)
     rules_for_lane("live")
     findings = {"live.streamhub-peak-one": evaluate_rule(ctx, RULES["live.streamhub-peak-one"])}
     log = ["[live old-app] install: helm upgrade --install rocketchat rocketchat (helm3) in qmc-old-app",
