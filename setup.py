@@ -20,6 +20,7 @@ setup(
     packages=find_packages(include=["quickmeet_conformance", "quickmeet_conformance.*"]) + list(MAPPED) + SUITE_LANES,
     package_dir=MAPPED,
     package_data={
+        "quickmeet_conformance": ["docs/*.md"],
         "quickmeet_conformance.schemas": ["*.json"],
         "quickmeet_conformance.reference_chart": ["Chart.yaml", "values.yaml", "templates/*", ".helmignore"],
     },

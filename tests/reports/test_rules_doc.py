@@ -1,0 +1,26 @@
+"""docs/rules.md is generated from the rule registry: up to date, one anchor per rule id (SARIF's helpUri)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from quickmeet_conformance.reports.rules_doc import PACKAGED_DOC, all_rules, rules_markdown
+
+DOC = Path(__file__).resolve().parents[2] / "docs" / "rules.md"
+
+
+def test_rules_doc_is_up_to_date() -> None:
+    assert DOC.read_text(encoding="utf-8") == rules_markdown(), (
+        "docs/rules.md is out of date: run python -m quickmeet_conformance.reports.rules_doc docs/rules.md")
+
+
+def test_every_rule_id_has_exactly_one_anchor() -> None:
+    anchors = re.findall(r'<a id="([^"]+)"></a>', DOC.read_text(encoding="utf-8"))
+    ids = [r.id for r in all_rules()]
+    assert sorted(anchors) == sorted(ids), f"anchors without rules or rules without anchors: {set(anchors) ^ set(ids)}"
+
+
+def test_the_package_ships_the_same_doc() -> None:
+    assert PACKAGED_DOC.resolve() == DOC.resolve() or PACKAGED_DOC.read_text(encoding="utf-8") == DOC.read_text(
+        encoding="utf-8"), f"{PACKAGED_DOC} should be a link to docs/rules.md"
