@@ -304,18 +304,33 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Co
                   failures_only=config.get_verbosity() < 0)
 
 
-def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    conf = session.config.stash.get(SESSION_KEY, None)
+REPORT_KEY = pytest.StashKey[dict[str, Any]]()
+
+
+def report_document(config: pytest.Config) -> dict[str, Any] | None:
+    """The run's report model (static cases plus every lane's sections), built once for every format;
+    None when no conformance case or lane evaluated anything."""
+    if REPORT_KEY in config.stash:
+        return config.stash[REPORT_KEY]
+    conf = config.stash.get(SESSION_KEY, None)
     if conf is None:
-        return
+        return None
+    sections: dict[str, Any] = {}
+    for lane_sections in config.hook.pytest_conformance_report_sections(config=config):
+        sections.update(lane_sections or {})
+    if not (conf.results() or sections):
+        return None
+    config.stash[REPORT_KEY] = report_dict(conf.results(), extra_sections=sections, strict=conf.settings.strict)
+    return config.stash[REPORT_KEY]
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     target = _option(session.config, "qmc_report")
     if not target:
         return
-    sections: dict[str, Any] = {}
-    for lane_sections in session.config.hook.pytest_conformance_report_sections(config=session.config):
-        sections.update(lane_sections or {})
-    if conf.results() or sections:
-        write_json_report(report_dict(conf.results(), extra_sections=sections, strict=conf.settings.strict), target)
+    report = report_document(session.config)
+    if report is not None:
+        write_json_report(report, target)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

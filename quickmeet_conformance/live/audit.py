@@ -88,7 +88,7 @@ def audit_release(lane: LiveLane, helm: HelmBinary, release: str, namespace: str
     findings = lane.evaluate(view, values_file, chart, redactor)
     label = f"release {case_id} revision {revision} ({chart.label})"
     result = LiveCaseResult(case_id, label, release, namespace, view, findings, redactor, log.lines,
-                            static_findings=static, audit=True)
+                            static_findings=static, audit=True, log_times=log.times)
     if not record:
         result.log.append("note: helm's release record was not readable; the chart defaults are the computed "
                           "values, so values.ignored-keys cannot see typos")
