@@ -173,7 +173,8 @@ def survival(mutant: Mutant, findings: list[Finding]) -> str:
         return (f"equivalent mutant {mutant.name} ({mutant.description.strip()}) is reported as an error by "
                 f"{mutant.rule}: " + "; ".join(f.one_line() for f in wrong)) if wrong else ""
     if not failing:
-        return f"mutant {mutant.name} survived: rule {mutant.rule} gave {[(f.verdict.value, f.message) for f in findings]}"
+        verdicts = [(f.verdict.value, f.message) for f in findings]
+        return f"mutant {mutant.name} survived: rule {mutant.rule} gave {verdicts}"
     if mutant.severity and not any(f.severity.value == mutant.severity for f in failing):
         return (f"mutant {mutant.name}: {mutant.rule} fails, but not at severity {mutant.severity}: "
                 + "; ".join(f"{f.severity.value}: {f.one_line()}" for f in failing))

@@ -15,12 +15,14 @@ import pytest
 from .assertions import conclude
 from .errors import UserError
 from .options import OptionSpec, add_options, read_option
-from .plugin import conformance_session
+from .plugin import conformance_session, names_own_inputs, parametrize_nothing
 from .rules.engine import RULES
 from .reports.upgrade import summary_lines, upgrade_result_dict
 from .upgrade import UpgradePair, UpgradeResult, UpgradeSession, load_matrix, pairs_from_options
 
 UPGRADE_KEY = pytest.StashKey["UpgradeSession | UserError"]()
+NO_PAIR_NAMED = ("no upgrade pair named (pass --upgrade-from OLD.yaml --upgrade-to NEW.yaml to check an upgrade; "
+                 "a checkout's own upgrade matrix runs only when no --values is given)")
 
 _OPTIONS: list[OptionSpec] = [
     OptionSpec("qmc_upgrade_from", "--upgrade-from", "QMC_UPGRADE_FROM",
@@ -70,9 +72,8 @@ def _pairs(config: pytest.Config) -> list[UpgradePair]:
             to_chart_version=settings.chart_version,
         )
     defaults = config.hook.pytest_conformance_defaults(config=config) or {}
-    if "upgrades_dir" not in defaults:
-        raise UserError("no upgrade pair to test",
-                        fix="pass --upgrade-from OLD.yaml --upgrade-to NEW.yaml (or set QMC_UPGRADE_FROM/QMC_UPGRADE_TO)")
+    if "upgrades_dir" not in defaults or names_own_inputs(config):
+        return []  # the project's matrix says nothing about a user's own values files
     directory = Path(defaults["upgrades_dir"])
     return load_matrix(directory if directory.is_absolute() else config.rootpath / directory)
 
@@ -106,6 +107,9 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         metafunc.parametrize("upgrade_case", [None], ids=["invalid-upgrade-input"], indirect=True)
         return
     keys = built.keys()
+    if not keys:
+        parametrize_nothing(metafunc, "upgrade_case", "no-upgrade-pair", NO_PAIR_NAMED)
+        return
     metafunc.parametrize("upgrade_case", keys, ids=[built.case_id(k) for k in keys], indirect=True,
                          scope="function")
 

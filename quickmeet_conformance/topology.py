@@ -367,6 +367,12 @@ def _seq(node: Any, key: str) -> list[dict[str, Any]]:
     return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []
 
 
+def _target_port(port: dict[str, Any]) -> int | str:
+    """A Service port's targetPort (a number or a container port's name); the port itself when unset."""
+    value = port.get("targetPort", port.get("port", 0))
+    return value if isinstance(value, (int, str)) else 0
+
+
 def _int(value: Any) -> int:
     """A port number as rendered; anything else (a template slip such as "abc" or null) counts as 0."""
     if isinstance(value, bool):
@@ -456,7 +462,7 @@ def _workload(m: Manifest, matcher: ComponentMatcher) -> Workload:
 def _service(m: Manifest) -> Service:
     spec = _map(m.body, "spec")
     ports = tuple(
-        ServicePort(str(p.get("name", "")), _int(p.get("port")), p.get("targetPort", p.get("port", 0)))
+        ServicePort(str(p.get("name", "")), _int(p.get("port")), _target_port(p))
         for p in _seq(spec, "ports")
         if isinstance(p, dict)
     )

@@ -92,7 +92,7 @@ def _matrix_side(data: dict[str, Any], side: str, path: Path, charts_dir: Path, 
         raise UserError(f"{side}.chart {chart!r} not found under {_shown(charts_dir)}", where=where)
     values = spec.get("values")
     version = spec.get("chart_version")
-    common = dict(
+    common: dict[str, Any] = dict(
         side=side,
         chart=_shown(chart_path),
         chart_version=str(version) if version else None,

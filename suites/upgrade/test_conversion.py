@@ -3,7 +3,7 @@ deployment")."""
 
 import pytest
 
-pytestmark = pytest.mark.upgrade
+pytestmark = [pytest.mark.upgrade, pytest.mark.conformance]
 
 
 def test_monolith_deployment_survives(check_upgrade):

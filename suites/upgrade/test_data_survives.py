@@ -2,7 +2,7 @@
 
 import pytest
 
-pytestmark = pytest.mark.upgrade
+pytestmark = [pytest.mark.upgrade, pytest.mark.conformance]
 
 
 def test_mongodb_data_survives(check_upgrade):

@@ -3,7 +3,7 @@ never reads")."""
 
 import pytest
 
-pytestmark = pytest.mark.upgrade
+pytestmark = [pytest.mark.upgrade, pytest.mark.conformance]
 
 
 def test_no_renamed_values_key_is_set(check_upgrade):
