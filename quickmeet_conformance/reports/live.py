@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..live.scenario import LiveCaseResult
 from .model import rules_dict
+
+if TYPE_CHECKING:
+    from ..live.scenario import LiveCaseResult
 
 
 def live_case_dict(result: LiveCaseResult, *, strict: bool = False) -> dict[str, Any]:
