@@ -16,7 +16,7 @@ from .findings import Finding, Status, Verdict, blocking, status_of, verdict_of
 from .redact import Redactor, redactor_for
 from .render import Rendered, RenderRequest, Renderer
 from .rules.engine import Context, Options, Rule, evaluate_rule, redact_finding, rules_for_lane
-from .topology import ComponentMatcher, build_topology
+from .topology import ComponentMatcher, Topology, build_topology
 from .values import LAYER_SEPARATOR, ValuesFile, deep_merge, layers_of, load_values, values_stem
 
 
@@ -59,6 +59,7 @@ class CaseResult:
     input_error: str | None = None  # the values file could not be read: nothing else was evaluated
     rendered: Rendered | None = None
     redactor: Redactor = field(default_factory=Redactor)
+    topology: Topology | None = None  # what the rules saw (the reports draw it)
 
     def verdict(self, rule_id: str) -> Verdict:
         return verdict_of(self.findings.get(rule_id, []))
@@ -115,4 +116,4 @@ def evaluate_case(case: Case, rules: list[Rule] | None = None) -> CaseResult:
     findings = {
         r.id: [redact_finding(f, redactor.text) for f in evaluate_rule(ctx, r)] for r in rules
     }
-    return CaseResult(case, findings, rendered=ctx.rendered, redactor=redactor)
+    return CaseResult(case, findings, rendered=ctx.rendered, redactor=redactor, topology=ctx.topology)

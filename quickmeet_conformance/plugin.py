@@ -65,6 +65,11 @@ _OPTIONS: list[OptionSpec] = [
         "expected concurrent users: ddp-streamer replicas must be >= ceil(N/500)", {"type": int}
     ),
     OptionSpec(
+        "qmc_strict", "--conformance-strict", "QMC_STRICT",
+        "warning-severity rules fail the run too (pytest's own --strict is pytest's, not this)",
+        {"action": "store_true"}
+    ),
+    OptionSpec(
         "qmc_allow_ignored", "--allow-ignored-keys", "QMC_ALLOW_IGNORED_KEYS",
         "report ignored (unknown) values keys as warnings instead of errors", {"action": "store_true"}
     ),
@@ -83,14 +88,6 @@ _OPTIONS: list[OptionSpec] = [
         "monolith=*/mychat)", {"action": "append"}
     ),
 ]
-
-LANE_MARKERS = {
-    "static": "render-time conformance rules (no cluster)",
-    "upgrade": "render-time upgrade-path rules",
-    "live": "needs a cluster (--cluster)",
-    "probe": "protocol probes against a running release",
-    "xdist_group": "tests of one live case run on one pytest-xdist worker",
-}
 
 # Each lane wires its own options and fixtures in a module of its own (pytest_addoption is a historic
 # hook, so these still get to declare options).
@@ -145,13 +142,6 @@ def parametrize_nothing(metafunc: pytest.Metafunc, fixture: str, case_id: str, r
                          indirect=True)
 
 
-def _strict(config: pytest.Config) -> bool:
-    """pytest's own --strict (or QMC_STRICT=1) also makes warning-severity rules fail the run."""
-    if config.getoption("strict", False):
-        return True
-    return os.environ.get("QMC_STRICT", "").lower() not in ("", "0", "false", "no")
-
-
 def _settings(config: pytest.Config) -> Settings:
     defaults = config.hook.pytest_conformance_defaults(config=config) or {}
     root = config.rootpath
@@ -190,7 +180,7 @@ def _settings(config: pytest.Config) -> Settings:
             allow_ignored_keys=bool(_option(config, "qmc_allow_ignored")),
         ),
         component_images=tuple(overrides),
-        strict=_strict(config),
+        strict=bool(_option(config, "qmc_strict")),
         helm_timeout_s=_helm_timeout(config),
         values_from_defaults=values_from_defaults,
     )
@@ -219,14 +209,34 @@ def _terminated(signum: int, frame: object) -> None:
     raise KeyboardInterrupt(f"terminated by signal {signum}")
 
 
+# the markers of the suites (one per lane, and ``conformance`` on every contract rule), declared where the
+# suites run: with --strict-markers a typo in one is an error
+MARKERS = (
+    "conformance: a contract rule (every test in suites/)",
+    "static: render-time conformance rules (no cluster)",
+    "upgrade: render-time upgrade-path rules",
+    "live: needs a cluster (--cluster)",
+    "probes: protocol probes against a running release",
+)
+
+
+def conformance_requested(config: pytest.Config) -> bool:
+    """The run asked for this plugin's work: the project gives its defaults (pytest_conformance_defaults), or a
+    conformance option or QMC_* variable is set. A project that merely has the plugin installed is left as is."""
+    if config.hook.pytest_conformance_defaults(config=config):
+        return True
+    if any(v not in (None, False, []) for k, v in vars(config.option).items() if k.startswith("qmc_")):
+        return True
+    return any(k.startswith("QMC_") and v for k, v in os.environ.items())
+
+
 def pytest_configure(config: pytest.Config) -> None:
     # SIGTERM (a CI cancel, a timeout) ends the run like Ctrl-C: fixtures tear down, clusters stop, temp dirs go
-    if threading.current_thread() is threading.main_thread() and signal.getsignal(signal.SIGTERM) == signal.SIG_DFL:
+    if (conformance_requested(config) and threading.current_thread() is threading.main_thread()
+            and signal.getsignal(signal.SIGTERM) == signal.SIG_DFL):
         signal.signal(signal.SIGTERM, _terminated)
-    config.addinivalue_line("markers", "conformance: a contract rule evaluated per values file")
-    # the suites' lane markers, declared here too: an installed package has no pyproject.toml to declare them
-    for lane, meaning in LANE_MARKERS.items():
-        config.addinivalue_line("markers", f"{lane}: {meaning}")
+    for marker in MARKERS:
+        config.addinivalue_line("markers", marker)
     # warning-severity rules are listed in the conformance summary (and JUnit properties) instead
     config.addinivalue_line("filterwarnings", "ignore::quickmeet_conformance.assertions.ConformanceWarning")
     config.stash[SESSION_KEY] = ConformanceSession(_settings(config))
@@ -294,18 +304,33 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Co
                   failures_only=config.get_verbosity() < 0)
 
 
-def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    conf = session.config.stash.get(SESSION_KEY, None)
+REPORT_KEY = pytest.StashKey[dict[str, Any]]()
+
+
+def report_document(config: pytest.Config) -> dict[str, Any] | None:
+    """The run's report model (static cases plus every lane's sections), built once for every format;
+    None when no conformance case or lane evaluated anything."""
+    if REPORT_KEY in config.stash:
+        return config.stash[REPORT_KEY]
+    conf = config.stash.get(SESSION_KEY, None)
     if conf is None:
-        return
+        return None
+    sections: dict[str, Any] = {}
+    for lane_sections in config.hook.pytest_conformance_report_sections(config=config):
+        sections.update(lane_sections or {})
+    if not (conf.results() or sections):
+        return None
+    config.stash[REPORT_KEY] = report_dict(conf.results(), extra_sections=sections, strict=conf.settings.strict)
+    return config.stash[REPORT_KEY]
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     target = _option(session.config, "qmc_report")
     if not target:
         return
-    sections: dict[str, Any] = {}
-    for lane_sections in session.config.hook.pytest_conformance_report_sections(config=session.config):
-        sections.update(lane_sections or {})
-    if conf.results() or sections:
-        write_json_report(report_dict(conf.results(), extra_sections=sections, strict=conf.settings.strict), target)
+    report = report_document(session.config)
+    if report is not None:
+        write_json_report(report, target)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

@@ -31,7 +31,13 @@ from .errors import UserError
 from .findings import Status, Verdict, status_of, verdict_of
 from .live.cluster import PROVIDERS, LiveCluster, start_cluster
 from .options import OptionSpec, add_options, read_option
-from .plugin import NO_VALUES_NAMED, conformance_session, names_own_inputs, parametrize_nothing
+from .plugin import (
+    NO_VALUES_NAMED,
+    conformance_requested,
+    conformance_session,
+    names_own_inputs,
+    parametrize_nothing,
+)
 from .plugin import _option as conformance_option
 from .plugin_reports import finding_properties
 from .plugin_upgrade import NO_PAIR_NAMED
@@ -241,8 +247,9 @@ def pytest_collection_finish(session: pytest.Session) -> None:
 @pytest.hookimpl(tryfirst=True, optionalhook=True)
 def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
     """``-n N`` alone means ``--dist load``; the live lane asks for ``loadgroup`` so a case's tests share one
-    install (tests without a group are distributed exactly as by ``load``)."""
-    if config.getvalue("dist") != "load":
+    install (tests without a group are distributed exactly as by ``load``). Only in runs that asked for the
+    conformance work: another project's ``-n`` run keeps xdist's own scheduler."""
+    if config.getvalue("dist") != "load" or not conformance_requested(config):
         return None
     from xdist.scheduler import LoadGroupScheduling
 
@@ -394,6 +401,8 @@ def live_upgrade(request: pytest.FixtureRequest) -> Iterator[LiveCaseResult]:
     from .plugin_upgrade import upgrade_session
 
     session = upgrade_session(request.config)
+    if session.unavailable(key[1:]):
+        pytest.skip(session.unavailable(key[1:]))
 
     def make() -> LiveCaseResult:
         case = session.case(key[1:])

@@ -1,6 +1,8 @@
 """pytest wiring of the reports lane: options and fixtures only; the work lives in plain modules.
 
 - ``--sarif FILE`` (env ``QMC_SARIF``): the findings as SARIF 2.1.0 (``reports/sarif.py``).
+- ``--html FILE`` / ``--markdown FILE`` (env ``QMC_HTML`` / ``QMC_MARKDOWN``): the report model drawn
+  (``reports/html.py``, ``reports/markdown.py``).
 - ``--junitxml``: each conformance test case is named ``<rule id>[<values>@<helm>]`` and carries the
   failed findings' evidence (expected, found, resource, field path, location) as properties.
 - ``conformance_progress``: ``waiting for X: 12s ...`` lines that get past pytest's capture.
@@ -11,27 +13,47 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import Any, Callable, ContextManager, Generator
+from contextlib import AbstractContextManager
+from typing import Any, Callable, Generator
 
 import pytest
 
 from .findings import Finding
+from .options import OptionSpec, add_options, read_option
 from .pipeline import CaseResult
 from .plugin import SESSION_KEY
+from .plugin_probes import PROBE_RESULTS_KEY
 from .progress import DEFAULT_EVERY_S, Progress, waiting
+from .reports.html import html_report
+from .reports.markdown import markdown_report
 from .reports.sarif import sarif_log, write_sarif
+from .reports.text_file import write_text_report
 
 SETUP_ERROR_KEY = pytest.StashKey[str]()
 
 
+_OPTIONS: list[OptionSpec] = [
+    OptionSpec("qmc_sarif", "--sarif", "QMC_SARIF", "write the findings as a SARIF 2.1.0 log (code scanning)",
+               {"metavar": "FILE"}),
+    OptionSpec("qmc_html", "--html", "QMC_HTML",
+               "write a self-contained HTML report: each release drawn, the verdict matrix, upgrade plans, "
+               "stream-hub pods over live rollouts", {"metavar": "FILE"}),
+    OptionSpec("qmc_markdown", "--markdown", "QMC_MARKDOWN",
+               "write the same report as GitHub-flavoured Markdown with Mermaid diagrams (for "
+               "$GITHUB_STEP_SUMMARY)", {"metavar": "FILE"}),
+]
+
+
 def pytest_addoption(parser: pytest.Parser) -> None:
-    group = parser.getgroup("conformance", "QuickMeet.Chat conformance")
-    group.addoption("--sarif", dest="qmc_sarif", metavar="FILE",
-                    help="write the findings as a SARIF 2.1.0 log (code scanning) [env QMC_SARIF]")
+    add_options(parser, _OPTIONS)
+
+
+def _target(config: pytest.Config, dest: str) -> str | None:
+    return read_option(config, _OPTIONS, dest) or None
 
 
 def _sarif_target(config: pytest.Config) -> str | None:
-    return config.getoption("qmc_sarif", None) or os.environ.get("QMC_SARIF") or None
+    return _target(config, "qmc_sarif")
 
 
 def unwritable_reason(target: str) -> str | None:
@@ -51,7 +73,8 @@ def unwritable_reason(target: str) -> str | None:
 def _check_report_targets(config: pytest.Config) -> None:
     from .plugin import _option  # the JSON report's flag/env resolution, kept in one place
 
-    for flag, target in (("--sarif", _sarif_target(config)), ("--conformance-report", _option(config, "qmc_report"))):
+    targets = [(spec.flag, _target(config, spec.dest)) for spec in _OPTIONS]
+    for flag, target in targets + [("--conformance-report", _option(config, "qmc_report"))]:
         reason = unwritable_reason(target) if target else None
         if reason:
             raise pytest.UsageError(f"{flag} {target}: cannot write the report there ({reason})")
@@ -67,21 +90,41 @@ def pytest_collection_finish(session: pytest.Session) -> Generator[None, None, N
         raise
 
 
+def _write_failed(session: pytest.Session, flag: str, target: str, exc: OSError) -> None:
+    """Targets are checked at start; this is the disk filling up or a race."""
+    line = f"{flag} {target}: cannot write the report: {exc.strerror or exc}"
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    reporter.write_line(f"ERROR: {line}", red=True) if reporter else print(f"ERROR: {line}", file=sys.stderr)
+    session.exitstatus = pytest.ExitCode.USAGE_ERROR
+
+
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    target = _sarif_target(session.config)
+    from .plugin import report_document
+
     conf = session.config.stash.get(SESSION_KEY, None)
-    if not target or conf is None:
+    if conf is None:
         return
+    target = _sarif_target(session.config)
     setup_error = session.config.stash.get(SETUP_ERROR_KEY, None)
-    if not conf.results() and setup_error is None:
+    probes = session.config.stash.get(PROBE_RESULTS_KEY, [])
+    report = None
+    if _target(session.config, "qmc_html") or _target(session.config, "qmc_markdown") or target:
+        report = report_document(session.config)
+    if target and (report is not None or probes or setup_error is not None):
+        try:
+            write_sarif(sarif_log(conf.results(), setup_error=setup_error, sections=report,
+                                  strict=conf.settings.strict, probes=probes), target)
+        except OSError as exc:
+            _write_failed(session, "--sarif", target, exc)
+    if report is None:
         return  # no conformance test ran (e.g. only the framework's self-tests were selected)
-    try:
-        write_sarif(sarif_log(conf.results(), setup_error=setup_error, strict=conf.settings.strict), target)
-    except OSError as exc:  # checked at start; this is the disk filling up or a race
-        line = f"--sarif {target}: cannot write the report: {exc.strerror or exc}"
-        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
-        reporter.write_line(f"ERROR: {line}", red=True) if reporter else print(f"ERROR: {line}", file=sys.stderr)
-        session.exitstatus = pytest.ExitCode.USAGE_ERROR
+    for dest, flag, render in (("qmc_html", "--html", html_report), ("qmc_markdown", "--markdown", markdown_report)):
+        path = _target(session.config, dest)
+        if path:
+            try:
+                write_text_report(render(report), path)
+            except OSError as exc:
+                _write_failed(session, flag, path, exc)
 
 
 # -- JUnit ------------------------------------------------------------------------------------------
@@ -154,7 +197,7 @@ def pytest_configure(config: pytest.Config) -> None:
 
 # -- progress ---------------------------------------------------------------------------------------
 @pytest.fixture
-def conformance_progress(request: pytest.FixtureRequest) -> Callable[..., ContextManager[Progress]]:
+def conformance_progress(request: pytest.FixtureRequest) -> Callable[..., AbstractContextManager[Progress]]:
     """``with conformance_progress("pods ready", every_s=10) as wait: ... wait.update("2/3")``: lines
     go to the terminal even while pytest captures the test's output."""
     config = request.config
@@ -170,7 +213,7 @@ def conformance_progress(request: pytest.FixtureRequest) -> Callable[..., Contex
         else:
             reporter.write_line(line)
 
-    def factory(what: str, *, every_s: float = DEFAULT_EVERY_S, ticker: bool = False) -> ContextManager[Progress]:
+    def factory(what: str, *, every_s: float = DEFAULT_EVERY_S, ticker: bool = False) -> AbstractContextManager[Progress]:
         return waiting(what, write=write, every_s=every_s, ticker=ticker)
 
     return factory

@@ -34,6 +34,9 @@ _OPTIONS: list[OptionSpec] = [
                {"action": "append"}),
     OptionSpec("qmc_from_chart", "--from-chart", "QMC_FROM_CHART",
                "chart of the installed release: a directory, a .tgz or repo/name (default: --chart)"),
+    OptionSpec("qmc_reuse_values", "--reuse-values", "QMC_REUSE_VALUES",
+               "also simulate helm upgrade --reuse-values: the new chart with the old release's values in place of "
+               "its defaults (new defaults missing, refusals)", {"action": "store_true"}),
     OptionSpec("qmc_from_chart_version", "--from-chart-version", "QMC_FROM_CHART_VERSION",
                "version of a repo/name --from-chart (default: --chart-version when --from-chart is not given)"),
 ]
@@ -80,7 +83,9 @@ def _built(config: pytest.Config) -> UpgradeSession | UserError:
     """The run's UpgradeSession, built on first use, or the one-line reason it cannot be."""
     if UPGRADE_KEY not in config.stash:
         try:
-            config.stash[UPGRADE_KEY] = UpgradeSession(_pairs(config), conformance_session(config))
+            config.stash[UPGRADE_KEY] = UpgradeSession(
+                _pairs(config), conformance_session(config), reuse_values=bool(_option(config, "qmc_reuse_values"))
+            )
         except UserError as exc:
             config.stash[UPGRADE_KEY] = exc
     return config.stash[UPGRADE_KEY]
@@ -122,8 +127,11 @@ def pytest_collection_finish(session: pytest.Session) -> None:
 @pytest.fixture
 def upgrade_case(request: pytest.FixtureRequest) -> UpgradeResult:
     """The evaluated upgrade pair (from-side, to-side, helm binary) this test is parametrized with."""
+    session = upgrade_session(request.config)
+    if session.unavailable(request.param):
+        pytest.skip(session.unavailable(request.param))
     try:
-        return upgrade_session(request.config).result(request.param)
+        return session.result(request.param)
     except UserError as exc:
         pytest.fail(exc.line(), pytrace=False)
 

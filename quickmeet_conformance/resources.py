@@ -17,11 +17,12 @@ _IN_CHECKOUT = {
     "schemas": "schemas",
     "suites": "suites",
     "reference_chart": "fixtures/charts/rocketchat",
+    "docs": "docs",
 }
 
 
 def bundled(name: str) -> Path:
-    """The directory of bundled data ``name`` (one of ``schemas``, ``suites``, ``reference_chart``)."""
+    """The directory of bundled data ``name`` (one of ``schemas``, ``suites``, ``reference_chart``, ``docs``)."""
     packaged = PACKAGE_DIR / name
     if packaged.is_dir():
         return packaged

@@ -55,6 +55,9 @@ if [ -x scripts/install-probe-tools.sh ]; then
   scripts/install-probe-tools.sh
 fi
 
+step "report tools: headless chromium (Debian), mermaid (npm) for the --html/--markdown tests"
+scripts/install-report-tools.sh
+
 step "actionlint (lints the GitHub Actions workflow)"
 scripts/install-actionlint.sh
 

@@ -65,10 +65,13 @@ class CaseLog:
     redactor: Redactor
     write: Callable[[str], None] = lambda line: None
     lines: list[str] = field(default_factory=list)
+    times: list[float] = field(default_factory=list)  # seconds since the case started, one per line
+    start: float = field(default_factory=time.monotonic)
 
     def say(self, line: str) -> None:
         text = self.redactor.text(f"[live {self.case_id}] {line}")
         self.lines.append(text)
+        self.times.append(time.monotonic() - self.start)
         self.write(text)
 
 
@@ -87,6 +90,7 @@ class LiveCaseResult:
     diagnostics: str = ""  # events, pods, describe (redacted), captured while the namespace existed
     static_findings: dict[str, list[Finding]] = field(default_factory=dict)  # audit: static rules on the release
     audit: bool = False
+    log_times: list[float] = field(default_factory=list)  # seconds since the case started, per log line
 
     def verdict(self, rule_id: str) -> Verdict:
         return verdict_of(self.findings.get(rule_id, []))
@@ -126,12 +130,15 @@ class PodCounter:
         self.peak = 0
         self.peak_pods: tuple[str, ...] = ()
         self.timeline: list[str] = []
+        self.points: list[tuple[float, int, str, str]] = []
         self._lock = threading.Lock()
 
     def mark_synced(self) -> None:
         with self._lock:
             self.synced = True
             self.initial = {n for n, c in self.existing.items() if c == self.component}
+            # the chart starts here: what the initial listing added is the count at this point
+            self.points = [(time.monotonic() - self.start, self.count(), "WATCHING", "")]
 
     def on_event(self, kind: str, pod: dict[str, Any]) -> None:
         name = str((pod.get("metadata") or {}).get("name", ""))
@@ -149,8 +156,10 @@ class PodCounter:
             now = self.count()
             terminating = " terminating" if (pod.get("metadata") or {}).get("deletionTimestamp") else ""
             if kind != "MODIFIED" or now != before:
-                self.timeline.append(f"+{time.monotonic() - self.start:6.2f}s {kind:<8} {name}{terminating} "
-                                     f"({now} exist)")
+                elapsed = time.monotonic() - self.start
+                self.timeline.append(f"+{elapsed:6.2f}s {kind:<8} {name}{terminating} ({now} exist)")
+                marked = " (terminating)" if terminating and kind != "DELETED" else ""
+                self.points.append((elapsed, now, kind + marked, name))
             if now > self.peak:
                 self.peak = now
                 self.peak_pods = tuple(sorted(n for n, c in self.existing.items() if c == self.component))
@@ -161,7 +170,7 @@ class PodCounter:
     def result(self, description: str) -> PodTimeline:
         with self._lock:
             return PodTimeline(self.component, self.peak, self.peak_pods, tuple(self.timeline), bool(self.added),
-                               description)
+                               description, tuple(self.points))
 
 
 class LiveLane:
@@ -316,7 +325,7 @@ class LiveLane:
                         restart=restarted, hub=timeline)
         findings = self.evaluate(view, values_file, chart, redactor)
         result = LiveCaseResult(case_id, f"{values_file.path} with {chart.label} ({helm.label})", self.release,
-                                namespace, view, findings, redactor, log.lines)
+                                namespace, view, findings, redactor, log.lines, log_times=log.times)
         return self.finish(result)
 
     def _restart_check(self, client: ReleaseClient, chart: Path, values: dict[str, Any], before: LiveState,
@@ -383,7 +392,8 @@ class LiveLane:
         findings = self.evaluate(view, to_values, case.to_chart, redactor)
         label = f"upgrade {pair.name}: {pair.from_side.values_label} ({case.from_chart.label}) -> " \
                 f"{pair.to_side.values_label} ({case.to_chart.label}), {case.renderer.helm.label}"
-        return self.finish(LiveCaseResult(case_id, label, self.release, namespace, view, findings, redactor, log.lines))
+        return self.finish(LiveCaseResult(case_id, label, self.release, namespace, view, findings, redactor, log.lines,
+                                          log_times=log.times))
 
     def release_case(self, result: LiveCaseResult) -> None:
         """The case's tests are done: delete its namespace (only one this run created).

@@ -149,6 +149,7 @@ class PodTimeline:
     timeline: tuple[str, ...]  # "+1.23s ADDED pod-x (2 exist)"
     replaced: bool  # a pod of the component was created during the watch (the rollout happened)
     description: str
+    points: tuple[tuple[float, int, str, str], ...] = ()  # (seconds, pods existing, event, pod): the step chart
 
 
 @dataclass(frozen=True)

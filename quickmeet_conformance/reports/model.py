@@ -9,6 +9,7 @@ from .. import __version__
 from ..findings import Finding, Verdict, status_of, verdict_of
 from ..pipeline import CaseResult
 from ..rules.engine import RULES
+from .graph import build_graph, graph_dict
 
 
 def finding_dict(finding: Finding) -> dict[str, Any]:
@@ -55,6 +56,8 @@ def case_dict(result: CaseResult, *, strict: bool = False) -> dict[str, Any]:
         "namespace": case.namespace,
         "input_error": result.input_error,
         "rules": rules,
+        "graph": graph_dict(build_graph(result.topology, result.findings, case.matcher, result.redactor.text))
+        if result.topology is not None else None,
     }
 
 

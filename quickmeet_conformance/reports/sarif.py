@@ -4,6 +4,8 @@ One result per failed finding, located where the user must change something: the
 (line and column) when the fault is in the values, else the chart template that produced the
 resource. Paths below the working directory are written relative to it (``%SRCROOT%``). Results that
 every helm major reports alike are written once, naming the majors. Findings arrive redacted.
+Upgrade and live findings come from the report model's ``upgrades`` and ``live`` sections, those that
+have a location (a values key, or a template of a chart directory). Every rule links to docs/rules.md.
 """
 
 from __future__ import annotations
@@ -17,10 +19,12 @@ from urllib.parse import quote
 
 from .. import __version__
 from ..charts import Chart
-from ..findings import Finding, Severity, blocks_run
+from ..findings import Finding, Location, Severity, Verdict, blocks_run
 from ..pipeline import CaseResult
+from ..probes import ProbeResult
 from ..rules.engine import RULES, Rule
 from ..values import layers_of
+from .rules_doc import rules_doc_uri
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 SARIF_VERSION = "2.1.0"
@@ -57,6 +61,7 @@ def rule_descriptor(rule_obj: Rule) -> dict[str, Any]:
         "shortDescription": {"text": rule_obj.title},
         "fullDescription": {"text": f"{rule_obj.title}. Contract: {rule_obj.contract} (basis: {rule_obj.basis})."},
         "help": {"text": text, "markdown": markdown},
+        "helpUri": rules_doc_uri(rule_obj.id),
         "defaultConfiguration": {"level": _LEVEL[rule_obj.severity]},
         "properties": {"contract": rule_obj.contract, "basis": rule_obj.basis, "lane": rule_obj.lane,
                        "tags": ["conformance", rule_obj.lane]},
@@ -173,17 +178,110 @@ def _results(
     return list(merged.values())
 
 
+def _probe_results(probes: Iterable[ProbeResult], rule_index: dict[str, int], strict: bool) -> list[dict[str, Any]]:
+    """Probe findings sit at no file: their location is the probed URL (a logical location)."""
+    entries = []
+    for probe in probes:
+        for finding in probe.findings:
+            if finding.failed:
+                entries.append({
+                    "ruleId": finding.rule_id,
+                    "ruleIndex": rule_index[finding.rule_id],
+                    "level": level_of(finding, strict=strict),
+                    "message": {"text": finding.detail()},
+                    "locations": [{"logicalLocations": [{"name": probe.target, "fullyQualifiedName": probe.target,
+                                                         "kind": "url"}]}],
+                    "partialFingerprints": {"qmcFinding/v1": _fingerprint(finding.rule_id, probe.target,
+                                                                          finding.message, finding.resource)},
+                    "properties": {"verdict": finding.verdict.value, "target": probe.target},
+                })
+    return entries
+
+
+def _section_location(finding: dict[str, Any], chart_dir: str | None, base_dir: Path) -> dict[str, Any] | None:
+    """A report-model finding's location: its values key, or its chart template when the chart is a directory."""
+    loc = finding.get("location") or {}
+    file = str(loc.get("file") or "")
+    if not file:
+        return None
+    if loc.get("line") is None and not loc.get("key_path") and _is_template(file):
+        if not chart_dir or not Path(chart_dir).is_dir():
+            return None  # a packaged or pulled chart: no file of the user's to point at
+        parts = PurePosixPath(file).parts
+        physical = _physical(artifact_location(Path(chart_dir, *parts[1:]), base_dir))
+    else:
+        physical = _physical(artifact_location(file, base_dir), loc.get("line"), loc.get("column"))
+    location: dict[str, Any] = {"physicalLocation": physical}
+    if finding.get("resource"):
+        name = finding["resource"] + (f".{finding['field_path']}" if finding.get("field_path") else "")
+        location["logicalLocations"] = [{"name": finding["resource"], "fullyQualifiedName": name, "kind": "resource"}]
+    return location
+
+
+def _section_cases(sections: dict[str, Any]) -> Iterable[tuple[str, dict[str, Any], str | None]]:
+    """(lane, case, chart directory) for every upgrade pair and live case of the report model."""
+    for upgrade in sections.get("upgrades") or []:
+        yield "upgrade", upgrade, str(((upgrade.get("to") or {}).get("chart") or {}).get("source") or "") or None
+    for case in (sections.get("live") or {}).get("cases") or []:
+        yield "live", case, None
+
+
+def _section_results(
+    sections: dict[str, Any], rule_index: dict[str, int], base_dir: Path, strict: bool,
+) -> list[dict[str, Any]]:
+    out = []
+    for lane, case, chart_dir in _section_cases(sections):
+        for rule in case.get("rules") or []:
+            for finding in rule["findings"]:
+                if finding["verdict"] not in ("fail", "error") or rule["id"] not in rule_index:
+                    continue
+                location = _section_location(finding, chart_dir, base_dir)
+                if location is None:
+                    continue
+                as_finding = Finding(rule["id"], Verdict(finding["verdict"]), finding["message"],
+                                     Severity(finding["severity"]), finding.get("expected") or "",
+                                     finding.get("found") or "", finding.get("resource") or "",
+                                     finding.get("field_path") or "", _location_of(finding),
+                                     tuple((str(k), str(v)) for k, v in finding.get("evidence") or []))
+                out.append({
+                    "ruleId": rule["id"],
+                    "ruleIndex": rule_index[rule["id"]],
+                    "level": level_of(as_finding, strict=strict),
+                    "message": {"text": as_finding.detail()},
+                    "locations": [location],
+                    "partialFingerprints": {"qmcFinding/v1": _fingerprint(
+                        rule["id"], lane, str(case["id"]), finding["message"], finding.get("resource") or "",
+                        finding.get("field_path") or "")},
+                    "properties": {"verdict": finding["verdict"], "lane": lane, "case": str(case["id"]),
+                                   **{k: v for k, v in (("expected", finding.get("expected")),
+                                                        ("found", finding.get("found")),
+                                                        ("resource", finding.get("resource")),
+                                                        ("fieldPath", finding.get("field_path"))) if v}},
+                })
+    return out
+
+
+def _location_of(finding: dict[str, Any]) -> Location | None:
+    loc = finding.get("location")
+    return Location(loc["file"], loc.get("key_path") or "", loc.get("line"), loc.get("column")) if loc else None
+
+
 def sarif_log(
     results: list[CaseResult], *, base_dir: str | os.PathLike[str] | None = None, setup_error: str | None = None,
-    strict: bool = False,
+    sections: dict[str, Any] | None = None, strict: bool = False, probes: Iterable[ProbeResult] = (),
 ) -> dict[str, Any]:
-    """The SARIF log for ``results``; ``setup_error`` (the run stopped before any rule ran) and values
-    files that could not be read become tool execution notifications, not results."""
+    """The SARIF log for ``results`` and the ``upgrades``/``live`` of ``sections`` (the report model);
+    ``setup_error`` (the run stopped before any rule ran) and values files that could not be read become
+    tool execution notifications, not results."""
     base = Path(os.path.abspath(base_dir if base_dir is not None else os.getcwd()))
-    evaluated = {rule_id for r in results for rule_id in r.findings}
+    probes = list(probes)
+    sections = sections or {}
+    evaluated = {rule_id for r in results for rule_id in r.findings} | {p.rule_id for p in probes}
+    evaluated |= {rule["id"] for _, case, _ in _section_cases(sections) for rule in case.get("rules") or []
+                  if rule["id"] in RULES}
     rules = [RULES[rule_id] for rule_id in RULES if rule_id in evaluated]
     rule_index = {r.id: i for i, r in enumerate(rules)}
-    notifications = []
+    notifications: list[dict[str, Any]] = []
     if setup_error:
         notifications.append({"level": "error", "message": {"text": setup_error}})
     seen_inputs = set()
@@ -207,7 +305,8 @@ def sarif_log(
         "originalUriBaseIds": {SRCROOT: {"uri": base.as_uri() + "/"}},
         "invocations": [invocation],
         "columnKind": "unicodeCodePoints",
-        "results": _results(results, rule_index, base, strict),
+        "results": (_results(results, rule_index, base, strict) + _probe_results(probes, rule_index, strict)
+                    + _section_results(sections, rule_index, base, strict)),
     }
     return {"$schema": SARIF_SCHEMA, "version": SARIF_VERSION, "runs": [run]}
 

@@ -64,3 +64,15 @@ def test_scripts_it_runs_exist_and_are_executable():
     for script in ("scripts/install.sh",):
         path = REPO / script
         assert path.exists() and shutil.os.access(path, shutil.os.X_OK), script
+
+
+def test_workflow_shows_the_markdown_report_in_the_job_summary():
+    """The static and KWOK jobs write --markdown and append it to $GITHUB_STEP_SUMMARY, even on failure."""
+    jobs = yaml.safe_load(WORKFLOW.read_text())["jobs"]
+    for name in ("static", "kwok"):
+        runs = [step for step in jobs[name]["steps"] if "run" in step]
+        written = re.findall(r"--markdown \"?([^\s\"]+)", "\n".join(step["run"] for step in runs))
+        assert written, f"job {name} writes no --markdown report"
+        summary = [step for step in runs if "GITHUB_STEP_SUMMARY" in step["run"]]
+        assert summary and summary[0].get("if") == "always()", f"job {name} does not always append its summary"
+        assert written[0] in summary[0]["run"], f"job {name} appends another file than {written[0]}"

@@ -1,12 +1,15 @@
 """Secrets never leave the run: markers planted in values (passwords, a root password with quotes and
 backslashes, credentials in MongoDB and NATS URLs, a TLS private key) appear in no output of a
-verbose run: terminal (``-rA -vv``), JUnit XML, the JSON report and SARIF, neither verbatim, nor
-escaped, nor base64-encoded. The values are placed where rules and helm quote what they find."""
+verbose run: terminal (``-rA -vv``), JUnit XML, the JSON report, SARIF, the HTML and the Markdown report,
+neither verbatim, nor escaped (Python, JSON, HTML, URL, Mermaid), nor base64-encoded. The values are placed
+where rules and helm quote what they find, and the HTML/Markdown draw (Ingress hosts, TRANSPORTER URLs)."""
 
 from __future__ import annotations
 
 import base64
+import html
 import json
+import urllib.parse
 from pathlib import Path
 
 import yaml
@@ -57,6 +60,9 @@ def _forms(secret: str) -> dict[str, str]:
         "repr-escaped": repr(secret)[1:-1],
         "json-escaped": json.dumps(secret)[1:-1],
         "base64": base64.b64encode(secret.encode()).decode(),
+        "html-escaped": html.escape(secret, quote=True),
+        "url-encoded": urllib.parse.quote(secret, safe=""),
+        "mermaid-escaped": secret.replace("#", "#35;").replace('"', "#quot;").replace("<", "#lt;").replace(">", "#gt;"),
     }
 
 
@@ -66,9 +72,10 @@ def test_no_secret_reaches_any_output(tmp_path: Path) -> None:
         path = tmp_path / name
         path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
         args += ["--values", str(path)]
-    outputs = {"junit": tmp_path / "junit.xml", "json": tmp_path / "report.json", "sarif": tmp_path / "out.sarif"}
+    outputs = {"junit": tmp_path / "junit.xml", "json": tmp_path / "report.json", "sarif": tmp_path / "out.sarif",
+               "html": tmp_path / "report.html", "markdown": tmp_path / "report.md"}
     args += ["--junitxml", str(outputs["junit"]), "--conformance-report", str(outputs["json"]),
-             "--sarif", str(outputs["sarif"])]
+             "--sarif", str(outputs["sarif"]), "--html", str(outputs["html"]), "--markdown", str(outputs["markdown"])]
     run = run_suite(*args)
 
     assert run.returncode == 1 and "Traceback" not in run.output, run.explain()
@@ -80,6 +87,11 @@ def test_no_secret_reaches_any_output(tmp_path: Path) -> None:
     assert "secrets-helm-error.yaml" in texts["stdout"] and "helm template failed" in texts["stdout"]
     for masked in ("natsuser:***@nats:4222", "-----*** PRIVATE KEY-----"):  # quoted, and masked
         assert masked in texts["stdout"] and masked in texts["json"], f"{masked!r} not shown:\n{run.explain()}"
+    # the HTML and Markdown drew the releases whose Ingress host is the key (masked there too)
+    assert texts["html"].count('class="node col-path') >= 3 and "```mermaid" in texts["markdown"]
+    assert "-----*** PRIVATE KEY-----" in html.unescape(texts["html"]), "the HTML should show the masked host"
+    for label in ("html", "markdown"):  # every marker starts with QMCMARK: none may survive in any escaping
+        assert "QMCMARK" not in texts[label], f"a planted marker reached the {label} report"
 
     leaks = [
         f"{what} ({form}) in {where}"

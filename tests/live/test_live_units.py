@@ -7,6 +7,7 @@ from quickmeet_conformance.live.release import _helm_error
 from quickmeet_conformance.live.rollout import pod_failure, workload_pending
 from quickmeet_conformance.live.scenario import PodCounter
 from quickmeet_conformance.live.state import LiveState
+from quickmeet_conformance.reports.live import pod_timeline_dict
 from quickmeet_conformance.topology import ComponentMatcher
 
 HUB_IMAGE = "registry.rocket.chat/rocketchat/stream-hub-service:7.5.0"
@@ -57,6 +58,13 @@ def test_pod_counter_counts_terminating_pods_until_they_are_deleted() -> None:
     assert result.peak == 2 and result.peak_pods == ("hub-new", "hub-old"), result
     assert result.replaced
     assert any("ADDED" in line and "hub-new" in line and "(2 exist)" in line for line in result.timeline), result.timeline
+    # the points the reports draw as a step chart: the count when the watch synced, then after each change
+    steps = [(count, event, pod) for _, count, event, pod in result.points]
+    assert steps == [(1, "WATCHING", ""), (2, "ADDED", "hub-new"), (1, "DELETED", "hub-old")], steps
+    times = [t for t, *_ in result.points]
+    assert times == sorted(times), times
+    drawn = pod_timeline_dict(result)
+    assert drawn["peak"] == 2 and [p["count"] for p in drawn["points"]] == [1, 2, 1], drawn
 
 
 def test_helm_error_keeps_the_detail_lines() -> None:

@@ -143,3 +143,79 @@ def test_env_var_selects_sarif_and_setup_errors_become_notifications(run_plugin,
     invocation = log["runs"][0]["invocations"][0]
     assert invocation["executionSuccessful"] is False and log["runs"][0]["results"] == []
     assert "broken.yaml" in invocation["toolExecutionNotifications"][0]["message"]["text"]
+
+
+# -- upgrade and live findings, rule help -----------------------------------------------------------------
+def _upgrade_sections(mutant_file: str, tmp_path: Path) -> dict:
+    """The ``upgrades`` section of the report model for one upgrade mutant, evaluated in process."""
+    from quickmeet_conformance.mutants import load_mutant, materialize, side_of
+    from quickmeet_conformance.reports.upgrade import upgrade_result_dict
+    from quickmeet_conformance.upgrade import SideSpec, UpgradeCase, UpgradePair, evaluate_upgrade
+
+    mutant = load_mutant(REPO / "fixtures/mutants/upgrade" / mutant_file)
+    renderer = Renderer(resolve_helm(HELM3))
+    specs, charts = {}, {}
+    for which in ("from", "to"):
+        chart_dir, values_path = materialize(side_of(mutant, which), REPO / "fixtures", tmp_path)
+        charts[which] = load_chart(str(chart_dir), version=None, helm_path=renderer.helm.path, workdir=tmp_path)
+        specs[which] = SideSpec(which, str(chart_dir), values_path=str(values_path), shown=values_path.name)
+    case = UpgradeCase(UpgradePair(mutant.name, specs["from"], specs["to"], mutant.description, mutant.path),
+                       charts["from"], charts["to"], renderer)
+    return {"upgrades": [upgrade_result_dict(evaluate_upgrade(case))]}
+
+
+def test_sarif_carries_upgrade_findings_at_their_values_key_or_template(tmp_path: Path) -> None:
+    """An upgrade finding on a values key points at that key's line; one on a rendered resource at the
+    to-side chart's template (a chart directory)."""
+    sections = _upgrade_sections("renamed-values-keys--storage-class.yaml", tmp_path)
+    sections["upgrades"] += _upgrade_sections("immutable-fields--ddp-streamer-selector.yaml", tmp_path)["upgrades"]
+    log = sarif_log([], base_dir=tmp_path, sections=sections)
+    validate(log)
+    renamed = _results(log, "upgrade.renamed-values-keys")
+    assert renamed, "the renamed values key should be a SARIF result"
+    region = renamed[0]["locations"][0]["physicalLocation"]
+    assert region["artifactLocation"]["uri"].endswith(".yaml") and region["region"]["startLine"] >= 1, region
+    assert renamed[0]["properties"]["lane"] == "upgrade"
+    immutable = _results(log, "upgrade.immutable-fields")
+    assert immutable, "the selector change should be a SARIF result"
+    uri = immutable[0]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+    assert "/templates/" in uri and uri.endswith(".yaml"), uri
+    names = {r["locations"][0]["logicalLocations"][0]["name"] for r in immutable}
+    assert "Deployment/rocketchat-ddp-streamer" in names, names
+
+
+def test_sarif_carries_live_findings_with_a_location_only() -> None:
+    """A live finding at a values key becomes a result; one without a location (a cluster observation) is
+    left to the JSON report."""
+    finding = {"rule_id": "live.drift", "verdict": "fail", "message": "replicas changed by hand", "severity": "error",
+               "expected": "2", "found": "3", "resource": "Deployment/x", "field_path": "spec.replicas",
+               "location": {"file": "values.yaml", "key_path": "replicaCount", "line": 1, "column": 1},
+               "evidence": []}
+    unlocated = {**finding, "message": "no location", "location": None}
+    sections = {"live": {"cases": [{"id": "v@helm3", "rules": [
+        {"id": "live.drift", "verdict": "fail", "findings": [finding, unlocated]}]}]}}
+    log = sarif_log([], sections=sections)
+    validate(log)
+    results = _results(log, "live.drift")
+    assert [r["message"]["text"].splitlines()[0] for r in results] == [
+        "replicas changed by hand [Deployment/x.spec.replicas] at values.yaml:1:1 (replicaCount)"], results
+
+
+def test_every_rule_descriptor_has_help_and_a_help_uri_that_resolves(tmp_path: Path) -> None:
+    """helpUri is docs/rules.md#<rule id> (through the package's link to it): the file exists and has
+    that anchor for every rule of the registry."""
+    from urllib.parse import urlparse
+
+    from quickmeet_conformance.reports.sarif import rule_descriptor
+    from quickmeet_conformance.rules.engine import rules_for_lane
+
+    for lane in ("static", "upgrade", "live"):
+        rules_for_lane(lane)
+    for rule_obj in RULES.values():
+        descriptor = rule_descriptor(rule_obj)
+        assert descriptor["help"]["text"] and descriptor["help"]["markdown"], rule_obj.id
+        uri = urlparse(descriptor["helpUri"])
+        doc = Path(uri.path)
+        assert uri.scheme == "file" and doc.is_file(), descriptor["helpUri"]
+        assert uri.fragment == rule_obj.id and f'<a id="{rule_obj.id}"></a>' in doc.read_text(encoding="utf-8"), (
+            f"{doc} has no anchor for {rule_obj.id}: regenerate docs/rules.md")

@@ -1,0 +1,127 @@
+"""What the HTML and Markdown reports share: the rules x values files x helm matrix and the anchors of
+findings, both read from the report model (``report_dict`` plus the lanes' sections), never from rules."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+# Display marks: a failed warning-severity rule shows as WARN (it fails the run only with --strict).
+MARKS = {"pass": "PASS", "fail": "FAIL", "warn": "WARN", "skip": "SKIP", "error": "ERROR", "none": "-"}
+
+
+_NOT_ANCHOR = re.compile(r"[^a-z0-9]+")
+
+
+@lru_cache(maxsize=4096)
+def _slug(part: str) -> str:
+    return _NOT_ANCHOR.sub("-", part.lower()).strip("-")
+
+
+def anchor(*parts: str) -> str:
+    """A stable HTML id / Markdown anchor from ids such as ``seed-docs@helm3`` and ``ingress.class``."""
+    return "-".join(_slug(p) for p in parts)
+
+
+def failed_findings(rule: dict[str, Any]) -> list[dict[str, Any]]:
+    """A rule's failed findings in the order the graph's ``FindingRef.index`` counts them."""
+    return [f for f in rule["findings"] if f["verdict"] in ("fail", "error")]
+
+
+def shown_verdict(rule: dict[str, Any]) -> str:
+    """The rule's status in the run (the report model's ``status``: WARN is a failure that blocks nothing)."""
+    if rule.get("status"):
+        return str(rule["status"])
+    verdict = rule["verdict"]
+    if verdict == "fail" and all(f["severity"] != "error" for f in failed_findings(rule)):
+        return "warn"
+    return verdict
+
+
+def finding_anchor(case_id: str, rule_id: str, index: int) -> str:
+    return anchor("f", case_id, rule_id, str(index))
+
+
+def rule_anchor(case_id: str, rule_id: str) -> str:
+    return anchor("r", case_id, rule_id)
+
+
+def case_anchor(case_id: str) -> str:
+    return anchor("case", case_id)
+
+
+def where(finding: dict[str, Any]) -> str:
+    """``values.yaml:12:3 (ingress.enabled)`` or the chart template, from the finding's location."""
+    loc = finding.get("location") or {}
+    if not loc:
+        return ""
+    text = str(loc.get("file", ""))
+    if loc.get("line") is not None:
+        text += f":{loc['line']}" + (f":{loc['column']}" if loc.get("column") is not None else "")
+    if loc.get("key_path"):
+        text += f" ({loc['key_path']})"
+    return text
+
+
+@dataclass(frozen=True)
+class Cell:
+    case_id: str
+    rule_id: str
+    verdict: str  # key of MARKS
+    href: str  # the first failed finding, else the rule in the case's section
+    title: str  # one line for a tooltip
+
+
+@dataclass(frozen=True)
+class Matrix:
+    values_files: tuple[str, ...]
+    helms: tuple[str, ...]
+    rules: tuple[str, ...]
+    cells: dict[tuple[str, str, str], Cell]  # (rule id, values file, helm) -> cell
+
+    def cell(self, rule_id: str, values_file: str, helm: str) -> Cell | None:
+        return self.cells.get((rule_id, values_file, helm))
+
+
+def helm_label(case: dict[str, Any]) -> str:
+    return str(case["id"]).rsplit("@", 1)[-1]
+
+
+def verdict_matrix(cases: list[dict[str, Any]]) -> Matrix:
+    values_files: list[str] = []
+    helms: list[str] = []
+    rules: list[str] = []
+    cells: dict[tuple[str, str, str], Cell] = {}
+    for case in cases:
+        values, helm = str(case["values_file"]), helm_label(case)
+        values_files += [values] if values not in values_files else []
+        helms += [helm] if helm not in helms else []
+        for rule in case["rules"]:
+            rules += [rule["id"]] if rule["id"] not in rules else []
+            verdict = shown_verdict(rule)
+            failed = failed_findings(rule)
+            if failed:
+                href, title = finding_anchor(case["id"], rule["id"], 0), str(failed[0]["message"])
+            else:
+                href = rule_anchor(case["id"], rule["id"])
+                title = str(rule["findings"][0]["message"]) if rule["findings"] else str(rule["title"])
+            cells[(rule["id"], values, helm)] = Cell(case["id"], rule["id"], verdict, href, title)
+    for case in cases:  # a values file that could not be read: every rule is an error, pointing at the reason
+        if case.get("input_error"):
+            for rule_id in rules:
+                cells[(rule_id, str(case["values_file"]), helm_label(case))] = Cell(
+                    case["id"], rule_id, "error", case_anchor(case["id"]), str(case["input_error"]))
+    return Matrix(tuple(values_files), tuple(helms), tuple(rules), cells)
+
+
+def case_verdict(case: dict[str, Any]) -> str:
+    """One word for a whole case: error (unreadable input), fail, warn or pass."""
+    if case.get("input_error"):
+        return "error"
+    shown = {shown_verdict(r) for r in case["rules"]}
+    for verdict in ("error", "fail", "warn"):
+        if verdict in shown:
+            return verdict
+    return "pass"
