@@ -15,13 +15,14 @@ instead of installing, and tests that would change the cluster are refused.
 from __future__ import annotations
 
 import importlib.util
-import shutil
 import secrets
+import shutil
 import tempfile
 import warnings
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -29,15 +30,22 @@ from .assertions import ConformanceWarning
 from .errors import UserError
 from .findings import Status, Verdict, status_of, verdict_of
 from .live.cluster import PROVIDERS, LiveCluster, start_cluster
-from .live.scenario import LiveCaseResult, LiveLane
 from .options import OptionSpec, add_options, read_option
-from .plugin import NO_VALUES_NAMED
+from .plugin import (
+    NO_VALUES_NAMED,
+    conformance_requested,
+    conformance_session,
+    names_own_inputs,
+    parametrize_nothing,
+)
 from .plugin import _option as conformance_option
-from .plugin import conformance_requested, conformance_session, names_own_inputs, parametrize_nothing
 from .plugin_reports import finding_properties
 from .plugin_upgrade import NO_PAIR_NAMED
 from .reports.live import live_case_dict
 from .rules.engine import RULES, rules_for_lane
+
+if TYPE_CHECKING:  # the lane (the kubernetes client, pyhelm3) is imported when a live case runs
+    from .live.scenario import LiveCaseResult, LiveLane
 
 AUDIT_REFUSAL = ("refused in audit mode (--cluster existing --release): this test installs or upgrades releases; "
                  "the audit only reads the deployed release (run it with --cluster kwok or without --release)")
@@ -330,6 +338,8 @@ def live_lane(request: pytest.FixtureRequest, live_cluster) -> LiveLane:
         defaults = request.config.hook.pytest_conformance_defaults(config=request.config) or {}
         prereq = defaults.get("live_prerequisites_dir")
         run.workdir = Path(tempfile.mkdtemp(prefix="qmc-live-"))
+        from .live.scenario import LiveLane
+
         run.lane = LiveLane(
             run.cluster, release=session.settings.release, options=session.settings.options,
             matcher=session.matcher, workdir=run.workdir, write=_writer(request.config),
@@ -387,8 +397,8 @@ def live_upgrade(request: pytest.FixtureRequest) -> Iterator[LiveCaseResult]:
     if key[0] == "refused":
         pytest.skip(AUDIT_REFUSAL)
     lane = request.getfixturevalue("live_lane")
-    from .plugin_upgrade import upgrade_session
     from .live.scenario import IMMUTABLE_RULE
+    from .plugin_upgrade import upgrade_session
 
     session = upgrade_session(request.config)
     if session.unavailable(key[1:]):

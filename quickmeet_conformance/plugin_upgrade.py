@@ -7,8 +7,9 @@ project's matrix (``upgrades_dir`` in ``pytest_conformance_defaults``).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 
@@ -16,8 +17,8 @@ from .assertions import conclude
 from .errors import UserError
 from .options import OptionSpec, add_options, read_option
 from .plugin import conformance_session, names_own_inputs, parametrize_nothing
-from .rules.engine import RULES
 from .reports.upgrade import summary_lines, upgrade_result_dict
+from .rules.engine import RULES
 from .upgrade import UpgradePair, UpgradeResult, UpgradeSession, load_matrix, pairs_from_options
 
 UPGRADE_KEY = pytest.StashKey["UpgradeSession | UserError"]()

@@ -10,10 +10,13 @@ import re
 import secrets
 import time
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from ..clusters.base import ClusterHandle, ClusterProvider
-from ..clusters.kubeclient import KubeClient
 from ..errors import ToolError, UserError
+
+if TYPE_CHECKING:  # the kubernetes client is imported when a cluster starts, not by every pytest session
+    from ..clusters.kubeclient import KubeClient
 
 PROVIDERS = ("kwok", "kind", "existing", "none")
 MANAGED_BY = "quickmeet-conformance"
@@ -138,6 +141,8 @@ def start_cluster(kind: str, *, run_id: str, worker: str = "", kubeconfig: str |
             provider.stop()
         raise
     try:
+        from ..clusters.kubeclient import KubeClient
+
         kube = KubeClient.from_kubeconfig(handle.kubeconfig, handle.context)
     except BaseException:
         if owned:

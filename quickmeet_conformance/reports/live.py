@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..live.scenario import LiveCaseResult
-from ..live.state import PodTimeline
 from .model import rules_dict
+
+if TYPE_CHECKING:  # the live lane (the kubernetes client) is imported when a live case runs
+    from ..live.scenario import LiveCaseResult
+    from ..live.state import PodTimeline
 
 
 def live_case_dict(result: LiveCaseResult, *, strict: bool = False) -> dict[str, Any]:

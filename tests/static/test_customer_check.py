@@ -206,3 +206,15 @@ def test_customer_values_run_only_the_customer_files() -> None:
     assert proc.returncode == 0, output
     assert "no upgrade pair named" in output and "--cluster none" in output, output
     assert "seed-docs" not in output and "monolith-to-microservices" not in output, output
+
+
+def test_pytest_route_takes_layered_values(layers: list[Path]) -> None:
+    """--values base.yaml+prod.yaml is one case under pytest too; its findings name the layer that set the key."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("QMC_")}
+    spec = f"{layers[0]}+{layers[1]}"
+    proc = subprocess.run([sys.executable, "-m", "pytest", "suites/static/test_values.py", "-p", "no:cacheprovider",
+                           "-q", "--values", spec, "--helm", HELM3], cwd=REPO, capture_output=True, text=True,
+                          timeout=300, env=env, check=False)
+    output = proc.stdout + proc.stderr
+    assert proc.returncode == 1 and "[base+prod@helm3]" in output, output
+    assert f"{layers[1]}:5:5 (microservices.streamHub.replicas)" in output, output
