@@ -1,4 +1,5 @@
-"""Project defaults: the bundled reference chart, every values fixture, the upgrade matrix, both helm majors, a kwok cluster for the live lane."""
+"""Project defaults: the bundled reference chart, every values fixture, the upgrade matrix, both helm majors,
+a kwok cluster for the live lane."""
 
 
 def pytest_conformance_defaults(config):

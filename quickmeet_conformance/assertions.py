@@ -13,7 +13,7 @@ from .rules.engine import RULES, rules_for_lane
 
 
 class ConformanceWarning(UserWarning):
-    """A warning-severity rule failed (fails the run only with --strict)."""
+    """A warning-severity rule failed (fails the run only with --conformance-strict / QMC_STRICT=1)."""
 
 
 def conclude(
@@ -52,7 +52,8 @@ def conclude(
 
 def _header(result: CaseResult, rule_id: str) -> str:
     case = result.case
-    return f"{rule_id} on {case.values_path} ({case.chart.label}, {case.renderer.helm.label} {case.renderer.helm.version})"
+    helm = case.renderer.helm
+    return f"{rule_id} on {case.values_path} ({case.chart.label}, {helm.label} {helm.version})"
 
 
 def check_rule(
@@ -71,4 +72,21 @@ def check_rule(
     if findings is None:
         pytest.fail(f"rule {rule_id} was not evaluated for {result.case.values_path}", pytrace=False)
     conclude(findings, header=_header(result, rule_id), contract=rule_obj.contract, fix=rule_obj.fix,
+             strict=strict, properties=props)
+
+
+def check_probe(findings: Sequence[Finding], *, target: str, strict: bool = False,
+                properties: list | None = None) -> None:
+    """Pass, skip, warn or fail the current test from one probe rule's findings against ``target`` (the NATS
+    or ingress URL); the contract line and fix come from the rule registry (``rules/probe_rules.py``)."""
+    props = properties if properties is not None else []
+    rule_ids = sorted({f.rule_id for f in findings})
+    if len(rule_ids) != 1:
+        pytest.fail(f"a probe check takes one rule's findings, got rules {rule_ids or 'none'}", pytrace=False)
+    rule_id = rule_ids[0]
+    if rule_id not in RULES:
+        rules_for_lane("probes")
+    rule_obj = RULES[rule_id]
+    props += [("rule_id", rule_id), ("probe_target", target)]
+    conclude(findings, header=f"{rule_id} against {target}", contract=rule_obj.contract, fix=rule_obj.fix,
              strict=strict, properties=props)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+
 import yaml
 
 _VALUES_PATH = r"\$?\.Values((?:\.[A-Za-z_][A-Za-z0-9_]*)*)"
@@ -40,9 +41,10 @@ def _paths_in(text: str) -> list[list[str]]:
     found += [_split(m.group(1)) + [WHOLE] for m in _WHOLE.finditer(text) if _split(m.group(1))]
     for alias in _ALIAS.finditer(text):  # {{- $service := .Values.service -}} ... $service.nodePort
         prefix = _split(alias.group(2))
-        found += [prefix + _split(m.group(1)) for m in re.finditer(r"\$" + alias.group(1) + r"((?:\.[A-Za-z_]\w*)+)", text)]
-    found += [[p for p in m.group(1).strip(".").split(".") if p] + [m.group(2)] for m in _KEYED.finditer(text)]
-    found += [[p for p in m.group(1).strip(".").split(".") if p] + ["*", m.group(2)] for m in _NESTED.finditer(text)]
+        uses = re.finditer(r"\$" + alias.group(1) + r"((?:\.[A-Za-z_]\w*)+)", text)
+        found += [prefix + _split(m.group(1)) for m in uses]
+    found += [_split(m.group(1)) + [m.group(2)] for m in _KEYED.finditer(text)]
+    found += [_split(m.group(1)) + ["*", m.group(2)] for m in _NESTED.finditer(text)]
     return found
 
 

@@ -21,6 +21,15 @@ from .values import MAX_FILE_BYTES, deep_merge, parse_values
 
 PULL_TIMEOUT_S = 120
 
+# Fixtures may name a public chart kept beside the repository: ``upstream/rocketchat-6.29.0`` is
+# ../shared/upstream-charts/rocketchat-6.29.0 relative to the repository root.
+UPSTREAM_PREFIX = "upstream/"
+
+
+def upstream_chart_dir(name: str, repo_root: Path) -> Path:
+    """Where ``upstream/<dir>`` lives (it may be absent: callers skip with the reason)."""
+    return repo_root.resolve().parent / "shared" / "upstream-charts" / name[len(UPSTREAM_PREFIX):]
+
 
 @dataclass(frozen=True)
 class Chart:
@@ -65,7 +74,7 @@ def chart_defaults(chart_dir: Path) -> dict[str, Any]:
             raise UserError(f"cannot read the chart's values.yaml: {exc.strerror}", where=str(values_file)) from None
     meta = _read_yaml_file(chart_dir / "Chart.yaml", "Chart.yaml")
     meta = meta if isinstance(meta, dict) else {}
-    aliases = {d.get("name"): d.get("alias") or d.get("name") for d in (meta.get("dependencies") or []) if isinstance(d, dict)}
+    aliases = {str(d.get("name")): str(d.get("alias") or d.get("name")) for d in (meta.get("dependencies") or []) if isinstance(d, dict)}
     charts_dir = chart_dir / "charts"
     if charts_dir.is_dir():
         for sub in sorted(charts_dir.iterdir()):
@@ -77,7 +86,8 @@ def chart_defaults(chart_dir: Path) -> dict[str, Any]:
             sub_meta = _read_yaml_file(sub_dir / "Chart.yaml", "subchart Chart.yaml")
             if not isinstance(sub_meta, dict):
                 raise UserError("subchart Chart.yaml is not a map", where=str(sub_dir / "Chart.yaml"))
-            key = aliases.get(sub_meta.get("name"), sub_meta.get("name"))
+            name = str(sub_meta.get("name", ""))
+            key = aliases.get(name, name)
             sub_defaults = chart_defaults(sub_dir)
             defaults[key] = deep_merge(sub_defaults, defaults.get(key) or {})
     return defaults

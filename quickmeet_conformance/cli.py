@@ -1,10 +1,13 @@
-"""The ``conformance`` command: explain rules and export the values schema (the checks run under pytest).
+"""The ``conformance`` command: check values files, explain rules, export the values schema.
 
+    conformance check VALUES... [options]  check values files against the contract (the suites' engine and rules)
     conformance explain                 list every rule: id, severity, title
     conformance explain RULE            what RULE checks, why (contract, basis), how to fix it
     conformance schema --export [-o F]  the values JSON Schema a chart can ship as values.schema.json
 
-Mistakes (an unknown rule, an unwritable file) are one line on stderr and exit code 2.
+Exit codes: 0 conformant (warnings allowed unless --strict), 1 findings, 2 a usage or input error (an unknown
+rule, a missing or malformed values file, no helm, a chart that is not a chart, an unsupported
+--kube-version): one line on stderr, never a traceback.
 """
 
 from __future__ import annotations
@@ -13,15 +16,23 @@ import argparse
 import difflib
 import json
 import os
+import shutil
 import sys
 import textwrap
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence, TextIO
+from typing import Any, TextIO
 
-from .errors import UserError
+from .errors import ToolError, UserError
+from .findings import blocking
+from .resources import checkout_root, reference_chart
 from .rules import load_all
 from .rules.engine import RULES, Rule
+from .session import ConformanceSession, Settings
+from .values import LAYER_SEPARATOR, expand_values_args
 
+EXIT_CONFORMANT = 0
+EXIT_FINDINGS = 1
 EXIT_USAGE = 2
 EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, what a shell reports for a tool killed by the pipe
 
@@ -89,9 +100,237 @@ def cmd_schema(args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
+CHECK_EPILOG = """\
+VALUES: one values file per case; join layers with '+' (base.yaml+prod.yaml) to check them merged exactly as
+'helm -f base.yaml -f prod.yaml' merges them; findings point at the layer, line and column that set the key.
+-f FILE (repeatable) is one more case made of all -f files in order, as helm takes them.
+
+exit codes: 0 conformant (warnings do not fail unless --strict), 1 findings, 2 usage or input error.
+"""
+
+
+def _check_cases(args: argparse.Namespace) -> list[str]:
+    cases = expand_values_args(list(args.values))
+    if args.layers:
+        cases.append(LAYER_SEPARATOR.join(args.layers))
+    if not cases:
+        raise UserError("no values file to check",
+                        fix="conformance check my-values.yaml (or -f base.yaml -f prod.yaml)")
+    return cases
+
+
+def _helm_specs(args: argparse.Namespace) -> tuple[str, ...]:
+    """--helm, else HELM_BIN, else helm on PATH, else the checkout's .tools/bin/helm."""
+    if args.helm:
+        return tuple(args.helm)
+    if os.environ.get("HELM_BIN"):
+        return tuple(p for p in os.environ["HELM_BIN"].split(os.pathsep) if p)
+    if shutil.which("helm"):
+        return ("helm",)
+    root = checkout_root()
+    if root is not None and (root / ".tools/bin/helm").exists():
+        return (str(root / ".tools/bin/helm"),)
+    raise ToolError("no helm on PATH", fix="install helm 3.12+ (scripts/install.sh --static fetches one), "
+                    "or pass --helm PATH / set HELM_BIN")
+
+
+def _component_images(args: argparse.Namespace) -> tuple[tuple[str, str], ...]:
+    pairs = []
+    for item in args.component_image or []:
+        if "=" not in item:
+            raise UserError(f"--component-image {item!r}: expected COMPONENT=GLOB")
+        component, glob = item.split("=", 1)
+        pairs.append((component, glob))
+    return tuple(pairs)
+
+
+def check_settings(args: argparse.Namespace) -> Settings:
+    from .rules.engine import Options
+
+    if args.concurrent_users is not None and args.concurrent_users < 0:
+        raise UserError(f"--concurrent-users {args.concurrent_users}: must be 0 or more")
+    return Settings(
+        chart=args.chart or str(reference_chart()),
+        chart_version=args.chart_version,
+        values=tuple(_check_cases(args)),
+        helm=_helm_specs(args),
+        release=args.release,
+        namespace=args.namespace,
+        options=Options(kube_version=args.kube_version or Options().kube_version,
+                        concurrent_users=args.concurrent_users, allow_ignored_keys=args.allow_ignored_keys),
+        component_images=_component_images(args),
+        strict=args.strict,
+    )
+
+
+def _chart_line(session: ConformanceSession, bundled: bool) -> str:
+    chart = session.chart
+    line = f"chart: {chart.name} {chart.version} (app {chart.app_version or '?'})"
+    if bundled:
+        line += " - the bundled reference chart (--chart rocketchat/rocketchat checks the published one)"
+    else:
+        line += f" from {chart.spec}"
+    helms = ", ".join(f"{session.helm(h).label} {session.helm(h).version}" for h in session.settings.helm)
+    return f"{line}\nhelm: {helms}; Kubernetes {session.settings.options.kube_version}"
+
+
+def _text_report(session: ConformanceSession, results: list, upgrades: list, *, bundled: bool, verbose: bool,
+                 failing: int, inputs: int) -> str:
+    from .reports.check_text import case_lines
+
+    strict = session.settings.strict
+    lines = [_chart_line(session, bundled)]
+    for r in results:
+        title = f"{r.case.values_path}  ({r.case.chart.label}, {r.case.renderer.helm.label})"
+        lines += [""] + case_lines(title, r.findings, r.input_error, strict=strict, verbose=verbose)
+    for u in upgrades:
+        from .reports.upgrade import plan_lines
+
+        case = u.case
+        title = (f"upgrade {case.pair.from_side.values_label} ({case.from_chart.label}) -> "
+                 f"{case.pair.to_side.values_label} ({case.to_chart.label}), {case.renderer.helm.label}")
+        lines += [""] + case_lines(title, u.findings, u.input_error, strict=strict, verbose=verbose)
+        if u.plan is not None:
+            lines += ["  plan:"] + [f"    {line}" for line in plan_lines(u.plan)]
+    checked = len(results) + len(upgrades)
+    what = f"{checked} case{'s' if checked != 1 else ''}"
+    if inputs:
+        verdict = f"result: {inputs} of {what} could not be checked (input error above) - exit 2"
+    elif failing:
+        verdict = f"result: NOT conformant - {failing} of {what} with failing rules (what, where, fix above) - exit 1"
+    else:
+        warned = sum(1 for r in results for f in r.failures(strict=True)) + sum(
+            1 for u in upgrades for fs in u.findings.values() for f in fs if f.failed)
+        verdict = f"result: conformant - {what}" + (
+            f" ({warned} warning{'s' if warned != 1 else ''}; --strict makes warnings fail)" if warned else "") + \
+            " - exit 0"
+    return "\n".join(lines + ["", verdict]) + "\n"
+
+
+def _upgrade_blocks(result: Any, strict: bool) -> bool:
+    return any(blocking(fs, strict=strict) for fs in result.findings.values())
+
+
+def cmd_check(args: argparse.Namespace, out: TextIO) -> int:
+    settings = check_settings(args)
+    session = ConformanceSession(settings)
+    try:
+        session.check_setup()
+        upgrade_session = None
+        if args.upgrade_from:
+            from .upgrade import UpgradeSession, pairs_from_options
+
+            froms = [old for old in args.upgrade_from for _ in settings.values]
+            tos = [new for _ in args.upgrade_from for new in settings.values]
+            pairs = pairs_from_options(
+                froms, tos, from_chart=args.from_chart or settings.chart,
+                from_chart_version=args.from_chart_version if args.from_chart else
+                (args.from_chart_version or settings.chart_version),
+                to_chart=settings.chart, to_chart_version=settings.chart_version)
+            upgrade_session = UpgradeSession(pairs, session)
+            upgrade_session.check_setup()
+        results = [session.result(key) for key in session.case_keys()]
+        upgrades = [upgrade_session.result(k) for k in upgrade_session.keys()] if upgrade_session else []
+        text = render_check_report(args.format, session, results, upgrades, bundled=not args.chart,
+                                   verbose=args.verbose)
+    finally:
+        session.close()
+    inputs = sum(1 for r in results if r.input_error) + sum(1 for u in upgrades if u.input_error)
+    failing = sum(1 for r in results if r.failures(strict=settings.strict)) + sum(
+        1 for u in upgrades if _upgrade_blocks(u, settings.strict))
+    if args.format == "text":
+        text = _text_report(session, results, upgrades, bundled=not args.chart, verbose=args.verbose,
+                            failing=failing, inputs=inputs)
+    _write(text, args.output, out)
+    if args.sarif:  # code scanning alongside any format (the GitHub Action shows text and uploads this)
+        _write(render_check_report("sarif", session, results, upgrades, bundled=not args.chart, verbose=False),
+               args.sarif, out)
+    if inputs:
+        return EXIT_USAGE
+    return EXIT_FINDINGS if failing else EXIT_CONFORMANT
+
+
+def render_check_report(fmt: str, session: ConformanceSession, results: list, upgrades: list, *, bundled: bool,
+                        verbose: bool) -> str:
+    """The report of a check in ``fmt`` (text is assembled by the caller once verdicts are counted)."""
+    if fmt == "json":
+        from .reports.model import report_dict
+
+        sections = {}
+        if upgrades:
+            from .reports.upgrade import upgrade_result_dict
+
+            sections["upgrades"] = [upgrade_result_dict(u, strict=session.settings.strict) for u in upgrades]
+        return json.dumps(report_dict(results, extra_sections=sections, strict=session.settings.strict),
+                          indent=2) + "\n"
+    if fmt == "sarif":
+        from .reports.sarif import sarif_log
+
+        return json.dumps(sarif_log(results, strict=session.settings.strict), indent=2) + "\n"
+    if fmt == "junit":
+        from .reports.junit import JUnitSuite, junit_xml
+
+        suites = [JUnitSuite(r.case.id, r.findings, r.input_error) for r in results]
+        suites += [JUnitSuite(f"upgrade:{u.case.id}", u.findings, u.input_error) for u in upgrades]
+        return junit_xml(suites, strict=session.settings.strict)
+    return ""
+
+
+def _write(text: str, output: str | None, out: TextIO) -> None:
+    if not output:
+        out.write(text)
+        return
+    try:
+        target = Path(output)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise UserError(f"cannot write the report: {exc.strerror}", where=output) from None
+
+
+def _add_check(sub: argparse._SubParsersAction) -> None:
+    check = sub.add_parser(
+        "check", help="check values files against the contract (exit 0 conformant, 1 findings, 2 input error)",
+        description="Check values files against the QuickMeet.Chat microservices contract: render with helm, "
+        "then every static rule (the suites' engine).", epilog=CHECK_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    check.add_argument("values", nargs="*", metavar="VALUES", help="values file, or layers joined by '+'")
+    check.add_argument("-f", "--values", dest="layers", action="append", metavar="FILE",
+                       help="a layer of one more case (repeatable, merged in order as helm -f does)")
+    check.add_argument("--chart", metavar="DIR|TGZ|REPO/NAME",
+                       help="chart to render with (default: the bundled reference chart)")
+    check.add_argument("--chart-version", metavar="V", help="version of a REPO/NAME chart")
+    check.add_argument("--kube-version", metavar="V", help="Kubernetes version to render and validate for "
+                       "(default 1.35.0; 'conformance check --kube-version x' lists the supported ones)")
+    check.add_argument("--concurrent-users", type=int, metavar="N",
+                       help="expected concurrent users: ddp-streamer replicas must be >= ceil(N/500)")
+    check.add_argument("--format", choices=("text", "json", "junit", "sarif"), default="text",
+                       help="report format (default text)")
+    check.add_argument("-o", "--output", metavar="FILE", help="write the report to FILE instead of stdout")
+    check.add_argument("--sarif", metavar="FILE", help="also write the findings as SARIF 2.1.0 to FILE")
+    check.add_argument("--upgrade-from", action="append", metavar="FILE",
+                       help="values of the installed release: also check the upgrade to each VALUES case")
+    check.add_argument("--from-chart", metavar="DIR|TGZ|REPO/NAME",
+                       help="chart of the installed release (default: --chart)")
+    check.add_argument("--from-chart-version", metavar="V", help="version of a REPO/NAME --from-chart")
+    check.add_argument("--strict", action="store_true", help="warning-severity findings fail too")
+    check.add_argument("--allow-ignored-keys", action="store_true",
+                       help="keys the chart never reads are warnings, not errors")
+    check.add_argument("--component-image", action="append", metavar="COMPONENT=GLOB",
+                       help="also recognise COMPONENT by an image repository glob (e.g. monolith=*/mychat)")
+    check.add_argument("--helm", action="append", metavar="PATH",
+                       help="helm binary (repeatable; default: HELM_BIN, else helm on PATH)")
+    check.add_argument("--release", default="rocketchat", help="release name to render as (default rocketchat)")
+    check.add_argument("--namespace", default="default", help="namespace to render into (default default)")
+    check.add_argument("-v", "--verbose", action="store_true", help="text: every rule, not only the findings")
+    check.set_defaults(run=cmd_check)
+
+
 def parser() -> argparse.ArgumentParser:
-    top = argparse.ArgumentParser(prog="conformance", description=__doc__.splitlines()[0])
+    top = argparse.ArgumentParser(prog="conformance", description=__doc__.splitlines()[0],
+                                  epilog="exit codes: 0 conformant, 1 findings, 2 usage or input error")
     sub = top.add_subparsers(dest="command", required=True)
+    _add_check(sub)
     explain = sub.add_parser("explain", help="what a rule checks, why, and how to fix it")
     explain.add_argument("rule", nargs="?", help="rule id (omit to list every rule)")
     explain.set_defaults(run=cmd_explain)

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
-
-import pyhelm3.errors
 
 from .errors import ToolError
 from .subprocesses import run, run_async
@@ -50,18 +49,81 @@ def default_helm_candidates(repo_root: Path | None) -> list[str]:
     return candidates
 
 
+class HelmFailed(Exception):
+    """helm exited non-zero (what pyhelm3's ``errors.Error`` carries, without importing pyhelm3 and pydantic:
+    the static lane never needs them; the live lane's pyhelm3 commands translate it)."""
+
+    def __init__(self, returncode: int, stdout: bytes, stderr: bytes) -> None:
+        super().__init__(returncode, stdout, stderr)
+        self.returncode = returncode
+        self.stdout = stdout
+        self.stderr = stderr
+
+
 async def run_helm(executable: str, argv: list[str], input: bytes | None = None) -> bytes:
     """pyhelm3's ``Command.run`` through the one runner: helm's whole process group goes on a timeout or an
     interrupt (pyhelm3 terminates only the shell it starts, then waits for pipes that a hung child of helm
-    keeps open). A failed helm raises ``pyhelm3.errors.Error`` as pyhelm3 does."""
+    keeps open). A failed helm raises :class:`HelmFailed`."""
     code, stdout, stderr = await run_async([executable, *argv], input)
     if code != 0:
-        raise pyhelm3.errors.Error(code, stdout, stderr)
+        raise HelmFailed(code, stdout, stderr)
     return stdout
 
 
+def _version_cache_file() -> Path:
+    base = os.environ.get("QMC_CACHE") or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / \
+        "quickmeet-conformance"
+    return Path(base) / "helm-versions.json"
+
+
+def _binary_key(path: str) -> str | None:
+    """Identity of a helm executable (path, inode, size, mtime) when it is a compiled binary: a wrapper script's
+    answer may change without the script changing, so scripts are always asked."""
+    try:
+        real = os.path.realpath(path)
+        with open(real, "rb") as handle:
+            if handle.read(4) != b"\x7fELF":
+                return None
+        st = os.stat(real)
+    except OSError:
+        return None
+    return f"{real}:{st.st_ino}:{st.st_size}:{st.st_mtime_ns}"
+
+
+def _cached_versions() -> dict[str, str]:
+    try:
+        data = json.loads(_version_cache_file().read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _remember_version(key: str, version: str) -> None:
+    """Best effort: a run without a writable cache asks helm every time."""
+    target = _version_cache_file()
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        data = {k: v for k, v in _cached_versions().items() if not k.startswith(key.split(":", 1)[0] + ":")}
+        data[key] = version
+        tmp = target.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(data), encoding="utf-8")
+        os.replace(tmp, target)
+    except OSError:
+        pass
+
+
+def _acceptable(version: str) -> bool:
+    try:
+        return parse_version(version) >= MIN_HELM
+    except ValueError:
+        return False
+
+
 def resolve_helm(spec: str, *, timeout_s: float = VERSION_TIMEOUT_S) -> HelmBinary:
-    """Check that ``spec`` (a path or a name on PATH) is a helm >= 3.12 that answers in time."""
+    """Check that ``spec`` (a path or a name on PATH) is a helm >= 3.12 that answers in time.
+
+    The version of a compiled helm binary is remembered (keyed by inode, size and mtime) in the user's cache:
+    asking it costs a process start on every run, about as much as a render."""
     path = spec if os.sep in spec else shutil.which(spec)
     if not path or not os.path.exists(path):
         raise ToolError(
@@ -71,6 +133,10 @@ def resolve_helm(spec: str, *, timeout_s: float = VERSION_TIMEOUT_S) -> HelmBina
         )
     if not os.access(path, os.X_OK):
         raise ToolError("helm binary is not executable", where=path, fix="chmod +x it or pass another --helm")
+    key = _binary_key(path)
+    cached = _cached_versions().get(key) if key else None
+    if cached is not None and _acceptable(cached):
+        return HelmBinary(path=path, version=cached)
     try:
         proc = run([path, "version", "--template", "{{.Version}}"], timeout_s=timeout_s)
     except subprocess.TimeoutExpired:
@@ -87,6 +153,8 @@ def resolve_helm(spec: str, *, timeout_s: float = VERSION_TIMEOUT_S) -> HelmBina
     if version < MIN_HELM:
         want = ".".join(map(str, MIN_HELM))
         raise ToolError(f"helm {text} is too old (need >= {want})", where=path, fix="install helm 3.12+ or 4")
+    if key:
+        _remember_version(key, text)
     return HelmBinary(path=path, version=text)
 
 

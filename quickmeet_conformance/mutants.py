@@ -15,6 +15,7 @@ from typing import Any
 
 import yaml
 
+from .charts import UPSTREAM_PREFIX, upstream_chart_dir
 from .findings import Finding, Verdict, blocking
 from .values import deep_merge
 
@@ -27,16 +28,15 @@ class MutantUnavailable(Exception):
     """The mutant's chart is not on this machine (the public charts beside the repository): skip it."""
 
 
-UPSTREAM_PREFIX = "upstream/"  # chart: upstream/rocketchat-6.29.0 -> ../shared/upstream-charts/rocketchat-6.29.0
-
-
 def chart_source(chart: str, fixtures: Path) -> Path:
     """The chart directory a mutant names: a reference chart in fixtures/charts, or a public chart beside the
     repository (``upstream/<dir>``, i.e. ../shared/upstream-charts/<dir>)."""
     if chart.startswith(UPSTREAM_PREFIX):
-        path = fixtures.resolve().parents[1] / "shared" / "upstream-charts" / chart[len(UPSTREAM_PREFIX):]
+        path = upstream_chart_dir(chart, fixtures.resolve().parent)
         if not (path / "Chart.yaml").is_file():
-            raise MutantUnavailable(f"public chart not found at {path} (../shared/upstream-charts beside the repository)")
+            raise MutantUnavailable(
+                f"public chart not found at {path} (../shared/upstream-charts beside the repository)"
+            )
         return path
     return fixtures / "charts" / chart
 
@@ -164,7 +164,8 @@ def materialize(mutant: Mutant, fixtures: Path, workdir: Path) -> tuple[Path, Pa
 
 
 def survival(mutant: Mutant, findings: list[Finding]) -> str:
-    """Why an equivalent ``mutant`` is wrongly reported (an error-severity failure of its rule), else why ``mutant`` is not killed by its rule's ``findings`` ('' when it is): the rule gave no FAIL, or its
+    """Why an equivalent ``mutant`` is wrongly reported (an error-severity failure of its rule), else why
+    ``mutant`` is not killed by its rule's ``findings`` ('' when it is): the rule gave no FAIL, or its
     failures do not mention what the mutant expects (the component, the resource, the key)."""
     failing = [f for f in findings if f.verdict == Verdict.FAIL]
     if mutant.equivalent:
@@ -172,7 +173,8 @@ def survival(mutant: Mutant, findings: list[Finding]) -> str:
         return (f"equivalent mutant {mutant.name} ({mutant.description.strip()}) is reported as an error by "
                 f"{mutant.rule}: " + "; ".join(f.one_line() for f in wrong)) if wrong else ""
     if not failing:
-        return f"mutant {mutant.name} survived: rule {mutant.rule} gave {[(f.verdict.value, f.message) for f in findings]}"
+        verdicts = [(f.verdict.value, f.message) for f in findings]
+        return f"mutant {mutant.name} survived: rule {mutant.rule} gave {verdicts}"
     if mutant.severity and not any(f.severity.value == mutant.severity for f in failing):
         return (f"mutant {mutant.name}: {mutant.rule} fails, but not at severity {mutant.severity}: "
                 + "; ".join(f"{f.severity.value}: {f.one_line()}" for f in failing))

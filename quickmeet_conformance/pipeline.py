@@ -17,7 +17,7 @@ from .redact import Redactor, redactor_for
 from .render import Rendered, RenderRequest, Renderer
 from .rules.engine import Context, Options, Rule, evaluate_rule, redact_finding, rules_for_lane
 from .topology import ComponentMatcher, Topology, build_topology
-from .values import ValuesFile, deep_merge, load_values
+from .values import LAYER_SEPARATOR, ValuesFile, deep_merge, layers_of, load_values, values_stem
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -40,11 +40,16 @@ class Case(ReleaseSettings):
 
     @property
     def id(self) -> str:
-        return f"{Path(self.values_path).stem}@{self.renderer.helm.label}"
+        return f"{values_stem(self.values_path)}@{self.renderer.helm.label}"
 
     @property
     def values_name(self) -> str:
-        return Path(self.values_path).name
+        return LAYER_SEPARATOR.join(Path(p).name for p in self.values_files)
+
+    @property
+    def values_files(self) -> tuple[str, ...]:
+        """The values files of this case: one, or each layer of ``base.yaml+prod.yaml`` in order."""
+        return layers_of(self.values_path)
 
 
 @dataclass

@@ -9,8 +9,9 @@ from __future__ import annotations
 import os
 import signal
 import threading
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 
@@ -24,6 +25,7 @@ from .reports.model import report_dict
 from .reports.terminal import write_summary
 from .rules.engine import Options
 from .session import ConformanceSession, Settings
+from .values import expand_values_args
 
 SESSION_KEY = pytest.StashKey[ConformanceSession]()
 
@@ -38,8 +40,9 @@ _OPTIONS: list[OptionSpec] = [
     ),
     OptionSpec(
         "qmc_values", "--values", "QMC_VALUES",
-        "values file to check (repeatable; env: paths separated by ':'); default: the project's "
-        "fixtures", {"action": "append"}
+        "values file to check (repeatable; a directory: each *.yaml in it; base.yaml+prod.yaml: one case of "
+        "layers merged as helm -f merges them; env: paths separated by ':'); default: the project's fixtures",
+        {"action": "append"}
     ),
     OptionSpec(
         "qmc_helm", "--helm", "HELM_BIN",
@@ -60,6 +63,11 @@ _OPTIONS: list[OptionSpec] = [
     OptionSpec(
         "qmc_users", "--concurrent-users", "QMC_CONCURRENT_USERS",
         "expected concurrent users: ddp-streamer replicas must be >= ceil(N/500)", {"type": int}
+    ),
+    OptionSpec(
+        "qmc_strict", "--conformance-strict", "QMC_STRICT",
+        "warning-severity rules fail the run too (pytest's own --strict is pytest's, not this)",
+        {"action": "store_true"}
     ),
     OptionSpec(
         "qmc_allow_ignored", "--allow-ignored-keys", "QMC_ALLOW_IGNORED_KEYS",
@@ -111,11 +119,27 @@ def _shown(path: str) -> str:
     return path if rel.startswith("..") else rel
 
 
-def _strict(config: pytest.Config) -> bool:
-    """pytest's own --strict (or QMC_STRICT=1) also makes warning-severity rules fail the run."""
-    if config.getoption("strict", False):
-        return True
-    return os.environ.get("QMC_STRICT", "").lower() not in ("", "0", "false", "no")
+NO_VALUES_NAMED = ("no values file named: --upgrade-from/--upgrade-to check only the upgrade, not the project's "
+                   "values files (pass --values FILE to check a values file as well)")
+
+
+def names_upgrade_pairs(config: pytest.Config) -> bool:
+    """--upgrade-from/--upgrade-to (or their env) name the user's own upgrade pairs."""
+    from .plugin_upgrade import pairs_from_defaults
+
+    return not pairs_from_defaults(config)
+
+
+def names_own_inputs(config: pytest.Config) -> bool:
+    """The user named files of their own (--values, --upgrade-from/--upgrade-to): the project's defaults
+    (its values files, upgrade matrix and live cluster) stay out of the run; only the user's files are checked."""
+    return bool(_option(config, "qmc_values")) or names_upgrade_pairs(config)
+
+
+def parametrize_nothing(metafunc: pytest.Metafunc, fixture: str, case_id: str, reason: str) -> None:
+    """One skipped case saying why this lane has nothing to check (pytest's empty-parameter skip names no reason)."""
+    metafunc.parametrize(fixture, [pytest.param(None, marks=pytest.mark.skip(reason=reason))], ids=[case_id],
+                         indirect=True)
 
 
 def _settings(config: pytest.Config) -> Settings:
@@ -126,8 +150,15 @@ def _settings(config: pytest.Config) -> Settings:
         return str(root / p) if not os.path.isabs(p) else p
 
     chart = _option(config, "qmc_chart") or (rooted(defaults["chart"]) if "chart" in defaults else None)
-    values = _option(config, "qmc_values")
-    values_from_defaults = not values and "values_dir" in defaults
+    if chart is None:  # an installed package checks against the reference chart it bundles, as the CLI does
+        from .resources import reference_chart
+
+        chart = str(reference_chart())
+    try:
+        values = expand_values_args(_option(config, "qmc_values") or [])
+    except UserError as exc:
+        raise pytest.UsageError(exc.line()) from None
+    values_from_defaults = not values and "values_dir" in defaults and not names_upgrade_pairs(config)
     if values_from_defaults:
         values = sorted(str(p) for p in Path(rooted(defaults["values_dir"])).glob("*.yaml"))
     helm = _option(config, "qmc_helm") or [rooted(h) if "/" in h else h for h in defaults.get("helm", [])] or ["helm"]
@@ -144,15 +175,27 @@ def _settings(config: pytest.Config) -> Settings:
         release=_option(config, "qmc_release") or "rocketchat",
         namespace=_option(config, "qmc_namespace") or "default",
         options=Options(
-            kube_version=_option(config, "qmc_kube_version") or "1.35.0",
+            kube_version=_kube_version(config),
             concurrent_users=_option(config, "qmc_users"),
             allow_ignored_keys=bool(_option(config, "qmc_allow_ignored")),
         ),
         component_images=tuple(overrides),
-        strict=_strict(config),
+        strict=bool(_option(config, "qmc_strict")),
         helm_timeout_s=_helm_timeout(config),
         values_from_defaults=values_from_defaults,
     )
+
+
+def _kube_version(config: pytest.Config) -> str:
+    """--kube-version, checked against the bundled offline schemas now (one line, never a silent fallback)."""
+    from .rules.kube_schema import supported_kube_version
+
+    version = _option(config, "qmc_kube_version") or Options().kube_version
+    try:
+        supported_kube_version(version)
+    except UserError as exc:
+        raise pytest.UsageError(exc.line()) from None
+    return version
 
 
 def _helm_timeout(config: pytest.Config) -> float | None:
@@ -166,11 +209,34 @@ def _terminated(signum: int, frame: object) -> None:
     raise KeyboardInterrupt(f"terminated by signal {signum}")
 
 
+# the markers of the suites (one per lane, and ``conformance`` on every contract rule), declared where the
+# suites run: with --strict-markers a typo in one is an error
+MARKERS = (
+    "conformance: a contract rule (every test in suites/)",
+    "static: render-time conformance rules (no cluster)",
+    "upgrade: render-time upgrade-path rules",
+    "live: needs a cluster (--cluster)",
+    "probes: protocol probes against a running release",
+)
+
+
+def conformance_requested(config: pytest.Config) -> bool:
+    """The run asked for this plugin's work: the project gives its defaults (pytest_conformance_defaults), or a
+    conformance option or QMC_* variable is set. A project that merely has the plugin installed is left as is."""
+    if config.hook.pytest_conformance_defaults(config=config):
+        return True
+    if any(v not in (None, False, []) for k, v in vars(config.option).items() if k.startswith("qmc_")):
+        return True
+    return any(k.startswith("QMC_") and v for k, v in os.environ.items())
+
+
 def pytest_configure(config: pytest.Config) -> None:
     # SIGTERM (a CI cancel, a timeout) ends the run like Ctrl-C: fixtures tear down, clusters stop, temp dirs go
-    if threading.current_thread() is threading.main_thread() and signal.getsignal(signal.SIGTERM) == signal.SIG_DFL:
+    if (conformance_requested(config) and threading.current_thread() is threading.main_thread()
+            and signal.getsignal(signal.SIGTERM) == signal.SIG_DFL):
         signal.signal(signal.SIGTERM, _terminated)
-    config.addinivalue_line("markers", "conformance: a contract rule evaluated per values file")
+    for marker in MARKERS:
+        config.addinivalue_line("markers", marker)
     # warning-severity rules are listed in the conformance summary (and JUnit properties) instead
     config.addinivalue_line("filterwarnings", "ignore::quickmeet_conformance.assertions.ConformanceWarning")
     config.stash[SESSION_KEY] = ConformanceSession(_settings(config))
@@ -186,6 +252,9 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     session = conformance_session(metafunc.config)
     if not session.settings.chart:
         raise pytest.UsageError("no chart to test: pass --chart DIR|TGZ|repo/name (or set QMC_CHART)")
+    if not session.settings.values and names_upgrade_pairs(metafunc.config):
+        parametrize_nothing(metafunc, "conformance_case", "no-values", NO_VALUES_NAMED)
+        return
     if not session.settings.values:
         raise pytest.UsageError("no values file to test: pass --values FILE (or set QMC_VALUES)")
     keys = session.case_keys()

@@ -31,9 +31,11 @@ from .findings import Status, Verdict, status_of, verdict_of
 from .live.cluster import PROVIDERS, LiveCluster, start_cluster
 from .live.scenario import LiveCaseResult, LiveLane
 from .options import OptionSpec, add_options, read_option
+from .plugin import NO_VALUES_NAMED
 from .plugin import _option as conformance_option
-from .plugin import conformance_session
+from .plugin import conformance_requested, conformance_session, names_own_inputs, parametrize_nothing
 from .plugin_reports import finding_properties
+from .plugin_upgrade import NO_PAIR_NAMED
 from .reports.live import live_case_dict
 from .rules.engine import RULES, rules_for_lane
 
@@ -134,7 +136,9 @@ def _live_option(config: pytest.Config, dest: str) -> Any:
 
 def _live_config(config: pytest.Config) -> LiveConfig:
     defaults = config.hook.pytest_conformance_defaults(config=config) or {}
-    provider = _live_option(config, "qmc_cluster") or defaults.get("cluster") or "none"
+    # a user checking files of their own gets the live lane only by asking for a cluster
+    default_cluster = None if names_own_inputs(config) else defaults.get("cluster")
+    provider = _live_option(config, "qmc_cluster") or default_cluster or "none"
     release = conformance_option(config, "qmc_release")  # explicitly given (flag or env): audit it
     audit_release = release if provider == "existing" and release else None
     worker = getattr(config, "workerinput", {}).get("workerid", "")
@@ -191,10 +195,16 @@ def _upgrade_keys(config: pytest.Config) -> tuple[list[Any], list[str]]:
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "live_case" in metafunc.fixturenames:
         keys, ids = _case_keys(metafunc.config)
-        metafunc.parametrize("live_case", keys, ids=ids, indirect=True)
+        if keys:
+            metafunc.parametrize("live_case", keys, ids=ids, indirect=True)
+        else:
+            parametrize_nothing(metafunc, "live_case", "no-values", NO_VALUES_NAMED)
     if "live_upgrade" in metafunc.fixturenames:
         keys, ids = _upgrade_keys(metafunc.config)
-        metafunc.parametrize("live_upgrade", keys, ids=ids, indirect=True)
+        if keys:
+            metafunc.parametrize("live_upgrade", keys, ids=ids, indirect=True)
+        else:
+            parametrize_nothing(metafunc, "live_upgrade", "no-upgrade-pair", NO_PAIR_NAMED)
     if "audit_static_rule" in metafunc.fixturenames:
         run = live_run(metafunc.config)
         ids = sorted(r.id for r in rules_for_lane("static")) if run.config.audit else []
@@ -229,8 +239,9 @@ def pytest_collection_finish(session: pytest.Session) -> None:
 @pytest.hookimpl(tryfirst=True, optionalhook=True)
 def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
     """``-n N`` alone means ``--dist load``; the live lane asks for ``loadgroup`` so a case's tests share one
-    install (tests without a group are distributed exactly as by ``load``)."""
-    if config.getvalue("dist") != "load":
+    install (tests without a group are distributed exactly as by ``load``). Only in runs that asked for the
+    conformance work: another project's ``-n`` run keeps xdist's own scheduler."""
+    if config.getvalue("dist") != "load" or not conformance_requested(config):
         return None
     from xdist.scheduler import LoadGroupScheduling
 
@@ -380,6 +391,8 @@ def live_upgrade(request: pytest.FixtureRequest) -> Iterator[LiveCaseResult]:
     from .live.scenario import IMMUTABLE_RULE
 
     session = upgrade_session(request.config)
+    if session.unavailable(key[1:]):
+        pytest.skip(session.unavailable(key[1:]))
 
     def make() -> LiveCaseResult:
         case = session.case(key[1:])

@@ -14,13 +14,19 @@ from typing import Any
 
 import pytest
 
+from .assertions import check_probe as conclude_probe
 from .findings import Finding
 from .options import OptionSpec, add_options, read_option
+from .probes import ProbeResult
 from .probes.ddp import DdpObservation, DdpProbeOptions, observe_ddp_sync
 from .probes.nats_bus import (
-    COMPONENT_SERVICES, STREAM_HUB, BusExpectations, BusObservation, BusProbeOptions, observe_bus_sync,
+    COMPONENT_SERVICES,
+    STREAM_HUB,
+    BusExpectations,
+    BusObservation,
+    BusProbeOptions,
+    observe_bus_sync,
 )
-from .probes.outcome import check_probe_findings
 
 NO_TARGET = "no --{flag} given and no live cluster with running containers (KWOK runs no containers)"
 
@@ -142,14 +148,38 @@ def ddp_observation(ingress_url: str, pytestconfig: pytest.Config) -> DdpObserva
     return observe_ddp_sync(ingress_url, options)
 
 
+PROBE_RESULTS_KEY = pytest.StashKey[list[ProbeResult]]()
+
+
+def probe_results(config: pytest.Config) -> list[ProbeResult]:
+    """The probe rules judged in this run (for the JSON report and SARIF)."""
+    return config.stash.setdefault(PROBE_RESULTS_KEY, [])
+
+
 @pytest.fixture
-def check_probe(pytestconfig: pytest.Config) -> Callable[..., None]:
-    """``check_probe(findings, target=..., contract=...)``: pass, skip, warn or fail the test."""
+def check_probe(request: pytest.FixtureRequest) -> Callable[..., None]:
+    """``check_probe(findings, target=...)``: pass, skip, warn or fail the test from one probe rule's findings."""
     from .plugin import conformance_session
 
-    strict = conformance_session(pytestconfig).settings.strict  # the flag or QMC_STRICT, as in every lane
+    strict = conformance_session(request.config).settings.strict  # the flag or QMC_STRICT, as in every lane
 
-    def check(findings: list[Finding], *, target: str, contract: str) -> None:
-        check_probe_findings(findings, target=target, contract=contract, strict=strict)
+    def check(findings: list[Finding], *, target: str) -> None:
+        from .plugin_reports import finding_properties
+
+        probe_results(request.config).append(ProbeResult(target, tuple(findings)))
+        for rule_id in sorted({f.rule_id for f in findings}):  # JUnit: the evidence of each failed finding
+            request.node.user_properties += finding_properties(rule_id, list(findings))
+        conclude_probe(findings, target=target, strict=strict, properties=request.node.user_properties)
 
     return check
+
+
+def pytest_conformance_report_sections(config: pytest.Config) -> dict[str, Any]:
+    """The ``probes`` section of ``--conformance-report``: each probe rule, its target and findings."""
+    from .plugin import conformance_session
+    from .reports.probes import probe_results_dict
+
+    results = config.stash.get(PROBE_RESULTS_KEY, [])
+    if not results:
+        return {}
+    return {"probes": probe_results_dict(results, strict=conformance_session(config).settings.strict)}

@@ -13,7 +13,8 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import Any, Callable, ContextManager, Generator
+from contextlib import AbstractContextManager
+from typing import Any, Callable, Generator
 
 import pytest
 
@@ -21,6 +22,7 @@ from .findings import Finding
 from .options import OptionSpec, add_options, read_option
 from .pipeline import CaseResult
 from .plugin import SESSION_KEY
+from .plugin_probes import PROBE_RESULTS_KEY
 from .progress import DEFAULT_EVERY_S, Progress, waiting
 from .reports.html import html_report
 from .reports.markdown import markdown_report
@@ -104,13 +106,14 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         return
     target = _sarif_target(session.config)
     setup_error = session.config.stash.get(SETUP_ERROR_KEY, None)
+    probes = session.config.stash.get(PROBE_RESULTS_KEY, [])
     report = None
     if _target(session.config, "qmc_html") or _target(session.config, "qmc_markdown") or target:
         report = report_document(session.config)
-    if target and (report is not None or setup_error is not None):
+    if target and (report is not None or probes or setup_error is not None):
         try:
             write_sarif(sarif_log(conf.results(), setup_error=setup_error, sections=report,
-                                  strict=conf.settings.strict), target)
+                                  strict=conf.settings.strict, probes=probes), target)
         except OSError as exc:
             _write_failed(session, "--sarif", target, exc)
     if report is None:
@@ -194,7 +197,7 @@ def pytest_configure(config: pytest.Config) -> None:
 
 # -- progress ---------------------------------------------------------------------------------------
 @pytest.fixture
-def conformance_progress(request: pytest.FixtureRequest) -> Callable[..., ContextManager[Progress]]:
+def conformance_progress(request: pytest.FixtureRequest) -> Callable[..., AbstractContextManager[Progress]]:
     """``with conformance_progress("pods ready", every_s=10) as wait: ... wait.update("2/3")``: lines
     go to the terminal even while pytest captures the test's output."""
     config = request.config
@@ -210,7 +213,7 @@ def conformance_progress(request: pytest.FixtureRequest) -> Callable[..., Contex
         else:
             reporter.write_line(line)
 
-    def factory(what: str, *, every_s: float = DEFAULT_EVERY_S, ticker: bool = False) -> ContextManager[Progress]:
+    def factory(what: str, *, every_s: float = DEFAULT_EVERY_S, ticker: bool = False) -> AbstractContextManager[Progress]:
         return waiting(what, write=write, every_s=every_s, ticker=ticker)
 
     return factory

@@ -15,12 +15,14 @@ import pytest
 from .assertions import conclude
 from .errors import UserError
 from .options import OptionSpec, add_options, read_option
-from .plugin import conformance_session
+from .plugin import conformance_session, names_own_inputs, parametrize_nothing
 from .rules.engine import RULES
 from .reports.upgrade import summary_lines, upgrade_result_dict
 from .upgrade import UpgradePair, UpgradeResult, UpgradeSession, load_matrix, pairs_from_options
 
 UPGRADE_KEY = pytest.StashKey["UpgradeSession | UserError"]()
+NO_PAIR_NAMED = ("no upgrade pair named (pass --upgrade-from OLD.yaml --upgrade-to NEW.yaml to check an upgrade; "
+                 "a checkout's own upgrade matrix runs only when no --values is given)")
 
 _OPTIONS: list[OptionSpec] = [
     OptionSpec("qmc_upgrade_from", "--upgrade-from", "QMC_UPGRADE_FROM",
@@ -31,6 +33,9 @@ _OPTIONS: list[OptionSpec] = [
                {"action": "append"}),
     OptionSpec("qmc_from_chart", "--from-chart", "QMC_FROM_CHART",
                "chart of the installed release: a directory, a .tgz or repo/name (default: --chart)"),
+    OptionSpec("qmc_reuse_values", "--reuse-values", "QMC_REUSE_VALUES",
+               "also simulate helm upgrade --reuse-values: the new chart with the old release's values in place of "
+               "its defaults (new defaults missing, refusals)", {"action": "store_true"}),
     OptionSpec("qmc_from_chart_version", "--from-chart-version", "QMC_FROM_CHART_VERSION",
                "version of a repo/name --from-chart (default: --chart-version when --from-chart is not given)"),
 ]
@@ -67,9 +72,8 @@ def _pairs(config: pytest.Config) -> list[UpgradePair]:
             to_chart_version=settings.chart_version,
         )
     defaults = config.hook.pytest_conformance_defaults(config=config) or {}
-    if "upgrades_dir" not in defaults:
-        raise UserError("no upgrade pair to test",
-                        fix="pass --upgrade-from OLD.yaml --upgrade-to NEW.yaml (or set QMC_UPGRADE_FROM/QMC_UPGRADE_TO)")
+    if "upgrades_dir" not in defaults or names_own_inputs(config):
+        return []  # the project's matrix says nothing about a user's own values files
     directory = Path(defaults["upgrades_dir"])
     return load_matrix(directory if directory.is_absolute() else config.rootpath / directory)
 
@@ -78,7 +82,9 @@ def _built(config: pytest.Config) -> UpgradeSession | UserError:
     """The run's UpgradeSession, built on first use, or the one-line reason it cannot be."""
     if UPGRADE_KEY not in config.stash:
         try:
-            config.stash[UPGRADE_KEY] = UpgradeSession(_pairs(config), conformance_session(config))
+            config.stash[UPGRADE_KEY] = UpgradeSession(
+                _pairs(config), conformance_session(config), reuse_values=bool(_option(config, "qmc_reuse_values"))
+            )
         except UserError as exc:
             config.stash[UPGRADE_KEY] = exc
     return config.stash[UPGRADE_KEY]
@@ -101,6 +107,9 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         metafunc.parametrize("upgrade_case", [None], ids=["invalid-upgrade-input"], indirect=True)
         return
     keys = built.keys()
+    if not keys:
+        parametrize_nothing(metafunc, "upgrade_case", "no-upgrade-pair", NO_PAIR_NAMED)
+        return
     metafunc.parametrize("upgrade_case", keys, ids=[built.case_id(k) for k in keys], indirect=True,
                          scope="function")
 
@@ -117,8 +126,11 @@ def pytest_collection_finish(session: pytest.Session) -> None:
 @pytest.fixture
 def upgrade_case(request: pytest.FixtureRequest) -> UpgradeResult:
     """The evaluated upgrade pair (from-side, to-side, helm binary) this test is parametrized with."""
+    session = upgrade_session(request.config)
+    if session.unavailable(request.param):
+        pytest.skip(session.unavailable(request.param))
     try:
-        return upgrade_session(request.config).result(request.param)
+        return session.result(request.param)
     except UserError as exc:
         pytest.fail(exc.line(), pytrace=False)
 

@@ -1,9 +1,11 @@
-"""Render a chart with helm (through pyhelm3) into parsed manifests, once per distinct input.
+"""Render a chart with ``helm template`` into parsed manifests, once per distinct input.
 
 pyhelm3's ``Command.template`` cannot pass ``--kube-version``/``--api-versions``, parses the output
 without keeping each document's ``# Source:`` template, and ``Command.run`` has no timeout; this module
-builds the command itself and runs helm in a process group of its own (pyhelm3's errors),
-bounded by ``asyncio.wait_for``: a timeout kills the whole group, so a hung helm cannot hang the run.
+builds the command itself and runs helm in a process group of its own (``helm.run_helm``, the
+runner the live lane's pyhelm3 commands use too), bounded by ``asyncio.wait_for``: a timeout kills the
+whole group, so a hung helm cannot hang the run. Importing pyhelm3 (pydantic models) would cost more
+than a render, so the static lane does not.
 """
 
 from __future__ import annotations
@@ -12,16 +14,16 @@ import asyncio
 import json
 import os
 import re
+import threading
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any
 
-import pyhelm3
-import pyhelm3.errors
 import yaml
 
 from .charts import Chart
 from .errors import RenderError
-from .helm import HelmBinary, run_helm
+from .helm import HelmBinary, HelmFailed, run_helm
 
 RENDER_TIMEOUT_S = 120.0
 _DOC_SPLIT = re.compile(r"^---[ \t]*$", re.MULTILINE)
@@ -90,10 +92,13 @@ class Rendered:
         return [m for m in self.manifests if m.kind == kind and (name is None or m.name == name)]
 
 
-class _TemplateCommand(pyhelm3.Command):
+class _TemplateCommand:
+    """``helm template`` through :func:`helm.run_helm` (one helm runner for renders and live installs)."""
+
+    def __init__(self, executable: str) -> None:
+        self._executable = executable
+
     async def run(self, command: list[Any], input: bytes | None = None) -> bytes:
-        """pyhelm3's ``run``, but in a process group of its own that a timeout kills whole: pyhelm3
-        terminates only the shell it starts and then waits for pipes that a hung child keeps open."""
         return await run_helm(self._executable, [str(part) for part in command], input)
 
     async def template_text(self, request: RenderRequest) -> str:
@@ -177,6 +182,7 @@ class Renderer:
         self._redact = redact or (lambda text: text)
         self._command = _TemplateCommand(executable=helm.path)
         self._cache: dict[tuple, Rendered | RenderError] = {}
+        self._pending: list[_BackgroundRenders] = []
         self.renders = 0  # helm invocations, for benchmarks
 
     async def _render_one(self, request: RenderRequest) -> Rendered | RenderError:
@@ -188,7 +194,7 @@ class Renderer:
             return RenderError(
                 f"'helm template' took more than {self.timeout_s:g}s (helm {self.helm.path})", where=where
             )
-        except pyhelm3.errors.Error as exc:
+        except HelmFailed as exc:
             return RenderError(
                 f"helm template failed: {self._redact(_helm_error_line(exc.stderr))}",
                 where=where,
@@ -210,24 +216,99 @@ class Renderer:
 
         return await asyncio.gather(*(bounded(r) for r in requests))
 
-    def prefetch(self, requests: Iterable[RenderRequest]) -> None:
-        """Render every request not yet cached, concurrently."""
+    def _todo(self, requests: Iterable[RenderRequest]) -> dict[tuple, RenderRequest]:
+        self._collect()  # renders started in the background are not started twice
         todo: dict[tuple, RenderRequest] = {}
         for request in requests:
             key = request.cache_key(self.helm)
             if key not in self._cache:
                 todo.setdefault(key, request)
+        return todo
+
+    def prefetch(self, requests: Iterable[RenderRequest]) -> None:
+        """Render every request not yet cached, concurrently."""
+        todo = self._todo(requests)
         if not todo:
             return
         results = asyncio.run(self._render_all(list(todo.values())))
-        self._cache.update(zip(todo.keys(), results))
+        self._cache.update(zip(todo.keys(), results, strict=True))
+
+    def start(self, requests: Iterable[RenderRequest]) -> None:
+        """Like :meth:`prefetch`, but return at once: helm renders in a background thread while the caller does
+        what needs no render (importing and loading the rules); :meth:`render` waits for it."""
+        todo = self._todo(requests)
+        if todo:
+            self._pending.append(_BackgroundRenders(self, todo))
+
+    def _collect(self) -> None:
+        while self._pending:
+            background = self._pending[0]
+            self._cache.update(background.wait())
+            self._pending.pop(0)
+
+    def close(self) -> None:
+        """Stop renders still running in the background (their helm process groups are killed)."""
+        while self._pending:
+            self._pending.pop().cancel()
 
     def render(self, request: RenderRequest) -> Rendered:
         """The rendered manifests; raises RenderError (one line) when helm or the chart refuses."""
         key = request.cache_key(self.helm)
+        if key not in self._cache:
+            self._collect()
         if key not in self._cache:
             self.prefetch([request])
         result = self._cache[key]
         if isinstance(result, RenderError):
             raise result
         return result
+
+
+class _BackgroundRenders:
+    """Renders running on an event loop in a thread of their own. Waiting is interruptible: Ctrl-C or SIGTERM (a
+    KeyboardInterrupt in the main thread) cancels them, which kills their helm process groups, then re-raises."""
+
+    def __init__(self, renderer: Renderer, todo: dict[tuple, RenderRequest]) -> None:
+        self.todo = todo
+        self._renderer = renderer
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._task: asyncio.Task | None = None
+        self._results: list[Rendered | RenderError] | None = None
+        self._error: BaseException | None = None
+        self._started = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="qmc-render", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        async def main() -> list[Rendered | RenderError]:
+            self._loop, self._task = asyncio.get_running_loop(), asyncio.current_task()
+            self._started.set()
+            return await self._renderer._render_all(list(self.todo.values()))
+
+        try:
+            self._results = asyncio.run(main())
+        except BaseException as exc:  # cancelled by an interrupt: handed to the waiting thread
+            self._error = exc
+        finally:
+            self._started.set()
+
+    def wait(self) -> dict[tuple, Rendered | RenderError]:
+        try:
+            while self._thread.is_alive():
+                self._thread.join(0.05)  # short joins: a signal reaches the main thread while it waits
+        except BaseException:
+            self.cancel()
+            raise
+        if self._error is not None or self._results is None:
+            raise self._error or RuntimeError("background renders ended without results")
+        return dict(zip(self.todo.keys(), self._results, strict=True))
+
+    def cancel(self) -> None:
+        self._started.wait(5)
+        loop, task = self._loop, self._task
+        if loop is not None and task is not None and not loop.is_closed():
+            try:
+                loop.call_soon_threadsafe(task.cancel)
+            except RuntimeError:  # the loop closed meanwhile: nothing left to stop
+                pass
+        self._thread.join(30)

@@ -11,15 +11,14 @@ import difflib
 import json
 from dataclasses import dataclass
 from functools import lru_cache
-from pathlib import Path
 from typing import Any, Iterator
 
 import jsonschema
 
 from .chart_reads import WHOLE, ReadTree, read_child, read_children
+from .resources import schema_file
 from .values import join_key_path
 
-SCHEMA_PATH = Path(__file__).resolve().parent / "schemas" / "values.schema.json"
 
 # Keys Helm itself gives meaning to at any chart's top level.
 HELM_RESERVED_TOP_LEVEL = frozenset({"global"})
@@ -27,9 +26,10 @@ HELM_RESERVED_TOP_LEVEL = frozenset({"global"})
 
 @lru_cache(maxsize=4)
 def load_schema(path: str | None = None) -> dict[str, Any]:
-    with open(path or SCHEMA_PATH, encoding="utf-8") as handle:
-        schema = json.load(handle)
-    jsonschema.Draft202012Validator.check_schema(schema)
+    """The contract schema (tests/static/test_model_units.py checks it against the 2020-12 metaschema once;
+    doing so on every run cost more than all static rules together)."""
+    with open(path or schema_file(), encoding="utf-8") as handle:
+        schema: dict[str, Any] = json.load(handle)
     return schema
 
 
@@ -47,10 +47,20 @@ def _path_of(error: jsonschema.ValidationError) -> str:
     return path
 
 
+def without_nulls(data: Any) -> Any:
+    """The values with every ``null`` key dropped: in helm, ``key: null`` deletes the chart's default for that key
+    (how a later layer removes what an earlier one or the chart set), so there is nothing to type-check."""
+    if isinstance(data, dict):
+        return {k: without_nulls(v) for k, v in data.items() if v is not None}
+    if isinstance(data, list):
+        return [without_nulls(v) for v in data]
+    return data
+
+
 def schema_violations(data: dict[str, Any], schema: dict[str, Any] | None = None) -> list[SchemaViolation]:
     validator = jsonschema.Draft202012Validator(schema or load_schema())
     found = []
-    for error in sorted(validator.iter_errors(data), key=lambda e: [str(p) for p in e.absolute_path]):
+    for error in sorted(validator.iter_errors(without_nulls(data)), key=lambda e: [str(p) for p in e.absolute_path]):
         value = error.instance
         value_repr = repr(value) if not isinstance(value, (dict, list)) else type(value).__name__
         found.append(SchemaViolation(_path_of(error) or "(top level)", error.message, value_repr))

@@ -20,7 +20,7 @@ from .redact import Redactor
 from .render import Renderer
 from .rules.engine import Options
 from .topology import ComponentMatcher
-from .values import load_values
+from .values import load_values, values_stem
 
 
 @dataclass(frozen=True)
@@ -81,6 +81,9 @@ class ConformanceSession:
 
     def check_setup(self) -> None:
         """Resolve every helm binary, the chart and each values file now: a setup mistake stops the run at once."""
+        from .rules.kube_schema import supported_kube_version
+
+        supported_kube_version(self.settings.options.kube_version)  # no silent fallback to another version
         for spec in self.settings.helm:
             self.helm(spec)
         _ = self.chart
@@ -95,7 +98,7 @@ class ConformanceSession:
     def case_id(self, key: tuple[str, str]) -> str:
         values, helm_spec = key
         label = self.helm(helm_spec).label if helm_spec in self._helms else Path(helm_spec).name
-        return f"{Path(values).stem}@{label}"
+        return f"{values_stem(values)}@{label}"
 
     def case(self, key: tuple[str, str]) -> Case:
         values, helm_spec = key
@@ -121,7 +124,7 @@ class ConformanceSession:
                 continue
             by_helm.setdefault(key[1], []).append(render_request(case, values))
         for helm_spec, requests in by_helm.items():
-            self.renderer(helm_spec).prefetch(requests)
+            self.renderer(helm_spec).start(requests)  # helm renders while the rules are loaded
 
     def result(self, key: tuple[str, str]) -> CaseResult:
         if key not in self._results:
@@ -142,6 +145,8 @@ class ConformanceSession:
         return list(self._results.values())
 
     def close(self) -> None:
+        for renderer in self._renderers.values():
+            renderer.close()
         if self._workdir is not None:
             shutil.rmtree(self._workdir, ignore_errors=True)
             self._workdir = None

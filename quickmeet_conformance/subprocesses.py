@@ -26,6 +26,7 @@ from .errors import ToolError
 _PR_SET_PDEATHSIG = 1
 
 # Resolved once here: dlopen() in a forked child of a threaded parent can deadlock.
+_prctl: Any
 try:
     _prctl = ctypes.CDLL(None, use_errno=True).prctl
 except (OSError, AttributeError):  # not Linux/glibc: the other safety nets remain
@@ -88,10 +89,17 @@ def run(
     name = what or os.path.basename(command[0])
     try:
         child = subprocess.Popen(  # noqa: S603 - argv is built by the package, never a shell
-            command, stdin=subprocess.PIPE if input is not None else subprocess.DEVNULL, stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE, text=True, errors="replace", start_new_session=True,
-            preexec_fn=None if grace_s > 0 else die_with_parent, cwd=cwd, env=env,
-        )  # fmt: skip
+            command,
+            stdin=subprocess.PIPE if input is not None else subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            errors="replace",
+            start_new_session=True,
+            preexec_fn=None if grace_s > 0 else die_with_parent,
+            cwd=cwd,
+            env=env,
+        )
     except OSError as exc:
         raise ToolError(f"cannot run {name}: {exc.strerror or exc}", where=command[0]) from None
     with child:
@@ -117,10 +125,13 @@ async def run_async(argv: Sequence[str], input: bytes | None = None) -> tuple[in
     cancellation (that timeout, or an interrupt) kills the whole group before it propagates."""
     command = [str(part) for part in argv]
     proc = await asyncio.create_subprocess_exec(
-        *command, stdin=asyncio.subprocess.PIPE if input is not None else asyncio.subprocess.DEVNULL,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, start_new_session=True,
+        *command,
+        stdin=asyncio.subprocess.PIPE if input is not None else asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        start_new_session=True,
         preexec_fn=die_with_parent,
-    )  # fmt: skip
+    )
     try:
         stdout, stderr = await proc.communicate(input)
     except BaseException:  # cancelled by a timeout, or interrupted: leave nothing running

@@ -209,7 +209,11 @@ class Workload:
         moves it). A numeric Service targetPort needs no declared containerPort to reach them; a declared
         ``http`` port of the monolith or ddp-streamer counts only where PORT puts the server."""
         http = self.http_port()
-        found = [ListeningPort(p.port, p.name) for p in self.all_ports() if not (http and p.name == "http" and p.port != http)]
+        found = [
+            ListeningPort(p.port, p.name)
+            for p in self.all_ports()
+            if not (http and p.name == "http" and p.port != http)
+        ]
         main = self.component_main_container
         found += [ListeningPort(port, "", f"env {name}") for name, port in (main.env_ports() if main else ())]
         for port in DEFAULT_LISTEN_PORTS.get(self.component or "", ()):
@@ -363,6 +367,12 @@ def _seq(node: Any, key: str) -> list[dict[str, Any]]:
     return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []
 
 
+def _target_port(port: dict[str, Any]) -> int | str:
+    """A Service port's targetPort (a number or a container port's name); the port itself when unset."""
+    value = port.get("targetPort", port.get("port", 0))
+    return value if isinstance(value, (int, str)) else 0
+
+
 def _int(value: Any) -> int:
     """A port number as rendered; anything else (a template slip such as "abc" or null) counts as 0."""
     if isinstance(value, bool):
@@ -452,7 +462,7 @@ def _workload(m: Manifest, matcher: ComponentMatcher) -> Workload:
 def _service(m: Manifest) -> Service:
     spec = _map(m.body, "spec")
     ports = tuple(
-        ServicePort(str(p.get("name", "")), _int(p.get("port")), p.get("targetPort", p.get("port", 0)))
+        ServicePort(str(p.get("name", "")), _int(p.get("port")), _target_port(p))
         for p in _seq(spec, "ports")
         if isinstance(p, dict)
     )

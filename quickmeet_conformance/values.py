@@ -2,13 +2,18 @@
 
 Bounded against hostile input: file size, nesting depth, alias expansion (YAML "billion laughs"),
 non-UTF-8 bytes, duplicate keys and non-mapping documents each give one clear UserError.
+
+Layered values (``helm -f base.yaml -f prod.yaml``) are written ``base.yaml+prod.yaml``: the files are
+merged in order exactly as helm merges its ``-f`` files (later wins, maps merge deeply, lists and scalars
+replace, ``null`` stays to delete the chart default), and each key keeps the file, line and column of the
+layer that set it.
 """
 
 from __future__ import annotations
 
 import copy
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -40,10 +45,14 @@ def join_key_path(parent: str, key: Any) -> str:
     return f'{parent}["{quoted}"]'
 
 
+LAYER_SEPARATOR = "+"
+
+
 @dataclass(frozen=True)
 class Position:
     line: int  # 1-based
     column: int  # 1-based
+    file: str = ""  # the layer that set the key, for layered values ("" = the values file itself)
 
 
 @dataclass
@@ -54,9 +63,20 @@ class ValuesFile:
     data: dict[str, Any]
     positions: dict[str, Position] = field(default_factory=dict)
 
+    layers: tuple[str, ...] = ()  # the files merged into this one, in order (empty: a single file)
+
     @property
     def name(self) -> str:
-        return Path(self.path).name
+        return LAYER_SEPARATOR.join(Path(p).name for p in self.files)
+
+    @property
+    def files(self) -> tuple[str, ...]:
+        """The files on disk this values set came from (one, or each layer in order)."""
+        return self.layers or (self.path,)
+
+    def file_of(self, position: Position | None) -> str:
+        """The file a position is in: its layer, else the last file (where a missing key would be added)."""
+        return position.file if position is not None and position.file else self.files[-1]
 
     def position(self, key_path: str) -> Position | None:
         """Position of ``key_path`` or of its nearest ancestor present in the file."""
@@ -226,8 +246,48 @@ def parse_values(text: str | bytes, where: str) -> ValuesFile:
     return ValuesFile(path=where, data=data, positions=positions)
 
 
+def layers_of(spec: str | Path) -> tuple[str, ...]:
+    """``base.yaml+prod.yaml`` -> its files in order; a name that exists as a file is one layer."""
+    text = str(spec)
+    if LAYER_SEPARATOR not in text or Path(text).exists():
+        return (text,)
+    parts = tuple(p for p in text.split(LAYER_SEPARATOR))
+    if any(not p for p in parts):
+        raise UserError("empty layer in layered values", where=text,
+                        fix=f"join files with a single '{LAYER_SEPARATOR}', e.g. base.yaml+prod.yaml")
+    return parts
+
+
+def expand_values_args(specs: list[str]) -> list[str]:
+    """Values arguments as cases: a directory stands for each ``*.yaml``/``*.yml`` file in it, sorted."""
+    cases: list[str] = []
+    for spec in specs:
+        path = Path(spec)
+        if not path.is_dir():
+            cases.append(spec)
+            continue
+        files = sorted(str(f) for f in path.iterdir() if f.suffix in (".yaml", ".yml") and f.is_file())
+        if not files:
+            raise UserError("no *.yaml values file in this directory", where=spec)
+        cases += files
+    return cases
+
+
+def values_stem(spec: str | Path) -> str:
+    """The short name of a values file or layered set in test ids: ``seed-docs``, ``base+prod``."""
+    return LAYER_SEPARATOR.join(Path(p).stem for p in layers_of(spec))
+
+
 def load_values(path: str | Path) -> ValuesFile:
-    """Read and parse a values file; missing or unreadable files are a UserError naming the path."""
+    """Read and parse a values file, or merge layered ones (``base.yaml+prod.yaml``) as ``helm -f -f`` does;
+    missing or unreadable files are a UserError naming the path."""
+    layers = layers_of(path)
+    if len(layers) > 1:
+        return merge_layers([_load_one(layer) for layer in layers], str(path))
+    return _load_one(path)
+
+
+def _load_one(path: str | Path) -> ValuesFile:
     p = Path(path)
     if not p.exists():
         raise UserError("values file not found", where=str(path), fix="check the --values path")
@@ -247,6 +307,36 @@ def load_values(path: str | Path) -> ValuesFile:
     if len(raw) > MAX_FILE_BYTES:
         raise UserError(f"more than the {MAX_FILE_BYTES} bytes a values file may have", where=str(path))
     return parse_values(raw, str(path))
+
+
+def merge_layers(layers: list[ValuesFile], spec: str) -> ValuesFile:
+    """Merge values files in order as helm merges repeated ``-f`` files (``mergeMaps``): a map over a map
+    merges key by key, anything else (a list, a scalar, ``null``) replaces what earlier layers set, nulls
+    included (helm deletes the chart's default for them later). Each key path keeps the position, with
+    its file, of the layer that set it; positions below a replaced key are those of the new layer only."""
+    data: dict[str, Any] = {}
+    positions: dict[str, Position] = {}
+    for layer in layers:
+        _merge_layer(data, positions, layer.data, layer, "")
+    return ValuesFile(path=spec, data=data, positions=positions, layers=tuple(layer.path for layer in layers))
+
+
+def _merge_layer(dst: dict[str, Any], positions: dict[str, Position], src: dict[str, Any], layer: ValuesFile,
+                 prefix: str) -> None:
+    for key, value in src.items():
+        path = join_key_path(prefix, key)
+        own = layer.positions.get(path)
+        if own is not None:
+            positions[path] = replace(own, file=layer.path)
+        if isinstance(value, dict) and isinstance(dst.get(key), dict):
+            _merge_layer(dst[key], positions, value, layer, path)
+            continue
+        below = (path + ".", path + "[")
+        for stale in [p for p in positions if p.startswith(below)]:
+            del positions[stale]
+        positions.update({p: replace(pos, file=layer.path) for p, pos in layer.positions.items()
+                          if p.startswith(below)})
+        dst[key] = copy.deepcopy(value)
 
 
 def deep_merge(base: Any, override: Any) -> Any:

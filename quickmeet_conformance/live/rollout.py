@@ -73,7 +73,8 @@ def pod_failure(pod: dict[str, Any], now: float, first_unschedulable: dict[str, 
     for cs in (status.get("containerStatuses") or []) + (status.get("initContainerStatuses") or []):
         waiting_state = (cs.get("state") or {}).get("waiting") or {}
         if waiting_state.get("reason") in STUCK_REASONS:
-            return f"Pod/{name} container {cs.get('name')}: {waiting_state['reason']}: {waiting_state.get('message', '')}"
+            reason, message = waiting_state["reason"], waiting_state.get("message", "")
+            return f"Pod/{name} container {cs.get('name')}: {reason}: {message}"
     for cond in status.get("conditions") or []:
         if cond.get("type") == "PodScheduled" and cond.get("status") == "False" and cond.get("reason") == "Unschedulable":
             since = first_unschedulable.setdefault(name, now)

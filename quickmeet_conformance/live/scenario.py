@@ -19,7 +19,7 @@ import threading
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import yaml
 
@@ -37,9 +37,11 @@ from ..upgrade import UpgradeCase, evaluate_upgrade, load_side_values
 from ..values import ValuesFile, deep_merge
 from . import diagnostics
 from .cluster import LiveCluster
-from .release import HelmOutcome, ReleaseClient
 from .rollout import DEFAULT_ROLLOUT_TIMEOUT_S, RolloutResult, wait_for_rollout
 from .state import SNAPSHOT_KINDS, LiveState, LiveView, PodChange, PodTimeline, UpgradeOutcome
+
+if TYPE_CHECKING:  # .release imports pyhelm3 (pydantic models): loaded when a live case runs, not by every session
+    from .release import HelmOutcome, ReleaseClient
 
 IMMUTABLE_RULE = "upgrade.immutable-fields"
 WATCH_SYNC_TIMEOUT_S = 15.0
@@ -199,6 +201,8 @@ class LiveLane:
 
     def client(self, helm: HelmBinary, namespace: str) -> ReleaseClient:
         handle = self.cluster.handle
+        from .release import ReleaseClient
+
         return ReleaseClient(helm, Path(handle.kubeconfig), handle.context, self.release, namespace)
 
     def _prerequisites(self, namespace: str, stems: tuple[str, ...], log: CaseLog) -> None:

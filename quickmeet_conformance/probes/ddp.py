@@ -280,7 +280,7 @@ class _DialingHTTPSConnection(http.client.HTTPSConnection):
 
     def connect(self) -> None:
         raw = socket.create_connection(self._dial, self.timeout)
-        self.sock = self._context.wrap_socket(raw, server_hostname=self.host)  # type: ignore[attr-defined]
+        self.sock = self._context.wrap_socket(raw, server_hostname=self.host)  # type: ignore[attr-defined]  # TLS only
 
 
 def _http_get(base_url: str, path: str, opts: DdpProbeOptions) -> tuple[int, bytes]:

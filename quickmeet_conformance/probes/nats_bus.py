@@ -20,7 +20,7 @@ import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlsplit, urlunsplit
 
 from ..findings import Finding, Verdict, passed, skipped
@@ -298,15 +298,16 @@ async def _observe(url: str, opts: BusProbeOptions) -> BusObservation:
 
     col = _Collector(prefix, probe_id, opts.max_packets)
     pinged: list[str] = []
+    flush_s = cast(int, opts.connect_timeout)  # nats-py annotates int seconds; a float works (asyncio.wait_for)
     try:
         for subject in (f"{prefix}.INFO.{probe_id}", f"{prefix}.PONG.{probe_id}", f"{prefix}.HEARTBEAT"):
             await nc.subscribe(subject, cb=col.on_message, pending_msgs_limit=opts.max_packets)
-        await nc.flush(timeout=opts.connect_timeout)
+        await nc.flush(timeout=flush_s)
         started = time.monotonic()
         heartbeat_deadline = started + opts.heartbeat_window
 
         await nc.publish(f"{prefix}.DISCOVER", json.dumps({"ver": PROTOCOL_VERSION, "sender": probe_id}).encode())
-        await nc.flush(timeout=opts.connect_timeout)
+        await nc.flush(timeout=flush_s)
         await col.wait_for_infos(started + opts.discover_window, opts.discover_settle)
 
         for node_id in sorted(col.nodes):
@@ -316,7 +317,7 @@ async def _observe(url: str, opts: BusProbeOptions) -> BusObservation:
             ping = {"ver": PROTOCOL_VERSION, "sender": probe_id, "time": int(time.time() * 1000), "id": ping_id}
             await nc.publish(f"{prefix}.PING.{node_id}", json.dumps(ping).encode())
         if pinged:
-            await nc.flush(timeout=opts.connect_timeout)
+            await nc.flush(timeout=flush_s)
             await col.wait_until(time.monotonic() + opts.ping_timeout, lambda: all(n in col.pongs for n in pinged))
 
         await col.wait_until(
@@ -511,7 +512,8 @@ def rule_node_count_matches_pods(obs: BusObservation, exp: BusExpectations) -> l
         else:
             findings.append(_fail(
                 RULE_NODE_COUNT,
-                f"{c.component}: expected {c.nodes} node(s) announcing {c.service!r}, found {found} ({_ids(announcing)})",
+                f"{c.component}: expected {c.nodes} node(s) announcing {c.service!r}, "
+                f"found {found} ({_ids(announcing)})",
                 expected=str(c.nodes), found=f"{found}: {_ids(announcing)}", resource=f"component/{c.component}",
             ))
     return findings
@@ -557,7 +559,8 @@ def rule_monolith_not_duplicating(obs: BusObservation, exp: BusExpectations) -> 
     if not findings:
         findings.append(passed(
             RULE_MONOLITH_NOT_DUPLICATING,
-            f"{len(monoliths)} monolith node(s) ({_ids(monoliths)}) announce none of {', '.join(sorted(taken_over)) or 'the microservices'}",
+            f"{len(monoliths)} monolith node(s) ({_ids(monoliths)}) announce none of "
+            f"{', '.join(sorted(taken_over)) or 'the microservices'}",
         ))
     return findings
 

@@ -2,8 +2,8 @@
 
 Generated, never edited by hand: ``python -m quickmeet_conformance.reports.rules_doc docs/rules.md``
 (``tests/reports/test_rules_doc.py`` fails when the file is out of date or a rule has no anchor). The package
-ships the same file as ``quickmeet_conformance/docs/rules.md`` (a link to it), so the URI resolves both in a
-checkout and in an installed package.
+ships the same file as ``quickmeet_conformance/docs/rules.md`` (setup.py), so the URI resolves both in a
+checkout and in an installed package (``resources.bundled``).
 """
 
 from __future__ import annotations
@@ -11,11 +11,11 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from ..resources import bundled
 from ..rules.engine import RULES, Rule, rules_for_lane
 
 LANES = (("static", "Static rules (render time)"), ("upgrade", "Upgrade rules (render time)"),
-         ("live", "Live rules (a cluster)"))
-PACKAGED_DOC = Path(__file__).resolve().parents[1] / "docs" / "rules.md"
+         ("live", "Live rules (a cluster)"), ("probes", "Probe rules (the bus and the WebSocket of a running release)"))
 
 
 def all_rules() -> list[Rule]:
@@ -31,7 +31,7 @@ def rule_anchor(rule_id: str) -> str:
 
 def rules_doc_uri(rule_id: str) -> str:
     """``file:///.../quickmeet_conformance/docs/rules.md#<rule id>`` (the link resolves to docs/rules.md)."""
-    return f"{PACKAGED_DOC.resolve().as_uri()}#{rule_anchor(rule_id)}"
+    return f"{(bundled('docs') / 'rules.md').resolve().as_uri()}#{rule_anchor(rule_id)}"
 
 
 def _md(text: str) -> str:

@@ -21,7 +21,9 @@ from .. import __version__
 from ..charts import Chart
 from ..findings import Finding, Location, Severity, Verdict, blocks_run
 from ..pipeline import CaseResult
+from ..probes import ProbeResult
 from ..rules.engine import RULES, Rule
+from ..values import layers_of
 from .rules_doc import rules_doc_uri
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -97,13 +99,13 @@ def _physical(location: dict[str, Any], line: int | None = None, column: int | N
 
 def _locations(result: CaseResult, finding: Finding, base_dir: Path) -> tuple[dict[str, Any], bool]:
     """The result's location and whether it is a chart template (else the values file)."""
-    values_loc = artifact_location(result.case.values_path, base_dir)
+    values_loc = artifact_location(_values_file(result), base_dir)
     loc = finding.location
     if loc is not None and loc.line is None and loc.file and not loc.key_path and _is_template(loc.file):
         physical = _physical(artifact_location(template_path(result.case.chart, loc.file), base_dir))
         on_template = True
-    elif loc is not None:
-        physical = _physical(values_loc, loc.line, loc.column)
+    elif loc is not None:  # the values file, or the layer of layered values that set the key
+        physical = _physical(artifact_location(loc.file, base_dir) if loc.file else values_loc, loc.line, loc.column)
         on_template = False
     else:  # a finding about the values file as a whole (or one the rule could not place)
         physical = _physical(values_loc)
@@ -113,6 +115,11 @@ def _locations(result: CaseResult, finding: Finding, base_dir: Path) -> tuple[di
         name = finding.resource + (f".{finding.field_path}" if finding.field_path else "")
         location["logicalLocations"] = [{"name": finding.resource, "fullyQualifiedName": name, "kind": "resource"}]
     return location, on_template
+
+
+def _values_file(result: CaseResult) -> str:
+    """The case's values file; for layered values (base.yaml+prod.yaml) the last layer."""
+    return layers_of(result.case.values_path)[-1]
 
 
 def _is_template(file: str) -> bool:
@@ -164,11 +171,31 @@ def _results(
                 if on_template:  # the values file that made the chart render it
                     entry["relatedLocations"] = [{
                         "id": 1,
-                        "physicalLocation": _physical(artifact_location(result.case.values_path, base_dir)),
+                        "physicalLocation": _physical(artifact_location(_values_file(result), base_dir)),
                         "message": {"text": "values file rendered with this chart"},
                     }]
                 merged[key] = entry
     return list(merged.values())
+
+
+def _probe_results(probes: Iterable[ProbeResult], rule_index: dict[str, int], strict: bool) -> list[dict[str, Any]]:
+    """Probe findings sit at no file: their location is the probed URL (a logical location)."""
+    entries = []
+    for probe in probes:
+        for finding in probe.findings:
+            if finding.failed:
+                entries.append({
+                    "ruleId": finding.rule_id,
+                    "ruleIndex": rule_index[finding.rule_id],
+                    "level": level_of(finding, strict=strict),
+                    "message": {"text": finding.detail()},
+                    "locations": [{"logicalLocations": [{"name": probe.target, "fullyQualifiedName": probe.target,
+                                                         "kind": "url"}]}],
+                    "partialFingerprints": {"qmcFinding/v1": _fingerprint(finding.rule_id, probe.target,
+                                                                          finding.message, finding.resource)},
+                    "properties": {"verdict": finding.verdict.value, "target": probe.target},
+                })
+    return entries
 
 
 def _section_location(finding: dict[str, Any], chart_dir: str | None, base_dir: Path) -> dict[str, Any] | None:
@@ -241,19 +268,20 @@ def _location_of(finding: dict[str, Any]) -> Location | None:
 
 def sarif_log(
     results: list[CaseResult], *, base_dir: str | os.PathLike[str] | None = None, setup_error: str | None = None,
-    sections: dict[str, Any] | None = None, strict: bool = False,
+    sections: dict[str, Any] | None = None, strict: bool = False, probes: Iterable[ProbeResult] = (),
 ) -> dict[str, Any]:
     """The SARIF log for ``results`` and the ``upgrades``/``live`` of ``sections`` (the report model);
     ``setup_error`` (the run stopped before any rule ran) and values files that could not be read become
     tool execution notifications, not results."""
     base = Path(os.path.abspath(base_dir if base_dir is not None else os.getcwd()))
+    probes = list(probes)
     sections = sections or {}
-    evaluated = {rule_id for r in results for rule_id in r.findings}
+    evaluated = {rule_id for r in results for rule_id in r.findings} | {p.rule_id for p in probes}
     evaluated |= {rule["id"] for _, case, _ in _section_cases(sections) for rule in case.get("rules") or []
                   if rule["id"] in RULES}
     rules = [RULES[rule_id] for rule_id in RULES if rule_id in evaluated]
     rule_index = {r.id: i for i, r in enumerate(rules)}
-    notifications = []
+    notifications: list[dict[str, Any]] = []
     if setup_error:
         notifications.append({"level": "error", "message": {"text": setup_error}})
     seen_inputs = set()
@@ -263,7 +291,7 @@ def sarif_log(
             notifications.append({
                 "level": "error",
                 "message": {"text": result.input_error},
-                "locations": [{"physicalLocation": _physical(artifact_location(result.case.values_path, base))}],
+                "locations": [{"physicalLocation": _physical(artifact_location(_values_file(result), base))}],
             })
     invocation: dict[str, Any] = {
         "executionSuccessful": not notifications,
@@ -277,7 +305,8 @@ def sarif_log(
         "originalUriBaseIds": {SRCROOT: {"uri": base.as_uri() + "/"}},
         "invocations": [invocation],
         "columnKind": "unicodeCodePoints",
-        "results": _results(results, rule_index, base, strict) + _section_results(sections, rule_index, base, strict),
+        "results": (_results(results, rule_index, base, strict) + _probe_results(probes, rule_index, strict)
+                    + _section_results(sections, rule_index, base, strict)),
     }
     return {"$schema": SARIF_SCHEMA, "version": SARIF_VERSION, "runs": [run]}
 

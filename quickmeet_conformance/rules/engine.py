@@ -84,7 +84,7 @@ class Rule:
             located_in = values_file or ctx.values_file
             pos = located_in.position(key_path)
             location = Location(
-                located_in.path, key_path, pos.line if pos else None, pos.column if pos else None
+                located_in.file_of(pos), key_path, pos.line if pos else None, pos.column if pos else None
             )
         elif manifest is not None and manifest.source:
             location = Location(manifest.source)
@@ -150,9 +150,9 @@ def evaluate_rule(ctx: Context, rule_obj: Rule) -> list[Finding]:
 
 
 def rules_for_lane(lane: str) -> list[Rule]:
-    from . import load_all
+    from . import load_lane
 
-    load_all()
+    load_lane(lane)
     return [r for r in RULES.values() if r.lane == lane]
 
 

@@ -29,6 +29,7 @@ def rule_ddp_streamer_capacity(ctx: Context, r: Rule) -> Iterable[Finding]:
         yield r.skip("microservices are off")
         return
     need = math.ceil(users / USERS_PER_DDP_STREAMER)
+    assert ctx.topology is not None  # evaluate_rule runs render rules only on a rendered chart
     have = sum(w.effective_replicas for w in ctx.topology.components(DDP_STREAMER))
     if have < need:
         key = "microservices.ddpStreamer.replicas"
@@ -92,13 +93,17 @@ def rule_resources_set(ctx: Context, r: Rule) -> Iterable[Finding]:
                          field_path=f"spec.template.spec.containers[{container.name}].resources")
 
 
+# a credential-named variable holding one of these is a switch, not a secret (MongoDB's ALLOW_EMPTY_PASSWORD=yes)
+SWITCH_VALUES = frozenset({"yes", "no", "true", "false", "on", "off", "0", "1", "y", "n"})
+
+
 def _plain_credential(var: EnvVar) -> str:
     """Why a literal env value is a credential ('' when it is not): its name, or a password in a URI."""
     if var.secret_name is not None or var.other_source or not var.value:
         return ""
     if URI_CREDENTIALS.search(var.value):
         return "a URI with a password"
-    if CREDENTIAL_ENV.search(var.name):
+    if CREDENTIAL_ENV.search(var.name) and var.value.strip().lower() not in SWITCH_VALUES:
         return f"a credential ({var.name})"
     return ""
 

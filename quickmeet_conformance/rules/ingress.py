@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Iterable
+from typing import Any, Iterable
 
 from ..findings import Finding, Severity
 from ..topology import DDP_STREAMER, MONOLITH, Route, Topology
@@ -58,6 +58,7 @@ def rule_ingress_required(ctx: Context, r: Rule) -> Iterable[Finding]:
 
 def _check_route(ctx: Context, r: Rule, host: str, path: str, component: str, want_port: int | None):
     topo = ctx.topology
+    assert topo is not None  # evaluate_rule runs render rules only on a rendered chart
     route = route_for(topo, host, path)
     shown = f"{host or '*'}{path}"
     if route is None:
@@ -66,7 +67,7 @@ def _check_route(ctx: Context, r: Rule, host: str, path: str, component: str, wa
         return
     resource = f"Ingress/{route.ingress}"
     manifest = next((m for m in topo.manifests if m.ref == resource), None)
-    where = dict(resource=resource, field_path=f"spec.rules[host={route.host or '*'}].http.paths[path={route.path}]",
+    where: dict[str, Any] = dict(resource=resource, field_path=f"spec.rules[host={route.host or '*'}].http.paths[path={route.path}]",
                  manifest=manifest)
     if path in WEBSOCKET_PATHS and route.path != path:
         yield r.fail(ctx, f"{shown} falls through to the {route.path!r} route (no {path} path of its own)",

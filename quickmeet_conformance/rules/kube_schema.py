@@ -2,59 +2,85 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import re
+from collections.abc import Iterable
 from functools import lru_cache
-from typing import Iterable
+from pathlib import Path
+from typing import Any
 
-import jsonschema
-import kubernetes_validate
-from referencing import Registry, Resource
-
+from ..errors import UserError
 from ..findings import Finding
 from .engine import Context, Rule, rule
 
 
 @lru_cache(maxsize=256)
-def _validator(kind: str, api_version: str, version: str) -> jsonschema.Draft202012Validator | None:
-    """A compiled validator per (kind, apiVersion, Kubernetes minor), built from kubernetes-validate's
-    strict schemas once (its own ``validate`` re-reads two JSON files on every call)."""
+def _validator(kind: str, api_version: str, version: str) -> Any:
+    """A compiled jsonschema validator per (kind, apiVersion, Kubernetes minor), built from kubernetes-validate's
+    strict schemas once (its own ``validate`` re-reads two JSON files on every call). jsonschema is imported
+    here, not at module load: a run that never reaches this rule does not pay for it."""
+    import jsonschema
+    from referencing import Registry, Resource
+
     schema_dir = f"v{version}-local-strict"
     group_version = re.sub(r"^([^./]*)(?:\.[^/]*)?/", r"\1-", api_version)
     try:
-        schema = _schema(f"kubernetes-json-schema/{schema_dir}/{kind.lower()}-{group_version}.json", version)
+        schema = _schema(f"{schema_dir}/{kind.lower()}-{group_version}.json", version)
     except FileNotFoundError:
         return None  # a CRD or an API this Kubernetes version does not ship: not ours to judge
-    definitions = _schema(f"kubernetes-json-schema/{schema_dir}/_definitions.json", version)
+    definitions = _schema(f"{schema_dir}/_definitions.json", version)
     registry = Resource.from_contents(definitions) @ (Resource.from_contents(schema) @ Registry())
     return jsonschema.Draft202012Validator(schema, registry=registry)
 
 
+@lru_cache(maxsize=1)
+def _schema_root() -> Path:
+    """kubernetes-validate's bundled schemas, found without importing it (its import pulls in what a run that
+    only lists versions or reads two JSON files does not need)."""
+    spec = importlib.util.find_spec("kubernetes_validate")
+    if spec is None or not spec.submodule_search_locations:
+        raise UserError("kubernetes-validate is not installed", fix="pip install quickmeet-conformance again")
+    return Path(list(spec.submodule_search_locations)[0]) / "kubernetes-json-schema"
+
+
 @lru_cache(maxsize=512)
 def _schema(filename: str, version: str) -> dict:
-    return kubernetes_validate.utils.schema_contents(filename, version)
+    with open(_schema_root() / filename, encoding="utf-8") as handle:
+        return json.load(handle)
 
 
 @lru_cache(maxsize=4096)
 def _validate_cached(document: str, kind: str, api_version: str, version: str) -> tuple[str, str] | None:
     """(field path, message) of the first schema error, or None; cached since renders repeat objects."""
+    from jsonschema.exceptions import best_match
+
     validator = _validator(kind, api_version, version)
     if validator is None:
         return None
-    error = jsonschema.exceptions.best_match(validator.iter_errors(json.loads(document)))
+    error = best_match(validator.iter_errors(json.loads(document)))
     if error is None:
         return None
     return ".".join(str(p) for p in error.absolute_path), str(error.message)
 
 
+def supported_kube_versions() -> list[str]:
+    """The Kubernetes minors the bundled offline schemas cover (kubernetes-validate ships one per minor)."""
+    found = (re.match(r"v(\d+)\.(\d+)\.\d+-local-strict$", entry.name) for entry in _schema_root().iterdir())
+    minors = {(int(m.group(1)), int(m.group(2))) for m in found if m}
+    return [f"{major}.{minor}" for major, minor in sorted(minors)]
+
+
 def supported_kube_version(version: str) -> str:
-    """The closest version kubernetes-validate has schemas for (it ships one per minor)."""
-    wanted = tuple(int(p) for p in version.lstrip("v").split(".")[:2])
-    known = sorted(
-        {tuple(int(p) for p in v.split(".")[:2]) for v in kubernetes_validate.utils.all_versions()}
-    )
-    best = min(known, key=lambda v: (abs(v[0] - wanted[0]) * 100 + abs(v[1] - wanted[1])))
-    return f"{best[0]}.{best[1]}.0"
+    """The schema version for ``version`` (its minor: ``1.35.2`` -> ``1.35.0``); a version outside the bundled
+    schemas is a UserError naming the supported ones (no silent fallback to the nearest)."""
+    supported = supported_kube_versions()
+    match = re.fullmatch(r"v?(\d+)\.(\d+)(?:\.\d+)?(?:[-+][0-9A-Za-z.+-]*)?", version.strip())
+    minor = f"{match.group(1)}.{match.group(2)}" if match else None
+    if minor not in supported:
+        what = "is not a Kubernetes version" if match is None else "has no bundled offline schema"
+        raise UserError(f"--kube-version {version} {what}", fix=f"supported: {', '.join(supported)}")
+    return f"{minor}.0"
 
 
 @rule(

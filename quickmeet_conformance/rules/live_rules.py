@@ -35,7 +35,7 @@ def observed(fn: Callable[[Context, Rule, LiveView], Iterable[Finding]]) -> Chec
 
     @functools.wraps(fn)
     def check(ctx: Context, r: Rule) -> Iterable[Finding]:
-        return _unobserved(ctx, r, need_state=False) or fn(ctx, r, ctx.live)  # type: ignore[arg-type]
+        return _unobserved(ctx, r, need_state=False) or fn(ctx, r, ctx.live)  # type: ignore[arg-type]  # set when [] returned
 
     return check
 
@@ -45,7 +45,7 @@ def with_state(fn: Callable[[Context, Rule, LiveView, LiveState], Iterable[Findi
 
     @functools.wraps(fn)
     def check(ctx: Context, r: Rule) -> Iterable[Finding]:
-        return _unobserved(ctx, r, need_state=True) or fn(ctx, r, ctx.live, ctx.live.state)  # type: ignore[union-attr,arg-type]
+        return _unobserved(ctx, r, need_state=True) or fn(ctx, r, ctx.live, ctx.live.state)  # type: ignore[arg-type]  # set when [] returned
 
     return check
 

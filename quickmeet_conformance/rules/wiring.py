@@ -11,7 +11,6 @@ from .engine import Context, Rule, rule
 from .services import resolve_service_port
 
 
-
 def _bus_clients(ctx: Context) -> list[Workload]:
     return [w for w in ctx.topology.workloads if w.component in BUS_CLIENTS]
 
@@ -30,6 +29,7 @@ def _secret_known(ctx: Context, name: str, key: str, *external: str) -> bool:
 )
 def rule_transporter_resolves(ctx: Context, r: Rule) -> Iterable[Finding]:
     topo = ctx.topology
+    assert topo is not None  # evaluate_rule runs render rules only on a rendered chart
     external = lookup(ctx.merged, "nats.existingSecret.name") or ""
     for workload in _bus_clients(ctx):
         container = workload.container_for(workload.component, ctx.matcher)
@@ -214,7 +214,7 @@ def rule_retry_enabled_value(ctx: Context, r: Rule) -> Iterable[Finding]:
     basis="server code",
 )
 def rule_db_watchers_name(ctx: Context, r: Rule) -> Iterable[Finding]:
-    for workload, container, var in _env_everywhere(ctx, "DB_WATCHERS"):
+    for workload, container, _var in _env_everywhere(ctx, "DB_WATCHERS"):
         yield r.fail(ctx, f"{workload.ref} sets DB_WATCHERS, which the server never reads",
                      expected="DISABLE_DB_WATCHERS", found="DB_WATCHERS", workload=workload,
                      field_path=f"spec.template.spec.containers[{container}].env[DB_WATCHERS]")

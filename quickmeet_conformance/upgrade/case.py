@@ -14,6 +14,7 @@ from ..topology import Topology
 from ..values import ValuesFile
 from .pairs import SideSpec, UpgradePair
 from .plan import ResourceKey, UpgradePlan
+from .reuse import ReuseOutcome
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,7 @@ class UpgradeView:
     to_again_error: str | None
     plan: UpgradePlan | None
     target: CaseResult
+    reuse: ReuseOutcome | None = None  # --reuse-values simulated (only on request)
 
     def surviving(self) -> list[tuple[ResourceKey, Manifest, Manifest]]:
         """Resources on both sides: the ones ``helm upgrade`` patches in place."""
@@ -68,6 +70,7 @@ class UpgradeCase(ReleaseSettings):
     from_chart: Chart
     to_chart: Chart
     renderer: Renderer
+    reuse_chart: Chart | None = None  # the new chart with the old release's values as defaults (--reuse-values)
 
     @property
     def id(self) -> str:
@@ -77,14 +80,15 @@ class UpgradeCase(ReleaseSettings):
         return self.from_chart if which == "from" else self.to_chart
 
     def request(self, which: str, values: dict[str, Any], attempt: int = 0) -> RenderRequest:
+        """``which``: "from", "to", or "reuse" (the to-side as helm upgrade --reuse-values renders it)."""
         return RenderRequest(
-            chart=self.chart(which),
+            chart=self.reuse_chart if which == "reuse" and self.reuse_chart else self.chart(which),
             values=values,
             release=self.release,
             namespace=self.namespace,
             kube_version=self.options.kube_version,
-            is_upgrade=which == "to",
-            values_label=self.pair.side(which).values_label,
+            is_upgrade=which != "from",
+            values_label=self.pair.side("to" if which == "reuse" else which).values_label,
             attempt=attempt,
         )
 

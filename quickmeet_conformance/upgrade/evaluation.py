@@ -12,10 +12,11 @@ from ..redact import Redactor, all_strings
 from ..render import Rendered, RenderRequest
 from ..rules.engine import Context, Rule, evaluate_rule, redact_finding, rules_for_lane
 from ..topology import MONOLITH, STREAM_HUB, build_topology
-from ..values import ValuesFile, deep_merge
+from ..values import ValuesFile, deep_merge, lookup
 from .case import SideState, UpgradeCase, UpgradeResult, UpgradeView
 from .pairs import SIDES, load_side_values, side_error
 from .plan import FieldChange, index_manifests, plan_upgrade
+from .reuse import ReuseOutcome, lost_defaults, reused_values
 
 
 def stream_hub_notes(from_side: SideState, to_side: SideState) -> list[str]:
@@ -39,9 +40,16 @@ def mode_notes(from_side: SideState, to_side: SideState) -> list[str]:
         return []
     monolith = from_side.topology.component(MONOLITH) if from_side.topology else None
     name = f" ({monolith.ref})" if monolith else ""
+    key = "microservices.enabled"
+    by_default = ""
+    if lookup(from_side.values_file.data, key) is None and lookup(to_side.values_file.data, key) is None:
+        old_default = str(bool(lookup(from_side.chart.defaults, key, False))).lower()
+        new_default = str(bool(lookup(to_side.chart.defaults, key, False))).lower()
+        by_default = (f"; WARNING: only because the chart default {key} changed from {old_default} "
+                      f"({from_side.chart.label}) to {new_default} ({to_side.chart.label}), your values never set it")
     if after:
-        return [f"converts the monolith{name} to microservices (microservices.enabled: false -> true)"]
-    return [f"converts microservices back to the monolith{name} (microservices.enabled: true -> false)"]
+        return [f"converts the monolith{name} to microservices ({key}: false -> true){by_default}"]
+    return [f"converts microservices back to the monolith{name} ({key}: true -> false){by_default}"]
 
 
 def _side_state(case: UpgradeCase, which: str, values: ValuesFile) -> SideState:
@@ -79,12 +87,28 @@ def prefetch_requests(case: UpgradeCase) -> list[RenderRequest]:
         new = load_side_values(case.pair.to_side).data
     except UserError:
         return []
-    return [
+    requests = [
         case.request("from", old),
         case.request("to", new),
         case.request("to", new, attempt=1),
         render_request(target_case(case), new),
     ]
+    if case.reuse_chart is not None:
+        requests.append(case.request("reuse", new))
+    return requests
+
+
+def _reuse_outcome(case: UpgradeCase, old: dict, new: dict) -> ReuseOutcome | None:
+    """The new chart as ``helm upgrade --reuse-values -f <to-side values>`` renders it (only on request)."""
+    if case.reuse_chart is None:
+        return None
+    rendered, error = None, None
+    try:
+        rendered = case.renderer.render(case.request("reuse", new))
+    except UserError as exc:
+        error = exc.line()
+    reused = deep_merge(reused_values(case.from_chart, old), new)
+    return ReuseOutcome(rendered, error, tuple(lost_defaults(case.to_chart.defaults, reused)))
 
 
 def target_case(case: UpgradeCase) -> Case:
@@ -149,8 +173,11 @@ def evaluate_upgrade(case: UpgradeCase, rules: list[Rule] | None = None) -> Upgr
                 for r in plan.resources
             ),
         )
+    reuse = _reuse_outcome(case, states["from"].values_file.data, to_values)
+    if reuse is not None and reuse.error:
+        reuse = replace(reuse, error=redactor.text(reuse.error))
     view = UpgradeView(
-        pair, case.namespace, states["from"], states["to"], to_again, again_error, plan, target
+        pair, case.namespace, states["from"], states["to"], to_again, again_error, plan, target, reuse
     )
     to_state = states["to"]
     ctx = Context(

@@ -10,6 +10,7 @@ from typing import Any
 
 import yaml
 
+from ..charts import UPSTREAM_PREFIX, upstream_chart_dir
 from ..errors import UserError
 from ..values import ValuesFile, load_values, parse_values
 
@@ -27,6 +28,7 @@ class SideSpec:
     inline: dict[str, Any] | None = field(default=None, compare=False, hash=False)
     shown: str = ""  # how the values are named in messages: the file, or "<matrix file> (to.values)"
     declared_in: str = ""  # the matrix file or command-line flag that declared this side
+    unavailable: str = ""  # why the side's chart is not on this machine (a public chart beside the repository)
 
     @property
     def values_label(self) -> str:
@@ -40,6 +42,7 @@ class UpgradePair:
     to_side: SideSpec
     description: str = ""
     source: str = ""  # the matrix file, or "command line"
+    unavailable: str = ""  # why this pair cannot run here (a public chart not beside the repository): skipped
 
     def side(self, which: str) -> SideSpec:
         return self.from_side if which == "from" else self.to_side
@@ -78,16 +81,23 @@ def _matrix_side(data: dict[str, Any], side: str, path: Path, charts_dir: Path, 
     chart = spec.get("chart")
     if not isinstance(chart, str) or not chart:
         raise UserError(f"{side}.chart must name a chart directory under {_shown(charts_dir)}", where=where)
-    chart_path = next((p for p in (charts_dir / chart, Path(chart)) if p.exists()), None)
+    unavailable = ""
+    if chart.startswith(UPSTREAM_PREFIX):  # a public chart beside the repository; absent: the pair is skipped
+        chart_path: Path | None = upstream_chart_dir(chart, charts_dir.resolve().parents[1])
+        if not (chart_path / "Chart.yaml").is_file():
+            unavailable = f"public chart not found at {chart_path} (../shared/upstream-charts beside the repository)"
+    else:
+        chart_path = next((p for p in (charts_dir / chart, Path(chart)) if p.exists()), None)
     if chart_path is None:
         raise UserError(f"{side}.chart {chart!r} not found under {_shown(charts_dir)}", where=where)
     values = spec.get("values")
     version = spec.get("chart_version")
-    common = dict(
+    common: dict[str, Any] = dict(
         side=side,
         chart=_shown(chart_path),
         chart_version=str(version) if version else None,
         declared_in=where,
+        unavailable=unavailable,
     )
     if isinstance(values, dict):
         return SideSpec(inline=values, shown=f"{where} ({side}.values)", **common)
@@ -95,7 +105,8 @@ def _matrix_side(data: dict[str, Any], side: str, path: Path, charts_dir: Path, 
         raise UserError(
             f"{side}.values must be a file under {_shown(values_dir)} or an inline map", where=where
         )
-    values_path = next((p for p in (values_dir / values, Path(values)) if p.exists()), values_dir / values)
+    candidates = (values_dir / values, values_dir.parent / values, Path(values))  # fixtures/upstream/<v>/...
+    values_path = next((p for p in candidates if p.exists()), values_dir / values)
     return SideSpec(values_path=_shown(values_path), shown=_shown(values_path), **common)
 
 
@@ -111,12 +122,15 @@ def load_pair_file(path: Path, charts_dir: Path, values_dir: Path) -> UpgradePai
         raise UserError(
             f"unknown keys {unknown}", where=_shown(path), fix="an upgrade pair has from, to, description"
         )
+    from_side = _matrix_side(data, "from", path, charts_dir, values_dir)
+    to_side = _matrix_side(data, "to", path, charts_dir, values_dir)
     return UpgradePair(
         name=path.stem,
-        from_side=_matrix_side(data, "from", path, charts_dir, values_dir),
-        to_side=_matrix_side(data, "to", path, charts_dir, values_dir),
+        from_side=from_side,
+        to_side=to_side,
         description=str(data.get("description") or ""),
         source=_shown(path),
+        unavailable=from_side.unavailable or to_side.unavailable,
     )
 
 

@@ -54,8 +54,9 @@ def _identity(item: Any, identity: str) -> str | None:
 def _named_items(items: list[Any]) -> tuple[str, dict[str, Any]] | None:
     """Lists of uniquely named maps compare item by item by name (or path), not by index."""
     for identity in _IDENTITY_FIELDS:
-        names = [_identity(i, identity) for i in items]
-        if items and None not in names and len(set(names)) == len(names):
+        found = [_identity(i, identity) for i in items]
+        names = [n for n in found if n is not None]
+        if items and len(names) == len(items) and len(set(names)) == len(names):
             return identity.rsplit(".", 1)[-1], dict(zip(names, items, strict=True))
     return None
 

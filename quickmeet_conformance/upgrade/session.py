@@ -11,6 +11,7 @@ from ..render import RenderRequest
 from .case import UpgradeCase, UpgradeResult
 from .evaluation import evaluate_upgrade, prefetch_requests
 from .pairs import SIDES, SideSpec, UpgradePair, load_side_values, side_error, write_inline_values
+from .reuse import reuse_chart
 
 if TYPE_CHECKING:
     from ..session import ConformanceSession
@@ -19,8 +20,9 @@ if TYPE_CHECKING:
 class UpgradeSession:
     """The upgrade pairs of one run across the session's helm binaries; each pair is evaluated once."""
 
-    def __init__(self, pairs: list[UpgradePair], conformance: ConformanceSession) -> None:
+    def __init__(self, pairs: list[UpgradePair], conformance: ConformanceSession, *, reuse_values: bool = False) -> None:
         self.conformance = conformance
+        self.reuse_values = reuse_values  # also render each to-side as helm upgrade --reuse-values would
         self._raw_pairs = pairs
         self._pairs: list[UpgradePair] | None = None
         self._charts: dict[tuple[str, str | None], Chart] = {}
@@ -48,6 +50,8 @@ class UpgradeSession:
         for spec in self.conformance.settings.helm:
             self.conformance.helm(spec)
         for pair in self.pairs:
+            if pair.unavailable:
+                continue  # its tests skip with the reason
             for which in SIDES:
                 side = pair.side(which)
                 try:
@@ -73,11 +77,17 @@ class UpgradeSession:
                 charts[which] = self.chart(pair.side(which))
             except UserError as exc:
                 raise side_error(pair.side(which), pair.name, exc) from None
+        reused = None
+        if self.reuse_values:
+            helm = self.conformance.helm(self.conformance.settings.helm[0])
+            reused = reuse_chart(charts["to"], charts["from"], load_side_values(pair.from_side).data,
+                                 self.conformance.workdir, f"{index}-{pair.name}", helm.path)
         return UpgradeCase(
             pair,
             charts["from"],
             charts["to"],
             self.conformance.renderer(helm_spec),
+            reuse_chart=reused,
             release=settings.release,
             namespace=settings.namespace,
             options=settings.options,
@@ -88,12 +98,18 @@ class UpgradeSession:
         self._prefetched = True
         by_helm: dict[str, list[RenderRequest]] = {}
         for key in self.keys():
+            if self.pairs[key[0]].unavailable:
+                continue
             try:
                 by_helm.setdefault(key[1], []).extend(prefetch_requests(self.case(key)))
             except UserError:
                 continue  # reported by that pair's result
         for helm_spec, requests in by_helm.items():
             self.conformance.renderer(helm_spec).prefetch(requests)
+
+    def unavailable(self, key: tuple[int, str]) -> str:
+        """Why the pair of ``key`` cannot run on this machine ('' when it can)."""
+        return self.pairs[key[0]].unavailable
 
     def result(self, key: tuple[int, str]) -> UpgradeResult:
         if key not in self._results:

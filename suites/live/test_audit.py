@@ -6,7 +6,7 @@ import pytest
 
 from quickmeet_conformance.plugin_live import check_live_rule
 
-pytestmark = pytest.mark.live
+pytestmark = [pytest.mark.live, pytest.mark.conformance]
 
 
 def test_release_passes_static_rule(audit_static_rule, live_case, request):

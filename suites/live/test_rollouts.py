@@ -2,7 +2,7 @@
 
 import pytest
 
-pytestmark = [pytest.mark.live, pytest.mark.live_mutates]
+pytestmark = [pytest.mark.live, pytest.mark.live_mutates, pytest.mark.conformance]
 
 
 def test_stream_hub_never_two_pods_during_upgrade(live_check):

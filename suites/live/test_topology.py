@@ -3,7 +3,7 @@ made of it (CONTRACT.md > Components, Wiring). One test per rule; the case is in
 
 import pytest
 
-pytestmark = pytest.mark.live
+pytestmark = [pytest.mark.live, pytest.mark.conformance]
 
 
 def test_workloads_available(live_check):

@@ -3,7 +3,7 @@ the pairs are the upgrade lane's matrix (fixtures/upgrades)."""
 
 import pytest
 
-pytestmark = [pytest.mark.live, pytest.mark.live_mutates]
+pytestmark = [pytest.mark.live, pytest.mark.live_mutates, pytest.mark.conformance]
 
 
 def test_upgrade_accepted(live_upgrade_check):

@@ -1,5 +1,9 @@
 """Capacity and production hygiene (CONTRACT.md > Components: ddp-streamer sizing, embedded MongoDB)."""
 
+import pytest
+
+pytestmark = [pytest.mark.static, pytest.mark.conformance]
+
 
 def test_ddp_streamer_capacity(check):
     """"ddp-streamer ... scale from the start: 1 pod per 500 concurrent users" (CONTRACT.md > Components);

@@ -1,5 +1,9 @@
 """Component rules (CONTRACT.md > Components, Version rules, Values contract)."""
 
+import pytest
+
+pytestmark = [pytest.mark.static, pytest.mark.conformance]
+
 
 def test_components_present_as_required(check):
     """Every component the mode and app version call for runs, and none they rule out (CONTRACT.md >

@@ -1,5 +1,9 @@
 """Ingress rules (CONTRACT.md > Wiring: Ingress)."""
 
+import pytest
+
+pytestmark = [pytest.mark.static, pytest.mark.conformance]
+
 
 def test_ingress_required_with_microservices(check):
     """"Ingress: an ingress controller is required" (CONTRACT.md > Wiring)."""

@@ -1,5 +1,9 @@
 """Service rules (CONTRACT.md > Wiring: naming, Services selecting the right pods and ports)."""
 
+import pytest
+
+pytestmark = [pytest.mark.static, pytest.mark.conformance]
+
 
 def test_service_selects_one_component(check):
     """Every Service selects the pods of exactly one component (CONTRACT.md > Wiring: naming in the real chart,

@@ -1,5 +1,9 @@
 """stream-hub rules (CONTRACT.md > Components: NEVER more than one pod; Upgrades: not even during a rollout)."""
 
+import pytest
+
+pytestmark = [pytest.mark.static, pytest.mark.conformance]
+
 
 def test_stream_hub_single_replica(check):
     """"stream-hub ... NEVER more than one pod per deployment" (CONTRACT.md > Components)."""

@@ -1,5 +1,9 @@
 """Values file rules (CONTRACT.md > Values contract)."""
 
+import pytest
+
+pytestmark = [pytest.mark.static, pytest.mark.conformance]
+
 
 def test_values_match_schema(check):
     """Values match schemas/values.schema.json: types, ranges, streamHub.replicas <= 1

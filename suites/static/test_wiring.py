@@ -1,5 +1,9 @@
 """Bus and database wiring (CONTRACT.md > Wiring) and the known env-value traps."""
 
+import pytest
+
+pytestmark = [pytest.mark.static, pytest.mark.conformance]
+
 
 def test_transporter_resolves_to_nats(check):
     """TRANSPORTER=nats://<release>-nats:4222 on every microservice and the monolith; "The host in TRANSPORTER

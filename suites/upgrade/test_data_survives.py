@@ -2,7 +2,7 @@
 
 import pytest
 
-pytestmark = pytest.mark.upgrade
+pytestmark = [pytest.mark.upgrade, pytest.mark.conformance]
 
 
 def test_mongodb_data_survives(check_upgrade):
@@ -16,3 +16,9 @@ def test_generated_secrets_are_stable(check_upgrade):
     password value changed replaces the password the data was created with (CONTRACT.md > Upgrades: "MongoDB
     data and secrets are kept")."""
     check_upgrade("upgrade.stable-secrets")
+
+
+def test_pod_identity_kept_on_persistent_volumes(check_upgrade):
+    """"MongoDB data and secrets are kept" (CONTRACT.md > Upgrades): a workload mounting a PersistentVolume
+    keeps runAsUser, runAsGroup and fsGroup, or the files the old user wrote become unreadable."""
+    check_upgrade("upgrade.pod-identity-with-volume")

@@ -3,7 +3,7 @@ specs and Job templates are immutable: an upgrade that changes them fails at the
 
 import pytest
 
-pytestmark = pytest.mark.upgrade
+pytestmark = [pytest.mark.upgrade, pytest.mark.conformance]
 
 
 def test_no_immutable_field_changes(check_upgrade):

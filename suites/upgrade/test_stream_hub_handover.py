@@ -3,7 +3,7 @@ during a rollout"; Version rules: stream-hub goes away from 8.0.0)."""
 
 import pytest
 
-pytestmark = pytest.mark.upgrade
+pytestmark = [pytest.mark.upgrade, pytest.mark.conformance]
 
 
 def test_stream_hub_never_runs_twice(check_upgrade):

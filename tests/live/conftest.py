@@ -64,7 +64,8 @@ def _run_pytest(args: list[str], *, env: dict[str, str] | None = None, timeout: 
 
 @pytest.fixture(scope="session")
 def recording_wrapper():
-    """``recording_wrapper(dir, name, real_binary, log)`` -> an executable that logs its argv, then runs the real one."""
+    """``recording_wrapper(dir, name, real_binary, log)`` -> an executable that logs its argv, then runs the
+    real one."""
     return _recording_wrapper
 
 

@@ -7,7 +7,6 @@ killed pytest does not leave them behind.
 
 from __future__ import annotations
 
-import ctypes
 import os
 import selectors
 import shutil
@@ -21,6 +20,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+
+from quickmeet_conformance.clusters.pki import issue_certificate, new_certificate_authority
+from quickmeet_conformance.subprocesses import die_with_parent
 
 REPO = Path(__file__).resolve().parents[2]
 MOLECULER_DIR = REPO / "fixtures" / "moleculer"
@@ -56,13 +58,6 @@ def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
-
-
-def _die_with_parent() -> None:
-    try:
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    except OSError:
-        pass
 
 
 def port_open(port: int, host: str = "127.0.0.1") -> bool:
@@ -127,7 +122,7 @@ def start(
         proc = subprocess.Popen(
             list(argv), cwd=cwd, stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE if ready_prefix else log_file, stderr=log_file,
-            preexec_fn=_die_with_parent,
+            preexec_fn=die_with_parent,
         )
     peer = Peer(name, proc, log)
     deadline = time.monotonic() + timeout
@@ -227,11 +222,11 @@ def start_brokers(url: str, specs: Sequence[BrokerSpec], log_dir: Path, heartbea
         log = log_dir / f"broker-{spec.node_id}.log"
         with open(log, "wb") as log_file:
             proc = subprocess.Popen(argv, cwd=MOLECULER_DIR, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                    stderr=log_file, preexec_fn=_die_with_parent)
+                                    stderr=log_file, preexec_fn=die_with_parent)
         procs.append((spec, Peer(f"broker {spec.node_id}", proc, log)))
     deadline = time.monotonic() + START_TIMEOUT
     try:
-        for spec, peer in procs:
+        for _spec, peer in procs:
             peer.ready_line = _read_ready_line(peer.proc, "READY", deadline)
             started.append(peer)
     except RuntimeError as exc:
@@ -263,21 +258,11 @@ class Certificates:
 
 
 def make_certificates(directory: Path, hostname: str) -> Certificates:
-    """A throwaway CA and a server certificate for ``hostname`` and 127.0.0.1, made with the openssl CLI."""
-    openssl = require_tool("openssl")
-    ca_key, ca, key, cert = (directory / n for n in ("ca.key", "ca.crt", "server.key", "server.crt"))
-
-    def run(*args: str) -> None:
-        subprocess.run([openssl, *args], check=True, capture_output=True, timeout=60)
-
-    run("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(ca_key), "-out", str(ca), "-days", "2",
-        "-subj", "/CN=qmc probe test CA", "-addext", "basicConstraints=critical,CA:TRUE",
-        "-addext", "keyUsage=critical,keyCertSign,cRLSign")
-    run("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out", str(cert), "-days", "2",
-        "-CA", str(ca), "-CAkey", str(ca_key), "-subj", f"/CN={hostname}",
-        "-addext", f"subjectAltName=DNS:{hostname},IP:127.0.0.1",
-        "-addext", "basicConstraints=critical,CA:FALSE", "-addext", "extendedKeyUsage=serverAuth")
-    return Certificates(ca, cert, key)
+    """A throwaway CA and a server certificate for ``hostname`` and 127.0.0.1 (the package's own PKI)."""
+    ca = new_certificate_authority(directory, "qmc probe test CA", days=2)
+    server = issue_certificate(ca, directory, "server", common_name=hostname, dns_names=[hostname],
+                               ip_addresses=["127.0.0.1"], server=True, days=2)
+    return Certificates(ca.cert, server.cert, server.key)
 
 
 def start_nginx(

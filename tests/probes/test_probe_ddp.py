@@ -17,7 +17,7 @@ from quickmeet_conformance.errors import UserError
 from quickmeet_conformance.findings import Finding, Severity, Verdict
 from quickmeet_conformance.probes import ddp
 
-pytestmark = pytest.mark.probe
+pytestmark = pytest.mark.probes
 
 TLS_HOST = "chat.example.test"  # the Ingress host; dialled at 127.0.0.1 via connect_to
 OPTS = ddp.DdpProbeOptions(timeout=3.0)

@@ -21,7 +21,7 @@ from probe_peers import BrokerSpec
 from quickmeet_conformance.findings import Finding, Verdict
 from quickmeet_conformance.probes import nats_bus as nb
 
-pytestmark = pytest.mark.probe
+pytestmark = pytest.mark.probes
 
 
 def by_rule(findings: list[Finding], rule_id: str) -> list[Finding]:

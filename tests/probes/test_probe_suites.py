@@ -13,7 +13,7 @@ import pytest
 import probe_peers as peers
 from probe_scenarios import PROBE_HEARTBEAT, Bus
 
-pytestmark = pytest.mark.probe
+pytestmark = pytest.mark.probes
 
 SUITES = peers.REPO / "suites" / "probes"
 EXPECT_ALL = "monolith=1,authorization=1,accounts=1,presence=1,ddp-streamer=1,stream-hub=1"

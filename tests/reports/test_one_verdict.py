@@ -5,18 +5,18 @@ properties), strict or not. ``findings.status_of`` is the one definition; each l
 from __future__ import annotations
 
 import warnings
+from dataclasses import replace
 from collections.abc import Callable
 from types import SimpleNamespace
 
 import pytest
 
-from quickmeet_conformance.assertions import ConformanceWarning, check_rule
+from quickmeet_conformance.assertions import ConformanceWarning, check_probe, check_rule
 from quickmeet_conformance.findings import Finding, Severity, Status, Verdict, status_of
 from quickmeet_conformance.pipeline import CaseResult
 from quickmeet_conformance.plugin import SESSION_KEY
 from quickmeet_conformance.plugin_live import check_live_rule
 from quickmeet_conformance.plugin_upgrade import check_upgrade_rule
-from quickmeet_conformance.probes.outcome import check_probe_findings
 from quickmeet_conformance.reports import terminal
 from quickmeet_conformance.reports import upgrade as upgrade_report
 from quickmeet_conformance.reports.model import rules_dict
@@ -24,6 +24,7 @@ from quickmeet_conformance.reports.sarif import sarif_log
 from quickmeet_conformance.upgrade import UpgradeResult
 
 RULE = "ingress.tls-covers-host"  # any registered rule: the findings' own severities decide
+PROBE = "bus.hub-single"
 
 
 def _finding(verdict: Verdict, severity: Severity) -> Finding:
@@ -146,7 +147,7 @@ def test_every_lane_and_report_gives_the_same_verdict(
         "upgrade": outcome(lambda: check_upgrade_rule(_upgrade(findings), RULE, strict=strict)),
         "live": outcome(lambda: check_live_rule(_live(findings), RULE, _live_node(strict))),  # type: ignore[arg-type]
         "probes": outcome(
-            lambda: check_probe_findings(findings, target="nats://x", contract="c", strict=strict)
+            lambda: check_probe([replace(f, rule_id=PROBE) for f in findings], target="nats://x", strict=strict)
         ),
     }
     assert lanes == dict.fromkeys(lanes, want), f"expected every lane to {want}, found {lanes}"
@@ -175,3 +176,20 @@ def test_every_lane_and_report_gives_the_same_verdict(
     assert ("error" in levels) == expected.blocks, f"SARIF: error level iff the run fails, found {levels}"
     if strict:
         assert levels <= {"error"}, f"SARIF: under strict every failed finding is an error, found {levels}"
+
+
+def test_conformance_strict_flag_and_env_and_not_pytests_own() -> None:
+    """``--conformance-strict`` and ``QMC_STRICT=1`` make a warning-severity failure fail the run; pytest's own
+    ``--strict`` (its strictness options) is pytest's and changes nothing here."""
+    from suite_runner import HELM3, clean_env, run_suite
+
+    args = ("-k", "resources_set", "--values", "fixtures/values/seed-docs.yaml", "--helm", HELM3)
+    runs = {
+        "default": run_suite(*args),
+        "--conformance-strict": run_suite(*args, "--conformance-strict"),
+        "QMC_STRICT=1": run_suite(*args, env=clean_env(QMC_STRICT="1")),
+        "pytest --strict": run_suite(*args, "--strict"),
+    }
+    codes = {name: run.returncode for name, run in runs.items()}
+    expected = {"default": 0, "--conformance-strict": 1, "QMC_STRICT=1": 1, "pytest --strict": 0}
+    assert codes == expected, f"exit codes: expected {expected}, found {codes}\n" + runs["default"].explain()

@@ -12,8 +12,8 @@ import pytest
 import yaml
 from upstream_charts import VERSIONS, require_upstream
 
-from quickmeet_conformance.charts import chart_defaults
 from quickmeet_conformance.chart_reads import values_read_by_templates
+from quickmeet_conformance.charts import chart_defaults
 from quickmeet_conformance.schema import ignored_keys
 
 _COMMENTED_KEY = re.compile(r"^(?P<indent> *)#(?P<gap> +)(?P<key>[A-Za-z_][A-Za-z0-9_]*):(?: |$)(?P<rest>.*)$")
@@ -114,6 +114,8 @@ def test_keys_read_only_in_helpers_are_known(version):
     defaults, reads = chart_defaults(chart), values_read_by_templates(chart)
     for path in ("nats.fullnameOverride", "nats.existingSecret.name", "host", "license", "persistence.existingClaim"):
         found = ignored_keys(_nested(path), defaults, reads=reads)
-        assert not found, f"rocketchat-{version}: {path} is read by the chart's templates but reported: {found[0].message()}"
+        assert not found, (
+            f"rocketchat-{version}: {path} is read by the chart's templates but reported: {found[0].message()}"
+        )
     typo = ignored_keys({"microservices": {"ddpStreamers": {"replicas": 2}}}, defaults, reads=reads)
     assert [(i.key_path, i.suggestion) for i in typo] == [("microservices.ddpStreamers", "ddpStreamer")], typo

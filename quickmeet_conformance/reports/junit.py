@@ -1,0 +1,76 @@
+"""``conformance check --format junit``: the findings as JUnit XML, for CI test-report viewers.
+
+One test suite per case (values file or upgrade pair, per helm binary), one test case per rule, named like the
+pytest route names them (``<rule id>[<case id>]``). A rule fails when one of its findings blocks the run (an
+error-severity failure, or any failure with ``--strict``); a warning it only reports is a passed test case
+with the finding as a property, as under pytest. Findings arrive redacted.
+"""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass
+
+from ..findings import Finding, Status, blocking, status_of
+from ..rules.engine import RULES
+
+
+@dataclass(frozen=True)
+class JUnitSuite:
+    """One case as a test suite: its id, the rules' findings, and the one-line input error that stopped it."""
+
+    name: str
+    findings: dict[str, list[Finding]]
+    input_error: str | None = None
+
+
+def _properties(parent: ET.Element, findings: list[Finding]) -> None:
+    failed = [f for f in findings if f.failed]
+    if not failed:
+        return
+    props = ET.SubElement(parent, "properties")
+    for finding in failed:
+        for name, value in (("finding", finding.message), ("expected", finding.expected), ("found", finding.found),
+                            ("resource", finding.resource), ("field_path", finding.field_path),
+                            ("location", str(finding.location) if finding.location else "")):
+            if value:
+                ET.SubElement(props, "property", name=name, value=value)
+
+
+def junit_xml(suites: list[JUnitSuite], *, strict: bool) -> str:
+    root = ET.Element("testsuites", name="quickmeet-conformance")
+    totals = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
+    for suite in suites:
+        counts = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
+        element = ET.SubElement(root, "testsuite", name=suite.name)
+        if suite.input_error is not None:
+            case = ET.SubElement(element, "testcase", classname=suite.name, name=f"input[{suite.name}]")
+            ET.SubElement(case, "error", message=suite.input_error, type="input")
+            counts["tests"] += 1
+            counts["errors"] += 1
+        for rule_id, findings in suite.findings.items():
+            counts["tests"] += 1
+            case = ET.SubElement(element, "testcase", classname=suite.name, name=f"{rule_id}[{suite.name}]")
+            _properties(case, findings)
+            status = status_of(findings, strict=strict)
+            failed = blocking(findings, strict=strict)
+            if status == Status.SKIP:
+                counts["skipped"] += 1
+                ET.SubElement(case, "skipped", message="; ".join(sorted({f.message for f in findings})))
+            elif status.blocks:
+                kind = "errors" if status == Status.ERROR else "failures"
+                counts[kind] += 1
+                meta = RULES.get(rule_id)
+                text = "\n".join(f.detail() for f in failed)
+                if meta is not None:
+                    text += f"\ncontract: {meta.contract}\nfix: {meta.fix}"
+                failure = ET.SubElement(case, "error" if kind == "errors" else "failure",
+                                        message=failed[0].one_line(), type=failed[0].severity.value)
+                failure.text = text
+        for key, value in counts.items():
+            element.set(key, str(value))
+            totals[key] += value
+    for key, value in totals.items():
+        root.set(key, str(value))
+    ET.indent(root)
+    return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"

@@ -1,0 +1,1 @@
+"""The live lane's conformance tests."""

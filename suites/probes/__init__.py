@@ -1,0 +1,1 @@
+"""The probes lane's conformance tests."""

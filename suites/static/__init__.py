@@ -1,0 +1,1 @@
+"""The static lane's conformance tests."""

@@ -1,0 +1,1 @@
+"""The upgrade lane's conformance tests."""

@@ -1,0 +1,54 @@
+"""Probe rules are registered like every rule: ``conformance explain``, the JSON report and SARIF know them,
+and the suites cite no contract string of their own (the registry is the one place)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import jsonschema
+
+from quickmeet_conformance.findings import Finding, Severity, Verdict
+from quickmeet_conformance.probes import ProbeResult, ddp, nats_bus
+from quickmeet_conformance.reports.probes import probe_results_dict
+from quickmeet_conformance.reports.sarif import sarif_log
+from quickmeet_conformance.rules.engine import rules_for_lane
+
+REPO = Path(__file__).resolve().parents[2]
+SCHEMA = json.loads((REPO / "tests/reports/data/sarif-schema-2.1.0.json").read_text(encoding="utf-8"))
+
+
+def _probe_ids() -> set[str]:
+    return {
+        value
+        for module in (ddp, nats_bus)
+        for name, value in vars(module).items()
+        if name.startswith("RULE_")
+    }
+
+
+def test_every_probe_rule_is_registered_with_contract_and_fix() -> None:
+    registered = {r.id: r for r in rules_for_lane("probes")}
+    assert set(registered) == _probe_ids(), f"registry vs probes: {sorted(set(registered) ^ _probe_ids())}"
+    for rule_obj in registered.values():
+        assert rule_obj.contract.startswith("CONTRACT.md > ") and rule_obj.fix, rule_obj
+
+
+def test_suites_cite_no_contract_of_their_own() -> None:
+    for suite in (REPO / "suites/probes").glob("test_*.py"):
+        assert "contract=" not in suite.read_text(encoding="utf-8"), f"{suite} repeats a contract string"
+
+
+def test_probe_findings_reach_json_and_sarif() -> None:
+    failed = Finding("bus.hub-single", Verdict.FAIL, "2 nodes announce 'hub'", severity=Severity.ERROR)
+    results = [ProbeResult("nats://***@nats:4222", (failed,))]
+    (entry,) = probe_results_dict(results, strict=False)
+    assert entry["target"] == "nats://***@nats:4222" and entry["rules"][0]["status"] == "fail", entry
+    log = sarif_log([], probes=results)
+    jsonschema.Draft4Validator(SCHEMA).validate(log)
+    run = log["runs"][0]
+    assert [r["id"] for r in run["tool"]["driver"]["rules"]] == ["bus.hub-single"], run["tool"]["driver"][
+        "rules"
+    ]
+    (result,) = run["results"]
+    assert result["level"] == "error" and "nats://***@nats:4222" in json.dumps(result["locations"]), result
