@@ -242,9 +242,10 @@ def cmd_check(args: argparse.Namespace, out: TextIO) -> int:
         text = _text_report(session, results, upgrades, bundled=not args.chart, verbose=args.verbose,
                             failing=failing, inputs=inputs)
     _write(text, args.output, out)
-    if args.sarif:  # code scanning alongside any format (the GitHub Action shows text and uploads this)
-        _write(render_check_report("sarif", session, results, upgrades, bundled=not args.chart, verbose=False),
-               args.sarif, out)
+    for fmt, target in (("sarif", args.sarif), ("html", args.html), ("markdown", args.markdown)):
+        if target:  # alongside any format (the GitHub Action shows text, uploads SARIF, appends Markdown)
+            _write(render_check_report(fmt, session, results, upgrades, bundled=not args.chart, verbose=False),
+                   target, out)
     if inputs:
         return EXIT_USAGE
     return EXIT_FINDINGS if failing else EXIT_CONFORMANT
@@ -254,19 +255,20 @@ def render_check_report(fmt: str, session: ConformanceSession, results: list, up
                         verbose: bool) -> str:
     """The report of a check in ``fmt`` (text is assembled by the caller once verdicts are counted)."""
     if fmt == "json":
-        from .reports.model import report_dict
+        return json.dumps(_report_model(session, results, upgrades), indent=2) + "\n"
+    if fmt == "html":
+        from .reports.html import html_report
 
-        sections = {}
-        if upgrades:
-            from .reports.upgrade import upgrade_result_dict
+        return html_report(_report_model(session, results, upgrades))
+    if fmt == "markdown":
+        from .reports.markdown import markdown_report
 
-            sections["upgrades"] = [upgrade_result_dict(u, strict=session.settings.strict) for u in upgrades]
-        return json.dumps(report_dict(results, extra_sections=sections, strict=session.settings.strict),
-                          indent=2) + "\n"
+        return markdown_report(_report_model(session, results, upgrades))
     if fmt == "sarif":
         from .reports.sarif import sarif_log
 
-        return json.dumps(sarif_log(results, strict=session.settings.strict), indent=2) + "\n"
+        sections = _report_model(session, [], upgrades) if upgrades else None
+        return json.dumps(sarif_log(results, sections=sections, strict=session.settings.strict), indent=2) + "\n"
     if fmt == "junit":
         from .reports.junit import JUnitSuite, junit_xml
 
@@ -274,6 +276,18 @@ def render_check_report(fmt: str, session: ConformanceSession, results: list, up
         suites += [JUnitSuite(f"upgrade:{u.case.id}", u.findings, u.input_error) for u in upgrades]
         return junit_xml(suites, strict=session.settings.strict)
     return ""
+
+
+def _report_model(session: ConformanceSession, results: list, upgrades: list) -> dict[str, Any]:
+    """The report model every file format is written from: the static cases and the upgrades."""
+    from .reports.model import report_dict
+
+    sections: dict[str, Any] = {}
+    if upgrades:
+        from .reports.upgrade import upgrade_result_dict
+
+        sections["upgrades"] = [upgrade_result_dict(u, strict=session.settings.strict) for u in upgrades]
+    return report_dict(results, extra_sections=sections, strict=session.settings.strict)
 
 
 def _write(text: str, output: str | None, out: TextIO) -> None:
@@ -304,10 +318,14 @@ def _add_check(sub: argparse._SubParsersAction) -> None:
                        "(default 1.35.0; 'conformance check --kube-version x' lists the supported ones)")
     check.add_argument("--concurrent-users", type=int, metavar="N",
                        help="expected concurrent users: ddp-streamer replicas must be >= ceil(N/500)")
-    check.add_argument("--format", choices=("text", "json", "junit", "sarif"), default="text",
+    check.add_argument("--format", choices=("text", "json", "junit", "sarif", "html", "markdown"), default="text",
                        help="report format (default text)")
     check.add_argument("-o", "--output", metavar="FILE", help="write the report to FILE instead of stdout")
     check.add_argument("--sarif", metavar="FILE", help="also write the findings as SARIF 2.1.0 to FILE")
+    check.add_argument("--html", metavar="FILE", help="also write a self-contained HTML report (each release "
+                       "drawn, the verdict matrix, upgrade plans) to FILE")
+    check.add_argument("--markdown", metavar="FILE", help="also write the report as GitHub Markdown with Mermaid "
+                       "diagrams to FILE (append it to $GITHUB_STEP_SUMMARY)")
     check.add_argument("--upgrade-from", action="append", metavar="FILE",
                        help="values of the installed release: also check the upgrade to each VALUES case")
     check.add_argument("--from-chart", metavar="DIR|TGZ|REPO/NAME",

@@ -22,6 +22,8 @@ _PEM = re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----.*?-----END [A-Z ]*PRIVATE
 _NAMES_A_SECRET = re.compile(r"(name|^existing|^key$)", re.I)
 # env var names that hold a credential when given a literal value (ROCKETCHAT_LICENSE, ADMIN_PASS, MAIL_URL...)
 CREDENTIAL_ENV = re.compile(r"(PASS(WORD|WD)?(_|$)|SECRET|TOKEN|LICEN[CS]E|API_?KEY|CREDENTIAL|PRIVATE_?KEY)", re.I)
+# a credential-named variable holding one of these is a switch, not a secret (MongoDB's ALLOW_EMPTY_PASSWORD=yes)
+SWITCH_VALUES = frozenset({"yes", "no", "true", "false", "on", "off", "0", "1", "y", "n"})
 MIN_SECRET_LEN = 4  # shorter strings ("yes", "a") would mask ordinary words
 
 
@@ -72,7 +74,8 @@ class Redactor:
         secret when the name says credential."""
         name, value = entry.get("name"), entry.get("value")
         if isinstance(name, str) and isinstance(value, str) and CREDENTIAL_ENV.search(name):
-            self.add(value)
+            if value.strip().lower() not in SWITCH_VALUES:  # masking "false" everywhere would protect nothing
+                self.add(value)
 
     def add_from_manifest_env(self, body: Any) -> None:
         """Every literal env value of a rendered manifest whose name says credential, or that holds one."""

@@ -2,8 +2,9 @@
 on those, the live topology rules on the namespace, and drift between the live objects and the manifest.
 
 Only reads: ``helm status``/``get values``/``get manifest`` (pyhelm3) and GET/watch through the Kubernetes
-client. The chart's defaults come from helm's own release record (Secret ``sh.helm.release.v1.<release>.v<revision>``: base64 of
-gzipped JSON), so the static rules judge the user's values against the chart that was really installed.
+client. The chart's defaults come from helm's own release record (Secret
+``sh.helm.release.v1.<release>.v<revision>``: base64 of gzipped JSON), so the static rules judge the user's
+values against the chart that was really installed.
 """
 
 from __future__ import annotations

@@ -57,36 +57,31 @@ def event_lines(events: list[dict[str, Any]], about: str | None = None) -> list[
     return lines
 
 
-def pod_lines(pods: list[dict[str, Any]]) -> list[str]:
-    lines = []
-    for pod in pods:
-        status = pod.get("status") or {}
-        containers = status.get("containerStatuses") or []
-        ready = sum(1 for c in containers if c.get("ready"))
-        restarts = sum(int(c.get("restartCount") or 0) for c in containers)
-        images = ",".join(c.get("image", "") for c in (pod.get("spec") or {}).get("containers") or [])
-        deleting = " (deleting)" if (pod.get("metadata") or {}).get("deletionTimestamp") else ""
-        lines.append(
-            f"{_name(pod)}  {ready}/{len(containers)} ready  {status.get('phase', '?')}{deleting}  "
-            f"restarts {restarts}  node {(pod.get('spec') or {}).get('nodeName') or '-'}  {images}"
-        )
-    return lines
+def _images(pod_spec: dict[str, Any]) -> str:
+    return ",".join(c.get("image", "") for c in pod_spec.get("containers") or [])
 
 
-def workload_lines(workloads: list[dict[str, Any]]) -> list[str]:
-    lines = []
-    for obj in workloads:
-        spec, status = obj.get("spec") or {}, obj.get("status") or {}
-        images = ",".join(
-            c.get("image", "")
-            for c in ((spec.get("template") or {}).get("spec") or {}).get("containers") or []
-        )
-        lines.append(
-            f"{obj.get('kind')}/{_name(obj)}  ready {status.get('readyReplicas') or 0}/"
-            f"{spec.get('replicas', 1)}  updated {status.get('updatedReplicas') or 0}  "
-            f"available {status.get('availableReplicas') or 0}  {images}"
-        )
-    return lines
+def pod_line(pod: dict[str, Any]) -> str:
+    """Name, ready containers, phase, restarts, node and images (``kubectl get pods -o wide``)."""
+    spec, status = pod.get("spec") or {}, pod.get("status") or {}
+    containers = status.get("containerStatuses") or []
+    ready = sum(1 for c in containers if c.get("ready"))
+    restarts = sum(int(c.get("restartCount") or 0) for c in containers)
+    deleting = " (deleting)" if (pod.get("metadata") or {}).get("deletionTimestamp") else ""
+    return (
+        f"{_name(pod)}  {ready}/{len(containers)} ready  {status.get('phase', '?')}{deleting}  "
+        f"restarts {restarts}  node {spec.get('nodeName') or '-'}  {_images(spec)}"
+    )
+
+
+def workload_line(obj: dict[str, Any]) -> str:
+    """Kind/name, ready/updated/available replicas and images of a Deployment, StatefulSet or ReplicaSet."""
+    spec, status = obj.get("spec") or {}, obj.get("status") or {}
+    return (
+        f"{obj.get('kind')}/{_name(obj)}  ready {status.get('readyReplicas') or 0}/{spec.get('replicas', 1)}  "
+        f"updated {status.get('updatedReplicas') or 0}  available {status.get('availableReplicas') or 0}  "
+        f"{_images((spec.get('template') or {}).get('spec') or {})}"
+    )
 
 
 def _env_line(env: dict[str, Any]) -> str:
@@ -151,10 +146,10 @@ def collect(
         parts.append(_section("events", "\n".join(event_lines(events))))
     pods = read("pods", ("Pod",))
     if pods is not None:
-        parts.append(_section("pods", "\n".join(pod_lines(pods))))
+        parts.append(_section("pods", "\n".join(map(pod_line, pods))))
     workloads = read("workloads", ("Deployment", "StatefulSet", "ReplicaSet"))
     if workloads is not None:
-        parts.append(_section("workloads", "\n".join(workload_lines(workloads))))
+        parts.append(_section("workloads", "\n".join(map(workload_line, workloads))))
     names = {ref.removeprefix("pod/") for ref in describe} or {_name(p) for p in pods or [] if not _ready(p)}
     targets = sorted((p for p in pods or [] if _name(p) in names), key=_name)[:MAX_DESCRIBED]
     if targets:

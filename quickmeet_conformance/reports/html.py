@@ -194,7 +194,7 @@ def topology_svg(graph: dict[str, Any], case_id: str) -> str:
                 parts.append(f'<text x="{x + 10}" y="{y + 34 + li * 14}" font-size="11" fill="#57606a">'
                              f'{_e(_clip(line, 42))}</text>')
             if node["stream_hub"]:
-                parts.append(f'<text class="stream-hub-mark" x="{x + NODE_W - 8}" y="{y + 16}" text-anchor="end" '
+                parts.append(f'<text class="stream-hub-mark" x="{x + NODE_W}" y="{y - 3}" text-anchor="end" '
                              f'font-size="11" font-weight="700" fill="#8250df">stream-hub · max 1</text>')
             parts.append("</g>")
     parts.append("</svg>")

@@ -6,7 +6,7 @@ import math
 from typing import Iterable
 
 from ..findings import Finding, Severity
-from ..redact import CREDENTIAL_ENV, URI_CREDENTIALS
+from ..redact import CREDENTIAL_ENV, SWITCH_VALUES, URI_CREDENTIALS
 from ..topology import BUS_CLIENTS, DDP_STREAMER, EnvVar
 from ..values import lookup
 from .engine import Context, Rule, rule
@@ -91,10 +91,6 @@ def rule_resources_set(ctx: Context, r: Rule) -> Iterable[Finding]:
             yield r.fail(ctx, f"{workload.component} ({workload.ref}) has no resource requests or limits",
                          expected="resources.requests and limits", found="none", workload=workload,
                          field_path=f"spec.template.spec.containers[{container.name}].resources")
-
-
-# a credential-named variable holding one of these is a switch, not a secret (MongoDB's ALLOW_EMPTY_PASSWORD=yes)
-SWITCH_VALUES = frozenset({"yes", "no", "true", "false", "on", "off", "0", "1", "y", "n"})
 
 
 def _plain_credential(var: EnvVar) -> str:

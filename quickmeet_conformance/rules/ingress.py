@@ -186,7 +186,7 @@ def rule_tls_covers_host(ctx: Context, r: Rule) -> Iterable[Finding]:
         return
     key = "ingress.tls" if ctx.values_file.position("ingress.tls") else ""
     for ingress in ctx.topology.ingresses:
-        where = dict(resource=f"Ingress/{ingress.name}", field_path="spec.tls", key_path=key)
+        where: dict[str, Any] = dict(resource=f"Ingress/{ingress.name}", field_path="spec.tls", key_path=key)
         if not ingress.tls_entries:
             yield r.fail(ctx, f"Ingress/{ingress.name} has no TLS: {host} is served over plain HTTP only",
                          expected=f"tls hosts including {host}", found="no TLS", severity=Severity.WARNING, **where)

@@ -380,7 +380,8 @@ def _owner(pod: str) -> str:
     "live.upgrade-accepted",
     title="helm upgrade is accepted by the API server (it changes no immutable field)",
     contract="CONTRACT.md > Upgrades: Deployment spec.selector, StatefulSet volumeClaimTemplates/serviceName/selector, "
-    "Service clusterIP, PVC specs and Job templates are immutable: an upgrade that changes them fails at the API server",
+    "Service clusterIP, PVC specs and Job templates are immutable: an upgrade that changes them fails at the "
+    "API server",
     fix="keep selectors and StatefulSet identity fields stable across chart versions (new labels go on the pod "
     "template only), or rename the resource deliberately",
     basis="chart behaviour",

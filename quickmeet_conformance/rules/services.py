@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Iterable
+from typing import Any, Iterable
 
 from ..findings import Finding, Severity
 from ..topology import (
@@ -123,7 +123,7 @@ def rule_service_target_ports_exist(ctx: Context, r: Rule) -> Iterable[Finding]:
             for index, port in enumerate(service.ports):
                 if workload.listening_port_for(port.target_port) is not None:
                     continue
-                where = dict(resource=service.ref, field_path=f"spec.ports[{index}].targetPort",
+                where: dict[str, Any] = dict(resource=service.ref, field_path=f"spec.ports[{index}].targetPort",
                              manifest=manifests.get(service.ref))
                 label = f"{service.ref} port {port.name or port.port}"
                 target = port.target_port

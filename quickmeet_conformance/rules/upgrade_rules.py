@@ -113,7 +113,8 @@ def _immutable_data_changes(r: Rule, ctx: Context, old: Manifest, new: Manifest)
     "upgrade.immutable-fields",
     title="no immutable field changes on a resource the upgrade keeps",
     contract=f"{_UPGRADES}: Deployment spec.selector, StatefulSet volumeClaimTemplates/serviceName/selector, "
-    "Service clusterIP, PVC specs and Job templates are immutable: an upgrade that changes them fails at the API server",
+    "Service clusterIP, PVC specs and Job templates are immutable: an upgrade that changes them fails at the "
+    "API server",
     fix="keep selectors, StatefulSet identity fields, pinned clusterIPs, PVC specs and Job templates stable "
     "across chart versions (put new labels on the pod template only), or rename the resource deliberately",
     basis="chart behaviour",

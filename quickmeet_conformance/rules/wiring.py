@@ -23,8 +23,9 @@ def _secret_known(ctx: Context, name: str, key: str, *external: str) -> bool:
 @rule(
     "wiring.transporter",
     title="TRANSPORTER on every microservice and the monolith resolves to the NATS Service and port",
-    contract="CONTRACT.md > Wiring: every microservice pod and the monolith get TRANSPORTER=nats://<release>-nats:4222; "
-    "the host must be a Service that exists, exposes that port, and selects the NATS pods",
+    contract="CONTRACT.md > Wiring: every microservice pod and the monolith get "
+    "TRANSPORTER=nats://<release>-nats:4222; the host must be a Service that exists, exposes that port, and "
+    "selects the NATS pods",
     fix="point TRANSPORTER at the NATS Service (nats://<release>-nats:4222) or fix that Service's selector/ports",
 )
 def rule_transporter_resolves(ctx: Context, r: Rule) -> Iterable[Finding]:
@@ -80,8 +81,10 @@ def rule_transporter_resolves(ctx: Context, r: Rule) -> Iterable[Finding]:
 def nats_services(ctx: Context) -> list[Service]:
     """The Services of this release that select NATS pods and lead to them on the client port 4222."""
     found = []
-    for service in ctx.topology.services:
-        _, reached = resolve_service_port(ctx.topology, service, number=4222)
+    topo = ctx.topology
+    assert topo is not None  # evaluate_rule runs render rules only on a rendered chart
+    for service in topo.services:
+        _, reached = resolve_service_port(topo, service, number=4222)
         if any(w.component == NATS for w in reached):
             found.append(service)
     return sorted(found, key=lambda s: (len(s.name), s.name))  # the client Service before its headless twin

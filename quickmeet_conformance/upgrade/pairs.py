@@ -83,8 +83,9 @@ def _matrix_side(data: dict[str, Any], side: str, path: Path, charts_dir: Path, 
         raise UserError(f"{side}.chart must name a chart directory under {_shown(charts_dir)}", where=where)
     unavailable = ""
     if chart.startswith(UPSTREAM_PREFIX):  # a public chart beside the repository; absent: the pair is skipped
-        chart_path: Path | None = upstream_chart_dir(chart, charts_dir.resolve().parents[1])
-        if not (chart_path / "Chart.yaml").is_file():
+        upstream = upstream_chart_dir(chart, charts_dir.resolve().parents[1])
+        chart_path: Path | None = upstream
+        if not (upstream / "Chart.yaml").is_file():
             unavailable = f"public chart not found at {chart_path} (../shared/upstream-charts beside the repository)"
     else:
         chart_path = next((p for p in (charts_dir / chart, Path(chart)) if p.exists()), None)

@@ -93,3 +93,35 @@ def test_cluster_none_skips_the_live_suites_with_the_reason(run_pytest) -> None:
     output = proc.stdout + proc.stderr
     assert proc.returncode == 0, output[-3000:]
     assert "live lane not run: --cluster none" in output, output[-3000:]
+
+
+def test_diagnostics_describe_pods_not_ready_from_the_objects() -> None:
+    """What a failing live case attaches: events oldest first, pods, workloads, and a describe of the pods that
+    are not Ready (conditions, container state, environment, their events), all through the redactor."""
+    from quickmeet_conformance.live import diagnostics
+
+    env = [{"name": "TRANSPORTER", "value": "nats://u:s3cret@nats:4222"},
+           {"name": "MONGO_URL", "valueFrom": {"secretKeyRef": {"name": "db", "key": "mongo-uri"}}}]
+    pending = {"kind": "Pod", "metadata": {"name": "ddp-1"}, "spec": {"containers": [{"name": "ddp", "image": "i:1",
+                                                                                      "env": env}]},
+               "status": {"phase": "Pending", "conditions": [{"type": "PodScheduled", "status": "False",
+                                                              "reason": "Unschedulable"}]}}
+    ready = {"kind": "Pod", "metadata": {"name": "web-1"}, "spec": {"containers": [{"name": "web", "image": "w:1"}]},
+             "status": {"phase": "Running", "conditions": [{"type": "Ready", "status": "True"}],
+                        "containerStatuses": [{"name": "web", "ready": True, "restartCount": 0}]}}
+    events = [{"type": "Warning", "reason": "FailedScheduling", "message": "0/3 nodes: Insufficient cpu",
+               "lastTimestamp": "2026-01-01T00:00:02Z", "involvedObject": {"kind": "Pod", "name": "ddp-1"}},
+              {"type": "Normal", "reason": "Scheduled", "message": "assigned", "lastTimestamp": "2026-01-01T00:00:01Z",
+               "involvedObject": {"kind": "Pod", "name": "web-1"}}]
+    objects = {"Event": events, "Pod": [pending, ready], "Deployment": [], "StatefulSet": [], "ReplicaSet": []}
+
+    class FakeKube:
+        def list_kinds(self, kinds: tuple[str, ...], namespace: str, *, timeout: float | None = None) -> list:
+            return [o for kind in kinds for o in objects[kind]]
+
+    text = diagnostics.collect(FakeKube(), "ns", lambda t: t.replace("s3cret", "***"))  # type: ignore[arg-type]
+    assert text.index("Scheduled") < text.index("FailedScheduling"), "events must come oldest first"
+    assert "--- describe pod/ddp-1 ---" in text and "pod/web-1" not in text.split("--- describe")[1], text
+    assert "condition PodScheduled=False Unschedulable" in text and "Insufficient cpu" in text, text
+    assert "TRANSPORTER=nats://u:***@nats:4222" in text and "s3cret" not in text, text
+    assert "MONGO_URL <- secret db/mongo-uri" in text, text

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import re
 import shutil
+import signal
 import subprocess
 import time
 import urllib.request
@@ -20,7 +22,8 @@ from websockets.sync.client import connect
 
 FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         "--hide-scrollbars", "--mute-audio", "--disable-extensions", "--remote-debugging-address=127.0.0.1",
+         "--hide-scrollbars", "--mute-audio", "--disable-extensions", "--disable-breakpad", "--disable-crash-reporter",
+         "--remote-debugging-address=127.0.0.1",
          "--remote-debugging-port=0")
 START_TIMEOUT_S = 30.0
 CALL_TIMEOUT_S = 30.0
@@ -48,7 +51,7 @@ class Chromium:
             self.process = subprocess.Popen(
                 [binary, *FLAGS, f"--user-data-dir={self.profile / 'profile'}",
                  f"--window-size={self.size[0]},{self.size[1]}", "about:blank"],
-                stdout=subprocess.DEVNULL, stderr=err)
+                stdout=subprocess.DEVNULL, stderr=err, start_new_session=True)  # its helpers share our group id
         deadline = time.monotonic() + START_TIMEOUT_S
         port = None
         while port is None:
@@ -72,13 +75,21 @@ class Chromium:
         if self._ws is not None:
             self._ws.__exit__(None, None, None)
             self._ws = None
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
+        if self.process is None:
+            return
+        # the browser, then whatever helper it left in the process group it leads (renderers, zygotes)
+        for sig in (signal.SIGTERM, signal.SIGKILL):
+            if self.process.poll() is None:
+                self.process.send_signal(sig)
+                try:
+                    self.process.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    continue
             try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=10)
+                os.killpg(self.process.pid, sig)
+            except (ProcessLookupError, PermissionError):
+                break
+            time.sleep(0.2)
 
     def call(self, method: str, **params: Any) -> dict[str, Any]:
         self._next_id += 1

@@ -64,10 +64,15 @@ def full_failing_html(failing: ReportRun, tmp_path_factory: pytest.TempPathFacto
 
 
 def _page(path: Path, tmp_path: Path, shot_name: str) -> Chromium:
+    """A browser showing ``path``, screenshotted; the caller stops it (it is stopped here if this fails)."""
     browser = Chromium(tmp_path / "chromium").__enter__()
-    browser.open(path)
-    width, height = browser.screenshot(_shot_path(tmp_path, shot_name))
-    assert width >= 900 and height >= 600, f"the page laid out as {width}x{height}px: expected a full report"
+    try:
+        browser.open(path)
+        width, height = browser.screenshot(_shot_path(tmp_path, shot_name))
+        assert width >= 900 and height >= 600, f"the page laid out as {width}x{height}px: expected a full report"
+    except BaseException:
+        browser.stop()
+        raise
     return browser
 
 

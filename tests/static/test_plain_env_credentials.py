@@ -26,3 +26,14 @@ def test_a_switch_is_not_a_credential(name: str, value: str) -> None:
 def test_a_credential_is_reported(name: str, value: str, why: str) -> None:
     assert _plain_credential(EnvVar(name, value)) == why
     assert _plain_credential(EnvVar(name, secret_name="s", secret_key="k")) == "", "valueFrom a Secret is fine"
+
+
+def test_a_credential_named_switch_is_not_masked_everywhere() -> None:
+    """redact.py learns literal credential env values, but not a switch: masking 'false' would hide every
+    false in every report and protect nothing."""
+    from quickmeet_conformance.redact import Redactor
+
+    redactor = Redactor()
+    redactor.add_from_manifest_env({"env": [{"name": "MONGODB_DISABLE_PASSWORD", "value": "false"},
+                                            {"name": "ADMIN_PASSWORD", "value": "planted-admin-pw"}]})
+    assert redactor.text("enabled: false, password planted-admin-pw") == "enabled: false, password ***"

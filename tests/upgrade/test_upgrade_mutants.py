@@ -103,3 +103,12 @@ def test_lookup_guarded_random_secret_is_a_warning(renderer, tmp_path):
     result = evaluate_upgrade(_mutant_case(mutant, renderer, tmp_path))
     failing = [f for f in result.findings[mutant.rule] if f.failed]
     assert failing and all(f.severity == Severity.WARNING for f in failing), [f.detail() for f in failing]
+
+
+def test_plan_says_a_mode_change_comes_from_a_new_default(renderer, tmp_path):
+    """The plan notes (terminal and JSON) name the default that changed, not only the rule's warning."""
+    (mutant,) = [m for m in MUTANTS if m.name == "mode-changed-by-default--microservices-default"]
+    result = evaluate_upgrade(_mutant_case(mutant, renderer, tmp_path))
+    notes = "\n".join(result.plan.notes)
+    assert "converts the monolith" in notes and "only because the chart default microservices.enabled changed " \
+        "from false (rocketchat-2.0.0) to true (rocketchat-2.1.0)" in notes, notes

@@ -56,10 +56,11 @@ PLANTED = ("lic-QMC-planted-4f9d2c7e", "Planted-Oplog-9x7")
 @pytest.mark.parametrize("version", VERSIONS)
 def test_plain_env_credentials_are_redacted_everywhere(version, renderer, tmp_path):
     """hygiene.plain-env-credentials warns, and the planted licence and URI password appear in no finding,
-    terminal line or JSON report of the case (redact.py learns literal credential env values)."""
+    terminal line, JSON report or SARIF log of the case (redact.py learns literal credential env values)."""
     import json
 
     from quickmeet_conformance.reports.model import report_dict
+    from quickmeet_conformance.reports.sarif import sarif_log
     from quickmeet_conformance.reports.terminal import write_summary
 
     chart = load_chart(str(require_upstream(version)), version=None, helm_path=renderer.helm.path, workdir=tmp_path)
@@ -75,7 +76,7 @@ def test_plain_env_credentials_are_redacted_everywhere(version, renderer, tmp_pa
     assert {f.severity for f in warned} == {Severity.WARNING} and len(warned) >= 2, warned
     lines: list[str] = []
     write_summary(lambda text="", **_: lines.append(text), [result], strict=True, failures_only=False)
-    outputs = "\n".join(lines) + json.dumps(report_dict([result]))
+    outputs = "\n".join(lines) + json.dumps(report_dict([result])) + json.dumps(sarif_log([result]))
     assert "hygiene.plain-env-credentials" in outputs and "ROCKETCHAT_LICENSE" in outputs, "the warning is not shown"
     leaked = [p for p in PLANTED if p in outputs]
-    assert not leaked, f"planted credentials {leaked} reached the terminal summary or the JSON report"
+    assert not leaked, f"planted credentials {leaked} reached the terminal summary, the JSON report or SARIF"
