@@ -57,12 +57,25 @@ def timed(argv: list[str], *, cwd: Path, env: dict[str, str], repeat: int,
     return statistics.median(walls), statistics.median(cpus)
 
 
+def _tracked_copy(dest: Path) -> Path:
+    """The files git tracks (and new ones not ignored): the wheel is built from a copy, never in the checkout."""
+    listed = subprocess.run(["git", "ls-files", "-co", "--exclude-standard", "-z"], cwd=REPO, capture_output=True,
+                            text=True, timeout=60, check=True).stdout.split("\0")
+    for rel in filter(None, listed):
+        source = REPO / rel
+        if source.is_file() and not source.is_symlink():
+            (dest / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, dest / rel)
+    return dest
+
+
 def install(python: str, work: Path) -> tuple[float, int]:
     """Seconds to create a fresh venv and pip install the wheel into it; the venv's size in bytes."""
     dist = work / "dist"
-    subprocess.run([python, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(dist), str(REPO)], check=True,
-                   capture_output=True, timeout=900)
-    shutil.rmtree(REPO / "build", ignore_errors=True)
+    build = subprocess.run([python, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(dist),
+                            str(_tracked_copy(work / "src"))], capture_output=True, text=True, timeout=900)
+    if build.returncode != 0:
+        raise SystemExit(f"building the wheel failed:\n{build.stdout[-2000:]}\n{build.stderr[-2000:]}")
     wheel = next(dist.glob("quickmeet_conformance-*.whl"))
     venv = work / "static-venv"
     start = time.perf_counter()

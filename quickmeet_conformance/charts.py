@@ -7,7 +7,6 @@ which is pulled with ``helm pull`` into a temporary directory owned by the calle
 from __future__ import annotations
 
 import subprocess
-import tarfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -94,6 +93,8 @@ def chart_defaults(chart_dir: Path) -> dict[str, Any]:
 
 
 def _safe_extract(archive: Path, dest: Path) -> Path:
+    import tarfile  # only packaged charts need it (and its compression modules)
+
     try:
         with tarfile.open(archive, "r:gz") as tar:
             tar.extractall(dest, filter="data")
