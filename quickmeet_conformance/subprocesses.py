@@ -1,9 +1,9 @@
 """The one way the package runs a child process to completion: bounded, interruptible, and whole.
 
 Every child starts in a process group of its own (a terminal Ctrl-C reaches only us, and a wrapper script's
-own children go with it) and, unless it is given time to clean up, dies with us (PR_SET_PDEATHSIG, even
-when we are SIGKILLed). A timeout or an
-interrupt (Ctrl-C, SIGTERM raised as KeyboardInterrupt, an asyncio cancellation) ends the whole group:
+own children go with it). A :func:`run` child that is not given time to clean up also dies with us
+(PR_SET_PDEATHSIG, even when we are SIGKILLed); :func:`run_async` children rely on the group killer alone.
+A timeout or an interrupt (Ctrl-C, SIGTERM raised as KeyboardInterrupt, an asyncio cancellation) ends the whole group:
 SIGTERM first when the child cleans up after itself (``grace_s``), then SIGKILL. Errors are one line, passed
 through ``redact`` (helm quotes values, a credential among them).
 
