@@ -405,13 +405,13 @@ def live_upgrade(request: pytest.FixtureRequest) -> Iterator[LiveCaseResult]:
     key = request.param
     if key[0] == "refused":
         pytest.skip(AUDIT_REFUSAL)
-    lane = request.getfixturevalue("live_lane")
     from .live.scenario import IMMUTABLE_RULE
     from .plugin_upgrade import upgrade_session
 
     session = upgrade_session(request.config)
-    if session.unavailable(key[1:]):
+    if session.unavailable(key[1:]):  # before the cluster starts: nothing to install
         pytest.skip(session.unavailable(key[1:]))
+    lane = request.getfixturevalue("live_lane")
 
     def make() -> LiveCaseResult:
         case = session.case(key[1:])

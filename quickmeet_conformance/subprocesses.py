@@ -130,7 +130,8 @@ async def run_async(argv: Sequence[str], input: bytes | None = None) -> tuple[in
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
         start_new_session=True,
-        preexec_fn=die_with_parent,
+        # no preexec_fn here: it forces a slow fork() inside the event loop, and an interrupt landing while
+        # asyncio still connects the pipes leaves a transport that never finishes (a hang seen under load)
     )
     try:
         stdout, stderr = await proc.communicate(input)

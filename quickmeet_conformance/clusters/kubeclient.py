@@ -103,6 +103,10 @@ def api_class_name(api_version: str) -> str:
     return "".join(word.capitalize() for word in group.split(".")) + version.capitalize() + "Api"
 
 
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
+
+
 def error_line(exc: BaseException) -> str:
     """One line for a failed API call: the server's Status message, else the reason."""
     if isinstance(exc, ApiException):
@@ -225,6 +229,8 @@ class KubeClient:
             data = response.data
         except ApiException as exc:
             raise ToolError(f"{what} failed: {error_line(exc)}", where=self.where) from None
+        except ValueError as exc:  # the client's own validation of the arguments (before any request)
+            raise ToolError(f"{what}: {_first_line(exc)}", where=self.where) from None
         except (urllib3.exceptions.HTTPError, OSError) as exc:
             raise ToolError(
                 f"{what}: the API server did not answer ({type(exc).__name__})", where=self.where
@@ -303,6 +309,8 @@ class KubeClient:
             if exist_ok and exc.status == 409:
                 return body
             raise ToolError(f"create {kind}/{name} failed: {error_line(exc)}", where=self.where) from None
+        except ValueError as exc:  # the client validates a body against its model before sending it
+            raise ToolError(f"create {kind}/{name}: not a valid {kind}: {_first_line(exc)}", where=self.where) from None
 
     def patch(
         self, kind: str, name: str, body: dict[str, Any], namespace: str | None = None, *, merge: bool = False

@@ -416,8 +416,11 @@ class KwokClusterProvider(ClusterProvider):
                             {"type": "InternalIP", "address": f"10.250.0.{index + 10}"},
                             {"type": "Hostname", "address": name},
                         ],
+                        # every field the client's V1NodeSystemInfo requires
                         "nodeInfo": {"architecture": "amd64", "operatingSystem": "linux",
-                                     "kubeletVersion": "fake", "kubeProxyVersion": "fake"},
+                                     "kubeletVersion": "fake", "kubeProxyVersion": "fake", "bootID": name,
+                                     "containerRuntimeVersion": "fake", "kernelVersion": "fake",
+                                     "machineID": name, "osImage": "kwok", "systemUUID": name},
                     },
                 },
             )  # fmt: skip  # kept in the shape of the manifest it builds

@@ -85,6 +85,7 @@ def rule_chart_renders(ctx: Context, r: Rule) -> Iterable[Finding]:
 _SEMVER_GATE = re.compile(r"semverCompare[^\n]*?(invalid semantic version)", re.IGNORECASE)
 _TAG_GATE = re.compile(r"image tag[^\n]*semantic version", re.IGNORECASE)
 _HUB_REQUIRED = re.compile(r"stream.?hub[^\n]*required|required[^\n]*stream.?hub", re.IGNORECASE)
+_ROOT_PASSWORD = re.compile(r"root password must be provided", re.IGNORECASE)
 
 
 def _chart_message(render_error: str) -> str:
@@ -99,11 +100,12 @@ def _chart_message(render_error: str) -> str:
 @rule(
     "render.refuses-allowed-values",
     title="the chart does not refuse a configuration the contract allows (version gates misjudging the tag)",
-    contract="CONTRACT.md > Values contract (image: {repository, tag}) and Version rules: the app version "
-    "comes from image.tag, else appVersion; a tag that is not a version (latest, a digest) leaves it unknown; "
-    "stream-hub rules concern microservices, not a monolith",
+    contract="CONTRACT.md > Values contract (image: {repository, tag}; externalMongodbUrl / existingMongodbSecret) "
+    "and Version rules: the app version comes from image.tag, else appVersion; a tag that is not a version "
+    "(latest, a digest) leaves it unknown; stream-hub rules concern microservices, not a monolith",
     fix="pin image.tag to the semantic version of the image (e.g. the chart's appVersion); for a monolith on "
-    "app <= 7.7.0 use a chart released before the stream-hub gate (6.27.x) or app > 7.7.0",
+    "app <= 7.7.0 use a chart released before the stream-hub gate (6.27.x) or app > 7.7.0; for an external "
+    "MongoDB on charts of the oplog era (<= 6.28) also set externalMongodbOplogUrl",
     basis="chart behaviour",
     needs_render=False,
 )
@@ -122,6 +124,15 @@ def rule_chart_refuses_allowed_values(ctx: Context, r: Rule) -> Iterable[Finding
                      expected="a tag the chart accepts (a semantic version such as "
                      f"{ctx.chart.app_version or '8.0.1'}), or a chart whose gate tolerates it",
                      found=f"image.tag: {shown}", key_path=tag_key)
+    elif _ROOT_PASSWORD.search(error) and lookup(ctx.merged, "externalMongodbUrl") and not lookup(
+        ctx.merged, "mongodb.enabled"
+    ):
+        yield r.fail(ctx, f"{chart} refuses an external MongoDB given by externalMongodbUrl alone: it still builds a "
+                     "MONGO_OPLOG_URL for the embedded MongoDB from mongodb.auth.rootPassword (mongodb.enabled is "
+                     f"false). The chart says: {_chart_message(error)}",
+                     expected="externalMongodbUrl is enough (the contract's external MongoDB)",
+                     found="externalMongodbOplogUrl and mongodb.auth.rootPassword unset",
+                     key_path="externalMongodbUrl" if ctx.values_file.position("externalMongodbUrl") else "")
     elif _HUB_REQUIRED.search(error) and not ctx.expectations.microservices:
         yield r.fail(ctx, f"{chart} refuses a monolith (microservices.enabled: false) on app "
                      f"{ctx.expectations.app_version}: its stream-hub gate runs even without microservices, and no "

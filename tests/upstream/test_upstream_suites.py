@@ -31,7 +31,8 @@ RULE_OF_TEST = {  # suite test name -> the rule it checks (for the known defects
 def test_static_suite_on_public_chart(version, tmp_path):
     chart = require_upstream(version)
     values = values_files(version)
-    args = ["suites/static", "-q", "-rf", "--chart", str(chart), "--helm", str(REPO / ".tools/bin/helm3"), "--helm", str(REPO / ".tools/bin/helm4")]
+    args = ["suites/static", "-q", "-rf", "--chart", str(chart),
+            "--helm", str(REPO / ".tools/bin/helm3"), "--helm", str(REPO / ".tools/bin/helm4")]
     for path in values:
         args += ["--values", str(path)]
     proc = _pytest(*args)

@@ -121,3 +121,18 @@ def test_public_upgrade_with_reuse_values_is_refused(renderer, tmp_path):
     assert "Stream Hub microservice is only supported" in errors[0].message
     lost = {f.location.key_path for f in findings if f.severity == Severity.WARNING}
     assert lost == {"microservices.streamHub.enabled", "service.loadBalancerClass"}, lost
+
+
+def test_matrix_pair_without_the_public_chart_is_unavailable_with_the_reason(tmp_path):
+    """Where ../shared/upstream-charts is absent (a fork's CI), the public pairs load and say why they skip;
+    the rest of the matrix is unaffected."""
+    from quickmeet_conformance.upgrade.pairs import load_pair_file
+
+    repo = tmp_path / "elsewhere" / "repo"
+    (repo / "fixtures" / "charts").mkdir(parents=True)
+    (repo / "fixtures" / "values").mkdir()
+    source = REPO / "fixtures" / "upgrades" / "public-6.27.1-to-6.29.0.yaml"
+    pair = load_pair_file(source, repo / "fixtures" / "charts", repo / "fixtures" / "values")
+    assert pair.unavailable.startswith("public chart not found at ") and "upstream-charts" in pair.unavailable, (
+        pair.unavailable)
+    assert not PAIRS["public-6.27.1-to-6.29.0"].unavailable or not (REPO.parent / "shared").exists()
