@@ -170,7 +170,16 @@ def _live_config(config: pytest.Config) -> LiveConfig:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", f"{MUTATES}: installs or upgrades releases (refused in audit mode)")
-    config.stash[LIVE_KEY] = LiveRun(_live_config(config))
+    live = _live_config(config)
+    if live.provider != "none":  # a cluster was asked for: its Python dependencies are the 'live' extra
+        from .extras import require_live
+
+        try:
+            require_live("kubernetes", "pyhelm3", *(("cryptography",) if live.provider == "kwok" else ()),
+                         what=f"the live lane (--cluster {live.provider})")
+        except UserError as exc:
+            raise pytest.UsageError(exc.line()) from None
+    config.stash[LIVE_KEY] = LiveRun(live)
 
 
 def live_run(config: pytest.Config) -> LiveRun:

@@ -130,6 +130,10 @@ class LiveCluster:
 
 def start_cluster(kind: str, *, run_id: str, worker: str = "", kubeconfig: str | None = None, context: str = "",
                   keep: bool = False, cluster_name: str = "") -> LiveCluster:
+    from ..extras import require_live
+
+    require_live("kubernetes", "pyhelm3", *(("cryptography",) if kind == "kwok" else ()),
+                 what=f"the live lane (--cluster {kind})")
     provider = make_provider(kind, worker=worker, kubeconfig=kubeconfig, context=context, keep=keep,
                              cluster_name=cluster_name)
     owned = kind in ("kwok", "kind")

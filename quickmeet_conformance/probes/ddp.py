@@ -302,6 +302,9 @@ def _http_get(base_url: str, path: str, opts: DdpProbeOptions) -> tuple[int, byt
 
 async def _converse(base_url: str, route: str, opts: DdpProbeOptions) -> DdpSession:
     """Handshake, ping and close on ``route``; then a second connection with version 99."""
+    from ..extras import require_live
+
+    require_live("websockets", what="the DDP WebSocket probe")
     from websockets.asyncio.client import connect
     from websockets.exceptions import InvalidHandshake, InvalidStatus, WebSocketException
 

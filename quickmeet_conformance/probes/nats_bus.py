@@ -260,6 +260,9 @@ async def observe_bus(url: str, options: BusProbeOptions | None = None) -> BusOb
 
 
 async def _observe(url: str, opts: BusProbeOptions) -> BusObservation:
+    from ..extras import require_live
+
+    require_live("nats", what="the NATS bus probe")
     import nats  # imported here so the pure rules work without nats-py installed
     import nats.errors
 

@@ -145,3 +145,16 @@ def test_pytest_route_runs_the_installed_suites(venv_bin: Path, customer_env: di
     assert "passed" in output and "no upgrade pair named" in output and "--cluster none" in output, output
     typo = _run(base + ["--values", "typo.yaml", "-q"], cwd=tmp_path, env=customer_env)
     assert typo.returncode == 1 and "ddpStreamers" in typo.stdout and "typo.yaml:3:3" in typo.stdout, typo.stdout
+    # the static install has no 'live' extra: asking for a cluster says how to get it, in one line
+    live = _run(base + ["--values", "good.yaml", "--cluster", "kwok"], cwd=tmp_path, env=customer_env)
+    output = live.stdout + live.stderr
+    assert live.returncode == 4 and "pip install 'quickmeet-conformance[live]'" in output, output
+    assert "Traceback" not in output, output
+
+
+def test_static_install_leaves_out_the_live_extra(venv_bin: Path) -> None:
+    """A static check's install has no kubernetes client, pyhelm3 or pydantic: smaller and quicker."""
+    site = next((venv_bin.parent / "lib").glob("python3*/site-packages"))
+    present = sorted(name for name in ("kubernetes", "pyhelm3", "pydantic", "cryptography", "nats", "websockets")
+                     if (site / name).exists())
+    assert not present, f"the static install pulled in the live extra's packages: {present}"
