@@ -138,3 +138,12 @@ def test_workflow_passes_the_values_to_every_job() -> None:
         lanes_with_values = [r for r in runs.split(".venv/bin/pytest") if "suites/upgrade" not in r and r.strip()]
         assert lanes_with_values and all("$VALUES_DIR" in r for r in lanes_with_values), \
             f"job {name} runs a values lane without the maintainer's values (VALUES_DIR): {runs}"
+
+
+def test_action_shows_the_markdown_report_in_the_job_summary() -> None:
+    """The action writes --markdown and appends it to $GITHUB_STEP_SUMMARY, also when the check fails."""
+    steps = yaml.safe_load((REPO / "action.yml").read_text())["runs"]["steps"]
+    check = next(step for step in steps if step.get("id") == "check")
+    assert '--markdown "$md"' in check["run"], "conformance check writes no Markdown report"
+    summary = [step for step in steps if "GITHUB_STEP_SUMMARY" in str(step.get("run", ""))]
+    assert summary and summary[0]["if"].startswith("always()"), "the job summary step must run on failure too"
