@@ -45,6 +45,10 @@ OPTIONS = [
                "cluster for the live lane: kwok (local control plane, fake nodes), kind, existing (--kubeconfig), none",
                {"choices": PROVIDERS}),
     OptionSpec("qmc_kube_context", "--kube-context", "QMC_KUBE_CONTEXT", "context of --kubeconfig for --cluster existing"),
+    OptionSpec("qmc_kind_images", "--kind-images", "QMC_KIND_IMAGES",
+               "--cluster kind: where the node/app images come from: local (built here by scripts/build-kind-node-image.sh"
+               " and scripts/build-app-images.sh, no registry), upstream (kindest/node + ingress-nginx from their "
+               "registries), auto (default: local when the local node image exists)", {"choices": ("auto", "local", "upstream")}),
     OptionSpec("qmc_live_timeout", "--live-timeout", "QMC_LIVE_TIMEOUT",
                "seconds a rollout may take before a live case fails (default 120)", {"type": float}),
 ]
@@ -74,6 +78,7 @@ class LiveConfig:
     audit_namespace: str
     worker: str
     run_id: str
+    kind_images: str = "auto"
 
     @property
     def audit(self) -> bool:
@@ -152,6 +157,7 @@ def _live_config(config: pytest.Config) -> LiveConfig:
         audit_namespace=conformance_option(config, "qmc_namespace") or "default",
         worker=worker,
         run_id=run_id[:40],
+        kind_images=_live_option(config, "qmc_kind_images") or "auto",
     )
 
 
@@ -299,7 +305,8 @@ def live_cluster(request: pytest.FixtureRequest):
         write(f"[live] starting the {cfg.provider} cluster ...")
         try:
             run.cluster = start_cluster(cfg.provider, run_id=cfg.run_id, worker=cfg.worker, kubeconfig=cfg.kubeconfig,
-                                        context=cfg.context, keep=cfg.keep, cluster_name=cfg.cluster_name)
+                                        context=cfg.context, keep=cfg.keep, cluster_name=cfg.cluster_name,
+                                        kind_images=cfg.kind_images)
         except UserError as exc:
             run.cluster_error = f"cannot start the {cfg.provider} cluster: {exc.line()}"
             pytest.fail(run.cluster_error, pytrace=False)
