@@ -41,7 +41,15 @@ AUX = "aux"
 INGRESS = "traefik"
 # What scripts/build-app-images.sh builds: the component stand-ins, NATS, MongoDB, aux, the ingress.
 STANDIN_COMPONENTS = (
-    "monolith", "ddp-streamer", "accounts", "authorization", "presence", "stream-hub", NATS, MONGODB, AUX,
+    "monolith",
+    "ddp-streamer",
+    "accounts",
+    "authorization",
+    "presence",
+    "stream-hub",
+    NATS,
+    MONGODB,
+    AUX,
 )
 BUILD_FIX = "run scripts/build-app-images.sh (builds every stand-in from Debian, npm and the Go module proxy)"
 
@@ -134,10 +142,16 @@ def image_uses(manifests: Iterable[Manifest]) -> list[ImageUse]:
         for key, init in (("initContainers", True), ("containers", False)):
             for c in pod_spec.get(key) or []:
                 if isinstance(c, Mapping) and c.get("image"):
-                    uses.append(ImageUse(
-                        image=str(c["image"]), resource=m.ref, container=str(c.get("name", "")), init=init,
-                        pull_policy=str(c.get("imagePullPolicy") or ""), hook=hook,
-                    ))
+                    uses.append(
+                        ImageUse(
+                            image=str(c["image"]),
+                            resource=m.ref,
+                            container=str(c.get("name", "")),
+                            init=init,
+                            pull_policy=str(c.get("imagePullPolicy") or ""),
+                            hook=hook,
+                        )
+                    )
     return uses
 
 
@@ -145,14 +159,20 @@ def _note(component: str, uses: Sequence[ImageUse], image: str, source: str) -> 
     notes = []
     if source == LOCAL:
         if component == AUX:
-            notes.append("not a QuickMeet.Chat component, NATS or MongoDB: the aux stand-in runs it and does nothing")
+            notes.append(
+                "not a QuickMeet.Chat component, NATS or MongoDB: the aux stand-in runs it and does nothing"
+            )
         if "@" in image:
-            notes.append("pinned by digest: a local image cannot carry that digest, the kubelet will try to pull "
-                         "(give the image a tag, or use --kind-images upstream)")
+            notes.append(
+                "pinned by digest: a local image cannot carry that digest, the kubelet will try to pull "
+                "(give the image a tag, or use --kind-images upstream)"
+            )
         pulling = [u.where for u in uses if u.always_pulls]
         if pulling:
-            notes.append(f"imagePullPolicy Always (or :latest with no policy) on {', '.join(pulling)}: the kubelet "
-                         "pulls it even though it is loaded (set imagePullPolicy: IfNotPresent)")
+            notes.append(
+                f"imagePullPolicy Always (or :latest with no policy) on {', '.join(pulling)}: the kubelet "
+                "pulls it even though it is loaded (set imagePullPolicy: IfNotPresent)"
+            )
     hooks = sorted({u.hook for u in uses if u.hook})
     if uses and all(u.hook for u in uses):
         notes.append(f"only in helm hooks ({', '.join(hooks)}): not run by helm install")
@@ -161,7 +181,9 @@ def _note(component: str, uses: Sequence[ImageUse], image: str, source: str) -> 
 
 def _plans(uses: Iterable[ImageUse], source: str, matcher: ComponentMatcher | None) -> list[ImagePlan]:
     if source not in IMAGE_SOURCES:
-        raise ToolError(f"--kind-images {source!r}: not a choice", fix=f"use one of {', '.join(IMAGE_SOURCES)}")
+        raise ToolError(
+            f"--kind-images {source!r}: not a choice", fix=f"use one of {', '.join(IMAGE_SOURCES)}"
+        )
     matcher = matcher or ComponentMatcher()
     by_image: dict[str, list[ImageUse]] = {}
     for use in uses:
@@ -173,13 +195,16 @@ def _plans(uses: Iterable[ImageUse], source: str, matcher: ComponentMatcher | No
     return plans
 
 
-def plan_images(manifests: Iterable[Manifest], *, source: str = LOCAL,
-                matcher: ComponentMatcher | None = None) -> list[ImagePlan]:
+def plan_images(
+    manifests: Iterable[Manifest], *, source: str = LOCAL, matcher: ComponentMatcher | None = None
+) -> list[ImagePlan]:
     """One plan per distinct image reference of a rendered release, in first-use order."""
     return _plans(image_uses(manifests), source, matcher)
 
 
-def plan_refs(refs: Iterable[str], *, source: str = LOCAL, matcher: ComponentMatcher | None = None) -> list[ImagePlan]:
+def plan_refs(
+    refs: Iterable[str], *, source: str = LOCAL, matcher: ComponentMatcher | None = None
+) -> list[ImagePlan]:
     """Plans for bare image references (e.g. given on a command line)."""
     return _plans((ImageUse(image=r, resource="(given)", container="") for r in refs), source, matcher)
 
@@ -218,14 +243,17 @@ def tag_standins(plans: Iterable[ImagePlan], docker: Any = None) -> list[str]:
             continue  # docker cannot tag a digest; the plan's note says so
         proc = docker.run("tag", plan.standin, plan.image, timeout=60)
         if proc.returncode != 0:
-            raise ToolError(f"docker tag {plan.standin} {plan.image} failed: {_fail_line(proc, 'no output')}",
-                            fix=BUILD_FIX)
+            raise ToolError(
+                f"docker tag {plan.standin} {plan.image} failed: {_fail_line(proc, 'no output')}",
+                fix=BUILD_FIX,
+            )
         tagged.append(plan.image)
     return tagged
 
 
-def kind_load(cluster_name: str, images: Sequence[str], *, kind_bin: str | Path = "kind",
-              timeout_s: float = 600) -> None:
+def kind_load(
+    cluster_name: str, images: Sequence[str], *, kind_bin: str | Path = "kind", timeout_s: float = 600
+) -> None:
     """``kind load docker-image`` of all ``images`` at once (one archive: shared layers go once)."""
     if not images:
         return
@@ -235,15 +263,25 @@ def kind_load(cluster_name: str, images: Sequence[str], *, kind_bin: str | Path 
     except FileNotFoundError:
         raise ToolError(f"kind not found at {kind_bin}", fix="run scripts/install-kind.sh") from None
     except subprocess.TimeoutExpired:
-        raise ToolError(f"kind load docker-image took more than {timeout_s:.0f}s ({len(images)} images)",
-                        fix="check dockerd (docker info) and the cluster's node container") from None
+        raise ToolError(
+            f"kind load docker-image took more than {timeout_s:.0f}s ({len(images)} images)",
+            fix="check dockerd (docker info) and the cluster's node container",
+        ) from None
     if proc.returncode != 0:
-        raise ToolError(f"kind load docker-image into cluster {cluster_name!r} failed: "
-                        f"{_fail_line(proc, 'no output')}", fix=BUILD_FIX)
+        raise ToolError(
+            f"kind load docker-image into cluster {cluster_name!r} failed: {_fail_line(proc, 'no output')}",
+            fix=BUILD_FIX,
+        )
 
 
-def load_images(cluster_name: str, plans: Sequence[ImagePlan], *, kind_bin: str | Path = "kind",
-                timeout_s: float = 600, docker: Any = None) -> list[str]:
+def load_images(
+    cluster_name: str,
+    plans: Sequence[ImagePlan],
+    *,
+    kind_bin: str | Path = "kind",
+    timeout_s: float = 600,
+    docker: Any = None,
+) -> list[str]:
     """Make every image of the plans present in the kind cluster: each stand-in tagged as the reference the
     release uses, then all loaded at once. UPSTREAM plans need nothing (the cluster pulls). Returns the
     references loaded."""
@@ -253,9 +291,16 @@ def load_images(cluster_name: str, plans: Sequence[ImagePlan], *, kind_bin: str 
     return tagged
 
 
-def install_ingress_controller(cluster_name: str, kubeconfig: str | Path, context: str = "", *,
-                               kind_bin: str | Path = "kind", kubectl: str | Path = "kubectl",
-                               timeout_s: float = 180, docker: Any = None) -> None:
+def install_ingress_controller(
+    cluster_name: str,
+    kubeconfig: str | Path,
+    context: str = "",
+    *,
+    kind_bin: str | Path = "kind",
+    kubectl: str | Path = "kubectl",
+    timeout_s: float = 180,
+    docker: Any = None,
+) -> None:
     """Load the Traefik image into the cluster, apply tools/images/traefik/ingress.yaml and wait until the
     controller is available (it then serves the class ``nginx`` on the node's ports 80 and 443)."""
     docker = docker or _docker()
@@ -265,8 +310,18 @@ def install_ingress_controller(cluster_name: str, kubeconfig: str | Path, contex
     base = [str(kubectl), "--kubeconfig", str(kubeconfig), *(["--context", context] if context else [])]
     steps = [
         ([*base, "apply", "-f", str(INGRESS_MANIFEST)], "kubectl apply of the ingress controller"),
-        ([*base, "-n", INGRESS_NAMESPACE, "rollout", "status", f"deployment/{INGRESS_DEPLOYMENT}",
-          f"--timeout={int(timeout_s)}s"], "the ingress controller rollout"),
+        (
+            [
+                *base,
+                "-n",
+                INGRESS_NAMESPACE,
+                "rollout",
+                "status",
+                f"deployment/{INGRESS_DEPLOYMENT}",
+                f"--timeout={int(timeout_s)}s",
+            ],
+            "the ingress controller rollout",
+        ),
     ]
     for argv, what in steps:
         try:
@@ -274,15 +329,33 @@ def install_ingress_controller(cluster_name: str, kubeconfig: str | Path, contex
         except FileNotFoundError:
             raise ToolError(f"kubectl not found at {kubectl}", fix="run scripts/install.sh") from None
         except subprocess.TimeoutExpired:
-            raise ToolError(f"{what} took more than {timeout_s:.0f}s",
-                            fix=f"kubectl -n {INGRESS_NAMESPACE} describe pods") from None
+            raise ToolError(
+                f"{what} took more than {timeout_s:.0f}s", fix=f"kubectl -n {INGRESS_NAMESPACE} describe pods"
+            ) from None
         if proc.returncode != 0:
-            raise ToolError(f"{what} failed: {_fail_line(proc, 'no output')}",
-                            fix=f"kubectl -n {INGRESS_NAMESPACE} describe pods")
+            raise ToolError(
+                f"{what} failed: {_fail_line(proc, 'no output')}",
+                fix=f"kubectl -n {INGRESS_NAMESPACE} describe pods",
+            )
 
 
 __all__ = [
-    "AUX", "IMAGE_SOURCES", "INGRESS_IMAGE", "INGRESS_MANIFEST", "LOCAL", "STANDIN_COMPONENTS", "UPSTREAM",
-    "ImagePlan", "ImageUse", "image_uses", "install_ingress_controller", "kind_load", "load_images",
-    "missing_standins", "plan_images", "plan_refs", "standin_image", "tag_standins",
+    "AUX",
+    "IMAGE_SOURCES",
+    "INGRESS_IMAGE",
+    "INGRESS_MANIFEST",
+    "LOCAL",
+    "STANDIN_COMPONENTS",
+    "UPSTREAM",
+    "ImagePlan",
+    "ImageUse",
+    "image_uses",
+    "install_ingress_controller",
+    "kind_load",
+    "load_images",
+    "missing_standins",
+    "plan_images",
+    "plan_refs",
+    "standin_image",
+    "tag_standins",
 ]

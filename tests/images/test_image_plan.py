@@ -25,7 +25,10 @@ REPO = Path(__file__).resolve().parents[2]
 FIXTURES = REPO / "fixtures"
 UPSTREAM_CHARTS = REPO.parent / "shared" / "upstream-charts"  # the public charts, beside the repository
 HELM = REPO / ".tools" / "bin" / "helm3"
-EXTERNAL_MONGO = {"mongodb": {"enabled": False}, "externalMongodbUrl": "mongodb://mongo.example:27017/rocketchat"}
+EXTERNAL_MONGO = {
+    "mongodb": {"enabled": False},
+    "externalMongodbUrl": "mongodb://mongo.example:27017/rocketchat",
+}
 
 # The public charts' images (6.27.1: app 7.11.0 with stream-hub; 6.29.0: app 8.0.1) and what stands in.
 UPSTREAM_EXPECTED = {
@@ -74,8 +77,10 @@ def check_complete(manifests: list[Manifest], plans: list[images.ImagePlan]) -> 
             for container in workload.containers:
                 if ComponentMatcher().component_of_image(container.image) == workload.component:
                     assert by_image[container.image].component == workload.component, (
-                        f"{workload.kind}/{workload.name} is {workload.component} for the rules, but its image "
-                        f"{container.image} gets the {by_image[container.image].component} stand-in")
+                        f"{workload.kind}/{workload.name} is {workload.component} for the rules, but its "
+                        f"image "
+                        f"{container.image} gets the {by_image[container.image].component} stand-in"
+                    )
 
 
 @pytest.mark.parametrize("values_file", sorted(p.name for p in (FIXTURES / "values").glob("*.yaml")))
@@ -107,8 +112,12 @@ def test_public_chart_with_nats_subchart(version: str, renderer: Renderer, tmp_p
     assert not unexpected, f"images the test does not know: {unexpected}"
     for repo, plan in found.items():
         assert plan.component == UPSTREAM_EXPECTED[repo], plan.describe()
-    for must in ("registry.rocket.chat/rocketchat/rocket.chat", "rocketchat/ddp-streamer-service", "nats",
-                 "natsio/nats-server-config-reloader"):
+    for must in (
+        "registry.rocket.chat/rocketchat/rocket.chat",
+        "rocketchat/ddp-streamer-service",
+        "nats",
+        "natsio/nats-server-config-reloader",
+    ):
         assert must in found, f"{must} missing from {sorted(found)}"
     assert ("rocketchat/stream-hub-service" in found) == (version == "6.27.1"), sorted(found)
     assert "not a QuickMeet.Chat component" in found["natsio/nats-server-config-reloader"].note
@@ -118,39 +127,59 @@ def test_public_chart_with_nats_subchart(version: str, renderer: Renderer, tmp_p
 
 def _pod(*containers: dict[str, Any], init: tuple[dict[str, Any], ...] = (), hook: str = "") -> Manifest:
     meta: dict[str, Any] = {"name": "p", **({"annotations": {"helm.sh/hook": hook}} if hook else {})}
-    body = {"apiVersion": "v1", "kind": "Pod", "metadata": meta,
-            "spec": {"containers": list(containers), "initContainers": list(init)}}
+    body = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": meta,
+        "spec": {"containers": list(containers), "initContainers": list(init)},
+    }
     return Manifest("v1", "Pod", "p", "default", "t.yaml", body)
 
 
 def _cronjob(image: str) -> Manifest:
-    body = {"kind": "CronJob", "spec": {"jobTemplate": {"spec": {"template": {"spec": {
-        "containers": [{"name": "c", "image": image}]}}}}}}
+    body = {
+        "kind": "CronJob",
+        "spec": {
+            "jobTemplate": {"spec": {"template": {"spec": {"containers": [{"name": "c", "image": image}]}}}}
+        },
+    }
     return Manifest("batch/v1", "CronJob", "cj", "default", "t.yaml", body)
 
 
 def test_init_containers_and_cronjobs_are_listed_and_hook_only_images_said() -> None:
-    manifests = [_pod({"name": "app", "image": "rocketchat/presence-service:7.0.0"},
-                      init=({"name": "wait", "image": "busybox:1.36"},)),
-                 _cronjob("docker.io/bitnami/mongodb:7.0")]
+    manifests = [
+        _pod(
+            {"name": "app", "image": "rocketchat/presence-service:7.0.0"},
+            init=({"name": "wait", "image": "busybox:1.36"},),
+        ),
+        _cronjob("docker.io/bitnami/mongodb:7.0"),
+    ]
     uses = images.image_uses(manifests)
     assert [(u.image, u.init) for u in uses] == [
-        ("busybox:1.36", True), ("rocketchat/presence-service:7.0.0", False), ("docker.io/bitnami/mongodb:7.0", False)]
+        ("busybox:1.36", True),
+        ("rocketchat/presence-service:7.0.0", False),
+        ("docker.io/bitnami/mongodb:7.0", False),
+    ]
     plans = {p.image: p for p in images.plan_images(manifests)}
     assert plans["busybox:1.36"].component == "aux" and "aux stand-in" in plans["busybox:1.36"].note
     assert plans["docker.io/bitnami/mongodb:7.0"].component == "mongodb"
     assert plans["rocketchat/presence-service:7.0.0"].component == "presence"
-    hook = {p.image: p for p in images.plan_images([_pod({"name": "t", "image": "synadia/nats-box"}, hook="test")])}
+    hook = {
+        p.image: p
+        for p in images.plan_images([_pod({"name": "t", "image": "synadia/nats-box"}, hook="test")])
+    }
     assert "only in helm hooks (test)" in hook["synadia/nats-box"].note, hook["synadia/nats-box"].describe()
 
 
 def test_digest_and_always_pull_are_said_in_the_note() -> None:
     """What a local stand-in cannot satisfy is named with the fix: a digest, a policy that always pulls."""
     digest = "rocketchat/ddp-streamer-service@sha256:" + "a" * 64
-    manifests = [_pod({"name": "a", "image": digest}),
-                 _pod({"name": "b", "image": "rocketchat/presence-service:latest"}),
-                 _pod({"name": "c", "image": "nats:2.10", "imagePullPolicy": "Always"}),
-                 _pod({"name": "d", "image": "nats:2.11", "imagePullPolicy": "IfNotPresent"})]
+    manifests = [
+        _pod({"name": "a", "image": digest}),
+        _pod({"name": "b", "image": "rocketchat/presence-service:latest"}),
+        _pod({"name": "c", "image": "nats:2.10", "imagePullPolicy": "Always"}),
+        _pod({"name": "d", "image": "nats:2.11", "imagePullPolicy": "IfNotPresent"}),
+    ]
     plans = {p.image: p for p in images.plan_images(manifests)}
     assert plans[digest].pinned_by_digest and "pinned by digest" in plans[digest].note
     assert "imagePullPolicy Always" in plans["rocketchat/presence-service:latest"].note
@@ -159,7 +188,8 @@ def test_digest_and_always_pull_are_said_in_the_note() -> None:
 
 
 def test_upstream_source_plans_the_same_images_without_stand_ins(renderer: Renderer, tmp_path: Path) -> None:
-    """--kind-images upstream goes through the same plan: same references, nothing tagged, the cluster pulls."""
+    """--kind-images upstream goes through the same plan: same references, nothing tagged, the cluster
+    pulls."""
     manifests = render(renderer, FIXTURES / "charts" / "rocketchat", {}, tmp_path)
     local = images.plan_images(manifests)
     upstream = images.plan_images(manifests, source=images.UPSTREAM)
@@ -196,13 +226,23 @@ def test_missing_stand_in_is_one_line_naming_the_build_script() -> None:
     with pytest.raises(ToolError) as caught:
         images.tag_standins(plans, FakeDocker({"localhost/qmc/nats:local"}))
     line = caught.value.line()
-    assert "localhost/qmc/ddp-streamer:local" in line and "scripts/build-app-images.sh" in line and "\n" not in line
+    assert (
+        "localhost/qmc/ddp-streamer:local" in line
+        and "scripts/build-app-images.sh" in line
+        and "\n" not in line
+    )
 
 
 def test_tag_standins_tags_each_exact_reference() -> None:
-    refs = ["registry.rocket.chat/rocketchat/rocket.chat:8.0.1", "nats:2.4-alpine",
-            "rocketchat/ddp-streamer-service@sha256:" + "b" * 64]
+    refs = [
+        "registry.rocket.chat/rocketchat/rocket.chat:8.0.1",
+        "nats:2.4-alpine",
+        "rocketchat/ddp-streamer-service@sha256:" + "b" * 64,
+    ]
     docker = FakeDocker({images.standin_image(c) for c in images.STANDIN_COMPONENTS})
     tagged = images.tag_standins(images.plan_refs(refs), docker)
     assert tagged == refs[:2], "a digest reference cannot be tagged (its note says so)"
-    assert docker.calls == [("tag", "localhost/qmc/monolith:local", refs[0]), ("tag", "localhost/qmc/nats:local", refs[1])]
+    assert docker.calls == [
+        ("tag", "localhost/qmc/monolith:local", refs[0]),
+        ("tag", "localhost/qmc/nats:local", refs[1]),
+    ]

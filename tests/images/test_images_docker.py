@@ -1,6 +1,7 @@
-"""The built images (scripts/build-app-images.sh) run under docker as the charts run them: Debian's nats-server
-with the reference chart's command line, each component stand-in given only a pod-like hostname and the env the
-chart sets, on a docker network this test creates; the framework's probes then talk to them on loopback.
+"""The built images (scripts/build-app-images.sh) run under docker as the charts run them: Debian's
+nats-server with the reference chart's command line, each component stand-in given only a pod-like hostname
+and the env the chart sets, on a docker network this test creates; the framework's probes then talk to
+them on loopback.
 
 Skipped with the command to run when dockerd or the images are missing. Everything started here (containers,
 the network, one extra tag) is removed here, also when a test fails.
@@ -41,8 +42,11 @@ def _docker():  # type: ignore[no-untyped-def]
         docker.check_daemon()
     except ToolError as exc:
         pytest.skip(exc.line())
-    missing = [images.standin_image(c) for c in images.STANDIN_COMPONENTS
-               if not docker.has_image(images.standin_image(c))]
+    missing = [
+        images.standin_image(c)
+        for c in images.STANDIN_COMPONENTS
+        if not docker.has_image(images.standin_image(c))
+    ]
     if missing:
         pytest.skip(f"stand-in images not built ({', '.join(missing)}): run scripts/build-app-images.sh")
     return docker
@@ -88,10 +92,30 @@ class Release:
     http_ports: dict[str, int] | None = None
     hostnames: dict[str, str] | None = None
 
-    def run(self, name: str, image: str, *args: str, env: dict[str, str] | None = None, hostname: str = "",
-            publish: dict[int, int] | None = None, alias: str = "", user: str = "", entrypoint: str = "") -> str:
-        argv = ["run", "-d", "--name", f"{self.label}-{name}", "--label", f"qmc-test={self.label}",
-                "--network", self.network, "--hostname", hostname or name]
+    def run(
+        self,
+        name: str,
+        image: str,
+        *args: str,
+        env: dict[str, str] | None = None,
+        hostname: str = "",
+        publish: dict[int, int] | None = None,
+        alias: str = "",
+        user: str = "",
+        entrypoint: str = "",
+    ) -> str:
+        argv = [
+            "run",
+            "-d",
+            "--name",
+            f"{self.label}-{name}",
+            "--label",
+            f"qmc-test={self.label}",
+            "--network",
+            self.network,
+            "--hostname",
+            hostname or name,
+        ]
         if alias:
             argv += ["--network-alias", alias]
         for key, value in (env or {}).items():
@@ -125,10 +149,20 @@ def release() -> Iterator[Release]:
     try:
         rel.nats_port, rel.monitor_port = _free_port(), _free_port()
         # The reference chart's NATS container: its command line, reached as the Service name rel-nats.
-        rel.run("nats", images.standin_image("nats"), "--name=rel-nats-0", "--port=4222",
-                "--cluster=nats://0.0.0.0:6222", "--cluster_name=rel-nats", "-m", "8222",
-                hostname="rel-nats-0", alias="rel-nats", publish={4222: rel.nats_port, 8222: rel.monitor_port},
-                entrypoint="nats-server")
+        rel.run(
+            "nats",
+            images.standin_image("nats"),
+            "--name=rel-nats-0",
+            "--port=4222",
+            "--cluster=nats://0.0.0.0:6222",
+            "--cluster_name=rel-nats",
+            "-m",
+            "8222",
+            hostname="rel-nats-0",
+            alias="rel-nats",
+            publish={4222: rel.nats_port, 8222: rel.monitor_port},
+            entrypoint="nats-server",
+        )
         _wait("nats /healthz", lambda: _http_get(rel.monitor_port, "/healthz")[0] == 200)
         for component in COMPONENTS:
             hostname = f"rel-{component}-5c6d8f-{uuid.uuid4().hex[:5]}"  # a pod name
@@ -139,8 +173,14 @@ def release() -> Iterator[Release]:
                 publish = {3000: rel.http_ports[component]}  # type: ignore[index]
                 env["PORT"] = "3000"
             rel.hostnames[component] = hostname  # type: ignore[index]
-            rel.run(component, images.standin_image(component), env=env, hostname=hostname, publish=publish,
-                    alias=f"rel-{component}")
+            rel.run(
+                component,
+                images.standin_image(component),
+                env=env,
+                hostname=hostname,
+                publish=publish,
+                alias=f"rel-{component}",
+            )
         for component in COMPONENTS:
             _wait(f"{component} on the bus", lambda c=component: "READY " + c + " bus:" in rel.logs(c))
         yield rel
@@ -153,7 +193,9 @@ def release() -> Iterator[Release]:
 
 @pytest.fixture(scope="module")
 def bus(release: Release) -> nb.BusObservation:
-    return nb.observe_bus_sync(f"nats://127.0.0.1:{release.nats_port}", nb.BusProbeOptions(heartbeat_interval=HEARTBEAT))
+    return nb.observe_bus_sync(
+        f"nats://127.0.0.1:{release.nats_port}", nb.BusProbeOptions(heartbeat_interval=HEARTBEAT)
+    )
 
 
 def test_nats_image_runs_the_charts_command_line(release: Release) -> None:
@@ -164,7 +206,9 @@ def test_nats_image_runs_the_charts_command_line(release: Release) -> None:
     assert '"server_name": "rel-nats-0"' in body, body[:300]
 
 
-def test_components_join_with_pod_named_nodes_and_their_services(release: Release, bus: nb.BusObservation) -> None:
+def test_components_join_with_pod_named_nodes_and_their_services(
+    release: Release, bus: nb.BusObservation
+) -> None:
     """CONTRACT.md > On the bus: nodeID is the pod name plus -1 in containers; each announces its services."""
     assert bus.connected and not bus.errors, failures(list(bus.errors))
     for component in COMPONENTS:
@@ -176,13 +220,17 @@ def test_components_join_with_pod_named_nodes_and_their_services(release: Releas
     pods = {c: [release.hostnames[c]] for c in COMPONENTS}  # type: ignore[index]
     findings = nb.evaluate_bus(bus, nb.BusExpectations.from_counts({c: None for c in COMPONENTS}, pods=pods))
     assert not [f for f in findings if f.failed], failures(findings)
-    assert nb.RULE_NODE_MAPS_TO_POD in {f.rule_id for f in findings if f.verdict is Verdict.PASS}, failures(findings)
+    assert nb.RULE_NODE_MAPS_TO_POD in {f.rule_id for f in findings if f.verdict is Verdict.PASS}, failures(
+        findings
+    )
 
 
 def test_ddp_probe_tells_the_two_images_apart(release: Release) -> None:
     """CONTRACT.md > ddp-streamer on the wire, through the containers' published ports."""
     streamer = ddp.observe_ddp_sync(f"http://127.0.0.1:{release.http_ports['ddp-streamer']}")  # type: ignore[index]
-    assert all(f.verdict is Verdict.PASS for f in ddp.evaluate_ddp(streamer)), failures(ddp.evaluate_ddp(streamer))
+    assert all(f.verdict is Verdict.PASS for f in ddp.evaluate_ddp(streamer)), failures(
+        ddp.evaluate_ddp(streamer)
+    )
     monolith = ddp.observe_ddp_sync(f"http://127.0.0.1:{release.http_ports['monolith']}")  # type: ignore[index]
     reached = ddp.rule_reaches_ddp_streamer(monolith)
     assert [f.verdict for f in reached] == [Verdict.FAIL, Verdict.FAIL], failures(reached)
@@ -193,11 +241,18 @@ def test_wrong_transporter_host_container_never_joins(release: Release) -> None:
     """TRANSPORTER naming a host that is not NATS (here the monolith's name): the node never appears."""
     hostname = "rel-ddp-streamer-wrong-abcde"
     port = _free_port()
-    release.run("wrong", images.standin_image("ddp-streamer"), hostname=hostname, publish={3000: port},
-                env={"TRANSPORTER": "nats://rel-monolith:4222", "HEARTBEAT_INTERVAL": str(HEARTBEAT)})
+    release.run(
+        "wrong",
+        images.standin_image("ddp-streamer"),
+        hostname=hostname,
+        publish={3000: port},
+        env={"TRANSPORTER": "nats://rel-monolith:4222", "HEARTBEAT_INTERVAL": str(HEARTBEAT)},
+    )
     _wait("the wrong stand-in's HTTP", lambda: _http_get(port, "/health")[0] == 503)
     _wait("a failed NATS connection", lambda: "Connection is failed" in release.logs("wrong"))
-    obs = nb.observe_bus_sync(f"nats://127.0.0.1:{release.nats_port}", nb.BusProbeOptions(heartbeat_interval=HEARTBEAT))
+    obs = nb.observe_bus_sync(
+        f"nats://127.0.0.1:{release.nats_port}", nb.BusProbeOptions(heartbeat_interval=HEARTBEAT)
+    )
     assert f"{hostname}-1" not in obs.nodes, sorted(obs.nodes)
     assert release.running("wrong"), "it keeps retrying, as the real service does"
 
@@ -207,9 +262,19 @@ def test_mongodb_as_the_charts_user_and_aux_as_a_sidecar_command(release: Releas
     NATS subchart's reloader command and stays up."""
     port = _free_port()
     release.run("mongodb", images.standin_image("mongodb"), user="1001", publish={27017: port})
-    _wait("mongodb stand-in port", lambda: socket.create_connection(("127.0.0.1", port), timeout=1).close() is None)
-    release.run("reloader", images.standin_image("aux"), "-pid", "/var/run/nats/nats.pid", "-config",
-                "/etc/nats-config/nats.conf", entrypoint="nats-server-config-reloader")
+    _wait(
+        "mongodb stand-in port",
+        lambda: socket.create_connection(("127.0.0.1", port), timeout=1).close() is None,
+    )
+    release.run(
+        "reloader",
+        images.standin_image("aux"),
+        "-pid",
+        "/var/run/nats/nats.pid",
+        "-config",
+        "/etc/nats-config/nats.conf",
+        entrypoint="nats-server-config-reloader",
+    )
     _wait("aux stand-in", lambda: "READY aux idle" in release.logs("reloader"))
     time.sleep(1)
     assert release.running("reloader") and release.running("mongodb")

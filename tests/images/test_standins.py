@@ -18,13 +18,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import pytest
-
 import probe_peers as peers
+import pytest
+from standin_peers import HEARTBEAT, STANDIN_JS, start_standin
+
 from quickmeet_conformance.findings import Finding, Verdict
 from quickmeet_conformance.probes import ddp
 from quickmeet_conformance.probes import nats_bus as nb
-from standin_peers import HEARTBEAT, STANDIN_JS, start_standin
 
 COMPONENTS = ("monolith", "authorization", "accounts", "presence", "ddp-streamer", "stream-hub")
 PROBE = nb.BusProbeOptions(heartbeat_interval=HEARTBEAT, discover_window=3.0)
@@ -51,8 +51,10 @@ class Bus:
     http_ports: dict[str, int]  # monolith and ddp-streamer
 
     def node_of(self, component: str) -> nb.BusNode | None:
-        return next((n for n in self.observation.nodes.values() if n.node_id.endswith(f"-{self.pids[component]}")),
-                    None)
+        return next(
+            (n for n in self.observation.nodes.values() if n.node_id.endswith(f"-{self.pids[component]}")),
+            None,
+        )
 
 
 @pytest.fixture(scope="module")
@@ -68,7 +70,7 @@ def bus(nats_url: str, log_dir: Path) -> Iterator[Bus]:
                 env["PORT"] = str(ports[component])
             started.append(start_standin(component, log_dir, env))
         observation = nb.observe_bus_sync(nats_url, PROBE)
-        yield Bus(observation, {c: p.pid for c, p in zip(COMPONENTS, started)}, ports)
+        yield Bus(observation, {c: p.pid for c, p in zip(COMPONENTS, started, strict=True)}, ports)
     finally:
         peers.stop_all(started)
 
@@ -79,39 +81,62 @@ def test_every_component_joins_the_bus_with_its_service_names(bus: Bus) -> None:
     assert obs.connected and not obs.errors, failures(list(obs.errors))
     for component in COMPONENTS:
         node = bus.node_of(component)
-        assert node is not None, f"{component}: no node with PID {bus.pids[component]} on the bus; saw {sorted(obs.nodes)}"
+        assert node is not None, (
+            f"{component}: no node with PID {bus.pids[component]} on the bus; saw {sorted(obs.nodes)}"
+        )
         service, aliases = nb.COMPONENT_SERVICES[component]
         for name in (service, *aliases):
-            assert node.announces(name), f"{component}: expected service {name!r}, {node.node_id} announces {node.services}"
-        assert node.protocol_version == "4" and node.client.startswith("nodejs 0.14."), (node.protocol_version, node.client)
-        assert node.node_id == f"{socket.gethostname().lower()}-{bus.pids[component]}", \
-            f"{component}: nodeID {node.node_id!r} is not Moleculer's <hostname>-<pid> (the pod name + -1 in a container)"
+            assert node.announces(name), (
+                f"{component}: expected service {name!r}, {node.node_id} announces {node.services}"
+            )
+        assert node.protocol_version == "4" and node.client.startswith("nodejs 0.14."), (
+            node.protocol_version,
+            node.client,
+        )
+        assert node.node_id == f"{socket.gethostname().lower()}-{bus.pids[component]}", (
+            f"{component}: nodeID {node.node_id!r} is not Moleculer's <hostname>-<pid> "
+            "(the pod name + -1 in a container)"
+        )
 
 
 def test_the_bus_probe_passes_every_rule_on_the_stand_ins(bus: Bus) -> None:
-    """CONTRACT.md > On the bus: one node per pod for each component, one hub, heartbeats and PONGs from all."""
+    """CONTRACT.md > On the bus: one node per pod for each component, one hub, heartbeats and PONGs from
+    all."""
     expectations = nb.BusExpectations.from_counts({c: 1 for c in COMPONENTS})
     findings = nb.evaluate_bus(bus.observation, expectations)
     assert not [f for f in findings if f.failed], failures(findings)
     checked = {f.rule_id for f in findings if f.verdict is Verdict.PASS}
-    for rule in (nb.RULE_SERVICE_ANNOUNCED, nb.RULE_NODE_COUNT, nb.RULE_HUB_SINGLE, nb.RULE_MONOLITH_NOT_DUPLICATING,
-                 nb.RULE_HEARTBEATS, nb.RULE_PING_PONG):
+    for rule in (
+        nb.RULE_SERVICE_ANNOUNCED,
+        nb.RULE_NODE_COUNT,
+        nb.RULE_HUB_SINGLE,
+        nb.RULE_MONOLITH_NOT_DUPLICATING,
+        nb.RULE_HEARTBEATS,
+        nb.RULE_PING_PONG,
+    ):
         assert rule in checked, f"{rule} did not pass: {failures(findings)}"
     assert set(bus.observation.pongs) == set(bus.observation.nodes), "every node answers PING"
-    assert all(bus.observation.heartbeats[n] >= 1 for n in bus.observation.nodes), dict(bus.observation.heartbeats)
+    assert all(bus.observation.heartbeats[n] >= 1 for n in bus.observation.nodes), dict(
+        bus.observation.heartbeats
+    )
 
 
 def test_ddp_probe_finds_ddp_streamer_on_the_ddp_streamer_stand_in(bus: Bus) -> None:
-    """CONTRACT.md > ddp-streamer on the wire: "ms": true, UUID sessions, connected on an unsupported version."""
+    """CONTRACT.md > ddp-streamer on the wire: "ms": true, UUID sessions, connected on an unsupported
+    version."""
     obs = ddp.observe_ddp_sync(f"http://127.0.0.1:{bus.http_ports['ddp-streamer']}")
     findings = ddp.evaluate_ddp(obs)
     assert all(f.verdict is Verdict.PASS for f in findings), failures(findings)
-    assert obs.sockjs_ms is True and obs.websocket.session_kind == "uuid", (obs.sockjs_info, obs.websocket.session)
+    assert obs.sockjs_ms is True and obs.websocket.session_kind == "uuid", (
+        obs.sockjs_info,
+        obs.websocket.session,
+    )
     assert obs.websocket.unsupported_version_reply == "connected" and obs.websocket.server_id
 
 
 def test_ddp_probe_finds_the_monolith_on_the_monolith_stand_in(bus: Bus) -> None:
-    """CONTRACT.md > ddp-streamer on the wire: the monolith's 17-character sessions and `failed` on version 99."""
+    """CONTRACT.md > ddp-streamer on the wire: the monolith's 17-character sessions and `failed` on
+    version 99."""
     obs = ddp.observe_ddp_sync(f"http://127.0.0.1:{bus.http_ports['monolith']}")
     handshakes = ddp.rule_websocket_handshake(obs) + ddp.rule_sockjs_handshake(obs)
     assert all(f.verdict is Verdict.PASS for f in handshakes), failures(handshakes)
@@ -123,7 +148,8 @@ def test_ddp_probe_finds_the_monolith_on_the_monolith_stand_in(bus: Bus) -> None
 
 
 def test_http_endpoints_the_chart_probes(bus: Bus) -> None:
-    """The charts' probes: ddp-streamer GET /health -> ok (on the bus); the monolith GET / and /health -> 200."""
+    """The charts' probes: ddp-streamer GET /health -> ok (on the bus); the monolith GET / and /health ->
+    200."""
     assert http_get(bus.http_ports["ddp-streamer"], "/health") == (200, "ok")
     status, body = http_get(bus.http_ports["monolith"], "/")
     assert status == 200 and "<title>" in body, (status, body[:80])
@@ -131,12 +157,18 @@ def test_http_endpoints_the_chart_probes(bus: Bus) -> None:
 
 
 def test_wrong_transporter_host_never_reaches_the_bus(nats_url: str, log_dir: Path) -> None:
-    """A chart that points TRANSPORTER at a host where NATS is not must break: the stand-in keeps retrying (like
+    """A chart that points TRANSPORTER at a host where NATS is not must break: the stand-in keeps retrying
+    (like
     the real service), never appears on the bus, and ddp-streamer's /health says it is not healthy."""
     wrong = nats_url.replace("127.0.0.1", "127.0.0.2")  # nats-server listens on 127.0.0.1 only
     port = peers.free_port()
-    peer = start_standin("ddp-streamer", log_dir, {"TRANSPORTER": wrong, "PORT": str(port)}, wait_for="http",
-                         name="standin-wrong-host")
+    peer = start_standin(
+        "ddp-streamer",
+        log_dir,
+        {"TRANSPORTER": wrong, "PORT": str(port)},
+        wait_for="http",
+        name="standin-wrong-host",
+    )
     try:
         obs = nb.observe_bus_sync(nats_url, PROBE)
         mine = [n for n in obs.nodes.values() if n.node_id.endswith(f"-{peer.pid}")]
@@ -150,15 +182,24 @@ def test_wrong_transporter_host_never_reaches_the_bus(nats_url: str, log_dir: Pa
 
 
 def test_ms_namespace_moves_the_node_to_its_own_subjects(nats_url: str, log_dir: Path) -> None:
-    """CONTRACT.md > On the bus: MS_NAMESPACE makes the subjects MOL-<ns>.*: seen only by a probe in that namespace."""
-    peer = start_standin("presence", log_dir, {"TRANSPORTER": nats_url, "MS_NAMESPACE": "qmc-ns"}, name="standin-ns")
+    """CONTRACT.md > On the bus: MS_NAMESPACE makes the subjects MOL-<ns>.*: seen only by a probe in that
+    namespace."""
+    peer = start_standin(
+        "presence", log_dir, {"TRANSPORTER": nats_url, "MS_NAMESPACE": "qmc-ns"}, name="standin-ns"
+    )
     try:
         outside = nb.observe_bus_sync(nats_url, PROBE)
-        inside = nb.observe_bus_sync(nats_url, nb.BusProbeOptions(namespace="qmc-ns", heartbeat_interval=HEARTBEAT))
+        inside = nb.observe_bus_sync(
+            nats_url, nb.BusProbeOptions(namespace="qmc-ns", heartbeat_interval=HEARTBEAT)
+        )
         suffix = f"-{peer.pid}"
-        assert not [n for n in outside.nodes if n.endswith(suffix)], f"seen without the namespace: {sorted(outside.nodes)}"
+        assert not [n for n in outside.nodes if n.endswith(suffix)], (
+            f"seen without the namespace: {sorted(outside.nodes)}"
+        )
         node = next((n for n in inside.nodes.values() if n.node_id.endswith(suffix)), None)
-        assert node is not None and node.announces("presence"), f"not seen in namespace qmc-ns: {sorted(inside.nodes)}"
+        assert node is not None and node.announces("presence"), (
+            f"not seen in namespace qmc-ns: {sorted(inside.nodes)}"
+        )
     finally:
         peer.stop()
 
@@ -171,8 +212,9 @@ def test_transporter_with_credentials_joins_and_never_logs_the_password(log_dir:
     peer = None
     try:
         authed = url.replace("nats://", f"nats://rocket:{password}@")
-        peer = start_standin("accounts", log_dir, {"TRANSPORTER": authed, "MOLECULER_LOG_LEVEL": "info"},
-                             name="standin-creds")
+        peer = start_standin(
+            "accounts", log_dir, {"TRANSPORTER": authed, "MOLECULER_LOG_LEVEL": "info"}, name="standin-creds"
+        )
         obs = nb.observe_bus_sync(authed, PROBE)
         assert any(n.announces("accounts") for n in obs.nodes.values()), sorted(obs.nodes)
         assert password not in peer.log.read_text(), "the NATS password reached the stand-in's log"
@@ -195,8 +237,13 @@ def test_unknown_component_is_one_line_and_exit_2(tmp_path: Path) -> None:
     node = peers.require_moleculer()
     import subprocess
 
-    proc = subprocess.run([node, str(STANDIN_JS), "chat-server"], capture_output=True, text=True, timeout=30,
-                          env={**os.environ, "QMC_STANDIN_COMPONENT": ""})
+    proc = subprocess.run(
+        [node, str(STANDIN_JS), "chat-server"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        env={**os.environ, "QMC_STANDIN_COMPONENT": ""},
+    )
     assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1, proc.stderr
     assert '"chat-server"' in proc.stderr and "ddp-streamer" in proc.stderr, proc.stderr
 
@@ -242,8 +289,12 @@ def test_mongodb_stand_in_answers_hello_and_ping(log_dir: Path) -> None:
 def test_aux_stand_in_runs_whatever_it_is_given_until_sigterm(log_dir: Path) -> None:
     """Sidecars (config reloader, exporter) get the aux stand-in: it ignores their arguments and stays up."""
     node = peers.require_moleculer()
-    peer = peers.start("standin-aux", [node, str(STANDIN_JS), "aux", "-pid", "/var/run/nats/nats.pid"], log_dir,
-                       ready_prefix="READY aux idle")
+    peer = peers.start(
+        "standin-aux",
+        [node, str(STANDIN_JS), "aux", "-pid", "/var/run/nats/nats.pid"],
+        log_dir,
+        ready_prefix="READY aux idle",
+    )
     try:
         time.sleep(1.0)
         assert peer.proc.poll() is None, peer.log_tail()
