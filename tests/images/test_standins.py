@@ -302,3 +302,26 @@ def test_aux_stand_in_runs_whatever_it_is_given_until_sigterm(log_dir: Path) -> 
         assert peer.proc.wait(timeout=10) == 0, peer.log_tail()
     finally:
         peer.stop()
+
+
+def test_monolith_plus_transporter_puts_the_monolith_out_of_microservices_mode(
+    nats_url: str, log_dir: Path
+) -> None:
+    """CONTRACT.md > Wiring: `monolith+nats://` means the monolith is NOT in microservices mode: it runs the
+    other services itself (the bus probe's monolith-not-duplicating rule fails), and a microservice given that
+    TRANSPORTER does not start."""
+    port = peers.free_port()
+    mono = start_standin("monolith", log_dir, {"TRANSPORTER": f"monolith+{nats_url}", "PORT": str(port)},
+                         name="standin-monolith-mode")
+    try:
+        obs = nb.observe_bus_sync(nats_url, PROBE)
+        node = next(n for n in obs.nodes.values() if n.node_id.endswith(f"-{mono.pid}"))
+        assert {"license", "authorization", "presence"} <= set(node.services), node.services
+        exp = nb.BusExpectations.from_counts({"monolith": 1, "authorization": 1, "presence": 1})
+        dup = nb.rule_monolith_not_duplicating(obs, exp)
+        assert [f.verdict for f in dup] == [Verdict.FAIL] and "monolith+nats" in dup[0].message, failures(dup)
+    finally:
+        mono.stop()
+    with pytest.raises(RuntimeError, match="exited with 1"):
+        start_standin("presence", log_dir, {"TRANSPORTER": f"monolith+{nats_url}"},
+                      name="standin-ms-monolith")

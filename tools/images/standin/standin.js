@@ -8,7 +8,9 @@
 // image it was built as, never from the pod. Everything else comes from what the chart gives the pod,
 // read like the real services read it:
 //
-// * TRANSPORTER (nats://host:4222, a plain value or from a Secret), MS_NAMESPACE, HEARTBEAT_INTERVAL,
+// * TRANSPORTER (nats://host:4222, a plain value or from a Secret; monolith+nats://... puts the monolith
+//   out of microservices mode: it then also announces authorization, accounts and presence, and a
+//   microservice refuses it), MS_NAMESPACE, HEARTBEAT_INTERVAL,
 //   HEARTBEAT_TIMEOUT, MOLECULER_LOG_LEVEL, REQUEST_TIMEOUT, RETRY_ENABLED: a real Moleculer 0.14
 //   broker joins the bus with the component's service names (CONTRACT.md > Components) and answers
 //   DISCOVER, PING and heartbeats. An unreachable TRANSPORTER is retried every 5 s for ever, as the
@@ -23,7 +25,7 @@
 // (the broker says DISCONNECT on the bus).
 "use strict";
 
-const { SERVICES, createBroker, settingsFromEnv } = require("./lib/bus");
+const { SERVICES, createBroker, servicesOf, settingsFromEnv } = require("./lib/bus");
 const { MONOLITH, STREAMER, createDdpServer } = require("./lib/ddp");
 const { createMongoServer } = require("./lib/mongo");
 
@@ -91,8 +93,9 @@ async function run(component, extraArgs, env) {
 		return;
 	}
 
-	const settings = settingsFromEnv(env);
-	const broker = createBroker(settings, SERVICES[component]);
+	const settings = settingsFromEnv(env, component);
+	const services = servicesOf(component, settings);
+	const broker = createBroker(settings, services);
 	let connected = false;
 	broker.localBus.on("$transporter.connected", () => (connected = true));
 	broker.localBus.on("$transporter.disconnected", () => (connected = false));
@@ -113,7 +116,8 @@ async function run(component, extraArgs, env) {
 	}
 
 	if (!settings.transporter) log("TRANSPORTER is not set: the broker runs alone, off the bus");
-	else log(`joining the bus at ${redactUrl(settings.transporter)} as ${broker.nodeID} (${SERVICES[component].join(", ")})`);
+	else log(`joining the bus at ${redactUrl(settings.transporter)} as ${broker.nodeID} (${services.join(", ")})`);
+	if (settings.monolithMode) log("TRANSPORTER is monolith+...: not in microservices mode, running every service here");
 	await broker.start();
 	connected = Boolean(settings.transporter);
 	ready(component, `bus:${broker.nodeID}`);

@@ -16,6 +16,9 @@ const SERVICES = Object.freeze({
 });
 
 const MONOLITH_ONLY = "monolith+";
+// What the monolith starts in its own process when it is NOT in microservices mode (TRANSPORTER is not
+// nats://...): the services the microservice pods would otherwise provide.
+const MONOLITH_LOCAL_SERVICES = Object.freeze(["authorization", "accounts", "presence"]);
 
 // A trivial service per name, like the QuickMeet.Chat services seen from the bus: one action.
 function trivialService(name) {
@@ -35,13 +38,16 @@ function seconds(value, fallback) {
 }
 
 // The broker settings the real services derive from their environment (same names, same defaults).
-function settingsFromEnv(env) {
+// "monolith+nats://..." links monolith instances only: the monolith strips the marker and is then not in
+// microservices mode; a microservice gets the string as it is, which Moleculer refuses (the pod crashes).
+function settingsFromEnv(env, component) {
 	const heartbeat = seconds(env.HEARTBEAT_INTERVAL, 10);
 	let transporter = env.TRANSPORTER || "";
-	// "monolith+nats://..." links monolith instances only: the server strips the marker itself.
-	if (transporter.startsWith(MONOLITH_ONLY)) transporter = transporter.slice(MONOLITH_ONLY.length);
+	const monolithMode = component === "monolith" && transporter.startsWith(MONOLITH_ONLY);
+	if (monolithMode) transporter = transporter.slice(MONOLITH_ONLY.length);
 	return {
 		transporter,
+		monolithMode,
 		namespace: env.MS_NAMESPACE || "",
 		heartbeatInterval: heartbeat,
 		heartbeatTimeout: seconds(env.HEARTBEAT_TIMEOUT, heartbeat * 3),
@@ -87,4 +93,12 @@ function createBroker(opts, services) {
 	return broker;
 }
 
-module.exports = { SERVICES, createBroker, settingsFromEnv, trivialService };
+// The service names a component announces with these settings.
+function servicesOf(component, settings) {
+	const own = SERVICES[component] || [];
+	return settings.monolithMode || (component === "monolith" && !settings.transporter)
+		? [...own, ...MONOLITH_LOCAL_SERVICES]
+		: own;
+}
+
+module.exports = { SERVICES, createBroker, servicesOf, settingsFromEnv, trivialService };
