@@ -169,7 +169,7 @@ build_images() {
   if [ "$force" = 1 ] || ! have_image "$app"; then
     timed "build $app" build_from "$app" "$ctx" "FROM $base
 COPY standin /opt/qmc-standin
-LABEL org.opencontainers.image.title=\"QuickMeet.Chat stand-ins\""
+LABEL org.opencontainers.image.title=\"QuickMeet.Chat stand-ins\" quickmeet.chat/standin=app"
   fi
 
   # One image per component: only metadata differs. The component is baked into the image (ENV and
@@ -222,6 +222,9 @@ LABEL quickmeet.chat/standin=\"nats\""
   else
     log "traefik binary missing ($TRAEFIK_BIN): run scripts/build-app-images.sh traefik"
   fi
+
+  # Rebuilt stand-ins leave their old images untagged: only ours go (by label, dangling only).
+  docker image prune -f --filter label=quickmeet.chat/standin >/dev/null 2>&1 || true
 
   log "images:"
   docker image ls --format '  {{.Repository}}:{{.Tag}}  {{.Size}}' "$REPO_PREFIX/*" >&2
