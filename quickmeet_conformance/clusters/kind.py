@@ -197,6 +197,7 @@ class KindClusterProvider(ClusterProvider):
         self._created = False
         self.cluster: Any = None  # the pytest-kind KindCluster, once resolved
         self.handle: ClusterHandle | None = None
+        self._loaded: set[str] = set()  # image references already loaded into this cluster
 
     @property
     def network(self) -> str:
@@ -337,7 +338,29 @@ class KindClusterProvider(ClusterProvider):
         if install is not None:
             cluster = self._kind_cluster()
             install(self.name, cluster.kubeconfig_path, f"kind-{self.name}", kind_bin=cluster.kind_path,
-                    timeout_s=self.step_timeout_s)
+                    kubectl=cluster.kubectl_path, timeout_s=self.step_timeout_s)
+
+    def probe_targets(self) -> Any:
+        """Where the live lane's probes reach this cluster: the ingress on the loopback port mapped to node:80."""
+        from quickmeet_conformance.live.probing import ProbeTargets
+
+        return ProbeTargets(ingress_http_port=self.http_port)
+
+    def prepare_images(self, manifests: Any, matcher: Any = None) -> list[str]:
+        """Local images: every image the rendered release references, present in the cluster under that exact
+        reference (stand-ins from scripts/build-app-images.sh). Upstream: nothing to do, the cluster pulls."""
+        if not self._resolved_images().local:
+            return []
+        from quickmeet_conformance import images
+
+        plans = images.plan_images(manifests, source=images.LOCAL, matcher=matcher)
+        loaded = [p.image for p in plans if p.image in self._loaded]
+        todo = [p for p in plans if p.image not in self._loaded]
+        if todo:
+            loaded += images.load_images(self.name, todo, kind_bin=self._kind_cluster().kind_path,
+                                         timeout_s=self.create_timeout_s, docker=self.docker)
+            self._loaded.update(p.image for p in todo)
+        return loaded
 
     def _delete(self, name: str) -> None:
         kind_path = find_kind(self._kind_bin)

@@ -26,7 +26,7 @@ from ..expectations import expectations_for
 from ..findings import Finding, Verdict
 from ..helm import HelmBinary
 from ..redact import Redactor, redactor_for
-from ..render import parse_manifests
+from ..render import RenderRequest, Renderer, parse_manifests
 from ..rules.engine import Context, Options, evaluate_rule, redact_finding, rules_for_lane
 from ..topology import STREAM_HUB, ComponentMatcher, Topology, build_topology
 from ..reports.model import rules_dict
@@ -35,6 +35,7 @@ from ..values import ValuesFile, deep_merge
 from . import diagnostics
 from .cluster import LiveCluster
 from .kube import Kubectl, Watch
+from .probing import ProbeRun, probe_release
 from .release import HelmOutcome, ReleaseClient
 from .rollout import DEFAULT_ROLLOUT_TIMEOUT_S, RolloutResult, wait_for_rollout
 from .state import SNAPSHOT_KINDS, LiveState, LiveView, PodChange, PodTimeline, UpgradeOutcome
@@ -74,6 +75,7 @@ class LiveCaseResult:
     diagnostics: str = ""  # events, pods, describe (redacted), captured while the namespace existed
     static_findings: dict[str, list[Finding]] = field(default_factory=dict)  # audit: static rules on the release
     audit: bool = False
+    probe_targets: dict[str, str] = field(default_factory=dict)  # "bus"/"ws" -> what the probes reached (kind)
 
     def verdict(self, rule_id: str) -> Verdict:
         return verdict_of(self.findings.get(rule_id, []))
@@ -216,6 +218,28 @@ class LiveLane:
         listing = self.kubectl.get_json(",".join(SNAPSHOT_KINDS), "-n", namespace, timeout=60)
         return LiveState.from_list(namespace, listing, self.matcher)
 
+    def _prepare_images(self, client: ReleaseClient, chart: Chart, values: dict[str, Any], log: CaseLog) -> None:
+        """On a cluster that runs containers from local images (kind, --kind-images local): make every image the
+        release will reference present in the cluster before helm installs it (nothing is pulled)."""
+        prepare = getattr(self.cluster.provider, "prepare_images", None)
+        if prepare is None or not self.cluster.owned:
+            return
+        try:
+            rendered = Renderer(client.helm).render(RenderRequest(chart, values, release=self.release,
+                                                                  namespace=client.namespace))
+        except UserError:
+            return  # helm install reports the same refusal
+        loaded = prepare(rendered.manifests, self.matcher)
+        if loaded:
+            log.say(f"images: {len(loaded)} loaded into the cluster ({', '.join(sorted(loaded))})")
+
+    def _probe(self, state: LiveState, log: CaseLog) -> ProbeRun | None:
+        """The NATS bus and DDP probes against the release, on clusters whose pods really run (kind)."""
+        targets = getattr(self.cluster.provider, "probe_targets", None)
+        if targets is None or not self.cluster.owned:
+            return None
+        return probe_release(self.kubectl, state, state.topology(), targets(), log.say)
+
     def _helm_step(self, client: ReleaseClient, chart: Path, values: dict[str, Any], log: CaseLog,
                    what: str) -> HelmOutcome:
         log.say(f"{what}: helm upgrade --install {self.release} {chart.name} "
@@ -293,6 +317,7 @@ class LiveLane:
         namespace = self.cluster.create_namespace(case_id)
         client = self.client(helm, namespace)
         self._prerequisites(namespace, prerequisites, log)
+        self._prepare_images(client, chart, values, log)
         installed = self._helm_step(client, chart.path, values, log, "install")
         rollout_error = "" if installed.ok else f"helm install failed: {installed.error}"
         if installed.ok:
@@ -304,6 +329,7 @@ class LiveLane:
         state = self.snapshot(namespace)
         self.add_cluster_secrets(redactor, state)
         topology = self._release_topology(client) if installed.ok else None
+        probes = self._probe(state, log) if installed.ok else None
         restarted = timeline = None
         if installed.ok and not rollout_error and restart:
             restarted = self._restart_check(client, chart.path, values, state, log)
@@ -319,8 +345,11 @@ class LiveLane:
         view = LiveView(self.release, namespace, state, topology, None, rollout_error=rollout_error,
                         restart=restarted, hub=timeline)
         findings = self.evaluate(view, values_file, chart, redactor)
+        if probes is not None:
+            findings.update({rule: [redact_finding(f, redactor.text) for f in fs] for rule, fs in probes.findings.items()})
         result = LiveCaseResult(case_id, f"{values_file.path} with {chart.label} ({helm.label})", self.release,
-                                namespace, view, findings, redactor, log.lines)
+                                namespace, view, findings, redactor, log.lines,
+                                probe_targets=dict(probes.targets) if probes is not None else {})
         return self.finish(result)
 
     def _restart_check(self, client: ReleaseClient, chart: Path, values: dict[str, Any], before: LiveState,
@@ -361,6 +390,8 @@ class LiveLane:
         namespace = self.cluster.create_namespace(case_id)
         client = self.client(case.renderer.helm, namespace)
         self._prerequisites(namespace, prerequisites, log)
+        self._prepare_images(client, case.from_chart, from_values.data, log)
+        self._prepare_images(client, case.to_chart, to_values.data, log)
         installed = self._helm_step(client, case.from_chart.path, from_values.data, log,
                                     f"install {pair.from_side.values_label}")
         rollout_error = "" if installed.ok else f"helm install of the from-side failed: {installed.error}"
