@@ -20,6 +20,7 @@ pulls the real images from their registries.
 
 from __future__ import annotations
 
+import base64
 import subprocess
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -207,6 +208,68 @@ def plan_refs(
 ) -> list[ImagePlan]:
     """Plans for bare image references (e.g. given on a command line)."""
     return _plans((ImageUse(image=r, resource="(given)", container="") for r in refs), source, matcher)
+
+
+def missing_tls_secrets(manifests: Iterable[Manifest]) -> dict[str, tuple[str, ...]]:
+    """``{secretName: hosts}`` the release's Ingresses name under ``tls`` and the chart does not render
+    (issued in a real cluster by cert-manager or made by hand)."""
+    manifests = list(manifests)
+    rendered = {m.name for m in manifests if m.kind == "Secret"}
+    wanted: dict[str, set[str]] = {}
+    for m in manifests:
+        if m.kind != "Ingress":
+            continue
+        for entry in _dig(m.body, ("spec",)).get("tls") or []:
+            name = str((entry or {}).get("secretName") or "")
+            if name and name not in rendered:
+                wanted.setdefault(name, set()).update(str(h) for h in (entry.get("hosts") or []))
+    return {name: tuple(sorted(hosts)) for name, hosts in sorted(wanted.items())}
+
+
+def placeholder_tls_secrets(
+    manifests: Iterable[Manifest], workdir: Path, namespace: str
+) -> list[dict[str, Any]]:
+    """A self-signed ``kubernetes.io/tls`` Secret for each TLS secret the release needs and does not bring.
+
+    ingress-nginx serves an Ingress whose TLS secret is missing with its default certificate; Traefik's
+    Ingress NGINX provider skips that Ingress altogether. So the kind lane stands in for the cluster's
+    certificate issuer: create these before the install (the release never owns them; the case's namespace
+    takes them away). The keys are throwaway and never printed.
+    """
+    from .clusters.pki import issue_certificate, new_certificate_authority
+
+    wanted = missing_tls_secrets(manifests)
+    if not wanted:
+        return []
+    ca = new_certificate_authority(workdir / "tls-ca", "quickmeet-conformance kind lane TLS stand-in", days=7)
+    secrets = []
+    for name, hosts in wanted.items():
+        pair = issue_certificate(
+            ca,
+            workdir / "tls",
+            name,
+            common_name=hosts[0] if hosts else name,
+            dns_names=hosts,
+            server=True,
+            days=7,
+        )
+        secrets.append(
+            {
+                "apiVersion": "v1",
+                "kind": "Secret",
+                "type": "kubernetes.io/tls",
+                "metadata": {
+                    "name": name,
+                    "namespace": namespace,
+                    "labels": {"app.kubernetes.io/managed-by": "quickmeet-conformance"},
+                },
+                "data": {
+                    "tls.crt": base64.b64encode(pair.cert.read_bytes()).decode(),
+                    "tls.key": base64.b64encode(pair.key.read_bytes()).decode(),
+                },
+            }
+        )
+    return secrets
 
 
 # ----------------------------------------------------------------------------------------- docker / kind

@@ -8,6 +8,8 @@ chosen for an image is the component the rules see there.
 
 from __future__ import annotations
 
+import base64
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -246,3 +248,41 @@ def test_tag_standins_tags_each_exact_reference() -> None:
         ("tag", "localhost/qmc/monolith:local", refs[0]),
         ("tag", "localhost/qmc/nats:local", refs[1]),
     ]
+
+
+def test_placeholder_tls_secrets_only_for_secrets_the_release_does_not_bring(tmp_path: Path) -> None:
+    """Traefik skips an Ingress whose TLS Secret is missing (ingress-nginx would serve a default certificate):
+    the kind lane provides the missing ones, never one the chart renders itself (helm would refuse it)."""
+    ingress = Manifest(
+        "networking.k8s.io/v1",
+        "Ingress",
+        "i",
+        "default",
+        "t.yaml",
+        {
+            "spec": {
+                "tls": [
+                    {"secretName": "chat-tls", "hosts": ["chat.example.com"]},
+                    {"secretName": "own-tls", "hosts": ["own.example.com"]},
+                ]
+            }
+        },
+    )
+    own = Manifest("v1", "Secret", "own-tls", "default", "t.yaml", {})
+    assert images.missing_tls_secrets([ingress, own]) == {"chat-tls": ("chat.example.com",)}
+    secrets = images.placeholder_tls_secrets([ingress, own], tmp_path, "case-1")
+    assert [(s["metadata"]["name"], s["metadata"]["namespace"], s["type"]) for s in secrets] == [
+        ("chat-tls", "case-1", "kubernetes.io/tls")
+    ]
+
+    pem = tmp_path / "chat-tls.crt"
+    pem.write_bytes(base64.b64decode(secrets[0]["data"]["tls.crt"]))
+    text = subprocess.run(
+        ["openssl", "x509", "-in", str(pem), "-noout", "-text"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=True,
+    ).stdout
+    assert "DNS:chat.example.com" in text, text
+    assert images.placeholder_tls_secrets([own], tmp_path, "case-1") == []

@@ -1,6 +1,6 @@
 """The kind lane's ingress controller, Traefik built here, really routes the reference chart's Ingress as
 ingress-nginx would, WebSocket upgrades included, with no container engine: the Traefik binary runs on
-loopback against the KWOK lane's real API server, the chart's Services point (by EndpointSlice) at the
+loopback against the KWOK lane's real API server, the chart's Services point (as ExternalName) at the
 ddp-streamer and monolith stand-ins on 127.0.0.1, and the framework's DDP probe goes through Traefik.
 
 CONTRACT.md > Wiring: Ingress: `/websocket` and `/sockjs` (Prefix) go to ddp-streamer, `/` to the monolith;
@@ -36,6 +36,7 @@ from quickmeet_conformance.render import Renderer, RenderRequest
 REPO = peers.REPO
 KUBECTL = REPO / ".tools" / "bin" / "kubectl"
 NAMESPACE = "rel"
+VALUES = "seed-docs.yaml"  # the documented values: Ingress class nginx with TLS, microservices on
 
 
 Routed = tuple[Path, dict[str, Any], int, int]  # admin kubeconfig, the chart's Ingress, http port, https port
@@ -70,7 +71,8 @@ def kubectl(kubeconfig: Path, *args: str, stdin: str = "") -> str:
 
 
 def chart_objects(tmp: Path) -> list[dict[str, Any]]:
-    """The reference chart's Ingress and the Services it routes to, as rendered (release "rel")."""
+    """The reference chart's Ingress and the Services it routes to, rendered with VALUES (release "rel"), and
+    the TLS Secrets the kind lane provides for it (images.placeholder_tls_secrets)."""
     renderer = Renderer(resolve_helm(str(REPO / ".tools" / "bin" / "helm3")))
     chart = load_chart(
         str(REPO / "fixtures" / "charts" / "rocketchat"),
@@ -78,30 +80,26 @@ def chart_objects(tmp: Path) -> list[dict[str, Any]]:
         helm_path=renderer.helm.path,
         workdir=tmp,
     )
-    rendered = renderer.render(RenderRequest(chart=chart, values={}, release="rel", namespace=NAMESPACE))
+    values = yaml.safe_load((REPO / "fixtures" / "values" / VALUES).read_text())
+    rendered = renderer.render(RenderRequest(chart=chart, values=values, release="rel", namespace=NAMESPACE))
     objects = [json.loads(json.dumps(m.body)) for m in rendered.manifests if m.kind in ("Ingress", "Service")]
+    objects += images.placeholder_tls_secrets(rendered.manifests, tmp, NAMESPACE)
     for obj in objects:
         obj["metadata"]["namespace"] = NAMESPACE
     return objects
 
 
-def endpoint_slice(service: dict[str, Any], port: int) -> dict[str, Any]:
-    """An EndpointSlice putting every named port of ``service`` on 127.0.0.1:``port`` (a stand-in)."""
-    name = service["metadata"]["name"]
-    return {
-        "apiVersion": "discovery.k8s.io/v1",
-        "kind": "EndpointSlice",
-        "metadata": {
-            "name": f"{name}-loopback",
-            "namespace": NAMESPACE,
-            "labels": {"kubernetes.io/service-name": name},
-        },
-        "addressType": "IPv4",
-        "endpoints": [{"addresses": ["127.0.0.1"], "conditions": {"ready": True}}],
-        "ports": [
-            {"name": p.get("name", ""), "port": port, "protocol": "TCP"} for p in service["spec"]["ports"]
-        ],
-    }
+def to_loopback(service: dict[str, Any], port: int) -> dict[str, Any]:
+    """``service`` as an ExternalName for 127.0.0.1 with its port ``http`` on ``port`` (a stand-in).
+    The API server refuses loopback addresses in EndpointSlices; an ExternalName Service keeps the chart's
+    Service name and port names, which is all the Ingress refers to."""
+    spec = service["spec"]
+    for key in ("selector", "clusterIP", "clusterIPs", "type"):
+        spec.pop(key, None)
+    spec["type"] = "ExternalName"
+    spec["externalName"] = "127.0.0.1"
+    spec["ports"] = [{"name": "http", "port": port, "protocol": "TCP"}]  # the port the Ingress names
+    return service
 
 
 @pytest.fixture(scope="module")
@@ -139,9 +137,9 @@ def routed(log_dir: Path) -> Iterator[Routed]:
         manifest: list[dict[str, Any]] = [controller["IngressClass"]]
         manifest.append({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NAMESPACE}})
         for service in (o for o in objects if o["kind"] == "Service" and o["metadata"]["name"] in backends):
-            service["spec"].pop("selector", None)  # the endpoints are ours: the stand-ins on loopback
             target = "ddp-streamer" if backends[service["metadata"]["name"]] != "/" else "monolith"
-            manifest += [service, endpoint_slice(service, ports[target])]
+            manifest.append(to_loopback(service, ports[target]))
+        manifest += [o for o in objects if o["kind"] == "Secret"]
         manifest.append(ingress)
         kubectl(
             handle.kubeconfig, "apply", "-f", "-", stdin="\n---\n".join(yaml.safe_dump(o) for o in manifest)
@@ -173,6 +171,15 @@ def routed(log_dir: Path) -> Iterator[Routed]:
         provider.stop()
 
 
+def host_of(ingress: dict[str, Any]) -> str:
+    """The host the chart's Ingress rules serve (the probe dials 127.0.0.1 and keeps this Host/SNI)."""
+    return next((r["host"] for r in ingress["spec"]["rules"] if r.get("host")), "127.0.0.1")
+
+
+def probe_options(port: int) -> ddp.DdpProbeOptions:
+    return ddp.DdpProbeOptions(insecure=True, connect_to=("127.0.0.1", port))
+
+
 def _observe_until_routed(url: str, options: ddp.DdpProbeOptions) -> ddp.DdpObservation:
     """Traefik applies the Ingress a moment after it starts: probe until /websocket upgrades (bounded)."""
     import time
@@ -188,8 +195,8 @@ def _observe_until_routed(url: str, options: ddp.DdpProbeOptions) -> ddp.DdpObse
 def test_chart_ingress_routes_websocket_paths_to_ddp_streamer_through_traefik(routed: Routed) -> None:
     """The reference chart's Ingress (class nginx, TLS) through Traefik: https, /websocket and /sockjs
     upgraded and answered by ddp-streamer."""
-    _, _, _, websecure = routed
-    obs = _observe_until_routed(f"https://127.0.0.1:{websecure}", ddp.DdpProbeOptions(insecure=True))
+    _, ingress, _, websecure = routed
+    obs = _observe_until_routed(f"https://{host_of(ingress)}", probe_options(websecure))
     findings = ddp.evaluate_ddp(obs)
     assert all(f.verdict is Verdict.PASS for f in findings), failures(findings)
     assert obs.sockjs_ms is True, obs.sockjs_info
@@ -199,10 +206,10 @@ def test_http_is_redirected_to_https_as_ingress_nginx_does(routed: Routed) -> No
     """An Ingress with a `tls` section: plain HTTP gets ingress-nginx's permanent redirect to https."""
     import http.client
 
-    _, _, web, _ = routed
+    _, ingress, web, _ = routed
     conn = http.client.HTTPConnection("127.0.0.1", web, timeout=5)
     try:
-        conn.request("GET", "/", headers={"Host": "chat.example.com"})
+        conn.request("GET", "/", headers={"Host": host_of(ingress)})
         response = conn.getresponse()
         assert response.status in (301, 308), response.status
         assert response.getheader("Location", "").startswith("https://"), response.getheader("Location")
@@ -225,7 +232,7 @@ def test_websocket_paths_routed_to_the_monolith_are_caught(routed: Routed) -> No
 
         deadline = time.monotonic() + 30
         while True:
-            obs = ddp.observe_ddp_sync(f"https://127.0.0.1:{websecure}", ddp.DdpProbeOptions(insecure=True))
+            obs = ddp.observe_ddp_sync(f"https://{host_of(ingress)}", probe_options(websecure))
             reached = ddp.rule_reaches_ddp_streamer(obs)
             if all(f.verdict is Verdict.FAIL for f in reached) or time.monotonic() > deadline:
                 break
