@@ -181,13 +181,15 @@ def probe_options(port: int) -> ddp.DdpProbeOptions:
 
 
 def _observe_until_routed(url: str, options: ddp.DdpProbeOptions) -> ddp.DdpObservation:
-    """Traefik applies the Ingress a moment after it starts: probe until /websocket upgrades (bounded)."""
+    """Traefik applies the Ingress (and its Secret) a moment after it starts, in steps: probe until every
+    route answers (bounded)."""
     import time
 
     deadline = time.monotonic() + 30
     while True:
         obs = ddp.observe_ddp_sync(url, options)
-        if obs.websocket.upgraded or time.monotonic() > deadline:
+        routed = obs.websocket.upgraded and obs.sockjs.upgraded and obs.sockjs_info_status == 200
+        if routed or time.monotonic() > deadline:
             return obs
         time.sleep(1)
 
