@@ -90,7 +90,7 @@ def test_local_image_cluster_runs_pods_binds_claims_and_leaves_nothing_after_sig
         core.create_namespaced_persistent_volume_claim("default", {
             "apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": {"name": "data"},
             "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "10Mi"}}}})
-        core.create_namespaced_pod("default", _pod("dns", command=["nslookup", "kubernetes.default.svc.cluster.local"]))
+        core.create_namespaced_pod("default", _pod("dns", command=["busybox", "nslookup", "kubernetes.default.svc.cluster.local"]))
         core.create_namespaced_pod("default", _pod("writer", command=["sh", "-c", "echo ok > /data/f && cat /data/f"],
                                                    volume_claim="data"))
 
@@ -98,8 +98,9 @@ def test_local_image_cluster_runs_pods_binds_claims_and_leaves_nothing_after_sig
             return str(core.read_namespaced_pod(pod, "default", _request_timeout=10).status.phase)
 
         def failed(pod: str) -> str | None:
-            return waiter.pod_failure("default", f"") or (f"pod {pod} failed: {core.read_namespaced_pod_log(pod, 'default')}"
-                                                          if phase(pod) == "Failed" else None)
+            if phase(pod) == "Failed":
+                return f"pod {pod} failed: {core.read_namespaced_pod_log(pod, 'default')}"
+            return waiter.pod_failure("default", "")
 
         for pod in ("writer", "dns"):
             wait_for(f"pod {pod} Succeeded", lambda pod=pod: phase(pod) == "Succeeded", timeout=180,
