@@ -83,7 +83,8 @@ def find_kind(explicit: str | os.PathLike[str] | None = None) -> Path:
     for candidate in (explicit, os.environ.get("QMC_KIND"), REPO_TOOLS_BIN / "kind", shutil.which("kind")):
         if candidate and Path(candidate).is_file() and os.access(candidate, os.X_OK):
             return Path(candidate)
-    raise ToolError("kind not found", fix="run scripts/install-kind.sh (builds kind from the Go module proxy) or pass --kind-bin")
+    raise ToolError("kind not found",
+                    fix="run scripts/install-kind.sh (builds kind from the Go module proxy) or pass --kind-bin")
 
 
 def _kind_cluster_base() -> Any:
@@ -344,7 +345,7 @@ class KindClusterProvider(ClusterProvider):
         """Where the live lane's probes reach this cluster: the ingress on the loopback port mapped to node:80."""
         from quickmeet_conformance.live.probing import ProbeTargets
 
-        return ProbeTargets(ingress_http_port=self.http_port)
+        return ProbeTargets(ingress_http_port=self.http_port, ingress_https_port=self.https_port)
 
     def prepare_images(self, manifests: Any, matcher: Any = None) -> list[str]:
         """Local images: every image the rendered release references, present in the cluster under that exact

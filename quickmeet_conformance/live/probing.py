@@ -28,6 +28,7 @@ from .state import LiveState
 BUS_COMPONENTS = tuple(nats_bus.COMPONENT_SERVICES)
 # a short heartbeat window: the stand-ins beat every few seconds, and the case budget is minutes, not hours
 BUS_OPTIONS = nats_bus.BusProbeOptions(heartbeat_interval=5.0, discover_window=4.0)
+INGRESS_SYNC_S = 30.0
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,7 @@ class ProbeTargets:
     """What the cluster offers the probes: the loopback port of the ingress controller's HTTP entry."""
 
     ingress_http_port: int
+    ingress_https_port: int = 0
 
 
 @dataclass(frozen=True)
@@ -47,7 +49,7 @@ def _transporter(state: LiveState, topology: Topology) -> tuple[str, str]:
     """(TRANSPORTER URL as the pods get it, MS_NAMESPACE) from the first bus client that has them."""
     for component in BUS_COMPONENTS:
         for workload in topology.components(component):
-            container = workload.main_container()
+            container = workload.main_container
             if container is None:
                 continue
             env = container.env_var("TRANSPORTER")
@@ -144,7 +146,8 @@ def probe_bus(kubectl: Kubectl, state: LiveState, topology: Topology,
     if target is None:
         finding = Finding(rule_id=nats_bus.RULE_REACHABLE, verdict=Verdict.ERROR,
                           message="no Service selects the NATS pods with a client port (4222)",
-                          expected="a Service selecting the NATS pods", found="none", resource=f"namespace {state.namespace}")
+                          expected="a Service selecting the NATS pods", found="none",
+                          resource=f"namespace {state.namespace}")
         return {nats_bus.RULE_REACHABLE: [finding]}, "(no NATS Service)"
     service, port = target
     expectations = bus_expectations(state, ms_namespace)
@@ -174,14 +177,30 @@ def _ingress_host(topology: Topology) -> str | None:
 
 def probe_ddp(topology: Topology, targets: ProbeTargets) -> tuple[dict[str, list[Finding]], str]:
     host = _ingress_host(topology) or "localhost"
-    options = ddp.DdpProbeOptions(connect_to=("127.0.0.1", targets.ingress_http_port))
-    observation = ddp.observe_ddp_sync(f"http://{host}", options)
+    # http first; an Ingress with TLS may be served on https only (the certificate is the controller's own,
+    # the chart's TLS Secret is not part of the release, so it is not verified)
+    tries = [(f"http://{host}", ddp.DdpProbeOptions(connect_to=("127.0.0.1", targets.ingress_http_port)),
+              targets.ingress_http_port)]
+    if targets.ingress_https_port:
+        tries.append((f"https://{host}", ddp.DdpProbeOptions(connect_to=("127.0.0.1", targets.ingress_https_port),
+                                                             insecure=True), targets.ingress_https_port))
+    # the ingress controller picks a new Ingress up within seconds: a 404 at first is the controller syncing
+    deadline = time.monotonic() + INGRESS_SYNC_S
+    while True:
+        for base, options, port in tries:
+            observation = ddp.observe_ddp_sync(base, options)
+            not_routed = any("HTTP 404" in (observation.route(r).error or "") for r in ("/websocket", "/sockjs"))
+            if not not_routed:
+                break
+        if not not_routed or time.monotonic() >= deadline:
+            break
+        time.sleep(2.0)
     findings = {
         ddp.RULE_WEBSOCKET_HANDSHAKE: ddp.rule_websocket_handshake(observation),
         ddp.RULE_SOCKJS_HANDSHAKE: ddp.rule_sockjs_handshake(observation),
         ddp.RULE_REACHES_DDP_STREAMER: ddp.rule_reaches_ddp_streamer(observation),
     }
-    return findings, f"http://{host} through the ingress controller at 127.0.0.1:{targets.ingress_http_port}"
+    return findings, f"{base} through the ingress controller at 127.0.0.1:{port}"
 
 
 def probe_release(kubectl: Kubectl, state: LiveState, topology: Topology, targets: ProbeTargets,

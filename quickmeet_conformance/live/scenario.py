@@ -238,7 +238,7 @@ class LiveLane:
         targets = getattr(self.cluster.provider, "probe_targets", None)
         if targets is None or not self.cluster.owned:
             return None
-        return probe_release(self.kubectl, state, state.topology(), targets(), log.say)
+        return probe_release(self.kubectl, state, state.topology, targets(), log.say)
 
     def _helm_step(self, client: ReleaseClient, chart: Path, values: dict[str, Any], log: CaseLog,
                    what: str) -> HelmOutcome:
