@@ -347,6 +347,25 @@ class KindClusterProvider(ClusterProvider):
 
         return ProbeTargets(ingress_http_port=self.http_port, ingress_https_port=self.https_port)
 
+    def prepare_tls_secrets(self, namespace: str, manifests: Any, workdir: Path) -> list[str]:
+        """What cert-manager would do on a real cluster: a self-signed TLS Secret for every Ingress TLS
+        secretName the release neither renders nor finds, so the ingress controller serves the Ingress."""
+        from quickmeet_conformance.clusters.pki import new_certificate_authority
+
+        rendered = {m.name for m in manifests if m.kind == "Secret"}
+        made = []
+        for ingress in (m for m in manifests if m.kind == "Ingress"):
+            for tls in (ingress.body.get("spec") or {}).get("tls") or []:
+                name = tls.get("secretName")
+                if not name or name in rendered or name in made:
+                    continue
+                hosts = tls.get("hosts") or ["localhost"]
+                pair = new_certificate_authority(workdir / f"tls-{namespace}-{name}", str(hosts[0]), days=2)
+                self.kubectl("-n", namespace, "create", "secret", "tls", name, f"--cert={pair.cert}",
+                             f"--key={pair.key}")
+                made.append(name)
+        return made
+
     def prepare_images(self, manifests: Any, matcher: Any = None) -> list[str]:
         """Local images: every image the rendered release references, present in the cluster under that exact
         reference (stand-ins from scripts/build-app-images.sh). Upstream: nothing to do, the cluster pulls."""

@@ -187,11 +187,15 @@ def probe_ddp(topology: Topology, targets: ProbeTargets) -> tuple[dict[str, list
     # the ingress controller picks a new Ingress up within seconds: a 404 at first is the controller syncing
     deadline = time.monotonic() + INGRESS_SYNC_S
     while True:
-        for base, options, port in tries:
+        seen = []
+        for base, options, port in tries:  # the first entry whose WebSocket routes answer DDP wins
             observation = ddp.observe_ddp_sync(base, options)
-            not_routed = any("HTTP 404" in (observation.route(r).error or "") for r in ("/websocket", "/sockjs"))
-            if not not_routed:
+            seen.append((base, observation, port))
+            if any(observation.route(r).connected for r in ("/websocket", "/sockjs")):
                 break
+        base, observation, port = next(((b, o, p) for b, o, p in seen
+                                         if any(o.route(r).connected for r in ("/websocket", "/sockjs"))), seen[0])
+        not_routed = all("HTTP 404" in (o.route(r).error or "") for _, o, _ in seen for r in ("/websocket", "/sockjs"))
         if not not_routed or time.monotonic() >= deadline:
             break
         time.sleep(2.0)

@@ -232,6 +232,11 @@ class LiveLane:
         loaded = prepare(rendered.manifests, self.matcher)
         if loaded:
             log.say(f"images: {len(loaded)} loaded into the cluster ({', '.join(sorted(loaded))})")
+        tls = getattr(self.cluster.provider, "prepare_tls_secrets", None)
+        if tls is not None:
+            made = tls(client.namespace, rendered.manifests, self.workdir)
+            if made:
+                log.say(f"self-signed TLS Secret(s) {', '.join(made)} created, as cert-manager would")
 
     def _probe(self, state: LiveState, log: CaseLog) -> ProbeRun | None:
         """The NATS bus and DDP probes against the release, on clusters whose pods really run (kind)."""
@@ -346,7 +351,8 @@ class LiveLane:
                         restart=restarted, hub=timeline)
         findings = self.evaluate(view, values_file, chart, redactor)
         if probes is not None:
-            findings.update({rule: [redact_finding(f, redactor.text) for f in fs] for rule, fs in probes.findings.items()})
+            findings.update({rule: [redact_finding(f, redactor.text) for f in fs]
+                             for rule, fs in probes.findings.items()})
         result = LiveCaseResult(case_id, f"{values_file.path} with {chart.label} ({helm.label})", self.release,
                                 namespace, view, findings, redactor, log.lines,
                                 probe_targets=dict(probes.targets) if probes is not None else {})
