@@ -218,10 +218,11 @@ class KindClusterProvider(ClusterProvider):
         return self.images
 
     # -- steps, each bounded --------------------------------------------------------------------
-    def _run(self, argv: list[str], what: str, timeout: float, env: dict[str, str] | None = None) -> str:
+    def _run(self, argv: list[str], what: str, timeout: float, env: dict[str, str] | None = None,
+             stdin: str | None = None) -> str:
         try:
             proc = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, check=False,
-                                  env={**os.environ, **(env or {})})
+                                  env={**os.environ, **(env or {})}, input=stdin)
         except subprocess.TimeoutExpired:
             raise ToolError(f"{what} took more than {timeout:.0f}s", where=f"kind cluster {self.name}") from None
         if proc.returncode != 0:
@@ -349,22 +350,17 @@ class KindClusterProvider(ClusterProvider):
 
     def prepare_tls_secrets(self, namespace: str, manifests: Any, workdir: Path) -> list[str]:
         """What cert-manager would do on a real cluster: a self-signed TLS Secret for every Ingress TLS
-        secretName the release neither renders nor finds, so the ingress controller serves the Ingress."""
-        from quickmeet_conformance.clusters.pki import new_certificate_authority
+        secretName the release does not render (images.placeholder_tls_secrets), so the controller serves it."""
+        import json as _json
 
-        rendered = {m.name for m in manifests if m.kind == "Secret"}
-        made = []
-        for ingress in (m for m in manifests if m.kind == "Ingress"):
-            for tls in (ingress.body.get("spec") or {}).get("tls") or []:
-                name = tls.get("secretName")
-                if not name or name in rendered or name in made:
-                    continue
-                hosts = tls.get("hosts") or ["localhost"]
-                pair = new_certificate_authority(workdir / f"tls-{namespace}-{name}", str(hosts[0]), days=2)
-                self.kubectl("-n", namespace, "create", "secret", "tls", name, f"--cert={pair.cert}",
-                             f"--key={pair.key}")
-                made.append(name)
-        return made
+        from quickmeet_conformance import images
+
+        secrets = images.placeholder_tls_secrets(manifests, workdir / f"tls-{namespace}", namespace)
+        if secrets:
+            self._run([str(self._kind_cluster().kubectl_path), "--kubeconfig", str(self._kind_cluster().kubeconfig_path),
+                       "-n", namespace, "apply", "-f", "-"], "kubectl apply TLS Secrets", self.step_timeout_s,
+                      stdin=_json.dumps({"apiVersion": "v1", "kind": "List", "items": secrets}))
+        return [str(s["metadata"]["name"]) for s in secrets]
 
     def prepare_images(self, manifests: Any, matcher: Any = None) -> list[str]:
         """Local images: every image the rendered release references, present in the cluster under that exact
