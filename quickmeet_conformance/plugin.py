@@ -217,6 +217,7 @@ MARKERS = (
     "upgrade: render-time upgrade-path rules",
     "live: needs a cluster (--cluster)",
     "probes: protocol probes against a running release",
+    "kind: needs Docker and the kind images (scripts/setup-docker.sh, scripts/build-kind-node-image.sh)",
 )
 
 

@@ -56,6 +56,10 @@ OPTIONS = [
                "cluster for the live lane: kwok (local control plane, fake nodes), kind, existing (--kubeconfig), none",
                {"choices": PROVIDERS}),
     OptionSpec("qmc_kube_context", "--kube-context", "QMC_KUBE_CONTEXT", "context of --kubeconfig for --cluster existing"),
+    OptionSpec("qmc_kind_images", "--kind-images", "QMC_KIND_IMAGES",
+               "--cluster kind: where the node/app images come from: local (built here by scripts/build-kind-node-image.sh"
+               " and scripts/build-app-images.sh, no registry), upstream (kindest/node + ingress-nginx from their "
+               "registries), auto (default: local when the local node image exists)", {"choices": ("auto", "local", "upstream")}),
     OptionSpec("qmc_live_timeout", "--live-timeout", "QMC_LIVE_TIMEOUT",
                "seconds a rollout may take before a live case fails (default 120)", {"type": float}),
 ]
@@ -85,6 +89,7 @@ class LiveConfig:
     audit_namespace: str
     worker: str
     run_id: str
+    kind_images: str = "auto"
 
     @property
     def audit(self) -> bool:
@@ -165,6 +170,7 @@ def _live_config(config: pytest.Config) -> LiveConfig:
         audit_namespace=conformance_option(config, "qmc_namespace") or "default",
         worker=worker,
         run_id=run_id[:40],
+        kind_images=_live_option(config, "qmc_kind_images") or "auto",
     )
 
 
@@ -328,7 +334,8 @@ def live_cluster(request: pytest.FixtureRequest):
         write(f"[live] starting the {cfg.provider} cluster ...")
         try:
             run.cluster = start_cluster(cfg.provider, run_id=cfg.run_id, worker=cfg.worker, kubeconfig=cfg.kubeconfig,
-                                        context=cfg.context, keep=cfg.keep, cluster_name=cfg.cluster_name)
+                                        context=cfg.context, keep=cfg.keep, cluster_name=cfg.cluster_name,
+                                        kind_images=cfg.kind_images)
         except UserError as exc:
             run.cluster_error = f"cannot start the {cfg.provider} cluster: {exc.line()}"
             pytest.fail(run.cluster_error, pytrace=False)
@@ -461,6 +468,33 @@ def check_live_rule(result: LiveCaseResult, rule_id: str, node: pytest.Item, *, 
 def live_check(request: pytest.FixtureRequest, live_case: LiveCaseResult) -> Callable[[str], None]:
     """``live_check("live.rule-id")`` judges the current live case by that rule."""
     return lambda rule_id: check_live_rule(live_case, rule_id, request.node)
+
+
+NO_PROBES = ("probes not run: they need a cluster whose pods really run (--cluster kind); KWOK runs no containers, "
+             "and --cluster existing is probed with --nats-url/--ingress-url (suites/probes)")
+
+
+@pytest.fixture
+def live_probe_check(request: pytest.FixtureRequest, live_case: LiveCaseResult) -> Callable[[str, str], None]:
+    """``live_probe_check("bus.rule-id", contract)`` judges the current live case by a protocol probe's findings
+    (the bus probe through the release's NATS Service, the DDP probe through the ingress)."""
+    from .probes.outcome import check_probe_findings
+
+    def check(rule_id: str, contract: str) -> None:
+        if not live_case.probe_targets:
+            pytest.skip(NO_PROBES)
+        family = rule_id.split(".", 1)[0]
+        target = live_case.probe_targets.get(family, "")
+        request.node.user_properties += [("rule_id", rule_id), ("live_case", live_case.id),
+                                         ("namespace", live_case.namespace), ("probe_target", target)]
+        request.node.add_report_section("call", "live log", "\n".join(live_case.log))
+        findings = live_case.findings.get(rule_id)
+        if findings is None:
+            pytest.fail(f"probe rule {rule_id} was not evaluated for {live_case.label}", pytrace=False)
+        check_probe_findings(findings, target=f"{live_case.label}: {target}", contract=contract,
+                             strict=conformance_session(request.config).settings.strict)
+
+    return check
 
 
 @pytest.fixture

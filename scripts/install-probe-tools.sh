@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Install what the protocol-probe self-tests need: nats-server, nginx (Debian packages) and the
-# pinned Moleculer test peer (fixtures/moleculer/node_modules, from the committed package-lock.json).
+# pinned Moleculer/DDP test peers (tools/images/standin/node_modules, from the committed package-lock.json;
+# fixtures/moleculer/broker.js and fixtures/ddp/server.py run the kind-lane stand-ins' code).
 # Idempotent: already-installed tools are left alone; apt-get update runs only when a package is not
 # installable from the current package lists. Every network step has a timeout.
 set -euo pipefail
 
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-peer_dir="$repo_root/fixtures/moleculer"
+peer_dir="$repo_root/tools/images/standin"
 apt_timeout="${PROBE_TOOLS_APT_TIMEOUT:-600}"
 npm_timeout="${PROBE_TOOLS_NPM_TIMEOUT:-300}"
 
@@ -63,10 +64,11 @@ command -v npm >/dev/null || die "npm is not on PATH"
 stamp="$peer_dir/node_modules/.package-lock.json"
 if [ -f "$stamp" ] && [ "$stamp" -nt "$peer_dir/package-lock.json" ] \
     && [ -f "$peer_dir/node_modules/moleculer/package.json" ] \
-    && [ -f "$peer_dir/node_modules/nats/package.json" ]; then
-    log "fixtures/moleculer/node_modules is up to date"
+    && [ -f "$peer_dir/node_modules/nats/package.json" ] \
+    && [ -f "$peer_dir/node_modules/ws/package.json" ]; then
+    log "tools/images/standin/node_modules is up to date"
 else
-    log "npm ci in fixtures/moleculer"
+    log "npm ci in tools/images/standin"
     (cd "$peer_dir" && timeout "$npm_timeout" npm ci --no-audit --no-fund --loglevel=error) \
         || die "npm ci in $peer_dir failed or timed out"
 fi

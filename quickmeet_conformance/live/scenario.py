@@ -30,13 +30,14 @@ from ..expectations import expectations_for
 from ..findings import Finding, Verdict, verdict_of
 from ..helm import HelmBinary
 from ..redact import Redactor, redactor_for
-from ..render import parse_manifests
+from ..render import RenderRequest, Renderer, parse_manifests
 from ..rules.engine import Context, Options, evaluate_rule, redact_finding, rules_for_lane
 from ..topology import STREAM_HUB, ComponentMatcher, Topology, build_topology
 from ..upgrade import UpgradeCase, evaluate_upgrade, load_side_values
 from ..values import ValuesFile, deep_merge
 from . import diagnostics
 from .cluster import LiveCluster
+from .probing import ProbeRun, probe_release
 from .rollout import DEFAULT_ROLLOUT_TIMEOUT_S, RolloutResult, wait_for_rollout
 from .state import SNAPSHOT_KINDS, LiveState, LiveView, PodChange, PodTimeline, UpgradeOutcome
 
@@ -91,6 +92,7 @@ class LiveCaseResult:
     static_findings: dict[str, list[Finding]] = field(default_factory=dict)  # audit: static rules on the release
     audit: bool = False
     log_times: list[float] = field(default_factory=list)  # seconds since the case started, per log line
+    probe_targets: dict[str, str] = field(default_factory=dict)  # "bus"/"ws" -> what the probes reached (kind)
 
     def verdict(self, rule_id: str) -> Verdict:
         return verdict_of(self.findings.get(rule_id, []))
@@ -221,6 +223,33 @@ class LiveLane:
         listing = self.kube.list_kinds(SNAPSHOT_KINDS, namespace, timeout=60)
         return LiveState.from_list(namespace, {"items": listing}, self.matcher)
 
+    def _prepare_images(self, client: ReleaseClient, chart: Chart, values: dict[str, Any], log: CaseLog) -> None:
+        """On a cluster that runs containers from local images (kind, --kind-images local): make every image the
+        release will reference present in the cluster before helm installs it (nothing is pulled)."""
+        prepare = getattr(self.cluster.provider, "prepare_images", None)
+        if prepare is None or not self.cluster.owned:
+            return
+        try:
+            rendered = Renderer(client.helm).render(RenderRequest(chart, values, release=self.release,
+                                                                  namespace=client.namespace))
+        except UserError:
+            return  # helm install reports the same refusal
+        loaded = prepare(rendered.manifests, self.matcher)
+        if loaded:
+            log.say(f"images: {len(loaded)} loaded into the cluster ({', '.join(sorted(loaded))})")
+        tls = getattr(self.cluster.provider, "prepare_tls_secrets", None)
+        if tls is not None:
+            made = tls(client.namespace, rendered.manifests, self.workdir)
+            if made:
+                log.say(f"self-signed TLS Secret(s) {', '.join(made)} created, as cert-manager would")
+
+    def _probe(self, state: LiveState, log: CaseLog) -> ProbeRun | None:
+        """The NATS bus and DDP probes against the release, on clusters whose pods really run (kind)."""
+        targets = getattr(self.cluster.provider, "probe_targets", None)
+        if targets is None or not self.cluster.owned:
+            return None
+        return probe_release(self.cluster.handle, state, state.topology, targets(), log.say)
+
     def _helm_step(self, client: ReleaseClient, chart: Path, values: dict[str, Any], log: CaseLog,
                    what: str) -> HelmOutcome:
         log.say(f"{what}: helm upgrade --install {self.release} {chart.name} "
@@ -298,6 +327,7 @@ class LiveLane:
         namespace = self.cluster.create_namespace(case_id)
         client = self.client(helm, namespace)
         self._prerequisites(namespace, prerequisites, log)
+        self._prepare_images(client, chart, values, log)
         installed = self._helm_step(client, chart.path, values, log, "install")
         rollout_error = "" if installed.ok else f"helm install failed: {installed.error}"
         if installed.ok:
@@ -309,6 +339,7 @@ class LiveLane:
         state = self.snapshot(namespace)
         self.add_cluster_secrets(redactor, state)
         topology = self._release_topology(client) if installed.ok else None
+        probes = self._probe(state, log) if installed.ok else None
         restarted = timeline = None
         if installed.ok and not rollout_error and restart:
             restarted = self._restart_check(client, chart.path, values, state, log)
@@ -324,8 +355,12 @@ class LiveLane:
         view = LiveView(self.release, namespace, state, topology, None, rollout_error=rollout_error,
                         restart=restarted, hub=timeline)
         findings = self.evaluate(view, values_file, chart, redactor)
+        if probes is not None:
+            findings.update({rule: [redact_finding(f, redactor.text) for f in fs]
+                             for rule, fs in probes.findings.items()})
         result = LiveCaseResult(case_id, f"{values_file.path} with {chart.label} ({helm.label})", self.release,
-                                namespace, view, findings, redactor, log.lines, log_times=log.times)
+                                namespace, view, findings, redactor, log.lines, log_times=log.times,
+                                probe_targets=dict(probes.targets) if probes is not None else {})
         return self.finish(result)
 
     def _restart_check(self, client: ReleaseClient, chart: Path, values: dict[str, Any], before: LiveState,
@@ -366,6 +401,8 @@ class LiveLane:
         namespace = self.cluster.create_namespace(case_id)
         client = self.client(case.renderer.helm, namespace)
         self._prerequisites(namespace, prerequisites, log)
+        self._prepare_images(client, case.from_chart, from_values.data, log)
+        self._prepare_images(client, case.to_chart, to_values.data, log)
         installed = self._helm_step(client, case.from_chart.path, from_values.data, log,
                                     f"install {pair.from_side.values_label}")
         rollout_error = "" if installed.ok else f"helm install of the from-side failed: {installed.error}"

@@ -26,6 +26,7 @@ from quickmeet_conformance.subprocesses import die_with_parent
 
 REPO = Path(__file__).resolve().parents[2]
 MOLECULER_DIR = REPO / "fixtures" / "moleculer"
+STANDIN_DIR = REPO / "tools" / "images" / "standin"  # the node_modules of broker.js and the DDP server
 DDP_SERVER = REPO / "fixtures" / "ddp" / "server.py"
 NGINX_DIR = REPO / "fixtures" / "nginx"
 START_TIMEOUT = 20.0
@@ -46,8 +47,8 @@ def require_tool(name: str, *candidates: str) -> str:
 
 def require_moleculer() -> str:
     node = require_tool("node")
-    if not (MOLECULER_DIR / "node_modules" / "moleculer" / "package.json").is_file():
-        reason = "fixtures/moleculer/node_modules is missing (run scripts/install-probe-tools.sh)"
+    if not (STANDIN_DIR / "node_modules" / "ws" / "package.json").is_file():
+        reason = "tools/images/standin/node_modules is missing (run scripts/install-probe-tools.sh)"
         if os.environ.get("CI"):
             pytest.fail(f"{reason}; CI must have it", pytrace=False)
         pytest.skip(reason)
@@ -241,6 +242,7 @@ def start_brokers(url: str, specs: Sequence[BrokerSpec], log_dir: Path, heartbea
 
 def start_ddp_server(personality: str, log_dir: Path, *, sockjs_heartbeat: float = 25.0) -> tuple[Peer, str]:
     """A fake ddp-streamer or monolith; returns (peer, "127.0.0.1:<port>")."""
+    require_moleculer()  # server.py runs the stand-ins' DDP server on node
     peer = start(
         f"ddp-{personality}",
         [sys.executable, str(DDP_SERVER), "--personality", personality, "--port", "0",

@@ -1,0 +1,424 @@
+"""Every image a rendered release runs, and the local image that stands in for it on kind.
+
+No container registry is reachable here, so the kind lane runs images built from the registries that are
+(scripts/build-app-images.sh): the real ``nats-server`` from Debian, a stand-in per QuickMeet.Chat component
+that behaves like the real service on the wire (tools/images/standin), a MongoDB stand-in and an idle
+stand-in for auxiliary containers (config reloaders, exporters). This module
+
+1. lists every image reference of a rendered release (containers and initContainers of every pod template:
+   workloads, Jobs, CronJobs, bare Pods and helm test hooks),
+2. picks the stand-in for each by the component it runs, recognised with the same
+   :class:`~quickmeet_conformance.topology.ComponentMatcher` as the rules (an unknown image gets the aux
+   stand-in, said in its note),
+3. tags the stand-in under EXACTLY the reference the release uses (``docker tag``) and loads them into the
+   kind cluster (``kind load docker-image``), so nothing is pulled, for whichever chart is under test,
+4. installs the ingress controller (Traefik, tools/images/traefik/ingress.yaml) that serves ``nginx``.
+
+``--kind-images upstream`` (``$QMC_KIND_IMAGES``) goes through the same plan with no stand-ins: the cluster
+pulls the real images from their registries.
+"""
+
+from __future__ import annotations
+
+import base64
+import subprocess
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .errors import ToolError
+from .render import Manifest
+from .topology import MONGODB, NATS, ComponentMatcher, image_tag
+
+REPO = Path(__file__).resolve().parents[1]
+INGRESS_MANIFEST = REPO / "tools" / "images" / "traefik" / "ingress.yaml"
+INGRESS_NAMESPACE = "qmc-ingress"
+INGRESS_DEPLOYMENT = "traefik"
+
+STANDIN_PREFIX = "localhost/qmc"
+STANDIN_TAG = "local"
+AUX = "aux"
+INGRESS = "traefik"
+# What scripts/build-app-images.sh builds: the component stand-ins, NATS, MongoDB, aux, the ingress.
+STANDIN_COMPONENTS = (
+    "monolith",
+    "ddp-streamer",
+    "accounts",
+    "authorization",
+    "presence",
+    "stream-hub",
+    NATS,
+    MONGODB,
+    AUX,
+)
+BUILD_FIX = "run scripts/build-app-images.sh (builds every stand-in from Debian, npm and the Go module proxy)"
+
+LOCAL = "local"
+UPSTREAM = "upstream"
+IMAGE_SOURCES = (LOCAL, UPSTREAM)
+
+POD_TEMPLATE_PATHS: Mapping[str, tuple[str, ...]] = {
+    "Deployment": ("spec", "template", "spec"),
+    "StatefulSet": ("spec", "template", "spec"),
+    "DaemonSet": ("spec", "template", "spec"),
+    "ReplicaSet": ("spec", "template", "spec"),
+    "Job": ("spec", "template", "spec"),
+    "CronJob": ("spec", "jobTemplate", "spec", "template", "spec"),
+    "Pod": ("spec",),
+}
+
+
+def standin_image(component: str) -> str:
+    """The locally built image of a stand-in: ``localhost/qmc/<component>:local``."""
+    return f"{STANDIN_PREFIX}/{component}:{STANDIN_TAG}"
+
+
+INGRESS_IMAGE = standin_image(INGRESS)
+
+
+@dataclass(frozen=True)
+class ImageUse:
+    """One container of one pod template using one image."""
+
+    image: str
+    resource: str  # "Deployment/rocketchat-ddp-streamer"
+    container: str
+    init: bool = False
+    pull_policy: str = ""  # as rendered; "" = the kubelet's default
+    hook: str = ""  # the helm.sh/hook annotation (e.g. "test"): run by `helm test`, not by install
+
+    @property
+    def where(self) -> str:
+        return f"{self.resource} {'initContainer' if self.init else 'container'} {self.container!r}"
+
+    @property
+    def always_pulls(self) -> bool:
+        """The kubelet pulls this image even when it is present (Always, or :latest with no policy)."""
+        if self.pull_policy:
+            return self.pull_policy == "Always"
+        return "@" not in self.image and image_tag(self.image) == "latest"
+
+
+@dataclass(frozen=True)
+class ImagePlan:
+    """One image reference of the release and what provides it."""
+
+    image: str  # exactly as the release references it
+    component: str  # the stand-in that runs it: "ddp-streamer", "nats", "aux", ...
+    uses: tuple[ImageUse, ...]
+    source: str = LOCAL  # LOCAL: a stand-in is tagged as `image`; UPSTREAM: the cluster pulls `image`
+    note: str = ""  # why this image needs a look (unknown image, digest, pull policy)
+
+    @property
+    def standin(self) -> str:
+        return standin_image(self.component) if self.source == LOCAL else ""
+
+    @property
+    def pinned_by_digest(self) -> bool:
+        return "@" in self.image
+
+    def describe(self) -> str:
+        target = f"stand-in {self.standin}" if self.source == LOCAL else "pulled by the cluster"
+        text = f"{self.image} -> {target} ({', '.join(u.where for u in self.uses)})"
+        return f"{text}: {self.note}" if self.note else text
+
+
+def _dig(body: Mapping[str, Any], path: Sequence[str]) -> Mapping[str, Any]:
+    node: Any = body
+    for key in path:
+        node = node.get(key) if isinstance(node, Mapping) else None
+    return node if isinstance(node, Mapping) else {}
+
+
+def image_uses(manifests: Iterable[Manifest]) -> list[ImageUse]:
+    """Every container and initContainer image of every pod template, in manifest order."""
+    uses = []
+    for m in manifests:
+        path = POD_TEMPLATE_PATHS.get(m.kind)
+        if path is None:
+            continue
+        hook = str(_dig(m.body, ("metadata",)).get("annotations", {}).get("helm.sh/hook", ""))
+        pod_spec = _dig(m.body, path)
+        for key, init in (("initContainers", True), ("containers", False)):
+            for c in pod_spec.get(key) or []:
+                if isinstance(c, Mapping) and c.get("image"):
+                    uses.append(
+                        ImageUse(
+                            image=str(c["image"]),
+                            resource=m.ref,
+                            container=str(c.get("name", "")),
+                            init=init,
+                            pull_policy=str(c.get("imagePullPolicy") or ""),
+                            hook=hook,
+                        )
+                    )
+    return uses
+
+
+def _note(component: str, uses: Sequence[ImageUse], image: str, source: str) -> str:
+    notes = []
+    if source == LOCAL:
+        if component == AUX:
+            notes.append(
+                "not a QuickMeet.Chat component, NATS or MongoDB: the aux stand-in runs it and does nothing"
+            )
+        if "@" in image:
+            notes.append(
+                "pinned by digest: a local image cannot carry that digest, the kubelet will try to pull "
+                "(give the image a tag, or use --kind-images upstream)"
+            )
+        pulling = [u.where for u in uses if u.always_pulls]
+        if pulling:
+            notes.append(
+                f"imagePullPolicy Always (or :latest with no policy) on {', '.join(pulling)}: the kubelet "
+                "pulls it even though it is loaded (set imagePullPolicy: IfNotPresent)"
+            )
+    hooks = sorted({u.hook for u in uses if u.hook})
+    if uses and all(u.hook for u in uses):
+        notes.append(f"only in helm hooks ({', '.join(hooks)}): not run by helm install")
+    return "; ".join(notes)
+
+
+def _plans(uses: Iterable[ImageUse], source: str, matcher: ComponentMatcher | None) -> list[ImagePlan]:
+    if source not in IMAGE_SOURCES:
+        raise ToolError(
+            f"--kind-images {source!r}: not a choice", fix=f"use one of {', '.join(IMAGE_SOURCES)}"
+        )
+    matcher = matcher or ComponentMatcher()
+    by_image: dict[str, list[ImageUse]] = {}
+    for use in uses:
+        by_image.setdefault(use.image, []).append(use)
+    plans = []
+    for image, mine in by_image.items():
+        component = matcher.component_of_image(image) or AUX
+        plans.append(ImagePlan(image, component, tuple(mine), source, _note(component, mine, image, source)))
+    return plans
+
+
+def plan_images(
+    manifests: Iterable[Manifest], *, source: str = LOCAL, matcher: ComponentMatcher | None = None
+) -> list[ImagePlan]:
+    """One plan per distinct image reference of a rendered release, in first-use order."""
+    return _plans(image_uses(manifests), source, matcher)
+
+
+def plan_refs(
+    refs: Iterable[str], *, source: str = LOCAL, matcher: ComponentMatcher | None = None
+) -> list[ImagePlan]:
+    """Plans for bare image references (e.g. given on a command line)."""
+    return _plans((ImageUse(image=r, resource="(given)", container="") for r in refs), source, matcher)
+
+
+def missing_tls_secrets(manifests: Iterable[Manifest]) -> dict[str, tuple[str, ...]]:
+    """``{secretName: hosts}`` the release's Ingresses name under ``tls`` and the chart does not render
+    (issued in a real cluster by cert-manager or made by hand)."""
+    manifests = list(manifests)
+    rendered = {m.name for m in manifests if m.kind == "Secret"}
+    wanted: dict[str, set[str]] = {}
+    for m in manifests:
+        if m.kind != "Ingress":
+            continue
+        for entry in _dig(m.body, ("spec",)).get("tls") or []:
+            name = str((entry or {}).get("secretName") or "")
+            if name and name not in rendered:
+                wanted.setdefault(name, set()).update(str(h) for h in (entry.get("hosts") or []))
+    return {name: tuple(sorted(hosts)) for name, hosts in sorted(wanted.items())}
+
+
+def placeholder_tls_secrets(
+    manifests: Iterable[Manifest], workdir: Path, namespace: str
+) -> list[dict[str, Any]]:
+    """A self-signed ``kubernetes.io/tls`` Secret for each TLS secret the release needs and does not bring.
+
+    ingress-nginx serves an Ingress whose TLS secret is missing with its default certificate; Traefik's
+    Ingress NGINX provider skips that Ingress altogether. So the kind lane stands in for the cluster's
+    certificate issuer: create these before the install (the release never owns them; the case's namespace
+    takes them away). The keys are throwaway and never printed.
+    """
+    from .clusters.pki import issue_certificate, new_certificate_authority
+
+    wanted = missing_tls_secrets(manifests)
+    if not wanted:
+        return []
+    ca = new_certificate_authority(workdir / "tls-ca", "quickmeet-conformance kind lane TLS stand-in", days=7)
+    secrets = []
+    for name, hosts in wanted.items():
+        pair = issue_certificate(
+            ca,
+            workdir / "tls",
+            name,
+            common_name=hosts[0] if hosts else name,
+            dns_names=hosts,
+            server=True,
+            days=7,
+        )
+        secrets.append(
+            {
+                "apiVersion": "v1",
+                "kind": "Secret",
+                "type": "kubernetes.io/tls",
+                "metadata": {
+                    "name": name,
+                    "namespace": namespace,
+                    "labels": {"app.kubernetes.io/managed-by": "quickmeet-conformance"},
+                },
+                "data": {
+                    "tls.crt": base64.b64encode(pair.cert.read_bytes()).decode(),
+                    "tls.key": base64.b64encode(pair.key.read_bytes()).decode(),
+                },
+            }
+        )
+    return secrets
+
+
+# ----------------------------------------------------------------------------------------- docker / kind
+
+
+def _docker() -> Any:
+    from .clusters.kind import Docker  # the provider's bounded docker calls (imported late: kind imports us)
+
+    return Docker()
+
+
+def _fail_line(proc: subprocess.CompletedProcess[str], default: str) -> str:
+    lines = [ln.strip() for ln in (proc.stderr or proc.stdout or "").splitlines() if ln.strip()]
+    return (lines[-1] if lines else default)[:300]
+
+
+def missing_standins(plans: Iterable[ImagePlan], docker: Any = None) -> list[str]:
+    """The stand-ins (and the ingress image) the plans need that are not built."""
+    docker = docker or _docker()
+    needed = sorted({p.standin for p in plans if p.source == LOCAL})
+    return [image for image in needed if not docker.has_image(image)]
+
+
+def tag_standins(plans: Iterable[ImagePlan], docker: Any = None) -> list[str]:
+    """``docker tag <stand-in> <reference>`` for every local plan; returns the references tagged."""
+    docker = docker or _docker()
+    plans = [p for p in plans if p.source == LOCAL]
+    missing = missing_standins(plans, docker)
+    if missing:
+        raise ToolError(f"stand-in image(s) not built: {', '.join(missing)}", fix=BUILD_FIX)
+    tagged = []
+    for plan in plans:
+        if plan.pinned_by_digest:
+            continue  # docker cannot tag a digest; the plan's note says so
+        proc = docker.run("tag", plan.standin, plan.image, timeout=60)
+        if proc.returncode != 0:
+            raise ToolError(
+                f"docker tag {plan.standin} {plan.image} failed: {_fail_line(proc, 'no output')}",
+                fix=BUILD_FIX,
+            )
+        tagged.append(plan.image)
+    return tagged
+
+
+def kind_load(
+    cluster_name: str, images: Sequence[str], *, kind_bin: str | Path = "kind", timeout_s: float = 600
+) -> None:
+    """``kind load docker-image`` of all ``images`` at once (one archive: shared layers go once)."""
+    if not images:
+        return
+    argv = [str(kind_bin), "load", "docker-image", "--name", cluster_name, *images]
+    try:
+        proc = subprocess.run(argv, capture_output=True, text=True, timeout=timeout_s, check=False)
+    except FileNotFoundError:
+        raise ToolError(f"kind not found at {kind_bin}", fix="run scripts/install-kind.sh") from None
+    except subprocess.TimeoutExpired:
+        raise ToolError(
+            f"kind load docker-image took more than {timeout_s:.0f}s ({len(images)} images)",
+            fix="check dockerd (docker info) and the cluster's node container",
+        ) from None
+    if proc.returncode != 0:
+        raise ToolError(
+            f"kind load docker-image into cluster {cluster_name!r} failed: {_fail_line(proc, 'no output')}",
+            fix=BUILD_FIX,
+        )
+
+
+def load_images(
+    cluster_name: str,
+    plans: Sequence[ImagePlan],
+    *,
+    kind_bin: str | Path = "kind",
+    timeout_s: float = 600,
+    docker: Any = None,
+) -> list[str]:
+    """Make every image of the plans present in the kind cluster: each stand-in tagged as the reference the
+    release uses, then all loaded at once. UPSTREAM plans need nothing (the cluster pulls). Returns the
+    references loaded."""
+    local = [p for p in plans if p.source == LOCAL]
+    tagged = tag_standins(local, docker)
+    kind_load(cluster_name, tagged, kind_bin=kind_bin, timeout_s=timeout_s)
+    return tagged
+
+
+def install_ingress_controller(
+    cluster_name: str,
+    kubeconfig: str | Path,
+    context: str = "",
+    *,
+    kind_bin: str | Path = "kind",
+    kubectl: str | Path = "kubectl",
+    timeout_s: float = 180,
+    docker: Any = None,
+) -> None:
+    """Load the Traefik image into the cluster, apply tools/images/traefik/ingress.yaml and wait until the
+    controller is available (it then serves the class ``nginx`` on the node's ports 80 and 443)."""
+    docker = docker or _docker()
+    if not docker.has_image(INGRESS_IMAGE):
+        raise ToolError(f"ingress controller image {INGRESS_IMAGE} not built", fix=BUILD_FIX)
+    kind_load(cluster_name, [INGRESS_IMAGE], kind_bin=kind_bin, timeout_s=timeout_s)
+    base = [str(kubectl), "--kubeconfig", str(kubeconfig), *(["--context", context] if context else [])]
+    steps = [
+        ([*base, "apply", "-f", str(INGRESS_MANIFEST)], "kubectl apply of the ingress controller"),
+        (
+            [
+                *base,
+                "-n",
+                INGRESS_NAMESPACE,
+                "rollout",
+                "status",
+                f"deployment/{INGRESS_DEPLOYMENT}",
+                f"--timeout={int(timeout_s)}s",
+            ],
+            "the ingress controller rollout",
+        ),
+    ]
+    for argv, what in steps:
+        try:
+            proc = subprocess.run(argv, capture_output=True, text=True, timeout=timeout_s + 30, check=False)
+        except FileNotFoundError:
+            raise ToolError(f"kubectl not found at {kubectl}", fix="run scripts/install.sh") from None
+        except subprocess.TimeoutExpired:
+            raise ToolError(
+                f"{what} took more than {timeout_s:.0f}s", fix=f"kubectl -n {INGRESS_NAMESPACE} describe pods"
+            ) from None
+        if proc.returncode != 0:
+            raise ToolError(
+                f"{what} failed: {_fail_line(proc, 'no output')}",
+                fix=f"kubectl -n {INGRESS_NAMESPACE} describe pods",
+            )
+
+
+__all__ = [
+    "AUX",
+    "IMAGE_SOURCES",
+    "INGRESS_IMAGE",
+    "INGRESS_MANIFEST",
+    "LOCAL",
+    "STANDIN_COMPONENTS",
+    "UPSTREAM",
+    "ImagePlan",
+    "ImageUse",
+    "image_uses",
+    "install_ingress_controller",
+    "kind_load",
+    "load_images",
+    "missing_standins",
+    "plan_images",
+    "plan_refs",
+    "standin_image",
+    "tag_standins",
+]

@@ -1,0 +1,233 @@
+"""The protocol probes against a release the live lane installed on a cluster that runs containers (kind).
+
+- NATS bus probe: through the release's NATS Service (the Service selecting the NATS pods), reached with a
+  ``kubectl port-forward`` to a loopback port; credentials and the bus namespace come from the TRANSPORTER
+  and MS_NAMESPACE the chart gave the pods. Expected nodes per component: the pods that run, by name.
+- DDP probe: through the ingress controller, on the loopback port kind maps to the node's port 80, with
+  the Host of the release's Ingress rule for ``/websocket``.
+
+The findings join the case's other findings under the probe rule ids (``bus.*``, ``ws.*``).
+"""
+
+from __future__ import annotations
+
+import subprocess
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from urllib.parse import urlsplit, urlunsplit
+
+from ..clusters.base import ClusterHandle, find_kubectl
+from ..clusters.processes import free_loopback_port, wait_for
+from ..errors import ToolError
+from ..findings import Finding, Verdict
+from ..probes import ddp, nats_bus
+from ..subprocesses import kill_group
+from ..topology import NATS, Topology
+from .state import LiveState
+
+BUS_COMPONENTS = tuple(nats_bus.COMPONENT_SERVICES)
+# a short heartbeat window: the stand-ins beat every few seconds, and the case budget is minutes, not hours
+BUS_OPTIONS = nats_bus.BusProbeOptions(heartbeat_interval=5.0, discover_window=4.0)
+INGRESS_SYNC_S = 30.0
+
+
+@dataclass(frozen=True)
+class ProbeTargets:
+    """What the cluster offers the probes: the loopback port of the ingress controller's HTTP entry."""
+
+    ingress_http_port: int
+    ingress_https_port: int = 0
+
+
+@dataclass(frozen=True)
+class ProbeRun:
+    findings: dict[str, list[Finding]]
+    targets: dict[str, str]  # rule family -> what was probed (no credentials)
+
+
+def _transporter(state: LiveState, topology: Topology) -> tuple[str, str]:
+    """(TRANSPORTER URL as the pods get it, MS_NAMESPACE) from the first bus client that has them."""
+    for component in BUS_COMPONENTS:
+        for workload in topology.components(component):
+            container = workload.main_container
+            if container is None:
+                continue
+            env = container.env_var("TRANSPORTER")
+            if env is None:
+                continue
+            value = env.value
+            if value is None and env.secret_name and env.secret_key:
+                value = state.secret_value(env.secret_name, env.secret_key)
+            ms = container.env_var("MS_NAMESPACE")
+            return value or "", (ms.value or "") if ms else ""
+    return "", ""
+
+
+def _nats_service(state: LiveState, topology: Topology) -> tuple[str, int] | None:
+    """The Service that selects the NATS pods and its client port (4222 or the port named client)."""
+    for workload in topology.components(NATS):
+        for service in topology.services_selecting(workload):
+            port = service.port_by(name="client") or service.port_by(number=4222)
+            if port is not None:
+                return service.name, int(port.port)
+    return None
+
+
+def _with_credentials(url: str, host: str, port: int) -> str:
+    """``url``'s scheme and credentials, dialing host:port instead (``monolith+nats://`` -> ``nats://``)."""
+    parts = urlsplit(url.split("+", 1)[1] if url.startswith("monolith+") else url)
+    auth = ""
+    if parts.username is not None:
+        auth = parts.username + (f":{parts.password}" if parts.password is not None else "") + "@"
+    return urlunsplit(("nats", f"{auth}{host}:{port}", "", "", ""))
+
+
+class PortForward:
+    """``kubectl port-forward svc/NAME LOCAL:REMOTE`` for the length of a with-block, stopped by its PID."""
+
+    def __init__(self, handle: ClusterHandle, namespace: str, service: str, remote_port: int) -> None:
+        self.local_port = free_loopback_port()
+        self._argv = [str(find_kubectl()), "--kubeconfig", str(handle.kubeconfig),
+                      *(("--context", handle.context) if handle.context else ()),
+                      "port-forward", "-n", namespace, "--address", "127.0.0.1", f"svc/{service}",
+                      f"{self.local_port}:{remote_port}"]
+        self._proc: subprocess.Popen[str] | None = None
+        self.what = f"port-forward svc/{service} {namespace} -> 127.0.0.1:{self.local_port}"
+
+    def __enter__(self) -> PortForward:
+        self._proc = subprocess.Popen(self._argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                                      start_new_session=True)
+        proc = self._proc
+
+        def ready() -> bool:
+            import socket
+
+            with socket.socket() as sock:
+                sock.settimeout(0.5)
+                return sock.connect_ex(("127.0.0.1", self.local_port)) == 0
+
+        def failure() -> str | None:
+            if proc.poll() is None:
+                return None
+            return f"kubectl exited: {(proc.stdout.read() if proc.stdout else '').strip()[-300:]}"
+
+        try:
+            wait_for(self.what, ready, timeout=20, failure=failure, interval=0.2)
+        except BaseException:
+            self.__exit__()
+            raise
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._proc is not None and self._proc.poll() is None:
+            kill_group(self._proc.pid)  # its own group (start_new_session): the one group killer
+            self._proc.wait()
+
+
+def bus_expectations(state: LiveState, ms_namespace: str) -> nats_bus.BusExpectations:
+    """One bus node per running pod of each component (pods by name), stream-hub only when it runs."""
+    pods: dict[str, list[str]] = {}
+    for component in BUS_COMPONENTS:
+        names = [p["metadata"]["name"] for p in state.pods(component)
+                 if (p.get("status") or {}).get("phase") == "Running" and not p["metadata"].get("deletionTimestamp")]
+        if names or component != nats_bus.STREAM_HUB:
+            pods[component] = names
+    present = {c: names for c, names in pods.items() if names}
+    return nats_bus.BusExpectations.from_counts({c: len(n) for c, n in present.items()}, pods=present,
+                                                namespace=ms_namespace)
+
+
+def probe_bus(handle: ClusterHandle, state: LiveState, topology: Topology,
+              options: nats_bus.BusProbeOptions = BUS_OPTIONS) -> tuple[dict[str, list[Finding]], str]:
+    transporter, ms_namespace = _transporter(state, topology)
+    target = _nats_service(state, topology)
+    if target is None:
+        finding = Finding(rule_id=nats_bus.RULE_REACHABLE, verdict=Verdict.ERROR,
+                          message="no Service selects the NATS pods with a client port (4222)",
+                          expected="a Service selecting the NATS pods", found="none",
+                          resource=f"namespace {state.namespace}")
+        return {nats_bus.RULE_REACHABLE: [finding]}, "(no NATS Service)"
+    service, port = target
+    expectations = bus_expectations(state, ms_namespace)
+    with PortForward(handle, state.namespace, service, port) as forward:
+        url = _with_credentials(transporter or "nats://", "127.0.0.1", forward.local_port)
+        observation = nats_bus.observe_bus_sync(url, nats_bus.BusProbeOptions(
+            **{**options.__dict__, "namespace": ms_namespace}))
+    findings = {
+        nats_bus.RULE_REACHABLE: nats_bus.rule_bus_reachable(observation),
+        nats_bus.RULE_PROTOCOL: nats_bus.rule_protocol_version(observation),
+        nats_bus.RULE_SERVICE_ANNOUNCED: nats_bus.rule_service_announced(observation, expectations),
+        nats_bus.RULE_NODE_COUNT: nats_bus.rule_node_count_matches_pods(observation, expectations),
+        nats_bus.RULE_HUB_SINGLE: nats_bus.rule_hub_single(observation, expectations),
+        nats_bus.RULE_MONOLITH_NOT_DUPLICATING: nats_bus.rule_monolith_not_duplicating(observation, expectations),
+        nats_bus.RULE_HEARTBEATS: nats_bus.rule_heartbeats(observation, expectations),
+        nats_bus.RULE_PING_PONG: nats_bus.rule_ping_pong(observation, expectations),
+        nats_bus.RULE_NODE_MAPS_TO_POD: nats_bus.rule_node_maps_to_pod(observation, expectations),
+    }
+    return findings, f"Service {state.namespace}/{service}:{port} (via {forward.what})"
+
+
+def _ingress_host(topology: Topology) -> str | None:
+    routes = [r for r in topology.routes() if r.path.startswith("/websocket") or r.path.startswith("/sockjs")]
+    routes = routes or topology.routes()
+    return next((r.host for r in routes if r.host), None)
+
+
+def probe_ddp(topology: Topology, targets: ProbeTargets) -> tuple[dict[str, list[Finding]], str]:
+    host = _ingress_host(topology) or "localhost"
+    # http first; an Ingress with TLS may be served on https only (the certificate is the controller's own,
+    # the chart's TLS Secret is not part of the release, so it is not verified)
+    tries = [(f"http://{host}", ddp.DdpProbeOptions(connect_to=("127.0.0.1", targets.ingress_http_port)),
+              targets.ingress_http_port)]
+    if targets.ingress_https_port:
+        tries.append((f"https://{host}", ddp.DdpProbeOptions(connect_to=("127.0.0.1", targets.ingress_https_port),
+                                                             insecure=True), targets.ingress_https_port))
+    # the ingress controller picks a new Ingress up within seconds: a 404 at first is the controller syncing
+    deadline = time.monotonic() + INGRESS_SYNC_S
+    while True:
+        seen = []
+        for base, options, port in tries:  # the first entry whose WebSocket routes answer DDP wins
+            observation = ddp.observe_ddp_sync(base, options)
+            seen.append((base, observation, port))
+            if any(observation.route(r).connected for r in ("/websocket", "/sockjs")):
+                break
+        base, observation, port = next(((b, o, p) for b, o, p in seen
+                                         if any(o.route(r).connected for r in ("/websocket", "/sockjs"))), seen[0])
+        not_routed = all("HTTP 404" in (o.route(r).error or "") for _, o, _ in seen for r in ("/websocket", "/sockjs"))
+        if not not_routed or time.monotonic() >= deadline:
+            break
+        time.sleep(2.0)
+    findings = {
+        ddp.RULE_WEBSOCKET_HANDSHAKE: ddp.rule_websocket_handshake(observation),
+        ddp.RULE_SOCKJS_HANDSHAKE: ddp.rule_sockjs_handshake(observation),
+        ddp.RULE_REACHES_DDP_STREAMER: ddp.rule_reaches_ddp_streamer(observation),
+    }
+    return findings, f"{base} through the ingress controller at 127.0.0.1:{port}"
+
+
+def probe_release(handle: ClusterHandle, state: LiveState, topology: Topology, targets: ProbeTargets,
+                  say: Callable[[str], None] = lambda line: None) -> ProbeRun:
+    """Both probes against one installed release; a probe that cannot run is an ERROR finding, not a pass."""
+    findings: dict[str, list[Finding]] = {}
+    where: dict[str, str] = {}
+    for family, run in (("bus", lambda: probe_bus(handle, state, topology)),
+                        ("ws", lambda: probe_ddp(topology, targets))):
+        start = time.monotonic()
+        try:
+            found, target = run()
+        except ToolError as exc:
+            rule = nats_bus.RULE_REACHABLE if family == "bus" else ddp.RULE_WEBSOCKET_HANDSHAKE
+            found = {rule: [Finding(rule_id=rule, verdict=Verdict.ERROR, message=exc.line(),
+                                    expected="the probe reaches the release", found="it could not",
+                                    resource=f"namespace {state.namespace}")]}
+            target = "(probe could not run)"
+        findings.update(found)
+        where[family] = target
+        failed = sorted(r for r, fs in found.items() if any(f.failed for f in fs))
+        say(f"{family} probe via {target}: {'FAILED ' + ', '.join(failed) if failed else 'ok'} "
+            f"in {time.monotonic() - start:.1f}s")
+    return ProbeRun(findings, where)
+
+
+__all__ = ["ProbeRun", "ProbeTargets", "PortForward", "bus_expectations", "probe_release"]

@@ -1,0 +1,56 @@
+"""The probes' self-test on a real kind cluster: each mutant of the reference chart in fixtures/mutants/kind,
+installed with helm on a cluster whose pods really run, is killed by its probe rule (the NATS bus probe
+through the release's NATS Service, the DDP probe through the ingress controller) with a message naming the
+component and the resource. Run with ``--cluster kind`` (skipped on other clusters: no pod runs on KWOK)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from quickmeet_conformance.charts import load_chart
+from quickmeet_conformance.helm import resolve_helm
+from quickmeet_conformance.live.scenario import LiveLane
+from quickmeet_conformance.mutants import Mutant, load_mutants, materialize, survival
+from quickmeet_conformance.plugin_live import live_run
+from quickmeet_conformance.probes import ddp, nats_bus
+from quickmeet_conformance.values import load_values
+
+pytestmark = [pytest.mark.live, pytest.mark.kind]
+
+REPO = Path(__file__).resolve().parents[2]
+FIXTURES = REPO / "fixtures"
+MUTANTS = load_mutants(FIXTURES / "mutants" / "kind")
+HELM = REPO / ".tools" / "bin" / os.environ.get("QMC_MUTANT_HELM", "helm3")
+PROBE_RULES = {nats_bus.RULE_SERVICE_ANNOUNCED, nats_bus.RULE_NODE_COUNT, nats_bus.RULE_HUB_SINGLE,
+               ddp.RULE_WEBSOCKET_HANDSHAKE, ddp.RULE_REACHES_DDP_STREAMER}
+
+
+@pytest.fixture
+def kind_lane(request: pytest.FixtureRequest) -> LiveLane:
+    if live_run(request.config).config.provider != "kind":
+        pytest.skip("needs --cluster kind: the probes need pods that really run")
+    lane: LiveLane = request.getfixturevalue("live_lane")
+    return lane
+
+
+def test_every_mutant_names_a_probe_rule() -> None:
+    assert MUTANTS, "fixtures/mutants/kind is empty"
+    unknown = sorted({m.rule for m in MUTANTS} - PROBE_RULES)
+    assert not unknown, f"kind mutants naming rules the probes do not have: {unknown}"
+
+
+@pytest.mark.parametrize("mutant", MUTANTS, ids=[m.name for m in MUTANTS])
+def test_kind_mutant_is_killed_by_its_probe(mutant: Mutant, kind_lane: LiveLane, tmp_path: Path) -> None:
+    helm = resolve_helm(str(HELM))
+    chart_dir, values_path = materialize(mutant, FIXTURES, tmp_path)
+    chart = load_chart(str(chart_dir), version=None, helm_path=helm.path, workdir=tmp_path)
+    result = kind_lane.install_scenario(mutant.name, chart, load_values(values_path), helm, restart=False, hub=False)
+    try:
+        assert mutant.rule in result.findings, f"{mutant.name}: the probes did not run\n" + "\n".join(result.log)
+        why = survival(mutant, result.findings[mutant.rule])
+        assert not why, f"{why}\n" + "\n".join(result.log)
+    finally:
+        kind_lane.release_case(result)
