@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from . import subprocesses
 from .errors import ToolError
 from .render import Manifest
 from .topology import MONGODB, NATS, ComponentMatcher, image_tag
@@ -321,15 +322,7 @@ def kind_load(
     if not images:
         return
     argv = [str(kind_bin), "load", "docker-image", "--name", cluster_name, *images]
-    try:
-        proc = subprocess.run(argv, capture_output=True, text=True, timeout=timeout_s, check=False)
-    except FileNotFoundError:
-        raise ToolError(f"kind not found at {kind_bin}", fix="run scripts/install-kind.sh") from None
-    except subprocess.TimeoutExpired:
-        raise ToolError(
-            f"kind load docker-image took more than {timeout_s:.0f}s ({len(images)} images)",
-            fix="check dockerd (docker info) and the cluster's node container",
-        ) from None
+    proc = subprocesses.run(argv, timeout_s=timeout_s, what=f"kind load docker-image ({len(images)} images)")
     if proc.returncode != 0:
         raise ToolError(
             f"kind load docker-image into cluster {cluster_name!r} failed: {_fail_line(proc, 'no output')}",
@@ -387,14 +380,7 @@ def install_ingress_controller(
         ),
     ]
     for argv, what in steps:
-        try:
-            proc = subprocess.run(argv, capture_output=True, text=True, timeout=timeout_s + 30, check=False)
-        except FileNotFoundError:
-            raise ToolError(f"kubectl not found at {kubectl}", fix="run scripts/install.sh") from None
-        except subprocess.TimeoutExpired:
-            raise ToolError(
-                f"{what} took more than {timeout_s:.0f}s", fix=f"kubectl -n {INGRESS_NAMESPACE} describe pods"
-            ) from None
+        proc = subprocesses.run(argv, timeout_s=timeout_s + 30, what=what)
         if proc.returncode != 0:
             raise ToolError(
                 f"{what} failed: {_fail_line(proc, 'no output')}",

@@ -475,24 +475,25 @@ NO_PROBES = ("probes not run: they need a cluster whose pods really run (--clust
 
 
 @pytest.fixture
-def live_probe_check(request: pytest.FixtureRequest, live_case: LiveCaseResult) -> Callable[[str, str], None]:
-    """``live_probe_check("bus.rule-id", contract)`` judges the current live case by a protocol probe's findings
-    (the bus probe through the release's NATS Service, the DDP probe through the ingress)."""
-    from .probes.outcome import check_probe_findings
+def live_probe_check(request: pytest.FixtureRequest, live_case: LiveCaseResult) -> Callable[[str], None]:
+    """``live_probe_check("bus.rule-id")`` judges the current live case by a protocol probe's findings (the bus
+    probe through the release's NATS Service, the DDP probe through the ingress); contract and fix come from
+    the rule registry, as for the probe suites."""
+    from .assertions import check_probe
 
-    def check(rule_id: str, contract: str) -> None:
+    def check(rule_id: str) -> None:
         if not live_case.probe_targets:
             pytest.skip(NO_PROBES)
         family = rule_id.split(".", 1)[0]
         target = live_case.probe_targets.get(family, "")
-        request.node.user_properties += [("rule_id", rule_id), ("live_case", live_case.id),
-                                         ("namespace", live_case.namespace), ("probe_target", target)]
+        request.node.user_properties += [("live_case", live_case.id), ("namespace", live_case.namespace)]
         request.node.add_report_section("call", "live log", "\n".join(live_case.log))
         findings = live_case.findings.get(rule_id)
         if findings is None:
             pytest.fail(f"probe rule {rule_id} was not evaluated for {live_case.label}", pytrace=False)
-        check_probe_findings(findings, target=f"{live_case.label}: {target}", contract=contract,
-                             strict=conformance_session(request.config).settings.strict)
+        check_probe(findings, target=f"{live_case.label}: {target}",
+                    strict=conformance_session(request.config).settings.strict,
+                    properties=request.node.user_properties)
 
     return check
 

@@ -434,16 +434,20 @@ class ClusterWaiter:
     def nodes_ready(self) -> bool:
         nodes = self.core.list_node(_request_timeout=10).items
         return bool(nodes) and all(
-            any(c.type == "Ready" and c.status == "True" for c in (n.status.conditions or [])) for n in nodes)
+            any(c.type == "Ready" and c.status == "True" for c in ((n.status and n.status.conditions) or []))
+            for n in nodes)
 
     def pods_ready(self, namespace: str, selector: str) -> bool:
         pods = self.core.list_namespaced_pod(namespace, label_selector=selector, _request_timeout=10).items
         return bool(pods) and all(
-            any(c.type == "Ready" and c.status == "True" for c in (p.status.conditions or [])) for p in pods)
+            any(c.type == "Ready" and c.status == "True" for c in ((p.status and p.status.conditions) or []))
+            for p in pods)
 
     def pod_failure(self, namespace: str, selector: str) -> str | None:
         pods = self.core.list_namespaced_pod(namespace, label_selector=selector, _request_timeout=10).items
         for pod in pods:
+            if pod.status is None or pod.metadata is None:
+                continue
             for status in (pod.status.container_statuses or []) + (pod.status.init_container_statuses or []):
                 waiting = status.state.waiting if status.state else None
                 if waiting is not None and waiting.reason in self.FATAL_WAITING and \
@@ -462,8 +466,8 @@ class ClusterWaiter:
 
     def default_storage_class(self) -> bool:
         classes = self.storage.list_storage_class(_request_timeout=10).items
-        return any((c.metadata.annotations or {}).get("storageclass.kubernetes.io/is-default-class") == "true"
-                   for c in classes)
+        return any(((c.metadata and c.metadata.annotations) or {}).get("storageclass.kubernetes.io/is-default-class")
+                   == "true" for c in classes)
 
     def wait_pods_ready(self, namespace: str, selector: str, timeout: float) -> None:
         self._wait(f"pods {selector} in {namespace} ready", lambda: self.pods_ready(namespace, selector),

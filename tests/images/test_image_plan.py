@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 import yaml
 
-from quickmeet_conformance import images
+from quickmeet_conformance import images, subprocesses
 from quickmeet_conformance.charts import load_chart
 from quickmeet_conformance.errors import ToolError
 from quickmeet_conformance.helm import resolve_helm
@@ -217,7 +217,6 @@ class FakeDocker:
         return ref in self.present
 
     def run(self, *args: str, timeout: float = 30) -> Any:
-        import subprocess
 
         self.calls.append(args)
         return subprocess.CompletedProcess(args, 0, "", "")
@@ -277,12 +276,8 @@ def test_placeholder_tls_secrets_only_for_secrets_the_release_does_not_bring(tmp
 
     pem = tmp_path / "chat-tls.crt"
     pem.write_bytes(base64.b64decode(secrets[0]["data"]["tls.crt"]))
-    text = subprocess.run(
-        ["openssl", "x509", "-in", str(pem), "-noout", "-text"],
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=True,
+    text = subprocesses.run(
+        ["openssl", "x509", "-in", str(pem), "-noout", "-text"], timeout_s=30, check=True
     ).stdout
     assert "DNS:chat.example.com" in text, text
     assert images.placeholder_tls_secrets([own], tmp_path, "case-1") == []

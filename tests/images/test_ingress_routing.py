@@ -15,7 +15,6 @@ import base64
 import json
 import os
 import re
-import subprocess
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,7 +24,7 @@ import probe_peers as peers
 import pytest
 import yaml
 
-from quickmeet_conformance import images
+from quickmeet_conformance import images, subprocesses
 from quickmeet_conformance.charts import load_chart
 from quickmeet_conformance.errors import ToolError
 from quickmeet_conformance.findings import Finding, Verdict
@@ -58,14 +57,7 @@ def traefik_binary() -> Path:
 
 
 def kubectl(kubeconfig: Path, *args: str, stdin: str = "") -> str:
-    proc = subprocess.run(
-        [str(KUBECTL), "--kubeconfig", str(kubeconfig), *args],
-        input=stdin,
-        text=True,
-        capture_output=True,
-        timeout=60,
-        check=False,
-    )
+    proc = subprocesses.run([str(KUBECTL), "--kubeconfig", str(kubeconfig), *args], input=stdin, timeout_s=60)
     assert proc.returncode == 0, f"kubectl {' '.join(args)}: {proc.stderr.strip()}"
     return proc.stdout
 

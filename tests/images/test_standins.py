@@ -22,6 +22,7 @@ import probe_peers as peers
 import pytest
 from standin_peers import HEARTBEAT, STANDIN_JS, start_standin
 
+from quickmeet_conformance import subprocesses
 from quickmeet_conformance.findings import Finding, Verdict
 from quickmeet_conformance.probes import ddp
 from quickmeet_conformance.probes import nats_bus as nb
@@ -235,14 +236,8 @@ def test_sigterm_stops_a_stand_in_cleanly(nats_url: str, log_dir: Path) -> None:
 
 def test_unknown_component_is_one_line_and_exit_2(tmp_path: Path) -> None:
     node = peers.require_moleculer()
-    import subprocess
-
-    proc = subprocess.run(
-        [node, str(STANDIN_JS), "chat-server"],
-        capture_output=True,
-        text=True,
-        timeout=30,
-        env={**os.environ, "QMC_STANDIN_COMPONENT": ""},
+    proc = subprocesses.run(
+        [node, str(STANDIN_JS), "chat-server"], timeout_s=30, env={**os.environ, "QMC_STANDIN_COMPONENT": ""}
     )
     assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1, proc.stderr
     assert '"chat-server"' in proc.stderr and "ddp-streamer" in proc.stderr, proc.stderr
@@ -311,8 +306,12 @@ def test_monolith_plus_transporter_puts_the_monolith_out_of_microservices_mode(
     other services itself (the bus probe's monolith-not-duplicating rule fails), and a microservice given that
     TRANSPORTER does not start."""
     port = peers.free_port()
-    mono = start_standin("monolith", log_dir, {"TRANSPORTER": f"monolith+{nats_url}", "PORT": str(port)},
-                         name="standin-monolith-mode")
+    mono = start_standin(
+        "monolith",
+        log_dir,
+        {"TRANSPORTER": f"monolith+{nats_url}", "PORT": str(port)},
+        name="standin-monolith-mode",
+    )
     try:
         obs = nb.observe_bus_sync(nats_url, PROBE)
         node = next(n for n in obs.nodes.values() if n.node_id.endswith(f"-{mono.pid}"))
@@ -323,5 +322,6 @@ def test_monolith_plus_transporter_puts_the_monolith_out_of_microservices_mode(
     finally:
         mono.stop()
     with pytest.raises(RuntimeError, match="exited with 1"):
-        start_standin("presence", log_dir, {"TRANSPORTER": f"monolith+{nats_url}"},
-                      name="standin-ms-monolith")
+        start_standin(
+            "presence", log_dir, {"TRANSPORTER": f"monolith+{nats_url}"}, name="standin-ms-monolith"
+        )
