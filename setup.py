@@ -19,7 +19,9 @@ MAPPED = {
 SUITE_LANES = [f"quickmeet_conformance.suites.{name}" for name in find_packages("suites")]
 
 setup(
-    packages=find_packages(include=["quickmeet_conformance", "quickmeet_conformance.*"]) + list(MAPPED) + SUITE_LANES,
+    packages=find_packages(include=["quickmeet_conformance", "quickmeet_conformance.*"])
+    + list(MAPPED)
+    + SUITE_LANES,
     package_dir=MAPPED,
     package_data={
         "quickmeet_conformance.docs": ["*.md"],

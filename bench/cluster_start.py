@@ -119,7 +119,9 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--nodes", type=int, default=3)
     parser.add_argument("--replicas", type=int, default=2)
-    parser.add_argument("--settle", type=float, default=10.0, help="idle seconds sampled after the Deployment is Ready")
+    parser.add_argument(
+        "--settle", type=float, default=10.0, help="idle seconds sampled after the Deployment is Ready"
+    )
     args = parser.parse_args()
     results = [one_run(args) for _ in range(args.runs)]
     print(

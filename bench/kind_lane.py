@@ -32,8 +32,10 @@ from quickmeet_conformance.clusters.kind import Docker, KindClusterProvider  # n
 
 def node_peak_bytes(docker: Docker, container: str) -> int:
     cid = docker.run("inspect", "-f", "{{.Id}}", container).stdout.strip()
-    for path in (f"/sys/fs/cgroup/memory/docker/{cid}/memory.max_usage_in_bytes",
-                 f"/sys/fs/cgroup/system.slice/docker-{cid}.scope/memory.peak"):
+    for path in (
+        f"/sys/fs/cgroup/memory/docker/{cid}/memory.max_usage_in_bytes",
+        f"/sys/fs/cgroup/system.slice/docker-{cid}.scope/memory.peak",
+    ):
         try:
             return int(Path(path).read_text())
         except (OSError, ValueError):
@@ -43,13 +45,23 @@ def node_peak_bytes(docker: Docker, container: str) -> int:
 
 def bench_build(force: bool) -> dict[str, object]:
     start = time.monotonic()
-    argv = [str(REPO / "scripts" / "build-kind-node-image.sh")] + (["--force", "images", "node"] if force else [])
+    argv = [str(REPO / "scripts" / "build-kind-node-image.sh")] + (
+        ["--force", "images", "node"] if force else []
+    )
     proc = subprocess.run(argv, capture_output=True, text=True, check=False)
     seconds = time.monotonic() - start
     size = Docker().run("image", "inspect", "-f", "{{.Size}}", "quickmeet/kind-node:v1.37.2").stdout.strip()
-    steps = [ln.split("build-kind-node-image: ", 1)[1] for ln in proc.stdout.splitlines() if ": " in ln and "s" in ln]
-    return {"build_seconds": round(seconds, 1), "exit": proc.returncode, "node_image_bytes": int(size or 0),
-            "steps": steps[-20:]}
+    steps = [
+        ln.split("build-kind-node-image: ", 1)[1]
+        for ln in proc.stdout.splitlines()
+        if ": " in ln and "s" in ln
+    ]
+    return {
+        "build_seconds": round(seconds, 1),
+        "exit": proc.returncode,
+        "node_image_bytes": int(size or 0),
+        "steps": steps[-20:],
+    }
 
 
 def bench_create(runs: int) -> list[dict[str, object]]:
@@ -67,14 +79,33 @@ def bench_create(runs: int) -> list[dict[str, object]]:
             stop_start = time.monotonic()
             provider.stop()
             stopped = time.monotonic() - stop_start
-        results.append({"create_ready_seconds": round(ready, 1), "delete_seconds": round(stopped, 1),
-                        "node_peak_mib": round(peak / 2**20), "leftovers": provider.leftovers()})
+        results.append(
+            {
+                "create_ready_seconds": round(ready, 1),
+                "delete_seconds": round(stopped, 1),
+                "node_peak_mib": round(peak / 2**20),
+                "leftovers": provider.leftovers(),
+            }
+        )
     return results
 
 
 def bench_suites(values: list[str]) -> dict[str, object]:
-    argv = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "suites/live", "suites/probes", "--cluster",
-            "kind", "--kind-images", "local", "-q", "-rA"]
+    argv = [
+        sys.executable,
+        "-m",
+        "pytest",
+        "-p",
+        "no:cacheprovider",
+        "suites/live",
+        "suites/probes",
+        "--cluster",
+        "kind",
+        "--kind-images",
+        "local",
+        "-q",
+        "-rA",
+    ]
     for path in values:
         argv += ["--values", path]
     start = time.monotonic()

@@ -26,8 +26,19 @@ from static_lane import CHART, REPO, make_values  # noqa: E402
 
 
 def pytest_lane(helm: str, files: list[Path], reports: Path | None) -> float:
-    args = [sys.executable, "-m", "pytest", str(REPO / "suites" / "static"), "-q", "-p", "no:cacheprovider",
-            "--helm", helm, "--chart", str(CHART)]
+    args = [
+        sys.executable,
+        "-m",
+        "pytest",
+        str(REPO / "suites" / "static"),
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        "--helm",
+        helm,
+        "--chart",
+        str(CHART),
+    ]
     for f in files:
         args += ["--values", str(f)]
     if reports is not None:
@@ -48,8 +59,15 @@ def in_process(helm: str, files: list[Path]) -> tuple[float, float, int, int]:
     from quickmeet_conformance.rules.engine import Options
     from quickmeet_conformance.session import ConformanceSession, Settings
 
-    session = ConformanceSession(Settings(chart=str(CHART), chart_version=None, values=tuple(map(str, files)),
-                                          helm=(helm,), options=Options()))
+    session = ConformanceSession(
+        Settings(
+            chart=str(CHART),
+            chart_version=None,
+            values=tuple(map(str, files)),
+            helm=(helm,),
+            options=Options(),
+        )
+    )
     try:
         start = time.perf_counter()
         for key in session.case_keys():
@@ -87,9 +105,11 @@ def main() -> None:
         samples = [in_process(args.helm, files) for _ in range(args.repeat)]
         lane = statistics.median(s[0] for s in samples)
         cost = statistics.median(s[1] for s in samples)
-        print(f"in process: lane {lane:.2f}s, report model + HTML + Markdown {cost:.3f}s = "
-              f"{100 * cost / lane:.1f}% of the lane; HTML {samples[0][2] / 1024:.0f} KiB, "
-              f"Markdown {samples[0][3] / 1024:.0f} KiB")
+        print(
+            f"in process: lane {lane:.2f}s, report model + HTML + Markdown {cost:.3f}s = "
+            f"{100 * cost / lane:.1f}% of the lane; HTML {samples[0][2] / 1024:.0f} KiB, "
+            f"Markdown {samples[0][3] / 1024:.0f} KiB"
+        )
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

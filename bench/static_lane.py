@@ -41,14 +41,29 @@ def make_values(n: int, dest: Path) -> list[Path]:
 def bare_helm(helm: str, files: list[Path]) -> float:
     start = time.perf_counter()
     for f in files:
-        subprocess.run([helm, "template", "rocketchat", str(CHART), "-f", str(f), "--kube-version", "1.35.0"],
-                       check=True, capture_output=True, timeout=120)
+        subprocess.run(
+            [helm, "template", "rocketchat", str(CHART), "-f", str(f), "--kube-version", "1.35.0"],
+            check=True,
+            capture_output=True,
+            timeout=120,
+        )
     return time.perf_counter() - start
 
 
 def framework_pytest(helm: str, files: list[Path]) -> float:
-    args = [sys.executable, "-m", "pytest", str(REPO / "suites" / "static"), "-q", "-p", "no:cacheprovider",
-            "--helm", helm, "--chart", str(CHART)]
+    args = [
+        sys.executable,
+        "-m",
+        "pytest",
+        str(REPO / "suites" / "static"),
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        "--helm",
+        helm,
+        "--chart",
+        str(CHART),
+    ]
     for f in files:
         args += ["--values", str(f)]
     start = time.perf_counter()
@@ -64,8 +79,15 @@ def framework_library(helm: str, files: list[Path]) -> float:
     from quickmeet_conformance.session import ConformanceSession, Settings
 
     start = time.perf_counter()
-    session = ConformanceSession(Settings(chart=str(CHART), chart_version=None, values=tuple(map(str, files)),
-                                          helm=(helm,), options=Options()))
+    session = ConformanceSession(
+        Settings(
+            chart=str(CHART),
+            chart_version=None,
+            values=tuple(map(str, files)),
+            helm=(helm,),
+            options=Options(),
+        )
+    )
     try:
         for key in session.case_keys():
             session.result(key)
@@ -83,13 +105,17 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="qmc-bench-"))
     try:
         print(f"helm: {args.helm}; repeats: {args.repeat} (median shown)")
-        print(f"{'files':>5}  {'bare helm':>10}  {'pytest lane':>11}  {'ratio':>6}  {'library':>8}  {'ratio':>6}")
+        print(
+            f"{'files':>5}  {'bare helm':>10}  {'pytest lane':>11}  {'ratio':>6}  {'library':>8}  {'ratio':>6}"
+        )
         for size in (int(s) for s in args.sizes.split(",")):
             files = make_values(size, work / f"n{size}") if (work / f"n{size}").mkdir() is None else []
             bare = statistics.median(bare_helm(args.helm, files) for _ in range(args.repeat))
             lane = statistics.median(framework_pytest(args.helm, files) for _ in range(args.repeat))
             lib = statistics.median(framework_library(args.helm, files) for _ in range(args.repeat))
-            print(f"{size:>5}  {bare:>9.2f}s  {lane:>10.2f}s  {lane / bare:>5.2f}x  {lib:>7.2f}s  {lib / bare:>5.2f}x")
+            print(
+                f"{size:>5}  {bare:>9.2f}s  {lane:>10.2f}s  {lane / bare:>5.2f}x  {lib:>7.2f}s  {lib / bare:>5.2f}x"
+            )
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

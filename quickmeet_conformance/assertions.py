@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import warnings
-from typing import Sequence
+from collections.abc import Sequence
 
 import pytest
 
@@ -61,8 +61,11 @@ def check_rule(
 ) -> None:
     """Pass, skip, warn or fail the current test from ``rule_id``'s findings for a static case."""
     props = properties if properties is not None else []
-    props += [("rule_id", rule_id), ("values_file", result.case.values_path),
-              ("helm", result.case.renderer.helm.version)]
+    props += [
+        ("rule_id", rule_id),
+        ("values_file", result.case.values_path),
+        ("helm", result.case.renderer.helm.version),
+    ]
     if rule_id not in RULES:
         rules_for_lane("static")
     rule_obj = RULES[rule_id]
@@ -71,12 +74,19 @@ def check_rule(
     findings = result.findings.get(rule_id)
     if findings is None:
         pytest.fail(f"rule {rule_id} was not evaluated for {result.case.values_path}", pytrace=False)
-    conclude(findings, header=_header(result, rule_id), contract=rule_obj.contract, fix=rule_obj.fix,
-             strict=strict, properties=props)
+    conclude(
+        findings,
+        header=_header(result, rule_id),
+        contract=rule_obj.contract,
+        fix=rule_obj.fix,
+        strict=strict,
+        properties=props,
+    )
 
 
-def check_probe(findings: Sequence[Finding], *, target: str, strict: bool = False,
-                properties: list | None = None) -> None:
+def check_probe(
+    findings: Sequence[Finding], *, target: str, strict: bool = False, properties: list | None = None
+) -> None:
     """Pass, skip, warn or fail the current test from one probe rule's findings against ``target`` (the NATS
     or ingress URL); the contract line and fix come from the rule registry (``rules/probe_rules.py``)."""
     props = properties if properties is not None else []
@@ -88,5 +98,11 @@ def check_probe(findings: Sequence[Finding], *, target: str, strict: bool = Fals
         rules_for_lane("probes")
     rule_obj = RULES[rule_id]
     props += [("rule_id", rule_id), ("probe_target", target)]
-    conclude(findings, header=f"{rule_id} against {target}", contract=rule_obj.contract, fix=rule_obj.fix,
-             strict=strict, properties=props)
+    conclude(
+        findings,
+        header=f"{rule_id} against {target}",
+        contract=rule_obj.contract,
+        fix=rule_obj.fix,
+        strict=strict,
+        properties=props,
+    )

@@ -16,12 +16,18 @@ import yaml
 
 _VALUES_PATH = r"\$?\.Values((?:\.[A-Za-z_][A-Za-z0-9_]*)*)"
 _DIRECT = re.compile(r"\$?\.Values((?:\.[A-Za-z_][A-Za-z0-9_]*)+)")
-_KEYED = re.compile(r"\b(?:hasKey|get|index)\s+\(?\s*" + _VALUES_PATH + r"\s*\)?\s+\"([A-Za-z_][A-Za-z0-9_]*)\"")
+_KEYED = re.compile(
+    r"\b(?:hasKey|get|index)\s+\(?\s*" + _VALUES_PATH + r"\s*\)?\s+\"([A-Za-z_][A-Za-z0-9_]*)\""
+)
 _ALIAS = re.compile(r"\$([A-Za-z_]\w*)\s*:=\s*" + _VALUES_PATH + r"\s*(?:-?\}\})")
-_WHOLE = re.compile(r"\b(?:with|range|toYaml|toJson|merge\s*\(dict\))\s+(?:\$[A-Za-z_]\w*\s*:=\s*|\$[A-Za-z_]\w*\s*,\s*"
-                    r"\$[A-Za-z_]\w*\s*:=\s*)?" + _VALUES_PATH)
+_WHOLE = re.compile(
+    r"\b(?:with|range|toYaml|toJson|merge\s*\(dict\))\s+(?:\$[A-Za-z_]\w*\s*:=\s*|\$[A-Za-z_]\w*\s*,\s*"
+    r"\$[A-Za-z_]\w*\s*:=\s*)?" + _VALUES_PATH
+)
 WHOLE = "="  # marker: the map is read as a whole (toYaml, with, range): any child key is meaningful
-_NESTED = re.compile(r"\bget\s+\(\s*get\s+" + _VALUES_PATH + r"\s+\$[A-Za-z_]\w*\s*\)\s+\"([A-Za-z_][A-Za-z0-9_]*)\"")
+_NESTED = re.compile(
+    r"\bget\s+\(\s*get\s+" + _VALUES_PATH + r"\s+\$[A-Za-z_]\w*\s*\)\s+\"([A-Za-z_][A-Za-z0-9_]*)\""
+)
 
 ReadTree = dict[str, "ReadTree"]  # key -> what is read below it; "*": any child; WHOLE: read as a whole
 
@@ -54,7 +60,9 @@ def _subchart_keys(chart_dir: Path) -> dict[str, str]:
     except (OSError, yaml.YAMLError):
         return {}
     deps = meta.get("dependencies") if isinstance(meta, dict) else None
-    return {d["name"]: d.get("alias") or d["name"] for d in deps or [] if isinstance(d, dict) and d.get("name")}
+    return {
+        d["name"]: d.get("alias") or d["name"] for d in deps or [] if isinstance(d, dict) and d.get("name")
+    }
 
 
 def values_read_by_templates(chart_dir: Path) -> ReadTree:
@@ -71,7 +79,9 @@ def values_read_by_templates(chart_dir: Path) -> ReadTree:
     if charts.is_dir():
         for sub in sorted(p for p in charts.iterdir() if (p / "Chart.yaml").is_file()):
             try:
-                name = (yaml.safe_load((sub / "Chart.yaml").read_text(encoding="utf-8")) or {}).get("name", sub.name)
+                name = (yaml.safe_load((sub / "Chart.yaml").read_text(encoding="utf-8")) or {}).get(
+                    "name", sub.name
+                )
             except (OSError, yaml.YAMLError, AttributeError):
                 name = sub.name
             sub_tree = values_read_by_templates(sub)

@@ -27,7 +27,7 @@ UPSTREAM_PREFIX = "upstream/"
 
 def upstream_chart_dir(name: str, repo_root: Path) -> Path:
     """Where ``upstream/<dir>`` lives (it may be absent: callers skip with the reason)."""
-    return repo_root.resolve().parent / "shared" / "upstream-charts" / name[len(UPSTREAM_PREFIX):]
+    return repo_root.resolve().parent / "shared" / "upstream-charts" / name[len(UPSTREAM_PREFIX) :]
 
 
 @dataclass(frozen=True)
@@ -70,10 +70,16 @@ def chart_defaults(chart_dir: Path) -> dict[str, Any]:
         try:
             defaults = parse_values(values_file.read_bytes(), str(values_file)).data
         except OSError as exc:
-            raise UserError(f"cannot read the chart's values.yaml: {exc.strerror}", where=str(values_file)) from None
+            raise UserError(
+                f"cannot read the chart's values.yaml: {exc.strerror}", where=str(values_file)
+            ) from None
     meta = _read_yaml_file(chart_dir / "Chart.yaml", "Chart.yaml")
     meta = meta if isinstance(meta, dict) else {}
-    aliases = {str(d.get("name")): str(d.get("alias") or d.get("name")) for d in (meta.get("dependencies") or []) if isinstance(d, dict)}
+    aliases = {
+        str(d.get("name")): str(d.get("alias") or d.get("name"))
+        for d in (meta.get("dependencies") or [])
+        if isinstance(d, dict)
+    }
     charts_dir = chart_dir / "charts"
     if charts_dir.is_dir():
         for sub in sorted(charts_dir.iterdir()):
@@ -111,7 +117,9 @@ def _safe_extract(archive: Path, dest: Path) -> Path:
                 with tarfile.open(sub, "r:gz") as tar:
                     tar.extractall(charts_dir, filter="data")
             except (tarfile.TarError, OSError, EOFError) as exc:
-                raise UserError(f"subchart {sub.name} is not a readable archive ({exc})", where=str(archive)) from None
+                raise UserError(
+                    f"subchart {sub.name} is not a readable archive ({exc})", where=str(archive)
+                ) from None
     return tops[0]
 
 

@@ -55,12 +55,14 @@ def explain_rule(rule_obj: Rule, width: int = 100) -> str:
     def para(label: str, text: str) -> str:
         return textwrap.fill(text, width=width, initial_indent=f"{label:<10}", subsequent_indent=" " * 10)
 
-    return "\n".join([
-        f"{rule_obj.id}  ({rule_obj.severity.value}, {rule_obj.lane} lane)",
-        para("checks:", rule_obj.title),
-        para("why:", f"{rule_obj.contract} (basis: {rule_obj.basis})"),
-        para("fix:", rule_obj.fix),
-    ])
+    return "\n".join(
+        [
+            f"{rule_obj.id}  ({rule_obj.severity.value}, {rule_obj.lane} lane)",
+            para("checks:", rule_obj.title),
+            para("why:", f"{rule_obj.contract} (basis: {rule_obj.basis})"),
+            para("fix:", rule_obj.fix),
+        ]
+    )
 
 
 def list_rules(rules: dict[str, Rule]) -> str:
@@ -114,8 +116,9 @@ def _check_cases(args: argparse.Namespace) -> list[str]:
     if args.layers:
         cases.append(LAYER_SEPARATOR.join(args.layers))
     if not cases:
-        raise UserError("no values file to check",
-                        fix="conformance check my-values.yaml (or -f base.yaml -f prod.yaml)")
+        raise UserError(
+            "no values file to check", fix="conformance check my-values.yaml (or -f base.yaml -f prod.yaml)"
+        )
     return cases
 
 
@@ -130,8 +133,11 @@ def _helm_specs(args: argparse.Namespace) -> tuple[str, ...]:
     root = checkout_root()
     if root is not None and (root / ".tools/bin/helm").exists():
         return (str(root / ".tools/bin/helm"),)
-    raise ToolError("no helm on PATH", fix="install helm 3.12+ (scripts/install.sh --static fetches one), "
-                    "or pass --helm PATH / set HELM_BIN")
+    raise ToolError(
+        "no helm on PATH",
+        fix="install helm 3.12+ (scripts/install.sh --static fetches one), "
+        "or pass --helm PATH / set HELM_BIN",
+    )
 
 
 def _component_images(args: argparse.Namespace) -> tuple[tuple[str, str], ...]:
@@ -156,8 +162,11 @@ def check_settings(args: argparse.Namespace) -> Settings:
         helm=_helm_specs(args),
         release=args.release,
         namespace=args.namespace,
-        options=Options(kube_version=args.kube_version or Options().kube_version,
-                        concurrent_users=args.concurrent_users, allow_ignored_keys=args.allow_ignored_keys),
+        options=Options(
+            kube_version=args.kube_version or Options().kube_version,
+            concurrent_users=args.concurrent_users,
+            allow_ignored_keys=args.allow_ignored_keys,
+        ),
         component_images=_component_images(args),
         strict=args.strict,
     )
@@ -174,8 +183,16 @@ def _chart_line(session: ConformanceSession, bundled: bool) -> str:
     return f"{line}\nhelm: {helms}; Kubernetes {session.settings.options.kube_version}"
 
 
-def _text_report(session: ConformanceSession, results: list, upgrades: list, *, bundled: bool, verbose: bool,
-                 failing: int, inputs: int) -> str:
+def _text_report(
+    session: ConformanceSession,
+    results: list,
+    upgrades: list,
+    *,
+    bundled: bool,
+    verbose: bool,
+    failing: int,
+    inputs: int,
+) -> str:
     from .reports.check_text import case_lines
 
     strict = session.settings.strict
@@ -187,8 +204,10 @@ def _text_report(session: ConformanceSession, results: list, upgrades: list, *, 
         from .reports.upgrade import plan_lines
 
         case = u.case
-        title = (f"upgrade {case.pair.from_side.values_label} ({case.from_chart.label}) -> "
-                 f"{case.pair.to_side.values_label} ({case.to_chart.label}), {case.renderer.helm.label}")
+        title = (
+            f"upgrade {case.pair.from_side.values_label} ({case.from_chart.label}) -> "
+            f"{case.pair.to_side.values_label} ({case.to_chart.label}), {case.renderer.helm.label}"
+        )
         lines += [""] + case_lines(title, u.findings, u.input_error, strict=strict, verbose=verbose)
         if u.plan is not None:
             lines += ["  plan:"] + [f"    {line}" for line in plan_lines(u.plan)]
@@ -200,10 +219,17 @@ def _text_report(session: ConformanceSession, results: list, upgrades: list, *, 
         verdict = f"result: NOT conformant - {failing} of {what} with failing rules (what, where, fix above) - exit 1"
     else:
         warned = sum(1 for r in results for f in r.failures(strict=True)) + sum(
-            1 for u in upgrades for fs in u.findings.values() for f in fs if f.failed)
-        verdict = f"result: conformant - {what}" + (
-            f" ({warned} warning{'s' if warned != 1 else ''}; --strict makes warnings fail)" if warned else "") + \
-            " - exit 0"
+            1 for u in upgrades for fs in u.findings.values() for f in fs if f.failed
+        )
+        verdict = (
+            f"result: conformant - {what}"
+            + (
+                f" ({warned} warning{'s' if warned != 1 else ''}; --strict makes warnings fail)"
+                if warned
+                else ""
+            )
+            + " - exit 0"
+        )
     return "\n".join(lines + ["", verdict]) + "\n"
 
 
@@ -223,36 +249,54 @@ def cmd_check(args: argparse.Namespace, out: TextIO) -> int:
             froms = [old for old in args.upgrade_from for _ in settings.values]
             tos = [new for _ in args.upgrade_from for new in settings.values]
             pairs = pairs_from_options(
-                froms, tos, from_chart=args.from_chart or settings.chart,
-                from_chart_version=args.from_chart_version if args.from_chart else
-                (args.from_chart_version or settings.chart_version),
-                to_chart=settings.chart, to_chart_version=settings.chart_version)
+                froms,
+                tos,
+                from_chart=args.from_chart or settings.chart,
+                from_chart_version=args.from_chart_version
+                if args.from_chart
+                else (args.from_chart_version or settings.chart_version),
+                to_chart=settings.chart,
+                to_chart_version=settings.chart_version,
+            )
             upgrade_session = UpgradeSession(pairs, session)
             upgrade_session.check_setup()
         results = [session.result(key) for key in session.case_keys()]
         upgrades = [upgrade_session.result(k) for k in upgrade_session.keys()] if upgrade_session else []
-        text = render_check_report(args.format, session, results, upgrades, bundled=not args.chart,
-                                   verbose=args.verbose)
+        text = render_check_report(
+            args.format, session, results, upgrades, bundled=not args.chart, verbose=args.verbose
+        )
     finally:
         session.close()
     inputs = sum(1 for r in results if r.input_error) + sum(1 for u in upgrades if u.input_error)
     failing = sum(1 for r in results if r.failures(strict=settings.strict)) + sum(
-        1 for u in upgrades if _upgrade_blocks(u, settings.strict))
+        1 for u in upgrades if _upgrade_blocks(u, settings.strict)
+    )
     if args.format == "text":
-        text = _text_report(session, results, upgrades, bundled=not args.chart, verbose=args.verbose,
-                            failing=failing, inputs=inputs)
+        text = _text_report(
+            session,
+            results,
+            upgrades,
+            bundled=not args.chart,
+            verbose=args.verbose,
+            failing=failing,
+            inputs=inputs,
+        )
     _write(text, args.output, out)
     for fmt, target in (("sarif", args.sarif), ("html", args.html), ("markdown", args.markdown)):
         if target:  # alongside any format (the GitHub Action shows text, uploads SARIF, appends Markdown)
-            _write(render_check_report(fmt, session, results, upgrades, bundled=not args.chart, verbose=False),
-                   target, out)
+            _write(
+                render_check_report(fmt, session, results, upgrades, bundled=not args.chart, verbose=False),
+                target,
+                out,
+            )
     if inputs:
         return EXIT_USAGE
     return EXIT_FINDINGS if failing else EXIT_CONFORMANT
 
 
-def render_check_report(fmt: str, session: ConformanceSession, results: list, upgrades: list, *, bundled: bool,
-                        verbose: bool) -> str:
+def render_check_report(
+    fmt: str, session: ConformanceSession, results: list, upgrades: list, *, bundled: bool, verbose: bool
+) -> str:
     """The report of a check in ``fmt`` (text is assembled by the caller once verdicts are counted)."""
     if fmt == "json":
         return json.dumps(_report_model(session, results, upgrades), indent=2) + "\n"
@@ -268,7 +312,9 @@ def render_check_report(fmt: str, session: ConformanceSession, results: list, up
         from .reports.sarif import sarif_log
 
         sections = _report_model(session, [], upgrades) if upgrades else None
-        return json.dumps(sarif_log(results, sections=sections, strict=session.settings.strict), indent=2) + "\n"
+        return (
+            json.dumps(sarif_log(results, sections=sections, strict=session.settings.strict), indent=2) + "\n"
+        )
     if fmt == "junit":
         from .reports.junit import JUnitSuite, junit_xml
 
@@ -304,57 +350,113 @@ def _write(text: str, output: str | None, out: TextIO) -> None:
 
 def _add_check(sub: argparse._SubParsersAction) -> None:
     check = sub.add_parser(
-        "check", help="check values files against the contract (exit 0 conformant, 1 findings, 2 input error)",
+        "check",
+        help="check values files against the contract (exit 0 conformant, 1 findings, 2 input error)",
         description="Check values files against the QuickMeet.Chat microservices contract: render with helm, "
-        "then every static rule (the suites' engine).", epilog=CHECK_EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter)
+        "then every static rule (the suites' engine).",
+        epilog=CHECK_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     check.add_argument("values", nargs="*", metavar="VALUES", help="values file, or layers joined by '+'")
-    check.add_argument("-f", "--values", dest="layers", action="append", metavar="FILE",
-                       help="a layer of one more case (repeatable, merged in order as helm -f does)")
-    check.add_argument("--chart", metavar="DIR|TGZ|REPO/NAME",
-                       help="chart to render with (default: the bundled reference chart)")
+    check.add_argument(
+        "-f",
+        "--values",
+        dest="layers",
+        action="append",
+        metavar="FILE",
+        help="a layer of one more case (repeatable, merged in order as helm -f does)",
+    )
+    check.add_argument(
+        "--chart",
+        metavar="DIR|TGZ|REPO/NAME",
+        help="chart to render with (default: the bundled reference chart)",
+    )
     check.add_argument("--chart-version", metavar="V", help="version of a REPO/NAME chart")
-    check.add_argument("--kube-version", metavar="V", help="Kubernetes version to render and validate for "
-                       "(default 1.35.0; 'conformance check --kube-version x' lists the supported ones)")
-    check.add_argument("--concurrent-users", type=int, metavar="N",
-                       help="expected concurrent users: ddp-streamer replicas must be >= ceil(N/500)")
-    check.add_argument("--format", choices=("text", "json", "junit", "sarif", "html", "markdown"), default="text",
-                       help="report format (default text)")
+    check.add_argument(
+        "--kube-version",
+        metavar="V",
+        help="Kubernetes version to render and validate for "
+        "(default 1.35.0; 'conformance check --kube-version x' lists the supported ones)",
+    )
+    check.add_argument(
+        "--concurrent-users",
+        type=int,
+        metavar="N",
+        help="expected concurrent users: ddp-streamer replicas must be >= ceil(N/500)",
+    )
+    check.add_argument(
+        "--format",
+        choices=("text", "json", "junit", "sarif", "html", "markdown"),
+        default="text",
+        help="report format (default text)",
+    )
     check.add_argument("-o", "--output", metavar="FILE", help="write the report to FILE instead of stdout")
     check.add_argument("--sarif", metavar="FILE", help="also write the findings as SARIF 2.1.0 to FILE")
-    check.add_argument("--html", metavar="FILE", help="also write a self-contained HTML report (each release "
-                       "drawn, the verdict matrix, upgrade plans) to FILE")
-    check.add_argument("--markdown", metavar="FILE", help="also write the report as GitHub Markdown with Mermaid "
-                       "diagrams to FILE (append it to $GITHUB_STEP_SUMMARY)")
-    check.add_argument("--upgrade-from", action="append", metavar="FILE",
-                       help="values of the installed release: also check the upgrade to each VALUES case")
-    check.add_argument("--from-chart", metavar="DIR|TGZ|REPO/NAME",
-                       help="chart of the installed release (default: --chart)")
+    check.add_argument(
+        "--html",
+        metavar="FILE",
+        help="also write a self-contained HTML report (each release "
+        "drawn, the verdict matrix, upgrade plans) to FILE",
+    )
+    check.add_argument(
+        "--markdown",
+        metavar="FILE",
+        help="also write the report as GitHub Markdown with Mermaid "
+        "diagrams to FILE (append it to $GITHUB_STEP_SUMMARY)",
+    )
+    check.add_argument(
+        "--upgrade-from",
+        action="append",
+        metavar="FILE",
+        help="values of the installed release: also check the upgrade to each VALUES case",
+    )
+    check.add_argument(
+        "--from-chart", metavar="DIR|TGZ|REPO/NAME", help="chart of the installed release (default: --chart)"
+    )
     check.add_argument("--from-chart-version", metavar="V", help="version of a REPO/NAME --from-chart")
     check.add_argument("--strict", action="store_true", help="warning-severity findings fail too")
-    check.add_argument("--allow-ignored-keys", action="store_true",
-                       help="keys the chart never reads are warnings, not errors")
-    check.add_argument("--component-image", action="append", metavar="COMPONENT=GLOB",
-                       help="also recognise COMPONENT by an image repository glob (e.g. monolith=*/mychat)")
-    check.add_argument("--helm", action="append", metavar="PATH",
-                       help="helm binary (repeatable; default: HELM_BIN, else helm on PATH)")
-    check.add_argument("--release", default="rocketchat", help="release name to render as (default rocketchat)")
+    check.add_argument(
+        "--allow-ignored-keys",
+        action="store_true",
+        help="keys the chart never reads are warnings, not errors",
+    )
+    check.add_argument(
+        "--component-image",
+        action="append",
+        metavar="COMPONENT=GLOB",
+        help="also recognise COMPONENT by an image repository glob (e.g. monolith=*/mychat)",
+    )
+    check.add_argument(
+        "--helm",
+        action="append",
+        metavar="PATH",
+        help="helm binary (repeatable; default: HELM_BIN, else helm on PATH)",
+    )
+    check.add_argument(
+        "--release", default="rocketchat", help="release name to render as (default rocketchat)"
+    )
     check.add_argument("--namespace", default="default", help="namespace to render into (default default)")
     check.add_argument("-v", "--verbose", action="store_true", help="text: every rule, not only the findings")
     check.set_defaults(run=cmd_check)
 
 
 def parser() -> argparse.ArgumentParser:
-    top = argparse.ArgumentParser(prog="conformance", description=__doc__.splitlines()[0],
-                                  epilog="exit codes: 0 conformant, 1 findings, 2 usage or input error")
+    top = argparse.ArgumentParser(
+        prog="conformance",
+        description=__doc__.splitlines()[0],
+        epilog="exit codes: 0 conformant, 1 findings, 2 usage or input error",
+    )
     sub = top.add_subparsers(dest="command", required=True)
     _add_check(sub)
     explain = sub.add_parser("explain", help="what a rule checks, why, and how to fix it")
     explain.add_argument("rule", nargs="?", help="rule id (omit to list every rule)")
     explain.set_defaults(run=cmd_explain)
     schema = sub.add_parser("schema", help="the values JSON Schema")
-    schema.add_argument("--export", action="store_true",
-                        help="print the schema in the form a chart ships as values.schema.json")
+    schema.add_argument(
+        "--export",
+        action="store_true",
+        help="print the schema in the form a chart ships as values.schema.json",
+    )
     schema.add_argument("-o", "--output", metavar="FILE", help="write it to FILE instead of stdout")
     schema.set_defaults(run=cmd_schema)
     return top

@@ -70,7 +70,8 @@ def stream_hub_expectation(values: dict[str, Any], app_version: str) -> StreamHu
         # charts released before the switch (e.g. 6.27.1) render stream-hub with every microservices
         # release; on 7.7.x-7.x it is optional, so either way is conformant
         return StreamHubExpectation(
-            None, f"app version {shown}: stream-hub is optional and the chart has no microservices.streamHub.enabled"
+            None,
+            f"app version {shown}: stream-hub is optional and the chart has no microservices.streamHub.enabled",
         )
     default_on = version < STREAM_HUB_OFF_BY_DEFAULT_FROM
     return StreamHubExpectation(

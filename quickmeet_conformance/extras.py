@@ -25,5 +25,7 @@ def require_live(*modules: str, what: str = "the live lane") -> None:
     """Raise a one-line ToolError when a module of the ``live`` extra that ``what`` needs is not installed."""
     missing = [LIVE_MODULES.get(m, m) for m in modules if importlib.util.find_spec(m) is None]
     if missing:
-        raise ToolError(f"{what} needs {', '.join(missing)}, not installed",
-                        fix="pip install 'quickmeet-conformance[live]' (a static check does not need it)")
+        raise ToolError(
+            f"{what} needs {', '.join(missing)}, not installed",
+            fix="pip install 'quickmeet-conformance[live]' (a static check does not need it)",
+        )

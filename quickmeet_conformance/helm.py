@@ -71,8 +71,10 @@ async def run_helm(executable: str, argv: list[str], input: bytes | None = None)
 
 
 def _version_cache_file() -> Path:
-    base = os.environ.get("QMC_CACHE") or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / \
-        "quickmeet-conformance"
+    base = (
+        os.environ.get("QMC_CACHE")
+        or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "quickmeet-conformance"
+    )
     return Path(base) / "helm-versions.json"
 
 
@@ -148,7 +150,9 @@ def resolve_helm(spec: str, *, timeout_s: float = VERSION_TIMEOUT_S) -> HelmBina
         version = parse_version(text)
     except ValueError:
         raise ToolError(
-            f"'helm version' printed {text[:60]!r}, not a helm version", where=path, fix="is this really helm?"
+            f"'helm version' printed {text[:60]!r}, not a helm version",
+            where=path,
+            fix="is this really helm?",
         ) from None
     if version < MIN_HELM:
         want = ".".join(map(str, MIN_HELM))
@@ -165,7 +169,11 @@ def first_available_helm(repo_root: Path | None) -> HelmBinary:
             return resolve_helm(candidate)
         except ToolError as exc:
             errors.append(exc)
-    raise errors[0] if os.environ.get("HELM_BIN") else ToolError(
-        "no helm found (tried HELM_BIN, .tools/bin/helm and PATH)",
-        fix="run scripts/install.sh, or pass --helm PATH",
+    raise (
+        errors[0]
+        if os.environ.get("HELM_BIN")
+        else ToolError(
+            "no helm found (tried HELM_BIN, .tools/bin/helm and PATH)",
+            fix="run scripts/install.sh, or pass --helm PATH",
+        )
     )

@@ -84,8 +84,18 @@ def _patches(items: list[dict[str, Any]] | None) -> tuple[ChartPatch, ...]:
 
 def load_mutant(path: Path) -> Mutant:
     data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    known = {"rule", "description", "base_values", "values", "chart", "chart_patch", "options", "expect", "equivalent",
-             "severity"}
+    known = {
+        "rule",
+        "description",
+        "base_values",
+        "values",
+        "chart",
+        "chart_patch",
+        "options",
+        "expect",
+        "equivalent",
+        "severity",
+    }
     patches = _patches(data.get("chart_patch"))
     return Mutant(
         name=path.stem,
@@ -154,7 +164,11 @@ def materialize(mutant: Mutant, fixtures: Path, workdir: Path) -> tuple[Path, Pa
     if mutant.chart_patch:
         chart = patch_chart(chart, mutant.chart_patch, workdir / f"chart-{mutant.name}")
     # a base values path with a folder is relative to fixtures/ (upstream/6.29.0/microservices.yaml)
-    base = fixtures / mutant.base_values if "/" in mutant.base_values else fixtures / "values" / mutant.base_values
+    base = (
+        fixtures / mutant.base_values
+        if "/" in mutant.base_values
+        else fixtures / "values" / mutant.base_values
+    )
     if not base.exists():
         raise MutantError(f"base values {mutant.base_values} not found")
     values = deep_merge(yaml.safe_load(base.read_text(encoding="utf-8")) or {}, mutant.values)
@@ -170,14 +184,22 @@ def survival(mutant: Mutant, findings: list[Finding]) -> str:
     failing = [f for f in findings if f.verdict == Verdict.FAIL]
     if mutant.equivalent:
         wrong = blocking(findings, strict=False)
-        return (f"equivalent mutant {mutant.name} ({mutant.description.strip()}) is reported as an error by "
-                f"{mutant.rule}: " + "; ".join(f.one_line() for f in wrong)) if wrong else ""
+        return (
+            (
+                f"equivalent mutant {mutant.name} ({mutant.description.strip()}) is reported as an error by "
+                f"{mutant.rule}: " + "; ".join(f.one_line() for f in wrong)
+            )
+            if wrong
+            else ""
+        )
     if not failing:
         verdicts = [(f.verdict.value, f.message) for f in findings]
         return f"mutant {mutant.name} survived: rule {mutant.rule} gave {verdicts}"
     if mutant.severity and not any(f.severity.value == mutant.severity for f in failing):
-        return (f"mutant {mutant.name}: {mutant.rule} fails, but not at severity {mutant.severity}: "
-                + "; ".join(f"{f.severity.value}: {f.one_line()}" for f in failing))
+        return (
+            f"mutant {mutant.name}: {mutant.rule} fails, but not at severity {mutant.severity}: "
+            + "; ".join(f"{f.severity.value}: {f.one_line()}" for f in failing)
+        )
     text = "\n".join(f"{f.detail()} {f.resource} {f.field_path} {f.location}" for f in failing)
     missing = [s for s in mutant.expect if s not in text]
     return f"mutant {mutant.name}: the failure does not mention {missing}:\n{text}" if missing else ""

@@ -18,13 +18,19 @@ class OptionSpec:
     extra: dict[str, Any] = field(default_factory=dict)  # argparse extras: action, type, choices
 
 
-def add_options(parser: pytest.Parser, specs: list[OptionSpec], group: str = "conformance",
-                title: str = "QuickMeet.Chat conformance") -> None:
+def add_options(
+    parser: pytest.Parser,
+    specs: list[OptionSpec],
+    group: str = "conformance",
+    title: str = "QuickMeet.Chat conformance",
+) -> None:
     options = parser.getgroup(group, title)
     for spec in specs:
         extra = dict(spec.extra)
         if "choices" not in extra and extra.get("action") not in ("store_true", "store_false"):
-            extra.setdefault("metavar", spec.flag.lstrip("-").upper().replace("-", "_"))  # not the dest's name
+            extra.setdefault(
+                "metavar", spec.flag.lstrip("-").upper().replace("-", "_")
+            )  # not the dest's name
         options.addoption(spec.flag, dest=spec.dest, help=f"{spec.help} [env {spec.env}]", **extra)
 
 

@@ -14,7 +14,7 @@ from .errors import UserError
 from .expectations import expectations_for
 from .findings import Finding, Status, Verdict, blocking, status_of, verdict_of
 from .redact import Redactor, redactor_for
-from .render import Rendered, RenderRequest, Renderer
+from .render import Rendered, Renderer, RenderRequest
 from .rules.engine import Context, Options, Rule, evaluate_rule, redact_finding, rules_for_lane
 from .topology import ComponentMatcher, Topology, build_topology
 from .values import LAYER_SEPARATOR, ValuesFile, deep_merge, layers_of, load_values, values_stem
@@ -113,7 +113,5 @@ def evaluate_case(case: Case, rules: list[Rule] | None = None) -> CaseResult:
                 redactor.add_from_manifest_env(manifest.body)
     except UserError as exc:
         ctx.render_error = redactor.text(exc.line())
-    findings = {
-        r.id: [redact_finding(f, redactor.text) for f in evaluate_rule(ctx, r)] for r in rules
-    }
+    findings = {r.id: [redact_finding(f, redactor.text) for f in evaluate_rule(ctx, r)] for r in rules}
     return CaseResult(case, findings, rendered=ctx.rendered, redactor=redactor, topology=ctx.topology)

@@ -31,61 +31,72 @@ SESSION_KEY = pytest.StashKey[ConformanceSession]()
 
 _OPTIONS: list[OptionSpec] = [
     OptionSpec(
-        "qmc_chart", "--chart", "QMC_CHART",
-        "chart under test: a directory, a packaged .tgz, or repo/name"
+        "qmc_chart", "--chart", "QMC_CHART", "chart under test: a directory, a packaged .tgz, or repo/name"
     ),
     OptionSpec(
-        "qmc_chart_version", "--chart-version", "QMC_CHART_VERSION",
-        "chart version for repo/name charts"
+        "qmc_chart_version", "--chart-version", "QMC_CHART_VERSION", "chart version for repo/name charts"
     ),
     OptionSpec(
-        "qmc_values", "--values", "QMC_VALUES",
+        "qmc_values",
+        "--values",
+        "QMC_VALUES",
         "values file to check (repeatable; a directory: each *.yaml in it; base.yaml+prod.yaml: one case of "
         "layers merged as helm -f merges them; env: paths separated by ':'); default: the project's fixtures",
-        {"action": "append"}
+        {"action": "append"},
     ),
     OptionSpec(
-        "qmc_helm", "--helm", "HELM_BIN",
-        "helm binary (repeatable to run each major; env: paths separated by ':')", {"action": "append"}
+        "qmc_helm",
+        "--helm",
+        "HELM_BIN",
+        "helm binary (repeatable to run each major; env: paths separated by ':')",
+        {"action": "append"},
     ),
     OptionSpec(
-        "qmc_kube_version", "--kube-version", "QMC_KUBE_VERSION",
-        "Kubernetes version to render and validate for"
+        "qmc_kube_version",
+        "--kube-version",
+        "QMC_KUBE_VERSION",
+        "Kubernetes version to render and validate for",
+    ),
+    OptionSpec("qmc_release", "--release", "QMC_RELEASE", "release name (default rocketchat)"),
+    OptionSpec("qmc_namespace", "--namespace", "QMC_NAMESPACE", "namespace (default default)"),
+    OptionSpec(
+        "qmc_users",
+        "--concurrent-users",
+        "QMC_CONCURRENT_USERS",
+        "expected concurrent users: ddp-streamer replicas must be >= ceil(N/500)",
+        {"type": int},
     ),
     OptionSpec(
-        "qmc_release", "--release", "QMC_RELEASE",
-        "release name (default rocketchat)"
-    ),
-    OptionSpec(
-        "qmc_namespace", "--namespace", "QMC_NAMESPACE",
-        "namespace (default default)"
-    ),
-    OptionSpec(
-        "qmc_users", "--concurrent-users", "QMC_CONCURRENT_USERS",
-        "expected concurrent users: ddp-streamer replicas must be >= ceil(N/500)", {"type": int}
-    ),
-    OptionSpec(
-        "qmc_strict", "--conformance-strict", "QMC_STRICT",
+        "qmc_strict",
+        "--conformance-strict",
+        "QMC_STRICT",
         "warning-severity rules fail the run too (pytest's own --strict is pytest's, not this)",
-        {"action": "store_true"}
+        {"action": "store_true"},
     ),
     OptionSpec(
-        "qmc_allow_ignored", "--allow-ignored-keys", "QMC_ALLOW_IGNORED_KEYS",
-        "report ignored (unknown) values keys as warnings instead of errors", {"action": "store_true"}
+        "qmc_allow_ignored",
+        "--allow-ignored-keys",
+        "QMC_ALLOW_IGNORED_KEYS",
+        "report ignored (unknown) values keys as warnings instead of errors",
+        {"action": "store_true"},
     ),
     OptionSpec(
-        "qmc_report", "--conformance-report", "QMC_REPORT",
-        "write a JSON report of every rule and finding"
+        "qmc_report", "--conformance-report", "QMC_REPORT", "write a JSON report of every rule and finding"
     ),
     OptionSpec(
-        "qmc_helm_timeout", "--helm-timeout", "QMC_HELM_TIMEOUT",
+        "qmc_helm_timeout",
+        "--helm-timeout",
+        "QMC_HELM_TIMEOUT",
         "seconds any one helm call may take before it is killed (default 20 for 'helm version', "
-        "120 to render)", {"type": float}
+        "120 to render)",
+        {"type": float},
     ),
     OptionSpec(
-        "qmc_component_image", "--component-image", "QMC_COMPONENT_IMAGE",
-        "COMPONENT=GLOB: also recognise COMPONENT by an image repository glob (e.g. "
-        "monolith=*/mychat)", {"action": "append"}
+        "qmc_component_image",
+        "--component-image",
+        "QMC_COMPONENT_IMAGE",
+        "COMPONENT=GLOB: also recognise COMPONENT by an image repository glob (e.g. monolith=*/mychat)",
+        {"action": "append"},
     ),
 ]
 
@@ -119,8 +130,10 @@ def _shown(path: str) -> str:
     return path if rel.startswith("..") else rel
 
 
-NO_VALUES_NAMED = ("no values file named: --upgrade-from/--upgrade-to check only the upgrade, not the project's "
-                   "values files (pass --values FILE to check a values file as well)")
+NO_VALUES_NAMED = (
+    "no values file named: --upgrade-from/--upgrade-to check only the upgrade, not the project's "
+    "values files (pass --values FILE to check a values file as well)"
+)
 
 
 def names_upgrade_pairs(config: pytest.Config) -> bool:
@@ -138,8 +151,9 @@ def names_own_inputs(config: pytest.Config) -> bool:
 
 def parametrize_nothing(metafunc: pytest.Metafunc, fixture: str, case_id: str, reason: str) -> None:
     """One skipped case saying why this lane has nothing to check (pytest's empty-parameter skip names no reason)."""
-    metafunc.parametrize(fixture, [pytest.param(None, marks=pytest.mark.skip(reason=reason))], ids=[case_id],
-                         indirect=True)
+    metafunc.parametrize(
+        fixture, [pytest.param(None, marks=pytest.mark.skip(reason=reason))], ids=[case_id], indirect=True
+    )
 
 
 def _settings(config: pytest.Config) -> Settings:
@@ -161,7 +175,11 @@ def _settings(config: pytest.Config) -> Settings:
     values_from_defaults = not values and "values_dir" in defaults and not names_upgrade_pairs(config)
     if values_from_defaults:
         values = sorted(str(p) for p in Path(rooted(defaults["values_dir"])).glob("*.yaml"))
-    helm = _option(config, "qmc_helm") or [rooted(h) if "/" in h else h for h in defaults.get("helm", [])] or ["helm"]
+    helm = (
+        _option(config, "qmc_helm")
+        or [rooted(h) if "/" in h else h for h in defaults.get("helm", [])]
+        or ["helm"]
+    )
     overrides = []
     for item in _option(config, "qmc_component_image") or []:
         if "=" not in item:
@@ -233,8 +251,11 @@ def conformance_requested(config: pytest.Config) -> bool:
 
 def pytest_configure(config: pytest.Config) -> None:
     # SIGTERM (a CI cancel, a timeout) ends the run like Ctrl-C: fixtures tear down, clusters stop, temp dirs go
-    if (conformance_requested(config) and threading.current_thread() is threading.main_thread()
-            and signal.getsignal(signal.SIGTERM) == signal.SIG_DFL):
+    if (
+        conformance_requested(config)
+        and threading.current_thread() is threading.main_thread()
+        and signal.getsignal(signal.SIGTERM) == signal.SIG_DFL
+    ):
         signal.signal(signal.SIGTERM, _terminated)
     for marker in MARKERS:
         config.addinivalue_line("markers", marker)
@@ -259,8 +280,9 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if not session.settings.values:
         raise pytest.UsageError("no values file to test: pass --values FILE (or set QMC_VALUES)")
     keys = session.case_keys()
-    metafunc.parametrize("conformance_case", keys, ids=[session.case_id(k) for k in keys], indirect=True,
-                         scope="function")
+    metafunc.parametrize(
+        "conformance_case", keys, ids=[session.case_id(k) for k in keys], indirect=True, scope="function"
+    )
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
@@ -301,8 +323,12 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Co
     if session is None or not session.results():
         return
     terminalreporter.section("conformance summary")
-    write_summary(terminalreporter.write_line, session.results(), strict=session.settings.strict,
-                  failures_only=config.get_verbosity() < 0)
+    write_summary(
+        terminalreporter.write_line,
+        session.results(),
+        strict=session.settings.strict,
+        failures_only=config.get_verbosity() < 0,
+    )
 
 
 REPORT_KEY = pytest.StashKey[dict[str, Any]]()
@@ -321,7 +347,9 @@ def report_document(config: pytest.Config) -> dict[str, Any] | None:
         sections.update(lane_sections or {})
     if not (conf.results() or sections):
         return None
-    config.stash[REPORT_KEY] = report_dict(conf.results(), extra_sections=sections, strict=conf.settings.strict)
+    config.stash[REPORT_KEY] = report_dict(
+        conf.results(), extra_sections=sections, strict=conf.settings.strict
+    )
     return config.stash[REPORT_KEY]
 
 

@@ -47,21 +47,42 @@ from .rules.engine import RULES, rules_for_lane
 if TYPE_CHECKING:  # the lane (the kubernetes client, pyhelm3) is imported when a live case runs
     from .live.scenario import LiveCaseResult, LiveLane
 
-AUDIT_REFUSAL = ("refused in audit mode (--cluster existing --release): this test installs or upgrades releases; "
-                 "the audit only reads the deployed release (run it with --cluster kwok or without --release)")
+AUDIT_REFUSAL = (
+    "refused in audit mode (--cluster existing --release): this test installs or upgrades releases; "
+    "the audit only reads the deployed release (run it with --cluster kwok or without --release)"
+)
 _HAS_PYTEST_KIND = importlib.util.find_spec("pytest_kind") is not None
 
 OPTIONS = [
-    OptionSpec("qmc_cluster", "--cluster", "QMC_CLUSTER",
-               "cluster for the live lane: kwok (local control plane, fake nodes), kind, existing (--kubeconfig), none",
-               {"choices": PROVIDERS}),
-    OptionSpec("qmc_kube_context", "--kube-context", "QMC_KUBE_CONTEXT", "context of --kubeconfig for --cluster existing"),
-    OptionSpec("qmc_kind_images", "--kind-images", "QMC_KIND_IMAGES",
-               "--cluster kind: where the node/app images come from: local (built here by scripts/build-kind-node-image.sh"
-               " and scripts/build-app-images.sh, no registry), upstream (kindest/node + ingress-nginx from their "
-               "registries), auto (default: local when the local node image exists)", {"choices": ("auto", "local", "upstream")}),
-    OptionSpec("qmc_live_timeout", "--live-timeout", "QMC_LIVE_TIMEOUT",
-               "seconds a rollout may take before a live case fails (default 120)", {"type": float}),
+    OptionSpec(
+        "qmc_cluster",
+        "--cluster",
+        "QMC_CLUSTER",
+        "cluster for the live lane: kwok (local control plane, fake nodes), kind, existing (--kubeconfig), none",
+        {"choices": PROVIDERS},
+    ),
+    OptionSpec(
+        "qmc_kube_context",
+        "--kube-context",
+        "QMC_KUBE_CONTEXT",
+        "context of --kubeconfig for --cluster existing",
+    ),
+    OptionSpec(
+        "qmc_kind_images",
+        "--kind-images",
+        "QMC_KIND_IMAGES",
+        "--cluster kind: where the node/app images come from: local (built here by scripts/build-kind-node-image.sh"
+        " and scripts/build-app-images.sh, no registry), upstream (kindest/node + ingress-nginx from their "
+        "registries), auto (default: local when the local node image exists)",
+        {"choices": ("auto", "local", "upstream")},
+    ),
+    OptionSpec(
+        "qmc_live_timeout",
+        "--live-timeout",
+        "QMC_LIVE_TIMEOUT",
+        "seconds a rollout may take before a live case fails (default 120)",
+        {"type": float},
+    ),
 ]
 # options pytest-kind-ng registers itself (read by dest either way)
 _KIND_OPTIONS: list[tuple[str, str, dict[str, Any], str]] = [
@@ -70,10 +91,12 @@ _KIND_OPTIONS: list[tuple[str, str, dict[str, Any], str]] = [
     ("cluster_name", "--cluster-name", {"default": "qmc-conformance"}, "name of the kind cluster"),
 ]
 
-AUDIT_PROJECT_CASES = ("not run in audit mode (--cluster existing --release): the project's own values files and "
-                       "upgrade matrix say nothing about the deployed release, whose values and manifest get the "
-                       "static rules in suites/live/test_audit.py; pass --values or --upgrade-from/--upgrade-to to "
-                       "check files of yours as well")
+AUDIT_PROJECT_CASES = (
+    "not run in audit mode (--cluster existing --release): the project's own values files and "
+    "upgrade matrix say nothing about the deployed release, whose values and manifest get the "
+    "static rules in suites/live/test_audit.py; pass --values or --upgrade-from/--upgrade-to to "
+    "check files of yours as well"
+)
 MUTATES = "live_mutates"  # marker: the test installs or upgrades (refused in audit mode)
 
 
@@ -181,8 +204,12 @@ def pytest_configure(config: pytest.Config) -> None:
         from .extras import require_live
 
         try:
-            require_live("kubernetes", "pyhelm3", *(("cryptography",) if live.provider == "kwok" else ()),
-                         what=f"the live lane (--cluster {live.provider})")
+            require_live(
+                "kubernetes",
+                "pyhelm3",
+                *(("cryptography",) if live.provider == "kwok" else ()),
+                what=f"the live lane (--cluster {live.provider})",
+            )
         except UserError as exc:
             raise pytest.UsageError(exc.line()) from None
     config.stash[LIVE_KEY] = LiveRun(live)
@@ -279,16 +306,19 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     from .plugin_upgrade import pairs_from_defaults
 
     names = getattr(item, "fixturenames", ())
-    if ("conformance_case" in names and conformance_session(item.config).settings.values_from_defaults) or \
-            ("upgrade_case" in names and pairs_from_defaults(item.config)):
+    if ("conformance_case" in names and conformance_session(item.config).settings.values_from_defaults) or (
+        "upgrade_case" in names and pairs_from_defaults(item.config)
+    ):
         pytest.skip(AUDIT_PROJECT_CASES)
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
     run = live_run(config)
     if run.config.audit:
-        return [f"live lane: AUDIT of release {run.config.audit_namespace}/{run.config.audit_release} "
-                "(read-only; tests that install or upgrade are refused)"]
+        return [
+            f"live lane: AUDIT of release {run.config.audit_namespace}/{run.config.audit_release} "
+            "(read-only; tests that install or upgrade are refused)"
+        ]
     return [f"live lane: --cluster {run.config.provider}"]
 
 
@@ -318,7 +348,9 @@ def live_cluster(request: pytest.FixtureRequest):
     run = live_run(request.config)
     cfg = run.config
     if cfg.provider == "none":
-        pytest.skip("live lane not run: --cluster none (pass --cluster kwok|kind|existing, or set QMC_CLUSTER)")
+        pytest.skip(
+            "live lane not run: --cluster none (pass --cluster kwok|kind|existing, or set QMC_CLUSTER)"
+        )
     if run.cluster_error:
         pytest.fail(run.cluster_error, pytrace=False)
     if run.cluster is None:
@@ -333,14 +365,23 @@ def live_cluster(request: pytest.FixtureRequest):
         write = _writer(request.config)
         write(f"[live] starting the {cfg.provider} cluster ...")
         try:
-            run.cluster = start_cluster(cfg.provider, run_id=cfg.run_id, worker=cfg.worker, kubeconfig=cfg.kubeconfig,
-                                        context=cfg.context, keep=cfg.keep, cluster_name=cfg.cluster_name,
-                                        kind_images=cfg.kind_images)
+            run.cluster = start_cluster(
+                cfg.provider,
+                run_id=cfg.run_id,
+                worker=cfg.worker,
+                kubeconfig=cfg.kubeconfig,
+                context=cfg.context,
+                keep=cfg.keep,
+                cluster_name=cfg.cluster_name,
+                kind_images=cfg.kind_images,
+            )
         except UserError as exc:
             run.cluster_error = f"cannot start the {cfg.provider} cluster: {exc.line()}"
             pytest.fail(run.cluster_error, pytrace=False)
-        write(f"[live] {cfg.provider} cluster {run.cluster.handle.name} ({run.cluster.handle.kube_version}) ready "
-              f"in {run.cluster.start_seconds:.1f}s")
+        write(
+            f"[live] {cfg.provider} cluster {run.cluster.handle.name} ({run.cluster.handle.kube_version}) ready "
+            f"in {run.cluster.start_seconds:.1f}s"
+        )
     return run.cluster.handle
 
 
@@ -357,15 +398,21 @@ def live_lane(request: pytest.FixtureRequest, live_cluster) -> LiveLane:
         from .live.scenario import LiveLane
 
         run.lane = LiveLane(
-            run.cluster, release=session.settings.release, options=session.settings.options,
-            matcher=session.matcher, workdir=run.workdir, write=_writer(request.config),
+            run.cluster,
+            release=session.settings.release,
+            options=session.settings.options,
+            matcher=session.matcher,
+            workdir=run.workdir,
+            write=_writer(request.config),
             rollout_timeout_s=run.config.rollout_timeout_s,
             prerequisites_dir=(request.config.rootpath / prereq) if prereq else None,
         )
     return run.lane
 
 
-def _cached(request: pytest.FixtureRequest, key: Any, make: Callable[[], LiveCaseResult]) -> Iterator[LiveCaseResult]:
+def _cached(
+    request: pytest.FixtureRequest, key: Any, make: Callable[[], LiveCaseResult]
+) -> Iterator[LiveCaseResult]:
     run = live_run(request.config)
     if key in run.errors:
         pytest.fail(run.errors[key], pytrace=False)
@@ -400,8 +447,13 @@ def live_case(request: pytest.FixtureRequest) -> Iterator[LiveCaseResult]:
         case = session.case((values, helm_spec))
         from .values import load_values
 
-        return lane.install_scenario(session.case_id((values, helm_spec)), case.chart, load_values(values),
-                                     case.renderer.helm, prerequisites=(Path(values).stem,))
+        return lane.install_scenario(
+            session.case_id((values, helm_spec)),
+            case.chart,
+            load_values(values),
+            case.renderer.helm,
+            prerequisites=(Path(values).stem,),
+        )
 
     yield from _cached(request, key, make)
 
@@ -424,8 +476,12 @@ def live_upgrade(request: pytest.FixtureRequest) -> Iterator[LiveCaseResult]:
         case = session.case(key[1:])
         predicted = session.result(key[1:]).findings.get(IMMUTABLE_RULE, [])
         prediction = tuple(f.one_line() for f in predicted if f.verdict == Verdict.FAIL)
-        stems = tuple(Path(s.values_path).stem for s in (case.pair.from_side, case.pair.to_side) if s.values_path)
-        return lane.upgrade_scenario(session.case_id(key[1:]), case, prerequisites=stems, prediction=prediction)
+        stems = tuple(
+            Path(s.values_path).stem for s in (case.pair.from_side, case.pair.to_side) if s.values_path
+        )
+        return lane.upgrade_scenario(
+            session.case_id(key[1:]), case, prerequisites=stems, prediction=prediction
+        )
 
     yield from _cached(request, key, make)
 
@@ -449,12 +505,20 @@ def check_live_rule(result: LiveCaseResult, rule_id: str, node: pytest.Item, *, 
     failed = [f for f in findings if f.failed]
     # JUnit keeps properties whatever junit_logging says (report sections only reach it with junit_logging)
     node.user_properties += finding_properties(rule_id, failed)
-    node.user_properties += [(name, value) for name, value in (("rollout_error", result.view.rollout_error),
-                                                               ("live_diagnostics", result.diagnostics)) if value]
+    node.user_properties += [
+        (name, value)
+        for name, value in (
+            ("rollout_error", result.view.rollout_error),
+            ("live_diagnostics", result.diagnostics),
+        )
+        if value
+    ]
     body = "\n".join(f.detail() for f in failed)
     rollout = f"\nrollout: {result.view.rollout_error}" if result.view.rollout_error else ""
-    text = (f"{rule_id} on {result.label} (namespace {result.namespace})\ncontract: {rule_obj.contract}\n"
-            f"{body}{rollout}\nfix: {rule_obj.fix}")
+    text = (
+        f"{rule_id} on {result.label} (namespace {result.namespace})\ncontract: {rule_obj.contract}\n"
+        f"{body}{rollout}\nfix: {rule_obj.fix}"
+    )
     if not status.blocks:
         node.user_properties.append(("conformance_warning", text))
         warnings.warn(ConformanceWarning(text), stacklevel=2)
@@ -470,8 +534,10 @@ def live_check(request: pytest.FixtureRequest, live_case: LiveCaseResult) -> Cal
     return lambda rule_id: check_live_rule(live_case, rule_id, request.node)
 
 
-NO_PROBES = ("probes not run: they need a cluster whose pods really run (--cluster kind); KWOK runs no containers, "
-             "and --cluster existing is probed with --nats-url/--ingress-url (suites/probes)")
+NO_PROBES = (
+    "probes not run: they need a cluster whose pods really run (--cluster kind); KWOK runs no containers, "
+    "and --cluster existing is probed with --nats-url/--ingress-url (suites/probes)"
+)
 
 
 @pytest.fixture
@@ -491,9 +557,12 @@ def live_probe_check(request: pytest.FixtureRequest, live_case: LiveCaseResult) 
         findings = live_case.findings.get(rule_id)
         if findings is None:
             pytest.fail(f"probe rule {rule_id} was not evaluated for {live_case.label}", pytrace=False)
-        check_probe(findings, target=f"{live_case.label}: {target}",
-                    strict=conformance_session(request.config).settings.strict,
-                    properties=request.node.user_properties)
+        check_probe(
+            findings,
+            target=f"{live_case.label}: {target}",
+            strict=conformance_session(request.config).settings.strict,
+            properties=request.node.user_properties,
+        )
 
     return check
 
@@ -508,16 +577,20 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Co
     if run is None or run.cluster is None:
         return
     terminalreporter.section("live lane")
-    terminalreporter.write_line(f"cluster {run.cluster.handle.name} ({run.config.provider}, "
-                                f"{run.cluster.handle.kube_version}) started in {run.cluster.start_seconds:.1f}s; "
-                                f"{len(run.results)} case(s), {len(run.cluster.created)} namespace(s) created")
+    terminalreporter.write_line(
+        f"cluster {run.cluster.handle.name} ({run.config.provider}, "
+        f"{run.cluster.handle.kube_version}) started in {run.cluster.start_seconds:.1f}s; "
+        f"{len(run.results)} case(s), {len(run.cluster.created)} namespace(s) created"
+    )
     strict = conformance_session(config).settings.strict
     for result in run.results.values():
         statuses = {r: status_of(fs, strict=strict) for r, fs in result.findings.items()}
         bad = sorted(r for r, s in statuses.items() if s.blocks)
         warned = sorted(r for r, s in statuses.items() if s == Status.WARN)
         mark = "FAIL" if bad else "WARN" if warned else "ok  "
-        terminalreporter.write_line(f"  {mark} {result.label}" + (f": {', '.join(bad or warned)}" if bad or warned else ""))
+        terminalreporter.write_line(
+            f"  {mark} {result.label}" + (f": {', '.join(bad or warned)}" if bad or warned else "")
+        )
 
 
 def pytest_conformance_report_sections(config: pytest.Config) -> dict[str, Any]:
@@ -526,10 +599,18 @@ def pytest_conformance_report_sections(config: pytest.Config) -> dict[str, Any]:
     if run is None or run.cluster is None or not (run.results or run.errors):
         return {}
     handle = run.cluster.handle
-    return {"live": {
-        "cluster": {"name": handle.name, "provider": run.config.provider, "kube_version": handle.kube_version},
-        "audit": run.config.audit,
-        "cases": [live_case_dict(result, strict=conformance_session(config).settings.strict)
-                  for result in run.results.values()],
-        "errors": [{"case": str(key), "error": error} for key, error in run.errors.items()],
-    }}
+    return {
+        "live": {
+            "cluster": {
+                "name": handle.name,
+                "provider": run.config.provider,
+                "kube_version": handle.kube_version,
+            },
+            "audit": run.config.audit,
+            "cases": [
+                live_case_dict(result, strict=conformance_session(config).settings.strict)
+                for result in run.results.values()
+            ],
+            "errors": [{"case": str(key), "error": error} for key, error in run.errors.items()],
+        }
+    }

@@ -31,25 +31,59 @@ from .probes.nats_bus import (
 NO_TARGET = "no --{flag} given and no live cluster with running containers (KWOK runs no containers)"
 
 OPTIONS = [
-    OptionSpec("qmc_nats_url", "--nats-url", "QMC_NATS_URL",
-               "NATS URL of a running release (nats://[user:pass@]host:4222) for the bus probe"),
-    OptionSpec("qmc_ingress_url", "--ingress-url", "QMC_INGRESS_URL",
-               "base URL of the release's ingress (https://chat.example.com) for the WebSocket probe"),
-    OptionSpec("qmc_bus_namespace", "--bus-namespace", "QMC_MS_NAMESPACE", "MS_NAMESPACE of the release (subjects MOL-<ns>.*)"),
-    OptionSpec("qmc_bus_expect", "--bus-expect", "QMC_BUS_EXPECT",
-               "expected bus nodes per component, e.g. monolith=2,ddp-streamer=2,stream-hub=1 "
-               f"(components: {', '.join(COMPONENT_SERVICES)}); default: each microservice present, counts unchecked, "
-               "stream-hub not required"),
-    OptionSpec("qmc_bus_heartbeat_interval", "--bus-heartbeat-interval", "QMC_BUS_HEARTBEAT_INTERVAL",
-               "the release's Moleculer heartbeat interval in seconds (default 10); the probe listens for two",
-               {"type": float}),
-    OptionSpec("qmc_ingress_ca_bundle", "--ingress-ca-bundle", "QMC_INGRESS_CA_BUNDLE",
-               "PEM CA bundle to verify the ingress certificate"),
-    OptionSpec("qmc_ingress_insecure", "--ingress-insecure", "QMC_INGRESS_INSECURE",
-               "do not verify the ingress certificate", {"action": "store_true"}),
-    OptionSpec("qmc_ingress_connect_to", "--ingress-connect-to", "QMC_INGRESS_CONNECT_TO",
-               "HOST:PORT to dial instead of the ingress URL's host (keeps Host, SNI and certificate checks on the "
-               "URL's name)"),
+    OptionSpec(
+        "qmc_nats_url",
+        "--nats-url",
+        "QMC_NATS_URL",
+        "NATS URL of a running release (nats://[user:pass@]host:4222) for the bus probe",
+    ),
+    OptionSpec(
+        "qmc_ingress_url",
+        "--ingress-url",
+        "QMC_INGRESS_URL",
+        "base URL of the release's ingress (https://chat.example.com) for the WebSocket probe",
+    ),
+    OptionSpec(
+        "qmc_bus_namespace",
+        "--bus-namespace",
+        "QMC_MS_NAMESPACE",
+        "MS_NAMESPACE of the release (subjects MOL-<ns>.*)",
+    ),
+    OptionSpec(
+        "qmc_bus_expect",
+        "--bus-expect",
+        "QMC_BUS_EXPECT",
+        "expected bus nodes per component, e.g. monolith=2,ddp-streamer=2,stream-hub=1 "
+        f"(components: {', '.join(COMPONENT_SERVICES)}); default: each microservice present, counts unchecked, "
+        "stream-hub not required",
+    ),
+    OptionSpec(
+        "qmc_bus_heartbeat_interval",
+        "--bus-heartbeat-interval",
+        "QMC_BUS_HEARTBEAT_INTERVAL",
+        "the release's Moleculer heartbeat interval in seconds (default 10); the probe listens for two",
+        {"type": float},
+    ),
+    OptionSpec(
+        "qmc_ingress_ca_bundle",
+        "--ingress-ca-bundle",
+        "QMC_INGRESS_CA_BUNDLE",
+        "PEM CA bundle to verify the ingress certificate",
+    ),
+    OptionSpec(
+        "qmc_ingress_insecure",
+        "--ingress-insecure",
+        "QMC_INGRESS_INSECURE",
+        "do not verify the ingress certificate",
+        {"action": "store_true"},
+    ),
+    OptionSpec(
+        "qmc_ingress_connect_to",
+        "--ingress-connect-to",
+        "QMC_INGRESS_CONNECT_TO",
+        "HOST:PORT to dial instead of the ingress URL's host (keeps Host, SNI and certificate checks on the "
+        "URL's name)",
+    ),
 ]
 
 
@@ -69,7 +103,8 @@ def parse_bus_expect(text: str) -> dict[str, int]:
         name, sep, number = item.partition("=")
         if not sep or name not in COMPONENT_SERVICES or not number.isdigit():
             raise pytest.UsageError(
-                f"--bus-expect item {item!r} is not COMPONENT=COUNT (components: {', '.join(COMPONENT_SERVICES)})")
+                f"--bus-expect item {item!r} is not COMPONENT=COUNT (components: {', '.join(COMPONENT_SERVICES)})"
+            )
         counts[name] = int(number)
     return counts
 
@@ -127,9 +162,13 @@ def bus_expectations(pytestconfig: pytest.Config) -> BusExpectations:
 
 
 @pytest.fixture(scope="session")
-def bus_observation(nats_url: str, bus_expectations: BusExpectations, pytestconfig: pytest.Config) -> BusObservation:
+def bus_observation(
+    nats_url: str, bus_expectations: BusExpectations, pytestconfig: pytest.Config
+) -> BusObservation:
     interval = _option(pytestconfig, "--bus-heartbeat-interval") or 10.0
-    return observe_bus_sync(nats_url, BusProbeOptions(namespace=bus_expectations.namespace, heartbeat_interval=interval))
+    return observe_bus_sync(
+        nats_url, BusProbeOptions(namespace=bus_expectations.namespace, heartbeat_interval=interval)
+    )
 
 
 @pytest.fixture(scope="session")

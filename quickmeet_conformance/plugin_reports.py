@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import os
 import sys
-from pathlib import Path
+from collections.abc import Callable, Generator
 from contextlib import AbstractContextManager
-from typing import Any, Callable, Generator
+from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -33,14 +34,28 @@ SETUP_ERROR_KEY = pytest.StashKey[str]()
 
 
 _OPTIONS: list[OptionSpec] = [
-    OptionSpec("qmc_sarif", "--sarif", "QMC_SARIF", "write the findings as a SARIF 2.1.0 log (code scanning)",
-               {"metavar": "FILE"}),
-    OptionSpec("qmc_html", "--html", "QMC_HTML",
-               "write a self-contained HTML report: each release drawn, the verdict matrix, upgrade plans, "
-               "stream-hub pods over live rollouts", {"metavar": "FILE"}),
-    OptionSpec("qmc_markdown", "--markdown", "QMC_MARKDOWN",
-               "write the same report as GitHub-flavoured Markdown with Mermaid diagrams (for "
-               "$GITHUB_STEP_SUMMARY)", {"metavar": "FILE"}),
+    OptionSpec(
+        "qmc_sarif",
+        "--sarif",
+        "QMC_SARIF",
+        "write the findings as a SARIF 2.1.0 log (code scanning)",
+        {"metavar": "FILE"},
+    ),
+    OptionSpec(
+        "qmc_html",
+        "--html",
+        "QMC_HTML",
+        "write a self-contained HTML report: each release drawn, the verdict matrix, upgrade plans, "
+        "stream-hub pods over live rollouts",
+        {"metavar": "FILE"},
+    ),
+    OptionSpec(
+        "qmc_markdown",
+        "--markdown",
+        "QMC_MARKDOWN",
+        "write the same report as GitHub-flavoured Markdown with Mermaid diagrams (for $GITHUB_STEP_SUMMARY)",
+        {"metavar": "FILE"},
+    ),
 ]
 
 
@@ -112,13 +127,24 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         report = report_document(session.config)
     if target and (report is not None or probes or setup_error is not None):
         try:
-            write_sarif(sarif_log(conf.results(), setup_error=setup_error, sections=report,
-                                  strict=conf.settings.strict, probes=probes), target)
+            write_sarif(
+                sarif_log(
+                    conf.results(),
+                    setup_error=setup_error,
+                    sections=report,
+                    strict=conf.settings.strict,
+                    probes=probes,
+                ),
+                target,
+            )
         except OSError as exc:
             _write_failed(session, "--sarif", target, exc)
     if report is None:
         return  # no conformance test ran (e.g. only the framework's self-tests were selected)
-    for dest, flag, render in (("qmc_html", "--html", html_report), ("qmc_markdown", "--markdown", markdown_report)):
+    for dest, flag, render in (
+        ("qmc_html", "--html", html_report),
+        ("qmc_markdown", "--markdown", markdown_report),
+    ):
         path = _target(session.config, dest)
         if path:
             try:
@@ -143,9 +169,13 @@ def finding_properties(rule_id: str, findings: list[Finding]) -> list[tuple[str,
         if not finding.failed:
             continue
         props.append(("finding", f"{rule_id}: {finding.message}"))
-        for name, value in (("expected", finding.expected), ("found", finding.found),
-                            ("resource", finding.resource), ("field_path", finding.field_path),
-                            ("location", str(finding.location) if finding.location else "")):
+        for name, value in (
+            ("expected", finding.expected),
+            ("found", finding.found),
+            ("resource", finding.resource),
+            ("field_path", finding.field_path),
+            ("location", str(finding.location) if finding.location else ""),
+        ):
             if value:
                 props.append((name, value))
         props.extend((f"evidence.{k}", v) for k, v in finding.evidence)
@@ -213,7 +243,9 @@ def conformance_progress(request: pytest.FixtureRequest) -> Callable[..., Abstra
         else:
             reporter.write_line(line)
 
-    def factory(what: str, *, every_s: float = DEFAULT_EVERY_S, ticker: bool = False) -> AbstractContextManager[Progress]:
+    def factory(
+        what: str, *, every_s: float = DEFAULT_EVERY_S, ticker: bool = False
+    ) -> AbstractContextManager[Progress]:
         return waiting(what, write=write, every_s=every_s, ticker=ticker)
 
     return factory

@@ -22,23 +22,47 @@ from .rules.engine import RULES
 from .upgrade import UpgradePair, UpgradeResult, UpgradeSession, load_matrix, pairs_from_options
 
 UPGRADE_KEY = pytest.StashKey["UpgradeSession | UserError"]()
-NO_PAIR_NAMED = ("no upgrade pair named (pass --upgrade-from OLD.yaml --upgrade-to NEW.yaml to check an upgrade; "
-                 "a checkout's own upgrade matrix runs only when no --values is given)")
+NO_PAIR_NAMED = (
+    "no upgrade pair named (pass --upgrade-from OLD.yaml --upgrade-to NEW.yaml to check an upgrade; "
+    "a checkout's own upgrade matrix runs only when no --values is given)"
+)
 
 _OPTIONS: list[OptionSpec] = [
-    OptionSpec("qmc_upgrade_from", "--upgrade-from", "QMC_UPGRADE_FROM",
-               "values file of the installed release (repeatable, paired with --upgrade-to by order; env: paths "
-               "separated by ':'); default: the project's upgrade matrix", {"action": "append"}),
-    OptionSpec("qmc_upgrade_to", "--upgrade-to", "QMC_UPGRADE_TO",
-               "values file the release is upgraded with (repeatable, paired with --upgrade-from by order)",
-               {"action": "append"}),
-    OptionSpec("qmc_from_chart", "--from-chart", "QMC_FROM_CHART",
-               "chart of the installed release: a directory, a .tgz or repo/name (default: --chart)"),
-    OptionSpec("qmc_reuse_values", "--reuse-values", "QMC_REUSE_VALUES",
-               "also simulate helm upgrade --reuse-values: the new chart with the old release's values in place of "
-               "its defaults (new defaults missing, refusals)", {"action": "store_true"}),
-    OptionSpec("qmc_from_chart_version", "--from-chart-version", "QMC_FROM_CHART_VERSION",
-               "version of a repo/name --from-chart (default: --chart-version when --from-chart is not given)"),
+    OptionSpec(
+        "qmc_upgrade_from",
+        "--upgrade-from",
+        "QMC_UPGRADE_FROM",
+        "values file of the installed release (repeatable, paired with --upgrade-to by order; env: paths "
+        "separated by ':'); default: the project's upgrade matrix",
+        {"action": "append"},
+    ),
+    OptionSpec(
+        "qmc_upgrade_to",
+        "--upgrade-to",
+        "QMC_UPGRADE_TO",
+        "values file the release is upgraded with (repeatable, paired with --upgrade-from by order)",
+        {"action": "append"},
+    ),
+    OptionSpec(
+        "qmc_from_chart",
+        "--from-chart",
+        "QMC_FROM_CHART",
+        "chart of the installed release: a directory, a .tgz or repo/name (default: --chart)",
+    ),
+    OptionSpec(
+        "qmc_reuse_values",
+        "--reuse-values",
+        "QMC_REUSE_VALUES",
+        "also simulate helm upgrade --reuse-values: the new chart with the old release's values in place of "
+        "its defaults (new defaults missing, refusals)",
+        {"action": "store_true"},
+    ),
+    OptionSpec(
+        "qmc_from_chart_version",
+        "--from-chart-version",
+        "QMC_FROM_CHART_VERSION",
+        "version of a repo/name --from-chart (default: --chart-version when --from-chart is not given)",
+    ),
 ]
 
 
@@ -66,7 +90,8 @@ def _pairs(config: pytest.Config) -> list[UpgradePair]:
         from_chart = _option(config, "qmc_from_chart")
         from_version = _option(config, "qmc_from_chart_version")
         return pairs_from_options(
-            froms, tos,
+            froms,
+            tos,
             from_chart=from_chart or settings.chart,
             from_chart_version=from_version if from_chart else (from_version or settings.chart_version),
             to_chart=settings.chart,
@@ -84,7 +109,9 @@ def _built(config: pytest.Config) -> UpgradeSession | UserError:
     if UPGRADE_KEY not in config.stash:
         try:
             config.stash[UPGRADE_KEY] = UpgradeSession(
-                _pairs(config), conformance_session(config), reuse_values=bool(_option(config, "qmc_reuse_values"))
+                _pairs(config),
+                conformance_session(config),
+                reuse_values=bool(_option(config, "qmc_reuse_values")),
             )
         except UserError as exc:
             config.stash[UPGRADE_KEY] = exc
@@ -111,8 +138,9 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if not keys:
         parametrize_nothing(metafunc, "upgrade_case", "no-upgrade-pair", NO_PAIR_NAMED)
         return
-    metafunc.parametrize("upgrade_case", keys, ids=[built.case_id(k) for k in keys], indirect=True,
-                         scope="function")
+    metafunc.parametrize(
+        "upgrade_case", keys, ids=[built.case_id(k) for k in keys], indirect=True, scope="function"
+    )
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
@@ -136,8 +164,9 @@ def upgrade_case(request: pytest.FixtureRequest) -> UpgradeResult:
         pytest.fail(exc.line(), pytrace=False)
 
 
-def check_upgrade_rule(result: UpgradeResult, rule_id: str, *, strict: bool = False,
-                       properties: list | None = None) -> None:
+def check_upgrade_rule(
+    result: UpgradeResult, rule_id: str, *, strict: bool = False, properties: list | None = None
+) -> None:
     """Pass, skip, warn or fail the current test from ``rule_id``'s findings for one upgrade pair."""
     case = result.case
     props = properties if properties is not None else []
@@ -153,7 +182,9 @@ def check_upgrade_rule(result: UpgradeResult, rule_id: str, *, strict: bool = Fa
         f"{case.pair.to_side.values_label} ({case.to_chart.label}), {case.renderer.helm.label} "
         f"{case.renderer.helm.version}"
     )
-    conclude(findings, header=header, contract=rule_obj.contract, fix=rule_obj.fix, strict=strict, properties=props)
+    conclude(
+        findings, header=header, contract=rule_obj.contract, fix=rule_obj.fix, strict=strict, properties=props
+    )
 
 
 @pytest.fixture

@@ -15,8 +15,8 @@ from __future__ import annotations
 import sys
 import threading
 import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Callable, Iterator
 
 DEFAULT_EVERY_S = 10.0
 
@@ -89,6 +89,7 @@ def waiting(
     stop = threading.Event()
     thread = None
     if ticker:
+
         def tick() -> None:
             while not stop.wait(min(1.0, every_s)):
                 progress.update()

@@ -10,18 +10,25 @@ from __future__ import annotations
 import base64
 import json
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any
 
 MASK = "***"
-_SECRET_KEY = re.compile(r"(pass(word)?s?|secret|token|credential|private|tls\.key|apikey|api_key|rootpassword)", re.I)
-URI_CREDENTIALS = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)(?P<user>[^:/@\s'\"]+):(?P<pw>[^@\s'\"]+)@")
+_SECRET_KEY = re.compile(
+    r"(pass(word)?s?|secret|token|credential|private|tls\.key|apikey|api_key|rootpassword)", re.I
+)
+URI_CREDENTIALS = re.compile(
+    r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)(?P<user>[^:/@\s'\"]+):(?P<pw>[^@\s'\"]+)@"
+)
 _URI_CREDENTIALS = URI_CREDENTIALS
 _PEM = re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----.*?-----END [A-Z ]*PRIVATE KEY-----", re.S)
 # keys that name a secret rather than hold one (secretName, existingSecret, existingMongodbSecret, key)
 _NAMES_A_SECRET = re.compile(r"(name|^existing|^key$)", re.I)
 # env var names that hold a credential when given a literal value (ROCKETCHAT_LICENSE, ADMIN_PASS, MAIL_URL...)
-CREDENTIAL_ENV = re.compile(r"(PASS(WORD|WD)?(_|$)|SECRET|TOKEN|LICEN[CS]E|API_?KEY|CREDENTIAL|PRIVATE_?KEY)", re.I)
+CREDENTIAL_ENV = re.compile(
+    r"(PASS(WORD|WD)?(_|$)|SECRET|TOKEN|LICEN[CS]E|API_?KEY|CREDENTIAL|PRIVATE_?KEY)", re.I
+)
 # a credential-named variable holding one of these is a switch, not a secret (MongoDB's ALLOW_EMPTY_PASSWORD=yes)
 SWITCH_VALUES = frozenset({"yes", "no", "true", "false", "on", "off", "0", "1", "y", "n"})
 MIN_SECRET_LEN = 4  # shorter strings ("yes", "a") would mask ordinary words
@@ -50,8 +57,13 @@ class Redactor:
             self.secrets.add(value)
             # the forms a message may quote it in: repr() and JSON escape quotes, backslashes and
             # newlines (jsonschema and helm messages do), base64 is how a Secret's data holds it
-            self.secrets.update({repr(value)[1:-1], json.dumps(value)[1:-1],
-                                 base64.b64encode(value.encode("utf-8")).decode("ascii")})
+            self.secrets.update(
+                {
+                    repr(value)[1:-1],
+                    json.dumps(value)[1:-1],
+                    base64.b64encode(value.encode("utf-8")).decode("ascii"),
+                }
+            )
             match = _URI_CREDENTIALS.search(value)
             if match:
                 self.add(match.group("pw"))
@@ -115,7 +127,7 @@ class Redactor:
     def __call__(self, text: str) -> str:
         return self.text(text)
 
-    def merged(self, other: "Redactor") -> "Redactor":
+    def merged(self, other: Redactor) -> Redactor:
         return Redactor(self.secrets | other.secrets, self.public & other.public)
 
 
@@ -124,7 +136,9 @@ def redactor_for(
 ) -> Redactor:
     """A redactor for the user's ``values`` and rendered Secrets; ``public_values`` (the chart's
     defaults) are published with the chart and never count as secrets."""
-    redactor = Redactor(public=frozenset(_strings(public_values)) if public_values is not None else frozenset())
+    redactor = Redactor(
+        public=frozenset(_strings(public_values)) if public_values is not None else frozenset()
+    )
     redactor.add_from_values(values)
     for body in secret_bodies:
         redactor.add_from_secret_manifest(body)

@@ -130,7 +130,7 @@ def _helm_error_line(stderr: bytes) -> str:
     last = errors[-1] if errors else len(lines) - 1
     line = lines[last]
     if line.endswith(":"):  # a list follows (e.g. each values.schema.json violation): keep it on the line
-        line += " " + "; ".join(lines[last + 1:])
+        line += " " + "; ".join(lines[last + 1 :])
     return line[:500]
 
 

@@ -29,8 +29,11 @@ def bundled(name: str) -> Path:
     in_checkout = PACKAGE_DIR.parent / _IN_CHECKOUT[name]
     if in_checkout.is_dir():
         return in_checkout
-    raise UserError(f"the package's {name} folder is missing", where=str(packaged),
-                    fix="reinstall quickmeet-conformance (pip install --force-reinstall quickmeet-conformance)")
+    raise UserError(
+        f"the package's {name} folder is missing",
+        where=str(packaged),
+        fix="reinstall quickmeet-conformance (pip install --force-reinstall quickmeet-conformance)",
+    )
 
 
 def schema_file() -> Path:

@@ -9,16 +9,16 @@ from __future__ import annotations
 
 import difflib
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, Iterator
+from typing import Any
 
 import jsonschema
 
 from .chart_reads import WHOLE, ReadTree, read_child, read_children
 from .resources import schema_file
 from .values import join_key_path
-
 
 # Keys Helm itself gives meaning to at any chart's top level.
 HELM_RESERVED_TOP_LEVEL = frozenset({"global"})
@@ -60,7 +60,9 @@ def without_nulls(data: Any) -> Any:
 def schema_violations(data: dict[str, Any], schema: dict[str, Any] | None = None) -> list[SchemaViolation]:
     validator = jsonschema.Draft202012Validator(schema or load_schema())
     found = []
-    for error in sorted(validator.iter_errors(without_nulls(data)), key=lambda e: [str(p) for p in e.absolute_path]):
+    for error in sorted(
+        validator.iter_errors(without_nulls(data)), key=lambda e: [str(p) for p in e.absolute_path]
+    ):
         value = error.instance
         value_repr = repr(value) if not isinstance(value, (dict, list)) else type(value).__name__
         found.append(SchemaViolation(_path_of(error) or "(top level)", error.message, value_repr))
@@ -138,7 +140,9 @@ def _walk_unknown(
         if item_default is None and item_schema is None:
             return
         for index, item in enumerate(user):
-            yield from _walk_unknown(item, item_default, schema, item_schema, None, join_key_path(path, index))
+            yield from _walk_unknown(
+                item, item_default, schema, item_schema, None, join_key_path(path, index)
+            )
         return
     if not isinstance(user, dict):
         return
@@ -157,8 +161,14 @@ def _walk_unknown(
         child_path = join_key_path(path, key)
         if key in known:
             child_default = default.get(key) if default_is_map else None
-            yield from _walk_unknown(value, child_default, schema, _child_schema(schema, node, key),
-                                     read_child(reads, str(key)), child_path)
+            yield from _walk_unknown(
+                value,
+                child_default,
+                schema,
+                _child_schema(schema, node, key),
+                read_child(reads, str(key)),
+                child_path,
+            )
             continue
         yield IgnoredKey(child_path, str(key), closest_key(str(key), known))
 

@@ -59,7 +59,9 @@ class ConformanceSession:
     def helm(self, spec: str) -> HelmBinary:
         if spec not in self._helms:
             timeout = self.settings.helm_timeout_s
-            self._helms[spec] = resolve_helm(spec) if timeout is None else resolve_helm(spec, timeout_s=timeout)
+            self._helms[spec] = (
+                resolve_helm(spec) if timeout is None else resolve_helm(spec, timeout_s=timeout)
+            )
         return self._helms[spec]
 
     def renderer(self, spec: str) -> Renderer:
@@ -74,7 +76,9 @@ class ConformanceSession:
         if self._chart is None:
             first_helm = self.helm(self.settings.helm[0])
             self._chart = load_chart(
-                self.settings.chart, version=self.settings.chart_version, helm_path=first_helm.path,
+                self.settings.chart,
+                version=self.settings.chart_version,
+                helm_path=first_helm.path,
                 workdir=self.workdir,
             )
         return self._chart
@@ -136,9 +140,14 @@ class ConformanceSession:
             except Exception as exc:  # a framework bug: fail this case with one line, never crash the run
                 where = traceback.extract_tb(exc.__traceback__)[-1]
                 reason = Redactor().text(f"{type(exc).__name__}: {exc}")[:300]
-                self._results[key] = CaseResult(case, {}, input_error=(
-                    f"{case.values_path}: internal error while evaluating ({reason} at "
-                    f"{Path(where.filename).name}:{where.lineno}); please report it"))
+                self._results[key] = CaseResult(
+                    case,
+                    {},
+                    input_error=(
+                        f"{case.values_path}: internal error while evaluating ({reason} at "
+                        f"{Path(where.filename).name}:{where.lineno}); please report it"
+                    ),
+                )
         return self._results[key]
 
     def results(self) -> list[CaseResult]:

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import fnmatch
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any
 
 from .render import Manifest
 
@@ -48,7 +49,7 @@ class ComponentMatcher:
         (MONGODB, ("mongo", "*/mongo", "mongodb", "*/mongodb")),
     )
 
-    def with_overrides(self, overrides: dict[str, str]) -> "ComponentMatcher":
+    def with_overrides(self, overrides: dict[str, str]) -> ComponentMatcher:
         """``{"monolith": "myregistry/chat"}`` adds a pattern for a component (e.g. a custom image)."""
         patterns = dict(self.patterns)
         for component, pattern in overrides.items():
@@ -230,7 +231,9 @@ class Workload:
         return next((p for p in ports if p.port == int(target)), None)
 
 
-_TRANSPORTER = re.compile(r"^(?P<scheme>(monolith\+)?nats)://(?:[^@/]*@)?(?P<host>[^:/,]+)(?::(?P<port>\d+))?")
+_TRANSPORTER = re.compile(
+    r"^(?P<scheme>(monolith\+)?nats)://(?:[^@/]*@)?(?P<host>[^:/,]+)(?::(?P<port>\d+))?"
+)
 _CLUSTER_SUFFIX = re.compile(r"(\.[a-z0-9-]+)?(\.svc(\.cluster\.local)?)?$")
 
 
@@ -303,7 +306,9 @@ class IngressInfo:
     tls_hosts: tuple[str, ...]
     routes: tuple[Route, ...]
     source: str
-    tls_entries: tuple[tuple[str, ...], ...] = ()  # hosts per spec.tls entry (empty: the controller's default)
+    tls_entries: tuple[
+        tuple[str, ...], ...
+    ] = ()  # hosts per spec.tls entry (empty: the controller's default)
 
 
 @dataclass(frozen=True)
@@ -352,7 +357,9 @@ class Topology:
         return [r for ing in self.ingresses for r in ing.routes]
 
     def autoscalers_for(self, workload: Workload) -> list[Autoscaler]:
-        return [a for a in self.autoscalers if a.target_kind == workload.kind and a.target_name == workload.name]
+        return [
+            a for a in self.autoscalers if a.target_kind == workload.kind and a.target_name == workload.name
+        ]
 
 
 def _map(node: Any, key: str) -> dict[str, Any]:
@@ -384,7 +391,11 @@ def _int(value: Any) -> int:
 
 def _scalars(node: Any, key: str) -> list[str]:
     value = node.get(key) if isinstance(node, dict) else None
-    return [str(item) for item in value if isinstance(item, (str, int, float))] if isinstance(value, list) else []
+    return (
+        [str(item) for item in value if isinstance(item, (str, int, float))]
+        if isinstance(value, list)
+        else []
+    )
 
 
 def _env(container: dict[str, Any]) -> tuple[EnvVar, ...]:
@@ -525,8 +536,13 @@ def build_topology(manifests: Iterable[Manifest], matcher: ComponentMatcher | No
             spec = _map(m.body, "spec")
             target = _map(spec, "scaleTargetRef")
             autoscalers.append(
-                Autoscaler(m.name, str(target.get("kind", "")), str(target.get("name", "")),
-                           spec.get("minReplicas"), spec.get("maxReplicas"))
+                Autoscaler(
+                    m.name,
+                    str(target.get("kind", "")),
+                    str(target.get("name", "")),
+                    spec.get("minReplicas"),
+                    spec.get("maxReplicas"),
+                )
             )
         elif m.kind == "PodDisruptionBudget":
             sel = _map(_map(_map(m.body, "spec"), "selector"), "matchLabels")

@@ -212,8 +212,11 @@ def parse_values(text: str | bytes, where: str) -> ValuesFile:
         raise UserError(f"invalid YAML: {exc.problem or exc.context}", where=loc) from None
     except yaml.reader.ReaderError as exc:  # a control character; its str() spans two lines
         line = text.count("\n", 0, max(exc.position, 0)) + 1
-        raise UserError(f"invalid YAML: {exc.reason} (character #x{exc.character:04x})", where=f"{where}:{line}",
-                        fix="remove the control characters") from None
+        raise UserError(
+            f"invalid YAML: {exc.reason} (character #x{exc.character:04x})",
+            where=f"{where}:{line}",
+            fix="remove the control characters",
+        ) from None
     except yaml.YAMLError as exc:
         raise UserError(f"invalid YAML: {' '.join(str(exc).split())}", where=where) from None
     except RecursionError:
@@ -253,8 +256,11 @@ def layers_of(spec: str | Path) -> tuple[str, ...]:
         return (text,)
     parts = tuple(p for p in text.split(LAYER_SEPARATOR))
     if any(not p for p in parts):
-        raise UserError("empty layer in layered values", where=text,
-                        fix=f"join files with a single '{LAYER_SEPARATOR}', e.g. base.yaml+prod.yaml")
+        raise UserError(
+            "empty layer in layered values",
+            where=text,
+            fix=f"join files with a single '{LAYER_SEPARATOR}', e.g. base.yaml+prod.yaml",
+        )
     return parts
 
 
@@ -321,8 +327,9 @@ def merge_layers(layers: list[ValuesFile], spec: str) -> ValuesFile:
     return ValuesFile(path=spec, data=data, positions=positions, layers=tuple(layer.path for layer in layers))
 
 
-def _merge_layer(dst: dict[str, Any], positions: dict[str, Position], src: dict[str, Any], layer: ValuesFile,
-                 prefix: str) -> None:
+def _merge_layer(
+    dst: dict[str, Any], positions: dict[str, Position], src: dict[str, Any], layer: ValuesFile, prefix: str
+) -> None:
     for key, value in src.items():
         path = join_key_path(prefix, key)
         own = layer.positions.get(path)
@@ -334,8 +341,9 @@ def _merge_layer(dst: dict[str, Any], positions: dict[str, Position], src: dict[
         below = (path + ".", path + "[")
         for stale in [p for p in positions if p.startswith(below)]:
             del positions[stale]
-        positions.update({p: replace(pos, file=layer.path) for p, pos in layer.positions.items()
-                          if p.startswith(below)})
+        positions.update(
+            {p: replace(pos, file=layer.path) for p, pos in layer.positions.items() if p.startswith(below)}
+        )
         dst[key] = copy.deepcopy(value)
 
 

@@ -16,7 +16,9 @@ HELM_SPECS = {"helm3": REPO / ".tools/bin/helm3", "helm4": REPO / ".tools/bin/he
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    parser.addoption("--run-slow", action="store_true", help="also run the long loops (interruption, flakiness)")
+    parser.addoption(
+        "--run-slow", action="store_true", help="also run the long loops (interruption, flakiness)"
+    )
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -57,8 +57,15 @@ class ClusterProvider(ABC):
 
 def find_kubectl(explicit: str | os.PathLike[str] | None = None) -> Path:
     """kubectl from (in order) the argument, $QMC_KUBECTL, the repo's .tools/bin, PATH."""
-    candidates = [explicit, os.environ.get("QMC_KUBECTL"), REPO_TOOLS_BIN / "kubectl", shutil.which("kubectl")]
+    candidates = [
+        explicit,
+        os.environ.get("QMC_KUBECTL"),
+        REPO_TOOLS_BIN / "kubectl",
+        shutil.which("kubectl"),
+    ]
     for candidate in candidates:
         if candidate and os.access(candidate, os.X_OK) and Path(candidate).is_file():
             return Path(candidate)
-    raise ToolError("kubectl not found", fix="install it into .tools/bin or put it on PATH, or set QMC_KUBECTL")
+    raise ToolError(
+        "kubectl not found", fix="install it into .tools/bin or put it on PATH, or set QMC_KUBECTL"
+    )

@@ -38,7 +38,9 @@ class ExistingClusterProvider(ClusterProvider):
 
     def start(self) -> ClusterHandle:
         if not self.kubeconfig.is_file():
-            raise ToolError("kubeconfig not found", where=str(self.kubeconfig), fix="pass --kubeconfig or set KUBECONFIG")
+            raise ToolError(
+                "kubeconfig not found", where=str(self.kubeconfig), fix="pass --kubeconfig or set KUBECONFIG"
+            )
         context = self.context or self._current_context()
         where = f"{self.kubeconfig}" + (f" context {context}" if context else "")
         kube = KubeClient.from_kubeconfig(self.kubeconfig, context, timeout_s=self.timeout_s)

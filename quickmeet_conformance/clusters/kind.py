@@ -40,9 +40,7 @@ KIND_VERSION = "v0.33.0"
 NODE_IMAGE = "kindest/node:v1.37.0@sha256:a1ed56cfb0e7b93589bdf97c8cd566405a265939e3620fc4f5de89adff580ae5"
 # what scripts/build-kind-node-image.sh tags (tools/controlplane/kube/go.mod pins the version)
 LOCAL_NODE_IMAGE = "quickmeet/kind-node:v1.37.2"
-INGRESS_NGINX_MANIFEST = (
-    "https://raw.githubusercontent.com/kubernetes/ingress-nginx/controller-v1.13.3/deploy/static/provider/kind/deploy.yaml"
-)
+INGRESS_NGINX_MANIFEST = "https://raw.githubusercontent.com/kubernetes/ingress-nginx/controller-v1.13.3/deploy/static/provider/kind/deploy.yaml"
 IMAGE_SOURCES = ("auto", "local", "upstream")
 OWNERS_DIR = Path(os.environ.get("QMC_KIND_OWNERS", "/tmp/qmc-kind-owners"))
 CLUSTER_PREFIX = "qmc-"
@@ -63,8 +61,10 @@ nodes:
       - {containerPort: 443, hostPort: %(https_port)d, listenAddress: 127.0.0.1, protocol: TCP}
 """
 DOCKER_FIX = "run scripts/setup-docker.sh (as root): it installs and starts dockerd"
-LOCAL_IMAGE_FIX = ("run scripts/build-kind-node-image.sh (builds it without any registry), "
-                   "or --kind-images upstream where a registry is reachable")
+LOCAL_IMAGE_FIX = (
+    "run scripts/build-kind-node-image.sh (builds it without any registry), "
+    "or --kind-images upstream where a registry is reachable"
+)
 
 
 @dataclass(frozen=True)
@@ -83,15 +83,19 @@ def find_kind(explicit: str | os.PathLike[str] | None = None) -> Path:
     for candidate in (explicit, os.environ.get("QMC_KIND"), REPO_TOOLS_BIN / "kind", shutil.which("kind")):
         if candidate and Path(candidate).is_file() and os.access(candidate, os.X_OK):
             return Path(candidate)
-    raise ToolError("kind not found",
-                    fix="run scripts/install-kind.sh (builds kind from the Go module proxy) or pass --kind-bin")
+    raise ToolError(
+        "kind not found",
+        fix="run scripts/install-kind.sh (builds kind from the Go module proxy) or pass --kind-bin",
+    )
 
 
 def _kind_cluster_base() -> Any:
     try:
         from pytest_kind import KindCluster  # pytest-kind-ng
     except ImportError:  # pragma: no cover - depends on the install
-        raise ToolError("pytest-kind-ng is not installed", fix="pip install 'quickmeet-conformance[kind]'") from None
+        raise ToolError(
+            "pytest-kind-ng is not installed", fix="pip install 'quickmeet-conformance[kind]'"
+        ) from None
     return KindCluster
 
 
@@ -108,7 +112,9 @@ class Docker:
 
     def run(self, *args: str, timeout: float = 30) -> subprocess.CompletedProcess[str]:
         try:
-            return subprocess.run([self.binary, *args], capture_output=True, text=True, timeout=timeout, check=False)
+            return subprocess.run(
+                [self.binary, *args], capture_output=True, text=True, timeout=timeout, check=False
+            )
         except FileNotFoundError:
             raise ToolError("docker not found", fix=DOCKER_FIX) from None
         except subprocess.TimeoutExpired:
@@ -117,7 +123,9 @@ class Docker:
     def check_daemon(self) -> None:
         proc = self.run("info", "--format", "{{.ServerVersion}}", timeout=20)
         if proc.returncode != 0 or not proc.stdout.strip():
-            raise ToolError(f"dockerd is not running ({_last_line(proc.stderr, 'docker info failed')})", fix=DOCKER_FIX)
+            raise ToolError(
+                f"dockerd is not running ({_last_line(proc.stderr, 'docker info failed')})", fix=DOCKER_FIX
+            )
 
     def has_image(self, ref: str) -> bool:
         return self.run("image", "inspect", "--format", "{{.Id}}", ref).returncode == 0
@@ -139,7 +147,9 @@ def resolve_images(source: str | None = None, docker: Docker | None = None) -> K
     """``--kind-images`` (or $QMC_KIND_IMAGES): local, upstream, or auto (local when its image exists)."""
     choice = (source or os.environ.get("QMC_KIND_IMAGES") or "auto").strip().lower()
     if choice not in IMAGE_SOURCES:
-        raise ToolError(f"--kind-images {choice!r}: not a choice", fix=f"use one of {', '.join(IMAGE_SOURCES)}")
+        raise ToolError(
+            f"--kind-images {choice!r}: not a choice", fix=f"use one of {', '.join(IMAGE_SOURCES)}"
+        )
     if choice == "auto":
         try:
             choice = "local" if (docker or Docker()).has_image(LOCAL_NODE_IMAGE) else "upstream"
@@ -218,22 +228,44 @@ class KindClusterProvider(ClusterProvider):
         return self.images
 
     # -- steps, each bounded --------------------------------------------------------------------
-    def _run(self, argv: list[str], what: str, timeout: float, env: dict[str, str] | None = None,
-             stdin: str | None = None) -> str:
+    def _run(
+        self,
+        argv: list[str],
+        what: str,
+        timeout: float,
+        env: dict[str, str] | None = None,
+        stdin: str | None = None,
+    ) -> str:
         try:
-            proc = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, check=False,
-                                  env={**os.environ, **(env or {})}, input=stdin)
+            proc = subprocess.run(
+                argv,
+                capture_output=True,
+                text=True,
+                timeout=timeout,
+                check=False,
+                env={**os.environ, **(env or {})},
+                input=stdin,
+            )
         except subprocess.TimeoutExpired:
-            raise ToolError(f"{what} took more than {timeout:.0f}s", where=f"kind cluster {self.name}") from None
+            raise ToolError(
+                f"{what} took more than {timeout:.0f}s", where=f"kind cluster {self.name}"
+            ) from None
         if proc.returncode != 0:
             stderr = proc.stderr.lower()
             hint = ""
-            if "cannot connect to the docker daemon" in stderr or "docker daemon" in stderr and "running" in stderr:
+            if (
+                "cannot connect to the docker daemon" in stderr
+                or "docker daemon" in stderr
+                and "running" in stderr
+            ):
                 hint = DOCKER_FIX
             elif any(w in stderr for w in ("docker", "podman", "nerdctl", "container runtime")):
                 hint = "kind needs a container engine (Docker or Podman); on machines without one use --cluster kwok"
-            raise ToolError(f"{what} failed: {_last_line(proc.stderr, f'exit {proc.returncode}')}",
-                            where=f"kind cluster {self.name}", fix=hint)
+            raise ToolError(
+                f"{what} failed: {_last_line(proc.stderr, f'exit {proc.returncode}')}",
+                where=f"kind cluster {self.name}",
+                fix=hint,
+            )
         return proc.stdout
 
     def _kind_cluster(self) -> Any:
@@ -244,8 +276,9 @@ class KindClusterProvider(ClusterProvider):
             cwd = Path.cwd()
             os.chdir(self.base)  # pytest-kind lays its files out below the working directory
             try:
-                self.cluster = kind_cluster(self.name, image=self.node_image, kind_path=kind_path,
-                                            kubectl_path=kubectl_path)
+                self.cluster = kind_cluster(
+                    self.name, image=self.node_image, kind_path=kind_path, kubectl_path=kubectl_path
+                )
             finally:
                 os.chdir(cwd)
             self.cluster.path = self.base / ".pytest-kind" / self.name
@@ -294,19 +327,43 @@ class KindClusterProvider(ClusterProvider):
             _owner_file(self.name).write_text(f"{os.getpid()}\n")
             self._created = True
             shutdown_guard.register(self)  # SIGINT/SIGTERM/atexit delete what this run created
-            self._run([str(cluster.kind_path), "create", "cluster", f"--name={self.name}", f"--image={self.node_image}",
-                       f"--kubeconfig={cluster.kubeconfig_path}", f"--config={config}", "--wait=0s", "--retain=false"],
-                      "kind create cluster", self.create_timeout_s,
-                      env={"KIND_EXPERIMENTAL_DOCKER_NETWORK": self.network})
+            self._run(
+                [
+                    str(cluster.kind_path),
+                    "create",
+                    "cluster",
+                    f"--name={self.name}",
+                    f"--image={self.node_image}",
+                    f"--kubeconfig={cluster.kubeconfig_path}",
+                    f"--config={config}",
+                    "--wait=0s",
+                    "--retain=false",
+                ],
+                "kind create cluster",
+                self.create_timeout_s,
+                env={"KIND_EXPERIMENTAL_DOCKER_NETWORK": self.network},
+            )
         else:
-            self._run([str(cluster.kind_path), "export", "kubeconfig", f"--name={self.name}",
-                       f"--kubeconfig={cluster.kubeconfig_path}"], "kind export kubeconfig", 30)
+            self._run(
+                [
+                    str(cluster.kind_path),
+                    "export",
+                    "kubeconfig",
+                    f"--name={self.name}",
+                    f"--kubeconfig={cluster.kubeconfig_path}",
+                ],
+                "kind export kubeconfig",
+                30,
+            )
             self.http_port, self.https_port = self._mapped_ports()
-        waiter = ClusterWaiter(cluster.kubeconfig_path, f"kind-{self.name}", where=f"kind cluster {self.name}")
+        waiter = ClusterWaiter(
+            cluster.kubeconfig_path, f"kind-{self.name}", where=f"kind cluster {self.name}"
+        )
         waiter.wait_ready(self.step_timeout_s)
         self.install_ingress_controller(waiter)
-        self.handle = ClusterHandle(self.name, cluster.kubeconfig_path, f"kind-{self.name}", waiter.server_version(),
-                                    "kind")
+        self.handle = ClusterHandle(
+            self.name, cluster.kubeconfig_path, f"kind-{self.name}", waiter.server_version(), "kind"
+        )
         return self.handle
 
     def _mapped_ports(self) -> tuple[int, int]:
@@ -314,14 +371,19 @@ class KindClusterProvider(ClusterProvider):
         ports = []
         for container_port in ("80/tcp", "443/tcp"):
             proc = self.docker.run("port", f"{self.name}-control-plane", container_port)
-            text = proc.stdout.strip().splitlines()[0] if proc.returncode == 0 and proc.stdout.strip() else ":0"
+            text = (
+                proc.stdout.strip().splitlines()[0] if proc.returncode == 0 and proc.stdout.strip() else ":0"
+            )
             ports.append(int(text.rsplit(":", 1)[1]))
         return ports[0], ports[1]
 
     def kubectl(self, *args: str, timeout: float | None = None) -> str:
         cluster = self._kind_cluster()
-        return self._run([str(cluster.kubectl_path), "--kubeconfig", str(cluster.kubeconfig_path), *args],
-                         f"kubectl {args[0] if args else ''}", timeout or self.step_timeout_s)
+        return self._run(
+            [str(cluster.kubectl_path), "--kubeconfig", str(cluster.kubeconfig_path), *args],
+            f"kubectl {args[0] if args else ''}",
+            timeout or self.step_timeout_s,
+        )
 
     def install_ingress_controller(self, waiter: ClusterWaiter | None = None) -> None:
         if self._resolved_images().local:
@@ -329,7 +391,9 @@ class KindClusterProvider(ClusterProvider):
             return
         self.kubectl("apply", "-f", self.ingress_manifest)
         if waiter is not None:
-            waiter.wait_pods_ready("ingress-nginx", "app.kubernetes.io/component=controller", self.step_timeout_s)
+            waiter.wait_pods_ready(
+                "ingress-nginx", "app.kubernetes.io/component=controller", self.step_timeout_s
+            )
 
     def _install_local_ingress(self) -> None:
         try:
@@ -339,8 +403,14 @@ class KindClusterProvider(ClusterProvider):
         install = getattr(images, "install_ingress_controller", None)
         if install is not None:
             cluster = self._kind_cluster()
-            install(self.name, cluster.kubeconfig_path, f"kind-{self.name}", kind_bin=cluster.kind_path,
-                    kubectl=cluster.kubectl_path, timeout_s=self.step_timeout_s)
+            install(
+                self.name,
+                cluster.kubeconfig_path,
+                f"kind-{self.name}",
+                kind_bin=cluster.kind_path,
+                kubectl=cluster.kubectl_path,
+                timeout_s=self.step_timeout_s,
+            )
 
     def probe_targets(self) -> Any:
         """Where the live lane's probes reach this cluster: the ingress on the loopback port mapped to node:80."""
@@ -357,9 +427,21 @@ class KindClusterProvider(ClusterProvider):
 
         secrets = images.placeholder_tls_secrets(manifests, workdir / f"tls-{namespace}", namespace)
         if secrets:
-            self._run([str(self._kind_cluster().kubectl_path), "--kubeconfig", str(self._kind_cluster().kubeconfig_path),
-                       "-n", namespace, "apply", "-f", "-"], "kubectl apply TLS Secrets", self.step_timeout_s,
-                      stdin=_json.dumps({"apiVersion": "v1", "kind": "List", "items": secrets}))
+            self._run(
+                [
+                    str(self._kind_cluster().kubectl_path),
+                    "--kubeconfig",
+                    str(self._kind_cluster().kubeconfig_path),
+                    "-n",
+                    namespace,
+                    "apply",
+                    "-f",
+                    "-",
+                ],
+                "kubectl apply TLS Secrets",
+                self.step_timeout_s,
+                stdin=_json.dumps({"apiVersion": "v1", "kind": "List", "items": secrets}),
+            )
         return [str(s["metadata"]["name"]) for s in secrets]
 
     def prepare_images(self, manifests: Any, matcher: Any = None) -> list[str]:
@@ -373,8 +455,13 @@ class KindClusterProvider(ClusterProvider):
         loaded = [p.image for p in plans if p.image in self._loaded]
         todo = [p for p in plans if p.image not in self._loaded]
         if todo:
-            loaded += images.load_images(self.name, todo, kind_bin=self._kind_cluster().kind_path,
-                                         timeout_s=self.create_timeout_s, docker=self.docker)
+            loaded += images.load_images(
+                self.name,
+                todo,
+                kind_bin=self._kind_cluster().kind_path,
+                timeout_s=self.create_timeout_s,
+                docker=self.docker,
+            )
             self._loaded.update(p.image for p in todo)
         return loaded
 
@@ -387,8 +474,10 @@ class KindClusterProvider(ClusterProvider):
 
     def leftovers(self) -> list[str]:
         """What of this cluster still exists in docker (containers, its network): empty after stop()."""
-        return [*(f"container {c}" for c in self.docker.containers(self.name)),
-                *(f"network {self.network}" for _ in self.docker.networks(self.network))]
+        return [
+            *(f"container {c}" for c in self.docker.containers(self.name)),
+            *(f"network {self.network}" for _ in self.docker.networks(self.network)),
+        ]
 
     def stop(self) -> None:
         if not self._created:
@@ -407,8 +496,16 @@ class ClusterWaiter:
     """Bounded waits on a cluster through the ``kubernetes`` client; each stops early with the reason."""
 
     # a container waiting for one of these will not become ready by waiting longer
-    FATAL_WAITING = {"ErrImagePull", "ImagePullBackOff", "ErrImageNeverPull", "InvalidImageName",
-                     "CreateContainerConfigError", "CreateContainerError", "CrashLoopBackOff", "RunContainerError"}
+    FATAL_WAITING = {
+        "ErrImagePull",
+        "ImagePullBackOff",
+        "ErrImageNeverPull",
+        "InvalidImageName",
+        "CreateContainerConfigError",
+        "CreateContainerError",
+        "CrashLoopBackOff",
+        "RunContainerError",
+    }
 
     def __init__(self, kubeconfig: Path, context: str, *, where: str) -> None:
         try:
@@ -424,24 +521,31 @@ class ClusterWaiter:
     def server_version(self) -> str:
         return str(self.version.get_code(_request_timeout=10).git_version)
 
-    def _wait(self, what: str, ready: Callable[[], bool], failure: Callable[[], str | None], timeout: float) -> None:
+    def _wait(
+        self, what: str, ready: Callable[[], bool], failure: Callable[[], str | None], timeout: float
+    ) -> None:
         try:
             wait_for(f"{self.where}: {what}", ready, timeout=timeout, failure=failure, interval=1.0)
         except ToolError as exc:
-            raise ToolError(exc.what, fix="the node's logs: docker exec <cluster>-control-plane journalctl -u kubelet "
-                                          "(or rerun with --keep-cluster and `kind export logs`)") from None
+            raise ToolError(
+                exc.what,
+                fix="the node's logs: docker exec <cluster>-control-plane journalctl -u kubelet "
+                "(or rerun with --keep-cluster and `kind export logs`)",
+            ) from None
 
     def nodes_ready(self) -> bool:
         nodes = self.core.list_node(_request_timeout=10).items
         return bool(nodes) and all(
             any(c.type == "Ready" and c.status == "True" for c in ((n.status and n.status.conditions) or []))
-            for n in nodes)
+            for n in nodes
+        )
 
     def pods_ready(self, namespace: str, selector: str) -> bool:
         pods = self.core.list_namespaced_pod(namespace, label_selector=selector, _request_timeout=10).items
         return bool(pods) and all(
             any(c.type == "Ready" and c.status == "True" for c in ((p.status and p.status.conditions) or []))
-            for p in pods)
+            for p in pods
+        )
 
     def pod_failure(self, namespace: str, selector: str) -> str | None:
         pods = self.core.list_namespaced_pod(namespace, label_selector=selector, _request_timeout=10).items
@@ -450,10 +554,15 @@ class ClusterWaiter:
                 continue
             for status in (pod.status.container_statuses or []) + (pod.status.init_container_statuses or []):
                 waiting = status.state.waiting if status.state else None
-                if waiting is not None and waiting.reason in self.FATAL_WAITING and \
-                        (waiting.reason != "CrashLoopBackOff" or (status.restart_count or 0) >= 3):
-                    return (f"pod {namespace}/{pod.metadata.name} container {status.name}: {waiting.reason}: "
-                            f"{(waiting.message or '')[:200]}")
+                if (
+                    waiting is not None
+                    and waiting.reason in self.FATAL_WAITING
+                    and (waiting.reason != "CrashLoopBackOff" or (status.restart_count or 0) >= 3)
+                ):
+                    return (
+                        f"pod {namespace}/{pod.metadata.name} container {status.name}: {waiting.reason}: "
+                        f"{(waiting.message or '')[:200]}"
+                    )
         return None
 
     def _safe(self, check: Callable[[], str | None]) -> Callable[[], str | None]:
@@ -462,22 +571,32 @@ class ClusterWaiter:
                 return check()
             except Exception:  # noqa: BLE001 - the API server may still be starting; ready() reports the last error
                 return None
+
         return guarded
 
     def default_storage_class(self) -> bool:
         classes = self.storage.list_storage_class(_request_timeout=10).items
-        return any(((c.metadata and c.metadata.annotations) or {}).get("storageclass.kubernetes.io/is-default-class")
-                   == "true" for c in classes)
+        return any(
+            ((c.metadata and c.metadata.annotations) or {}).get("storageclass.kubernetes.io/is-default-class")
+            == "true"
+            for c in classes
+        )
 
     def wait_pods_ready(self, namespace: str, selector: str, timeout: float) -> None:
-        self._wait(f"pods {selector} in {namespace} ready", lambda: self.pods_ready(namespace, selector),
-                   self._safe(lambda: self.pod_failure(namespace, selector)), timeout)
+        self._wait(
+            f"pods {selector} in {namespace} ready",
+            lambda: self.pods_ready(namespace, selector),
+            self._safe(lambda: self.pod_failure(namespace, selector)),
+            timeout,
+        )
 
     def wait_ready(self, timeout: float) -> None:
         """Node Ready, CoreDNS ready, a default StorageClass whose provisioner runs: what the chart needs."""
         deadline = time.monotonic() + timeout
         left = lambda: max(1.0, deadline - time.monotonic())  # noqa: E731 - one shared deadline
-        self._wait("node Ready", self.nodes_ready, self._safe(lambda: self.pod_failure("kube-system", "")), left())
+        self._wait(
+            "node Ready", self.nodes_ready, self._safe(lambda: self.pod_failure("kube-system", "")), left()
+        )
         self.wait_pods_ready("kube-system", "k8s-app=kube-dns", left())
         self._wait("a default StorageClass", self.default_storage_class, lambda: None, left())
         self.wait_pods_ready("local-path-storage", "app=local-path-provisioner", left())
@@ -486,9 +605,24 @@ class ClusterWaiter:
 def cluster_summary(provider: KindClusterProvider) -> dict[str, Any]:
     """What a report says about the cluster (no credentials)."""
     images = provider._resolved_images()
-    return {"name": provider.name, "images": images.source, "node_image": images.node_image,
-            "http_port": provider.http_port, "https_port": provider.https_port, "network": provider.network}
+    return {
+        "name": provider.name,
+        "images": images.source,
+        "node_image": images.node_image,
+        "http_port": provider.http_port,
+        "https_port": provider.https_port,
+        "network": provider.network,
+    }
 
 
-__all__ = ["ClusterWaiter", "Docker", "KindClusterProvider", "KindImages", "LOCAL_NODE_IMAGE", "NODE_IMAGE",
-           "find_kind", "resolve_images", "cluster_summary"]
+__all__ = [
+    "ClusterWaiter",
+    "Docker",
+    "KindClusterProvider",
+    "KindImages",
+    "LOCAL_NODE_IMAGE",
+    "NODE_IMAGE",
+    "find_kind",
+    "resolve_images",
+    "cluster_summary",
+]

@@ -284,8 +284,9 @@ class KubeClient:
         """The API server answers ``path`` (a health endpoint, no typed method) with 2xx."""
         url = f"{self.api_client.configuration.host}{path}"
         try:
-            response = self.api_client.rest_client.request("GET", url, headers={"Accept": "text/plain"},
-                                                           _request_timeout=5)
+            response = self.api_client.rest_client.request(
+                "GET", url, headers={"Accept": "text/plain"}, _request_timeout=5
+            )
         except (ApiException, urllib3.exceptions.HTTPError, OSError):
             return False
         return 200 <= int(response.status) < 300
@@ -310,7 +311,9 @@ class KubeClient:
                 return body
             raise ToolError(f"create {kind}/{name} failed: {error_line(exc)}", where=self.where) from None
         except ValueError as exc:  # the client validates a body against its model before sending it
-            raise ToolError(f"create {kind}/{name}: not a valid {kind}: {_first_line(exc)}", where=self.where) from None
+            raise ToolError(
+                f"create {kind}/{name}: not a valid {kind}: {_first_line(exc)}", where=self.where
+            ) from None
 
     def patch(
         self, kind: str, name: str, body: dict[str, Any], namespace: str | None = None, *, merge: bool = False

@@ -182,12 +182,17 @@ class KwokClusterProvider(ClusterProvider):
         self.server = f"https://127.0.0.1:{api_port}"
         pki = self._write_pki(workdir / "pki")
         self._ca = pki["ca"]
-        self._api = KubeClient.for_server(self.server, pki["ca"].cert, cert_file=pki["admin"].cert,
-                                          key_file=pki["admin"].key)
+        self._api = KubeClient.for_server(
+            self.server, pki["ca"].cert, cert_file=pki["admin"].cert, key_file=pki["admin"].key
+        )
         kubeconfigs = {
             user: write_kubeconfig(
-                workdir / f"{user}.kubeconfig", cluster=self.name, server=self.server,
-                ca_cert=pki["ca"].cert, user=user, client=pki[user],
+                workdir / f"{user}.kubeconfig",
+                cluster=self.name,
+                server=self.server,
+                ca_cert=pki["ca"].cert,
+                user=user,
+                client=pki[user],
             )  # fmt: skip  # kept in the shape of the manifest it builds
             for user in ("admin", "controller-manager", "scheduler", "kwok")
         }
@@ -313,9 +318,18 @@ class KwokClusterProvider(ClusterProvider):
             "sa-private": sa_private,
             "sa-public": public_key_of(sa_private, directory / "sa.pub"),
             "apiserver": issue_certificate(
-                ca, directory, "apiserver", common_name="kube-apiserver", server=True,
-                dns_names=["localhost", "kubernetes", "kubernetes.default", "kubernetes.default.svc",
-                           "kubernetes.default.svc.cluster.local"],
+                ca,
+                directory,
+                "apiserver",
+                common_name="kube-apiserver",
+                server=True,
+                dns_names=[
+                    "localhost",
+                    "kubernetes",
+                    "kubernetes.default",
+                    "kubernetes.default.svc",
+                    "kubernetes.default.svc.cluster.local",
+                ],
                 ip_addresses=["127.0.0.1", KUBERNETES_SERVICE_IP],
             ),  # fmt: skip  # kept in the shape of the manifest it builds
         }
@@ -363,7 +377,11 @@ class KwokClusterProvider(ClusterProvider):
             {"apiGroups": [""], "resources": ["events"], "verbs": ["create", "patch", "update"]},
             {"apiGroups": [""], "resources": ["nodes"], "verbs": ["get", "list", "watch"]},
             {"apiGroups": [""], "resources": ["nodes/status", "pods/status"], "verbs": ["patch", "update"]},
-            {"apiGroups": [""], "resources": ["pods"], "verbs": ["get", "list", "watch", "update", "patch", "delete"]},
+            {
+                "apiGroups": [""],
+                "resources": ["pods"],
+                "verbs": ["get", "list", "watch", "update", "patch", "delete"],
+            },
             {
                 "apiGroups": ["coordination.k8s.io"],
                 "resources": ["leases"],
@@ -462,7 +480,10 @@ class KwokClusterProvider(ClusterProvider):
             {
                 "apiVersion": "networking.k8s.io/v1",
                 "kind": "IngressClass",
-                "metadata": {"name": name, "annotations": {"ingressclass.kubernetes.io/is-default-class": "true"}},
+                "metadata": {
+                    "name": name,
+                    "annotations": {"ingressclass.kubernetes.io/is-default-class": "true"},
+                },
                 "spec": {"controller": "k8s.io/ingress-nginx"},
             },
         )
@@ -472,7 +493,10 @@ class KwokClusterProvider(ClusterProvider):
         ready = [
             node
             for node in items
-            if any(c.get("type") == "Ready" and c.get("status") == "True" for c in node["status"].get("conditions", []))
+            if any(
+                c.get("type") == "Ready" and c.get("status") == "True"
+                for c in node["status"].get("conditions", [])
+            )
         ]
         return len(ready) >= self.nodes
 
@@ -483,7 +507,9 @@ class KwokClusterProvider(ClusterProvider):
 
     # -- extras for the suites -------------------------------------------------------------------
 
-    def readonly_kubeconfig(self, path: str | os.PathLike[str] | None = None, *, expiration_s: int = 86400) -> Path:
+    def readonly_kubeconfig(
+        self, path: str | os.PathLike[str] | None = None, *, expiration_s: int = 86400
+    ) -> Path:
         """A kubeconfig for a ServiceAccount that may get/list/watch everything and change nothing.
 
         The live audit mode uses it, so an audit can never modify the cluster it inspects.
@@ -493,7 +519,11 @@ class KwokClusterProvider(ClusterProvider):
                 raise ToolError("kwok cluster is not running", fix="call start() first")
             namespace, account = READONLY_NAMESPACE, READONLY_ACCOUNT
             self._create(
-                {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": account, "namespace": namespace}},
+                {
+                    "apiVersion": "v1",
+                    "kind": "ServiceAccount",
+                    "metadata": {"name": account, "namespace": namespace},
+                },
             )
             self._create_cluster_role(
                 "quickmeet:readonly",

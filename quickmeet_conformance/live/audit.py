@@ -39,7 +39,9 @@ def stored_release(lane: LiveLane, release: str, namespace: str, revision: int |
     except ToolError:
         return {}
     if revision is not None:
-        records = [s for s in records if str((s["metadata"].get("labels") or {}).get("version")) == str(revision)]
+        records = [
+            s for s in records if str((s["metadata"].get("labels") or {}).get("version")) == str(revision)
+        ]
     records.sort(key=lambda s: int((s["metadata"].get("labels") or {}).get("version", 0)))
     if not records:
         return {}
@@ -54,9 +56,14 @@ def release_chart(record: dict[str, Any], release: str, namespace: str, computed
     chart = record.get("chart") or {}
     meta = chart.get("metadata") or {}
     defaults = chart.get("values") if isinstance(chart.get("values"), dict) else None
-    return Chart(spec=f"release {namespace}/{release}", path=Path("."), name=str(meta.get("name", "unknown")),
-                 version=str(meta.get("version", "unknown")), app_version=str(meta.get("appVersion", "")),
-                 defaults=defaults if defaults is not None else computed)
+    return Chart(
+        spec=f"release {namespace}/{release}",
+        path=Path("."),
+        name=str(meta.get("name", "unknown")),
+        version=str(meta.get("version", "unknown")),
+        app_version=str(meta.get("appVersion", "")),
+        defaults=defaults if defaults is not None else computed,
+    )
 
 
 def audit_release(lane: LiveLane, helm: HelmBinary, release: str, namespace: str) -> LiveCaseResult:
@@ -81,29 +88,69 @@ def audit_release(lane: LiveLane, helm: HelmBinary, release: str, namespace: str
     for manifest in manifests:
         if manifest.kind == "Secret":
             redactor.add_from_secret_manifest(manifest.body)
-    log.say(f"read {len(manifests)} objects from the release and "
-            f"{sum(len(v) for v in state.items.values())} from the namespace")
-    static = static_findings(lane, chart, values_file, manifests, manifest_text, helm, release, namespace, redactor)
+    log.say(
+        f"read {len(manifests)} objects from the release and "
+        f"{sum(len(v) for v in state.items.values())} from the namespace"
+    )
+    static = static_findings(
+        lane, chart, values_file, manifests, manifest_text, helm, release, namespace, redactor
+    )
     view = LiveView(release, namespace, state, topology, None, audit=True)
     findings = lane.evaluate(view, values_file, chart, redactor)
     label = f"release {case_id} revision {revision} ({chart.label})"
-    result = LiveCaseResult(case_id, label, release, namespace, view, findings, redactor, log.lines,
-                            static_findings=static, audit=True, log_times=log.times)
+    result = LiveCaseResult(
+        case_id,
+        label,
+        release,
+        namespace,
+        view,
+        findings,
+        redactor,
+        log.lines,
+        static_findings=static,
+        audit=True,
+        log_times=log.times,
+    )
     if not record:
-        result.log.append("note: helm's release record was not readable; the chart defaults are the computed "
-                          "values, so values.ignored-keys cannot see typos")
+        result.log.append(
+            "note: helm's release record was not readable; the chart defaults are the computed "
+            "values, so values.ignored-keys cannot see typos"
+        )
     return lane.finish(result)
 
 
-def static_findings(lane: LiveLane, chart: Chart, values_file: ValuesFile, manifests: tuple, text: str,
-                    helm: HelmBinary, release: str, namespace: str, redactor: Redactor) -> dict[str, list[Finding]]:
+def static_findings(
+    lane: LiveLane,
+    chart: Chart,
+    values_file: ValuesFile,
+    manifests: tuple,
+    text: str,
+    helm: HelmBinary,
+    release: str,
+    namespace: str,
+    redactor: Redactor,
+) -> dict[str, list[Finding]]:
     """The static rules on the release's values and manifest (the manifest stands in for a render)."""
     merged = deep_merge(chart.defaults, values_file.data)
-    request = RenderRequest(chart=chart, values=values_file.data, release=release, namespace=namespace,
-                            kube_version=lane.options.kube_version, values_label=values_file.path)
-    ctx = Context(values_file=values_file, merged=merged, chart=chart,
-                  expectations=expectations_for(merged, chart.app_version), options=lane.options,
-                  matcher=lane.matcher, rendered=Rendered(request, helm, manifests, text),
-                  topology=build_topology(manifests, lane.matcher))
-    return {r.id: [redact_finding(f, redactor.text) for f in evaluate_rule(ctx, r)] for r in rules_for_lane("static")}
-
+    request = RenderRequest(
+        chart=chart,
+        values=values_file.data,
+        release=release,
+        namespace=namespace,
+        kube_version=lane.options.kube_version,
+        values_label=values_file.path,
+    )
+    ctx = Context(
+        values_file=values_file,
+        merged=merged,
+        chart=chart,
+        expectations=expectations_for(merged, chart.app_version),
+        options=lane.options,
+        matcher=lane.matcher,
+        rendered=Rendered(request, helm, manifests, text),
+        topology=build_topology(manifests, lane.matcher),
+    )
+    return {
+        r.id: [redact_finding(f, redactor.text) for f in evaluate_rule(ctx, r)]
+        for r in rules_for_lane("static")
+    }

@@ -29,19 +29,34 @@ KWOK_NODES = 3
 KWOK_MAX_PODS = 250
 
 
-def make_provider(kind: str, *, worker: str = "", kubeconfig: str | None = None, context: str = "",
-                  keep: bool = False, cluster_name: str = "", kind_images: str = "auto") -> ClusterProvider:
+def make_provider(
+    kind: str,
+    *,
+    worker: str = "",
+    kubeconfig: str | None = None,
+    context: str = "",
+    keep: bool = False,
+    cluster_name: str = "",
+    kind_images: str = "auto",
+) -> ClusterProvider:
     """A provider for ``--cluster KIND``; each xdist worker gets its own kwok/kind cluster (see plugin_live)."""
     suffix = f"-{worker}" if worker else ""
     if kind == "kwok":
         from ..clusters.kwok import KwokClusterProvider
 
-        return KwokClusterProvider(name=f"qmc-live{suffix}", nodes=KWOK_NODES, keep=keep,
-                                   persistent_volumes=KWOK_VOLUMES, node_max_pods=KWOK_MAX_PODS)
+        return KwokClusterProvider(
+            name=f"qmc-live{suffix}",
+            nodes=KWOK_NODES,
+            keep=keep,
+            persistent_volumes=KWOK_VOLUMES,
+            node_max_pods=KWOK_MAX_PODS,
+        )
     if kind == "kind":
         from ..clusters.kind import KindClusterProvider
 
-        return KindClusterProvider(name=f"{cluster_name or 'qmc-conformance'}{suffix}", keep=keep, images=kind_images)
+        return KindClusterProvider(
+            name=f"{cluster_name or 'qmc-conformance'}{suffix}", keep=keep, images=kind_images
+        )
     if kind == "existing":
         from ..clusters.existing import ExistingClusterProvider
 
@@ -76,7 +91,11 @@ class LiveCluster:
 
     def create_namespace(self, case: str) -> str:
         name = f"qmc-{_slug(case, 44)}-{secrets.token_hex(3)}"
-        labels = {"app.kubernetes.io/managed-by": MANAGED_BY, RUN_LABEL: self.run_id, CASE_LABEL: _slug(case, 63)}
+        labels = {
+            "app.kubernetes.io/managed-by": MANAGED_BY,
+            RUN_LABEL: self.run_id,
+            CASE_LABEL: _slug(case, 63),
+        }
         manifest = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name, "labels": labels}}
         self.kube.create(manifest)
         self.created.append(name)
@@ -106,7 +125,9 @@ class LiveCluster:
     def remaining(self) -> list[str]:
         """Namespaces of this run that still exist."""
         try:
-            listing = self.kube.list_objects("Namespace", label_selector=f"{RUN_LABEL}={self.run_id}", timeout=20)
+            listing = self.kube.list_objects(
+                "Namespace", label_selector=f"{RUN_LABEL}={self.run_id}", timeout=20
+            )
         except ToolError:
             return []
         return [ns["metadata"]["name"] for ns in listing]
@@ -128,14 +149,34 @@ class LiveCluster:
             self.provider.stop()
 
 
-def start_cluster(kind: str, *, run_id: str, worker: str = "", kubeconfig: str | None = None, context: str = "",
-                  keep: bool = False, cluster_name: str = "", kind_images: str = "auto") -> LiveCluster:
+def start_cluster(
+    kind: str,
+    *,
+    run_id: str,
+    worker: str = "",
+    kubeconfig: str | None = None,
+    context: str = "",
+    keep: bool = False,
+    cluster_name: str = "",
+    kind_images: str = "auto",
+) -> LiveCluster:
     from ..extras import require_live
 
-    require_live("kubernetes", "pyhelm3", *(("cryptography",) if kind == "kwok" else ()),
-                 what=f"the live lane (--cluster {kind})")
-    provider = make_provider(kind, worker=worker, kubeconfig=kubeconfig, context=context, keep=keep,
-                             cluster_name=cluster_name, kind_images=kind_images)
+    require_live(
+        "kubernetes",
+        "pyhelm3",
+        *(("cryptography",) if kind == "kwok" else ()),
+        what=f"the live lane (--cluster {kind})",
+    )
+    provider = make_provider(
+        kind,
+        worker=worker,
+        kubeconfig=kubeconfig,
+        context=context,
+        keep=keep,
+        cluster_name=cluster_name,
+        kind_images=kind_images,
+    )
     owned = kind in ("kwok", "kind")
     start = time.monotonic()
     try:

@@ -88,16 +88,26 @@ class PortForward:
 
     def __init__(self, handle: ClusterHandle, namespace: str, service: str, remote_port: int) -> None:
         self.local_port = free_loopback_port()
-        self._argv = [str(find_kubectl()), "--kubeconfig", str(handle.kubeconfig),
-                      *(("--context", handle.context) if handle.context else ()),
-                      "port-forward", "-n", namespace, "--address", "127.0.0.1", f"svc/{service}",
-                      f"{self.local_port}:{remote_port}"]
+        self._argv = [
+            str(find_kubectl()),
+            "--kubeconfig",
+            str(handle.kubeconfig),
+            *(("--context", handle.context) if handle.context else ()),
+            "port-forward",
+            "-n",
+            namespace,
+            "--address",
+            "127.0.0.1",
+            f"svc/{service}",
+            f"{self.local_port}:{remote_port}",
+        ]
         self._proc: subprocess.Popen[str] | None = None
         self.what = f"port-forward svc/{service} {namespace} -> 127.0.0.1:{self.local_port}"
 
     def __enter__(self) -> PortForward:
-        self._proc = subprocess.Popen(self._argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                                      start_new_session=True)
+        self._proc = subprocess.Popen(
+            self._argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True
+        )
         proc = self._proc
 
         def ready() -> bool:
@@ -129,38 +139,54 @@ def bus_expectations(state: LiveState, ms_namespace: str) -> nats_bus.BusExpecta
     """One bus node per running pod of each component (pods by name), stream-hub only when it runs."""
     pods: dict[str, list[str]] = {}
     for component in BUS_COMPONENTS:
-        names = [p["metadata"]["name"] for p in state.pods(component)
-                 if (p.get("status") or {}).get("phase") == "Running" and not p["metadata"].get("deletionTimestamp")]
+        names = [
+            p["metadata"]["name"]
+            for p in state.pods(component)
+            if (p.get("status") or {}).get("phase") == "Running"
+            and not p["metadata"].get("deletionTimestamp")
+        ]
         if names or component != nats_bus.STREAM_HUB:
             pods[component] = names
     present = {c: names for c, names in pods.items() if names}
-    return nats_bus.BusExpectations.from_counts({c: len(n) for c, n in present.items()}, pods=present,
-                                                namespace=ms_namespace)
+    return nats_bus.BusExpectations.from_counts(
+        {c: len(n) for c, n in present.items()}, pods=present, namespace=ms_namespace
+    )
 
 
-def probe_bus(handle: ClusterHandle, state: LiveState, topology: Topology,
-              options: nats_bus.BusProbeOptions = BUS_OPTIONS) -> tuple[dict[str, list[Finding]], str]:
+def probe_bus(
+    handle: ClusterHandle,
+    state: LiveState,
+    topology: Topology,
+    options: nats_bus.BusProbeOptions = BUS_OPTIONS,
+) -> tuple[dict[str, list[Finding]], str]:
     transporter, ms_namespace = _transporter(state, topology)
     target = _nats_service(state, topology)
     if target is None:
-        finding = Finding(rule_id=nats_bus.RULE_REACHABLE, verdict=Verdict.ERROR,
-                          message="no Service selects the NATS pods with a client port (4222)",
-                          expected="a Service selecting the NATS pods", found="none",
-                          resource=f"namespace {state.namespace}")
+        finding = Finding(
+            rule_id=nats_bus.RULE_REACHABLE,
+            verdict=Verdict.ERROR,
+            message="no Service selects the NATS pods with a client port (4222)",
+            expected="a Service selecting the NATS pods",
+            found="none",
+            resource=f"namespace {state.namespace}",
+        )
         return {nats_bus.RULE_REACHABLE: [finding]}, "(no NATS Service)"
     service, port = target
     expectations = bus_expectations(state, ms_namespace)
     with PortForward(handle, state.namespace, service, port) as forward:
         url = _with_credentials(transporter or "nats://", "127.0.0.1", forward.local_port)
-        observation = nats_bus.observe_bus_sync(url, nats_bus.BusProbeOptions(
-            **{**options.__dict__, "namespace": ms_namespace}))
+        observation = nats_bus.observe_bus_sync(
+            url, nats_bus.BusProbeOptions(**{**options.__dict__, "namespace": ms_namespace})
+        )
     findings = {
         nats_bus.RULE_REACHABLE: nats_bus.rule_bus_reachable(observation),
         nats_bus.RULE_PROTOCOL: nats_bus.rule_protocol_version(observation),
         nats_bus.RULE_SERVICE_ANNOUNCED: nats_bus.rule_service_announced(observation, expectations),
         nats_bus.RULE_NODE_COUNT: nats_bus.rule_node_count_matches_pods(observation, expectations),
         nats_bus.RULE_HUB_SINGLE: nats_bus.rule_hub_single(observation, expectations),
-        nats_bus.RULE_MONOLITH_NOT_DUPLICATING: nats_bus.rule_monolith_not_duplicating(observation, expectations),
+        nats_bus.RULE_MONOLITH_NOT_DUPLICATING: nats_bus.rule_monolith_not_duplicating(
+            observation, expectations
+        ),
         nats_bus.RULE_HEARTBEATS: nats_bus.rule_heartbeats(observation, expectations),
         nats_bus.RULE_PING_PONG: nats_bus.rule_ping_pong(observation, expectations),
         nats_bus.RULE_NODE_MAPS_TO_POD: nats_bus.rule_node_maps_to_pod(observation, expectations),
@@ -178,11 +204,21 @@ def probe_ddp(topology: Topology, targets: ProbeTargets) -> tuple[dict[str, list
     host = _ingress_host(topology) or "localhost"
     # http first; an Ingress with TLS may be served on https only (the certificate is the controller's own,
     # the chart's TLS Secret is not part of the release, so it is not verified)
-    tries = [(f"http://{host}", ddp.DdpProbeOptions(connect_to=("127.0.0.1", targets.ingress_http_port)),
-              targets.ingress_http_port)]
+    tries = [
+        (
+            f"http://{host}",
+            ddp.DdpProbeOptions(connect_to=("127.0.0.1", targets.ingress_http_port)),
+            targets.ingress_http_port,
+        )
+    ]
     if targets.ingress_https_port:
-        tries.append((f"https://{host}", ddp.DdpProbeOptions(connect_to=("127.0.0.1", targets.ingress_https_port),
-                                                             insecure=True), targets.ingress_https_port))
+        tries.append(
+            (
+                f"https://{host}",
+                ddp.DdpProbeOptions(connect_to=("127.0.0.1", targets.ingress_https_port), insecure=True),
+                targets.ingress_https_port,
+            )
+        )
     # the ingress controller picks a new Ingress up within seconds: a 404 at first is the controller syncing
     deadline = time.monotonic() + INGRESS_SYNC_S
     while True:
@@ -192,9 +228,13 @@ def probe_ddp(topology: Topology, targets: ProbeTargets) -> tuple[dict[str, list
             seen.append((base, observation, port))
             if any(observation.route(r).connected for r in ("/websocket", "/sockjs")):
                 break
-        base, observation, port = next(((b, o, p) for b, o, p in seen
-                                         if any(o.route(r).connected for r in ("/websocket", "/sockjs"))), seen[0])
-        not_routed = all("HTTP 404" in (o.route(r).error or "") for _, o, _ in seen for r in ("/websocket", "/sockjs"))
+        base, observation, port = next(
+            ((b, o, p) for b, o, p in seen if any(o.route(r).connected for r in ("/websocket", "/sockjs"))),
+            seen[0],
+        )
+        not_routed = all(
+            "HTTP 404" in (o.route(r).error or "") for _, o, _ in seen for r in ("/websocket", "/sockjs")
+        )
         if not not_routed or time.monotonic() >= deadline:
             break
         time.sleep(2.0)
@@ -206,27 +246,45 @@ def probe_ddp(topology: Topology, targets: ProbeTargets) -> tuple[dict[str, list
     return findings, f"{base} through the ingress controller at 127.0.0.1:{port}"
 
 
-def probe_release(handle: ClusterHandle, state: LiveState, topology: Topology, targets: ProbeTargets,
-                  say: Callable[[str], None] = lambda line: None) -> ProbeRun:
+def probe_release(
+    handle: ClusterHandle,
+    state: LiveState,
+    topology: Topology,
+    targets: ProbeTargets,
+    say: Callable[[str], None] = lambda line: None,
+) -> ProbeRun:
     """Both probes against one installed release; a probe that cannot run is an ERROR finding, not a pass."""
     findings: dict[str, list[Finding]] = {}
     where: dict[str, str] = {}
-    for family, run in (("bus", lambda: probe_bus(handle, state, topology)),
-                        ("ws", lambda: probe_ddp(topology, targets))):
+    for family, run in (
+        ("bus", lambda: probe_bus(handle, state, topology)),
+        ("ws", lambda: probe_ddp(topology, targets)),
+    ):
         start = time.monotonic()
         try:
             found, target = run()
         except ToolError as exc:
             rule = nats_bus.RULE_REACHABLE if family == "bus" else ddp.RULE_WEBSOCKET_HANDSHAKE
-            found = {rule: [Finding(rule_id=rule, verdict=Verdict.ERROR, message=exc.line(),
-                                    expected="the probe reaches the release", found="it could not",
-                                    resource=f"namespace {state.namespace}")]}
+            found = {
+                rule: [
+                    Finding(
+                        rule_id=rule,
+                        verdict=Verdict.ERROR,
+                        message=exc.line(),
+                        expected="the probe reaches the release",
+                        found="it could not",
+                        resource=f"namespace {state.namespace}",
+                    )
+                ]
+            }
             target = "(probe could not run)"
         findings.update(found)
         where[family] = target
         failed = sorted(r for r, fs in found.items() if any(f.failed for f in fs))
-        say(f"{family} probe via {target}: {'FAILED ' + ', '.join(failed) if failed else 'ok'} "
-            f"in {time.monotonic() - start:.1f}s")
+        say(
+            f"{family} probe via {target}: {'FAILED ' + ', '.join(failed) if failed else 'ok'} "
+            f"in {time.monotonic() - start:.1f}s"
+        )
     return ProbeRun(findings, where)
 
 

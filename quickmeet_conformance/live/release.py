@@ -84,12 +84,17 @@ class ReleaseClient:
     def __post_init__(self) -> None:
         self.command = BoundedHelm(self.helm, self.kubeconfig, self.context)
 
-    def install_or_upgrade(self, chart: Path, values: dict[str, Any], *,
-                           timeout_s: float = INSTALL_TIMEOUT_S) -> HelmOutcome:
+    def install_or_upgrade(
+        self, chart: Path, values: dict[str, Any], *, timeout_s: float = INSTALL_TIMEOUT_S
+    ) -> HelmOutcome:
         """``helm upgrade --install`` without ``--wait`` (the lane watches the rollout itself)."""
         start = time.monotonic()
         coro = self.command.install_or_upgrade(
-            self.release, chart, values, namespace=self.namespace, create_namespace=False,
+            self.release,
+            chart,
+            values,
+            namespace=self.namespace,
+            create_namespace=False,
             timeout=f"{int(timeout_s)}s",
         )
         try:
@@ -107,8 +112,10 @@ class ReleaseClient:
         try:
             out = _bounded(self.command.run(argv), READ_TIMEOUT_S, what)
         except pyhelm3.errors.Error as exc:
-            raise ToolError(f"{what} failed: {_helm_error(exc.stderr.decode('utf-8', 'replace'))}",
-                            where=f"release {self.namespace}/{self.release}") from None
+            raise ToolError(
+                f"{what} failed: {_helm_error(exc.stderr.decode('utf-8', 'replace'))}",
+                where=f"release {self.namespace}/{self.release}",
+            ) from None
         return out.decode("utf-8", "replace")
 
     def manifest_text(self) -> str:
@@ -129,5 +136,5 @@ def _helm_error(text: str) -> str:
     if not starts:
         return (lines or ["helm failed without a message"])[-1][:600]
     first = starts[-1]
-    details = [ln.lstrip("* ").strip() for ln in lines[first + 1:] if ln.startswith("*")]
+    details = [ln.lstrip("* ").strip() for ln in lines[first + 1 :] if ln.startswith("*")]
     return " ".join([lines[first]] + details)[:800]

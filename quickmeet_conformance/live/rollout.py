@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from ..clusters.kubeclient import KubeClient
 from ..progress import waiting
@@ -20,8 +21,17 @@ DEFAULT_ROLLOUT_TIMEOUT_S = 120.0
 RESYNC_S = 10.0  # re-list this often while waiting, as informers resync
 STUCK_S = 30.0  # then say once what the pods are doing
 UNSCHEDULABLE_GRACE_S = 5.0  # a claim binding makes a pod briefly unschedulable; a wrong nodeSelector stays
-STUCK_REASONS = frozenset({"ErrImagePull", "ImagePullBackOff", "InvalidImageName", "CreateContainerConfigError",
-                           "CreateContainerError", "CrashLoopBackOff", "RunContainerError"})
+STUCK_REASONS = frozenset(
+    {
+        "ErrImagePull",
+        "ImagePullBackOff",
+        "InvalidImageName",
+        "CreateContainerConfigError",
+        "CreateContainerError",
+        "CrashLoopBackOff",
+        "RunContainerError",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -46,8 +56,11 @@ def workload_pending(obj: dict[str, Any]) -> str:
     updated, ready = int(status.get("updatedReplicas") or 0), int(status.get("readyReplicas") or 0)
     available = int(status.get("availableReplicas") or 0)
     total = int(status.get("replicas") or 0)
-    if obj.get("kind") == "StatefulSet" and status.get("currentRevision") != status.get("updateRevision") \
-            and updated < want:
+    if (
+        obj.get("kind") == "StatefulSet"
+        and status.get("currentRevision") != status.get("updateRevision")
+        and updated < want
+    ):
         return f"{ref}: {updated}/{want} updated"
     if updated < want or ready < want or available < want:
         return f"{ref}: {available}/{want} available, {updated}/{want} updated"
@@ -76,7 +89,11 @@ def pod_failure(pod: dict[str, Any], now: float, first_unschedulable: dict[str, 
             reason, message = waiting_state["reason"], waiting_state.get("message", "")
             return f"Pod/{name} container {cs.get('name')}: {reason}: {message}"
     for cond in status.get("conditions") or []:
-        if cond.get("type") == "PodScheduled" and cond.get("status") == "False" and cond.get("reason") == "Unschedulable":
+        if (
+            cond.get("type") == "PodScheduled"
+            and cond.get("status") == "False"
+            and cond.get("reason") == "Unschedulable"
+        ):
             since = first_unschedulable.setdefault(name, now)
             if now - since >= UNSCHEDULABLE_GRACE_S:
                 return f"Pod/{name} is unschedulable: {cond.get('message', '')}"
@@ -124,7 +141,9 @@ class RolloutWatch:
             if kind != "Pod":
                 continue
             status = obj.get("status") or {}
-            ready = any(c.get("type") == "Ready" and c.get("status") == "True" for c in status.get("conditions") or [])
+            ready = any(
+                c.get("type") == "Ready" and c.get("status") == "True" for c in status.get("conditions") or []
+            )
             deleting = " deleting" if obj["metadata"].get("deletionTimestamp") else ""
             parts.append(f"{name} {status.get('phase', '?')}{' ready' if ready else ''}{deleting}")
         return "; ".join(parts) or "none"
@@ -165,12 +184,18 @@ class RolloutWatch:
                             return RolloutResult(True, time.monotonic() - start)
                         left = deadline - time.monotonic()
                         if left <= 0:
-                            return RolloutResult(False, time.monotonic() - start,
-                                                 f"not rolled out after {timeout_s:g}s: {pending}")
+                            return RolloutResult(
+                                False,
+                                time.monotonic() - start,
+                                f"not rolled out after {timeout_s:g}s: {pending}",
+                            )
                         dead = [w for w in self._watches if w.ended]
                         if dead:
-                            return RolloutResult(False, time.monotonic() - start,
-                                                 f"the watch on {dead[0].resource} ended: {dead[0].error or 'no reason'}")
+                            return RolloutResult(
+                                False,
+                                time.monotonic() - start,
+                                f"the watch on {dead[0].resource} ended: {dead[0].error or 'no reason'}",
+                            )
                         progress.update(pending)
                         # wake on the next event, or after a second to re-check the unschedulable grace
                         self._changed.wait(min(1.0, left))
@@ -184,6 +209,12 @@ class RolloutWatch:
                 watch.stop()
 
 
-def wait_for_rollout(kube: KubeClient, namespace: str, *, timeout_s: float = DEFAULT_ROLLOUT_TIMEOUT_S,
-                     write: Callable[[str], None] = lambda line: None, what: str = "") -> RolloutResult:
+def wait_for_rollout(
+    kube: KubeClient,
+    namespace: str,
+    *,
+    timeout_s: float = DEFAULT_ROLLOUT_TIMEOUT_S,
+    write: Callable[[str], None] = lambda line: None,
+    what: str = "",
+) -> RolloutResult:
     return RolloutWatch(kube, namespace).wait(timeout_s, write, what or f"rollout in namespace {namespace}")

@@ -17,9 +17,10 @@ import re
 import shutil
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
@@ -30,7 +31,7 @@ from ..expectations import expectations_for
 from ..findings import Finding, Verdict, verdict_of
 from ..helm import HelmBinary
 from ..redact import Redactor, redactor_for
-from ..render import RenderRequest, Renderer, parse_manifests
+from ..render import Renderer, RenderRequest, parse_manifests
 from ..rules.engine import Context, Options, evaluate_rule, redact_finding, rules_for_lane
 from ..topology import STREAM_HUB, ComponentMatcher, Topology, build_topology
 from ..upgrade import UpgradeCase, evaluate_upgrade, load_side_values
@@ -41,7 +42,9 @@ from .probing import ProbeRun, probe_release
 from .rollout import DEFAULT_ROLLOUT_TIMEOUT_S, RolloutResult, wait_for_rollout
 from .state import SNAPSHOT_KINDS, LiveState, LiveView, PodChange, PodTimeline, UpgradeOutcome
 
-if TYPE_CHECKING:  # .release imports pyhelm3 (pydantic models): loaded when a live case runs, not by every session
+if (
+    TYPE_CHECKING
+):  # .release imports pyhelm3 (pydantic models): loaded when a live case runs, not by every session
     from .release import HelmOutcome, ReleaseClient
 
 IMMUTABLE_RULE = "upgrade.immutable-fields"
@@ -89,10 +92,14 @@ class LiveCaseResult:
     redactor: Redactor = field(default_factory=Redactor)
     log: list[str] = field(default_factory=list)
     diagnostics: str = ""  # events, pods, describe (redacted), captured while the namespace existed
-    static_findings: dict[str, list[Finding]] = field(default_factory=dict)  # audit: static rules on the release
+    static_findings: dict[str, list[Finding]] = field(
+        default_factory=dict
+    )  # audit: static rules on the release
     audit: bool = False
     log_times: list[float] = field(default_factory=list)  # seconds since the case started, per log line
-    probe_targets: dict[str, str] = field(default_factory=dict)  # "bus"/"ws" -> what the probes reached (kind)
+    probe_targets: dict[str, str] = field(
+        default_factory=dict
+    )  # "bus"/"ws" -> what the probes reached (kind)
 
     def verdict(self, rule_id: str) -> Verdict:
         return verdict_of(self.findings.get(rule_id, []))
@@ -110,8 +117,13 @@ def rollout_variant(chart_dir: Path, dest: Path) -> Path:
     shutil.copytree(chart_dir, dest)
     meta = dest / "Chart.yaml"
     text = meta.read_text(encoding="utf-8")
-    bumped, count = re.subn(r"^version:\s*['\"]?([^'\"\s]+)['\"]?\s*$", lambda m: f"version: {m.group(1)}-qmc.rollout",
-                            text, count=1, flags=re.MULTILINE)
+    bumped, count = re.subn(
+        r"^version:\s*['\"]?([^'\"\s]+)['\"]?\s*$",
+        lambda m: f"version: {m.group(1)}-qmc.rollout",
+        text,
+        count=1,
+        flags=re.MULTILINE,
+    )
     if not count:
         raise UserError("Chart.yaml has no version line", where=str(meta))
     meta.write_text(bumped, encoding="utf-8")
@@ -171,17 +183,33 @@ class PodCounter:
 
     def result(self, description: str) -> PodTimeline:
         with self._lock:
-            return PodTimeline(self.component, self.peak, self.peak_pods, tuple(self.timeline), bool(self.added),
-                               description, tuple(self.points))
+            return PodTimeline(
+                self.component,
+                self.peak,
+                self.peak_pods,
+                tuple(self.timeline),
+                bool(self.added),
+                description,
+                tuple(self.points),
+            )
 
 
 class LiveLane:
     """Runs live scenarios on one cluster. Plain Python: the pytest plugin only wires it."""
 
-    def __init__(self, cluster: LiveCluster, *, release: str, options: Options, matcher: ComponentMatcher,
-                 workdir: Path, write: Callable[[str], None] = lambda line: None,
-                 rollout_timeout_s: float = DEFAULT_ROLLOUT_TIMEOUT_S, install_timeout_s: float = 180.0,
-                 prerequisites_dir: Path | None = None) -> None:
+    def __init__(
+        self,
+        cluster: LiveCluster,
+        *,
+        release: str,
+        options: Options,
+        matcher: ComponentMatcher,
+        workdir: Path,
+        write: Callable[[str], None] = lambda line: None,
+        rollout_timeout_s: float = DEFAULT_ROLLOUT_TIMEOUT_S,
+        install_timeout_s: float = 180.0,
+        prerequisites_dir: Path | None = None,
+    ) -> None:
         self.cluster = cluster
         self.release = release
         self.options = options
@@ -223,15 +251,18 @@ class LiveLane:
         listing = self.kube.list_kinds(SNAPSHOT_KINDS, namespace, timeout=60)
         return LiveState.from_list(namespace, {"items": listing}, self.matcher)
 
-    def _prepare_images(self, client: ReleaseClient, chart: Chart, values: dict[str, Any], log: CaseLog) -> None:
+    def _prepare_images(
+        self, client: ReleaseClient, chart: Chart, values: dict[str, Any], log: CaseLog
+    ) -> None:
         """On a cluster that runs containers from local images (kind, --kind-images local): make every image the
         release will reference present in the cluster before helm installs it (nothing is pulled)."""
         prepare = getattr(self.cluster.provider, "prepare_images", None)
         if prepare is None or not self.cluster.owned:
             return
         try:
-            rendered = Renderer(client.helm).render(RenderRequest(chart, values, release=self.release,
-                                                                  namespace=client.namespace))
+            rendered = Renderer(client.helm).render(
+                RenderRequest(chart, values, release=self.release, namespace=client.namespace)
+            )
         except UserError:
             return  # helm install reports the same refusal
         loaded = prepare(rendered.manifests, self.matcher)
@@ -250,38 +281,51 @@ class LiveLane:
             return None
         return probe_release(self.cluster.handle, state, state.topology, targets(), log.say)
 
-    def _helm_step(self, client: ReleaseClient, chart: Path, values: dict[str, Any], log: CaseLog,
-                   what: str) -> HelmOutcome:
-        log.say(f"{what}: helm upgrade --install {self.release} {chart.name} "
-                f"({client.helm.label}) in {client.namespace}")
+    def _helm_step(
+        self, client: ReleaseClient, chart: Path, values: dict[str, Any], log: CaseLog, what: str
+    ) -> HelmOutcome:
+        log.say(
+            f"{what}: helm upgrade --install {self.release} {chart.name} "
+            f"({client.helm.label}) in {client.namespace}"
+        )
         outcome = client.install_or_upgrade(chart, values, timeout_s=self.install_timeout_s)
-        log.say(f"{what}: {'done' if outcome.ok else 'FAILED'} in {outcome.seconds:.1f}s"
-                + ("" if outcome.ok else f": {outcome.error}"))
+        log.say(
+            f"{what}: {'done' if outcome.ok else 'FAILED'} in {outcome.seconds:.1f}s"
+            + ("" if outcome.ok else f": {outcome.error}")
+        )
         return outcome
 
     def _rollout(self, namespace: str, log: CaseLog, what: str) -> RolloutResult:
-        result = wait_for_rollout(self.kube, namespace, timeout_s=self.rollout_timeout_s,
-                                  write=log.say, what=f"{what} rollout")
-        log.say(f"{what} rollout: {'complete' if result.ok else 'FAILED'} after "
-                f"{result.seconds:.1f}s" + ("" if result.ok else f": {result.reason}"))
+        result = wait_for_rollout(
+            self.kube, namespace, timeout_s=self.rollout_timeout_s, write=log.say, what=f"{what} rollout"
+        )
+        log.say(
+            f"{what} rollout: {'complete' if result.ok else 'FAILED'} after "
+            f"{result.seconds:.1f}s" + ("" if result.ok else f": {result.reason}")
+        )
         return result
 
     def _release_topology(self, client: ReleaseClient) -> Topology | None:
         try:
             text = client.manifest_text()
-            return build_topology(parse_manifests(text, f"release {client.namespace}/{client.release}"), self.matcher)
+            return build_topology(
+                parse_manifests(text, f"release {client.namespace}/{client.release}"), self.matcher
+            )
         except UserError:
             return None
 
-    def _watched_upgrade(self, client: ReleaseClient, chart: Path, values: dict[str, Any], log: CaseLog,
-                         what: str) -> tuple[HelmOutcome, RolloutResult | None, PodTimeline]:
+    def _watched_upgrade(
+        self, client: ReleaseClient, chart: Path, values: dict[str, Any], log: CaseLog, what: str
+    ) -> tuple[HelmOutcome, RolloutResult | None, PodTimeline]:
         """``helm upgrade`` under a pod watch that counts the stream-hub pods existing at once."""
         counter = PodCounter(STREAM_HUB, self.matcher)
         known = {p["metadata"]["name"] for p in self.kube.list_objects("Pod", client.namespace)}
         with self.kube.watch("Pod", client.namespace, counter.on_event) as watch:
             if not watch.wait_seen(known, WATCH_SYNC_TIMEOUT_S):
-                raise ToolError(f"the pod watch in {client.namespace} did not list the existing pods within "
-                                f"{WATCH_SYNC_TIMEOUT_S:g}s: {watch.error or 'no reason'}")
+                raise ToolError(
+                    f"the pod watch in {client.namespace} did not list the existing pods within "
+                    f"{WATCH_SYNC_TIMEOUT_S:g}s: {watch.error or 'no reason'}"
+                )
             counter.mark_synced()
             outcome = self._helm_step(client, chart, values, log, what)
             rollout = self._rollout(client.namespace, log, what) if outcome.ok else None
@@ -289,12 +333,25 @@ class LiveLane:
         log.say(f"{what}: at most {timeline.peak} stream-hub pod(s) existed at once")
         return outcome, rollout, timeline
 
-    def evaluate(self, view: LiveView, values_file: ValuesFile, chart: Chart, redactor: Redactor,
-                  rule_ids: tuple[str, ...] | None = None) -> dict[str, list[Finding]]:
+    def evaluate(
+        self,
+        view: LiveView,
+        values_file: ValuesFile,
+        chart: Chart,
+        redactor: Redactor,
+        rule_ids: tuple[str, ...] | None = None,
+    ) -> dict[str, list[Finding]]:
         merged = deep_merge(chart.defaults, values_file.data)
-        ctx = Context(values_file=values_file, merged=merged, chart=chart,
-                      expectations=expectations_for(merged, chart.app_version), options=self.options,
-                      matcher=self.matcher, topology=view.release_topology, live=view)
+        ctx = Context(
+            values_file=values_file,
+            merged=merged,
+            chart=chart,
+            expectations=expectations_for(merged, chart.app_version),
+            options=self.options,
+            matcher=self.matcher,
+            topology=view.release_topology,
+            live=view,
+        )
         rules = [r for r in rules_for_lane("live") if rule_ids is None or r.id in rule_ids]
         return {r.id: [redact_finding(f, redactor.text) for f in evaluate_rule(ctx, r)] for r in rules}
 
@@ -318,9 +375,19 @@ class LiveLane:
         return result
 
     # -- scenarios ---------------------------------------------------------------------------------
-    def install_scenario(self, case_id: str, chart: Chart, values_file: ValuesFile, helm: HelmBinary, *,
-                         prerequisites: tuple[str, ...] = (), restart: bool = True, hub: bool = True,
-                         hub_chart: Path | None = None, tamper: tuple[Tamper, ...] = ()) -> LiveCaseResult:
+    def install_scenario(
+        self,
+        case_id: str,
+        chart: Chart,
+        values_file: ValuesFile,
+        helm: HelmBinary,
+        *,
+        prerequisites: tuple[str, ...] = (),
+        restart: bool = True,
+        hub: bool = True,
+        hub_chart: Path | None = None,
+        tamper: tuple[Tamper, ...] = (),
+    ) -> LiveCaseResult:
         values = values_file.data
         redactor = redactor_for(values, public_values=chart.defaults)
         log = self.case_log(case_id, redactor)
@@ -348,23 +415,43 @@ class LiveLane:
                 variant = hub_chart or chart.path
                 self._variants += 1
                 rolled = rollout_variant(variant, self.workdir / f"rollout-{self._variants}-{variant.name}")
-                _, _, timeline = self._watched_upgrade(client, rolled, values, log,
-                                                       "upgrade to the chart with a bumped version")
+                _, _, timeline = self._watched_upgrade(
+                    client, rolled, values, log, "upgrade to the chart with a bumped version"
+                )
             else:
                 timeline = PodTimeline(STREAM_HUB, 0, (), (), False, "the release (no stream-hub)")
-        view = LiveView(self.release, namespace, state, topology, None, rollout_error=rollout_error,
-                        restart=restarted, hub=timeline)
+        view = LiveView(
+            self.release,
+            namespace,
+            state,
+            topology,
+            None,
+            rollout_error=rollout_error,
+            restart=restarted,
+            hub=timeline,
+        )
         findings = self.evaluate(view, values_file, chart, redactor)
         if probes is not None:
-            findings.update({rule: [redact_finding(f, redactor.text) for f in fs]
-                             for rule, fs in probes.findings.items()})
-        result = LiveCaseResult(case_id, f"{values_file.path} with {chart.label} ({helm.label})", self.release,
-                                namespace, view, findings, redactor, log.lines, log_times=log.times,
-                                probe_targets=dict(probes.targets) if probes is not None else {})
+            findings.update(
+                {rule: [redact_finding(f, redactor.text) for f in fs] for rule, fs in probes.findings.items()}
+            )
+        result = LiveCaseResult(
+            case_id,
+            f"{values_file.path} with {chart.label} ({helm.label})",
+            self.release,
+            namespace,
+            view,
+            findings,
+            redactor,
+            log.lines,
+            log_times=log.times,
+            probe_targets=dict(probes.targets) if probes is not None else {},
+        )
         return self.finish(result)
 
-    def _restart_check(self, client: ReleaseClient, chart: Path, values: dict[str, Any], before: LiveState,
-                       log: CaseLog) -> PodChange | None:
+    def _restart_check(
+        self, client: ReleaseClient, chart: Path, values: dict[str, Any], before: LiveState, log: CaseLog
+    ) -> PodChange | None:
         what = "upgrade with unchanged values"
         outcome = self._helm_step(client, chart, values, log, what)
         if not outcome.ok:
@@ -379,17 +466,30 @@ class LiveLane:
             found = {}
             for deployment in state.of("Deployment"):
                 name = deployment["metadata"]["name"]
-                owned = [rs for rs in state.replica_sets_of(name)
-                         if int((rs.get("spec") or {}).get("replicas") or 0) > 0] or state.replica_sets_of(name)
+                owned = [
+                    rs
+                    for rs in state.replica_sets_of(name)
+                    if int((rs.get("spec") or {}).get("replicas") or 0) > 0
+                ] or state.replica_sets_of(name)
                 if owned:
-                    found[name] = max(owned, key=lambda rs: int(rs["metadata"].get("annotations", {}).get(
-                        "deployment.kubernetes.io/revision", 0)))["metadata"]["name"]
+                    found[name] = max(
+                        owned,
+                        key=lambda rs: int(
+                            rs["metadata"].get("annotations", {}).get("deployment.kubernetes.io/revision", 0)
+                        ),
+                    )["metadata"]["name"]
             return found
 
         return PodChange(pods(before), pods(after), newest_rs(before), newest_rs(after), what)
 
-    def upgrade_scenario(self, case_id: str, case: UpgradeCase, *, prerequisites: tuple[str, ...] = (),
-                         prediction: tuple[str, ...] | None = None) -> LiveCaseResult:
+    def upgrade_scenario(
+        self,
+        case_id: str,
+        case: UpgradeCase,
+        *,
+        prerequisites: tuple[str, ...] = (),
+        prediction: tuple[str, ...] | None = None,
+    ) -> LiveCaseResult:
         """Install the pair's from-side, then really ``helm upgrade`` to its to-side."""
         pair = case.pair
         from_values = load_side_values(pair.from_side)
@@ -403,8 +503,9 @@ class LiveLane:
         self._prerequisites(namespace, prerequisites, log)
         self._prepare_images(client, case.from_chart, from_values.data, log)
         self._prepare_images(client, case.to_chart, to_values.data, log)
-        installed = self._helm_step(client, case.from_chart.path, from_values.data, log,
-                                    f"install {pair.from_side.values_label}")
+        installed = self._helm_step(
+            client, case.from_chart.path, from_values.data, log, f"install {pair.from_side.values_label}"
+        )
         rollout_error = "" if installed.ok else f"helm install of the from-side failed: {installed.error}"
         if installed.ok:
             rollout = self._rollout(namespace, log, "install")
@@ -414,23 +515,55 @@ class LiveLane:
         outcome = after = timeline = None
         if installed.ok and not rollout_error:
             upgraded, rolled, timeline = self._watched_upgrade(
-                client, case.to_chart.path, to_values.data, log,
-                f"helm upgrade to {pair.to_side.values_label} with {case.to_chart.label}")
+                client,
+                case.to_chart.path,
+                to_values.data,
+                log,
+                f"helm upgrade to {pair.to_side.values_label} with {case.to_chart.label}",
+            )
             after = self.snapshot(namespace)
             self.add_cluster_secrets(redactor, after)
             if upgraded.ok and rolled is not None and not rolled.ok:
                 rollout_error = f"after the upgrade: {rolled.reason}"
-            outcome = UpgradeOutcome(pair.name, f"{pair.from_side.values_label} ({case.from_chart.label})",
-                                     f"{pair.to_side.values_label} ({case.to_chart.label})", upgraded.ok,
-                                     redactor.text(upgraded.error), prediction, before, after)
+            outcome = UpgradeOutcome(
+                pair.name,
+                f"{pair.from_side.values_label} ({case.from_chart.label})",
+                f"{pair.to_side.values_label} ({case.to_chart.label})",
+                upgraded.ok,
+                redactor.text(upgraded.error),
+                prediction,
+                before,
+                after,
+            )
         topology = self._release_topology(client) if installed.ok else None
-        view = LiveView(self.release, namespace, after or before, topology, None, rollout_error=rollout_error,
-                        hub=timeline, upgrade=outcome)
+        view = LiveView(
+            self.release,
+            namespace,
+            after or before,
+            topology,
+            None,
+            rollout_error=rollout_error,
+            hub=timeline,
+            upgrade=outcome,
+        )
         findings = self.evaluate(view, to_values, case.to_chart, redactor)
-        label = f"upgrade {pair.name}: {pair.from_side.values_label} ({case.from_chart.label}) -> " \
-                f"{pair.to_side.values_label} ({case.to_chart.label}), {case.renderer.helm.label}"
-        return self.finish(LiveCaseResult(case_id, label, self.release, namespace, view, findings, redactor, log.lines,
-                                          log_times=log.times))
+        label = (
+            f"upgrade {pair.name}: {pair.from_side.values_label} ({case.from_chart.label}) -> "
+            f"{pair.to_side.values_label} ({case.to_chart.label}), {case.renderer.helm.label}"
+        )
+        return self.finish(
+            LiveCaseResult(
+                case_id,
+                label,
+                self.release,
+                namespace,
+                view,
+                findings,
+                redactor,
+                log.lines,
+                log_times=log.times,
+            )
+        )
 
     def release_case(self, result: LiveCaseResult) -> None:
         """The case's tests are done: delete its namespace (only one this run created).
@@ -442,10 +575,13 @@ class LiveLane:
         topology = result.view.release_topology
         pinned = topology is not None and any(
             (s.cluster_ip and s.cluster_ip != "None") or s.type in ("NodePort", "LoadBalancer")
-            for s in topology.services)
+            for s in topology.services
+        )
         if pinned and result.namespace in self.cluster.created:
             try:
-                services = [s["metadata"]["name"] for s in self.kube.list_objects("Service", result.namespace)]
+                services = [
+                    s["metadata"]["name"] for s in self.kube.list_objects("Service", result.namespace)
+                ]
                 for name in services:
                     self.kube.delete("Service", name, result.namespace)
                 self.kube.wait_gone("Service", services, result.namespace, 60)
@@ -461,4 +597,3 @@ def predicted_rejections(case: UpgradeCase) -> tuple[str, ...]:
     if result.input_error:
         raise UserError(result.input_error)
     return tuple(f.one_line() for f in result.findings.get(IMMUTABLE_RULE, []) if f.verdict == Verdict.FAIL)
-

@@ -17,8 +17,16 @@ from ..render import Manifest
 from ..topology import ComponentMatcher, Topology, build_topology
 
 SNAPSHOT_KINDS = (
-    "Deployment", "StatefulSet", "ReplicaSet", "Pod", "Service", "EndpointSlice", "Ingress", "Secret",
-    "PersistentVolumeClaim", "HorizontalPodAutoscaler",
+    "Deployment",
+    "StatefulSet",
+    "ReplicaSet",
+    "Pod",
+    "Service",
+    "EndpointSlice",
+    "Ingress",
+    "Secret",
+    "PersistentVolumeClaim",
+    "HorizontalPodAutoscaler",
 )
 TOPOLOGY_KINDS = ("Deployment", "StatefulSet", "DaemonSet", "Service", "Ingress", "HorizontalPodAutoscaler")
 SERVICE_NAME_LABEL = "kubernetes.io/service-name"
@@ -26,8 +34,14 @@ SERVICE_NAME_LABEL = "kubernetes.io/service-name"
 
 def live_manifest(obj: dict[str, Any]) -> Manifest:
     meta = obj.get("metadata") or {}
-    return Manifest(str(obj.get("apiVersion", "")), str(obj.get("kind", "")), str(meta.get("name", "")),
-                    str(meta.get("namespace", "")), "", obj)
+    return Manifest(
+        str(obj.get("apiVersion", "")),
+        str(obj.get("kind", "")),
+        str(meta.get("name", "")),
+        str(meta.get("namespace", "")),
+        "",
+        obj,
+    )
 
 
 @dataclass(frozen=True)
@@ -50,7 +64,7 @@ class LiveState:
     _topology: Topology | None = field(default=None, repr=False)
 
     @classmethod
-    def from_list(cls, namespace: str, listing: dict[str, Any], matcher: ComponentMatcher) -> "LiveState":
+    def from_list(cls, namespace: str, listing: dict[str, Any], matcher: ComponentMatcher) -> LiveState:
         items: dict[str, list[dict[str, Any]]] = {}
         for obj in listing.get("items") or []:
             items.setdefault(str(obj.get("kind", "")), []).append(obj)
@@ -82,16 +96,31 @@ class LiveState:
         """Pods of a Deployment (through its ReplicaSets) or a StatefulSet."""
         owners = {(kind, name)}
         if kind == "Deployment":
-            owners = {("ReplicaSet", rs["metadata"]["name"]) for rs in self.of("ReplicaSet")
-                      if any(o.get("kind") == "Deployment" and o.get("name") == name
-                             for o in rs["metadata"].get("ownerReferences") or [])}
-        return [p for p in self.of("Pod")
-                if any((o.get("kind"), o.get("name")) in owners for o in p["metadata"].get("ownerReferences") or [])]
+            owners = {
+                ("ReplicaSet", rs["metadata"]["name"])
+                for rs in self.of("ReplicaSet")
+                if any(
+                    o.get("kind") == "Deployment" and o.get("name") == name
+                    for o in rs["metadata"].get("ownerReferences") or []
+                )
+            }
+        return [
+            p
+            for p in self.of("Pod")
+            if any(
+                (o.get("kind"), o.get("name")) in owners for o in p["metadata"].get("ownerReferences") or []
+            )
+        ]
 
     def replica_sets_of(self, deployment: str) -> list[dict[str, Any]]:
-        return [rs for rs in self.of("ReplicaSet")
-                if any(o.get("kind") == "Deployment" and o.get("name") == deployment
-                       for o in rs["metadata"].get("ownerReferences") or [])]
+        return [
+            rs
+            for rs in self.of("ReplicaSet")
+            if any(
+                o.get("kind") == "Deployment" and o.get("name") == deployment
+                for o in rs["metadata"].get("ownerReferences") or []
+            )
+        ]
 
     # -- services ----------------------------------------------------------------------------------
     def endpoints(self, service: str) -> list[Endpoint]:
@@ -105,8 +134,16 @@ class LiveState:
                 ready = bool((endpoint.get("conditions") or {}).get("ready"))
                 for address in endpoint.get("addresses") or []:
                     for port in ports:
-                        found.append(Endpoint(service, address, ready, ref.get("name") if ref.get("kind") == "Pod"
-                                              else None, str(port.get("name") or ""), port.get("port")))
+                        found.append(
+                            Endpoint(
+                                service,
+                                address,
+                                ready,
+                                ref.get("name") if ref.get("kind") == "Pod" else None,
+                                str(port.get("name") or ""),
+                                port.get("port"),
+                            )
+                        )
         return found
 
     def secret_value(self, name: str, key: str) -> str | None:
@@ -149,7 +186,9 @@ class PodTimeline:
     timeline: tuple[str, ...]  # "+1.23s ADDED pod-x (2 exist)"
     replaced: bool  # a pod of the component was created during the watch (the rollout happened)
     description: str
-    points: tuple[tuple[float, int, str, str], ...] = ()  # (seconds, pods existing, event, pod): the step chart
+    points: tuple[
+        tuple[float, int, str, str], ...
+    ] = ()  # (seconds, pods existing, event, pod): the step chart
 
 
 @dataclass(frozen=True)

@@ -25,9 +25,10 @@ import socket
 import ssl
 import string
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Any, Mapping
+from typing import Any
 from urllib.parse import urlsplit
 
 from ..errors import UserError
@@ -79,7 +80,9 @@ class DdpProbeOptions:
     timeout: float = 5.0  # per step: TCP+TLS+upgrade, each frame awaited, HTTP GET
     ca_bundle: str = ""  # PEM file of CAs to trust for https (e.g. the cluster's ingress CA)
     insecure: bool = False  # https without certificate verification; explicit only
-    connect_to: tuple[str, int] | None = None  # dial this address instead of the URL's (like curl --connect-to)
+    connect_to: tuple[str, int] | None = (
+        None  # dial this address instead of the URL's (like curl --connect-to)
+    )
 
     def __post_init__(self) -> None:
         if self.ca_bundle and self.insecure:
@@ -149,7 +152,11 @@ class DdpObservation:
         elif s.unsupported_version_reply == "failed":
             out.append(("version 99 answered failed", MONOLITH))
         if route == "/sockjs" and self.sockjs_ms is not None:
-            out.append(('/sockjs/info has "ms": true', DDP_STREAMER) if self.sockjs_ms else ('/sockjs/info has no "ms"', MONOLITH))
+            out.append(
+                ('/sockjs/info has "ms": true', DDP_STREAMER)
+                if self.sockjs_ms
+                else ('/sockjs/info has no "ms"', MONOLITH)
+            )
         return tuple(out)
 
     def answered_by(self, route: str) -> str:
@@ -243,8 +250,10 @@ def _describe_network_error(exc: BaseException, where: str) -> tuple[str, str]:
     """(error kind, one line) for a failure to reach ``where``."""
     if isinstance(exc, ssl.SSLCertVerificationError):
         reason = exc.verify_message or str(exc)
-        return "tls", (f"TLS certificate of {where} is not trusted ({reason}): pass the ingress CA as a CA "
-                       "bundle, or --insecure to skip verification")
+        return "tls", (
+            f"TLS certificate of {where} is not trusted ({reason}): pass the ingress CA as a CA "
+            "bundle, or --insecure to skip verification"
+        )
     if isinstance(exc, ssl.SSLError):
         return "tls", f"TLS handshake with {where} failed ({exc.reason or exc})"
     if isinstance(exc, (asyncio.TimeoutError, TimeoutError)):
@@ -260,7 +269,10 @@ def _split_base(base_url: str) -> tuple[str, str, int, str]:
     """(scheme, host, port, path prefix) of the ingress base URL."""
     parts = urlsplit(base_url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise UserError(f"{base_url!r} is not an http(s) URL", fix="give the ingress base URL, e.g. https://chat.example.com")
+        raise UserError(
+            f"{base_url!r} is not an http(s) URL",
+            fix="give the ingress base URL, e.g. https://chat.example.com",
+        )
     port = parts.port or (443 if parts.scheme == "https" else 80)
     return parts.scheme, parts.hostname, port, parts.path.rstrip("/")
 
@@ -287,13 +299,17 @@ def _http_get(base_url: str, path: str, opts: DdpProbeOptions) -> tuple[int, byt
     scheme, host, port, prefix = _split_base(base_url)
     conn: http.client.HTTPConnection
     if scheme == "https" and opts.connect_to:
-        conn = _DialingHTTPSConnection(host, port, opts.connect_to, timeout=opts.timeout, context=_ssl_context(opts))
+        conn = _DialingHTTPSConnection(
+            host, port, opts.connect_to, timeout=opts.timeout, context=_ssl_context(opts)
+        )
     elif scheme == "https":
         conn = http.client.HTTPSConnection(host, port, timeout=opts.timeout, context=_ssl_context(opts))
     else:
         conn = http.client.HTTPConnection(*(opts.connect_to or (host, port)), timeout=opts.timeout)
     try:
-        conn.request("GET", prefix + path, headers={"Host": _host_header(host, port, scheme), "Accept": "*/*"})
+        conn.request(
+            "GET", prefix + path, headers={"Host": _host_header(host, port, scheme), "Accept": "*/*"}
+        )
         response = conn.getresponse()
         return response.status, response.read(64 * 1024)
     finally:
@@ -317,8 +333,11 @@ async def _converse(base_url: str, route: str, opts: DdpProbeOptions) -> DdpSess
 
     first_url = url()
     kwargs: dict[str, Any] = {
-        "open_timeout": opts.timeout, "close_timeout": opts.timeout, "ping_interval": None,
-        "max_size": 1 << 20, "proxy": None,  # the probe talks to the ingress itself, never via a proxy
+        "open_timeout": opts.timeout,
+        "close_timeout": opts.timeout,
+        "ping_interval": None,
+        "max_size": 1 << 20,
+        "proxy": None,  # the probe talks to the ingress itself, never via a proxy
     }
     if scheme == "https":
         kwargs["ssl"] = _ssl_context(opts)
@@ -327,7 +346,9 @@ async def _converse(base_url: str, route: str, opts: DdpProbeOptions) -> DdpSess
 
     state: dict[str, Any] = {"route": route, "url": first_url, "framing": framing}
 
-    async def conversation(target: str, hello: dict[str, Any]) -> tuple[_Conversation, dict[str, Any] | None, bool]:
+    async def conversation(
+        target: str, hello: dict[str, Any]
+    ) -> tuple[_Conversation, dict[str, Any] | None, bool]:
         """Open, read the greeting, send ``hello``; returns (conversation, connect answer, server_id seen)."""
         ws = await connect(target, **kwargs)
         conv = _Conversation(ws, framing, opts.timeout)
@@ -352,7 +373,7 @@ async def _converse(base_url: str, route: str, opts: DdpProbeOptions) -> DdpSess
             raise _ProtocolError('no "connected" or "failed" answer to connect')
         if answer.get("msg") == "failed":
             state["failed_version"] = str(answer.get("version", ""))
-            raise _ProtocolError(f'connect version 1 answered {json.dumps(answer)}')
+            raise _ProtocolError(f"connect version 1 answered {json.dumps(answer)}")
         state.update(connected=True, session=str(answer.get("session", "")))
         await conv.send({"msg": "ping", "id": "x"})
         pong = await conv.until(lambda m: m.get("msg") == "pong" and m.get("id") == "x")
@@ -361,10 +382,16 @@ async def _converse(base_url: str, route: str, opts: DdpProbeOptions) -> DdpSess
             raise _ProtocolError('no {"msg":"pong","id":"x"} answer to ping')
     except InvalidStatus as exc:
         status = exc.response.status_code
-        state.update(reached=True, http_status=status, error_kind="http",
-                     error=f"{first_url} answered HTTP {status}, not a WebSocket upgrade")
+        state.update(
+            reached=True,
+            http_status=status,
+            error_kind="http",
+            error=f"{first_url} answered HTTP {status}, not a WebSocket upgrade",
+        )
     except (InvalidHandshake, WebSocketException) as exc:
-        state.update(reached=True, error_kind="protocol", error=f"{first_url}: WebSocket handshake failed ({exc})")
+        state.update(
+            reached=True, error_kind="protocol", error=f"{first_url}: WebSocket handshake failed ({exc})"
+        )
     except _ProtocolError as exc:
         state.update(error_kind="protocol", error=f"{first_url}: {exc}")
     except (OSError, asyncio.TimeoutError, ssl.SSLError) as exc:
@@ -417,10 +444,17 @@ async def observe_ddp(base_url: str, options: DdpProbeOptions | None = None) -> 
             info_error = f"GET /sockjs/info answered HTTP {info_status} with non-JSON content"
     except (OSError, http.client.HTTPException, ssl.SSLError) as exc:
         info_error = _describe_network_error(exc, f"{base_url.rstrip('/')}/sockjs/info")[1]
-    websocket, sockjs = await asyncio.gather(_converse(base_url, "/websocket", opts), _converse(base_url, "/sockjs", opts))
+    websocket, sockjs = await asyncio.gather(
+        _converse(base_url, "/websocket", opts), _converse(base_url, "/sockjs", opts)
+    )
     return DdpObservation(
-        base_url=base_url, sockjs_info=info, sockjs_info_status=info_status, sockjs_info_error=info_error,
-        websocket=websocket, sockjs=sockjs, elapsed=round(time.monotonic() - started, 3),
+        base_url=base_url,
+        sockjs_info=info,
+        sockjs_info_status=info_status,
+        sockjs_info_error=info_error,
+        websocket=websocket,
+        sockjs=sockjs,
+        elapsed=round(time.monotonic() - started, 3),
     )
 
 
@@ -441,8 +475,16 @@ def _evidence(s: DdpSession) -> tuple[tuple[str, str], ...]:
 def _handshake(obs: DdpObservation, route: str, rule_id: str) -> list[Finding]:
     s = obs.route(route)
     if not s.reached:
-        return [Finding(rule_id=rule_id, verdict=Verdict.ERROR, message=s.error or f"{s.url} is unreachable",
-                        expected="a WebSocket upgrade", found=s.error_kind or "no connection", resource=s.url)]
+        return [
+            Finding(
+                rule_id=rule_id,
+                verdict=Verdict.ERROR,
+                message=s.error or f"{s.url} is unreachable",
+                expected="a WebSocket upgrade",
+                found=s.error_kind or "no connection",
+                resource=s.url,
+            )
+        ]
     missing = []
     if s.framing == "sockjs" and not s.sockjs_open:
         missing.append('SockJS open frame "o"')
@@ -452,13 +494,23 @@ def _handshake(obs: DdpObservation, route: str, rule_id: str) -> list[Finding]:
         missing.append('{"msg":"pong","id":"x"}')
     if not missing and not s.error:
         note = "" if s.server_id else " (no server_id frame before connected)"
-        return [passed(rule_id, f"{route}: DDP connect answered connected (session {s.session}) and ping answered pong{note}")]
-    return [Finding(
-        rule_id=rule_id, verdict=Verdict.FAIL,
-        message=f"{route}: {s.error or 'DDP handshake incomplete'}",
-        expected="; ".join(missing) or "a complete DDP handshake", found=s.error or "incomplete",
-        resource=s.url, evidence=_evidence(s),
-    )]
+        return [
+            passed(
+                rule_id,
+                f"{route}: DDP connect answered connected (session {s.session}) and ping answered pong{note}",
+            )
+        ]
+    return [
+        Finding(
+            rule_id=rule_id,
+            verdict=Verdict.FAIL,
+            message=f"{route}: {s.error or 'DDP handshake incomplete'}",
+            expected="; ".join(missing) or "a complete DDP handshake",
+            found=s.error or "incomplete",
+            resource=s.url,
+            evidence=_evidence(s),
+        )
+    ]
 
 
 def rule_websocket_handshake(obs: DdpObservation) -> list[Finding]:
@@ -481,28 +533,47 @@ def rule_reaches_ddp_streamer(obs: DdpObservation) -> list[Finding]:
         signals = obs.signals(route)
         evidence = tuple(("signal", f"{text} -> {server}") for text, server in signals) + _evidence(s)
         if not s.reached:
-            findings.append(Finding(rule_id=RULE_REACHES_DDP_STREAMER, verdict=Verdict.ERROR,
-                                    message=f"not checked: {s.error or s.url + ' is unreachable'}", resource=s.url))
+            findings.append(
+                Finding(
+                    rule_id=RULE_REACHES_DDP_STREAMER,
+                    verdict=Verdict.ERROR,
+                    message=f"not checked: {s.error or s.url + ' is unreachable'}",
+                    resource=s.url,
+                )
+            )
             continue
         who = obs.answered_by(route)
         said = "; ".join(text for text, _ in signals) or "no signal"
         if who == DDP_STREAMER:
             findings.append(passed(RULE_REACHES_DDP_STREAMER, f"ddp-streamer answered {route} ({said})"))
         elif who == MONOLITH:
-            findings.append(Finding(
-                rule_id=RULE_REACHES_DDP_STREAMER, verdict=Verdict.FAIL,
-                message=(f"the monolith answered {route}: the ingress routes {route} to the monolith, not "
-                         f"ddp-streamer ({said})"),
-                expected=f"{route} (Prefix) -> the ddp-streamer Service, port http", found=f"monolith ({said})",
-                resource=s.url, evidence=evidence,
-            ))
+            findings.append(
+                Finding(
+                    rule_id=RULE_REACHES_DDP_STREAMER,
+                    verdict=Verdict.FAIL,
+                    message=(
+                        f"the monolith answered {route}: the ingress routes {route} to the monolith, not "
+                        f"ddp-streamer ({said})"
+                    ),
+                    expected=f"{route} (Prefix) -> the ddp-streamer Service, port http",
+                    found=f"monolith ({said})",
+                    resource=s.url,
+                    evidence=evidence,
+                )
+            )
         else:
-            findings.append(Finding(
-                rule_id=RULE_REACHES_DDP_STREAMER, verdict=Verdict.FAIL, severity=Severity.WARNING,
-                message=f"could not tell which server answered {route} ({said}{'; ' + s.error if s.error else ''})",
-                expected="ddp-streamer (UUID session, connected on version 99)", found="unidentified",
-                resource=s.url, evidence=evidence,
-            ))
+            findings.append(
+                Finding(
+                    rule_id=RULE_REACHES_DDP_STREAMER,
+                    verdict=Verdict.FAIL,
+                    severity=Severity.WARNING,
+                    message=f"could not tell which server answered {route} ({said}{'; ' + s.error if s.error else ''})",
+                    expected="ddp-streamer (UUID session, connected on version 99)",
+                    found="unidentified",
+                    resource=s.url,
+                    evidence=evidence,
+                )
+            )
     return findings
 
 
@@ -517,7 +588,16 @@ def evaluate_ddp(obs: DdpObservation) -> list[Finding]:
 
 
 __all__ = [
-    "DDP_RULES", "DdpObservation", "DdpProbeOptions", "DdpSession", "evaluate_ddp", "observe_ddp",
-    "observe_ddp_sync", "rule_reaches_ddp_streamer", "rule_sockjs_handshake", "rule_websocket_handshake",
-    "session_kind", "sockjs_path",
+    "DDP_RULES",
+    "DdpObservation",
+    "DdpProbeOptions",
+    "DdpSession",
+    "evaluate_ddp",
+    "observe_ddp",
+    "observe_ddp_sync",
+    "rule_reaches_ddp_streamer",
+    "rule_sockjs_handshake",
+    "rule_websocket_handshake",
+    "session_kind",
+    "sockjs_path",
 ]

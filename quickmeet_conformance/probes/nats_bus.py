@@ -87,7 +87,9 @@ class BusProbeOptions:
     @property
     def time_budget(self) -> float:
         """An upper bound on the whole probe; the probe aborts past it."""
-        return self.connect_timeout * 2 + self.discover_window + self.ping_timeout + self.heartbeat_window + 5.0
+        return (
+            self.connect_timeout * 2 + self.discover_window + self.ping_timeout + self.heartbeat_window + 5.0
+        )
 
 
 @dataclass(frozen=True)
@@ -176,7 +178,9 @@ class _Collector:
         kind = msg.subject[len(self.prefix) + 1 :].split(".", 1)[0]
         if kind == "INFO":
             services = payload.get("services") or []
-            names = tuple(s["name"] for s in services if isinstance(s, dict) and isinstance(s.get("name"), str))
+            names = tuple(
+                s["name"] for s in services if isinstance(s, dict) and isinstance(s.get("name"), str)
+            )
             client = payload.get("client") or {}
             self.nodes[sender] = BusNode(
                 node_id=sender,
@@ -184,7 +188,9 @@ class _Collector:
                 hostname=str(payload.get("hostname", "")),
                 instance_id=str(payload.get("instanceID", "")),
                 protocol_version=str(payload.get("ver", "")),
-                client=f"{client.get('type', '')} {client.get('version', '')}".strip() if isinstance(client, dict) else "",
+                client=f"{client.get('type', '')} {client.get('version', '')}".strip()
+                if isinstance(client, dict)
+                else "",
             )
             self.last_info = time.monotonic()
         elif kind == "HEARTBEAT":
@@ -233,16 +239,22 @@ def _connect_error_finding(url: str, exc: BaseException | None, last_error: Base
             RULE_REACHABLE,
             f"NATS at {url} refused the probe: authorization violation (the server needs credentials: "
             "pass them in the URL, nats://user:password@host:4222, as the TRANSPORTER secret does)",
-            expected="a NATS connection", found="Authorization Violation", resource=url,
+            expected="a NATS connection",
+            found="Authorization Violation",
+            resource=url,
         )
     cause = last_error if isinstance(last_error, OSError) else exc
-    reason = (f"{type(cause).__name__}: {cause}" if str(cause) else type(cause).__name__) if cause else "no answer"
+    reason = (
+        (f"{type(cause).__name__}: {cause}" if str(cause) else type(cause).__name__) if cause else "no answer"
+    )
     if isinstance(exc, asyncio.TimeoutError) and not isinstance(last_error, OSError):
         reason = "timed out"
     return _error(
         RULE_REACHABLE,
         f"NATS at {url} is unreachable ({reason})",
-        expected="a NATS connection", found=reason, resource=url,
+        expected="a NATS connection",
+        found=reason,
+        resource=url,
     )
 
 
@@ -254,8 +266,16 @@ async def observe_bus(url: str, options: BusProbeOptions | None = None) -> BusOb
         return await asyncio.wait_for(_observe(url, opts), timeout=opts.time_budget)
     except asyncio.TimeoutError:  # belt and braces: every step below has its own bound
         return BusObservation(
-            url=redact_url(url), prefix=subject_prefix(opts.namespace), probe_id=opts.probe_id, connected=False,
-            errors=(_error(RULE_REACHABLE, f"the bus probe of {redact_url(url)} overran its {opts.time_budget:.0f} s budget"),),
+            url=redact_url(url),
+            prefix=subject_prefix(opts.namespace),
+            probe_id=opts.probe_id,
+            connected=False,
+            errors=(
+                _error(
+                    RULE_REACHABLE,
+                    f"the bus probe of {redact_url(url)} overran its {opts.time_budget:.0f} s budget",
+                ),
+            ),
         )
 
 
@@ -295,13 +315,18 @@ async def _observe(url: str, opts: BusProbeOptions) -> BusObservation:
         )
     except (OSError, asyncio.TimeoutError, nats.errors.Error) as exc:
         return BusObservation(
-            url=shown_url, prefix=prefix, probe_id=probe_id, connected=False,
+            url=shown_url,
+            prefix=prefix,
+            probe_id=probe_id,
+            connected=False,
             errors=(_connect_error_finding(shown_url, exc, last_error[-1] if last_error else None),),
         )
 
     col = _Collector(prefix, probe_id, opts.max_packets)
     pinged: list[str] = []
-    flush_s = cast(int, opts.connect_timeout)  # nats-py annotates int seconds; a float works (asyncio.wait_for)
+    flush_s = cast(
+        int, opts.connect_timeout
+    )  # nats-py annotates int seconds; a float works (asyncio.wait_for)
     try:
         for subject in (f"{prefix}.INFO.{probe_id}", f"{prefix}.PONG.{probe_id}", f"{prefix}.HEARTBEAT"):
             await nc.subscribe(subject, cb=col.on_message, pending_msgs_limit=opts.max_packets)
@@ -309,7 +334,9 @@ async def _observe(url: str, opts: BusProbeOptions) -> BusObservation:
         started = time.monotonic()
         heartbeat_deadline = started + opts.heartbeat_window
 
-        await nc.publish(f"{prefix}.DISCOVER", json.dumps({"ver": PROTOCOL_VERSION, "sender": probe_id}).encode())
+        await nc.publish(
+            f"{prefix}.DISCOVER", json.dumps({"ver": PROTOCOL_VERSION, "sender": probe_id}).encode()
+        )
         await nc.flush(timeout=flush_s)
         await col.wait_for_infos(started + opts.discover_window, opts.discover_settle)
 
@@ -317,11 +344,18 @@ async def _observe(url: str, opts: BusProbeOptions) -> BusObservation:
             ping_id = str(uuid.uuid4())
             col.ping_ids[ping_id] = node_id
             pinged.append(node_id)
-            ping = {"ver": PROTOCOL_VERSION, "sender": probe_id, "time": int(time.time() * 1000), "id": ping_id}
+            ping = {
+                "ver": PROTOCOL_VERSION,
+                "sender": probe_id,
+                "time": int(time.time() * 1000),
+                "id": ping_id,
+            }
             await nc.publish(f"{prefix}.PING.{node_id}", json.dumps(ping).encode())
         if pinged:
             await nc.flush(timeout=flush_s)
-            await col.wait_until(time.monotonic() + opts.ping_timeout, lambda: all(n in col.pongs for n in pinged))
+            await col.wait_until(
+                time.monotonic() + opts.ping_timeout, lambda: all(n in col.pongs for n in pinged)
+            )
 
         await col.wait_until(
             heartbeat_deadline,
@@ -330,8 +364,16 @@ async def _observe(url: str, opts: BusProbeOptions) -> BusObservation:
         listened = time.monotonic() - started
     except (OSError, asyncio.TimeoutError, nats.errors.Error) as exc:
         return BusObservation(
-            url=shown_url, prefix=prefix, probe_id=probe_id, connected=False,
-            errors=(_error(RULE_REACHABLE, f"NATS at {shown_url} failed during the probe ({type(exc).__name__}: {exc})"),),
+            url=shown_url,
+            prefix=prefix,
+            probe_id=probe_id,
+            connected=False,
+            errors=(
+                _error(
+                    RULE_REACHABLE,
+                    f"NATS at {shown_url} failed during the probe ({type(exc).__name__}: {exc})",
+                ),
+            ),
         )
     finally:
         try:
@@ -344,7 +386,9 @@ async def _observe(url: str, opts: BusProbeOptions) -> BusObservation:
             RULE_PROTOCOL,
             f"node {sender} speaks Moleculer protocol version {ver!r}, the probe and QuickMeet.Chat's "
             f"Moleculer 0.14 speak {PROTOCOL_VERSION!r}: a service built on another Moleculer major is on the bus",
-            expected=f'ver "{PROTOCOL_VERSION}"', found=f'ver "{ver}"', resource=f"node/{sender}",
+            expected=f'ver "{PROTOCOL_VERSION}"',
+            found=f'ver "{ver}"',
+            resource=f"node/{sender}",
         )
         for sender, ver in sorted(col.versions.items())
         if ver != PROTOCOL_VERSION
@@ -390,14 +434,16 @@ class ComponentExpectation:
 
 
 # component -> (service, aliases); CONTRACT.md > Components, "Moleculer service name on NATS".
-COMPONENT_SERVICES: Mapping[str, tuple[str, tuple[str, ...]]] = MappingProxyType({
-    "monolith": ("license", ("meteor",)),
-    "authorization": ("authorization", ()),
-    "accounts": ("accounts", ()),
-    "presence": ("presence", ()),
-    "ddp-streamer": ("streamer", ()),
-    "stream-hub": ("hub", ()),
-})
+COMPONENT_SERVICES: Mapping[str, tuple[str, tuple[str, ...]]] = MappingProxyType(
+    {
+        "monolith": ("license", ("meteor",)),
+        "authorization": ("authorization", ()),
+        "accounts": ("accounts", ()),
+        "presence": ("presence", ()),
+        "ddp-streamer": ("streamer", ()),
+        "stream-hub": ("hub", ()),
+    }
+)
 MONOLITH = "monolith"
 STREAM_HUB = "stream-hub"
 
@@ -414,12 +460,14 @@ class BusExpectations:
         *,
         pods: Mapping[str, Iterable[str]] | None = None,
         namespace: str = "",
-    ) -> "BusExpectations":
+    ) -> BusExpectations:
         """Expectations from ``{component: expected nodes}`` (components from :data:`COMPONENT_SERVICES`),
         with pod names per component when a live cluster told us."""
         unknown = sorted(set(counts) - set(COMPONENT_SERVICES))
         if unknown:
-            raise ValueError(f"unknown component(s) {', '.join(unknown)}; known: {', '.join(COMPONENT_SERVICES)}")
+            raise ValueError(
+                f"unknown component(s) {', '.join(unknown)}; known: {', '.join(COMPONENT_SERVICES)}"
+            )
         items = []
         for component, count in counts.items():
             service, aliases = COMPONENT_SERVICES[component]
@@ -460,8 +508,14 @@ def _fail(rule_id: str, message: str, **kw: Any) -> Finding:
 def rule_bus_reachable(obs: BusObservation) -> list[Finding]:
     """The probe connected to NATS (CONTRACT.md > Components: nats, client port 4222)."""
     if not obs.connected:
-        return [f for f in obs.errors if f.rule_id == RULE_REACHABLE] or [_error(RULE_REACHABLE, f"NATS at {obs.url} is unreachable")]
-    return [passed(RULE_REACHABLE, f"NATS at {obs.url} accepted the probe ({obs.prefix}, probe id {obs.probe_id})")]
+        return [f for f in obs.errors if f.rule_id == RULE_REACHABLE] or [
+            _error(RULE_REACHABLE, f"NATS at {obs.url} is unreachable")
+        ]
+    return [
+        passed(
+            RULE_REACHABLE, f"NATS at {obs.url} accepted the probe ({obs.prefix}, probe id {obs.probe_id})"
+        )
+    ]
 
 
 def rule_protocol_version(obs: BusObservation) -> list[Finding]:
@@ -469,7 +523,12 @@ def rule_protocol_version(obs: BusObservation) -> list[Finding]:
     if (blocked := _cannot_check(obs, RULE_PROTOCOL)) is not None:
         return blocked
     mismatched = [f for f in obs.errors if f.rule_id == RULE_PROTOCOL]
-    return mismatched or [passed(RULE_PROTOCOL, f"all {len(obs.versions)} senders on {obs.prefix} speak protocol {PROTOCOL_VERSION!r}")]
+    return mismatched or [
+        passed(
+            RULE_PROTOCOL,
+            f"all {len(obs.versions)} senders on {obs.prefix} speak protocol {PROTOCOL_VERSION!r}",
+        )
+    ]
 
 
 def rule_service_announced(obs: BusObservation, exp: BusExpectations) -> list[Finding]:
@@ -482,20 +541,38 @@ def rule_service_announced(obs: BusObservation, exp: BusExpectations) -> list[Fi
             continue
         announcing = obs.nodes_announcing(c.service)
         if announcing:
-            findings.append(passed(RULE_SERVICE_ANNOUNCED, f"{c.component}: service {c.service!r} announced by {_ids(announcing)}"))
+            findings.append(
+                passed(
+                    RULE_SERVICE_ANNOUNCED,
+                    f"{c.component}: service {c.service!r} announced by {_ids(announcing)}",
+                )
+            )
             continue
         extra = ""
         if c.component == MONOLITH:
-            extra = " (every service depends on the monolith's license service: nothing is fully up without it)"
-        findings.append(_fail(
-            RULE_SERVICE_ANNOUNCED,
-            f"{c.component}: no node on {obs.prefix} announces service {c.service!r}{extra}; "
-            f"nodes that answered DISCOVER: {_ids(obs.nodes.values())}",
-            expected=f"service {c.service!r} on >= 1 node", found="not announced",
-            resource=f"component/{c.component}",
-            evidence=(("nodes", "; ".join(f"{n.node_id}: {', '.join(s for s in n.services if not s.startswith('$'))}"
-                                          for n in obs.nodes.values()) or "none"),),
-        ))
+            extra = (
+                " (every service depends on the monolith's license service: nothing is fully up without it)"
+            )
+        findings.append(
+            _fail(
+                RULE_SERVICE_ANNOUNCED,
+                f"{c.component}: no node on {obs.prefix} announces service {c.service!r}{extra}; "
+                f"nodes that answered DISCOVER: {_ids(obs.nodes.values())}",
+                expected=f"service {c.service!r} on >= 1 node",
+                found="not announced",
+                resource=f"component/{c.component}",
+                evidence=(
+                    (
+                        "nodes",
+                        "; ".join(
+                            f"{n.node_id}: {', '.join(s for s in n.services if not s.startswith('$'))}"
+                            for n in obs.nodes.values()
+                        )
+                        or "none",
+                    ),
+                ),
+            )
+        )
     return findings
 
 
@@ -511,14 +588,23 @@ def rule_node_count_matches_pods(obs: BusObservation, exp: BusExpectations) -> l
         announcing = obs.nodes_announcing(*c.names)
         found = len(announcing)
         if found == c.nodes:
-            findings.append(passed(RULE_NODE_COUNT, f"{c.component}: {found} node(s) announce {c.service!r} as expected ({_ids(announcing)})"))
+            findings.append(
+                passed(
+                    RULE_NODE_COUNT,
+                    f"{c.component}: {found} node(s) announce {c.service!r} as expected ({_ids(announcing)})",
+                )
+            )
         else:
-            findings.append(_fail(
-                RULE_NODE_COUNT,
-                f"{c.component}: expected {c.nodes} node(s) announcing {c.service!r}, "
-                f"found {found} ({_ids(announcing)})",
-                expected=str(c.nodes), found=f"{found}: {_ids(announcing)}", resource=f"component/{c.component}",
-            ))
+            findings.append(
+                _fail(
+                    RULE_NODE_COUNT,
+                    f"{c.component}: expected {c.nodes} node(s) announcing {c.service!r}, "
+                    f"found {found} ({_ids(announcing)})",
+                    expected=str(c.nodes),
+                    found=f"{found}: {_ids(announcing)}",
+                    resource=f"component/{c.component}",
+                )
+            )
     return findings
 
 
@@ -530,12 +616,16 @@ def rule_hub_single(obs: BusObservation, exp: BusExpectations | None = None) -> 
     hubs = obs.nodes_announcing(service)
     if len(hubs) <= 1:
         return [passed(RULE_HUB_SINGLE, f"{len(hubs)} node(s) announce {service!r}: {_ids(hubs)}")]
-    return [_fail(
-        RULE_HUB_SINGLE,
-        f"{len(hubs)} nodes announce {service!r} ({_ids(hubs)}): stream-hub must never run more than one "
-        "pod, every MongoDB change would be broadcast more than once",
-        expected="at most 1 node", found=f"{len(hubs)}: {_ids(hubs)}", resource=f"component/{STREAM_HUB}",
-    )]
+    return [
+        _fail(
+            RULE_HUB_SINGLE,
+            f"{len(hubs)} nodes announce {service!r} ({_ids(hubs)}): stream-hub must never run more than one "
+            "pod, every MongoDB change would be broadcast more than once",
+            expected="at most 1 node",
+            found=f"{len(hubs)}: {_ids(hubs)}",
+            resource=f"component/{STREAM_HUB}",
+        )
+    ]
 
 
 def rule_monolith_not_duplicating(obs: BusObservation, exp: BusExpectations) -> list[Finding]:
@@ -552,19 +642,25 @@ def rule_monolith_not_duplicating(obs: BusObservation, exp: BusExpectations) -> 
     for node in monoliths:
         dup = sorted(s for s in node.services if s in taken_over)
         if dup:
-            findings.append(_fail(
-                RULE_MONOLITH_NOT_DUPLICATING,
-                f"monolith node {node.node_id} also announces {', '.join(repr(s) for s in dup)}, which the "
-                f"{', '.join(taken_over[s] for s in dup)} pod(s) provide: the monolith is not in microservices "
-                "mode (TRANSPORTER should be nats://..., not monolith+nats://...)",
-                expected=f"none of {', '.join(sorted(taken_over))}", found=", ".join(dup), resource=f"node/{node.node_id}",
-            ))
+            findings.append(
+                _fail(
+                    RULE_MONOLITH_NOT_DUPLICATING,
+                    f"monolith node {node.node_id} also announces {', '.join(repr(s) for s in dup)}, which the "
+                    f"{', '.join(taken_over[s] for s in dup)} pod(s) provide: the monolith is not in microservices "
+                    "mode (TRANSPORTER should be nats://..., not monolith+nats://...)",
+                    expected=f"none of {', '.join(sorted(taken_over))}",
+                    found=", ".join(dup),
+                    resource=f"node/{node.node_id}",
+                )
+            )
     if not findings:
-        findings.append(passed(
-            RULE_MONOLITH_NOT_DUPLICATING,
-            f"{len(monoliths)} monolith node(s) ({_ids(monoliths)}) announce none of "
-            f"{', '.join(sorted(taken_over)) or 'the microservices'}",
-        ))
+        findings.append(
+            passed(
+                RULE_MONOLITH_NOT_DUPLICATING,
+                f"{len(monoliths)} monolith node(s) ({_ids(monoliths)}) announce none of "
+                f"{', '.join(sorted(taken_over)) or 'the microservices'}",
+            )
+        )
     return findings
 
 
@@ -574,17 +670,29 @@ def rule_heartbeats(obs: BusObservation, exp: BusExpectations | None = None) -> 
     if (blocked := _cannot_check(obs, RULE_HEARTBEATS)) is not None:
         return blocked
     if not obs.nodes:
-        return [skipped(RULE_HEARTBEATS, f"no node answered DISCOVER on {obs.prefix}: no heartbeat to expect")]
+        return [
+            skipped(RULE_HEARTBEATS, f"no node answered DISCOVER on {obs.prefix}: no heartbeat to expect")
+        ]
     silent = [n for n in obs.nodes if obs.heartbeats.get(n, 0) == 0]
     if not silent:
-        return [passed(RULE_HEARTBEATS, f"all {len(obs.nodes)} node(s) sent HEARTBEAT within {obs.heartbeat_window:.1f} s")]
+        return [
+            passed(
+                RULE_HEARTBEATS,
+                f"all {len(obs.nodes)} node(s) sent HEARTBEAT within {obs.heartbeat_window:.1f} s",
+            )
+        ]
     note = " (the packet cap was hit: counts may be low)" if obs.truncated else ""
-    return [_fail(
-        RULE_HEARTBEATS,
-        f"node {n} answered DISCOVER but sent no HEARTBEAT in {obs.heartbeat_window:.1f} s "
-        f"(heartbeat interval {obs.heartbeat_interval:g} s): its peers will drop it as dead{note}",
-        expected=f">= 1 HEARTBEAT per {obs.heartbeat_interval:g} s", found="none", resource=f"node/{n}",
-    ) for n in silent]
+    return [
+        _fail(
+            RULE_HEARTBEATS,
+            f"node {n} answered DISCOVER but sent no HEARTBEAT in {obs.heartbeat_window:.1f} s "
+            f"(heartbeat interval {obs.heartbeat_interval:g} s): its peers will drop it as dead{note}",
+            expected=f">= 1 HEARTBEAT per {obs.heartbeat_interval:g} s",
+            found="none",
+            resource=f"node/{n}",
+        )
+        for n in silent
+    ]
 
 
 def rule_ping_pong(obs: BusObservation, exp: BusExpectations | None = None) -> list[Finding]:
@@ -596,12 +704,19 @@ def rule_ping_pong(obs: BusObservation, exp: BusExpectations | None = None) -> l
     mute = [n for n in obs.pinged if n not in obs.pongs]
     if not mute:
         slowest = max(obs.pongs.values())
-        return [passed(RULE_PING_PONG, f"all {len(obs.pinged)} node(s) answered PING (slowest {slowest:.0f} ms)")]
-    return [_fail(
-        RULE_PING_PONG,
-        f"node {n} did not answer PING on {obs.prefix}.PING.{n}",
-        expected="PONG", found="no answer", resource=f"node/{n}",
-    ) for n in mute]
+        return [
+            passed(RULE_PING_PONG, f"all {len(obs.pinged)} node(s) answered PING (slowest {slowest:.0f} ms)")
+        ]
+    return [
+        _fail(
+            RULE_PING_PONG,
+            f"node {n} did not answer PING on {obs.prefix}.PING.{n}",
+            expected="PONG",
+            found="no answer",
+            resource=f"node/{n}",
+        )
+        for n in mute
+    ]
 
 
 def rule_node_maps_to_pod(obs: BusObservation, exp: BusExpectations) -> list[Finding]:
@@ -609,7 +724,11 @@ def rule_node_maps_to_pod(obs: BusObservation, exp: BusExpectations) -> list[Fin
     if (blocked := _cannot_check(obs, RULE_NODE_MAPS_TO_POD)) is not None:
         return blocked
     if not exp.pods_known:
-        return [skipped(RULE_NODE_MAPS_TO_POD, "pod names unknown (--nats-url mode): only node counts are checked")]
+        return [
+            skipped(
+                RULE_NODE_MAPS_TO_POD, "pod names unknown (--nats-url mode): only node counts are checked"
+            )
+        ]
     findings = []
     for c in exp.components:
         if c.pods is None:
@@ -619,21 +738,34 @@ def rule_node_maps_to_pod(obs: BusObservation, exp: BusExpectations) -> list[Fin
         on_bus = {n.pod_name for n in nodes}
         absent = sorted(c.pods - on_bus)
         for node_id in strangers:
-            findings.append(_fail(
-                RULE_NODE_MAPS_TO_POD,
-                f"{c.component}: node {node_id} announces {c.service!r} but is none of its pods "
-                f"({', '.join(sorted(c.pods)) or 'no pods'}): another release or a stale process shares the bus",
-                expected=f"one of {', '.join(sorted(c.pods))}", found=pod_name_of(node_id), resource=f"node/{node_id}",
-            ))
+            findings.append(
+                _fail(
+                    RULE_NODE_MAPS_TO_POD,
+                    f"{c.component}: node {node_id} announces {c.service!r} but is none of its pods "
+                    f"({', '.join(sorted(c.pods)) or 'no pods'}): another release or a stale process shares the bus",
+                    expected=f"one of {', '.join(sorted(c.pods))}",
+                    found=pod_name_of(node_id),
+                    resource=f"node/{node_id}",
+                )
+            )
         for pod in absent:
-            findings.append(_fail(
-                RULE_NODE_MAPS_TO_POD,
-                f"{c.component}: pod {pod} has no node on {obs.prefix} announcing {c.service!r} "
-                f"(nodes seen: {_ids(nodes)})",
-                expected=f"a node {pod}-<pid>", found="none", resource=f"Pod/{pod}",
-            ))
+            findings.append(
+                _fail(
+                    RULE_NODE_MAPS_TO_POD,
+                    f"{c.component}: pod {pod} has no node on {obs.prefix} announcing {c.service!r} "
+                    f"(nodes seen: {_ids(nodes)})",
+                    expected=f"a node {pod}-<pid>",
+                    found="none",
+                    resource=f"Pod/{pod}",
+                )
+            )
         if not strangers and not absent:
-            findings.append(passed(RULE_NODE_MAPS_TO_POD, f"{c.component}: every node is one of its pods and every pod is on the bus"))
+            findings.append(
+                passed(
+                    RULE_NODE_MAPS_TO_POD,
+                    f"{c.component}: every node is one of its pods and every pod is on the bus",
+                )
+            )
     return findings
 
 
@@ -660,9 +792,27 @@ def evaluate_bus(obs: BusObservation, exp: BusExpectations) -> list[Finding]:
 
 
 __all__ = [
-    "BUS_RULES", "BusExpectations", "BusNode", "BusObservation", "BusProbeOptions", "COMPONENT_SERVICES",
-    "ComponentExpectation", "evaluate_bus", "new_probe_id", "observe_bus", "observe_bus_sync", "pod_name_of",
-    "redact_url", "rule_bus_reachable", "rule_heartbeats", "rule_hub_single", "rule_monolith_not_duplicating",
-    "rule_node_count_matches_pods", "rule_node_maps_to_pod", "rule_ping_pong", "rule_protocol_version",
-    "rule_service_announced", "subject_prefix",
+    "BUS_RULES",
+    "BusExpectations",
+    "BusNode",
+    "BusObservation",
+    "BusProbeOptions",
+    "COMPONENT_SERVICES",
+    "ComponentExpectation",
+    "evaluate_bus",
+    "new_probe_id",
+    "observe_bus",
+    "observe_bus_sync",
+    "pod_name_of",
+    "redact_url",
+    "rule_bus_reachable",
+    "rule_heartbeats",
+    "rule_hub_single",
+    "rule_monolith_not_duplicating",
+    "rule_node_count_matches_pods",
+    "rule_node_maps_to_pod",
+    "rule_ping_pong",
+    "rule_protocol_version",
+    "rule_service_announced",
+    "subject_prefix",
 ]

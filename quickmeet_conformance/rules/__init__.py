@@ -8,7 +8,9 @@ import importlib
 import pkgutil
 
 NOT_RULES = frozenset({"engine"})
-OTHER_LANES = frozenset({"upgrade_rules", "live_rules", "probe_rules"})  # modules that import their lane's machinery
+OTHER_LANES = frozenset(
+    {"upgrade_rules", "live_rules", "probe_rules"}
+)  # modules that import their lane's machinery
 
 
 def _modules() -> list[str]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 from ..expectations import MICROSERVICE_KEYS
 from ..findings import Finding
@@ -25,10 +25,14 @@ def rule_components_present(ctx: Context, r: Rule) -> Iterable[Finding]:
     for component, wanted in ctx.expectations.components.items():
         found = topo.components(component)
         refs = ", ".join(w.ref for w in found) or "none"
-        why = ctx.expectations.stream_hub.reason if component == STREAM_HUB else (
-            "microservices are " + ("on" if ctx.expectations.microservices else "off")
+        why = (
+            ctx.expectations.stream_hub.reason
+            if component == STREAM_HUB
+            else ("microservices are " + ("on" if ctx.expectations.microservices else "off"))
         )
-        key = _COMPONENT_KEY.get(component, f"microservices.{MICROSERVICE_KEYS.get(component, '')}".rstrip("."))
+        key = _COMPONENT_KEY.get(
+            component, f"microservices.{MICROSERVICE_KEYS.get(component, '')}".rstrip(".")
+        )
         if component in ("nats", "mongodb"):
             key, why = f"{component}.enabled", f"{component}.enabled is {str(wanted).lower()}"
         if wanted and not found:
@@ -53,7 +57,11 @@ def _expected_image(ctx: Context, component: str) -> tuple[str | None, str, str]
     """(repository or None when the values do not say, tag, values key of the image)."""
     app_version = ctx.expectations.app_version
     if component == MONOLITH:
-        return lookup(ctx.merged, "image.repository"), str(lookup(ctx.merged, "image.tag") or app_version), "image"
+        return (
+            lookup(ctx.merged, "image.repository"),
+            str(lookup(ctx.merged, "image.tag") or app_version),
+            "image",
+        )
     key = MICROSERVICE_KEYS.get(component)
     if key is None:
         return None, "", ""

@@ -7,8 +7,9 @@ helm or a cluster (the pipeline did that before them).
 from __future__ import annotations
 
 import traceback
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any, Callable, Iterable
+from typing import TYPE_CHECKING, Any
 
 from ..charts import Chart
 from ..expectations import Expectations
@@ -40,8 +41,10 @@ class Context:
     rendered: Rendered | None = None
     topology: Topology | None = None
     render_error: str | None = None  # the one-line reason when the chart refused these values
-    upgrade: "UpgradeView | None" = None  # upgrade lane: both sides and the plan (the fields above are the to-side)
-    live: "LiveView | None" = None  # live lane: what the cluster showed (snapshots, watches, upgrade outcomes)
+    upgrade: UpgradeView | None = (
+        None  # upgrade lane: both sides and the plan (the fields above are the to-side)
+    )
+    live: LiveView | None = None  # live lane: what the cluster showed (snapshots, watches, upgrade outcomes)
 
 
 CheckFn = Callable[[Context, "Rule"], Iterable[Finding]]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from typing import Iterable
+from collections.abc import Iterable
 
 from ..findings import Finding, Severity
 from ..redact import CREDENTIAL_ENV, SWITCH_VALUES, URI_CREDENTIALS
@@ -34,9 +34,15 @@ def rule_ddp_streamer_capacity(ctx: Context, r: Rule) -> Iterable[Finding]:
     if have < need:
         key = "microservices.ddpStreamer.replicas"
         streamers = ctx.topology.components(DDP_STREAMER)
-        yield r.fail(ctx, f"{users} concurrent users need {need} ddp-streamer pods, the release runs {have}",
-                     expected=f">= {need}", found=str(have), workload=streamers[0] if streamers else None,
-                     field_path="spec.replicas", key_path=key if ctx.values_file.position(key) else "")
+        yield r.fail(
+            ctx,
+            f"{users} concurrent users need {need} ddp-streamer pods, the release runs {have}",
+            expected=f">= {need}",
+            found=str(have),
+            workload=streamers[0] if streamers else None,
+            field_path="spec.replicas",
+            key_path=key if ctx.values_file.position(key) else "",
+        )
 
 
 @rule(
@@ -49,9 +55,13 @@ def rule_ddp_streamer_capacity(ctx: Context, r: Rule) -> Iterable[Finding]:
 )
 def rule_external_mongodb(ctx: Context, r: Rule) -> Iterable[Finding]:
     if lookup(ctx.merged, "mongodb.enabled"):
-        yield r.fail(ctx, "the embedded MongoDB is enabled: fine for tests, not for production",
-                     expected="mongodb.enabled: false", found="true",
-                     key_path="mongodb.enabled" if ctx.values_file.position("mongodb.enabled") else "")
+        yield r.fail(
+            ctx,
+            "the embedded MongoDB is enabled: fine for tests, not for production",
+            expected="mongodb.enabled: false",
+            found="true",
+            key_path="mongodb.enabled" if ctx.values_file.position("mongodb.enabled") else "",
+        )
 
 
 @rule(
@@ -70,9 +80,13 @@ def rule_no_default_passwords(ctx: Context, r: Rule) -> Iterable[Finding]:
         current, default = lookup(ctx.merged, key), lookup(defaults, key)
         if current and current == default:
             # never print the password itself
-            yield r.fail(ctx, f"{key} is the chart's default, known to anyone who reads the chart",
-                         expected="a password of your own", found="the chart default (hidden)",
-                         key_path=key if ctx.values_file.position(key) else "")
+            yield r.fail(
+                ctx,
+                f"{key} is the chart's default, known to anyone who reads the chart",
+                expected="a password of your own",
+                found="the chart default (hidden)",
+                key_path=key if ctx.values_file.position(key) else "",
+            )
 
 
 @rule(
@@ -88,9 +102,14 @@ def rule_resources_set(ctx: Context, r: Rule) -> Iterable[Finding]:
             continue
         container = workload.container_for(workload.component, ctx.matcher)
         if not container.has_resources:
-            yield r.fail(ctx, f"{workload.component} ({workload.ref}) has no resource requests or limits",
-                         expected="resources.requests and limits", found="none", workload=workload,
-                         field_path=f"spec.template.spec.containers[{container.name}].resources")
+            yield r.fail(
+                ctx,
+                f"{workload.component} ({workload.ref}) has no resource requests or limits",
+                expected="resources.requests and limits",
+                found="none",
+                workload=workload,
+                field_path=f"spec.template.spec.containers[{container.name}].resources",
+            )
 
 
 def _plain_credential(var: EnvVar) -> str:
@@ -122,8 +141,13 @@ def rule_no_plain_env_credentials(ctx: Context, r: Rule) -> Iterable[Finding]:
                 if not why:
                     continue
                 key = "extraEnv" if ctx.values_file.position("extraEnv") else ""
-                yield r.fail(ctx, f"{workload.ref} container {container.name} gets {why} as a plain env value "
-                             f"{var.name}: anyone who can read the {workload.kind} (or helm get values) reads it",
-                             expected=f"{var.name} valueFrom.secretKeyRef", found="a plain value (hidden)",
-                             workload=workload, key_path=key,
-                             field_path=f"spec.template.spec.containers[{container.name}].env[{var.name}]")
+                yield r.fail(
+                    ctx,
+                    f"{workload.ref} container {container.name} gets {why} as a plain env value "
+                    f"{var.name}: anyone who can read the {workload.kind} (or helm get values) reads it",
+                    expected=f"{var.name} valueFrom.secretKeyRef",
+                    found="a plain value (hidden)",
+                    workload=workload,
+                    key_path=key,
+                    field_path=f"spec.template.spec.containers[{container.name}].env[{var.name}]",
+                )

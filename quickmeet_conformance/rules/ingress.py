@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from ..findings import Finding, Severity
 from ..topology import DDP_STREAMER, MONOLITH, Route, Topology
@@ -20,8 +21,10 @@ def route_for(topo: Topology, host: str, path: str) -> Route | None:
     """
     best: tuple[int, int, Route] | None = None
     for route in topo.routes():
-        if route.host and route.host != host and not (
-            route.host.startswith("*.") and host.endswith(route.host[1:])
+        if (
+            route.host
+            and route.host != host
+            and not (route.host.startswith("*.") and host.endswith(route.host[1:]))
         ):
             continue
         rpath = route.path or "/"
@@ -51,9 +54,15 @@ def _hosts(ctx: Context) -> list[str]:
 )
 def rule_ingress_required(ctx: Context, r: Rule) -> Iterable[Finding]:
     if ctx.expectations.microservices and not ctx.topology.ingresses:
-        yield r.fail(ctx, "microservices are on but no Ingress is rendered: /websocket cannot reach ddp-streamer",
-                     expected="an Ingress", found="none",
-                     key_path="ingress.enabled" if ctx.values_file.position("ingress.enabled") else "microservices.enabled")
+        yield r.fail(
+            ctx,
+            "microservices are on but no Ingress is rendered: /websocket cannot reach ddp-streamer",
+            expected="an Ingress",
+            found="none",
+            key_path="ingress.enabled"
+            if ctx.values_file.position("ingress.enabled")
+            else "microservices.enabled",
+        )
 
 
 def _check_route(ctx: Context, r: Rule, host: str, path: str, component: str, want_port: int | None):
@@ -62,51 +71,96 @@ def _check_route(ctx: Context, r: Rule, host: str, path: str, component: str, wa
     route = route_for(topo, host, path)
     shown = f"{host or '*'}{path}"
     if route is None:
-        yield r.fail(ctx, f"no Ingress route serves {shown}", expected=f"{path} (Prefix) -> {component}",
-                     found="no matching path")
+        yield r.fail(
+            ctx,
+            f"no Ingress route serves {shown}",
+            expected=f"{path} (Prefix) -> {component}",
+            found="no matching path",
+        )
         return
     resource = f"Ingress/{route.ingress}"
     manifest = next((m for m in topo.manifests if m.ref == resource), None)
-    where: dict[str, Any] = dict(resource=resource, field_path=f"spec.rules[host={route.host or '*'}].http.paths[path={route.path}]",
-                 manifest=manifest)
+    where: dict[str, Any] = dict(
+        resource=resource,
+        field_path=f"spec.rules[host={route.host or '*'}].http.paths[path={route.path}]",
+        manifest=manifest,
+    )
     if path in WEBSOCKET_PATHS and route.path != path:
-        yield r.fail(ctx, f"{shown} falls through to the {route.path!r} route (no {path} path of its own)",
-                     expected=f"path {path} pathType Prefix -> {component}", found=f"{route.path} -> {route.service}",
-                     **where)
+        yield r.fail(
+            ctx,
+            f"{shown} falls through to the {route.path!r} route (no {path} path of its own)",
+            expected=f"path {path} pathType Prefix -> {component}",
+            found=f"{route.path} -> {route.service}",
+            **where,
+        )
         return
     if path in WEBSOCKET_PATHS and route.path_type not in ("Prefix", "ImplementationSpecific"):
-        yield r.fail(ctx, f"{shown} uses pathType {route.path_type}: /{path.strip('/')}/... sub-paths miss ddp-streamer",
-                     expected="pathType Prefix", found=route.path_type, **where)
+        yield r.fail(
+            ctx,
+            f"{shown} uses pathType {route.path_type}: /{path.strip('/')}/... sub-paths miss ddp-streamer",
+            expected="pathType Prefix",
+            found=route.path_type,
+            **where,
+        )
     service = topo.service(route.service)
     if service is None:
-        yield r.fail(ctx, f"{shown} goes to Service {route.service!r}, which the release does not have",
-                     expected=f"the {component} Service", found=route.service, **where)
+        yield r.fail(
+            ctx,
+            f"{shown} goes to Service {route.service!r}, which the release does not have",
+            expected=f"the {component} Service",
+            found=route.service,
+            **where,
+        )
         return
-    container_port, reached = resolve_service_port(topo, service, name=route.port_name, number=route.port_number)
+    container_port, reached = resolve_service_port(
+        topo, service, name=route.port_name, number=route.port_number
+    )
     components = sorted({w.component or w.ref for w in topo.workloads_selected_by(service)})
     if component not in components:
-        yield r.fail(ctx, f"{shown} goes to {service.ref}, which selects {', '.join(components) or 'no pods'}, "
-                     f"not {component}", expected=component, found=", ".join(components) or "no pods", **where)
+        yield r.fail(
+            ctx,
+            f"{shown} goes to {service.ref}, which selects {', '.join(components) or 'no pods'}, "
+            f"not {component}",
+            expected=component,
+            found=", ".join(components) or "no pods",
+            **where,
+        )
         return
     if service.port_by(name=route.port_name, number=route.port_number) is None:
-        yield r.fail(ctx, f"{shown} uses port {route.port_label!r}, which {service.ref} does not expose",
-                     expected=f"a port of {service.ref}",
-                     found="ports " + ", ".join(f"{p.name or '-'}={p.port}" for p in service.ports), **where)
+        yield r.fail(
+            ctx,
+            f"{shown} uses port {route.port_label!r}, which {service.ref} does not expose",
+            expected=f"a port of {service.ref}",
+            found="ports " + ", ".join(f"{p.name or '-'}={p.port}" for p in service.ports),
+            **where,
+        )
         return
     if container_port is None:
         svc_port = service.port_by(name=route.port_name, number=route.port_number)
         selected = topo.workloads_selected_by(service)
         listening = "; ".join(
-            f"{w.ref}: " + (", ".join(f"{p.port} ({p.name or p.source})" for p in w.listening_ports()) or "nothing")
-            for w in selected)
-        yield r.fail(ctx, f"{shown} goes to {service.ref} port {route.port_label} -> targetPort "
-                     f"{svc_port.target_port!r}, where {component} does not listen",
-                     expected=f"the port {component} listens on" + (f" ({want_port})" if want_port else ""),
-                     found=f"listening: {listening}", **where)
+            f"{w.ref}: "
+            + (", ".join(f"{p.port} ({p.name or p.source})" for p in w.listening_ports()) or "nothing")
+            for w in selected
+        )
+        yield r.fail(
+            ctx,
+            f"{shown} goes to {service.ref} port {route.port_label} -> targetPort "
+            f"{svc_port.target_port!r}, where {component} does not listen",
+            expected=f"the port {component} listens on" + (f" ({want_port})" if want_port else ""),
+            found=f"listening: {listening}",
+            **where,
+        )
         return
     if want_port is not None and container_port.port != want_port:
-        yield r.fail(ctx, f"{shown} reaches {component} on container port {container_port.port}, not its HTTP "
-                     f"port {want_port}", expected=str(want_port), found=str(container_port.port), **where)
+        yield r.fail(
+            ctx,
+            f"{shown} reaches {component} on container port {container_port.port}, not its HTTP "
+            f"port {want_port}",
+            expected=str(want_port),
+            found=str(container_port.port),
+            **where,
+        )
 
 
 @rule(
@@ -153,10 +207,19 @@ def rule_ingress_class_named(ctx: Context, r: Rule) -> Iterable[Finding]:
     for ingress in ctx.topology.ingresses:
         if not ingress.class_name and not ingress.class_annotation:
             manifest = next((m for m in ctx.topology.manifests if m.ref == f"Ingress/{ingress.name}"), None)
-            yield r.fail(ctx, f"Ingress/{ingress.name} has no ingressClassName: it works only if the cluster has a "
-                         "default IngressClass", expected="spec.ingressClassName", found="unset",
-                         resource=f"Ingress/{ingress.name}", field_path="spec.ingressClassName", manifest=manifest,
-                         key_path="ingress.ingressClassName" if ctx.values_file.position("ingress.ingressClassName") else "")
+            yield r.fail(
+                ctx,
+                f"Ingress/{ingress.name} has no ingressClassName: it works only if the cluster has a "
+                "default IngressClass",
+                expected="spec.ingressClassName",
+                found="unset",
+                resource=f"Ingress/{ingress.name}",
+                field_path="spec.ingressClassName",
+                manifest=manifest,
+                key_path="ingress.ingressClassName"
+                if ctx.values_file.position("ingress.ingressClassName")
+                else "",
+            )
 
 
 def _covers(pattern: str, host: str) -> bool:
@@ -188,9 +251,20 @@ def rule_tls_covers_host(ctx: Context, r: Rule) -> Iterable[Finding]:
     for ingress in ctx.topology.ingresses:
         where: dict[str, Any] = dict(resource=f"Ingress/{ingress.name}", field_path="spec.tls", key_path=key)
         if not ingress.tls_entries:
-            yield r.fail(ctx, f"Ingress/{ingress.name} has no TLS: {host} is served over plain HTTP only",
-                         expected=f"tls hosts including {host}", found="no TLS", severity=Severity.WARNING, **where)
+            yield r.fail(
+                ctx,
+                f"Ingress/{ingress.name} has no TLS: {host} is served over plain HTTP only",
+                expected=f"tls hosts including {host}",
+                found="no TLS",
+                severity=Severity.WARNING,
+                **where,
+            )
         elif not any(_entry_covers(hosts, host) for hosts in ingress.tls_entries):
-            yield r.fail(ctx, f"Ingress/{ingress.name} TLS does not cover {host}: the chat host has no valid "
-                         "certificate over HTTPS and browsers refuse its WebSocket",
-                         expected=f"tls hosts including {host}", found=", ".join(ingress.tls_hosts), **where)
+            yield r.fail(
+                ctx,
+                f"Ingress/{ingress.name} TLS does not cover {host}: the chat host has no valid "
+                "certificate over HTTPS and browsers refuse its WebSocket",
+                expected=f"tls hosts including {host}",
+                found=", ".join(ingress.tls_hosts),
+                **where,
+            )

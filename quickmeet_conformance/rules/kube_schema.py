@@ -97,6 +97,12 @@ def rule_manifests_valid_for_kube_version(ctx: Context, r: Rule) -> Iterable[Fin
         problem = _validate_cached(document, manifest.kind, manifest.api_version, version)
         if problem is not None:
             path, message = problem
-            yield r.fail(ctx, f"{manifest.ref} is invalid for Kubernetes {version}: {message}",
-                         expected=f"a valid {manifest.kind} ({manifest.api_version})", found=message[:200],
-                         resource=manifest.ref, field_path=path, manifest=manifest)
+            yield r.fail(
+                ctx,
+                f"{manifest.ref} is invalid for Kubernetes {version}: {message}",
+                expected=f"a valid {manifest.kind} ({manifest.api_version})",
+                found=message[:200],
+                resource=manifest.ref,
+                field_path=path,
+                manifest=manifest,
+            )

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import functools
 import re
-from typing import Callable, Iterable
+from collections.abc import Callable, Iterable
 from urllib.parse import urlsplit
 
 from ..findings import Finding, Verdict
@@ -17,8 +17,10 @@ from ..topology import BUS_CLIENTS, DDP_STREAMER, MONGODB, NATS, Topology, Workl
 from .engine import CheckFn, Context, Rule, rule
 
 _WEBSOCKET_PATHS = ("/websocket", "/sockjs")
-_SERVICE_HOST = re.compile(r"^(?P<name>[a-z0-9]([-a-z0-9]*[a-z0-9])?)(\.(?P<ns>[a-z0-9]([-a-z0-9]*[a-z0-9])?))?"
-                           r"(\.svc(\.cluster\.local)?)?$")
+_SERVICE_HOST = re.compile(
+    r"^(?P<name>[a-z0-9]([-a-z0-9]*[a-z0-9])?)(\.(?P<ns>[a-z0-9]([-a-z0-9]*[a-z0-9])?))?"
+    r"(\.svc(\.cluster\.local)?)?$"
+)
 
 
 def _unobserved(ctx: Context, r: Rule, *, need_state: bool) -> list[Finding]:
@@ -71,7 +73,9 @@ def _pod_reasons(state: LiveState, kind: str, name: str) -> str:
         status = pod.get("status") or {}
         for cond in status.get("conditions") or []:
             if cond.get("status") == "False" and cond.get("reason"):
-                reasons.append(f"{pod['metadata']['name']}: {cond['reason']} {cond.get('message', '')}".strip())
+                reasons.append(
+                    f"{pod['metadata']['name']}: {cond['reason']} {cond.get('message', '')}".strip()
+                )
         for cs in status.get("containerStatuses") or []:
             waiting = (cs.get("state") or {}).get("waiting") or {}
             if waiting.get("reason"):
@@ -93,7 +97,9 @@ def _pod_reasons(state: LiveState, kind: str, name: str) -> str:
     lane="live",
 )
 @with_state
-def rule_live_workloads_available(ctx: Context, r: Rule, view: LiveView, state: LiveState) -> Iterable[Finding]:
+def rule_live_workloads_available(
+    ctx: Context, r: Rule, view: LiveView, state: LiveState
+) -> Iterable[Finding]:
     wanted = view.release_topology.workloads if view.release_topology else state.topology.workloads
     autoscaled = {(a.target_kind, a.target_name) for a in state.topology.autoscalers}
     for workload in wanted:
@@ -101,12 +107,20 @@ def rule_live_workloads_available(ctx: Context, r: Rule, view: LiveView, state: 
             continue
         obj = state.get(workload.kind, workload.name)
         if obj is None:
-            yield r.fail(ctx, f"{workload.ref} ({workload.component or 'unrecognised'}) of the release does not exist "
-                         "in the cluster", expected="the workload", found="absent", workload=workload)
+            yield r.fail(
+                ctx,
+                f"{workload.ref} ({workload.component or 'unrecognised'}) of the release does not exist "
+                "in the cluster",
+                expected="the workload",
+                found="absent",
+                workload=workload,
+            )
             continue
         status = obj.get("status") or {}
         live_spec = (obj.get("spec") or {}).get("replicas", 1)
-        configured = live_spec if (workload.kind, workload.name) in autoscaled else workload.effective_replicas
+        configured = (
+            live_spec if (workload.kind, workload.name) in autoscaled else workload.effective_replicas
+        )
         key = ""
         if ctx.expectations and workload.component in ctx.expectations.replicas:
             configured_by, key = ctx.expectations.replicas[workload.component]
@@ -118,8 +132,10 @@ def rule_live_workloads_available(ctx: Context, r: Rule, view: LiveView, state: 
                 ctx,
                 f"{workload.ref} ({workload.component or 'unrecognised'}): {available} of {configured} configured "
                 f"replicas available{key}",
-                expected=f"{configured} available and ready", found=f"spec.replicas {live_spec}, ready {ready}, "
-                f"available {available}", workload=workload, field_path="status.availableReplicas",
+                expected=f"{configured} available and ready",
+                found=f"spec.replicas {live_spec}, ready {ready}, available {available}",
+                workload=workload,
+                field_path="status.availableReplicas",
             )
             if available < configured:
                 yield _evidence(r, ctx, workload, _pod_reasons(state, workload.kind, workload.name))
@@ -127,13 +143,24 @@ def rule_live_workloads_available(ctx: Context, r: Rule, view: LiveView, state: 
     present = {w.component for w in state.topology.workloads}
     for component, must in sorted(expected.items()):
         if must and component not in present and component not in (MONGODB, NATS):
-            yield r.fail(ctx, f"{component} is expected from the values but no workload of it runs in the cluster",
-                         expected=f"a {component} workload", found="none", resource=f"namespace {view.namespace}")
+            yield r.fail(
+                ctx,
+                f"{component} is expected from the values but no workload of it runs in the cluster",
+                expected=f"a {component} workload",
+                found="none",
+                resource=f"namespace {view.namespace}",
+            )
 
 
 def _evidence(r: Rule, ctx: Context, workload: Workload, reasons: str) -> Finding:
-    return Finding(r.id, Verdict.FAIL, f"{workload.ref} pods: {reasons}", severity=r.severity,
-                   resource=workload.ref, field_path="pods")
+    return Finding(
+        r.id,
+        Verdict.FAIL,
+        f"{workload.ref} pods: {reasons}",
+        severity=r.severity,
+        resource=workload.ref,
+        field_path="pods",
+    )
 
 
 def _expected_component(view: LiveView, state: LiveState, service: str) -> str | None:
@@ -180,29 +207,49 @@ def rule_live_service_endpoints(ctx: Context, r: Rule, view: LiveView, state: Li
             ready = _ready([e for e in endpoints if e.port_name == port_name])
             label = f"Service/{name} port {port_name or port.get('port')}"
             if not ready:
-                yield r.fail(ctx, f"{label} has no ready endpoint ({component or 'unknown component'})",
-                             expected=f"ready endpoints of {component or 'the selected'} pods",
-                             found=f"{len(endpoints)} endpoint entries, none ready on this port",
-                             resource=f"Service/{name}", field_path="spec.selector / spec.ports[].targetPort")
+                yield r.fail(
+                    ctx,
+                    f"{label} has no ready endpoint ({component or 'unknown component'})",
+                    expected=f"ready endpoints of {component or 'the selected'} pods",
+                    found=f"{len(endpoints)} endpoint entries, none ready on this port",
+                    resource=f"Service/{name}",
+                    field_path="spec.selector / spec.ports[].targetPort",
+                )
                 continue
-            wrong = sorted({f"{e.pod} ({state.pod_component(pods[e.pod]) if e.pod in pods else 'not a pod'})"
-                            for e in ready if e.pod not in pods or
-                            (component and state.pod_component(pods[e.pod]) != component)})
+            wrong = sorted(
+                {
+                    f"{e.pod} ({state.pod_component(pods[e.pod]) if e.pod in pods else 'not a pod'})"
+                    for e in ready
+                    if e.pod not in pods or (component and state.pod_component(pods[e.pod]) != component)
+                }
+            )
             if wrong:
-                yield r.fail(ctx, f"{label} sends traffic to pods that are not {component}: {', '.join(wrong)}",
-                             expected=f"only {component} pods", found=", ".join(wrong),
-                             resource=f"Service/{name}", field_path="spec.selector")
+                yield r.fail(
+                    ctx,
+                    f"{label} sends traffic to pods that are not {component}: {', '.join(wrong)}",
+                    expected=f"only {component} pods",
+                    found=", ".join(wrong),
+                    resource=f"Service/{name}",
+                    field_path="spec.selector",
+                )
 
 
-def _resolve_route(state: LiveState, service_name: str, port_name: str | None,
-                   port_number: int | None) -> tuple[list[Endpoint], str]:
+def _resolve_route(
+    state: LiveState, service_name: str, port_name: str | None, port_number: int | None
+) -> tuple[list[Endpoint], str]:
     """Ready endpoints behind an Ingress backend (service + port), or why there are none."""
     svc = state.get("Service", service_name)
     if svc is None:
         return [], f"Service/{service_name} does not exist"
     ports = (svc.get("spec") or {}).get("ports") or []
-    port = next((p for p in ports if (port_name and p.get("name") == port_name) or
-                 (port_number and p.get("port") == port_number)), None)
+    port = next(
+        (
+            p
+            for p in ports
+            if (port_name and p.get("name") == port_name) or (port_number and p.get("port") == port_number)
+        ),
+        None,
+    )
     if port is None:
         return [], f"Service/{service_name} has no port {port_name or port_number}"
     ready = _ready([e for e in state.endpoints(service_name) if e.port_name == str(port.get("name") or "")])
@@ -235,23 +282,44 @@ def rule_live_ingress_websocket(ctx: Context, r: Rule, view: LiveView, state: Li
     for path in _WEBSOCKET_PATHS:
         routes = [rt for rt in state.topology.routes() if rt.path.rstrip("/") == path]
         if not routes:
-            yield r.fail(ctx, f"no Ingress rule routes {path}: WebSocket traffic falls through to /",
-                         expected=f"{path} -> ddp-streamer port http", found="no such path",
-                         resource=f"Ingress/{ingresses[0].name}", field_path="spec.rules[].http.paths")
+            yield r.fail(
+                ctx,
+                f"no Ingress rule routes {path}: WebSocket traffic falls through to /",
+                expected=f"{path} -> ddp-streamer port http",
+                found="no such path",
+                resource=f"Ingress/{ingresses[0].name}",
+                field_path="spec.rules[].http.paths",
+            )
             continue
         for route in routes:
             where = f"Ingress/{route.ingress} {path} -> Service/{route.service}:{route.port_label}"
             ready, why = _resolve_route(state, route.service, route.port_name, route.port_number)
             if not ready:
-                yield r.fail(ctx, f"{where}: {why}", expected="ready ddp-streamer endpoints", found=why,
-                             resource=f"Ingress/{route.ingress}", field_path=f"paths[{path}].backend")
+                yield r.fail(
+                    ctx,
+                    f"{where}: {why}",
+                    expected="ready ddp-streamer endpoints",
+                    found=why,
+                    resource=f"Ingress/{route.ingress}",
+                    field_path=f"paths[{path}].backend",
+                )
                 continue
-            others = sorted({f"{e.pod} ({state.pod_component(pods[e.pod]) if e.pod in pods else 'not a pod'})"
-                             for e in ready if e.pod not in pods or state.pod_component(pods[e.pod]) != DDP_STREAMER})
+            others = sorted(
+                {
+                    f"{e.pod} ({state.pod_component(pods[e.pod]) if e.pod in pods else 'not a pod'})"
+                    for e in ready
+                    if e.pod not in pods or state.pod_component(pods[e.pod]) != DDP_STREAMER
+                }
+            )
             if others:
-                yield r.fail(ctx, f"{where} reaches pods that are not ddp-streamer: {', '.join(others)}",
-                             expected="ddp-streamer pods only", found=", ".join(others),
-                             resource=f"Ingress/{route.ingress}", field_path=f"paths[{path}].backend")
+                yield r.fail(
+                    ctx,
+                    f"{where} reaches pods that are not ddp-streamer: {', '.join(others)}",
+                    expected="ddp-streamer pods only",
+                    found=", ".join(others),
+                    resource=f"Ingress/{route.ingress}",
+                    field_path=f"paths[{path}].backend",
+                )
 
 
 def _transporter_urls(state: LiveState, workload: Workload) -> tuple[list[str], str]:
@@ -267,7 +335,7 @@ def _transporter_urls(state: LiveState, workload: Workload) -> tuple[list[str], 
             return [], f"TRANSPORTER from Secret {var.secret_name} key {var.secret_key}, which does not exist"
     text = (value or "").strip()
     if text.startswith("monolith+"):
-        text = text[len("monolith+"):]
+        text = text[len("monolith+") :]
     return [u.strip() for u in text.split(",") if u.strip()], ""
 
 
@@ -282,7 +350,9 @@ def _transporter_urls(state: LiveState, workload: Workload) -> tuple[list[str], 
     lane="live",
 )
 @with_state
-def rule_live_transporter_endpoints(ctx: Context, r: Rule, view: LiveView, state: LiveState) -> Iterable[Finding]:
+def rule_live_transporter_endpoints(
+    ctx: Context, r: Rule, view: LiveView, state: LiveState
+) -> Iterable[Finding]:
     pods = {p["metadata"]["name"]: p for p in state.of("Pod")}
     checked: dict[tuple[str, int], list[str]] = {}
     for workload in state.topology.workloads:
@@ -290,8 +360,14 @@ def rule_live_transporter_endpoints(ctx: Context, r: Rule, view: LiveView, state
             continue
         urls, note = _transporter_urls(state, workload)
         if note and note != "no TRANSPORTER":
-            yield r.fail(ctx, f"{workload.ref}: {note}", expected="a readable TRANSPORTER", found=note,
-                         resource=workload.ref, field_path="env[TRANSPORTER]")
+            yield r.fail(
+                ctx,
+                f"{workload.ref}: {note}",
+                expected="a readable TRANSPORTER",
+                found=note,
+                resource=workload.ref,
+                field_path="env[TRANSPORTER]",
+            )
         for url in urls:
             parts = urlsplit(url)
             host, port = parts.hostname or "", parts.port or 4222
@@ -303,37 +379,68 @@ def rule_live_transporter_endpoints(ctx: Context, r: Rule, view: LiveView, state
         who = f"TRANSPORTER of {', '.join(sorted(set(users)))}"
         match = _SERVICE_HOST.match(host)
         namespace = (match.group("ns") if match else None) or view.namespace
-        if match is None or (("." in host) and not host.endswith((".svc", ".svc.cluster.local"))
-                             and host.count(".") != 1):
+        if match is None or (
+            ("." in host) and not host.endswith((".svc", ".svc.cluster.local")) and host.count(".") != 1
+        ):
             yield _note(r, f"{who}: host {host} is outside the cluster (external NATS), not checked")
             continue
         if namespace != view.namespace:
-            yield _note(r, f"{who}: host {host} is in namespace {namespace}, outside the release, not checked")
+            yield _note(
+                r, f"{who}: host {host} is in namespace {namespace}, outside the release, not checked"
+            )
             continue
         name = match.group("name")
         svc = state.get("Service", name)
         if svc is None:
-            yield r.fail(ctx, f"{who} names host {host}, but Service/{name} does not exist", expected="the NATS Service",
-                         found="no such Service", resource=f"Service/{name}")
+            yield r.fail(
+                ctx,
+                f"{who} names host {host}, but Service/{name} does not exist",
+                expected="the NATS Service",
+                found="no such Service",
+                resource=f"Service/{name}",
+            )
             continue
-        port_spec = next((p for p in (svc.get("spec") or {}).get("ports") or [] if p.get("port") == port), None)
+        port_spec = next(
+            (p for p in (svc.get("spec") or {}).get("ports") or [] if p.get("port") == port), None
+        )
         if port_spec is None:
-            yield r.fail(ctx, f"{who} uses port {port}, which Service/{name} does not expose",
-                         expected=f"Service/{name} port {port}", found="ports " + ", ".join(
-                             str(p.get("port")) for p in (svc.get("spec") or {}).get("ports") or []),
-                         resource=f"Service/{name}", field_path="spec.ports")
+            yield r.fail(
+                ctx,
+                f"{who} uses port {port}, which Service/{name} does not expose",
+                expected=f"Service/{name} port {port}",
+                found="ports "
+                + ", ".join(str(p.get("port")) for p in (svc.get("spec") or {}).get("ports") or []),
+                resource=f"Service/{name}",
+                field_path="spec.ports",
+            )
             continue
         ready = _ready([e for e in state.endpoints(name) if e.port_name == str(port_spec.get("name") or "")])
         if not ready:
-            yield r.fail(ctx, f"{who}: Service/{name} port {port} has no ready endpoint: nothing answers on the bus",
-                         expected="ready NATS endpoints", found="none", resource=f"Service/{name}",
-                         field_path="spec.selector")
+            yield r.fail(
+                ctx,
+                f"{who}: Service/{name} port {port} has no ready endpoint: nothing answers on the bus",
+                expected="ready NATS endpoints",
+                found="none",
+                resource=f"Service/{name}",
+                field_path="spec.selector",
+            )
             continue
-        others = sorted({e.pod or e.address for e in ready if e.pod not in pods or state.pod_component(pods[e.pod]) != NATS})
+        others = sorted(
+            {
+                e.pod or e.address
+                for e in ready
+                if e.pod not in pods or state.pod_component(pods[e.pod]) != NATS
+            }
+        )
         if others:
-            yield r.fail(ctx, f"{who}: Service/{name} port {port} reaches pods that are not NATS: {', '.join(others)}",
-                         expected="NATS pods", found=", ".join(others), resource=f"Service/{name}",
-                         field_path="spec.selector")
+            yield r.fail(
+                ctx,
+                f"{who}: Service/{name} port {port} reaches pods that are not NATS: {', '.join(others)}",
+                expected="NATS pods",
+                found=", ".join(others),
+                resource=f"Service/{name}",
+                field_path="spec.selector",
+            )
 
 
 # -- rollouts and upgrades -----------------------------------------------------------------------------
@@ -360,14 +467,22 @@ def rule_live_streamhub_peak_one(ctx: Context, r: Rule, view: LiveView) -> Itera
         yield _note(r, f"no stream-hub pod existed during {hub.description}")
         return
     if hub.peak > 1:
-        yield Finding(r.id, Verdict.FAIL,
-                      f"{hub.peak} stream-hub pods existed at once during {hub.description}: "
-                      f"{', '.join(hub.peak_pods)}",
-                      severity=r.severity, expected="at most 1 stream-hub pod at any moment", found=str(hub.peak),
-                      resource=", ".join(sorted({_owner(p) for p in hub.peak_pods})), field_path="spec.strategy",
-                      evidence=(("timeline", "\n    " + "\n    ".join(hub.timeline)),))
+        yield Finding(
+            r.id,
+            Verdict.FAIL,
+            f"{hub.peak} stream-hub pods existed at once during {hub.description}: "
+            f"{', '.join(hub.peak_pods)}",
+            severity=r.severity,
+            expected="at most 1 stream-hub pod at any moment",
+            found=str(hub.peak),
+            resource=", ".join(sorted({_owner(p) for p in hub.peak_pods})),
+            field_path="spec.strategy",
+            evidence=(("timeline", "\n    " + "\n    ".join(hub.timeline)),),
+        )
     elif not hub.replaced:
-        yield _note(r, f"{hub.description} did not replace the stream-hub pod (its pod template did not change)")
+        yield _note(
+            r, f"{hub.description} did not replace the stream-hub pod (its pod template did not change)"
+        )
 
 
 def _owner(pod: str) -> str:
@@ -396,11 +511,22 @@ def rule_live_upgrade_accepted(ctx: Context, r: Rule, view: LiveView) -> Iterabl
         return
     if not outcome.accepted:
         predicted = outcome.predicted_rejections
-        yield Finding(r.id, Verdict.FAIL, f"the API server rejected helm upgrade {outcome.from_label} -> "
-                      f"{outcome.to_label}: {outcome.error}", severity=r.severity,
-                      expected="the upgrade is applied", found=outcome.error, field_path="helm upgrade",
-                      evidence=(("render-time prediction", "; ".join(predicted) if predicted else
-                                 "no immutable field change predicted"),))
+        yield Finding(
+            r.id,
+            Verdict.FAIL,
+            f"the API server rejected helm upgrade {outcome.from_label} -> "
+            f"{outcome.to_label}: {outcome.error}",
+            severity=r.severity,
+            expected="the upgrade is applied",
+            found=outcome.error,
+            field_path="helm upgrade",
+            evidence=(
+                (
+                    "render-time prediction",
+                    "; ".join(predicted) if predicted else "no immutable field change predicted",
+                ),
+            ),
+        )
 
 
 _MONGO_URL = "MONGO_URL"
@@ -424,7 +550,7 @@ def _data_secrets(state: LiveState) -> dict[str, str]:
         component = state.pod_component(pod)
         for container in (pod.get("spec") or {}).get("containers") or []:
             for env in container.get("env") or []:
-                ref = ((env.get("valueFrom") or {}).get("secretKeyRef") or {})
+                ref = (env.get("valueFrom") or {}).get("secretKeyRef") or {}
                 if ref.get("name") and (component == MONGODB or env.get("name") == _MONGO_URL):
                     names.add(ref["name"])
     return {n: state.uid("Secret", n) or "(missing)" for n in names}
@@ -433,7 +559,7 @@ def _data_secrets(state: LiveState) -> dict[str, str]:
 @rule(
     "live.upgrade-keeps-data",
     title="MongoDB's volume claims and Secrets keep their UIDs across the upgrade (the same objects, not copies)",
-    contract="CONTRACT.md > Upgrades: \"Convert your monolith deployment\" = helm upgrade ...: MongoDB data and "
+    contract='CONTRACT.md > Upgrades: "Convert your monolith deployment" = helm upgrade ...: MongoDB data and '
     "secrets are kept",
     fix="keep the MongoDB StatefulSet, its volumeClaimTemplates and the Secrets' names stable across chart versions",
     basis="doc",
@@ -450,34 +576,60 @@ def rule_live_upgrade_keeps_data(ctx: Context, r: Rule, view: LiveView) -> Itera
         yield _note(r, "the upgrade was not observed after it ran")
         return
     before_claims, after_claims = _data_volumes(outcome.before), _data_volumes(outcome.after)
-    if before_claims and not after_claims and (ctx.expectations is None or
-                                               ctx.expectations.components.get(MONGODB) is not False):
-        yield r.fail(ctx, f"no MongoDB pod mounts a claim after the upgrade (before: {', '.join(before_claims)})",
-                     expected="the same PersistentVolumeClaims", found="none", resource="StatefulSet (mongodb)")
+    if (
+        before_claims
+        and not after_claims
+        and (ctx.expectations is None or ctx.expectations.components.get(MONGODB) is not False)
+    ):
+        yield r.fail(
+            ctx,
+            f"no MongoDB pod mounts a claim after the upgrade (before: {', '.join(before_claims)})",
+            expected="the same PersistentVolumeClaims",
+            found="none",
+            resource="StatefulSet (mongodb)",
+        )
     for claim, uid in before_claims.items():
         if after_claims and outcome.after.uid("PersistentVolumeClaim", claim) != uid:
-            yield r.fail(ctx, f"PersistentVolumeClaim/{claim} was replaced: MongoDB's data volume is a new object",
-                         expected=f"uid {uid}", found=f"uid {outcome.after.uid('PersistentVolumeClaim', claim)}",
-                         resource=f"PersistentVolumeClaim/{claim}", field_path="metadata.uid")
+            yield r.fail(
+                ctx,
+                f"PersistentVolumeClaim/{claim} was replaced: MongoDB's data volume is a new object",
+                expected=f"uid {uid}",
+                found=f"uid {outcome.after.uid('PersistentVolumeClaim', claim)}",
+                resource=f"PersistentVolumeClaim/{claim}",
+                field_path="metadata.uid",
+            )
         if after_claims and claim not in after_claims:
-            yield r.fail(ctx, f"MongoDB no longer mounts PersistentVolumeClaim/{claim} (now: "
-                         f"{', '.join(after_claims) or 'none'}): the data stays behind",
-                         expected=claim, found=", ".join(after_claims) or "none",
-                         resource=f"PersistentVolumeClaim/{claim}", field_path="spec.volumes")
+            yield r.fail(
+                ctx,
+                f"MongoDB no longer mounts PersistentVolumeClaim/{claim} (now: "
+                f"{', '.join(after_claims) or 'none'}): the data stays behind",
+                expected=claim,
+                found=", ".join(after_claims) or "none",
+                resource=f"PersistentVolumeClaim/{claim}",
+                field_path="spec.volumes",
+            )
     still_read = _data_secrets(outcome.after)
     before_names = {s["metadata"]["name"] for s in outcome.before.of("Secret")}
-    created = sorted(s["metadata"]["name"] for s in outcome.after.of("Secret")
-                     if s["metadata"]["name"] not in before_names
-                     and not s["metadata"]["name"].startswith("sh.helm.release."))
+    created = sorted(
+        s["metadata"]["name"]
+        for s in outcome.after.of("Secret")
+        if s["metadata"]["name"] not in before_names
+        and not s["metadata"]["name"].startswith("sh.helm.release.")
+    )
     for name, uid in sorted(_data_secrets(outcome.before).items()):
         now = outcome.after.uid("Secret", name)
         if now != uid:
             also = " and pods still reference it" if name in still_read else ""
             new = f"; Secrets the upgrade created: {', '.join(created)}" if created else ""
-            yield r.fail(ctx, f"Secret/{name} (MongoDB credentials or mongo-uri) was "
-                         f"{'deleted' if now is None else 'replaced'} by the upgrade{also}{new}",
-                         expected=f"Secret/{name} uid {uid}", found=f"uid {now}" if now else "absent",
-                         resource=f"Secret/{name}", field_path="metadata.uid")
+            yield r.fail(
+                ctx,
+                f"Secret/{name} (MongoDB credentials or mongo-uri) was "
+                f"{'deleted' if now is None else 'replaced'} by the upgrade{also}{new}",
+                expected=f"Secret/{name} uid {uid}",
+                found=f"uid {now}" if now else "absent",
+                resource=f"Secret/{name}",
+                field_path="metadata.uid",
+            )
 
 
 @rule(
@@ -499,15 +651,25 @@ def rule_live_upgrade_no_restart(ctx: Context, r: Rule, view: LiveView) -> Itera
     for deployment, rs in sorted(change.replica_sets_before.items()):
         after = change.replica_sets_after.get(deployment)
         if after != rs:
-            yield r.fail(ctx, f"Deployment/{deployment} rolled out a new ReplicaSet on {change.description}",
-                         expected=f"ReplicaSet/{rs}", found=f"ReplicaSet/{after}", resource=f"Deployment/{deployment}",
-                         field_path="spec.template")
+            yield r.fail(
+                ctx,
+                f"Deployment/{deployment} rolled out a new ReplicaSet on {change.description}",
+                expected=f"ReplicaSet/{rs}",
+                found=f"ReplicaSet/{after}",
+                resource=f"Deployment/{deployment}",
+                field_path="spec.template",
+            )
     gone = sorted(n for n, uid in change.before.items() if change.after.get(n) != uid)
     if gone:
         new = sorted(n for n in change.after if n not in change.before)
-        yield r.fail(ctx, f"{len(gone)} pod(s) replaced on {change.description}: {', '.join(gone[:6])}",
-                     expected="the same pods (same UIDs)", found=f"new pods: {', '.join(new[:6]) or 'none'}",
-                     resource="pods", field_path="metadata.uid")
+        yield r.fail(
+            ctx,
+            f"{len(gone)} pod(s) replaced on {change.description}: {', '.join(gone[:6])}",
+            expected="the same pods (same UIDs)",
+            found=f"new pods: {', '.join(new[:6]) or 'none'}",
+            resource="pods",
+            field_path="metadata.uid",
+        )
 
 
 # -- drift (audit) ---------------------------------------------------------------------------------
@@ -519,8 +681,10 @@ def _images(body: dict) -> dict[str, str]:
 
 
 def _ports(body: dict) -> list[tuple]:
-    return sorted((str(p.get("name", "")), p.get("port"), str(p.get("targetPort", p.get("port"))))
-                  for p in (body.get("spec") or {}).get("ports") or [])
+    return sorted(
+        (str(p.get("name", "")), p.get("port"), str(p.get("targetPort", p.get("port"))))
+        for p in (body.get("spec") or {}).get("ports") or []
+    )
 
 
 @rule(
@@ -544,38 +708,77 @@ def rule_live_drift(ctx: Context, r: Rule, view: LiveView, state: LiveState) -> 
             continue
         live = state.get(manifest.kind, manifest.name)
         if live is None:
-            yield r.fail(ctx, f"{manifest.ref} is in the release but not in the cluster (deleted by hand?)",
-                         expected="present", found="absent", resource=manifest.ref, manifest=manifest)
+            yield r.fail(
+                ctx,
+                f"{manifest.ref} is in the release but not in the cluster (deleted by hand?)",
+                expected="present",
+                found="absent",
+                resource=manifest.ref,
+                manifest=manifest,
+            )
             continue
         want, have = manifest.body, live
         if manifest.kind in ("Deployment", "StatefulSet"):
             declared = (want.get("spec") or {}).get("replicas", 1)
             actual = (have.get("spec") or {}).get("replicas", 1)
             if declared != actual and (manifest.kind, manifest.name) not in autoscaled:
-                yield r.fail(ctx, f"{manifest.ref} runs {actual} replicas; the release says {declared}",
-                             expected=str(declared), found=str(actual), resource=manifest.ref,
-                             field_path="spec.replicas", manifest=manifest)
+                yield r.fail(
+                    ctx,
+                    f"{manifest.ref} runs {actual} replicas; the release says {declared}",
+                    expected=str(declared),
+                    found=str(actual),
+                    resource=manifest.ref,
+                    field_path="spec.replicas",
+                    manifest=manifest,
+                )
             want_images, have_images = _images(want), _images(have)
             for container, image in sorted(want_images.items()):
                 if have_images.get(container) != image:
-                    yield r.fail(ctx, f"{manifest.ref} container {container} runs {have_images.get(container)}; the "
-                                 f"release says {image}", expected=image, found=str(have_images.get(container)),
-                                 resource=manifest.ref, field_path=f"spec.template.spec.containers[{container}].image",
-                                 manifest=manifest)
+                    yield r.fail(
+                        ctx,
+                        f"{manifest.ref} container {container} runs {have_images.get(container)}; the "
+                        f"release says {image}",
+                        expected=image,
+                        found=str(have_images.get(container)),
+                        resource=manifest.ref,
+                        field_path=f"spec.template.spec.containers[{container}].image",
+                        manifest=manifest,
+                    )
         elif manifest.kind == "Service":
-            want_sel, have_sel = (want.get("spec") or {}).get("selector"), (have.get("spec") or {}).get("selector")
+            want_sel, have_sel = (
+                (want.get("spec") or {}).get("selector"),
+                (have.get("spec") or {}).get("selector"),
+            )
             if (want_sel or None) != (have_sel or None):
-                yield r.fail(ctx, f"{manifest.ref} selector is {have_sel}; the release says {want_sel}",
-                             expected=str(want_sel), found=str(have_sel), resource=manifest.ref,
-                             field_path="spec.selector", manifest=manifest)
+                yield r.fail(
+                    ctx,
+                    f"{manifest.ref} selector is {have_sel}; the release says {want_sel}",
+                    expected=str(want_sel),
+                    found=str(have_sel),
+                    resource=manifest.ref,
+                    field_path="spec.selector",
+                    manifest=manifest,
+                )
             if _ports(want) != _ports(have):
-                yield r.fail(ctx, f"{manifest.ref} ports differ from the release", expected=str(_ports(want)),
-                             found=str(_ports(have)), resource=manifest.ref, field_path="spec.ports",
-                             manifest=manifest)
+                yield r.fail(
+                    ctx,
+                    f"{manifest.ref} ports differ from the release",
+                    expected=str(_ports(want)),
+                    found=str(_ports(have)),
+                    resource=manifest.ref,
+                    field_path="spec.ports",
+                    manifest=manifest,
+                )
         elif manifest.kind == "Secret":
-            want_keys = set((want.get("data") or {})) | set((want.get("stringData") or {}))
-            have_keys = set((have.get("data") or {}))
+            want_keys = set(want.get("data") or {}) | set(want.get("stringData") or {})
+            have_keys = set(have.get("data") or {})
             if want_keys != have_keys:
-                yield r.fail(ctx, f"{manifest.ref} keys are {sorted(have_keys)}; the release says {sorted(want_keys)}",
-                             expected=str(sorted(want_keys)), found=str(sorted(have_keys)), resource=manifest.ref,
-                             field_path="data", manifest=manifest)
+                yield r.fail(
+                    ctx,
+                    f"{manifest.ref} keys are {sorted(have_keys)}; the release says {sorted(want_keys)}",
+                    expected=str(sorted(want_keys)),
+                    found=str(sorted(have_keys)),
+                    resource=manifest.ref,
+                    field_path="data",
+                    manifest=manifest,
+                )

@@ -45,10 +45,20 @@ def rule_ddp_streamer_rollout_keeps_one(ctx: Context, r: Rule) -> Iterable[Findi
         replicas = workload.effective_replicas
         down = replicas if kind == "Recreate" else max_unavailable(strategy, replicas)
         if replicas > 0 and down >= replicas:
-            shown = "Recreate" if kind == "Recreate" else (
-                f"RollingUpdate maxUnavailable {(strategy.get('rollingUpdate') or {}).get('maxUnavailable', '25%')}")
-            yield r.fail(ctx, f"ddp-streamer {workload.ref} rolls out with {shown} on {replicas} replica(s): every "
-                         "WebSocket server may be down at once during an upgrade",
-                         expected="maxUnavailable < replicas", found=f"{shown}, replicas {replicas}",
-                         workload=workload, field_path="spec.strategy",
-                         key_path=_KEY if ctx.values_file.position(_KEY) else "")
+            shown = (
+                "Recreate"
+                if kind == "Recreate"
+                else (
+                    f"RollingUpdate maxUnavailable {(strategy.get('rollingUpdate') or {}).get('maxUnavailable', '25%')}"
+                )
+            )
+            yield r.fail(
+                ctx,
+                f"ddp-streamer {workload.ref} rolls out with {shown} on {replicas} replica(s): every "
+                "WebSocket server may be down at once during an upgrade",
+                expected="maxUnavailable < replicas",
+                found=f"{shown}, replicas {replicas}",
+                workload=workload,
+                field_path="spec.strategy",
+                key_path=_KEY if ctx.values_file.position(_KEY) else "",
+            )

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from ..findings import Finding, Severity
 from ..topology import (
@@ -102,7 +103,9 @@ def _on_quickmeet_path(ctx: Context, service: Service, port: ServicePort) -> str
 
 
 def _listening_text(workload: Workload) -> str:
-    return ", ".join(f"{p.port} ({p.name or p.source})" for p in workload.listening_ports()) or "nothing known"
+    return (
+        ", ".join(f"{p.port} ({p.name or p.source})" for p in workload.listening_ports()) or "nothing known"
+    )
 
 
 @rule(
@@ -123,33 +126,55 @@ def rule_service_target_ports_exist(ctx: Context, r: Rule) -> Iterable[Finding]:
             for index, port in enumerate(service.ports):
                 if workload.listening_port_for(port.target_port) is not None:
                     continue
-                where: dict[str, Any] = dict(resource=service.ref, field_path=f"spec.ports[{index}].targetPort",
-                             manifest=manifests.get(service.ref))
+                where: dict[str, Any] = dict(
+                    resource=service.ref,
+                    field_path=f"spec.ports[{index}].targetPort",
+                    manifest=manifests.get(service.ref),
+                )
                 label = f"{service.ref} port {port.name or port.port}"
                 target = port.target_port
                 if isinstance(target, str) and not target.isdigit():
                     declared = ", ".join(f"{p.name or '-'}={p.port}" for p in workload.all_ports()) or "none"
                     named = next((p for p in workload.all_ports() if p.name == target), None)
                     if named is not None:
-                        yield r.fail(ctx, f"{label} targets {target!r} = container port {named.port} of "
-                                     f"{_component_label(workload)} ({workload.ref}), but its HTTP server listens "
-                                     f"on {workload.http_port()} (env PORT)", expected=f"{target!r} where the "
-                                     "process listens", found=f"listening: {_listening_text(workload)}", **where)
+                        yield r.fail(
+                            ctx,
+                            f"{label} targets {target!r} = container port {named.port} of "
+                            f"{_component_label(workload)} ({workload.ref}), but its HTTP server listens "
+                            f"on {workload.http_port()} (env PORT)",
+                            expected=f"{target!r} where the process listens",
+                            found=f"listening: {_listening_text(workload)}",
+                            **where,
+                        )
                         continue
-                    yield r.fail(ctx, f"{label} targets the port name {target!r}, which no container of "
-                                 f"{_component_label(workload)} ({workload.ref}) declares: Kubernetes gives the "
-                                 "Service no endpoints for it", expected=f"a container port named {target!r}",
-                                 found=f"declared container ports: {declared}", **where)
+                    yield r.fail(
+                        ctx,
+                        f"{label} targets the port name {target!r}, which no container of "
+                        f"{_component_label(workload)} ({workload.ref}) declares: Kubernetes gives the "
+                        "Service no endpoints for it",
+                        expected=f"a container port named {target!r}",
+                        found=f"declared container ports: {declared}",
+                        **where,
+                    )
                     continue
                 path = _on_quickmeet_path(ctx, service, port)
                 listening = _listening_text(workload)
                 if path:
-                    yield r.fail(ctx, f"{label} targets {target}, where {_component_label(workload)} "
-                                 f"({workload.ref}) does not listen, and {path}",
-                                 expected=f"a port the process listens on ({target})",
-                                 found=f"listening: {listening}", **where)
+                    yield r.fail(
+                        ctx,
+                        f"{label} targets {target}, where {_component_label(workload)} "
+                        f"({workload.ref}) does not listen, and {path}",
+                        expected=f"a port the process listens on ({target})",
+                        found=f"listening: {listening}",
+                        **where,
+                    )
                 else:
-                    yield r.fail(ctx, f"{label} targets {target}, where nothing in {_component_label(workload)} "
-                                 f"({workload.ref}) is known to listen; no QuickMeet.Chat path uses this port",
-                                 expected=f"a port the process listens on ({target}), or no such Service port",
-                                 found=f"listening: {listening}", severity=Severity.WARNING, **where)
+                    yield r.fail(
+                        ctx,
+                        f"{label} targets {target}, where nothing in {_component_label(workload)} "
+                        f"({workload.ref}) is known to listen; no QuickMeet.Chat path uses this port",
+                        expected=f"a port the process listens on ({target}), or no such Service port",
+                        found=f"listening: {listening}",
+                        severity=Severity.WARNING,
+                        **where,
+                    )

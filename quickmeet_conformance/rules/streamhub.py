@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 from ..findings import Finding
 from ..topology import STREAM_HUB
@@ -22,9 +22,15 @@ def rule_stream_hub_single_replica(ctx: Context, r: Rule) -> Iterable[Finding]:
     hubs = ctx.topology.components(STREAM_HUB)
     total = sum(w.effective_replicas for w in hubs)
     if total > 1:
-        yield r.fail(ctx, f"stream-hub would run {total} pods ({', '.join(f'{w.ref}={w.effective_replicas}' for w in hubs)})",
-                     expected="at most 1", found=str(total), workload=hubs[0], field_path="spec.replicas",
-                     key_path=_KEY if ctx.values_file.position(_KEY) else "")
+        yield r.fail(
+            ctx,
+            f"stream-hub would run {total} pods ({', '.join(f'{w.ref}={w.effective_replicas}' for w in hubs)})",
+            expected="at most 1",
+            found=str(total),
+            workload=hubs[0],
+            field_path="spec.replicas",
+            key_path=_KEY if ctx.values_file.position(_KEY) else "",
+        )
 
 
 @rule(
@@ -37,10 +43,19 @@ def rule_stream_hub_single_replica(ctx: Context, r: Rule) -> Iterable[Finding]:
 def rule_stream_hub_not_autoscaled(ctx: Context, r: Rule) -> Iterable[Finding]:
     for workload in ctx.topology.components(STREAM_HUB):
         for hpa in ctx.topology.autoscalers_for(workload):
-            yield r.fail(ctx, f"HorizontalPodAutoscaler/{hpa.name} scales stream-hub ({workload.ref}) up to "
-                         f"{hpa.max_replicas}", expected="no autoscaler", found=f"HorizontalPodAutoscaler/{hpa.name}",
-                         resource=f"HorizontalPodAutoscaler/{hpa.name}", field_path="spec.scaleTargetRef",
-                         manifest=next((m for m in ctx.topology.manifests if m.ref == f"HorizontalPodAutoscaler/{hpa.name}"), None))
+            yield r.fail(
+                ctx,
+                f"HorizontalPodAutoscaler/{hpa.name} scales stream-hub ({workload.ref}) up to "
+                f"{hpa.max_replicas}",
+                expected="no autoscaler",
+                found=f"HorizontalPodAutoscaler/{hpa.name}",
+                resource=f"HorizontalPodAutoscaler/{hpa.name}",
+                field_path="spec.scaleTargetRef",
+                manifest=next(
+                    (m for m in ctx.topology.manifests if m.ref == f"HorizontalPodAutoscaler/{hpa.name}"),
+                    None,
+                ),
+            )
 
 
 def _is_zero(value: object) -> bool:
@@ -65,6 +80,12 @@ def rule_stream_hub_rollout_never_two(ctx: Context, r: Rule) -> Iterable[Finding
             continue
         surge = (strategy.get("rollingUpdate") or {}).get("maxSurge", "25%")  # the API default
         if not _is_zero(surge):
-            yield r.fail(ctx, f"stream-hub {workload.ref} rolls out with {kind} maxSurge {surge}: two hubs run "
-                         "during every upgrade", expected="Recreate, or RollingUpdate maxSurge 0",
-                         found=f"{kind} maxSurge {surge}", workload=workload, field_path="spec.strategy")
+            yield r.fail(
+                ctx,
+                f"stream-hub {workload.ref} rolls out with {kind} maxSurge {surge}: two hubs run "
+                "during every upgrade",
+                expected="Recreate, or RollingUpdate maxSurge 0",
+                found=f"{kind} maxSurge {surge}",
+                workload=workload,
+                field_path="spec.strategy",
+            )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import Iterable
+from collections.abc import Iterable
 
 from ..findings import Finding, Severity
 from ..schema import ignored_keys, schema_violations
@@ -118,26 +118,38 @@ def rule_chart_refuses_allowed_values(ctx: Context, r: Rule) -> Iterable[Finding
     chart = ctx.chart.label
     if _SEMVER_GATE.search(error) or _TAG_GATE.search(error):
         shown = tag or f"(unset: appVersion {ctx.chart.app_version})"
-        yield r.fail(ctx, f"{chart} refuses image.tag {shown!r}: its version gate (semverCompare on the tag) "
-                     f"cannot read a tag that is not a semantic version, though the image exists and the contract "
-                     f"allows it. The chart says: {_chart_message(error)}",
-                     expected="a tag the chart accepts (a semantic version such as "
-                     f"{ctx.chart.app_version or '8.0.1'}), or a chart whose gate tolerates it",
-                     found=f"image.tag: {shown}", key_path=tag_key)
-    elif _ROOT_PASSWORD.search(error) and lookup(ctx.merged, "externalMongodbUrl") and not lookup(
-        ctx.merged, "mongodb.enabled"
+        yield r.fail(
+            ctx,
+            f"{chart} refuses image.tag {shown!r}: its version gate (semverCompare on the tag) "
+            f"cannot read a tag that is not a semantic version, though the image exists and the contract "
+            f"allows it. The chart says: {_chart_message(error)}",
+            expected="a tag the chart accepts (a semantic version such as "
+            f"{ctx.chart.app_version or '8.0.1'}), or a chart whose gate tolerates it",
+            found=f"image.tag: {shown}",
+            key_path=tag_key,
+        )
+    elif (
+        _ROOT_PASSWORD.search(error)
+        and lookup(ctx.merged, "externalMongodbUrl")
+        and not lookup(ctx.merged, "mongodb.enabled")
     ):
-        yield r.fail(ctx, f"{chart} refuses an external MongoDB given by externalMongodbUrl alone: it still builds a "
-                     "MONGO_OPLOG_URL for the embedded MongoDB from mongodb.auth.rootPassword (mongodb.enabled is "
-                     f"false). The chart says: {_chart_message(error)}",
-                     expected="externalMongodbUrl is enough (the contract's external MongoDB)",
-                     found="externalMongodbOplogUrl and mongodb.auth.rootPassword unset",
-                     key_path="externalMongodbUrl" if ctx.values_file.position("externalMongodbUrl") else "")
+        yield r.fail(
+            ctx,
+            f"{chart} refuses an external MongoDB given by externalMongodbUrl alone: it still builds a "
+            "MONGO_OPLOG_URL for the embedded MongoDB from mongodb.auth.rootPassword (mongodb.enabled is "
+            f"false). The chart says: {_chart_message(error)}",
+            expected="externalMongodbUrl is enough (the contract's external MongoDB)",
+            found="externalMongodbOplogUrl and mongodb.auth.rootPassword unset",
+            key_path="externalMongodbUrl" if ctx.values_file.position("externalMongodbUrl") else "",
+        )
     elif _HUB_REQUIRED.search(error) and not ctx.expectations.microservices:
-        yield r.fail(ctx, f"{chart} refuses a monolith (microservices.enabled: false) on app "
-                     f"{ctx.expectations.app_version}: its stream-hub gate runs even without microservices, and no "
-                     f"value of microservices.streamHub.enabled passes it. The chart says: {_chart_message(error)}",
-                     expected="a monolith renders on any app version (stream-hub is a microservice)",
-                     found=f"app {ctx.expectations.app_version}, microservices.enabled false",
-                     key_path=tag_key or ("microservices.enabled" if ctx.values_file.position("microservices.enabled")
-                                          else ""))
+        yield r.fail(
+            ctx,
+            f"{chart} refuses a monolith (microservices.enabled: false) on app "
+            f"{ctx.expectations.app_version}: its stream-hub gate runs even without microservices, and no "
+            f"value of microservices.streamHub.enabled passes it. The chart says: {_chart_message(error)}",
+            expected="a monolith renders on any app version (stream-hub is a microservice)",
+            found=f"app {ctx.expectations.app_version}, microservices.enabled false",
+            key_path=tag_key
+            or ("microservices.enabled" if ctx.values_file.position("microservices.enabled") else ""),
+        )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 from ..findings import Finding, Severity
 from ..topology import BUS_CLIENTS, NATS, EnvVar, Service, Workload, parse_transporter
@@ -38,44 +38,79 @@ def rule_transporter_resolves(ctx: Context, r: Rule) -> Iterable[Finding]:
         field = f"spec.template.spec.containers[{container.name}].env[TRANSPORTER]"
         if var is None:
             if ctx.expectations.microservices:
-                yield r.fail(ctx, f"{workload.component} has no TRANSPORTER: it never joins the NATS bus",
-                             expected="TRANSPORTER=nats://<release>-nats:4222", found="unset",
-                             workload=workload, field_path=field)
+                yield r.fail(
+                    ctx,
+                    f"{workload.component} has no TRANSPORTER: it never joins the NATS bus",
+                    expected="TRANSPORTER=nats://<release>-nats:4222",
+                    found="unset",
+                    workload=workload,
+                    field_path=field,
+                )
             continue
         if var.secret_name is not None:
             if not _secret_known(ctx, var.secret_name, var.secret_key or "", external):
-                yield r.fail(ctx, f"{workload.component} reads TRANSPORTER from secret {var.secret_name}/"
-                             f"{var.secret_key}, which the release neither creates nor names in nats.existingSecret",
-                             expected="a Secret of the release or nats.existingSecret.name", found=var.describe,
-                             workload=workload, field_path=field)
+                yield r.fail(
+                    ctx,
+                    f"{workload.component} reads TRANSPORTER from secret {var.secret_name}/"
+                    f"{var.secret_key}, which the release neither creates nor names in nats.existingSecret",
+                    expected="a Secret of the release or nats.existingSecret.name",
+                    found=var.describe,
+                    workload=workload,
+                    field_path=field,
+                )
             continue
         address = parse_transporter(var.value or "")
         if address is None:
-            yield r.fail(ctx, f"{workload.component} TRANSPORTER is not a nats:// URL",
-                         expected="nats://<release>-nats:4222", found=var.describe,
-                         workload=workload, field_path=field)
+            yield r.fail(
+                ctx,
+                f"{workload.component} TRANSPORTER is not a nats:// URL",
+                expected="nats://<release>-nats:4222",
+                found=var.describe,
+                workload=workload,
+                field_path=field,
+            )
             continue
         host, port = address.host, address.port
         service = topo.service(host)
         if service is None:
             renamed = nats_services(ctx)
-            also = (f" (the NATS Service is rendered as {', '.join(s.name for s in renamed)}: see "
-                    "wiring.nats-address-follows-service)") if renamed else ""
-            yield r.fail(ctx, f"{workload.component} TRANSPORTER names host {host!r}, but the release has no such "
-                         f"Service{also}", expected="an existing NATS Service",
-                         found=f"Services: {', '.join(s.name for s in topo.services)}",
-                         workload=workload, field_path=field)
+            also = (
+                (
+                    f" (the NATS Service is rendered as {', '.join(s.name for s in renamed)}: see "
+                    "wiring.nats-address-follows-service)"
+                )
+                if renamed
+                else ""
+            )
+            yield r.fail(
+                ctx,
+                f"{workload.component} TRANSPORTER names host {host!r}, but the release has no such "
+                f"Service{also}",
+                expected="an existing NATS Service",
+                found=f"Services: {', '.join(s.name for s in topo.services)}",
+                workload=workload,
+                field_path=field,
+            )
             continue
         landed, reached = resolve_service_port(topo, service, number=port)
         if service.port_by(number=port) is None:
-            yield r.fail(ctx, f"{workload.component} TRANSPORTER uses port {port}, which {service.ref} does not expose",
-                         expected=f"{service.ref} port {port}",
-                         found="ports " + ", ".join(str(p.port) for p in service.ports),
-                         workload=workload, field_path=field)
+            yield r.fail(
+                ctx,
+                f"{workload.component} TRANSPORTER uses port {port}, which {service.ref} does not expose",
+                expected=f"{service.ref} port {port}",
+                found="ports " + ", ".join(str(p.port) for p in service.ports),
+                workload=workload,
+                field_path=field,
+            )
         elif not any(w.component == NATS for w in reached):
-            yield r.fail(ctx, f"{workload.component} TRANSPORTER host {service.ref} does not lead to NATS pods on port {port}",
-                         expected="the NATS pods", found=", ".join(w.ref for w in reached) or "no pods",
-                         workload=workload, field_path=field)
+            yield r.fail(
+                ctx,
+                f"{workload.component} TRANSPORTER host {service.ref} does not lead to NATS pods on port {port}",
+                expected="the NATS pods",
+                found=", ".join(w.ref for w in reached) or "no pods",
+                workload=workload,
+                field_path=field,
+            )
 
 
 def nats_services(ctx: Context) -> list[Service]:
@@ -98,8 +133,10 @@ def _rename_cause(ctx: Context, service: Service) -> tuple[str, str]:
             return f"{key}: {value!r} renames it", key
     release = ctx.rendered.request.release if ctx.rendered is not None else ""
     if release and release == service.name:
-        return (f"the release name {release!r} contains 'nats', and the NATS subchart's name helper then uses the "
-                "release name alone"), ""
+        return (
+            f"the release name {release!r} contains 'nats', and the NATS subchart's name helper then uses the "
+            "release name alone"
+        ), ""
     return "the NATS chart names it differently", ""
 
 
@@ -129,11 +166,17 @@ def rule_nats_address_follows_service(ctx: Context, r: Rule) -> Iterable[Finding
             continue
         service = renamed[0]
         cause, key = _rename_cause(ctx, service)
-        yield r.fail(ctx, f"{workload.component} TRANSPORTER keeps nats://{address.host}:{address.port}, but the "
-                     f"NATS Service is rendered as {service.name} ({cause}): the chart hard-codes the address, "
-                     "so nothing reaches the bus", expected=f"TRANSPORTER host {service.name}",
-                     found=f"TRANSPORTER host {address.host}", workload=workload, key_path=key,
-                     field_path=f"spec.template.spec.containers[{container.name}].env[TRANSPORTER]")
+        yield r.fail(
+            ctx,
+            f"{workload.component} TRANSPORTER keeps nats://{address.host}:{address.port}, but the "
+            f"NATS Service is rendered as {service.name} ({cause}): the chart hard-codes the address, "
+            "so nothing reaches the bus",
+            expected=f"TRANSPORTER host {service.name}",
+            found=f"TRANSPORTER host {address.host}",
+            workload=workload,
+            key_path=key,
+            field_path=f"spec.template.spec.containers[{container.name}].env[TRANSPORTER]",
+        )
 
 
 @rule(
@@ -150,9 +193,14 @@ def rule_transporter_mode(ctx: Context, r: Rule) -> Iterable[Finding]:
         container = workload.container_for(workload.component, ctx.matcher)
         var = container.env_var("TRANSPORTER")
         if var is not None and (var.value or "").startswith("monolith+"):
-            yield r.fail(ctx, f"{workload.component} TRANSPORTER is monolith+nats://: it stays in monolith mode",
-                         expected="nats://...", found=var.describe, workload=workload,
-                         field_path=f"spec.template.spec.containers[{container.name}].env[TRANSPORTER]")
+            yield r.fail(
+                ctx,
+                f"{workload.component} TRANSPORTER is monolith+nats://: it stays in monolith mode",
+                expected="nats://...",
+                found=var.describe,
+                workload=workload,
+                field_path=f"spec.template.spec.containers[{container.name}].env[TRANSPORTER]",
+            )
 
 
 @rule(
@@ -168,20 +216,43 @@ def rule_mongo_url_from_secret(ctx: Context, r: Rule) -> Iterable[Finding]:
         var: EnvVar | None = container.env_var("MONGO_URL")
         field = f"spec.template.spec.containers[{container.name}].env[MONGO_URL]"
         if var is None:
-            yield r.fail(ctx, f"{workload.component} has no MONGO_URL", expected="secretKeyRef key mongo-uri",
-                         found="unset", workload=workload, field_path=field)
+            yield r.fail(
+                ctx,
+                f"{workload.component} has no MONGO_URL",
+                expected="secretKeyRef key mongo-uri",
+                found="unset",
+                workload=workload,
+                field_path=field,
+            )
         elif var.secret_name is None:
             # never echo a literal value: it may hold credentials
-            yield r.fail(ctx, f"{workload.component} MONGO_URL is a literal value, not a secret reference",
-                         expected="secretKeyRef key mongo-uri", found="a plain value (hidden)",
-                         workload=workload, field_path=field)
+            yield r.fail(
+                ctx,
+                f"{workload.component} MONGO_URL is a literal value, not a secret reference",
+                expected="secretKeyRef key mongo-uri",
+                found="a plain value (hidden)",
+                workload=workload,
+                field_path=field,
+            )
         elif var.secret_key != "mongo-uri":
-            yield r.fail(ctx, f"{workload.component} MONGO_URL reads key {var.secret_key!r}, not mongo-uri",
-                         expected="key mongo-uri", found=var.describe, workload=workload, field_path=field)
+            yield r.fail(
+                ctx,
+                f"{workload.component} MONGO_URL reads key {var.secret_key!r}, not mongo-uri",
+                expected="key mongo-uri",
+                found=var.describe,
+                workload=workload,
+                field_path=field,
+            )
         elif not _secret_known(ctx, var.secret_name, "mongo-uri", existing):
-            yield r.fail(ctx, f"{workload.component} MONGO_URL names secret {var.secret_name!r}, which the release does "
-                         "not create with key mongo-uri and existingMongodbSecret does not name",
-                         expected="a Secret with key mongo-uri", found=var.describe, workload=workload, field_path=field)
+            yield r.fail(
+                ctx,
+                f"{workload.component} MONGO_URL names secret {var.secret_name!r}, which the release does "
+                "not create with key mongo-uri and existingMongodbSecret does not name",
+                expected="a Secret with key mongo-uri",
+                found=var.describe,
+                workload=workload,
+                field_path=field,
+            )
 
 
 def _env_everywhere(ctx: Context, name: str) -> Iterable[tuple[Workload, str, EnvVar]]:
@@ -203,9 +274,14 @@ def _env_everywhere(ctx: Context, name: str) -> Iterable[tuple[Workload, str, En
 def rule_retry_enabled_value(ctx: Context, r: Rule) -> Iterable[Finding]:
     for workload, container, var in _env_everywhere(ctx, "RETRY_ENABLED"):
         if var.secret_name is None and var.value != "true":
-            yield r.fail(ctx, f"{workload.ref} sets RETRY_ENABLED={var.value!r}; the server honours only 'true'",
-                         expected="'true'", found=var.describe, workload=workload,
-                         field_path=f"spec.template.spec.containers[{container}].env[RETRY_ENABLED]")
+            yield r.fail(
+                ctx,
+                f"{workload.ref} sets RETRY_ENABLED={var.value!r}; the server honours only 'true'",
+                expected="'true'",
+                found=var.describe,
+                workload=workload,
+                field_path=f"spec.template.spec.containers[{container}].env[RETRY_ENABLED]",
+            )
 
 
 @rule(
@@ -218,7 +294,11 @@ def rule_retry_enabled_value(ctx: Context, r: Rule) -> Iterable[Finding]:
 )
 def rule_db_watchers_name(ctx: Context, r: Rule) -> Iterable[Finding]:
     for workload, container, _var in _env_everywhere(ctx, "DB_WATCHERS"):
-        yield r.fail(ctx, f"{workload.ref} sets DB_WATCHERS, which the server never reads",
-                     expected="DISABLE_DB_WATCHERS", found="DB_WATCHERS", workload=workload,
-                     field_path=f"spec.template.spec.containers[{container}].env[DB_WATCHERS]")
-
+        yield r.fail(
+            ctx,
+            f"{workload.ref} sets DB_WATCHERS, which the server never reads",
+            expected="DISABLE_DB_WATCHERS",
+            found="DB_WATCHERS",
+            workload=workload,
+            field_path=f"spec.template.spec.containers[{container}].env[DB_WATCHERS]",
+        )

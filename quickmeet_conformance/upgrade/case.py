@@ -70,7 +70,9 @@ class UpgradeCase(ReleaseSettings):
     from_chart: Chart
     to_chart: Chart
     renderer: Renderer
-    reuse_chart: Chart | None = None  # the new chart with the old release's values as defaults (--reuse-values)
+    reuse_chart: Chart | None = (
+        None  # the new chart with the old release's values as defaults (--reuse-values)
+    )
 
     @property
     def id(self) -> str:

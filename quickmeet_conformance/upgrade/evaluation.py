@@ -45,8 +45,10 @@ def mode_notes(from_side: SideState, to_side: SideState) -> list[str]:
     if lookup(from_side.values_file.data, key) is None and lookup(to_side.values_file.data, key) is None:
         old_default = str(bool(lookup(from_side.chart.defaults, key, False))).lower()
         new_default = str(bool(lookup(to_side.chart.defaults, key, False))).lower()
-        by_default = (f"; WARNING: only because the chart default {key} changed from {old_default} "
-                      f"({from_side.chart.label}) to {new_default} ({to_side.chart.label}), your values never set it")
+        by_default = (
+            f"; WARNING: only because the chart default {key} changed from {old_default} "
+            f"({from_side.chart.label}) to {new_default} ({to_side.chart.label}), your values never set it"
+        )
     if after:
         return [f"converts the monolith{name} to microservices ({key}: false -> true){by_default}"]
     return [f"converts microservices back to the monolith{name} ({key}: true -> false){by_default}"]

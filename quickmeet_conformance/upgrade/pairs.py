@@ -28,7 +28,9 @@ class SideSpec:
     inline: dict[str, Any] | None = field(default=None, compare=False, hash=False)
     shown: str = ""  # how the values are named in messages: the file, or "<matrix file> (to.values)"
     declared_in: str = ""  # the matrix file or command-line flag that declared this side
-    unavailable: str = ""  # why the side's chart is not on this machine (a public chart beside the repository)
+    unavailable: str = (
+        ""  # why the side's chart is not on this machine (a public chart beside the repository)
+    )
 
     @property
     def values_label(self) -> str:
@@ -86,7 +88,9 @@ def _matrix_side(data: dict[str, Any], side: str, path: Path, charts_dir: Path, 
         upstream = upstream_chart_dir(chart, charts_dir.resolve().parents[1])
         chart_path: Path | None = upstream
         if not (upstream / "Chart.yaml").is_file():
-            unavailable = f"public chart not found at {chart_path} (../shared/upstream-charts beside the repository)"
+            unavailable = (
+                f"public chart not found at {chart_path} (../shared/upstream-charts beside the repository)"
+            )
     else:
         chart_path = next((p for p in (charts_dir / chart, Path(chart)) if p.exists()), None)
     if chart_path is None:

@@ -30,8 +30,9 @@ def reused_values(old_chart: Chart, old_values: dict[str, Any]) -> dict[str, Any
     return deep_merge(old_chart.defaults, old_values)
 
 
-def reuse_chart(new_chart: Chart, old_chart: Chart, old_values: dict[str, Any], workdir: Path, name: str,
-                helm_path: str) -> Chart:
+def reuse_chart(
+    new_chart: Chart, old_chart: Chart, old_values: dict[str, Any], workdir: Path, name: str, helm_path: str
+) -> Chart:
     """A copy of ``new_chart`` whose values.yaml is the reused values (subchart defaults stay underneath)."""
     dest = workdir / f"reuse-values-{name}"
     if not dest.exists():

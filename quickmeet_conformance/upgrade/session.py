@@ -20,7 +20,9 @@ if TYPE_CHECKING:
 class UpgradeSession:
     """The upgrade pairs of one run across the session's helm binaries; each pair is evaluated once."""
 
-    def __init__(self, pairs: list[UpgradePair], conformance: ConformanceSession, *, reuse_values: bool = False) -> None:
+    def __init__(
+        self, pairs: list[UpgradePair], conformance: ConformanceSession, *, reuse_values: bool = False
+    ) -> None:
         self.conformance = conformance
         self.reuse_values = reuse_values  # also render each to-side as helm upgrade --reuse-values would
         self._raw_pairs = pairs
@@ -80,8 +82,14 @@ class UpgradeSession:
         reused = None
         if self.reuse_values:
             helm = self.conformance.helm(self.conformance.settings.helm[0])
-            reused = reuse_chart(charts["to"], charts["from"], load_side_values(pair.from_side).data,
-                                 self.conformance.workdir, f"{index}-{pair.name}", helm.path)
+            reused = reuse_chart(
+                charts["to"],
+                charts["from"],
+                load_side_values(pair.from_side).data,
+                self.conformance.workdir,
+                f"{index}-{pair.name}",
+                helm.path,
+            )
         return UpgradeCase(
             pair,
             charts["from"],

@@ -6,7 +6,7 @@ pytestmark = [pytest.mark.live, pytest.mark.live_mutates, pytest.mark.conformanc
 
 
 def test_stream_hub_never_two_pods_during_upgrade(live_check):
-    """"stream-hub must never run two pods at once, not even during a rollout" (CONTRACT.md > Upgrades): a pod
+    """ "stream-hub must never run two pods at once, not even during a rollout" (CONTRACT.md > Upgrades): a pod
     watch over a `helm upgrade` that changes every pod template records the peak number of hubs."""
     live_check("live.streamhub-peak-one")
 

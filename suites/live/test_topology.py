@@ -19,13 +19,13 @@ def test_service_endpoints(live_check):
 
 
 def test_websocket_ingress_reaches_ddp_streamer(live_check):
-    """"/websocket and /sockjs (pathType Prefix) must go to the ddp-streamer Service, port named http"
+    """ "/websocket and /sockjs (pathType Prefix) must go to the ddp-streamer Service, port named http"
     (CONTRACT.md > Wiring): the backends resolve to ready ddp-streamer endpoints."""
     live_check("live.ingress-websocket-endpoints")
 
 
 def test_transporter_reaches_nats(live_check):
-    """"The host in TRANSPORTER must be a Service that exists, exposes that port, and selects the NATS pods"
+    """ "The host in TRANSPORTER must be a Service that exists, exposes that port, and selects the NATS pods"
     (CONTRACT.md > Wiring): it resolves to the NATS Service's ready endpoints."""
     live_check("live.transporter-endpoints")
 

@@ -7,7 +7,7 @@ pytestmark = [pytest.mark.live, pytest.mark.live_mutates, pytest.mark.conformanc
 
 
 def test_upgrade_accepted(live_upgrade_check):
-    """"Deployment spec.selector, StatefulSet volumeClaimTemplates/serviceName/selector, Service clusterIP, PVC
+    """ "Deployment spec.selector, StatefulSet volumeClaimTemplates/serviceName/selector, Service clusterIP, PVC
     specs and Job templates are immutable: an upgrade that changes them fails at the API server"."""
     live_upgrade_check("live.upgrade-accepted")
 
@@ -17,8 +17,10 @@ def test_api_server_agrees_with_the_prediction(live_upgrade):
     a pair predicted clean is accepted, a pair predicted to change an immutable field is rejected."""
     outcome = live_upgrade.view.upgrade
     if outcome is None:
-        pytest.fail(f"the from-side of {live_upgrade.label} did not install: {live_upgrade.view.rollout_error}",
-                    pytrace=False)
+        pytest.fail(
+            f"the from-side of {live_upgrade.label} did not install: {live_upgrade.view.rollout_error}",
+            pytrace=False,
+        )
     predicted_rejected = bool(outcome.predicted_rejections)
     assert predicted_rejected != outcome.accepted, (
         f"{live_upgrade.label}: render-time prediction "
@@ -28,11 +30,11 @@ def test_api_server_agrees_with_the_prediction(live_upgrade):
 
 
 def test_mongodb_data_and_secrets_survive(live_upgrade_check):
-    """"The monolith Deployment must survive ..., MongoDB data and secrets are kept" (CONTRACT.md > Upgrades):
+    """ "The monolith Deployment must survive ..., MongoDB data and secrets are kept" (CONTRACT.md > Upgrades):
     MongoDB's volume claims and Secrets keep their UIDs."""
     live_upgrade_check("live.upgrade-keeps-data")
 
 
 def test_stream_hub_never_two_pods_during_the_upgrade(live_upgrade_check):
-    """"stream-hub must never run two pods at once, not even during a rollout" (CONTRACT.md > Upgrades)."""
+    """ "stream-hub must never run two pods at once, not even during a rollout" (CONTRACT.md > Upgrades)."""
     live_upgrade_check("live.streamhub-peak-one")

@@ -6,13 +6,13 @@ pytestmark = [pytest.mark.static, pytest.mark.conformance]
 
 
 def test_ddp_streamer_capacity(check):
-    """"ddp-streamer ... scale from the start: 1 pod per 500 concurrent users" (CONTRACT.md > Components);
+    """ "ddp-streamer ... scale from the start: 1 pod per 500 concurrent users" (CONTRACT.md > Components);
     evaluated with --concurrent-users N."""
     check("capacity.ddp-streamer")
 
 
 def test_external_mongodb_for_production(check):
-    """"mongodb.enabled: true is for tests; production should use an external cluster" (CONTRACT.md > Components)."""
+    """ "mongodb.enabled: true is for tests; production should use an external cluster" (CONTRACT.md > Components)."""
     check("hygiene.embedded-mongodb")
 
 

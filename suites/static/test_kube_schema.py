@@ -5,6 +5,7 @@ import pytest
 
 pytestmark = [pytest.mark.static, pytest.mark.conformance]
 
+
 def test_manifests_valid_for_kube_version(check):
     """Every rendered object validates against the Kubernetes OpenAPI schema of --kube-version (offline)."""
     check("manifests.kube-schema")

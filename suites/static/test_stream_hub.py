@@ -6,7 +6,7 @@ pytestmark = [pytest.mark.static, pytest.mark.conformance]
 
 
 def test_stream_hub_single_replica(check):
-    """"stream-hub ... NEVER more than one pod per deployment" (CONTRACT.md > Components)."""
+    """ "stream-hub ... NEVER more than one pod per deployment" (CONTRACT.md > Components)."""
     check("streamhub.single-replica")
 
 
@@ -16,5 +16,5 @@ def test_stream_hub_not_autoscaled(check):
 
 
 def test_stream_hub_rollout_never_runs_two(check):
-    """"A RollingUpdate with maxSurge >= 1 on a one-replica Deployment briefly runs two" (CONTRACT.md > Upgrades)."""
+    """ "A RollingUpdate with maxSurge >= 1 on a one-replica Deployment briefly runs two" (CONTRACT.md > Upgrades)."""
     check("streamhub.rollout-never-two")

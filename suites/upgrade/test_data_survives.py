@@ -19,6 +19,6 @@ def test_generated_secrets_are_stable(check_upgrade):
 
 
 def test_pod_identity_kept_on_persistent_volumes(check_upgrade):
-    """"MongoDB data and secrets are kept" (CONTRACT.md > Upgrades): a workload mounting a PersistentVolume
+    """ "MongoDB data and secrets are kept" (CONTRACT.md > Upgrades): a workload mounting a PersistentVolume
     keeps runAsUser, runAsGroup and fsGroup, or the files the old user wrote become unreadable."""
     check_upgrade("upgrade.pod-identity-with-volume")

@@ -7,7 +7,7 @@ pytestmark = [pytest.mark.upgrade, pytest.mark.conformance]
 
 
 def test_no_immutable_field_changes(check_upgrade):
-    """"Deployment spec.selector, StatefulSet volumeClaimTemplates/serviceName/selector, Service clusterIP, PVC specs
+    """ "Deployment spec.selector, StatefulSet volumeClaimTemplates/serviceName/selector, Service clusterIP, PVC specs
     and Job templates are immutable: an upgrade that changes them fails at the API server" (CONTRACT.md > Upgrades)."""
     check_upgrade("upgrade.immutable-fields")
 

@@ -28,14 +28,21 @@ BAD = "microservices:\n  enabled: true\n  ddpStreamers:\n    replicas: 2\n"
 
 
 def _git(repo: Path, *args: str) -> None:
-    subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@example.com", *args], cwd=repo, check=True,
-                   capture_output=True, timeout=60)
+    subprocess.run(
+        ["git", "-c", "user.name=t", "-c", "user.email=t@example.com", *args],
+        cwd=repo,
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
 
 
 def _pre_commit() -> str:
     found = shutil.which("pre-commit", path=str(Path(sys.executable).parent))
     if not found:
-        pytest.fail("pre-commit is not installed: pip install -e '.[dev]' (scripts/install.sh)", pytrace=False)
+        pytest.fail(
+            "pre-commit is not installed: pip install -e '.[dev]' (scripts/install.sh)", pytrace=False
+        )
     return found
 
 
@@ -59,9 +66,18 @@ def _try_repo(sample: Path, *files: str) -> subprocess.CompletedProcess[str]:
     if not (tools / "helm").exists():
         (tools / "helm").symlink_to(HELM)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("QMC_", "HELM_BIN", "PYTEST_"))}
-    env["PATH"] = f"{tools}{os.pathsep}{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '/usr/bin:/bin')}"
-    return subprocess.run([_pre_commit(), "try-repo", str(REPO), "quickmeet-conformance", "--files", *files],
-                          cwd=sample, env=env, capture_output=True, text=True, timeout=1200, check=False)
+    env["PATH"] = (
+        f"{tools}{os.pathsep}{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '/usr/bin:/bin')}"
+    )
+    return subprocess.run(
+        [_pre_commit(), "try-repo", str(REPO), "quickmeet-conformance", "--files", *files],
+        cwd=sample,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=1200,
+        check=False,
+    )
 
 
 def test_pre_commit_hook_passes_a_good_file_and_fails_a_bad_one(sample_repo: Path) -> None:
@@ -87,8 +103,14 @@ def test_hook_definition_runs_conformance_check() -> None:
 def _actionlint(path: Path) -> subprocess.CompletedProcess[str]:
     if not ACTIONLINT.exists():
         pytest.fail("actionlint is not built: run scripts/install-actionlint.sh", pytrace=False)
-    return subprocess.run([str(ACTIONLINT), "-no-color", str(path)], capture_output=True, text=True, timeout=60,
-                          cwd=path.parents[2], check=False)
+    return subprocess.run(
+        [str(ACTIONLINT), "-no-color", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=path.parents[2],
+        check=False,
+    )
 
 
 def _workflow_using_the_action(tmp_path: Path, inputs: dict[str, str]) -> Path:
@@ -98,22 +120,40 @@ def _workflow_using_the_action(tmp_path: Path, inputs: dict[str, str]) -> Path:
     _git(tmp_path, "init", "-q")  # actionlint resolves "./" from the repository root
     workflow = tmp_path / ".github" / "workflows" / "values.yml"
     workflow.parent.mkdir(parents=True)
-    workflow.write_text(yaml.safe_dump({
-        "name": "values", "on": {"push": None},
-        "permissions": {"contents": "read", "security-events": "write"},
-        "jobs": {"check": {"runs-on": "ubuntu-24.04", "timeout-minutes": 10, "steps": [
-            {"uses": "actions/checkout@v4"},
-            {"id": "conformance", "uses": "./", "with": inputs},
-            {"if": "always()", "run": "echo \"${{ steps.conformance.outputs.sarif }}\""},
-        ]}},
-    }, sort_keys=False))
+    workflow.write_text(
+        yaml.safe_dump(
+            {
+                "name": "values",
+                "on": {"push": None},
+                "permissions": {"contents": "read", "security-events": "write"},
+                "jobs": {
+                    "check": {
+                        "runs-on": "ubuntu-24.04",
+                        "timeout-minutes": 10,
+                        "steps": [
+                            {"uses": "actions/checkout@v4"},
+                            {"id": "conformance", "uses": "./", "with": inputs},
+                            {"if": "always()", "run": 'echo "${{ steps.conformance.outputs.sarif }}"'},
+                        ],
+                    }
+                },
+            },
+            sort_keys=False,
+        )
+    )
     return workflow
 
 
 def test_action_passes_actionlint_with_every_input(tmp_path: Path) -> None:
-    inputs = {"values": "deploy/base.yaml+deploy/prod.yaml deploy/other.yaml", "chart": "rocketchat/rocketchat",
-              "chart-version": "6.29.0", "kube-version": "1.33.0", "concurrent-users": "2000", "strict": "true",
-              "sarif-upload": "true"}
+    inputs = {
+        "values": "deploy/base.yaml+deploy/prod.yaml deploy/other.yaml",
+        "chart": "rocketchat/rocketchat",
+        "chart-version": "6.29.0",
+        "kube-version": "1.33.0",
+        "concurrent-users": "2000",
+        "strict": "true",
+        "sarif-upload": "true",
+    }
     result = _actionlint(_workflow_using_the_action(tmp_path, inputs))
     assert result.returncode == 0, result.stdout + result.stderr
 
@@ -134,10 +174,15 @@ def test_action_declares_the_promised_inputs() -> None:
 def test_workflow_passes_the_values_to_every_job() -> None:
     jobs = yaml.safe_load(WORKFLOW.read_text())["jobs"]
     for name, job in jobs.items():
-        runs = " ".join(str(step.get("run", "")) for step in job["steps"] if "pytest" in str(step.get("run", "")))
-        lanes_with_values = [r for r in runs.split(".venv/bin/pytest") if "suites/upgrade" not in r and r.strip()]
-        assert lanes_with_values and all("$VALUES_DIR" in r for r in lanes_with_values), \
+        runs = " ".join(
+            str(step.get("run", "")) for step in job["steps"] if "pytest" in str(step.get("run", ""))
+        )
+        lanes_with_values = [
+            r for r in runs.split(".venv/bin/pytest") if "suites/upgrade" not in r and r.strip()
+        ]
+        assert lanes_with_values and all("$VALUES_DIR" in r for r in lanes_with_values), (
             f"job {name} runs a values lane without the maintainer's values (VALUES_DIR): {runs}"
+        )
 
 
 def test_action_shows_the_markdown_report_in_the_job_summary() -> None:

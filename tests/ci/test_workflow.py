@@ -20,7 +20,9 @@ ACTIONLINT = REPO / ".tools" / "bin" / "actionlint"
 def _actionlint(path: Path) -> subprocess.CompletedProcess:
     if not ACTIONLINT.exists():
         pytest.fail("actionlint is not built: run scripts/install-actionlint.sh", pytrace=False)
-    return subprocess.run([str(ACTIONLINT), "-no-color", str(path)], capture_output=True, text=True, timeout=60)
+    return subprocess.run(
+        [str(ACTIONLINT), "-no-color", str(path)], capture_output=True, text=True, timeout=60
+    )
 
 
 def test_workflow_passes_actionlint():
@@ -49,14 +51,28 @@ def test_workflow_has_the_promised_lanes():
 
 
 def test_every_option_the_workflow_passes_exists():
-    help_text = subprocess.run([sys.executable, "-m", "pytest", "--help", "-p", "no:cacheprovider"], cwd=REPO,
-                               capture_output=True, text=True, timeout=120).stdout
-    used = set(re.findall(r"(--[a-z][a-z-]+)", "\n".join(
-        str(step.get("run", "")) for job in yaml.safe_load(WORKFLOW.read_text())["jobs"].values()
-        for step in job["steps"])))
+    help_text = subprocess.run(
+        [sys.executable, "-m", "pytest", "--help", "-p", "no:cacheprovider"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    ).stdout
+    used = set(
+        re.findall(
+            r"(--[a-z][a-z-]+)",
+            "\n".join(
+                str(step.get("run", ""))
+                for job in yaml.safe_load(WORKFLOW.read_text())["jobs"].values()
+                for step in job["steps"]
+            ),
+        )
+    )
     used -= {"--no-run"}  # scripts/install.sh's own flag
     aliases = {"--junitxml": "--junit-xml"}  # pytest lists only the dashed spelling
-    missing = sorted(flag for flag in used if flag not in help_text and aliases.get(flag, flag) not in help_text)
+    missing = sorted(
+        flag for flag in used if flag not in help_text and aliases.get(flag, flag) not in help_text
+    )
     assert not missing, f"the workflow passes options pytest does not know: {missing}"
 
 
@@ -74,5 +90,7 @@ def test_workflow_shows_the_markdown_report_in_the_job_summary():
         written = re.findall(r"--markdown \"?([^\s\"]+)", "\n".join(step["run"] for step in runs))
         assert written, f"job {name} writes no --markdown report"
         summary = [step for step in runs if "GITHUB_STEP_SUMMARY" in step["run"]]
-        assert summary and summary[0].get("if") == "always()", f"job {name} does not always append its summary"
+        assert summary and summary[0].get("if") == "always()", (
+            f"job {name} does not always append its summary"
+        )
         assert written[0] in summary[0]["run"], f"job {name} appends another file than {written[0]}"

@@ -9,7 +9,11 @@ from pathlib import Path
 import pytest
 
 from quickmeet_conformance.clusters.base import ClusterHandle, find_kubectl
-from quickmeet_conformance.clusters.kwok import ControlPlaneBinaries, KwokClusterProvider, default_binaries_dir
+from quickmeet_conformance.clusters.kwok import (
+    ControlPlaneBinaries,
+    KwokClusterProvider,
+    default_binaries_dir,
+)
 from quickmeet_conformance.errors import ToolError
 
 Kubectl = Callable[..., subprocess.CompletedProcess[str]]
@@ -45,11 +49,17 @@ def kwok_cluster(kwok_provider: KwokClusterProvider) -> ClusterHandle:
 def make_kubectl(kubeconfig: Path, context: str) -> Kubectl:
     binary = str(find_kubectl())
 
-    def run(*args: str, input: str | None = None, check: bool = True, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    def run(
+        *args: str, input: str | None = None, check: bool = True, timeout: float = 60
+    ) -> subprocess.CompletedProcess[str]:
         argv = [binary, "--kubeconfig", str(kubeconfig), "--context", context, *args]
-        result = subprocess.run(argv, input=input, capture_output=True, text=True, timeout=timeout, check=False)
+        result = subprocess.run(
+            argv, input=input, capture_output=True, text=True, timeout=timeout, check=False
+        )
         if check and result.returncode != 0:
-            raise AssertionError(f"kubectl {' '.join(args)} failed ({result.returncode}): {result.stderr.strip()}")
+            raise AssertionError(
+                f"kubectl {' '.join(args)} failed ({result.returncode}): {result.stderr.strip()}"
+            )
         return result
 
     return run

@@ -26,13 +26,17 @@ from quickmeet_conformance.clusters.processes import (
     free_loopback_ports,
     wait_for,
 )
-from quickmeet_conformance.subprocesses import run
 from quickmeet_conformance.errors import ToolError
+from quickmeet_conformance.subprocesses import run
 
 
 def openssl_text(cert: Path) -> str:
     return subprocess.run(
-        ["openssl", "x509", "-in", str(cert), "-noout", "-text"], capture_output=True, text=True, check=True, timeout=30
+        ["openssl", "x509", "-in", str(cert), "-noout", "-text"],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=30,
     ).stdout
 
 
@@ -47,11 +51,19 @@ def test_serving_certificate_chains_to_the_ca_and_has_the_sans(ca: KeyPair, tmp_
         dns_names=["localhost", "kubernetes.default.svc"], ip_addresses=["127.0.0.1", "10.96.0.1"],
     )  # fmt: skip
     verify = subprocess.run(
-        ["openssl", "verify", "-CAfile", str(ca.cert), str(serving.cert)], capture_output=True, text=True, timeout=30
+        ["openssl", "verify", "-CAfile", str(ca.cert), str(serving.cert)],
+        capture_output=True,
+        text=True,
+        timeout=30,
     )
     assert verify.returncode == 0, f"serving cert does not chain to the CA: {verify.stdout}{verify.stderr}"
     text = openssl_text(serving.cert)
-    for san in ("DNS:localhost", "DNS:kubernetes.default.svc", "IP Address:127.0.0.1", "IP Address:10.96.0.1"):
+    for san in (
+        "DNS:localhost",
+        "DNS:kubernetes.default.svc",
+        "IP Address:127.0.0.1",
+        "IP Address:10.96.0.1",
+    ):
         assert san in text, f"SAN {san} missing from the serving certificate"
     assert "TLS Web Server Authentication" in text
     assert oct(serving.key.stat().st_mode & 0o777) == "0o600", "private keys must not be world-readable"
@@ -62,7 +74,9 @@ def test_client_certificate_carries_user_and_groups(ca: KeyPair, tmp_path: Path)
         ca, tmp_path, "admin", common_name="kubernetes-admin", organizations=["system:masters"], client=True
     )
     text = openssl_text(admin.cert)
-    assert "O = system:masters, CN = kubernetes-admin" in text, "Kubernetes reads groups from O and the user from CN"
+    assert "O = system:masters, CN = kubernetes-admin" in text, (
+        "Kubernetes reads groups from O and the user from CN"
+    )
     assert "TLS Web Client Authentication" in text
     assert "TLS Web Server Authentication" not in text
 
@@ -89,7 +103,12 @@ def test_kubeconfig_with_client_certificate_is_self_contained(ca: KeyPair, tmp_p
 
 def test_kubeconfig_with_token(ca: KeyPair, tmp_path: Path) -> None:
     path = write_kubeconfig(
-        tmp_path / "ro.kubeconfig", cluster="c1", server="https://127.0.0.1:6443", ca_cert=ca.cert, user="ro", token="t0k"
+        tmp_path / "ro.kubeconfig",
+        cluster="c1",
+        server="https://127.0.0.1:6443",
+        ca_cert=ca.cert,
+        user="ro",
+        token="t0k",
     )
     assert yaml.safe_load(path.read_text())["users"][0]["user"] == {"token": "t0k"}
     with pytest.raises(ValueError):
@@ -116,7 +135,9 @@ def test_missing_binaries_name_the_build_script(tmp_path: Path) -> None:
 
 
 def test_wait_stops_early_with_the_process_log(tmp_path: Path) -> None:
-    crashing = ManagedProcess("crasher", ["sh", "-c", "echo listen failed: address in use; exit 3"], tmp_path / "c.log")
+    crashing = ManagedProcess(
+        "crasher", ["sh", "-c", "echo listen failed: address in use; exit 3"], tmp_path / "c.log"
+    )
     crashing.start()
     started = time.monotonic()
     with pytest.raises(ToolError) as raised:
@@ -174,7 +195,9 @@ def test_an_interrupted_child_run_gets_to_clean_up(tmp_path: Path) -> None:
     with pytest.raises(subprocess.TimeoutExpired):
         run([sys.executable, "-c", child], timeout_s=1.5, grace_s=10)
     assert marker.exists(), "the child was not given SIGTERM and time to clean up"
-    done = run([sys.executable, "-c", "import sys; print(sys.stdin.read().upper())"], timeout_s=10, input="echo")
+    done = run(
+        [sys.executable, "-c", "import sys; print(sys.stdin.read().upper())"], timeout_s=10, input="echo"
+    )
     assert (done.returncode, done.stdout.strip()) == (0, "ECHO")
 
 
@@ -207,7 +230,11 @@ def test_children_die_when_the_runner_is_killed(tmp_path: Path) -> None:
         "print(p.pid, flush=True); sys.stdin.read()\n"
     )
     runner = subprocess.Popen(
-        [sys.executable, "-c", script], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=REPO_ROOT
+        [sys.executable, "-c", script],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=REPO_ROOT,
     )
     assert runner.stdout is not None
     child = int(runner.stdout.readline())

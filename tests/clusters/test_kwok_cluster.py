@@ -53,8 +53,12 @@ def apply(kubectl: Kubectl, manifest: str) -> None:
 def test_version_reports_the_built_release(kwok_cluster: ClusterHandle, kubectl: Kubectl) -> None:
     expected = pinned_kube_version()
     server = json.loads(kubectl("version", "-o", "json").stdout)["serverVersion"]
-    assert kwok_cluster.kube_version == expected, f"handle says {kwok_cluster.kube_version}, go.mod pins {expected}"
-    assert server["gitVersion"] == expected, f"/version reports {server['gitVersion']}, go.mod pins {expected}"
+    assert kwok_cluster.kube_version == expected, (
+        f"handle says {kwok_cluster.kube_version}, go.mod pins {expected}"
+    )
+    assert server["gitVersion"] == expected, (
+        f"/version reports {server['gitVersion']}, go.mod pins {expected}"
+    )
 
 
 def test_deployment_gets_ready_pods_and_ready_endpoints(kubectl: Kubectl) -> None:
@@ -90,7 +94,10 @@ def test_deployment_gets_ready_pods_and_ready_endpoints(kubectl: Kubectl) -> Non
     )
 
     def ready_replicas() -> bool:
-        return get_json(kubectl, "deployment", "web", "-n", "t-deploy").get("status", {}).get("readyReplicas") == 2
+        return (
+            get_json(kubectl, "deployment", "web", "-n", "t-deploy").get("status", {}).get("readyReplicas")
+            == 2
+        )
 
     wait_for("Deployment t-deploy/web has 2 ready replicas", ready_replicas, timeout=90)
 
@@ -104,10 +111,16 @@ def test_deployment_gets_ready_pods_and_ready_endpoints(kubectl: Kubectl) -> Non
             for address in endpoint["addresses"]
         ]
 
-    wait_for("EndpointSlice for Service t-deploy/web has 2 ready endpoints", lambda: len(ready_endpoints()) == 2, timeout=60)
+    wait_for(
+        "EndpointSlice for Service t-deploy/web has 2 ready endpoints",
+        lambda: len(ready_endpoints()) == 2,
+        timeout=60,
+    )
     pods = get_json(kubectl, "pods", "-n", "t-deploy", "-l", "app=web")["items"]
     pod_ips = sorted(p["status"].get("podIP", "") for p in pods)
-    assert sorted(ready_endpoints()) == pod_ips, f"endpoints {ready_endpoints()} should be the pod IPs {pod_ips}"
+    assert sorted(ready_endpoints()) == pod_ips, (
+        f"endpoints {ready_endpoints()} should be the pod IPs {pod_ips}"
+    )
 
 
 def run_statefulset_with_claim(kubectl: Kubectl, namespace: str) -> dict:
@@ -152,7 +165,9 @@ def run_statefulset_with_claim(kubectl: Kubectl, namespace: str) -> dict:
     def claim() -> dict:
         return get_json(kubectl, "pvc", "data-db-0", "-n", namespace)
 
-    wait_for(f"PVC {namespace}/data-db-0 is Bound", lambda: claim()["status"].get("phase") == "Bound", timeout=90)
+    wait_for(
+        f"PVC {namespace}/data-db-0 is Bound", lambda: claim()["status"].get("phase") == "Bound", timeout=90
+    )
 
     def pod_phase() -> str:
         return get_json(kubectl, "pod", "db-0", "-n", namespace)["status"].get("phase", "")
@@ -172,10 +187,15 @@ def test_nodes_heartbeat_through_leases(kwok_cluster: ClusterHandle, kubectl: Ku
 
     first = renew_times()
     missing = [n for n in nodes if not first.get(n)]
-    assert not missing, f"nodes without a heartbeat Lease in kube-node-lease: {missing} (leases: {sorted(first)})"
+    assert not missing, (
+        f"nodes without a heartbeat Lease in kube-node-lease: {missing} (leases: {sorted(first)})"
+    )
     # kwok renews every NODE_LEASE_DURATION_S / 4 = 10 s; wait past that for every node to renew once
-    wait_for("every node Lease renewed", lambda: all(renew_times().get(n, "") > first[n] for n in nodes),
-             timeout=NODE_LEASE_DURATION_S / 2)
+    wait_for(
+        "every node Lease renewed",
+        lambda: all(renew_times().get(n, "") > first[n] for n in nodes),
+        timeout=NODE_LEASE_DURATION_S / 2,
+    )
 
 
 def test_statefulset_claim_binds_and_pod_runs(kubectl: Kubectl) -> None:
@@ -204,7 +224,9 @@ def test_namespace_deletion_completes_and_volumes_can_be_released(
 
 
 def test_rbac_is_enforced_for_the_readonly_kubeconfig(
-    kwok_provider: KwokClusterProvider, kwok_cluster: ClusterHandle, kubectl_factory: Callable[[Path, str], Kubectl]
+    kwok_provider: KwokClusterProvider,
+    kwok_cluster: ClusterHandle,
+    kubectl_factory: Callable[[Path, str], Kubectl],
 ) -> None:
     readonly = kubectl_factory(kwok_provider.readonly_kubeconfig(), kwok_cluster.context)
     readonly("get", "pods", "--all-namespaces")
@@ -214,7 +236,9 @@ def test_rbac_is_enforced_for_the_readonly_kubeconfig(
 
 
 def test_stop_ends_every_process_and_removes_the_workdir(control_plane_binaries: Path) -> None:
-    provider = KwokClusterProvider(binaries_dir=control_plane_binaries, nodes=1, persistent_volumes=0, name="qmc-stop")
+    provider = KwokClusterProvider(
+        binaries_dir=control_plane_binaries, nodes=1, persistent_volumes=0, name="qmc-stop"
+    )
     with provider:
         pids = provider.pids()
         workdir = provider.workdir

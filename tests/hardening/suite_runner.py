@@ -38,8 +38,11 @@ def clean_env(**extra: str) -> dict[str, str]:
     Third-party plugins are not auto-loaded (hypothesis' alone costs a second per run); the
     conformance plugin is loaded by name, exactly as its entry point would.
     """
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("QMC_", "PYTEST_")) and k not in ("HELM_BIN", "HYPOTHESIS_PROFILE")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("QMC_", "PYTEST_")) and k not in ("HELM_BIN", "HYPOTHESIS_PROFILE")
+    }
     env["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
     env.update(extra)
     return env
@@ -47,8 +50,17 @@ def clean_env(**extra: str) -> dict[str, str]:
 
 def run_suite(*args: str, env: dict[str, str] | None = None, timeout_s: float = SUBPROCESS_TIMEOUT_S) -> Run:
     """``python -m pytest suites/static ARGS`` from the repository root (its conftest gives the defaults)."""
-    cmd = [sys.executable, "-m", "pytest", "suites/static", "-p", "no:cacheprovider", "-p", "quickmeet_conformance.plugin",
-           *args]
+    cmd = [
+        sys.executable,
+        "-m",
+        "pytest",
+        "suites/static",
+        "-p",
+        "no:cacheprovider",
+        "-p",
+        "quickmeet_conformance.plugin",
+        *args,
+    ]
     start = time.monotonic()
     proc = run(cmd, cwd=REPO, timeout_s=timeout_s, grace_s=60, env=env or clean_env())
     return Run(tuple(args), proc.returncode, proc.stdout, proc.stderr, time.monotonic() - start)

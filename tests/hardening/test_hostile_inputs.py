@@ -11,10 +11,10 @@ import json
 import os
 import shutil
 import tarfile
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import pytest
 from suite_runner import HELM3, REPO, Run, run_suite
@@ -87,51 +87,125 @@ def _helm_script(name: str, body: str) -> Callable[[Path], tuple[list[str], str]
 
 CASES = [
     # values files
-    Hostile("malformed-yaml", _values("malformed.yaml", "replicaCount: [1, 2\nhost: {a\n"), ("invalid YAML",)),
+    Hostile(
+        "malformed-yaml", _values("malformed.yaml", "replicaCount: [1, 2\nhost: {a\n"), ("invalid YAML",)
+    ),
     Hostile("alias-bomb", _values("bomb.yaml", _alias_bomb()), ("alias",)),
-    Hostile("deep-flow-10k", _values("deep-flow.yaml", "a: " + "{a: " * 10_000 + "1" + "}" * 10_000 + "\n"),
-            ("nesting",)),
-    Hostile("deep-block", _values("deep-block.yaml", "".join("  " * i + f"k{i}:\n" for i in range(300)) + "  " * 300 + "x: 1\n"),
-            ("nesting",)),
-    Hostile("huge-file", _values("huge.yaml", "replicaCount: 2\n# " + "x" * (4 * 1024 * 1024 + 10) + "\n"), ("bytes",)),
+    Hostile(
+        "deep-flow-10k",
+        _values("deep-flow.yaml", "a: " + "{a: " * 10_000 + "1" + "}" * 10_000 + "\n"),
+        ("nesting",),
+    ),
+    Hostile(
+        "deep-block",
+        _values(
+            "deep-block.yaml", "".join("  " * i + f"k{i}:\n" for i in range(300)) + "  " * 300 + "x: 1\n"
+        ),
+        ("nesting",),
+    ),
+    Hostile(
+        "huge-file",
+        _values("huge.yaml", "replicaCount: 2\n# " + "x" * (4 * 1024 * 1024 + 10) + "\n"),
+        ("bytes",),
+    ),
     Hostile("not-utf8", _values("latin1.yaml", "host: caf\xe9.example.com\n".encode("latin-1")), ("UTF-8",)),
     Hostile("nul-bytes", _values("nul.yaml", b"replicaCount: 2\x00\x00\n"), ("invalid YAML", "UTF-8")),
     Hostile("top-level-list", _values("list.yaml", "- replicaCount: 2\n"), ("not a map",)),
     Hostile("duplicate-key", _values("dup.yaml", "replicaCount: 2\nreplicaCount: 3\n"), ("duplicate key",)),
-    Hostile("two-documents", _values("two.yaml", "replicaCount: 2\n---\nreplicaCount: 3\n"), ("YAML documents",)),
-    Hostile("python-tag", _values("tag.yaml", "x: !!python/object/apply:os.system ['touch /tmp/qmc-pwned']\n"),
-            ("unsupported YAML",)),
-    Hostile("missing-file", lambda tmp: (["--values", str(tmp / "nope.yaml"), "--helm", HELM3], str(tmp / "nope.yaml")),
-            ("not found",)),
-    Hostile("endless-device", lambda tmp: (["--values", "/dev/zero", "--helm", HELM3], "/dev/zero"), ("bytes",)),
+    Hostile(
+        "two-documents", _values("two.yaml", "replicaCount: 2\n---\nreplicaCount: 3\n"), ("YAML documents",)
+    ),
+    Hostile(
+        "python-tag",
+        _values("tag.yaml", "x: !!python/object/apply:os.system ['touch /tmp/qmc-pwned']\n"),
+        ("unsupported YAML",),
+    ),
+    Hostile(
+        "missing-file",
+        lambda tmp: (["--values", str(tmp / "nope.yaml"), "--helm", HELM3], str(tmp / "nope.yaml")),
+        ("not found",),
+    ),
+    Hostile(
+        "endless-device", lambda tmp: (["--values", "/dev/zero", "--helm", HELM3], "/dev/zero"), ("bytes",)
+    ),
     Hostile("directory", lambda tmp: (["--values", str(tmp), "--helm", HELM3], str(tmp)), ("directory",)),
     # charts
-    Hostile("chart-fails", _chart("fails", _write("templates/zz-fail.yaml", '{{ fail "this chart refuses everything" }}\n')),
-            ("this chart refuses everything",), (1,)),
-    Hostile("chart-invalid-yaml", _chart("badyaml", _write("templates/zz-bad.yaml", "kind: ConfigMap\ndata:\n  a: [unclosed\n")),
-            ("YAML",), (1,)),
-    Hostile("chart-renders-scalar", _chart("scalar", _write("templates/zz-scalar.yaml", "just a string\n")),
-            ("zz-scalar.yaml",), (1,)),
-    Hostile("chart-without-chart-yaml", _chart("nochart", lambda chart: (chart / "Chart.yaml").unlink()),
-            ("no Chart.yaml",), (4,)),
-    Hostile("chart-yaml-invalid", _chart("badmeta", _write("Chart.yaml", "name: [rocketchat\n")), ("Chart.yaml",), (4,)),
-    Hostile("chart-values-not-utf8", _chart("badvalues", lambda chart: (chart / "values.yaml").write_bytes(b"a: \xff\n")),
-            ("UTF-8",), (4,)),
+    Hostile(
+        "chart-fails",
+        _chart("fails", _write("templates/zz-fail.yaml", '{{ fail "this chart refuses everything" }}\n')),
+        ("this chart refuses everything",),
+        (1,),
+    ),
+    Hostile(
+        "chart-invalid-yaml",
+        _chart("badyaml", _write("templates/zz-bad.yaml", "kind: ConfigMap\ndata:\n  a: [unclosed\n")),
+        ("YAML",),
+        (1,),
+    ),
+    Hostile(
+        "chart-renders-scalar",
+        _chart("scalar", _write("templates/zz-scalar.yaml", "just a string\n")),
+        ("zz-scalar.yaml",),
+        (1,),
+    ),
+    Hostile(
+        "chart-without-chart-yaml",
+        _chart("nochart", lambda chart: (chart / "Chart.yaml").unlink()),
+        ("no Chart.yaml",),
+        (4,),
+    ),
+    Hostile(
+        "chart-yaml-invalid",
+        _chart("badmeta", _write("Chart.yaml", "name: [rocketchat\n")),
+        ("Chart.yaml",),
+        (4,),
+    ),
+    Hostile(
+        "chart-values-not-utf8",
+        _chart("badvalues", lambda chart: (chart / "values.yaml").write_bytes(b"a: \xff\n")),
+        ("UTF-8",),
+        (4,),
+    ),
     Hostile("broken-tgz", _broken_tgz, ("not a readable chart archive",), (4,)),
     # helm binaries
-    Hostile("helm-hangs-on-version", _helm_script("hang-helm", f"sleep {HANG_SECONDS}\n"), ("did not answer within",), (4,)),
-    Hostile("helm-hangs-on-template", _helm_script(
-        "hang-template-helm", f'case "$1" in version) echo v3.17.3;; *) sleep {HANG_SECONDS};; esac\n'),
-        ("took more than",), (1,)),
+    Hostile(
+        "helm-hangs-on-version",
+        _helm_script("hang-helm", f"sleep {HANG_SECONDS}\n"),
+        ("did not answer within",),
+        (4,),
+    ),
+    Hostile(
+        "helm-hangs-on-template",
+        _helm_script(
+            "hang-template-helm", f'case "$1" in version) echo v3.17.3;; *) sleep {HANG_SECONDS};; esac\n'
+        ),
+        ("took more than",),
+        (1,),
+    ),
     Hostile("helm-too-old", _helm_script("old-helm", "echo v3.2.0\n"), ("too old",), (4,)),
     Hostile("helm-not-helm", _helm_script("not-helm", "echo hello\n"), ("not a helm version",), (4,)),
-    Hostile("helm-missing", lambda tmp: (["--values", GOOD_VALUES, "--helm", str(tmp / "no-helm")], str(tmp / "no-helm")),
-            ("not found",), (4,)),
+    Hostile(
+        "helm-missing",
+        lambda tmp: (["--values", GOOD_VALUES, "--helm", str(tmp / "no-helm")], str(tmp / "no-helm")),
+        ("not found",),
+        (4,),
+    ),
     # report targets (checked before anything runs)
-    Hostile("sarif-unwritable", lambda tmp: (["--values", GOOD_VALUES, "--helm", HELM3, "--sarif", "/proc/qmc/x.sarif"],
-                                             "/proc/qmc/x.sarif"), ("cannot write",), (4,)),
-    Hostile("report-is-directory", lambda tmp: (["--values", GOOD_VALUES, "--helm", HELM3, "--conformance-report",
-                                                 str(tmp)], str(tmp)), ("is a directory",), (4,)),
+    Hostile(
+        "sarif-unwritable",
+        lambda tmp: (
+            ["--values", GOOD_VALUES, "--helm", HELM3, "--sarif", "/proc/qmc/x.sarif"],
+            "/proc/qmc/x.sarif",
+        ),
+        ("cannot write",),
+        (4,),
+    ),
+    Hostile(
+        "report-is-directory",
+        lambda tmp: (["--values", GOOD_VALUES, "--helm", HELM3, "--conformance-report", str(tmp)], str(tmp)),
+        ("is a directory",),
+        (4,),
+    ),
 ]
 
 
@@ -155,7 +229,11 @@ def test_hostile_input_gives_one_clear_line(case: Hostile, runs: dict[str, tuple
     assert "Traceback" not in run.output and "INTERNALERROR" not in run.output, run.explain()
     assert run.seconds < MAX_SECONDS, run.explain()
     shown = (named, os.path.relpath(named, REPO), Path(named).name)
-    lines = [ln for ln in run.output.splitlines() if any(s in ln for s in shown) and any(w in ln for w in case.says)]
+    lines = [
+        ln
+        for ln in run.output.splitlines()
+        if any(s in ln for s in shown) and any(w in ln for w in case.says)
+    ]
     assert lines, f"no line names {Path(named).name} and says one of {case.says}:\n{run.explain()}"
     assert min(len(ln) for ln in lines) < 600, f"the reason is not one short line:\n{lines[0][:2000]}"
     if run.returncode == 4:  # setup stopped the run: nothing was tested, and pytest says why on stderr
@@ -184,14 +262,16 @@ def test_templates_in_values_render_as_literals(tmp_path: Path) -> None:
     values.write_text(
         'host: "{{ .Release.Name }}.example.com"\n'
         "ingress:\n  enabled: true\n  ingressClassName: nginx\n"
-        '  annotations:\n    nginx.ingress.kubernetes.io/configuration-snippet: \'{{ fail "executed" }}\'\n',
+        "  annotations:\n    nginx.ingress.kubernetes.io/configuration-snippet: '{{ fail \"executed\" }}'\n",
         encoding="utf-8",
     )
     out = tmp_path / "report.json"
     run = run_suite("--values", str(values), "--helm", HELM3, "--conformance-report", str(out), "-q")
     assert "Traceback" not in run.output, run.explain()
     assert "executed" not in run.output.replace('{{ fail "executed" }}', ""), run.explain()
-    verdicts = {r["id"]: r["verdict"] for r in json.loads(out.read_text(encoding="utf-8"))["cases"][0]["rules"]}
+    verdicts = {
+        r["id"]: r["verdict"] for r in json.loads(out.read_text(encoding="utf-8"))["cases"][0]["rules"]
+    }
     assert verdicts["render.succeeds"] == "pass", run.explain()
     from quickmeet_conformance.charts import load_chart
     from quickmeet_conformance.helm import resolve_helm
@@ -202,14 +282,18 @@ def test_templates_in_values_render_as_literals(tmp_path: Path) -> None:
     rendered = Renderer(resolve_helm(HELM3)).render(RenderRequest(chart, load_values(values).data))
     ingress = rendered.find("Ingress")[0].body
     assert ingress["spec"]["rules"][0]["host"] == "{{ .Release.Name }}.example.com"
-    assert ingress["metadata"]["annotations"]["nginx.ingress.kubernetes.io/configuration-snippet"] == '{{ fail "executed" }}'
+    assert (
+        ingress["metadata"]["annotations"]["nginx.ingress.kubernetes.io/configuration-snippet"]
+        == '{{ fail "executed" }}'
+    )
 
 
 def test_keys_with_dots_and_slashes_are_located(tmp_path: Path) -> None:
     values = tmp_path / "dotted.yaml"
     values.write_text(
-        "ingress:\n  annotations:\n    nginx.ingress.kubernetes.io/proxy-body-size: 10m\n"
-        '"a.b/c": 1\n', encoding="utf-8")
+        'ingress:\n  annotations:\n    nginx.ingress.kubernetes.io/proxy-body-size: 10m\n"a.b/c": 1\n',
+        encoding="utf-8",
+    )
     run = run_suite("--values", str(values), "--helm", HELM3, "-q")
     assert run.returncode == 1 and "Traceback" not in run.output, run.explain()
     assert f'{values}:4:1 (["a.b/c"])' in run.output, run.explain()

@@ -21,8 +21,25 @@ def test_sigterm_handler():
 def _pytest(where: Path, *args: str) -> str:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("QMC_", "PYTEST_"))}
     env["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
-    proc = run([sys.executable, "-m", "pytest", "-p", "quickmeet_conformance.plugin", "-p", "xdist.plugin",
-                "-p", "no:cacheprovider", "-s", "-v", *args], cwd=where, env=env, timeout_s=120)
+    proc = run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-p",
+            "quickmeet_conformance.plugin",
+            "-p",
+            "xdist.plugin",
+            "-p",
+            "no:cacheprovider",
+            "-s",
+            "-v",
+            *args,
+        ],
+        cwd=where,
+        env=env,
+        timeout_s=120,
+    )
     return proc.stdout + proc.stderr
 
 
@@ -36,8 +53,9 @@ def test_another_project_keeps_xdist_and_sigterm(tmp_path: Path) -> None:
 
 def test_this_project_gets_the_plugins_scheduler(tmp_path: Path) -> None:
     (tmp_path / "test_other.py").write_text(PROBE, encoding="utf-8")
-    (tmp_path / "conftest.py").write_text("def pytest_conformance_defaults(config):\n    return {'cluster': 'none'}\n",
-                                          encoding="utf-8")
+    (tmp_path / "conftest.py").write_text(
+        "def pytest_conformance_defaults(config):\n    return {'cluster': 'none'}\n", encoding="utf-8"
+    )
     asked = _pytest(tmp_path, "-n", "2", "test_other.py")
     assert "LoadGroupScheduling" in asked, asked[-2000:]
     assert "SIGTERM-PLUGIN" in _pytest(tmp_path, "test_other.py")

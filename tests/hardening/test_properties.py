@@ -38,23 +38,74 @@ REPO = Path(__file__).resolve().parents[2]
 CHART_DIR = REPO / "fixtures/charts/rocketchat"
 BASES = ["monolith.yaml", "microservices-scaled.yaml", "old-app-streamhub.yaml", "external-nats-secret.yaml"]
 # CI runs the same examples every time (a red CI is then reproducible); developers explore new ones
-FAST = dict(deadline=None, suppress_health_check=[HealthCheck.too_slow], derandomize=bool(os.environ.get("CI")))
+FAST = dict(
+    deadline=None, suppress_health_check=[HealthCheck.too_slow], derandomize=bool(os.environ.get("CI"))
+)
 
 # -- the loader ------------------------------------------------------------------------------------
 YAML_TOKENS = [
-    "a", "b", "replicaCount", "microservices", ":", ": ", "\n", "  ", "- ", "[", "]", "{", "}", ",", "&x ", "*x",
-    "<<: *x", "!!str ", "!!map ", "!!set ", "!!python/object:os.system ", "!Ref ", "? ", "|", ">", "'", '"', "#",
-    "---\n", "...\n", "%YAML 1.1\n", "1", "-1", "1e400", ".nan", "~", "null", "true", "{{ .Values.x }}", "\t",
-    "\x00", "\ufeff", "é", "\U0001f600", "\\", "@", "`",
+    "a",
+    "b",
+    "replicaCount",
+    "microservices",
+    ":",
+    ": ",
+    "\n",
+    "  ",
+    "- ",
+    "[",
+    "]",
+    "{",
+    "}",
+    ",",
+    "&x ",
+    "*x",
+    "<<: *x",
+    "!!str ",
+    "!!map ",
+    "!!set ",
+    "!!python/object:os.system ",
+    "!Ref ",
+    "? ",
+    "|",
+    ">",
+    "'",
+    '"',
+    "#",
+    "---\n",
+    "...\n",
+    "%YAML 1.1\n",
+    "1",
+    "-1",
+    "1e400",
+    ".nan",
+    "~",
+    "null",
+    "true",
+    "{{ .Values.x }}",
+    "\t",
+    "\x00",
+    "\ufeff",
+    "é",
+    "\U0001f600",
+    "\\",
+    "@",
+    "`",
 ]
 yamlish = st.lists(st.sampled_from(YAML_TOKENS), max_size=40).map("".join)
 scalars = st.one_of(
-    st.none(), st.booleans(), st.integers(min_value=-(2**70), max_value=2**70),
-    st.floats(allow_nan=True, allow_infinity=True), st.text(max_size=30),
-    st.sampled_from(["7.5.0", "7.7.3", "8.0.0", "latest", "v8.1.0", "", "nats://x:4222", "mongodb://u:p@h/db"]),
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(2**70), max_value=2**70),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.text(max_size=30),
+    st.sampled_from(
+        ["7.5.0", "7.7.3", "8.0.0", "latest", "v8.1.0", "", "nats://x:4222", "mongodb://u:p@h/db"]
+    ),
 )
 nested = st.recursive(
-    scalars, lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10), inner, max_size=4),
+    scalars,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10), inner, max_size=4),
     max_leaves=12,
 )
 
@@ -99,19 +150,45 @@ def test_dumped_values_round_trip(data: dict[str, Any]) -> None:
 
 # -- the rule engine ---------------------------------------------------------------------------------
 KEY_PATHS = [
-    ("replicaCount",), ("image",), ("image", "tag"), ("image", "repository"), ("microservices",),
-    ("microservices", "enabled"), ("microservices", "ddpStreamer"), ("microservices", "ddpStreamer", "replicas"),
-    ("microservices", "presence", "replicas"), ("microservices", "account", "replicas"),
-    ("microservices", "authorization", "replicas"), ("microservices", "streamHub", "replicas"),
-    ("microservices", "streamHub", "enabled"), ("microservices", "nats", "replicas"), ("nats",), ("nats", "enabled"),
-    ("nats", "existingSecret"), ("nats", "existingSecret", "name"), ("nats", "cluster", "replicas"), ("mongodb",),
-    ("mongodb", "enabled"), ("mongodb", "auth", "passwords"), ("mongodb", "auth", "rootPassword"),
-    ("externalMongodbUrl",), ("existingMongodbSecret",), ("host",), ("ingress",), ("ingress", "enabled"),
-    ("ingress", "ingressClassName"), ("ingress", "tls"), ("ingress", "annotations"), ("resources",),
+    ("replicaCount",),
+    ("image",),
+    ("image", "tag"),
+    ("image", "repository"),
+    ("microservices",),
+    ("microservices", "enabled"),
+    ("microservices", "ddpStreamer"),
+    ("microservices", "ddpStreamer", "replicas"),
+    ("microservices", "presence", "replicas"),
+    ("microservices", "account", "replicas"),
+    ("microservices", "authorization", "replicas"),
+    ("microservices", "streamHub", "replicas"),
+    ("microservices", "streamHub", "enabled"),
+    ("microservices", "nats", "replicas"),
+    ("nats",),
+    ("nats", "enabled"),
+    ("nats", "existingSecret"),
+    ("nats", "existingSecret", "name"),
+    ("nats", "cluster", "replicas"),
+    ("mongodb",),
+    ("mongodb", "enabled"),
+    ("mongodb", "auth", "passwords"),
+    ("mongodb", "auth", "rootPassword"),
+    ("externalMongodbUrl",),
+    ("existingMongodbSecret",),
+    ("host",),
+    ("ingress",),
+    ("ingress", "enabled"),
+    ("ingress", "ingressClassName"),
+    ("ingress", "tls"),
+    ("ingress", "annotations"),
+    ("resources",),
     ("microservices", "ddpStreamer", "resources"),
 ]
 mutation = st.tuples(
-    st.one_of(st.sampled_from(KEY_PATHS), st.lists(st.text(min_size=1, max_size=6), min_size=1, max_size=3).map(tuple)),
+    st.one_of(
+        st.sampled_from(KEY_PATHS),
+        st.lists(st.text(min_size=1, max_size=6), min_size=1, max_size=3).map(tuple),
+    ),
     nested,
 )
 
@@ -145,7 +222,9 @@ def helm3_renderer() -> Renderer:
 @functools.lru_cache(maxsize=1)
 def fixed_renders() -> tuple[Chart, dict[str, Rendered]]:
     renderer = helm3_renderer()
-    chart = load_chart(str(CHART_DIR), version=None, helm_path=renderer.helm.path, workdir=Path(tempfile.mkdtemp()))
+    chart = load_chart(
+        str(CHART_DIR), version=None, helm_path=renderer.helm.path, workdir=Path(tempfile.mkdtemp())
+    )
     renders = {}
     for base in BASES:
         data = load_values(REPO / "fixtures/values" / base).data
@@ -154,8 +233,12 @@ def fixed_renders() -> tuple[Chart, dict[str, Rendered]]:
 
 
 def _crashes(findings_by_rule: dict[str, list]) -> list[str]:
-    return [f"{rule_id}: {f.message}" for rule_id, fs in findings_by_rule.items() for f in fs
-            if f.verdict == Verdict.ERROR and "internal error" in f.message]
+    return [
+        f"{rule_id}: {f.message}"
+        for rule_id, fs in findings_by_rule.items()
+        for f in fs
+        if f.verdict == Verdict.ERROR and "internal error" in f.message
+    ]
 
 
 @settings(max_examples=250, **FAST)
@@ -168,9 +251,14 @@ def test_rules_never_crash_on_mutated_values(base: str, changes) -> None:
     merged = deep_merge(chart.defaults, values_file.data)
     rendered = renders[base]
     ctx = Context(
-        values_file=values_file, merged=merged, chart=chart,
-        expectations=expectations_for(merged, chart.app_version), options=Options(concurrent_users=1200),
-        matcher=ComponentMatcher(), rendered=rendered, topology=build_topology(rendered.manifests, ComponentMatcher()),
+        values_file=values_file,
+        merged=merged,
+        chart=chart,
+        expectations=expectations_for(merged, chart.app_version),
+        options=Options(concurrent_users=1200),
+        matcher=ComponentMatcher(),
+        rendered=rendered,
+        topology=build_topology(rendered.manifests, ComponentMatcher()),
     )
     findings = {r.id: evaluate_rule(ctx, r) for r in rules_for_lane("static")}
     assert all(findings.values()), "a rule returned no finding at all"

@@ -31,12 +31,17 @@ VALUES = {
     # NATS credentials in an annotation the Ingress carries
     "secrets-embedded.yaml": {
         "microservices": {"enabled": True},
-        "mongodb": {"enabled": True, "auth": {"passwords": [MARKERS["password"]],
-                                              "rootPassword": MARKERS["root_password"]}},
+        "mongodb": {
+            "enabled": True,
+            "auth": {"passwords": [MARKERS["password"]], "rootPassword": MARKERS["root_password"]},
+        },
         "host": PEM,
-        "ingress": {"enabled": True, "ingressClassName": "nginx",
-                    "annotations": {"example.com/bus": f"nats://natsuser:{MARKERS['nats_url_password']}@nats:4222"},
-                    "tls": [{"secretName": "chat-tls", "hosts": ["chat.example.com"]}]},
+        "ingress": {
+            "enabled": True,
+            "ingressClassName": "nginx",
+            "annotations": {"example.com/bus": f"nats://natsuser:{MARKERS['nats_url_password']}@nats:4222"},
+            "tls": [{"secretName": "chat-tls", "hosts": ["chat.example.com"]}],
+        },
     },
     # an external MongoDB URL with credentials, and a typo'd key (ignored-keys quotes the file)
     "secrets-external.yaml": {
@@ -62,7 +67,10 @@ def _forms(secret: str) -> dict[str, str]:
         "base64": base64.b64encode(secret.encode()).decode(),
         "html-escaped": html.escape(secret, quote=True),
         "url-encoded": urllib.parse.quote(secret, safe=""),
-        "mermaid-escaped": secret.replace("#", "#35;").replace('"', "#quot;").replace("<", "#lt;").replace(">", "#gt;"),
+        "mermaid-escaped": secret.replace("#", "#35;")
+        .replace('"', "#quot;")
+        .replace("<", "#lt;")
+        .replace(">", "#gt;"),
     }
 
 
@@ -72,10 +80,25 @@ def test_no_secret_reaches_any_output(tmp_path: Path) -> None:
         path = tmp_path / name
         path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
         args += ["--values", str(path)]
-    outputs = {"junit": tmp_path / "junit.xml", "json": tmp_path / "report.json", "sarif": tmp_path / "out.sarif",
-               "html": tmp_path / "report.html", "markdown": tmp_path / "report.md"}
-    args += ["--junitxml", str(outputs["junit"]), "--conformance-report", str(outputs["json"]),
-             "--sarif", str(outputs["sarif"]), "--html", str(outputs["html"]), "--markdown", str(outputs["markdown"])]
+    outputs = {
+        "junit": tmp_path / "junit.xml",
+        "json": tmp_path / "report.json",
+        "sarif": tmp_path / "out.sarif",
+        "html": tmp_path / "report.html",
+        "markdown": tmp_path / "report.md",
+    }
+    args += [
+        "--junitxml",
+        str(outputs["junit"]),
+        "--conformance-report",
+        str(outputs["json"]),
+        "--sarif",
+        str(outputs["sarif"]),
+        "--html",
+        str(outputs["html"]),
+        "--markdown",
+        str(outputs["markdown"]),
+    ]
     run = run_suite(*args)
 
     assert run.returncode == 1 and "Traceback" not in run.output, run.explain()
@@ -86,7 +109,9 @@ def test_no_secret_reaches_any_output(tmp_path: Path) -> None:
     # the planted values were really exercised: the rules and helm looked at them
     assert "secrets-helm-error.yaml" in texts["stdout"] and "helm template failed" in texts["stdout"]
     for masked in ("natsuser:***@nats:4222", "-----*** PRIVATE KEY-----"):  # quoted, and masked
-        assert masked in texts["stdout"] and masked in texts["json"], f"{masked!r} not shown:\n{run.explain()}"
+        assert masked in texts["stdout"] and masked in texts["json"], (
+            f"{masked!r} not shown:\n{run.explain()}"
+        )
     # the HTML and Markdown drew the releases whose Ingress host is the key (masked there too)
     assert texts["html"].count('class="node col-path') >= 3 and "```mermaid" in texts["markdown"]
     assert "-----*** PRIVATE KEY-----" in html.unescape(texts["html"]), "the HTML should show the masked host"

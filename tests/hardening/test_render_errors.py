@@ -14,12 +14,27 @@ from quickmeet_conformance.helm import HelmBinary
 from quickmeet_conformance.render import Renderer, RenderRequest, _helm_error_line, parse_manifests
 
 
-@pytest.mark.parametrize("text, says", [
-    ("---\n# Source: rocketchat/templates/a.yaml\nkind: ConfigMap\ndata: [unclosed\n", "invalid YAML in rocketchat/templates/a.yaml"),
-    ("---\n# Source: rocketchat/templates/b.yaml\njust a string\n", "rocketchat/templates/b.yaml rendered a document that is not"),
-    ("---\n# Source: rocketchat/templates/c.yaml\n- a\n- list\n", "rocketchat/templates/c.yaml rendered a document that is not"),
-    ("---\n# Source: rocketchat/templates/d.yaml\napiVersion: v1\nmetadata: {}\n", "not a Kubernetes object"),
-])
+@pytest.mark.parametrize(
+    "text, says",
+    [
+        (
+            "---\n# Source: rocketchat/templates/a.yaml\nkind: ConfigMap\ndata: [unclosed\n",
+            "invalid YAML in rocketchat/templates/a.yaml",
+        ),
+        (
+            "---\n# Source: rocketchat/templates/b.yaml\njust a string\n",
+            "rocketchat/templates/b.yaml rendered a document that is not",
+        ),
+        (
+            "---\n# Source: rocketchat/templates/c.yaml\n- a\n- list\n",
+            "rocketchat/templates/c.yaml rendered a document that is not",
+        ),
+        (
+            "---\n# Source: rocketchat/templates/d.yaml\napiVersion: v1\nmetadata: {}\n",
+            "not a Kubernetes object",
+        ),
+    ],
+)
 def test_broken_chart_output_is_one_render_error(text: str, says: str) -> None:
     with pytest.raises(RenderError) as error:
         parse_manifests(text, "values.yaml with rocketchat-2.0.0")
@@ -27,10 +42,15 @@ def test_broken_chart_output_is_one_render_error(text: str, says: str) -> None:
 
 
 def test_helm_schema_errors_keep_their_list_on_the_line() -> None:
-    stderr = (b"Error: values don't meet the specifications of the schema(s) in the following chart(s):\n"
-              b"rocketchat:\n- replicaCount: Must be greater than or equal to 0\n\n")
+    stderr = (
+        b"Error: values don't meet the specifications of the schema(s) in the following chart(s):\n"
+        b"rocketchat:\n- replicaCount: Must be greater than or equal to 0\n\n"
+    )
     line = _helm_error_line(stderr)
-    assert line.startswith("Error: values don't meet") and "replicaCount: Must be greater than or equal to 0" in line
+    assert (
+        line.startswith("Error: values don't meet")
+        and "replicaCount: Must be greater than or equal to 0" in line
+    )
 
 
 def test_helm_error_line_survives_garbage() -> None:

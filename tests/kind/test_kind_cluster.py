@@ -52,8 +52,10 @@ def _require_local_kind() -> Docker:
 
 
 def _pod(name: str, *, command: list[str], volume_claim: str = "") -> dict:
-    spec: dict = {"restartPolicy": "Never", "containers": [
-        {"name": "main", "image": TEST_IMAGE, "imagePullPolicy": "Never", "command": command}]}
+    spec: dict = {
+        "restartPolicy": "Never",
+        "containers": [{"name": "main", "image": TEST_IMAGE, "imagePullPolicy": "Never", "command": command}],
+    }
     if volume_claim:
         spec["volumes"] = [{"name": "data", "persistentVolumeClaim": {"claimName": volume_claim}}]
         spec["containers"][0]["volumeMounts"] = [{"name": "data", "mountPath": "/data"}]
@@ -63,8 +65,14 @@ def _pod(name: str, *, command: list[str], volume_claim: str = "") -> dict:
 def test_local_image_cluster_runs_pods_binds_claims_and_leaves_nothing_after_sigterm(tmp_path: Path) -> None:
     docker = _require_local_kind()
     name = f"qmc-kindtest-{os.getpid()}"
-    child = subprocess.Popen([sys.executable, "-c", CHILD, name, str(tmp_path)], cwd=REPO, stdout=subprocess.PIPE,
-                             stderr=subprocess.STDOUT, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    child = subprocess.Popen(
+        [sys.executable, "-c", CHILD, name, str(tmp_path)],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
     lines: list[str] = []
     try:
         assert child.stdout is not None
@@ -83,16 +91,30 @@ def test_local_image_cluster_runs_pods_binds_claims_and_leaves_nothing_after_sig
         assert version == "v1.37.2", f"expected the node image's Kubernetes v1.37.2, found {version}"
 
         kind = REPO / ".tools" / "bin" / "kind"
-        subprocess.run([str(kind), "load", "docker-image", TEST_IMAGE, f"--name={name}"], check=True, timeout=180,
-                       capture_output=True)
+        subprocess.run(
+            [str(kind), "load", "docker-image", TEST_IMAGE, f"--name={name}"],
+            check=True,
+            timeout=180,
+            capture_output=True,
+        )
         waiter = ClusterWaiter(Path(kubeconfig), context, where=f"kind cluster {name}")
         core = waiter.core
-        core.create_namespaced_persistent_volume_claim("default", {
-            "apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": {"name": "data"},
-            "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "10Mi"}}}})
-        core.create_namespaced_pod("default", _pod("dns", command=["busybox", "nslookup", "kubernetes.default.svc.cluster.local"]))
-        core.create_namespaced_pod("default", _pod("writer", command=["sh", "-c", "echo ok > /data/f && cat /data/f"],
-                                                   volume_claim="data"))
+        core.create_namespaced_persistent_volume_claim(
+            "default",
+            {
+                "apiVersion": "v1",
+                "kind": "PersistentVolumeClaim",
+                "metadata": {"name": "data"},
+                "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "10Mi"}}},
+            },
+        )
+        core.create_namespaced_pod(
+            "default", _pod("dns", command=["busybox", "nslookup", "kubernetes.default.svc.cluster.local"])
+        )
+        core.create_namespaced_pod(
+            "default",
+            _pod("writer", command=["sh", "-c", "echo ok > /data/f && cat /data/f"], volume_claim="data"),
+        )
 
         def phase(pod: str) -> str:
             return str(core.read_namespaced_pod(pod, "default", _request_timeout=10).status.phase)
@@ -103,8 +125,13 @@ def test_local_image_cluster_runs_pods_binds_claims_and_leaves_nothing_after_sig
             return waiter.pod_failure("default", "")
 
         for pod in ("writer", "dns"):
-            wait_for(f"pod {pod} Succeeded", lambda pod=pod: phase(pod) == "Succeeded", timeout=180,
-                     failure=lambda pod=pod: failed(pod), interval=1.0)
+            wait_for(
+                f"pod {pod} Succeeded",
+                lambda pod=pod: phase(pod) == "Succeeded",
+                timeout=180,
+                failure=lambda pod=pod: failed(pod),
+                interval=1.0,
+            )
         claim = core.read_namespaced_persistent_volume_claim("data", "default", _request_timeout=10)
         assert claim.status.phase == "Bound", f"PVC data: expected Bound, found {claim.status.phase}"
         assert core.read_namespaced_pod_log("writer", "default").strip() == "ok"

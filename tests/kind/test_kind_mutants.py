@@ -24,8 +24,13 @@ REPO = Path(__file__).resolve().parents[2]
 FIXTURES = REPO / "fixtures"
 MUTANTS = load_mutants(FIXTURES / "mutants" / "kind")
 HELM = REPO / ".tools" / "bin" / os.environ.get("QMC_MUTANT_HELM", "helm3")
-PROBE_RULES = {nats_bus.RULE_SERVICE_ANNOUNCED, nats_bus.RULE_NODE_COUNT, nats_bus.RULE_HUB_SINGLE,
-               ddp.RULE_WEBSOCKET_HANDSHAKE, ddp.RULE_REACHES_DDP_STREAMER}
+PROBE_RULES = {
+    nats_bus.RULE_SERVICE_ANNOUNCED,
+    nats_bus.RULE_NODE_COUNT,
+    nats_bus.RULE_HUB_SINGLE,
+    ddp.RULE_WEBSOCKET_HANDSHAKE,
+    ddp.RULE_REACHES_DDP_STREAMER,
+}
 
 
 @pytest.fixture
@@ -47,9 +52,13 @@ def test_kind_mutant_is_killed_by_its_probe(mutant: Mutant, kind_lane: LiveLane,
     helm = resolve_helm(str(HELM))
     chart_dir, values_path = materialize(mutant, FIXTURES, tmp_path)
     chart = load_chart(str(chart_dir), version=None, helm_path=helm.path, workdir=tmp_path)
-    result = kind_lane.install_scenario(mutant.name, chart, load_values(values_path), helm, restart=False, hub=False)
+    result = kind_lane.install_scenario(
+        mutant.name, chart, load_values(values_path), helm, restart=False, hub=False
+    )
     try:
-        assert mutant.rule in result.findings, f"{mutant.name}: the probes did not run\n" + "\n".join(result.log)
+        assert mutant.rule in result.findings, f"{mutant.name}: the probes did not run\n" + "\n".join(
+            result.log
+        )
         why = survival(mutant, result.findings[mutant.rule])
         assert not why, f"{why}\n" + "\n".join(result.log)
     finally:

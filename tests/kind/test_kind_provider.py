@@ -53,7 +53,9 @@ def fakes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Path]:
     state = tmp_path / "clusters"
     images = tmp_path / "images"
     images.write_text(LOCAL_NODE_IMAGE + "\n")
-    kind = _script(tmp_path / "kind", f"""
+    kind = _script(
+        tmp_path / "kind",
+        f"""
 echo "kind $* network=$KIND_EXPERIMENTAL_DOCKER_NETWORK" >> {log}
 case "$1" in
   get) cat {state} 2>/dev/null; exit 0 ;;
@@ -62,38 +64,63 @@ case "$1" in
             --kubeconfig=*) echo "apiVersion: v1" > "${{a#--kubeconfig=}}";;
             --config=*) cp "${{a#--config=}}" {tmp_path}/last-config.yaml;; esac; done ;;
   export) ;;
-  delete) for a in "$@"; do case "$a" in --name=*) grep -vx "${{a#--name=}}" {state} > {state}.new; mv {state}.new {state};; esac; done ;;
+  delete) for a in "$@"; do case "$a" in
+            --name=*) grep -vx "${{a#--name=}}" {state} > {state}.new; mv {state}.new {state};; esac; done ;;
 esac
-""")
-    kubectl = _script(tmp_path / "kubectl", f"""
+""",
+    )
+    kubectl = _script(
+        tmp_path / "kubectl",
+        f"""
 echo "kubectl $*" >> {log}
 for a in "$@"; do [ "$a" = version ] && echo '{json.dumps({"serverVersion": {"gitVersion": "v1.37.0"}})}'; done
 exit 0
-""")
-    docker = _script(tmp_path / "docker", f"""
+""",
+    )
+    docker = _script(
+        tmp_path / "docker",
+        f"""
 echo "docker $*" >> {log}
 case "$1" in
-  info) [ -n "$DOCKER_DOWN" ] && {{ echo 'Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?' >&2; exit 1; }}
+  info) down='Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?'
+        [ -n "$DOCKER_DOWN" ] && {{ echo "$down" >&2; exit 1; }}
         echo 20.10.24 ;;
   image) grep -qxF "${{@: -1}}" {images} ;;
   port) echo 127.0.0.1:40080 ;;
   network) [ "$2" = ls ] && echo 0123abcd ;;
   *) exit 0 ;;
 esac
-""")
+""",
+    )
     FakeWaiter.calls = []
     monkeypatch.setattr(kind_module, "ClusterWaiter", FakeWaiter)
     monkeypatch.setattr(kind_module, "OWNERS_DIR", tmp_path / "owners")
-    monkeypatch.setattr(KindClusterProvider, "_install_local_ingress",
-                        lambda self: FakeWaiter.calls.append(f"local ingress {self.name}"))
+    monkeypatch.setattr(
+        KindClusterProvider,
+        "_install_local_ingress",
+        lambda self: FakeWaiter.calls.append(f"local ingress {self.name}"),
+    )
     monkeypatch.delenv("QMC_KIND_IMAGES", raising=False)
-    return {"kind": kind, "kubectl": kubectl, "docker": docker, "log": log, "state": state, "dir": tmp_path,
-            "images": images}
+    return {
+        "kind": kind,
+        "kubectl": kubectl,
+        "docker": docker,
+        "log": log,
+        "state": state,
+        "dir": tmp_path,
+        "images": images,
+    }
 
 
 def _provider(fakes: dict[str, Path], name: str, **kwargs) -> KindClusterProvider:
-    return KindClusterProvider(name, kind_bin=fakes["kind"], kubectl=fakes["kubectl"], workdir=fakes["dir"],
-                               docker=Docker(str(fakes["docker"])), **kwargs)
+    return KindClusterProvider(
+        name,
+        kind_bin=fakes["kind"],
+        kubectl=fakes["kubectl"],
+        workdir=fakes["dir"],
+        docker=Docker(str(fakes["docker"])),
+        **kwargs,
+    )
 
 
 def _calls(fakes: dict[str, Path]) -> list[str]:
@@ -138,7 +165,9 @@ def test_auto_chooses_local_when_the_local_node_image_exists(fakes):
 
 
 def test_an_unknown_image_source_is_one_line(fakes):
-    with pytest.raises(ToolError, match=r"--kind-images 'mirror': not a choice \(use one of auto, local, upstream\)"):
+    with pytest.raises(
+        ToolError, match=r"--kind-images 'mirror': not a choice \(use one of auto, local, upstream\)"
+    ):
         resolve_images("mirror", Docker(str(fakes["docker"])))
 
 
@@ -187,7 +216,9 @@ def test_a_failed_create_is_one_line_and_leaves_nothing(fakes, monkeypatch):
             pass
     line = str(caught.value)
     assert "\n" not in line and "kind create cluster failed: ERROR: failed to create cluster" in line, line
-    assert any(c.startswith("kind delete cluster --name=qmc-g") for c in _calls(fakes)), "a half-made cluster goes"
+    assert any(c.startswith("kind delete cluster --name=qmc-g") for c in _calls(fakes)), (
+        "a half-made cluster goes"
+    )
     assert not (kind_module.OWNERS_DIR / "qmc-g.pid").exists()
 
 

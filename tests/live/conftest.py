@@ -13,10 +13,10 @@ import pytest
 
 from quickmeet_conformance.charts import load_chart
 from quickmeet_conformance.clusters.kwok import KwokClusterProvider
-from quickmeet_conformance.subprocesses import run
 from quickmeet_conformance.helm import resolve_helm
 from quickmeet_conformance.live.scenario import LiveCaseResult, LiveLane
 from quickmeet_conformance.plugin_live import live_run
+from quickmeet_conformance.subprocesses import run
 from quickmeet_conformance.values import load_values
 
 REPO = Path(__file__).resolve().parents[2]
@@ -36,9 +36,17 @@ def kwok_live_provider(request: pytest.FixtureRequest, live_cluster) -> KwokClus
 def installed_release(live_lane: LiveLane, tmp_path: Path) -> Iterator[LiveCaseResult]:
     """seed-docs.yaml installed in a namespace of its own (release ``rocketchat``), deleted afterwards."""
     helm = resolve_helm(str(HELM3))
-    chart = load_chart(str(REPO / "fixtures/charts/rocketchat"), version=None, helm_path=helm.path, workdir=tmp_path)
-    result = live_lane.install_scenario("audit-target", chart, load_values(REPO / "fixtures/values/seed-docs.yaml"),
-                                        helm, restart=False, hub=False)
+    chart = load_chart(
+        str(REPO / "fixtures/charts/rocketchat"), version=None, helm_path=helm.path, workdir=tmp_path
+    )
+    result = live_lane.install_scenario(
+        "audit-target",
+        chart,
+        load_values(REPO / "fixtures/values/seed-docs.yaml"),
+        helm,
+        restart=False,
+        hub=False,
+    )
     assert not result.view.rollout_error, result.view.rollout_error
     try:
         yield result
@@ -55,11 +63,18 @@ def _recording_wrapper(directory: Path, name: str, real: Path, log: Path) -> Pat
     return path
 
 
-def _run_pytest(args: list[str], *, env: dict[str, str] | None = None, timeout: float = 300) -> subprocess.CompletedProcess:
+def _run_pytest(
+    args: list[str], *, env: dict[str, str] | None = None, timeout: float = 300
+) -> subprocess.CompletedProcess:
     """pytest in a subprocess from the repo root (a fresh session: its own cluster or audit)."""
     # interrupted, the child gets to stop its cluster and remove its temp dirs (subprocess.run would SIGKILL it)
-    return run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *args], cwd=REPO, timeout_s=timeout,
-               grace_s=60, env={**os.environ, **(env or {})})
+    return run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *args],
+        cwd=REPO,
+        timeout_s=timeout,
+        grace_s=60,
+        env={**os.environ, **(env or {})},
+    )
 
 
 @pytest.fixture(scope="session")

@@ -30,9 +30,22 @@ def test_sigint_mid_install_leaves_nothing(tmp_path: Path) -> None:
     tmpdir = tmp_path / "tmp"
     tmpdir.mkdir()
     runner = subprocess.Popen(
-        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "suites/live/test_topology.py", "--cluster", "kwok",
-         "-k", "workloads"],
-        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-p",
+            "no:cacheprovider",
+            "suites/live/test_topology.py",
+            "--cluster",
+            "kwok",
+            "-k",
+            "workloads",
+        ],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
         env={**os.environ, "TMPDIR": str(tmpdir), "PYTHONUNBUFFERED": "1", "PYTHONFAULTHANDLER": "1"},
         # a run started in the background (nohup, CI) inherits SIGINT ignored: restore it as a terminal has it
         preexec_fn=_default_sigint,
@@ -43,8 +56,11 @@ def test_sigint_mid_install_leaves_nothing(tmp_path: Path) -> None:
         deadline = time.monotonic() + 120
         for line in runner.stdout:  # the runner's own timeouts bound this loop
             seen.append(line)
-            if "install: helm upgrade --install" in line and "] install:" in line and len(
-                    [s for s in seen if "install: helm upgrade --install" in s]) >= 2:
+            if (
+                "install: helm upgrade --install" in line
+                and "] install:" in line
+                and len([s for s in seen if "install: helm upgrade --install" in s]) >= 2
+            ):
                 break  # the second case's helm install has just started: interrupt it
             assert time.monotonic() < deadline, "no install started within 120s:\n" + "".join(seen[-30:])
         running = processes_mentioning(str(tmpdir))
@@ -62,8 +78,9 @@ def test_sigint_mid_install_leaves_nothing(tmp_path: Path) -> None:
             runner.kill()
             runner.wait(timeout=10)
     output = "".join(seen)
-    assert runner.returncode == 2, f"pytest should report the interruption (exit 2), got {runner.returncode}:\n" \
-                                   f"{output[-3000:]}"
+    assert runner.returncode == 2, (
+        f"pytest should report the interruption (exit 2), got {runner.returncode}:\n{output[-3000:]}"
+    )
     assert "KeyboardInterrupt" in output, output[-3000:]
     deadline = time.monotonic() + 10  # orphans are reaped asynchronously
     while processes_mentioning(str(tmpdir)) and time.monotonic() < deadline:
@@ -79,9 +96,23 @@ def test_xdist_workers_share_an_existing_cluster_and_clean_up(live_lane: LiveLan
     every namespace a worker created is gone when the run ends (the workers wait for the deletion)."""
     handle = live_lane.cluster.handle
     before = set(namespaces(live_lane))
-    proc = run_pytest(["suites/live/test_topology.py", "-n", "2", "--cluster", "existing", "--kubeconfig",
-                       str(handle.kubeconfig), "--kube-context", handle.context, "-k",
-                       "(seed-docs or monolith or per-service) and helm3", "-q"], timeout=400)
+    proc = run_pytest(
+        [
+            "suites/live/test_topology.py",
+            "-n",
+            "2",
+            "--cluster",
+            "existing",
+            "--kubeconfig",
+            str(handle.kubeconfig),
+            "--kube-context",
+            handle.context,
+            "-k",
+            "(seed-docs or monolith or per-service) and helm3",
+            "-q",
+        ],
+        timeout=400,
+    )
     output = proc.stdout + proc.stderr
     assert proc.returncode == 0, output[-5000:]
     # 3 values files x 5 topology rules; the monolith has no WebSocket route to check (skipped with a reason)
@@ -92,6 +123,8 @@ def test_xdist_workers_share_an_existing_cluster_and_clean_up(live_lane: LiveLan
 
 def namespaces(lane: LiveLane) -> list[str]:
     """Namespaces created by any conformance run except this session's own."""
-    listing = lane.kube.list_objects("Namespace", label_selector=f"app.kubernetes.io/managed-by={MANAGED_BY},"
-                                     f"{RUN_LABEL}!={lane.cluster.run_id}")
+    listing = lane.kube.list_objects(
+        "Namespace",
+        label_selector=f"app.kubernetes.io/managed-by={MANAGED_BY},{RUN_LABEL}!={lane.cluster.run_id}",
+    )
     return [ns["metadata"]["name"] for ns in listing]

@@ -24,7 +24,9 @@ pytestmark = pytest.mark.live
 REPO = Path(__file__).resolve().parents[2]
 FIXTURES = REPO / "fixtures"
 MUTANTS = load_mutants(FIXTURES / "mutants" / "live")
-IMMUTABLE_MUTANTS = [m for m in load_mutants(FIXTURES / "mutants" / "upgrade") if m.rule == "upgrade.immutable-fields"]
+IMMUTABLE_MUTANTS = [
+    m for m in load_mutants(FIXTURES / "mutants" / "upgrade") if m.rule == "upgrade.immutable-fields"
+]
 # Where the API server disagrees with the render-time prediction (none now: ClusterIP -> ExternalName was one,
 # and the upgrade rule was corrected). strict: a fixed disagreement turns its xfail into a failure.
 KNOWN_DISAGREEMENTS: dict[str, str] = {}
@@ -44,7 +46,10 @@ def upgrade_case(mutant: Mutant, renderer: Renderer, workdir: Path) -> UpgradeCa
         side = side_of(mutant, which)
         chart_dir, values_path = materialize(side, FIXTURES, workdir)
         chart = load_chart(str(chart_dir), version=None, helm_path=renderer.helm.path, workdir=workdir)
-        sides[which] = (SideSpec(which, str(chart_dir), values_path=str(values_path), shown=f"{side.name}.yaml"), chart)
+        sides[which] = (
+            SideSpec(which, str(chart_dir), values_path=str(values_path), shown=f"{side.name}.yaml"),
+            chart,
+        )
     pair = UpgradePair(mutant.name, sides["from"][0], sides["to"][0], mutant.description, mutant.path)
     return UpgradeCase(pair, sides["from"][1], sides["to"][1], renderer)
 
@@ -58,21 +63,34 @@ def run_mutant(mutant: Mutant, lane: LiveLane, renderer: Renderer, workdir: Path
     hub_chart = None
     if "to" in mutant.extra:
         hub_chart, _ = materialize(side_of(mutant, "to"), FIXTURES, workdir)
-    tamper = tuple(Tamper(str(t["kind"]), str(t["name"]), dict(t["patch"])) for t in mutant.extra.get("tamper") or ())
-    return lane.install_scenario(mutant.name, chart, load_values(values_path), renderer.helm,
-                                 restart=mutant.rule == "live.upgrade-no-restart",
-                                 hub=mutant.rule == "live.streamhub-peak-one", hub_chart=hub_chart, tamper=tamper)
+    tamper = tuple(
+        Tamper(str(t["kind"]), str(t["name"]), dict(t["patch"])) for t in mutant.extra.get("tamper") or ()
+    )
+    return lane.install_scenario(
+        mutant.name,
+        chart,
+        load_values(values_path),
+        renderer.helm,
+        restart=mutant.rule == "live.upgrade-no-restart",
+        hub=mutant.rule == "live.streamhub-peak-one",
+        hub_chart=hub_chart,
+        tamper=tamper,
+    )
 
 
 def test_every_live_rule_has_a_mutant() -> None:
     rules = {r.id for r in rules_for_lane("live")}
     covered = {m.rule for m in MUTANTS}
-    assert not rules - covered, f"live rules without a mutant in fixtures/mutants/live: {sorted(rules - covered)}"
+    assert not rules - covered, (
+        f"live rules without a mutant in fixtures/mutants/live: {sorted(rules - covered)}"
+    )
     assert not covered - rules, f"mutants naming unknown live rules: {sorted(covered - rules)}"
 
 
 @pytest.mark.parametrize("mutant", MUTANTS, ids=[m.name for m in MUTANTS])
-def test_live_mutant_is_killed(mutant: Mutant, live_lane: LiveLane, renderer: Renderer, tmp_path: Path) -> None:
+def test_live_mutant_is_killed(
+    mutant: Mutant, live_lane: LiveLane, renderer: Renderer, tmp_path: Path
+) -> None:
     result = run_mutant(mutant, live_lane, renderer, tmp_path)
     try:
         why = survival(mutant, result.findings[mutant.rule])
@@ -81,11 +99,22 @@ def test_live_mutant_is_killed(mutant: Mutant, live_lane: LiveLane, renderer: Re
         live_lane.release_case(result)
 
 
-@pytest.mark.parametrize("mutant", [
-    pytest.param(m, id=m.name, marks=[pytest.mark.xfail(strict=True, reason=KNOWN_DISAGREEMENTS[m.name])]
-                 if m.name in KNOWN_DISAGREEMENTS else []) for m in IMMUTABLE_MUTANTS])
-def test_predicted_immutable_change_is_rejected_by_the_api_server(mutant: Mutant, live_lane: LiveLane,
-                                                                  renderer: Renderer, tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    "mutant",
+    [
+        pytest.param(
+            m,
+            id=m.name,
+            marks=[pytest.mark.xfail(strict=True, reason=KNOWN_DISAGREEMENTS[m.name])]
+            if m.name in KNOWN_DISAGREEMENTS
+            else [],
+        )
+        for m in IMMUTABLE_MUTANTS
+    ],
+)
+def test_predicted_immutable_change_is_rejected_by_the_api_server(
+    mutant: Mutant, live_lane: LiveLane, renderer: Renderer, tmp_path: Path
+) -> None:
     """upgrade.immutable-fields fails at render time AND the API server rejects the real helm upgrade."""
     case = upgrade_case(mutant, renderer, tmp_path)
     predicted = predicted_rejections(case)
@@ -93,8 +122,12 @@ def test_predicted_immutable_change_is_rejected_by_the_api_server(mutant: Mutant
     result = live_lane.upgrade_scenario(mutant.name, case, prediction=predicted)
     try:
         outcome = result.view.upgrade
-        assert outcome is not None, f"{mutant.name}: the from-side did not install: {result.view.rollout_error}"
-        assert not outcome.accepted, (f"{mutant.name}: predicted rejected ({'; '.join(predicted)}) but the API "
-                                      f"server accepted the upgrade\n" + "\n".join(result.log))
+        assert outcome is not None, (
+            f"{mutant.name}: the from-side did not install: {result.view.rollout_error}"
+        )
+        assert not outcome.accepted, (
+            f"{mutant.name}: predicted rejected ({'; '.join(predicted)}) but the API "
+            f"server accepted the upgrade\n" + "\n".join(result.log)
+        )
     finally:
         live_lane.release_case(result)

@@ -25,16 +25,24 @@ MARKERS = {
     "helm_error_password": "QMCLIVE5helm",
 }
 VALUES = {
-    "microservices": {"enabled": True,
-                      # no node has 1000 CPUs: ddp-streamer stays Pending (Unschedulable), the case fails
-                      "ddpStreamer": {"resources": {"requests": {"cpu": "1000"}}},
-                      # a credential URL where the attached diagnostics quote it (kubectl get -o wide: IMAGES)
-                      "presence": {"image": {"tag": f"nats://natsuser:{MARKERS['image_password']}@nats:4222"}}},
-    "mongodb": {"enabled": True, "auth": {"passwords": [MARKERS["password"]], "rootPassword": MARKERS["root_password"]}},
+    "microservices": {
+        "enabled": True,
+        # no node has 1000 CPUs: ddp-streamer stays Pending (Unschedulable), the case fails
+        "ddpStreamer": {"resources": {"requests": {"cpu": "1000"}}},
+        # a credential URL where the attached diagnostics quote it (kubectl get -o wide: IMAGES)
+        "presence": {"image": {"tag": f"nats://natsuser:{MARKERS['image_password']}@nats:4222"}},
+    },
+    "mongodb": {
+        "enabled": True,
+        "auth": {"passwords": [MARKERS["password"]], "rootPassword": MARKERS["root_password"]},
+    },
     "host": "chat.example.com",
-    "ingress": {"enabled": True, "ingressClassName": "nginx",
-                "annotations": {"example.com/bus": f"nats://natsuser:{MARKERS['nats_url_password']}@nats:4222"},
-                "tls": [{"secretName": "chat-tls", "hosts": ["chat.example.com"]}]},
+    "ingress": {
+        "enabled": True,
+        "ingressClassName": "nginx",
+        "annotations": {"example.com/bus": f"nats://natsuser:{MARKERS['nats_url_password']}@nats:4222"},
+        "tls": [{"secretName": "chat-tls", "hosts": ["chat.example.com"]}],
+    },
 }
 
 # a credential URL where the chart's own `fail` quotes it: helm install fails, and its error reaches the
@@ -46,19 +54,46 @@ HELM_ERROR_VALUES = {
 
 
 def _forms(secret: str) -> dict[str, str]:
-    return {"verbatim": secret, "repr-escaped": repr(secret)[1:-1], "json-escaped": json.dumps(secret)[1:-1],
-            "base64": base64.b64encode(secret.encode()).decode()}
+    return {
+        "verbatim": secret,
+        "repr-escaped": repr(secret)[1:-1],
+        "json-escaped": json.dumps(secret)[1:-1],
+        "base64": base64.b64encode(secret.encode()).decode(),
+    }
 
 
 def test_failing_live_case_is_reported_without_secrets(run_pytest, helm3_path: Path, tmp_path: Path) -> None:
     values, helm_error = tmp_path / "secrets-live.yaml", tmp_path / "secrets-helm-error.yaml"
     values.write_text(yaml.safe_dump(VALUES, sort_keys=False), encoding="utf-8")
     helm_error.write_text(yaml.safe_dump(HELM_ERROR_VALUES, sort_keys=False), encoding="utf-8")
-    outputs = {"junit": tmp_path / "junit.xml", "json": tmp_path / "report.json", "sarif": tmp_path / "out.sarif"}
-    proc = run_pytest(["suites/static", "suites/live/test_topology.py", "--cluster", "kwok", "--values", str(values),
-                       "--values", str(helm_error), "--helm", str(helm3_path), "-rA", "-vv",
-                       "--junitxml", str(outputs["junit"]),
-                       "--conformance-report", str(outputs["json"]), "--sarif", str(outputs["sarif"])], timeout=300)
+    outputs = {
+        "junit": tmp_path / "junit.xml",
+        "json": tmp_path / "report.json",
+        "sarif": tmp_path / "out.sarif",
+    }
+    proc = run_pytest(
+        [
+            "suites/static",
+            "suites/live/test_topology.py",
+            "--cluster",
+            "kwok",
+            "--values",
+            str(values),
+            "--values",
+            str(helm_error),
+            "--helm",
+            str(helm3_path),
+            "-rA",
+            "-vv",
+            "--junitxml",
+            str(outputs["junit"]),
+            "--conformance-report",
+            str(outputs["json"]),
+            "--sarif",
+            str(outputs["sarif"]),
+        ],
+        timeout=300,
+    )
     texts = {"stdout": proc.stdout, "stderr": proc.stderr}
     explain = f"exit {proc.returncode}\n{(proc.stdout + proc.stderr)[-4000:]}"
     assert proc.returncode == 1 and "Traceback" not in proc.stdout + proc.stderr, explain
@@ -88,9 +123,11 @@ def test_failing_live_case_is_reported_without_secrets(run_pytest, helm3_path: P
     assert "natsuser:***@nats:4222" in failed_install["rollout_error"], failed_install["rollout_error"]
     assert "install: FAILED" in texts["stdout"] and "rollout: helm install failed" in texts["stdout"], explain
 
-    leaks = [f"{what} ({form}) in {where}"
-             for what, secret in MARKERS.items()
-             for form, text in _forms(secret).items()
-             for where, output in texts.items()
-             if text in output]
+    leaks = [
+        f"{what} ({form}) in {where}"
+        for what, secret in MARKERS.items()
+        for form, text in _forms(secret).items()
+        for where, output in texts.items()
+        if text in output
+    ]
     assert not leaks, "secrets leaked:\n" + "\n".join(leaks)

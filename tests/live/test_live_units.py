@@ -15,10 +15,19 @@ HUB_IMAGE = "registry.rocket.chat/rocketchat/stream-hub-service:7.5.0"
 
 def rolled(want: int, total: int, ready: int) -> dict:
     """A Deployment of ``want`` replicas, all updated, ``ready`` of them ready, ``total`` pods in all."""
-    status = {"observedGeneration": 2, "replicas": total, "updatedReplicas": want, "readyReplicas": ready,
-              "availableReplicas": ready}
-    return {"kind": "Deployment", "metadata": {"name": "d", "generation": 2}, "spec": {"replicas": want},
-            "status": status}
+    status = {
+        "observedGeneration": 2,
+        "replicas": total,
+        "updatedReplicas": want,
+        "readyReplicas": ready,
+        "availableReplicas": ready,
+    }
+    return {
+        "kind": "Deployment",
+        "metadata": {"name": "d", "generation": 2},
+        "spec": {"replicas": want},
+        "status": status,
+    }
 
 
 def test_workload_pending_until_every_replica_is_updated_available_and_old_pods_are_gone() -> None:
@@ -31,11 +40,28 @@ def test_workload_pending_until_every_replica_is_updated_available_and_old_pods_
 
 
 def test_pod_failure_stops_the_wait_with_the_reason() -> None:
-    pod = {"metadata": {"name": "p"}, "status": {"containerStatuses": [
-        {"name": "c", "state": {"waiting": {"reason": "CreateContainerConfigError", "message": "secret \"x\" not found"}}}]}}
+    pod = {
+        "metadata": {"name": "p"},
+        "status": {
+            "containerStatuses": [
+                {
+                    "name": "c",
+                    "state": {
+                        "waiting": {"reason": "CreateContainerConfigError", "message": 'secret "x" not found'}
+                    },
+                }
+            ]
+        },
+    }
     assert "CreateContainerConfigError" in pod_failure(pod, 0.0, {})
-    unschedulable = {"metadata": {"name": "q"}, "status": {"conditions": [
-        {"type": "PodScheduled", "status": "False", "reason": "Unschedulable", "message": "0/3 nodes"}]}}
+    unschedulable = {
+        "metadata": {"name": "q"},
+        "status": {
+            "conditions": [
+                {"type": "PodScheduled", "status": "False", "reason": "Unschedulable", "message": "0/3 nodes"}
+            ]
+        },
+    }
     seen: dict[str, float] = {}
     assert pod_failure(unschedulable, 100.0, seen) == ""  # a claim may still bind: grace period
     assert "unschedulable" in pod_failure(unschedulable, 106.0, seen)
@@ -57,7 +83,9 @@ def test_pod_counter_counts_terminating_pods_until_they_are_deleted() -> None:
     result = counter.result("an upgrade")
     assert result.peak == 2 and result.peak_pods == ("hub-new", "hub-old"), result
     assert result.replaced
-    assert any("ADDED" in line and "hub-new" in line and "(2 exist)" in line for line in result.timeline), result.timeline
+    assert any("ADDED" in line and "hub-new" in line and "(2 exist)" in line for line in result.timeline), (
+        result.timeline
+    )
     # the points the reports draw as a step chart: the count when the watch synced, then after each change
     steps = [(count, event, pod) for _, count, event, pod in result.points]
     assert steps == [(1, "WATCHING", ""), (2, "ADDED", "hub-new"), (1, "DELETED", "hub-old")], steps
@@ -68,28 +96,63 @@ def test_pod_counter_counts_terminating_pods_until_they_are_deleted() -> None:
 
 
 def test_helm_error_keeps_the_detail_lines() -> None:
-    text = ("Error: UPGRADE FAILED: 1 error occurred:\n"
-            "\t* Deployment.apps \"r-ddp\" is invalid: spec.selector: Invalid value: ...: field is immutable\n\n")
-    assert _helm_error(text) == ("Error: UPGRADE FAILED: 1 error occurred: Deployment.apps \"r-ddp\" is invalid: "
-                                 "spec.selector: Invalid value: ...: field is immutable")
+    text = (
+        "Error: UPGRADE FAILED: 1 error occurred:\n"
+        '\t* Deployment.apps "r-ddp" is invalid: spec.selector: Invalid value: ...: field is immutable\n\n'
+    )
+    assert _helm_error(text) == (
+        'Error: UPGRADE FAILED: 1 error occurred: Deployment.apps "r-ddp" is invalid: '
+        "spec.selector: Invalid value: ...: field is immutable"
+    )
 
 
 def test_endpoints_are_read_per_slice_port_with_their_pods() -> None:
-    state = LiveState.from_list("ns", {"items": [
-        {"kind": "EndpointSlice", "metadata": {"name": "s-1", "labels": {"kubernetes.io/service-name": "s"}},
-         "ports": [{"name": "http", "port": 3000}],
-         "endpoints": [{"addresses": ["10.0.0.1"], "conditions": {"ready": True}, "targetRef": {"kind": "Pod", "name": "p1"}},
-                       {"addresses": ["10.0.0.2"], "conditions": {"ready": False}, "targetRef": {"kind": "Pod", "name": "p2"}}]},
-    ]}, ComponentMatcher())
+    state = LiveState.from_list(
+        "ns",
+        {
+            "items": [
+                {
+                    "kind": "EndpointSlice",
+                    "metadata": {"name": "s-1", "labels": {"kubernetes.io/service-name": "s"}},
+                    "ports": [{"name": "http", "port": 3000}],
+                    "endpoints": [
+                        {
+                            "addresses": ["10.0.0.1"],
+                            "conditions": {"ready": True},
+                            "targetRef": {"kind": "Pod", "name": "p1"},
+                        },
+                        {
+                            "addresses": ["10.0.0.2"],
+                            "conditions": {"ready": False},
+                            "targetRef": {"kind": "Pod", "name": "p2"},
+                        },
+                    ],
+                },
+            ]
+        },
+        ComponentMatcher(),
+    )
     endpoints = state.endpoints("s")
-    assert [(e.pod, e.ready, e.port_name, e.port) for e in endpoints] == [("p1", True, "http", 3000),
-                                                                          ("p2", False, "http", 3000)]
+    assert [(e.pod, e.ready, e.port_name, e.port) for e in endpoints] == [
+        ("p1", True, "http", 3000),
+        ("p2", False, "http", 3000),
+    ]
     assert state.endpoints("other") == []
 
 
 def test_cluster_none_skips_the_live_suites_with_the_reason(run_pytest) -> None:
-    proc = run_pytest(["suites/live/test_topology.py", "--cluster", "none", "-rs", "-q", "-k",
-                       "seed-docs and helm3 and workloads"], timeout=120)
+    proc = run_pytest(
+        [
+            "suites/live/test_topology.py",
+            "--cluster",
+            "none",
+            "-rs",
+            "-q",
+            "-k",
+            "seed-docs and helm3 and workloads",
+        ],
+        timeout=120,
+    )
     output = proc.stdout + proc.stderr
     assert proc.returncode == 0, output[-3000:]
     assert "live lane not run: --cluster none" in output, output[-3000:]
@@ -100,20 +163,52 @@ def test_diagnostics_describe_pods_not_ready_from_the_objects() -> None:
     are not Ready (conditions, container state, environment, their events), all through the redactor."""
     from quickmeet_conformance.live import diagnostics
 
-    env = [{"name": "TRANSPORTER", "value": "nats://u:s3cret@nats:4222"},
-           {"name": "MONGO_URL", "valueFrom": {"secretKeyRef": {"name": "db", "key": "mongo-uri"}}}]
-    pending = {"kind": "Pod", "metadata": {"name": "ddp-1"}, "spec": {"containers": [{"name": "ddp", "image": "i:1",
-                                                                                      "env": env}]},
-               "status": {"phase": "Pending", "conditions": [{"type": "PodScheduled", "status": "False",
-                                                              "reason": "Unschedulable"}]}}
-    ready = {"kind": "Pod", "metadata": {"name": "web-1"}, "spec": {"containers": [{"name": "web", "image": "w:1"}]},
-             "status": {"phase": "Running", "conditions": [{"type": "Ready", "status": "True"}],
-                        "containerStatuses": [{"name": "web", "ready": True, "restartCount": 0}]}}
-    events = [{"type": "Warning", "reason": "FailedScheduling", "message": "0/3 nodes: Insufficient cpu",
-               "lastTimestamp": "2026-01-01T00:00:02Z", "involvedObject": {"kind": "Pod", "name": "ddp-1"}},
-              {"type": "Normal", "reason": "Scheduled", "message": "assigned", "lastTimestamp": "2026-01-01T00:00:01Z",
-               "involvedObject": {"kind": "Pod", "name": "web-1"}}]
-    objects = {"Event": events, "Pod": [pending, ready], "Deployment": [], "StatefulSet": [], "ReplicaSet": []}
+    env = [
+        {"name": "TRANSPORTER", "value": "nats://u:s3cret@nats:4222"},
+        {"name": "MONGO_URL", "valueFrom": {"secretKeyRef": {"name": "db", "key": "mongo-uri"}}},
+    ]
+    pending = {
+        "kind": "Pod",
+        "metadata": {"name": "ddp-1"},
+        "spec": {"containers": [{"name": "ddp", "image": "i:1", "env": env}]},
+        "status": {
+            "phase": "Pending",
+            "conditions": [{"type": "PodScheduled", "status": "False", "reason": "Unschedulable"}],
+        },
+    }
+    ready = {
+        "kind": "Pod",
+        "metadata": {"name": "web-1"},
+        "spec": {"containers": [{"name": "web", "image": "w:1"}]},
+        "status": {
+            "phase": "Running",
+            "conditions": [{"type": "Ready", "status": "True"}],
+            "containerStatuses": [{"name": "web", "ready": True, "restartCount": 0}],
+        },
+    }
+    events = [
+        {
+            "type": "Warning",
+            "reason": "FailedScheduling",
+            "message": "0/3 nodes: Insufficient cpu",
+            "lastTimestamp": "2026-01-01T00:00:02Z",
+            "involvedObject": {"kind": "Pod", "name": "ddp-1"},
+        },
+        {
+            "type": "Normal",
+            "reason": "Scheduled",
+            "message": "assigned",
+            "lastTimestamp": "2026-01-01T00:00:01Z",
+            "involvedObject": {"kind": "Pod", "name": "web-1"},
+        },
+    ]
+    objects = {
+        "Event": events,
+        "Pod": [pending, ready],
+        "Deployment": [],
+        "StatefulSet": [],
+        "ReplicaSet": [],
+    }
 
     class FakeKube:
         def list_kinds(self, kinds: tuple[str, ...], namespace: str, *, timeout: float | None = None) -> list:

@@ -28,9 +28,12 @@ GOOD = REPO / "fixtures" / "values" / "microservices-scaled.yaml"
 TYPO = "microservices:\n  enabled: true\n  ddpStreamers:\n    replicas: 2\n"
 
 
-def _run(argv: list[str], *, cwd: Path, env: dict[str, str] | None = None,
-         timeout: float = 300) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(argv, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout, check=False)
+def _run(
+    argv: list[str], *, cwd: Path, env: dict[str, str] | None = None, timeout: float = 300
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        argv, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout, check=False
+    )
 
 
 def _tracked_copy(dest: Path) -> Path:
@@ -49,8 +52,11 @@ def _tracked_copy(dest: Path) -> Path:
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     work = tmp_path_factory.mktemp("wheel")
     source = _tracked_copy(work / "src")
-    proc = _run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(work / "dist"), str(source)],
-                cwd=work, timeout=PIP_TIMEOUT_S)
+    proc = _run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(work / "dist"), str(source)],
+        cwd=work,
+        timeout=PIP_TIMEOUT_S,
+    )
     assert proc.returncode == 0, f"building the wheel failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
     (built,) = (work / "dist").glob("quickmeet_conformance-*.whl")
     return built
@@ -62,8 +68,11 @@ def venv_bin(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     assert not str(venv).startswith(str(REPO)), "the venv must be outside the checkout"
     proc = _run([sys.executable, "-m", "venv", str(venv)], cwd=venv.parent)
     assert proc.returncode == 0, proc.stderr
-    proc = _run([str(venv / "bin" / "python"), "-m", "pip", "install", "-q", str(wheel)], cwd=venv.parent,
-                timeout=PIP_TIMEOUT_S)
+    proc = _run(
+        [str(venv / "bin" / "python"), "-m", "pip", "install", "-q", str(wheel)],
+        cwd=venv.parent,
+        timeout=PIP_TIMEOUT_S,
+    )
     assert proc.returncode == 0, f"installing the wheel failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
     return venv / "bin"
 
@@ -76,7 +85,11 @@ def customer_env(tmp_path: Path) -> dict[str, str]:
     tools = tmp_path / "tools"
     tools.mkdir()
     (tools / "helm").symlink_to(HELM)
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("QMC_", "HELM_BIN", "PYTEST_", "VIRTUAL_ENV"))}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("QMC_", "HELM_BIN", "PYTEST_", "VIRTUAL_ENV"))
+    }
     env["PATH"] = f"{tools}{os.pathsep}/usr/bin{os.pathsep}/bin"
     return env
 
@@ -85,66 +98,100 @@ def test_wheel_carries_schema_chart_suites_and_licence(wheel: Path) -> None:
     with zipfile.ZipFile(wheel) as archive:
         names = set(archive.namelist())
         schema = archive.read("quickmeet_conformance/schemas/values.schema.json")
-        chart = {n.removeprefix("quickmeet_conformance/reference_chart/"): archive.read(n) for n in names
-                 if n.startswith("quickmeet_conformance/reference_chart/") and not n.endswith("/")}
-        metadata = email.message_from_bytes(archive.read(next(n for n in names if n.endswith(".dist-info/METADATA"))))
+        chart = {
+            n.removeprefix("quickmeet_conformance/reference_chart/"): archive.read(n)
+            for n in names
+            if n.startswith("quickmeet_conformance/reference_chart/") and not n.endswith("/")
+        }
+        metadata = email.message_from_bytes(
+            archive.read(next(n for n in names if n.endswith(".dist-info/METADATA")))
+        )
         licence = next((n for n in names if n.endswith(".dist-info/licenses/LICENSE")), None)
         licence_text = archive.read(licence).decode() if licence else ""
-    assert schema == (REPO / "schemas" / "values.schema.json").read_bytes(), \
+    assert schema == (REPO / "schemas" / "values.schema.json").read_bytes(), (
         "the wheel's schema differs from schemas/values.schema.json"
+    )
     repo_chart = REPO / "fixtures" / "charts" / "rocketchat"
-    expected = {p.relative_to(repo_chart).as_posix(): p.read_bytes() for p in repo_chart.rglob("*") if p.is_file()}
+    expected = {
+        p.relative_to(repo_chart).as_posix(): p.read_bytes() for p in repo_chart.rglob("*") if p.is_file()
+    }
     assert chart == expected, f"the wheel's reference chart differs: {sorted(set(chart) ^ set(expected))}"
     suites = {n for n in names if n.startswith("quickmeet_conformance/suites/") and n.endswith(".py")}
-    repo_suites = {"quickmeet_conformance/" + p.relative_to(REPO).as_posix() for p in (REPO / "suites").rglob("*.py")}
+    repo_suites = {
+        "quickmeet_conformance/" + p.relative_to(REPO).as_posix() for p in (REPO / "suites").rglob("*.py")
+    }
     assert suites == repo_suites, f"suites missing from the wheel: {sorted(repo_suites - suites)}"
     assert metadata["License-Expression"] == "Apache-2.0", metadata["License-Expression"]
-    assert "Apache License" in licence_text and "Version 2.0" in licence_text, "LICENSE is not the Apache 2.0 text"
+    assert "Apache License" in licence_text and "Version 2.0" in licence_text, (
+        "LICENSE is not the Apache 2.0 text"
+    )
     assert (REPO / "LICENSE").read_text() == licence_text
     assert not any(n.startswith(("tests/", "fixtures/", "bench/")) for n in names)
 
 
-def test_conformance_check_runs_from_the_installed_package(venv_bin: Path, customer_env: dict[str, str],
-                                                          tmp_path: Path) -> None:
+def test_conformance_check_runs_from_the_installed_package(
+    venv_bin: Path, customer_env: dict[str, str], tmp_path: Path
+) -> None:
     (tmp_path / "good.yaml").write_bytes(GOOD.read_bytes())
     (tmp_path / "typo.yaml").write_text(TYPO)
-    where = _run([str(venv_bin / "python"), "-c", "import quickmeet_conformance as q; print(q.__file__)"],
-                 cwd=tmp_path, env=customer_env)
+    where = _run(
+        [str(venv_bin / "python"), "-c", "import quickmeet_conformance as q; print(q.__file__)"],
+        cwd=tmp_path,
+        env=customer_env,
+    )
     assert str(venv_bin.parent) in where.stdout and str(REPO) not in where.stdout, where.stdout + where.stderr
 
     good = _run([str(venv_bin / "conformance"), "check", "good.yaml"], cwd=tmp_path, env=customer_env)
     assert good.returncode == 0, good.stdout + good.stderr
     assert "bundled reference chart" in good.stdout and "result: conformant" in good.stdout, good.stdout
 
-    typo = _run([str(venv_bin / "conformance"), "check", "typo.yaml", "--format", "json", "-o", "out.json"],
-                cwd=tmp_path, env=customer_env)
+    typo = _run(
+        [str(venv_bin / "conformance"), "check", "typo.yaml", "--format", "json", "-o", "out.json"],
+        cwd=tmp_path,
+        env=customer_env,
+    )
     assert typo.returncode == 1, typo.stdout + typo.stderr
     (case,) = json.loads((tmp_path / "out.json").read_text())["cases"]
     (ignored,) = [r for r in case["rules"] if r["id"] == "values.ignored-keys"]
     location = ignored["findings"][0]["location"]
-    assert ignored["verdict"] == "fail" and (location["file"], location["line"], location["column"]) == \
-        ("typo.yaml", 3, 3), ignored
+    assert ignored["verdict"] == "fail" and (location["file"], location["line"], location["column"]) == (
+        "typo.yaml",
+        3,
+        3,
+    ), ignored
 
     schema = _run([str(venv_bin / "conformance"), "schema", "--export"], cwd=tmp_path, env=customer_env)
     assert schema.returncode == 0 and json.loads(schema.stdout)["properties"], schema.stderr
 
     missing = _run([str(venv_bin / "conformance"), "check", "nope.yaml"], cwd=tmp_path, env=customer_env)
-    assert missing.returncode == 2 and missing.stderr.count("\n") == 1 and "Traceback" not in missing.stderr, \
-        missing.stderr
+    assert (
+        missing.returncode == 2 and missing.stderr.count("\n") == 1 and "Traceback" not in missing.stderr
+    ), missing.stderr
 
 
-def test_pytest_route_runs_the_installed_suites(venv_bin: Path, customer_env: dict[str, str],
-                                                tmp_path: Path) -> None:
+def test_pytest_route_runs_the_installed_suites(
+    venv_bin: Path, customer_env: dict[str, str], tmp_path: Path
+) -> None:
     (tmp_path / "good.yaml").write_bytes(GOOD.read_bytes())
     (tmp_path / "typo.yaml").write_text(TYPO)
-    base = [str(venv_bin / "python"), "-m", "pytest", "--pyargs", "quickmeet_conformance.suites", "-p",
-            "no:cacheprovider", "-rs"]
+    base = [
+        str(venv_bin / "python"),
+        "-m",
+        "pytest",
+        "--pyargs",
+        "quickmeet_conformance.suites",
+        "-p",
+        "no:cacheprovider",
+        "-rs",
+    ]
     good = _run(base + ["--values", "good.yaml"], cwd=tmp_path, env=customer_env)
     output = good.stdout + good.stderr
     assert good.returncode == 0, output
     assert "passed" in output and "no upgrade pair named" in output and "--cluster none" in output, output
     typo = _run(base + ["--values", "typo.yaml", "-q"], cwd=tmp_path, env=customer_env)
-    assert typo.returncode == 1 and "ddpStreamers" in typo.stdout and "typo.yaml:3:3" in typo.stdout, typo.stdout
+    assert typo.returncode == 1 and "ddpStreamers" in typo.stdout and "typo.yaml:3:3" in typo.stdout, (
+        typo.stdout
+    )
     # the static install has no 'live' extra: asking for a cluster says how to get it, in one line
     live = _run(base + ["--values", "good.yaml", "--cluster", "kwok"], cwd=tmp_path, env=customer_env)
     output = live.stdout + live.stderr
@@ -155,6 +202,9 @@ def test_pytest_route_runs_the_installed_suites(venv_bin: Path, customer_env: di
 def test_static_install_leaves_out_the_live_extra(venv_bin: Path) -> None:
     """A static check's install has no kubernetes client, pyhelm3 or pydantic: smaller and quicker."""
     site = next((venv_bin.parent / "lib").glob("python3*/site-packages"))
-    present = sorted(name for name in ("kubernetes", "pyhelm3", "pydantic", "cryptography", "nats", "websockets")
-                     if (site / name).exists())
+    present = sorted(
+        name
+        for name in ("kubernetes", "pyhelm3", "pydantic", "cryptography", "nats", "websockets")
+        if (site / name).exists()
+    )
     assert not present, f"the static install pulled in the live extra's packages: {present}"

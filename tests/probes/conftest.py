@@ -11,9 +11,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import pytest
-
 import probe_peers as peers
+import pytest
 from probe_scenarios import Bus, healthy_specs, run_bus
 
 

@@ -36,7 +36,9 @@ STOP_TIMEOUT = 5.0
 def require_tool(name: str, *candidates: str) -> str:
     """The path of a tool; skip when it is missing locally, fail in CI (CI must install it)."""
     for candidate in (name, *candidates):
-        found = shutil.which(candidate) or (candidate if os.path.isabs(candidate) and os.access(candidate, os.X_OK) else None)
+        found = shutil.which(candidate) or (
+            candidate if os.path.isabs(candidate) and os.access(candidate, os.X_OK) else None
+        )
         if found:
             return found
     reason = f"{name} is not installed (run scripts/install-probe-tools.sh)"
@@ -121,8 +123,11 @@ def start(
     log = log_dir / f"{name}.log"
     with open(log, "wb") as log_file:
         proc = subprocess.Popen(
-            list(argv), cwd=cwd, stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE if ready_prefix else log_file, stderr=log_file,
+            list(argv),
+            cwd=cwd,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE if ready_prefix else log_file,
+            stderr=log_file,
             preexec_fn=die_with_parent,
         )
     peer = Peer(name, proc, log)
@@ -210,8 +215,18 @@ def start_brokers(url: str, specs: Sequence[BrokerSpec], log_dir: Path, heartbea
     procs: list[tuple[BrokerSpec, Peer]] = []
     started: list[Peer] = []
     for spec in specs:
-        argv = [node, str(MOLECULER_DIR / "broker.js"), "--url", url, "--node-id", spec.node_id,
-                "--heartbeat", f"{heartbeat:g}", "--services", ",".join(spec.services)]
+        argv = [
+            node,
+            str(MOLECULER_DIR / "broker.js"),
+            "--url",
+            url,
+            "--node-id",
+            spec.node_id,
+            "--heartbeat",
+            f"{heartbeat:g}",
+            "--services",
+            ",".join(spec.services),
+        ]
         if spec.namespace:
             argv += ["--namespace", spec.namespace]
         if spec.silent:
@@ -222,8 +237,14 @@ def start_brokers(url: str, specs: Sequence[BrokerSpec], log_dir: Path, heartbea
             argv += ["--protocol-version", spec.protocol_version]
         log = log_dir / f"broker-{spec.node_id}.log"
         with open(log, "wb") as log_file:
-            proc = subprocess.Popen(argv, cwd=MOLECULER_DIR, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                    stderr=log_file, preexec_fn=die_with_parent)
+            proc = subprocess.Popen(
+                argv,
+                cwd=MOLECULER_DIR,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=log_file,
+                preexec_fn=die_with_parent,
+            )
         procs.append((spec, Peer(f"broker {spec.node_id}", proc, log)))
     deadline = time.monotonic() + START_TIMEOUT
     try:
@@ -245,9 +266,18 @@ def start_ddp_server(personality: str, log_dir: Path, *, sockjs_heartbeat: float
     require_moleculer()  # server.py runs the stand-ins' DDP server on node
     peer = start(
         f"ddp-{personality}",
-        [sys.executable, str(DDP_SERVER), "--personality", personality, "--port", "0",
-         "--sockjs-heartbeat", str(sockjs_heartbeat)],
-        log_dir, ready_prefix="READY",
+        [
+            sys.executable,
+            str(DDP_SERVER),
+            "--personality",
+            personality,
+            "--port",
+            "0",
+            "--sockjs-heartbeat",
+            str(sockjs_heartbeat),
+        ],
+        log_dir,
+        ready_prefix="READY",
     )
     return peer, peer.ready_line.split()[1]
 
@@ -262,13 +292,26 @@ class Certificates:
 def make_certificates(directory: Path, hostname: str) -> Certificates:
     """A throwaway CA and a server certificate for ``hostname`` and 127.0.0.1 (the package's own PKI)."""
     ca = new_certificate_authority(directory, "qmc probe test CA", days=2)
-    server = issue_certificate(ca, directory, "server", common_name=hostname, dns_names=[hostname],
-                               ip_addresses=["127.0.0.1"], server=True, days=2)
+    server = issue_certificate(
+        ca,
+        directory,
+        "server",
+        common_name=hostname,
+        dns_names=[hostname],
+        ip_addresses=["127.0.0.1"],
+        server=True,
+        days=2,
+    )
     return Certificates(ca.cert, server.cert, server.key)
 
 
 def start_nginx(
-    log_dir: Path, *, routes: str, ddp_streamer: str, monolith: str, tls: Certificates | None = None,
+    log_dir: Path,
+    *,
+    routes: str,
+    ddp_streamer: str,
+    monolith: str,
+    tls: Certificates | None = None,
 ) -> tuple[Peer, int]:
     """nginx in front of the two fake servers; ``routes`` is "ingress" or "misrouted". Returns (peer, port)."""
     binary = require_tool("nginx", "/usr/sbin/nginx")

@@ -9,7 +9,13 @@ from pathlib import Path
 
 import probe_peers as peers
 from probe_peers import BrokerSpec
-from quickmeet_conformance.probes.nats_bus import BusExpectations, BusObservation, BusProbeOptions, observe_bus_sync
+
+from quickmeet_conformance.probes.nats_bus import (
+    BusExpectations,
+    BusObservation,
+    BusProbeOptions,
+    observe_bus_sync,
+)
 
 HEARTBEAT = 1.0  # seconds between the test brokers' heartbeats: Moleculer's smallest sane interval
 # The interval the probe is told: a margin over HEARTBEAT (Moleculer jitters +/-0.5 s, and a loaded
@@ -40,14 +46,17 @@ def healthy_specs(namespace: str = "", **overrides: BrokerSpec | None) -> list[B
     None drop) a component's broker."""
     specs = []
     for component, pod in PODS.items():
-        spec = overrides.get(component.replace("-", "_"), BrokerSpec(f"{pod}-1", SERVICES[component], namespace))
+        spec = overrides.get(
+            component.replace("-", "_"), BrokerSpec(f"{pod}-1", SERVICES[component], namespace)
+        )
         if spec is not None:
             specs.append(spec)
     return specs
 
 
-def expectations(counts: dict[str, int] | None = None, *, pods: dict[str, Sequence[str]] | None = None,
-                 namespace: str = "") -> BusExpectations:
+def expectations(
+    counts: dict[str, int] | None = None, *, pods: dict[str, Sequence[str]] | None = None, namespace: str = ""
+) -> BusExpectations:
     base = {component: 1 for component in PODS}
     base.update(counts or {})
     pod_names = {c: [PODS[c]] for c in PODS} if pods is None else pods
@@ -55,8 +64,13 @@ def expectations(counts: dict[str, int] | None = None, *, pods: dict[str, Sequen
 
 
 def probe_options(**kw: object) -> BusProbeOptions:
-    defaults: dict[str, object] = dict(heartbeat_interval=PROBE_HEARTBEAT, discover_window=3.0, discover_settle=1.0,
-                                       ping_timeout=2.0, connect_timeout=2.0)
+    defaults: dict[str, object] = dict(
+        heartbeat_interval=PROBE_HEARTBEAT,
+        discover_window=3.0,
+        discover_settle=1.0,
+        ping_timeout=2.0,
+        connect_timeout=2.0,
+    )
     defaults.update(kw)
     return BusProbeOptions(**defaults)  # type: ignore[arg-type]
 
@@ -69,7 +83,12 @@ class Bus:
 
 
 def run_bus(
-    log_dir: Path, specs: Sequence[BrokerSpec], *, namespace: str = "", keep_running: bool = False, **probe_kw: object,
+    log_dir: Path,
+    specs: Sequence[BrokerSpec],
+    *,
+    namespace: str = "",
+    keep_running: bool = False,
+    **probe_kw: object,
 ) -> Iterator[Bus]:
     """Start NATS and the brokers, probe once, and yield the bus. Unless ``keep_running`` (tests that
     probe again), the processes are stopped before the yield: the observation is all the tests need."""

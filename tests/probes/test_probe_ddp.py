@@ -10,9 +10,9 @@ import asyncio
 from collections.abc import Iterator
 from pathlib import Path
 
+import probe_peers as peers
 import pytest
 
-import probe_peers as peers
 from quickmeet_conformance.errors import UserError
 from quickmeet_conformance.findings import Finding, Severity, Verdict
 from quickmeet_conformance.probes import ddp
@@ -33,8 +33,9 @@ def verdicts(findings: list[Finding]) -> set[Verdict]:
 
 @pytest.fixture(scope="module")
 def routed(log_dir: Path, ddp_upstreams) -> Iterator[str]:
-    nginx, port = peers.start_nginx(log_dir, routes="ingress", ddp_streamer=ddp_upstreams.ddp_streamer,
-                                    monolith=ddp_upstreams.monolith)
+    nginx, port = peers.start_nginx(
+        log_dir, routes="ingress", ddp_streamer=ddp_upstreams.ddp_streamer, monolith=ddp_upstreams.monolith
+    )
     try:
         yield f"http://127.0.0.1:{port}"
     finally:
@@ -43,8 +44,9 @@ def routed(log_dir: Path, ddp_upstreams) -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def misrouted(log_dir: Path, ddp_upstreams) -> Iterator[str]:
-    nginx, port = peers.start_nginx(log_dir, routes="misrouted", ddp_streamer=ddp_upstreams.ddp_streamer,
-                                    monolith=ddp_upstreams.monolith)
+    nginx, port = peers.start_nginx(
+        log_dir, routes="misrouted", ddp_streamer=ddp_upstreams.ddp_streamer, monolith=ddp_upstreams.monolith
+    )
     try:
         yield f"http://127.0.0.1:{port}"
     finally:
@@ -58,8 +60,13 @@ def certificates(tmp_path_factory: pytest.TempPathFactory) -> peers.Certificates
 
 @pytest.fixture(scope="module")
 def routed_tls(log_dir: Path, ddp_upstreams, certificates: peers.Certificates) -> Iterator[int]:
-    nginx, port = peers.start_nginx(log_dir, routes="ingress", ddp_streamer=ddp_upstreams.ddp_streamer,
-                                    monolith=ddp_upstreams.monolith, tls=certificates)
+    nginx, port = peers.start_nginx(
+        log_dir,
+        routes="ingress",
+        ddp_streamer=ddp_upstreams.ddp_streamer,
+        monolith=ddp_upstreams.monolith,
+        tls=certificates,
+    )
     try:
         yield port
     finally:
@@ -106,9 +113,15 @@ def test_misrouted_ingress_fails_reaches_ddp_streamer(misrouted_obs: ddp.DdpObse
     assert [f.verdict for f in findings] == [Verdict.FAIL, Verdict.FAIL], report(findings)
     websocket, sockjs = findings
     assert websocket.message.startswith(
-        "the monolith answered /websocket: the ingress routes /websocket to the monolith, not ddp-streamer ("), websocket.message
-    assert "is a 17-character Meteor id" in websocket.message and "version 99 answered failed" in websocket.message
-    assert sockjs.message.startswith("the monolith answered /sockjs: the ingress routes /sockjs to the monolith")
+        "the monolith answered /websocket: the ingress routes /websocket to the monolith, not ddp-streamer ("
+    ), websocket.message
+    assert (
+        "is a 17-character Meteor id" in websocket.message
+        and "version 99 answered failed" in websocket.message
+    )
+    assert sockjs.message.startswith(
+        "the monolith answered /sockjs: the ingress routes /sockjs to the monolith"
+    )
     assert '/sockjs/info has no "ms"' in sockjs.message
 
 
@@ -121,7 +134,9 @@ def test_misrouted_ingress_still_passes_handshakes(misrouted_obs: ddp.DdpObserva
 def test_ddp_streamer_down_fails_handshakes(log_dir: Path, ddp_upstreams) -> None:
     """Kills ws.websocket-handshake and ws.sockjs-handshake: the ingress is up, ddp-streamer is not (502)."""
     dead = f"127.0.0.1:{peers.free_port()}"
-    nginx, port = peers.start_nginx(log_dir, routes="ingress", ddp_streamer=dead, monolith=ddp_upstreams.monolith)
+    nginx, port = peers.start_nginx(
+        log_dir, routes="ingress", ddp_streamer=dead, monolith=ddp_upstreams.monolith
+    )
     try:
         obs = ddp.observe_ddp_sync(f"http://127.0.0.1:{port}", OPTS)
     finally:
@@ -139,7 +154,9 @@ def test_ddp_streamer_down_fails_handshakes(log_dir: Path, ddp_upstreams) -> Non
 
 def test_tls_with_ca_bundle_passes(routed_tls: int, certificates: peers.Certificates) -> None:
     """https to the Ingress host name, certificate verified against the CA bundle (SNI = host name)."""
-    opts = ddp.DdpProbeOptions(timeout=3.0, ca_bundle=str(certificates.ca), connect_to=("127.0.0.1", routed_tls))
+    opts = ddp.DdpProbeOptions(
+        timeout=3.0, ca_bundle=str(certificates.ca), connect_to=("127.0.0.1", routed_tls)
+    )
     obs = ddp.observe_ddp_sync(f"https://{TLS_HOST}:{routed_tls}", opts)
     findings = ddp.evaluate_ddp(obs)
     assert verdicts(findings) == {Verdict.PASS}, report(findings)
@@ -148,7 +165,9 @@ def test_tls_with_ca_bundle_passes(routed_tls: int, certificates: peers.Certific
 
 
 def test_tls_with_insecure_flag_passes(routed_tls: int) -> None:
-    obs = ddp.observe_ddp_sync(f"https://127.0.0.1:{routed_tls}", ddp.DdpProbeOptions(timeout=3.0, insecure=True))
+    obs = ddp.observe_ddp_sync(
+        f"https://127.0.0.1:{routed_tls}", ddp.DdpProbeOptions(timeout=3.0, insecure=True)
+    )
     findings = ddp.evaluate_ddp(obs)
     assert verdicts(findings) == {Verdict.PASS}, report(findings)
 
@@ -164,7 +183,9 @@ def test_tls_without_trust_is_an_error(routed_tls: int) -> None:
 
 def test_tls_wrong_host_name_is_an_error(routed_tls: int, certificates: peers.Certificates) -> None:
     """The CA is trusted but the certificate is for another host name: verification still fails."""
-    opts = ddp.DdpProbeOptions(timeout=3.0, ca_bundle=str(certificates.ca), connect_to=("127.0.0.1", routed_tls))
+    opts = ddp.DdpProbeOptions(
+        timeout=3.0, ca_bundle=str(certificates.ca), connect_to=("127.0.0.1", routed_tls)
+    )
     obs = ddp.observe_ddp_sync(f"https://other.example.test:{routed_tls}", opts)
     [finding] = ddp.rule_websocket_handshake(obs)
     assert finding.verdict is Verdict.ERROR and "not trusted" in finding.message, finding.detail()
@@ -179,7 +200,10 @@ def test_unreachable_ingress_is_an_error_for_every_rule() -> None:
     obs = ddp.observe_ddp_sync(base, OPTS)
     findings = ddp.evaluate_ddp(obs)
     assert verdicts(findings) == {Verdict.ERROR}, report(findings)
-    assert findings[0].message == f"ws://127.0.0.1:{base.rsplit(':', 1)[1]}/websocket is unreachable (connection refused)"
+    assert (
+        findings[0].message
+        == f"ws://127.0.0.1:{base.rsplit(':', 1)[1]}/websocket is unreachable (connection refused)"
+    )
     assert obs.elapsed < OPTS.timeout, "connection refused must not wait for the timeout"
     assert "unreachable" in obs.sockjs_info_error
 
@@ -215,7 +239,12 @@ def test_ca_bundle_and_insecure_together_is_a_user_error() -> None:
 
 @pytest.mark.parametrize(
     ("session", "kind"),
-    [("552b21a6-af3a-485c-aebf-ce8c9b650ed9", "uuid"), ("kZ3s8pQ2xYw9AbCdE", "meteor-id"), ("", "none"), ("abc", "other")],
+    [
+        ("552b21a6-af3a-485c-aebf-ce8c9b650ed9", "uuid"),
+        ("kZ3s8pQ2xYw9AbCdE", "meteor-id"),
+        ("", "none"),
+        ("abc", "other"),
+    ],
 )
 def test_session_kind(session: str, kind: str) -> None:
     assert ddp.session_kind(session) == kind

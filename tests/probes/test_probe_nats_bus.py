@@ -13,11 +13,21 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-
 import probe_peers as peers
-from probe_scenarios import HEARTBEAT, PODS, PROBE_HEARTBEAT, SERVICES, Bus, expectations, healthy_specs, probe_options, run_bus
+import pytest
 from probe_peers import BrokerSpec
+from probe_scenarios import (
+    HEARTBEAT,
+    PODS,
+    PROBE_HEARTBEAT,
+    SERVICES,
+    Bus,
+    expectations,
+    healthy_specs,
+    probe_options,
+    run_bus,
+)
+
 from quickmeet_conformance.findings import Finding, Verdict
 from quickmeet_conformance.probes import nats_bus as nb
 
@@ -46,7 +56,9 @@ def only_failures(findings: list[Finding]) -> list[Finding]:
 def test_healthy_bus_observation_describes_every_node(healthy_bus: Bus) -> None:
     obs = healthy_bus.observation
     assert obs.connected and not obs.errors, report(list(obs.errors))
-    assert set(obs.nodes) == set(healthy_bus.nodes), f"discovered {sorted(obs.nodes)}, started {sorted(healthy_bus.nodes)}"
+    assert set(obs.nodes) == set(healthy_bus.nodes), (
+        f"discovered {sorted(obs.nodes)}, started {sorted(healthy_bus.nodes)}"
+    )
     streamer = obs.nodes["rel-ddp-streamer-7d9f-abcde-1"]
     assert "streamer" in streamer.services and streamer.pod_name == PODS["ddp-streamer"]
     assert streamer.protocol_version == "4" and streamer.instance_id and streamer.hostname
@@ -54,7 +66,9 @@ def test_healthy_bus_observation_describes_every_node(healthy_bus: Bus) -> None:
     assert obs.prefix == "MOL" and obs.probe_id.startswith("qmc-probe-")
     assert all(obs.heartbeats[n] >= 1 for n in obs.nodes), dict(obs.heartbeats)
     assert set(obs.pongs) == set(obs.nodes), dict(obs.pongs)
-    assert obs.heartbeat_window <= PROBE_HEARTBEAT * 2 + 0.5, f"listened {obs.heartbeat_window} s, bound is 2 intervals"
+    assert obs.heartbeat_window <= PROBE_HEARTBEAT * 2 + 0.5, (
+        f"listened {obs.heartbeat_window} s, bound is 2 intervals"
+    )
     assert not obs.truncated and obs.malformed == 0
 
 
@@ -79,10 +93,13 @@ def test_nats_url_mode_checks_counts_but_skips_pod_mapping(healthy_bus: Bus) -> 
 
 def test_more_replicas_expected_than_nodes_fails_node_count(healthy_bus: Bus) -> None:
     """Kills bus.node-count-matches-pods: values ask for 2 ddp-streamer pods, the bus has 1 node."""
-    findings = only_failures(nb.rule_node_count_matches_pods(healthy_bus.observation, expectations({"ddp-streamer": 2}, pods={})))
+    findings = only_failures(
+        nb.rule_node_count_matches_pods(healthy_bus.observation, expectations({"ddp-streamer": 2}, pods={}))
+    )
     assert len(findings) == 1, report(findings)
-    assert findings[0].message == ("ddp-streamer: expected 2 node(s) announcing 'streamer', found 1 "
-                                   "(rel-ddp-streamer-7d9f-abcde-1)")
+    assert findings[0].message == (
+        "ddp-streamer: expected 2 node(s) announcing 'streamer', found 1 (rel-ddp-streamer-7d9f-abcde-1)"
+    )
 
 
 def test_node_of_another_pod_fails_node_maps_to_pod(healthy_bus: Bus) -> None:
@@ -100,7 +117,9 @@ def test_probe_publishes_only_discover_and_pings(healthy_bus: Bus) -> None:
     import nats
 
     async def spy() -> tuple[nb.BusObservation, list[tuple[str, dict]]]:
-        nc = await nats.connect(healthy_bus.url, connect_timeout=2, allow_reconnect=False, max_reconnect_attempts=1)
+        nc = await nats.connect(
+            healthy_bus.url, connect_timeout=2, allow_reconnect=False, max_reconnect_attempts=1
+        )
         seen: list[tuple[str, dict]] = []
 
         async def record(msg) -> None:
@@ -161,7 +180,9 @@ def test_missing_service_fails_node_count_and_pod_mapping(bus_without_presence: 
     """Kills bus.node-count-matches-pods and bus.node-maps-to-pod for the missing presence pod."""
     obs, exp = bus_without_presence.observation, expectations()
     count = only_failures(nb.rule_node_count_matches_pods(obs, exp))
-    assert [f.message for f in count] == ["presence: expected 1 node(s) announcing 'presence', found 0 (none)"]
+    assert [f.message for f in count] == [
+        "presence: expected 1 node(s) announcing 'presence', found 0 (none)"
+    ]
     mapping = only_failures(nb.rule_node_maps_to_pod(obs, exp))
     assert [f.resource for f in mapping] == [f"Pod/{PODS['presence']}"], report(mapping)
 
@@ -182,7 +203,8 @@ def test_two_hubs_fail_hub_single(bus_with_two_hubs: Bus) -> None:
     assert verdicts(findings) == {Verdict.FAIL}, report(findings)
     assert findings[0].message.startswith(
         "2 nodes announce 'hub' (rel-stream-hub-66f4b-mn8bv-1, rel-stream-hub-66f4b-zz9yy-1): "
-        "stream-hub must never run more than one pod")
+        "stream-hub must never run more than one pod"
+    )
 
 
 def test_two_hubs_fail_node_count_when_one_expected(bus_with_two_hubs: Bus) -> None:
@@ -212,21 +234,33 @@ def test_silent_node_fails_heartbeats(degraded_bus: Bus) -> None:
     findings = nb.rule_heartbeats(obs)
     assert [f.resource for f in findings] == [f"node/{PODS['presence']}-1"], report(findings)
     assert findings[0].verdict is Verdict.FAIL
-    assert "sent no HEARTBEAT in 3." in findings[0].message and "(heartbeat interval 1.5 s)" in findings[0].message
-    assert obs.heartbeat_window >= 2 * PROBE_HEARTBEAT - 0.1, "a silent node must be given the full two intervals"
+    assert (
+        "sent no HEARTBEAT in 3." in findings[0].message
+        and "(heartbeat interval 1.5 s)" in findings[0].message
+    )
+    assert obs.heartbeat_window >= 2 * PROBE_HEARTBEAT - 0.1, (
+        "a silent node must be given the full two intervals"
+    )
 
 
 def test_node_without_pong_fails_ping_pong(degraded_bus: Bus) -> None:
     """Kills bus.ping-pong: the accounts node never answers PING (the silent presence node still does)."""
     findings = nb.rule_ping_pong(degraded_bus.observation)
-    assert [(f.verdict, f.resource) for f in findings] == [(Verdict.FAIL, f"node/{PODS['accounts']}-1")], report(findings)
-    assert findings[0].message == f"node {PODS['accounts']}-1 did not answer PING on MOL.PING.{PODS['accounts']}-1"
+    assert [(f.verdict, f.resource) for f in findings] == [(Verdict.FAIL, f"node/{PODS['accounts']}-1")], (
+        report(findings)
+    )
+    assert (
+        findings[0].message
+        == f"node {PODS['accounts']}-1 did not answer PING on MOL.PING.{PODS['accounts']}-1"
+    )
 
 
 def test_other_protocol_version_is_an_error(degraded_bus: Bus) -> None:
     """Kills bus.protocol-version: a Moleculer node stamping ver "3" shares the bus."""
     findings = nb.rule_protocol_version(degraded_bus.observation)
-    assert [(f.verdict, f.resource) for f in findings] == [(Verdict.ERROR, "node/legacy-worker-1")], report(findings)
+    assert [(f.verdict, f.resource) for f in findings] == [(Verdict.ERROR, "node/legacy-worker-1")], report(
+        findings
+    )
     assert "speaks Moleculer protocol version '3'" in findings[0].message and "\n" not in findings[0].message
 
 
@@ -239,19 +273,24 @@ def bus_with_duplicating_monolith(log_dir: Path) -> Iterator[Bus]:
 def test_monolith_running_microservices_fails_not_duplicating(bus_with_duplicating_monolith: Bus) -> None:
     """Kills bus.monolith-not-duplicating: the monolith also announces presence and authorization."""
     findings = nb.rule_monolith_not_duplicating(bus_with_duplicating_monolith.observation, expectations())
-    assert [(f.verdict, f.resource) for f in findings] == [(Verdict.FAIL, f"node/{PODS['monolith']}-1")], report(findings)
+    assert [(f.verdict, f.resource) for f in findings] == [(Verdict.FAIL, f"node/{PODS['monolith']}-1")], (
+        report(findings)
+    )
     assert findings[0].message.startswith(
         f"monolith node {PODS['monolith']}-1 also announces 'authorization', 'presence', which the "
-        "authorization, presence pod(s) provide")
+        "authorization, presence pod(s) provide"
+    )
 
 
 # ------------------------------------------------------------------------------------- connection errors
 
 
 def _all_rules(obs: nb.BusObservation) -> list[Finding]:
-    return nb.rule_bus_reachable(obs) + nb.rule_protocol_version(obs) + [
-        f for rule in nb.BUS_RULES for f in rule(obs, expectations())
-    ]
+    return (
+        nb.rule_bus_reachable(obs)
+        + nb.rule_protocol_version(obs)
+        + [f for rule in nb.BUS_RULES for f in rule(obs, expectations())]
+    )
 
 
 def test_unreachable_nats_is_an_error_for_every_rule() -> None:
@@ -262,7 +301,9 @@ def test_unreachable_nats_is_an_error_for_every_rule() -> None:
     assert time.monotonic() - started < 5, "an unreachable NATS must fail fast"
     findings = _all_rules(obs)
     assert verdicts(findings) == {Verdict.ERROR}, report(findings)
-    assert findings[0].message.startswith(f"NATS at nats://127.0.0.1:{port} is unreachable (ConnectionRefusedError")
+    assert findings[0].message.startswith(
+        f"NATS at nats://127.0.0.1:{port} is unreachable (ConnectionRefusedError"
+    )
     assert all(f.message.startswith("not checked: NATS at") for f in findings[1:])
 
 
@@ -302,7 +343,9 @@ def test_nats_requiring_credentials_is_an_error(nats_with_auth: str, credentials
 
 def test_nats_with_credentials_in_url_connects(nats_with_auth: str, log_dir: Path) -> None:
     url = nats_with_auth.replace("nats://", "nats://rocket:s3cret@")
-    brokers = peers.start_brokers(url, [BrokerSpec(f"{PODS['monolith']}-1", SERVICES["monolith"])], log_dir, heartbeat=HEARTBEAT)
+    brokers = peers.start_brokers(
+        url, [BrokerSpec(f"{PODS['monolith']}-1", SERVICES["monolith"])], log_dir, heartbeat=HEARTBEAT
+    )
     try:
         obs = nb.observe_bus_sync(url, probe_options())
     finally:

@@ -8,9 +8,8 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-
 import probe_peers as peers
+import pytest
 from probe_scenarios import PROBE_HEARTBEAT, Bus
 
 pytestmark = pytest.mark.probes
@@ -22,8 +21,24 @@ EXPECT_ALL = "monolith=1,authorization=1,accounts=1,presence=1,ddp-streamer=1,st
 def run_suites(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     clean = {k: v for k, v in os.environ.items() if not k.startswith("QMC_")}
     return subprocess.run(
-        [sys.executable, "-m", "pytest", str(SUITES), "-q", "-rs", "-p", "no:cacheprovider", "-p", "no:randomly", *args],
-        cwd=peers.REPO, capture_output=True, text=True, timeout=120, env=clean | (env or {}),
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            str(SUITES),
+            "-q",
+            "-rs",
+            "-p",
+            "no:cacheprovider",
+            "-p",
+            "no:randomly",
+            *args,
+        ],
+        cwd=peers.REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=clean | (env or {}),
     )
 
 
@@ -33,10 +48,12 @@ def summary(result: subprocess.CompletedProcess[str]) -> str:
 
 @pytest.fixture(scope="module")
 def ingress(log_dir: Path, ddp_upstreams) -> Iterator[dict[str, str]]:
-    routed, routed_port = peers.start_nginx(log_dir, routes="ingress", ddp_streamer=ddp_upstreams.ddp_streamer,
-                                            monolith=ddp_upstreams.monolith)
-    misrouted, misrouted_port = peers.start_nginx(log_dir, routes="misrouted", ddp_streamer=ddp_upstreams.ddp_streamer,
-                                                  monolith=ddp_upstreams.monolith)
+    routed, routed_port = peers.start_nginx(
+        log_dir, routes="ingress", ddp_streamer=ddp_upstreams.ddp_streamer, monolith=ddp_upstreams.monolith
+    )
+    misrouted, misrouted_port = peers.start_nginx(
+        log_dir, routes="misrouted", ddp_streamer=ddp_upstreams.ddp_streamer, monolith=ddp_upstreams.monolith
+    )
     try:
         yield {"routed": f"http://127.0.0.1:{routed_port}", "misrouted": f"http://127.0.0.1:{misrouted_port}"}
     finally:
@@ -47,13 +64,24 @@ def test_suites_skip_without_targets() -> None:
     result = run_suites()
     assert result.returncode == 0, result.stdout + result.stderr
     assert "12 skipped" in summary(result), result.stdout
-    assert "no --nats-url given and no live cluster with running containers (KWOK runs no containers)" in result.stdout
+    assert (
+        "no --nats-url given and no live cluster with running containers (KWOK runs no containers)"
+        in result.stdout
+    )
     assert "no --ingress-url given and no live cluster with running containers" in result.stdout
 
 
 def test_suites_pass_on_healthy_release(healthy_bus: Bus, ingress: dict[str, str]) -> None:
-    result = run_suites("--nats-url", healthy_bus.url, "--bus-expect", EXPECT_ALL, "--bus-heartbeat-interval", str(PROBE_HEARTBEAT),
-                        "--ingress-url", ingress["routed"])
+    result = run_suites(
+        "--nats-url",
+        healthy_bus.url,
+        "--bus-expect",
+        EXPECT_ALL,
+        "--bus-heartbeat-interval",
+        str(PROBE_HEARTBEAT),
+        "--ingress-url",
+        ingress["routed"],
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     assert summary(result).startswith("11 passed, 1 skipped"), result.stdout
     assert "pod names unknown (--nats-url mode)" in result.stdout
@@ -64,7 +92,10 @@ def test_suites_fail_on_misrouted_ingress_via_env(ingress: dict[str, str]) -> No
     result = run_suites("-k", "websocket", env={"QMC_INGRESS_URL": ingress["misrouted"]})
     assert result.returncode == 1, result.stdout + result.stderr
     assert "1 failed, 2 passed" in summary(result), result.stdout
-    assert "the monolith answered /websocket: the ingress routes /websocket to the monolith, not ddp-streamer" in result.stdout
+    assert (
+        "the monolith answered /websocket: the ingress routes /websocket to the monolith, not ddp-streamer"
+        in result.stdout
+    )
     assert "contract: CONTRACT.md > Wiring: Ingress" in result.stdout
 
 
@@ -79,4 +110,6 @@ def test_suites_fail_on_unreachable_nats() -> None:
 
 def test_bad_bus_expect_is_a_usage_error(healthy_bus: Bus) -> None:
     result = run_suites("--nats-url", healthy_bus.url, "--bus-expect", "ddp-streamers=2", "-k", "node_count")
-    assert result.returncode != 0 and "is not COMPONENT=COUNT" in result.stdout + result.stderr, result.stdout + result.stderr
+    assert result.returncode != 0 and "is not COMPONENT=COUNT" in result.stdout + result.stderr, (
+        result.stdout + result.stderr
+    )

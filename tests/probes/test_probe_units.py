@@ -32,11 +32,14 @@ def test_subject_prefix_and_probe_id() -> None:
     assert first.startswith("qmc-probe-") and first != second
 
 
-@pytest.mark.parametrize(("url", "shown"), [
-    ("nats://u:secret@nats:4222", "nats://u:***@nats:4222"),
-    ("nats://nats:4222", "nats://nats:4222"),
-    ("nats://u:secret@nats", "nats://u:***@nats"),
-])
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("nats://u:secret@nats:4222", "nats://u:***@nats:4222"),
+        ("nats://nats:4222", "nats://nats:4222"),
+        ("nats://u:secret@nats", "nats://u:***@nats"),
+    ],
+)
 def test_redact_url(url: str, shown: str) -> None:
     assert nb.redact_url(url) == shown
 
@@ -61,8 +64,16 @@ def test_zero_expected_component_is_not_required() -> None:
 
 def test_truncated_observation_says_counts_may_be_low() -> None:
     node = nb.BusNode("a-1", ("presence",), "a", "i", "4")
-    obs = nb.BusObservation(url="nats://x", prefix="MOL", probe_id="p", connected=True, nodes={"a-1": node},
-                            truncated=True, heartbeat_window=2.0, heartbeat_interval=1.0)
+    obs = nb.BusObservation(
+        url="nats://x",
+        prefix="MOL",
+        probe_id="p",
+        connected=True,
+        nodes={"a-1": node},
+        truncated=True,
+        heartbeat_window=2.0,
+        heartbeat_interval=1.0,
+    )
     [finding] = nb.rule_heartbeats(obs)
     assert finding.verdict is Verdict.FAIL and "packet cap was hit" in finding.message
 

@@ -61,13 +61,13 @@ extra:
 replicaCount: 1
 """
 
-DEBUG_TEMPLATE = '''apiVersion: v1
+DEBUG_TEMPLATE = """apiVersion: v1
 kind: ConfigMap
 metadata:
   name: values
 data:
   values: {{ toJson .Values | quote }}
-'''
+"""
 
 
 def cli(*argv: str) -> tuple[int, str, str]:
@@ -86,8 +86,14 @@ def layers(tmp_path: Path) -> list[Path]:
 
 
 def _helm_values(chart: Path, args: list[str], stdin: str | None = None) -> dict:
-    proc = subprocess.run([HELM3, "template", "r", str(chart), "--show-only", "templates/debug.yaml", *args],
-                          input=stdin, capture_output=True, text=True, timeout=120, check=False)
+    proc = subprocess.run(
+        [HELM3, "template", "r", str(chart), "--show-only", "templates/debug.yaml", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert proc.returncode == 0, proc.stderr
     return json.loads(yaml.safe_load(proc.stdout)["data"]["values"])
 
@@ -98,9 +104,16 @@ def test_layered_values_merge_exactly_as_helm_does(layers: list[Path], tmp_path:
     chart = tmp_path / "debug-chart"
     (chart / "templates").mkdir(parents=True)
     (chart / "Chart.yaml").write_text("apiVersion: v2\nname: debug\nversion: 0.1.0\n")
-    defaults = {"replicaCount": 1, "microservices": {"enabled": False, "presence": {"replicas": 1},
-                                                     "streamHub": {"replicas": 1, "enabled": True}},
-                "extra": {"keep": 0, "default": True}, "mongodb": {"enabled": True}}
+    defaults = {
+        "replicaCount": 1,
+        "microservices": {
+            "enabled": False,
+            "presence": {"replicas": 1},
+            "streamHub": {"replicas": 1, "enabled": True},
+        },
+        "extra": {"keep": 0, "default": True},
+        "mongodb": {"enabled": True},
+    }
     (chart / "values.yaml").write_text(yaml.safe_dump(defaults))
     (chart / "templates" / "debug.yaml").write_text(DEBUG_TEMPLATE)
     by_helm = _helm_values(chart, [arg for f in layers for arg in ("-f", str(f))])
@@ -108,7 +121,10 @@ def test_layered_values_merge_exactly_as_helm_does(layers: list[Path], tmp_path:
     ours_through_helm = _helm_values(chart, ["--values", "-"], stdin=json.dumps(merged.data))
     assert ours_through_helm == by_helm
     assert deep_merge(defaults, merged.data) == by_helm
-    assert by_helm["microservices"]["ddpStreamer"] == {"replicas": 4} and "presence" not in by_helm["microservices"]
+    assert (
+        by_helm["microservices"]["ddpStreamer"] == {"replicas": 4}
+        and "presence" not in by_helm["microservices"]
+    )
     assert by_helm["ingress"]["tls"] == [{"secretName": "c"}]
     # a later layer's map over an earlier layer's null merges with the chart default again, as in helm
     assert by_helm["extra"] == {"back": True, "keep": 0, "default": True}
@@ -129,20 +145,33 @@ def test_each_key_keeps_the_layer_line_and_column_that_set_it(layers: list[Path]
     for key_path, (file, line, column) in expected.items():
         pos = merged.position(key_path)
         assert (merged.file_of(pos), pos.line, pos.column) == (file, line, column), key_path
-    for stale in ("ingress.tls[0].hosts", "mongodb.auth.passwords[1]", "extra.keep", "microservices.presence.replicas"):
-        assert stale not in merged.positions, f"{stale} was replaced by a later layer but kept its old position"
+    for stale in (
+        "ingress.tls[0].hosts",
+        "mongodb.auth.passwords[1]",
+        "extra.keep",
+        "microservices.presence.replicas",
+    ):
+        assert stale not in merged.positions, (
+            f"{stale} was replaced by a later layer but kept its old position"
+        )
 
 
 def test_check_points_findings_at_the_layer_that_set_the_key(layers: list[Path], tmp_path: Path) -> None:
     report = tmp_path / "report.json"
-    code, out, err = cli("check", "+".join(str(p) for p in layers), "--helm", HELM3, "--format", "json",
-                         "-o", str(report))
+    code, out, err = cli(
+        "check", "+".join(str(p) for p in layers), "--helm", HELM3, "--format", "json", "-o", str(report)
+    )
     assert code == 1, out + err
     (case,) = json.loads(report.read_text())["cases"]
     (schema,) = [r for r in case["rules"] if r["id"] == "values.schema"]
-    (finding,) = [f for f in schema["findings"] if f["location"]["key_path"] == "microservices.streamHub.replicas"]
-    assert (finding["location"]["file"], finding["location"]["line"], finding["location"]["column"]) == \
-        (str(layers[1]), 5, 5), finding
+    (finding,) = [
+        f for f in schema["findings"] if f["location"]["key_path"] == "microservices.streamHub.replicas"
+    ]
+    assert (finding["location"]["file"], finding["location"]["line"], finding["location"]["column"]) == (
+        str(layers[1]),
+        5,
+        5,
+    ), finding
 
 
 def test_repeated_f_is_one_layered_case_and_positionals_are_cases(layers: list[Path]) -> None:
@@ -159,7 +188,9 @@ def test_exit_codes_and_formats(tmp_path: Path) -> None:
     assert code == 1 and "NOT conformant" in out, out  # hygiene warnings fail under --strict
     bad = tmp_path / "bad.yaml"
     bad.write_text("microservices:\n  enabled: true\n  ddpStreamers: {replicas: 2}\n")
-    code, out, _ = cli("check", str(bad), "--helm", HELM3, "--format", "junit", "--sarif", str(tmp_path / "x.sarif"))
+    code, out, _ = cli(
+        "check", str(bad), "--helm", HELM3, "--format", "junit", "--sarif", str(tmp_path / "x.sarif")
+    )
     suites = ET.fromstring(out)
     assert code == 1 and int(suites.get("failures")) >= 1, out
     failed = [c.get("name") for c in suites.iter("testcase") if c.find("failure") is not None]
@@ -177,8 +208,18 @@ def test_exit_codes_and_formats(tmp_path: Path) -> None:
 
 def test_check_of_an_upgrade(tmp_path: Path) -> None:
     report = tmp_path / "r.json"
-    code, out, err = cli("check", str(GOOD), "--upgrade-from", str(REPO / "fixtures/values/monolith.yaml"),
-                         "--helm", HELM3, "--format", "json", "-o", str(report))
+    code, out, err = cli(
+        "check",
+        str(GOOD),
+        "--upgrade-from",
+        str(REPO / "fixtures/values/monolith.yaml"),
+        "--helm",
+        HELM3,
+        "--format",
+        "json",
+        "-o",
+        str(report),
+    )
     data = json.loads(report.read_text())
     assert code in (0, 1) and len(data["cases"]) == 1 and len(data["upgrades"]) == 1, out + err
     assert data["upgrades"][0]["plan"]["created"], data["upgrades"][0]["plan"]
@@ -187,10 +228,31 @@ def test_check_of_an_upgrade(tmp_path: Path) -> None:
 def test_unsupported_kube_version_is_one_line_in_both_routes(tmp_path: Path) -> None:
     code, out, err = cli("check", str(GOOD), "--helm", HELM3, "--kube-version", "1.99.0")
     assert code == 2 and not out and err.count("\n") == 1, err
-    assert "--kube-version 1.99.0 has no bundled offline schema (supported: 1.25," in err and "1.37" in err, err
-    proc = subprocess.run([sys.executable, "-m", "pytest", "suites/static", "-p", "no:cacheprovider", "-q",
-                           "--values", str(GOOD), "--helm", HELM3, "--kube-version", "1.99.0"], cwd=REPO,
-                          capture_output=True, text=True, timeout=300, check=False)
+    assert "--kube-version 1.99.0 has no bundled offline schema (supported: 1.25," in err and "1.37" in err, (
+        err
+    )
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "suites/static",
+            "-p",
+            "no:cacheprovider",
+            "-q",
+            "--values",
+            str(GOOD),
+            "--helm",
+            HELM3,
+            "--kube-version",
+            "1.99.0",
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
     output = proc.stdout + proc.stderr
     assert proc.returncode == 4 and "has no bundled offline schema (supported: 1.25" in output, output
     assert "Traceback" not in output
@@ -199,9 +261,30 @@ def test_unsupported_kube_version_is_one_line_in_both_routes(tmp_path: Path) -> 
 def test_customer_values_run_only_the_customer_files() -> None:
     """With --values given, the project's upgrade matrix and its default KWOK cluster stay out of the run."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("QMC_")}
-    proc = subprocess.run([sys.executable, "-m", "pytest", "suites/static", "suites/upgrade", "suites/live",
-                           "-p", "no:cacheprovider", "-q", "-rs", "--values", str(GOOD), "--helm", HELM3],
-                          cwd=REPO, capture_output=True, text=True, timeout=300, env=env, check=False)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "suites/static",
+            "suites/upgrade",
+            "suites/live",
+            "-p",
+            "no:cacheprovider",
+            "-q",
+            "-rs",
+            "--values",
+            str(GOOD),
+            "--helm",
+            HELM3,
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+        check=False,
+    )
     output = proc.stdout + proc.stderr
     assert proc.returncode == 0, output
     assert "no upgrade pair named" in output and "--cluster none" in output, output
@@ -212,9 +295,27 @@ def test_pytest_route_takes_layered_values(layers: list[Path]) -> None:
     """--values base.yaml+prod.yaml is one case under pytest too; its findings name the layer that set the key."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("QMC_")}
     spec = f"{layers[0]}+{layers[1]}"
-    proc = subprocess.run([sys.executable, "-m", "pytest", "suites/static/test_values.py", "-p", "no:cacheprovider",
-                           "-q", "--values", spec, "--helm", HELM3], cwd=REPO, capture_output=True, text=True,
-                          timeout=300, env=env, check=False)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "suites/static/test_values.py",
+            "-p",
+            "no:cacheprovider",
+            "-q",
+            "--values",
+            spec,
+            "--helm",
+            HELM3,
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+        check=False,
+    )
     output = proc.stdout + proc.stderr
     assert proc.returncode == 1 and "[base+prod@helm3]" in output, output
     assert f"{layers[1]}:5:5 (microservices.streamHub.replicas)" in output, output

@@ -37,7 +37,11 @@ def test_stream_hub_never_expected_without_microservices():
 
 
 def test_ignored_keys_suggests_the_closest_key_and_respects_free_form_maps():
-    defaults = {"microservices": {"ddpStreamer": {"replicas": 1}}, "ingress": {"annotations": {}}, "resources": {}}
+    defaults = {
+        "microservices": {"ddpStreamer": {"replicas": 1}},
+        "ingress": {"annotations": {}},
+        "resources": {},
+    }
     user = {
         "microservices": {"ddpStreamers": {"replicas": 3}},
         "ingress": {"annotations": {"nginx.ingress.kubernetes.io/proxy-read-timeout": "3600"}},
@@ -50,15 +54,35 @@ def test_ignored_keys_suggests_the_closest_key_and_respects_free_form_maps():
 
 
 def test_ignored_keys_inside_lists_use_the_schema_item():
-    found = ignored_keys({"ingress": {"tls": [{"secretName": "a", "hostz": ["x"]}]}}, {"ingress": {"tls": []}})
+    found = ignored_keys(
+        {"ingress": {"tls": [{"secretName": "a", "hostz": ["x"]}]}}, {"ingress": {"tls": []}}
+    )
     assert [(i.key_path, i.suggestion) for i in found] == [("ingress.tls[0].hostz", "hosts")]
 
 
 def _ingress(paths):
-    body = {"apiVersion": "networking.k8s.io/v1", "kind": "Ingress", "metadata": {"name": "i"},
-            "spec": {"rules": [{"host": "h", "http": {"paths": [
-                {"path": p, "pathType": t, "backend": {"service": {"name": s, "port": {"name": "http"}}}}
-                for p, t, s in paths]}}]}}
+    body = {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "Ingress",
+        "metadata": {"name": "i"},
+        "spec": {
+            "rules": [
+                {
+                    "host": "h",
+                    "http": {
+                        "paths": [
+                            {
+                                "path": p,
+                                "pathType": t,
+                                "backend": {"service": {"name": s, "port": {"name": "http"}}},
+                            }
+                            for p, t, s in paths
+                        ]
+                    },
+                }
+            ]
+        },
+    }
     return build_topology([Manifest("networking.k8s.io/v1", "Ingress", "i", "", "t.yaml", body)])
 
 
@@ -79,8 +103,11 @@ def test_image_reference_parsing():
 
 def test_redactor_masks_values_secrets_and_uri_credentials_but_not_public_defaults():
     redact = redactor_for(
-        {"mongodb": {"auth": {"rootPassword": "hunter2-root", "passwords": ["rocketchat"]}},
-         "externalMongodbUrl": "mongodb://u:p4ss-word@db:27017/x", "ingress": {"tls": [{"secretName": "tls-a"}]}},
+        {
+            "mongodb": {"auth": {"rootPassword": "hunter2-root", "passwords": ["rocketchat"]}},
+            "externalMongodbUrl": "mongodb://u:p4ss-word@db:27017/x",
+            "ingress": {"tls": [{"secretName": "tls-a"}]},
+        },
         public_values={"mongodb": {"auth": {"passwords": ["rocketchat"]}}},
     )
     text = redact("hunter2-root rocketchat mongodb://u:p4ss-word@db nats://a:b@n:4222 tls-a")
@@ -101,17 +128,48 @@ def test_exported_chart_schema_is_self_contained_draft_07():
 
 
 def test_topology_copes_with_malformed_rendered_objects():
-    body = {"apiVersion": "networking.k8s.io/v1", "kind": "Ingress", "metadata": {"name": "i", "annotations": None},
-            "spec": {"tls": [None, {"hosts": None}, True], "rules": [None, {"http": {"paths": [None, {"backend": 3}]}}]}}
-    svc = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "s"},
-           "spec": {"ports": [{"port": "abc", "targetPort": None}, None], "selector": ["x"]}}
-    dep = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "d"},
-           "spec": {"template": {"spec": {"containers": [{"name": "c", "ports": [{"containerPort": None}],
-                                                          "env": [{"name": "A", "valueFrom": {"secretKeyRef": None}}]}]}},
-                    "selector": "nope", "strategy": "x"}}
-    topo = build_topology([Manifest("networking.k8s.io/v1", "Ingress", "i", "", "t", body),
-                           Manifest("v1", "Service", "s", "", "t", svc),
-                           Manifest("apps/v1", "Deployment", "d", "", "t", dep)])
+    body = {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "Ingress",
+        "metadata": {"name": "i", "annotations": None},
+        "spec": {
+            "tls": [None, {"hosts": None}, True],
+            "rules": [None, {"http": {"paths": [None, {"backend": 3}]}}],
+        },
+    }
+    svc = {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {"name": "s"},
+        "spec": {"ports": [{"port": "abc", "targetPort": None}, None], "selector": ["x"]},
+    }
+    dep = {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": "d"},
+        "spec": {
+            "template": {
+                "spec": {
+                    "containers": [
+                        {
+                            "name": "c",
+                            "ports": [{"containerPort": None}],
+                            "env": [{"name": "A", "valueFrom": {"secretKeyRef": None}}],
+                        }
+                    ]
+                }
+            },
+            "selector": "nope",
+            "strategy": "x",
+        },
+    }
+    topo = build_topology(
+        [
+            Manifest("networking.k8s.io/v1", "Ingress", "i", "", "t", body),
+            Manifest("v1", "Service", "s", "", "t", svc),
+            Manifest("apps/v1", "Deployment", "d", "", "t", dep),
+        ]
+    )
     assert topo.ingresses[0].tls_hosts == () and topo.services[0].ports[0].port == 0
     assert topo.workloads[0].containers[0].env_var("A").secret_name is None
 
@@ -121,11 +179,17 @@ def test_static_lane_loading_registers_every_static_rule():
     import subprocess
     import sys
 
-    code = ("import sys; from quickmeet_conformance import rules; from quickmeet_conformance.rules.engine import RULES; "
-            "rules.load_lane('static') if sys.argv[1] == 'lane' else rules.load_all(); "
-            "print(sorted(r.id for r in RULES.values() if r.lane == 'static'))")
-    lane, every = (subprocess.run([sys.executable, "-c", code, which], capture_output=True, text=True, timeout=60,
-                                  check=True).stdout for which in ("lane", "all"))
+    code = (
+        "import sys; from quickmeet_conformance import rules; from quickmeet_conformance.rules.engine import RULES; "
+        "rules.load_lane('static') if sys.argv[1] == 'lane' else rules.load_all(); "
+        "print(sorted(r.id for r in RULES.values() if r.lane == 'static'))"
+    )
+    lane, every = (
+        subprocess.run(
+            [sys.executable, "-c", code, which], capture_output=True, text=True, timeout=60, check=True
+        ).stdout
+        for which in ("lane", "all")
+    )
     assert lane == every, "a static rule module is missing from rules.STATIC_MODULES"
 
 

@@ -21,7 +21,9 @@ GOOD_VALUES = sorted((FIXTURES / "values").glob("*.yaml"))
 def test_every_static_rule_has_a_mutant():
     rules = {r.id for r in rules_for_lane("static")}
     covered = {m.rule for m in MUTANTS if not m.equivalent}
-    assert not rules - covered, f"rules without a mutant in fixtures/mutants/static: {sorted(rules - covered)}"
+    assert not rules - covered, (
+        f"rules without a mutant in fixtures/mutants/static: {sorted(rules - covered)}"
+    )
     assert not covered - rules, f"mutants naming unknown rules: {sorted(covered - rules)}"
 
 
@@ -33,7 +35,9 @@ def test_mutant_is_killed(mutant, renderer, tmp_path):
         pytest.skip(str(exc))
     chart = load_chart(str(chart_dir), version=None, helm_path=renderer.helm.path, workdir=tmp_path)
     release = mutant.extra.get("release", "rocketchat")  # a mutant may need another release name
-    result = evaluate_case(Case(chart, str(values_path), renderer, release=release, options=Options(**mutant.options)))
+    result = evaluate_case(
+        Case(chart, str(values_path), renderer, release=release, options=Options(**mutant.options))
+    )
     assert result.input_error is None, result.input_error
     why = survival(mutant, result.findings[mutant.rule])
     assert not why, why
@@ -41,8 +45,9 @@ def test_mutant_is_killed(mutant, renderer, tmp_path):
 
 @pytest.mark.parametrize("values", GOOD_VALUES, ids=[p.stem for p in GOOD_VALUES])
 def test_reference_chart_passes_every_rule(values, renderer, tmp_path):
-    chart = load_chart(str(FIXTURES / "charts" / "rocketchat"), version=None, helm_path=renderer.helm.path,
-                       workdir=tmp_path)
+    chart = load_chart(
+        str(FIXTURES / "charts" / "rocketchat"), version=None, helm_path=renderer.helm.path, workdir=tmp_path
+    )
     result = evaluate_case(Case(chart, str(values), renderer))
     assert result.input_error is None, result.input_error
     bad = [

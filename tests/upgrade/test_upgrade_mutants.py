@@ -43,28 +43,41 @@ def _mutant_case(mutant: Mutant, renderer: Renderer, workdir: Path) -> UpgradeCa
             chart_dir, values_path = materialize(side_of(mutant, which), FIXTURES, workdir)
         except MutantUnavailable as exc:
             pytest.skip(str(exc))
-        charts[which] = load_chart(str(chart_dir), version=None, helm_path=renderer.helm.path, workdir=workdir)
+        charts[which] = load_chart(
+            str(chart_dir), version=None, helm_path=renderer.helm.path, workdir=workdir
+        )
         specs[which] = SideSpec(which, str(chart_dir), values_path=str(values_path), shown=values_path.name)
     pair = UpgradePair(mutant.name, specs["from"], specs["to"], mutant.description, mutant.path)
     reused = None
     if mutant.extra.get("reuse_values"):  # simulate helm upgrade --reuse-values, as --reuse-values does
         old_values = yaml.safe_load(Path(specs["from"].values_path).read_text(encoding="utf-8")) or {}
-        reused = reuse_chart(charts["to"], charts["from"], old_values, workdir, mutant.name, renderer.helm.path)
-    return UpgradeCase(pair, charts["from"], charts["to"], renderer, reuse_chart=reused,
-                       options=Options(**mutant.options))
+        reused = reuse_chart(
+            charts["to"], charts["from"], old_values, workdir, mutant.name, renderer.helm.path
+        )
+    return UpgradeCase(
+        pair, charts["from"], charts["to"], renderer, reuse_chart=reused, options=Options(**mutant.options)
+    )
 
 
 def test_every_upgrade_rule_has_a_mutant():
     rules = {r.id for r in rules_for_lane("upgrade")}
     covered = {m.rule for m in MUTANTS}
-    assert not rules - covered, f"upgrade rules without a mutant in fixtures/mutants/upgrade: {sorted(rules - covered)}"
+    assert not rules - covered, (
+        f"upgrade rules without a mutant in fixtures/mutants/upgrade: {sorted(rules - covered)}"
+    )
     assert not covered - rules, f"mutants naming unknown rules: {sorted(covered - rules)}"
 
 
 def test_matrix_covers_the_required_upgrade_paths():
     names = {p.name for p in PAIRS}
-    required = {"monolith-to-microservices", "microservices-to-monolith", "scale-up", "scale-down",
-                "streamhub-era-to-app-8", "chart-1.0.0-to-2.0.0"}
+    required = {
+        "monolith-to-microservices",
+        "microservices-to-monolith",
+        "scale-up",
+        "scale-down",
+        "streamhub-era-to-app-8",
+        "chart-1.0.0-to-2.0.0",
+    }
     assert required <= names, f"fixtures/upgrades lacks {sorted(required - names)}"
 
 
@@ -76,8 +89,12 @@ def test_upgrade_mutant_is_killed(mutant, renderer, tmp_path):
     assert not why, why
     failing = [f for f in result.findings[mutant.rule] if f.verdict == Verdict.FAIL]
     text = "\n".join(f.one_line() for f in failing)
-    unplaced = [f for f in failing if not (f.resource and f.field_path) and not (f.location and f.location.key_path)]
-    assert not unplaced, f"mutant {mutant.name}: findings name neither a resource field nor a values key:\n{text}"
+    unplaced = [
+        f for f in failing if not (f.resource and f.field_path) and not (f.location and f.location.key_path)
+    ]
+    assert not unplaced, (
+        f"mutant {mutant.name}: findings name neither a resource field nor a values key:\n{text}"
+    )
 
 
 # the public chart's real upgrades carry true findings, explained in tests/upstream/test_upstream_upgrade.py
@@ -88,13 +105,19 @@ NOT_REQUESTED = {"upgrade.reuse-values"}  # skips unless --reuse-values asks for
 @pytest.mark.parametrize("pair", GOOD_PAIRS, ids=[p.name for p in GOOD_PAIRS])
 def test_good_pair_passes_every_upgrade_rule(pair, renderer, tmp_path):
     pair = write_inline_values(pair, tmp_path)
-    charts = {w: load_chart(pair.side(w).chart, version=None, helm_path=renderer.helm.path, workdir=tmp_path)
-              for w in SIDES}
+    charts = {
+        w: load_chart(pair.side(w).chart, version=None, helm_path=renderer.helm.path, workdir=tmp_path)
+        for w in SIDES
+    }
     result = evaluate_upgrade(UpgradeCase(pair, charts["from"], charts["to"], renderer))
     assert result.input_error is None, result.input_error
     assert result.plan is not None
-    bad = [f"{rule_id}: {f.one_line()}" for rule_id, fs in result.findings.items() for f in fs
-           if f.failed or (f.verdict == Verdict.SKIP and rule_id not in NOT_REQUESTED)]
+    bad = [
+        f"{rule_id}: {f.one_line()}"
+        for rule_id, fs in result.findings.items()
+        for f in fs
+        if f.failed or (f.verdict == Verdict.SKIP and rule_id not in NOT_REQUESTED)
+    ]
     assert not bad, f"good upgrade {pair.name} fails upgrade rules:\n" + "\n".join(bad)
 
 
@@ -110,5 +133,9 @@ def test_plan_says_a_mode_change_comes_from_a_new_default(renderer, tmp_path):
     (mutant,) = [m for m in MUTANTS if m.name == "mode-changed-by-default--microservices-default"]
     result = evaluate_upgrade(_mutant_case(mutant, renderer, tmp_path))
     notes = "\n".join(result.plan.notes)
-    assert "converts the monolith" in notes and "only because the chart default microservices.enabled changed " \
-        "from false (rocketchat-2.0.0) to true (rocketchat-2.1.0)" in notes, notes
+    assert (
+        "converts the monolith" in notes
+        and "only because the chart default microservices.enabled changed "
+        "from false (rocketchat-2.0.0) to true (rocketchat-2.1.0)"
+        in notes
+    ), notes

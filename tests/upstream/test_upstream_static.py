@@ -32,7 +32,9 @@ def test_values_files_exist_for_both_charts():
 
 @pytest.mark.parametrize("version,values", CASES, ids=[f"{v}-{p.stem}" for v, p in CASES])
 def test_public_chart_gives_no_false_error(version, values, renderer, tmp_path):
-    chart = load_chart(str(require_upstream(version)), version=None, helm_path=renderer.helm.path, workdir=tmp_path)
+    chart = load_chart(
+        str(require_upstream(version)), version=None, helm_path=renderer.helm.path, workdir=tmp_path
+    )
     result = evaluate_case(Case(chart, str(values), renderer))
     assert result.input_error is None, result.input_error
     errors = _errors(result)
@@ -63,7 +65,9 @@ def test_plain_env_credentials_are_redacted_everywhere(version, renderer, tmp_pa
     from quickmeet_conformance.reports.sarif import sarif_log
     from quickmeet_conformance.reports.terminal import write_summary
 
-    chart = load_chart(str(require_upstream(version)), version=None, helm_path=renderer.helm.path, workdir=tmp_path)
+    chart = load_chart(
+        str(require_upstream(version)), version=None, helm_path=renderer.helm.path, workdir=tmp_path
+    )
     values = tmp_path / "planted.yaml"
     values.write_text(
         (values_files(version)[0]).read_text(encoding="utf-8")
@@ -77,6 +81,8 @@ def test_plain_env_credentials_are_redacted_everywhere(version, renderer, tmp_pa
     lines: list[str] = []
     write_summary(lambda text="", **_: lines.append(text), [result], strict=True, failures_only=False)
     outputs = "\n".join(lines) + json.dumps(report_dict([result])) + json.dumps(sarif_log([result]))
-    assert "hygiene.plain-env-credentials" in outputs and "ROCKETCHAT_LICENSE" in outputs, "the warning is not shown"
+    assert "hygiene.plain-env-credentials" in outputs and "ROCKETCHAT_LICENSE" in outputs, (
+        "the warning is not shown"
+    )
     leaked = [p for p in PLANTED if p in outputs]
     assert not leaked, f"planted credentials {leaked} reached the terminal summary, the JSON report or SARIF"

@@ -16,11 +16,24 @@ from quickmeet_conformance.subprocesses import run
 
 def _pytest(*args: str):
     """``python -m pytest ARGS`` from the repository root in a clean environment (no QMC_*/HELM_BIN steering)."""
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("QMC_", "PYTEST_")) and k not in ("HELM_BIN", "HYPOTHESIS_PROFILE")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("QMC_", "PYTEST_")) and k not in ("HELM_BIN", "HYPOTHESIS_PROFILE")
+    }
     env["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
-    cmd = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-p", "quickmeet_conformance.plugin", *args]
+    cmd = [
+        sys.executable,
+        "-m",
+        "pytest",
+        "-p",
+        "no:cacheprovider",
+        "-p",
+        "quickmeet_conformance.plugin",
+        *args,
+    ]
     return run(cmd, cwd=REPO, timeout_s=300, grace_s=30, env=env)
+
 
 RULE_OF_TEST = {  # suite test name -> the rule it checks (for the known defects)
     "test_stream_hub_rollout_never_runs_two": "streamhub.rollout-never-two",
@@ -31,15 +44,28 @@ RULE_OF_TEST = {  # suite test name -> the rule it checks (for the known defects
 def test_static_suite_on_public_chart(version, tmp_path):
     chart = require_upstream(version)
     values = values_files(version)
-    args = ["suites/static", "-q", "-rf", "--chart", str(chart),
-            "--helm", str(REPO / ".tools/bin/helm3"), "--helm", str(REPO / ".tools/bin/helm4")]
+    args = [
+        "suites/static",
+        "-q",
+        "-rf",
+        "--chart",
+        str(chart),
+        "--helm",
+        str(REPO / ".tools/bin/helm3"),
+        "--helm",
+        str(REPO / ".tools/bin/helm4"),
+    ]
     for path in values:
         args += ["--values", str(path)]
     proc = _pytest(*args)
     output = proc.stdout + proc.stderr
     failed = set(re.findall(r"^FAILED \S+::(\w+)\[([\w.-]+)@helm[34]\]", output, re.M))
-    expected = {(test, stem) for stem in (p.stem for p in values) for test, rule in RULE_OF_TEST.items()
-                if rule in expected_defects(version, stem)}
+    expected = {
+        (test, stem)
+        for stem in (p.stem for p in values)
+        for test, rule in RULE_OF_TEST.items()
+        if rule in expected_defects(version, stem)
+    }
     assert proc.returncode in (0, 1), output[-3000:]
     assert failed == expected, (
         f"suites/static on rocketchat-{version}: failing tests {sorted(failed)}, expected only the known defects "
@@ -52,11 +78,26 @@ def test_upgrade_suite_on_public_charts_from_the_command_line():
     of each as --upgrade-from/--upgrade-to pairs, helm 3 and 4. It passes: its one finding is the WARNING that
     externalMongodbOplogUrl is removed in 6.29.0 (see test_upstream_upgrade.py)."""
     old, new = require_upstream("6.27.1"), require_upstream("6.29.0")
-    args = ["suites/upgrade", "-q", "-rf", "--chart", str(new), "--from-chart", str(old),
-            "--helm", str(REPO / ".tools/bin/helm3"), "--helm", str(REPO / ".tools/bin/helm4")]
+    args = [
+        "suites/upgrade",
+        "-q",
+        "-rf",
+        "--chart",
+        str(new),
+        "--from-chart",
+        str(old),
+        "--helm",
+        str(REPO / ".tools/bin/helm3"),
+        "--helm",
+        str(REPO / ".tools/bin/helm4"),
+    ]
     for stem in ("microservices", "monolith"):
-        args += ["--upgrade-from", str(REPO / "fixtures/upstream/6.27.1" / f"{stem}.yaml"),
-                 "--upgrade-to", str(REPO / "fixtures/upstream/6.29.0" / f"{stem}.yaml")]
+        args += [
+            "--upgrade-from",
+            str(REPO / "fixtures/upstream/6.27.1" / f"{stem}.yaml"),
+            "--upgrade-to",
+            str(REPO / "fixtures/upstream/6.29.0" / f"{stem}.yaml"),
+        ]
     proc = _pytest(*args)
     output = proc.stdout + proc.stderr
     assert proc.returncode == 0, f"suites/upgrade on the public upgrade failed:\n{output[-4000:]}"

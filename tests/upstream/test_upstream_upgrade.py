@@ -33,8 +33,11 @@ MICROSERVICES_CHANGES = {
     ("Deployment/rocketchat-rocketchat", 'annotations["checksum/secret"]'): ("", ""),
     ("Secret/rocketchat-rocketchat", "data.mongo-oplog-uri"): ("***", "(absent)"),
 }
-MONOLITH_CHANGES = {k: v for k, v in MICROSERVICES_CHANGES.items() if not k[0].startswith(tuple(
-    f"Deployment/{n}" for n in IMAGES))}
+MONOLITH_CHANGES = {
+    k: v
+    for k, v in MICROSERVICES_CHANGES.items()
+    if not k[0].startswith(tuple(f"Deployment/{n}" for n in IMAGES))
+}
 
 
 def _case(name: str, renderer, tmp_path: Path, *, reuse: bool = False) -> UpgradeCase:
@@ -42,8 +45,10 @@ def _case(name: str, renderer, tmp_path: Path, *, reuse: bool = False) -> Upgrad
     for which in SIDES:
         require_upstream(Path(pair.side(which).chart).name.removeprefix("rocketchat-"))
     pair = write_inline_values(pair, tmp_path)
-    charts = {w: load_chart(pair.side(w).chart, version=None, helm_path=renderer.helm.path, workdir=tmp_path)
-              for w in SIDES}
+    charts = {
+        w: load_chart(pair.side(w).chart, version=None, helm_path=renderer.helm.path, workdir=tmp_path)
+        for w in SIDES
+    }
     reused = None
     if reuse:
         old = yaml.safe_load(Path(pair.from_side.values_path).read_text(encoding="utf-8"))
@@ -74,15 +79,22 @@ def _expected_match(found: dict, expected: dict) -> list[str]:
     return problems
 
 
-@pytest.mark.parametrize("name,expected", [("public-6.27.1-to-6.29.0", MICROSERVICES_CHANGES),
-                                           ("public-6.27.1-to-6.29.0-monolith", MONOLITH_CHANGES)])
+@pytest.mark.parametrize(
+    "name,expected",
+    [
+        ("public-6.27.1-to-6.29.0", MICROSERVICES_CHANGES),
+        ("public-6.27.1-to-6.29.0-monolith", MONOLITH_CHANGES),
+    ],
+)
 def test_public_upgrade_plan_names_every_change(name, expected, renderer, tmp_path):
     result = evaluate_upgrade(_case(name, renderer, tmp_path))
     assert result.input_error is None, result.input_error
     plan = result.plan
     problems = _expected_match(_changes(plan), expected)
-    assert not problems, f"{name} ({renderer.helm.label}): the plan is not the real 6.27.1 -> 6.29.0 upgrade:\n" + \
-        "\n".join(problems)
+    assert not problems, (
+        f"{name} ({renderer.helm.label}): the plan is not the real 6.27.1 -> 6.29.0 upgrade:\n"
+        + "\n".join(problems)
+    )
     created = [r.key[3] for r in plan.resources if r.action == "created"]
     deleted = sorted(f"{r.key[1]}/{r.key[3]}" for r in plan.resources if r.action == "deleted")
     assert not created, f"{name}: 6.29.0 creates nothing new, the plan says {created}"
@@ -102,9 +114,13 @@ def test_public_upgrade_verdicts_explained(name, renderer, tmp_path):
     skips: the simulation was not requested. The target passes the static lane (no error on 6.29.0)."""
     result = evaluate_upgrade(_case(name, renderer, tmp_path))
     failed = {rule: fs for rule, fs in result.findings.items() if any(f.failed for f in fs)}
-    assert set(failed) == {"upgrade.renamed-values-keys"}, {r: [f.one_line() for f in fs] for r, fs in failed.items()}
+    assert set(failed) == {"upgrade.renamed-values-keys"}, {
+        r: [f.one_line() for f in fs] for r, fs in failed.items()
+    }
     (warning,) = [f for f in failed["upgrade.renamed-values-keys"] if f.failed]
-    assert warning.severity == Severity.WARNING and "externalMongodbOplogUrl" in warning.message, warning.one_line()
+    assert warning.severity == Severity.WARNING and "externalMongodbOplogUrl" in warning.message, (
+        warning.one_line()
+    )
     assert "oplogpass" not in warning.message, "the oplog password is shown"
     assert result.findings["upgrade.reuse-values"][0].verdict == Verdict.SKIP
     assert result.findings["upgrade.target-passes-static"][0].verdict == Verdict.PASS
@@ -117,7 +133,9 @@ def test_public_upgrade_with_reuse_values_is_refused(renderer, tmp_path):
     result = evaluate_upgrade(_case("public-6.27.1-to-6.29.0", renderer, tmp_path, reuse=True))
     findings = [f for f in result.findings["upgrade.reuse-values"] if f.failed]
     errors = [f for f in findings if f.severity == Severity.ERROR]
-    assert len(errors) == 1 and "microservices.streamHub.enabled" in errors[0].message, [f.one_line() for f in findings]
+    assert len(errors) == 1 and "microservices.streamHub.enabled" in errors[0].message, [
+        f.one_line() for f in findings
+    ]
     assert "Stream Hub microservice is only supported" in errors[0].message
     lost = {f.location.key_path for f in findings if f.severity == Severity.WARNING}
     assert lost == {"microservices.streamHub.enabled", "service.loadBalancerClass"}, lost
@@ -133,6 +151,7 @@ def test_matrix_pair_without_the_public_chart_is_unavailable_with_the_reason(tmp
     (repo / "fixtures" / "values").mkdir()
     source = REPO / "fixtures" / "upgrades" / "public-6.27.1-to-6.29.0.yaml"
     pair = load_pair_file(source, repo / "fixtures" / "charts", repo / "fixtures" / "values")
-    assert pair.unavailable.startswith("public chart not found at ") and "upstream-charts" in pair.unavailable, (
-        pair.unavailable)
+    assert (
+        pair.unavailable.startswith("public chart not found at ") and "upstream-charts" in pair.unavailable
+    ), pair.unavailable
     assert not PAIRS["public-6.27.1-to-6.29.0"].unavailable or not (REPO.parent / "shared").exists()

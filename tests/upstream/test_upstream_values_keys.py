@@ -16,7 +16,9 @@ from quickmeet_conformance.chart_reads import values_read_by_templates
 from quickmeet_conformance.charts import chart_defaults
 from quickmeet_conformance.schema import ignored_keys
 
-_COMMENTED_KEY = re.compile(r"^(?P<indent> *)#(?P<gap> +)(?P<key>[A-Za-z_][A-Za-z0-9_]*):(?: |$)(?P<rest>.*)$")
+_COMMENTED_KEY = re.compile(
+    r"^(?P<indent> *)#(?P<gap> +)(?P<key>[A-Za-z_][A-Za-z0-9_]*):(?: |$)(?P<rest>.*)$"
+)
 _KEY = re.compile(r"^(?P<indent> *)(?P<key>[A-Za-z_][A-Za-z0-9_]*):(?: |$)(?P<rest>.*)$")
 _PROSE = {"ref", "Ref", "NOTE", "Note", "IMPORTANT", "TODO", "Usage", "Helm", "e", "i"}
 
@@ -28,7 +30,9 @@ def documented_paths(values_yaml: str) -> list[str]:
     stack: list[tuple[int, str]] = []  # (column, key) of the enclosing keys
     paths: list[str] = []
     example_below: int | None = None  # column of a key whose commented children are only an example
-    open_map: tuple[int, str] | None = None  # a key with no value just above: a commented key at its column fills it
+    open_map: tuple[int, str] | None = (
+        None  # a key with no value just above: a commented key at its column fills it
+    )
     for line in values_yaml.splitlines():
         real, commented = _KEY.match(line), _COMMENTED_KEY.match(line)
         match = real or commented
@@ -93,7 +97,9 @@ def test_no_documented_key_is_reported_ignored(version):
     chart = require_upstream(version)
     defaults, reads = chart_defaults(chart), values_read_by_templates(chart)
     documented = _documented(chart)
-    assert len(documented) > 300, f"expected the chart and NATS subchart to document 300+ keys, found {len(documented)}"
+    assert len(documented) > 300, (
+        f"expected the chart and NATS subchart to document 300+ keys, found {len(documented)}"
+    )
     reported = [
         f"{path}: {ignored.message()}"
         for path in documented
@@ -112,7 +118,13 @@ def test_no_documented_key_is_reported_ignored(version):
 def test_keys_read_only_in_helpers_are_known(version):
     chart = require_upstream(version)
     defaults, reads = chart_defaults(chart), values_read_by_templates(chart)
-    for path in ("nats.fullnameOverride", "nats.existingSecret.name", "host", "license", "persistence.existingClaim"):
+    for path in (
+        "nats.fullnameOverride",
+        "nats.existingSecret.name",
+        "host",
+        "license",
+        "persistence.existingClaim",
+    ):
         found = ignored_keys(_nested(path), defaults, reads=reads)
         assert not found, (
             f"rocketchat-{version}: {path} is read by the chart's templates but reported: {found[0].message()}"

@@ -31,8 +31,10 @@ def require_upstream(version: str) -> Path:
     """The chart directory, or skip with the reason (the directory ships beside the repository in CI)."""
     path = chart_dir(version)
     if not (path / "Chart.yaml").is_file():
-        pytest.skip(f"public chart {version} not found at {path} (expected ../shared/upstream-charts beside "
-                    "the repository)")
+        pytest.skip(
+            f"public chart {version} not found at {path} (expected ../shared/upstream-charts beside "
+            "the repository)"
+        )
     return path
 
 
@@ -47,7 +49,9 @@ class Defect:
 
 DEFECTS: tuple[Defect, ...] = (
     Defect(
-        "6.27.1", "streamhub.rollout-never-two", MICROSERVICES,
+        "6.27.1",
+        "streamhub.rollout-never-two",
+        MICROSERVICES,
         reason="templates/microservices-stream-hub-deployment.yaml rolls stream-hub out with RollingUpdate "
         "maxSurge 1 (maxUnavailable 1) on one replica: the new hub starts before the old one stops, so two "
         "hubs read the change stream during every upgrade (6.29.0 removes stream-hub on app 8)",
