@@ -20,7 +20,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from quickmeet_conformance.subprocesses import run as run_child  # noqa: E402 - after the sys.path line
+from quickmeet_conformance.subprocesses import run as run_child
 
 REPO = Path(__file__).resolve().parent.parent
 

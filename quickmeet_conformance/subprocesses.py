@@ -58,7 +58,7 @@ def _end(child: subprocess.Popen[Any], grace_s: float) -> None:
         kill_group(child.pid, signal.SIGTERM)
         try:
             child.communicate(timeout=grace_s)
-        except BaseException:  # noqa: BLE001 - a second interrupt or the grace ran out: kill
+        except BaseException:  # a second interrupt or the grace ran out: kill
             pass
     kill_group(child.pid)
     try:
@@ -88,7 +88,7 @@ def run(
     command = [str(part) for part in argv]
     name = what or os.path.basename(command[0])
     try:
-        child = subprocess.Popen(  # noqa: S603 - argv is built by the package, never a shell
+        child = subprocess.Popen(  # argv is built by the package, never a shell
             command,
             stdin=subprocess.PIPE if input is not None else subprocess.DEVNULL,
             stdout=subprocess.PIPE,

@@ -434,7 +434,7 @@ class Watch:
                     self._seen.add(str((obj.get("metadata") or {}).get("name", "")))
                     self.on_event(str(event["type"]), obj)
                     self._changed.notify_all()
-        except Exception as exc:  # noqa: BLE001 - any end of the stream is reported as the watch's error
+        except Exception as exc:  # any end of the stream is reported as the watch's error
             if not self._stopping:
                 self.error = error_line(exc)
         finally:

@@ -566,5 +566,5 @@ class KwokClusterProvider(ClusterProvider):
 
 
 def _etcd_healthy(url: str) -> bool:
-    with urllib.request.urlopen(f"{url}/health", timeout=2) as response:  # noqa: S310 - loopback http
+    with urllib.request.urlopen(f"{url}/health", timeout=2) as response:  # loopback http
         return json.loads(response.read()).get("health") == "true"

@@ -87,7 +87,7 @@ class ManagedProcess:
     def start(self, env: dict[str, str] | None = None) -> None:
         self.log.parent.mkdir(parents=True, exist_ok=True)
         with self.log.open("ab") as out:
-            self.popen = subprocess.Popen(  # noqa: S603 - argv is built by the provider, never a shell
+            self.popen = subprocess.Popen(  # argv is built by the provider, never a shell
                 list(self.argv),
                 stdin=subprocess.DEVNULL,
                 stdout=out,
@@ -147,7 +147,7 @@ def wait_for(
         try:
             if ready():
                 return
-        except Exception as exc:  # noqa: BLE001 - a not-yet-ready server raises all sorts; keep the last one
+        except Exception as exc:  # a not-yet-ready server raises all sorts; keep the last one
             last_error = f"{type(exc).__name__}: {exc}"
         if time.monotonic() >= deadline:
             detail = f"; last error: {last_error}" if last_error else ""
@@ -189,7 +189,7 @@ class _ShutdownGuard:
         for owner in owners:
             try:
                 owner.stop()
-            except Exception:  # noqa: BLE001 - shutdown must reach every owner
+            except Exception:  # shutdown must reach every owner
                 pass
 
     def _install(self) -> None:

@@ -26,8 +26,6 @@ from urllib.parse import urlsplit, urlunsplit
 from ..findings import Finding, Verdict, passed, skipped
 
 PROTOCOL_VERSION = "4"  # Moleculer 0.14
-CONTRACT_BUS = "CONTRACT.md > On the bus"
-CONTRACT_COMPONENTS = "CONTRACT.md > Components"
 
 RULE_REACHABLE = "bus.reachable"
 RULE_PROTOCOL = "bus.protocol-version"

@@ -39,7 +39,7 @@ class FakeApi(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
-    def do_GET(self) -> None:  # noqa: N802 - http.server's name
+    def do_GET(self) -> None:  # http.server's name
         if self.path.rstrip("/") == "/version":
             self._send(200, {"gitVersion": "v1.35.0"})
         elif self.path.startswith("/api/v1/namespaces/ns/pods?") and "watch=true" in self.path:
@@ -60,7 +60,7 @@ class FakeApi(BaseHTTPRequestHandler):
         else:
             self._send(403, {"kind": "Status", "message": "forbidden: read-only identity", "code": 403})
 
-    def do_POST(self) -> None:  # noqa: N802
+    def do_POST(self) -> None:
         self.rfile.read(int(self.headers.get("Content-Length") or 0))
         self._send(409, {"kind": "Status", "message": "already exists", "code": 409})
 

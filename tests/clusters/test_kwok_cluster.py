@@ -266,7 +266,7 @@ def test_sigterm_to_the_runner_stops_the_cluster(control_plane_binaries: Path) -
     runner = subprocess.Popen(
         [sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO_ROOT,
         env={**os.environ, "PYTHONPATH": str(REPO_ROOT)},
-    )  # fmt: skip
+    )  # fmt: skip  # related arguments kept on one line
     try:
         assert runner.stdout is not None
         line = runner.stdout.readline()  # the runner's own start timeout bounds this read

@@ -11,7 +11,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "probes"))  # one peer launcher: probe_peers
 
-import probe_peers as peers  # noqa: E402
+import probe_peers as peers
 
 
 @pytest.fixture(scope="module")

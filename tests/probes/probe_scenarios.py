@@ -72,7 +72,7 @@ def probe_options(**kw: object) -> BusProbeOptions:
         connect_timeout=2.0,
     )
     defaults.update(kw)
-    return BusProbeOptions(**defaults)  # type: ignore[arg-type]
+    return BusProbeOptions(**defaults)  # type: ignore[arg-type]  # each value of its option's type
 
 
 @dataclass(frozen=True)
