@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import pytest
 
-from .findings import Finding, Status, status_of, verdict_of
+from .findings import Finding, Status, status_of
 from .pipeline import CaseResult
 from .rules.engine import RULES, rules_for_lane
 
@@ -24,26 +24,35 @@ def conclude(
     fix: str = "",
     strict: bool = False,
     properties: list | None = None,
+    notes: Sequence[str] = (),
+    on_failure: Callable[[Status], None] | None = None,
 ) -> None:
-    """Pass, skip, warn or fail the current test from one rule's findings (any lane).
+    """Pass, skip, warn or fail the current test from one rule's findings: THE one implementation, every
+    lane (static, upgrade, live, probes) concludes through it.
 
-    ``header`` names the rule and its subject (values file, upgrade pair, probe target); the failure
-    text adds the contract line, each failed finding's detail and the fix. ``properties`` (a test's
-    ``user_properties``) receives the verdict, which ``--junitxml`` writes as a test-case property.
+    ``header`` names the rule and its subject (values file, upgrade pair, live case, probe target); the failure
+    text adds the contract line, each failed finding's detail, the ``notes`` (a live case's rollout error) and
+    the fix. ``properties`` (a test's ``user_properties``) receives the rule's status in the run (``verdict``:
+    pass, warn, fail, skip or error, as ``status_of`` says), which ``--junitxml`` writes as a test-case
+    property. ``on_failure(status)`` runs before a warning or failure is raised (a live case attaches its
+    diagnostics there).
     """
     props = properties if properties is not None else []
     if not findings:
         pytest.fail(f"{header}: the rule produced no finding", pytrace=False)
     status = status_of(findings, strict=strict)
-    props.append(("verdict", verdict_of(findings).value))
+    props.append(("verdict", status.value))
     if status == Status.SKIP:
         pytest.skip("; ".join(sorted({f.message for f in findings})))
     if status == Status.PASS:
         return
     failed = [f for f in findings if f.failed]
     text = f"{header}\ncontract: {contract}\n" + "\n".join(f.detail() for f in failed)
+    text += "".join(f"\n{note}" for note in notes if note)
     if fix:
         text += f"\nfix: {fix}"
+    if on_failure is not None:
+        on_failure(status)
     if status.blocks:
         pytest.fail(text, pytrace=False)
     props.append(("conformance_warning", text))

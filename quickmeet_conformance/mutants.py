@@ -11,13 +11,17 @@ from __future__ import annotations
 import shutil
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
 from .charts import UPSTREAM_PREFIX, upstream_chart_dir
 from .findings import Finding, Verdict, blocking
 from .values import deep_merge
+
+if TYPE_CHECKING:
+    from .render import Renderer
+    from .upgrade import UpgradeCase
 
 
 class MutantError(Exception):
@@ -203,3 +207,32 @@ def survival(mutant: Mutant, findings: list[Finding]) -> str:
     text = "\n".join(f"{f.detail()} {f.resource} {f.field_path} {f.location}" for f in failing)
     missing = [s for s in mutant.expect if s not in text]
     return f"mutant {mutant.name}: the failure does not mention {missing}:\n{text}" if missing else ""
+
+
+def upgrade_case_of(mutant: Mutant, fixtures: Path, workdir: Path, renderer: Renderer) -> UpgradeCase:
+    """Both sides of an upgrade ``mutant`` materialized below ``workdir`` (charts patched, values written) as
+    the :class:`UpgradeCase` the upgrade and live lanes run; ``reuse_values: true`` simulates
+    ``helm upgrade --reuse-values`` as ``--reuse-values`` does. Raises :class:`MutantUnavailable` when a
+    side's chart is not on this machine."""
+    from .charts import load_chart
+    from .rules.engine import Options
+    from .upgrade import SideSpec, UpgradeCase, UpgradePair
+    from .upgrade.reuse import reuse_chart
+
+    specs, charts = {}, {}
+    for which in ("from", "to"):
+        chart_dir, values_path = materialize(side_of(mutant, which), fixtures, workdir)
+        charts[which] = load_chart(
+            str(chart_dir), version=None, helm_path=renderer.helm.path, workdir=workdir
+        )
+        specs[which] = SideSpec(which, str(chart_dir), values_path=str(values_path), shown=values_path.name)
+    pair = UpgradePair(mutant.name, specs["from"], specs["to"], mutant.description, mutant.path)
+    reused = None
+    if mutant.extra.get("reuse_values"):
+        old_values = yaml.safe_load(Path(specs["from"].values_path).read_text(encoding="utf-8")) or {}
+        reused = reuse_chart(
+            charts["to"], charts["from"], old_values, workdir, mutant.name, renderer.helm.path
+        )
+    return UpgradeCase(
+        pair, charts["from"], charts["to"], renderer, reuse_chart=reused, options=Options(**mutant.options)
+    )

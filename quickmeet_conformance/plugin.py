@@ -196,9 +196,9 @@ def _settings(config: pytest.Config) -> Settings:
             kube_version=_kube_version(config),
             concurrent_users=_option(config, "qmc_users"),
             allow_ignored_keys=bool(_option(config, "qmc_allow_ignored")),
+            strict=bool(_option(config, "qmc_strict")),
         ),
         component_images=tuple(overrides),
-        strict=bool(_option(config, "qmc_strict")),
         helm_timeout_s=_helm_timeout(config),
         values_from_defaults=values_from_defaults,
     )

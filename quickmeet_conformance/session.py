@@ -33,9 +33,13 @@ class Settings:
     namespace: str = "default"
     options: Options = field(default_factory=Options)
     component_images: tuple[tuple[str, str], ...] = ()
-    strict: bool = False
     helm_timeout_s: float | None = None  # bound on every helm call (default: helm.py / render.py's)
     values_from_defaults: bool = False  # the project's values_dir, not --values / QMC_VALUES
+
+    @property
+    def strict(self) -> bool:
+        """Warnings block the run too: one setting, carried in ``options`` so rules can read it."""
+        return self.options.strict
 
 
 class ConformanceSession:

@@ -28,6 +28,7 @@ class Options:
     kube_version: str = "1.35.0"
     concurrent_users: int | None = None
     allow_ignored_keys: bool = False  # downgrade ignored keys from error to warning
+    strict: bool = False  # warning-severity findings block the run too (findings.blocks_run)
 
 
 @dataclass

@@ -557,7 +557,7 @@ def rule_upgrade_target_passes_static(ctx: Context, r: Rule) -> Iterable[Finding
     temp, shown = view.pair.to_side.values_path, view.pair.to_side.values_label
     for rule_id, findings in target.findings.items():
         for finding in findings:
-            if not blocks_run(finding, strict=False):
+            if not blocks_run(finding, strict=ctx.options.strict):
                 continue
             location = finding.location
             if location is not None and location.file == temp:

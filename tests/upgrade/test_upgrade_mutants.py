@@ -6,7 +6,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-import yaml
 
 from quickmeet_conformance.charts import load_chart
 from quickmeet_conformance.findings import Severity, Verdict
@@ -14,22 +13,18 @@ from quickmeet_conformance.mutants import (
     Mutant,
     MutantUnavailable,
     load_mutants,
-    materialize,
-    side_of,
     survival,
+    upgrade_case_of,
 )
 from quickmeet_conformance.render import Renderer
-from quickmeet_conformance.rules.engine import Options, rules_for_lane
+from quickmeet_conformance.rules.engine import rules_for_lane
 from quickmeet_conformance.upgrade import (
     SIDES,
-    SideSpec,
     UpgradeCase,
-    UpgradePair,
     evaluate_upgrade,
     load_matrix,
     write_inline_values,
 )
-from quickmeet_conformance.upgrade.reuse import reuse_chart
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 MUTANTS = load_mutants(FIXTURES / "mutants" / "upgrade")
@@ -37,26 +32,10 @@ PAIRS = load_matrix(FIXTURES / "upgrades")
 
 
 def _mutant_case(mutant: Mutant, renderer: Renderer, workdir: Path) -> UpgradeCase:
-    specs, charts = {}, {}
-    for which in SIDES:
-        try:
-            chart_dir, values_path = materialize(side_of(mutant, which), FIXTURES, workdir)
-        except MutantUnavailable as exc:
-            pytest.skip(str(exc))
-        charts[which] = load_chart(
-            str(chart_dir), version=None, helm_path=renderer.helm.path, workdir=workdir
-        )
-        specs[which] = SideSpec(which, str(chart_dir), values_path=str(values_path), shown=values_path.name)
-    pair = UpgradePair(mutant.name, specs["from"], specs["to"], mutant.description, mutant.path)
-    reused = None
-    if mutant.extra.get("reuse_values"):  # simulate helm upgrade --reuse-values, as --reuse-values does
-        old_values = yaml.safe_load(Path(specs["from"].values_path).read_text(encoding="utf-8")) or {}
-        reused = reuse_chart(
-            charts["to"], charts["from"], old_values, workdir, mutant.name, renderer.helm.path
-        )
-    return UpgradeCase(
-        pair, charts["from"], charts["to"], renderer, reuse_chart=reused, options=Options(**mutant.options)
-    )
+    try:
+        return upgrade_case_of(mutant, FIXTURES, workdir, renderer)
+    except MutantUnavailable as exc:
+        pytest.skip(str(exc))
 
 
 def test_every_upgrade_rule_has_a_mutant():
