@@ -1,5 +1,15 @@
-"""Project defaults: the bundled reference chart, every values fixture, the upgrade matrix, both helm majors,
-a kwok cluster for the live lane."""
+"""Project defaults: the bundled reference chart, every values fixture, the upgrade matrix, the helm majors that
+are installed, a kwok cluster for the live lane."""
+
+from pathlib import Path
+
+PROJECT_HELMS = (".tools/bin/helm3", ".tools/bin/helm4")
+
+
+def installed_helms(root: Path) -> list[str]:
+    """The project's helm binaries that exist below ``root`` (both majors after scripts/install.sh, which CI
+    relies on; only helm3 after ``scripts/install.sh --static``), else ``helm`` on PATH."""
+    return [rel for rel in PROJECT_HELMS if (root / rel).is_file()] or ["helm"]
 
 
 def pytest_conformance_defaults(config):
@@ -7,7 +17,7 @@ def pytest_conformance_defaults(config):
         "chart": "fixtures/charts/rocketchat",
         "values_dir": "fixtures/values",
         "upgrades_dir": "fixtures/upgrades",
-        "helm": [".tools/bin/helm3", ".tools/bin/helm4"],
+        "helm": installed_helms(Path(config.rootpath)),
         "cluster": "kwok",
         "live_prerequisites_dir": "fixtures/live/prerequisites",
     }

@@ -1,11 +1,14 @@
 """Resolve the chart under test to a local directory and read its metadata and default values.
 
 ``--chart`` takes a chart directory, a packaged ``.tgz``, or ``repo/name`` (with ``--chart-version``),
-which is pulled with ``helm pull`` into a temporary directory owned by the caller.
+which is pulled with ``helm pull`` into a temporary directory owned by the caller. A chart of a repository that
+was never ``helm repo add``-ed is named by its repository URL and name (:func:`repo_chart_spec`,
+``https://rocketchat.github.io/helm-charts/rocketchat``) and pulled with ``helm pull --repo URL NAME``.
 """
 
 from __future__ import annotations
 
+import re
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,6 +22,11 @@ from .subprocesses import run
 from .values import MAX_FILE_BYTES, deep_merge, parse_values
 
 PULL_TIMEOUT_S = 120
+
+# The chart repositories whose URL a "repo not found" message can name (`helm repo add <repo> <URL>`)
+KNOWN_REPO_URLS = {"rocketchat": "https://rocketchat.github.io/helm-charts"}
+REPO_URL_SCHEMES = ("https://", "http://")
+ARCHIVE_SUFFIXES = (".tgz", ".tar.gz")
 
 # Fixtures may name a public chart kept beside the repository: ``upstream/rocketchat-6.29.0`` is
 # ../shared/upstream-charts/rocketchat-6.29.0 relative to the repository root.
@@ -123,21 +131,77 @@ def _safe_extract(archive: Path, dest: Path) -> Path:
     return tops[0]
 
 
-def _pull(spec: str, version: str | None, helm_path: str, dest: Path) -> Path:
-    cmd = [helm_path, "pull", spec, "--untar", "--untardir", str(dest)]
+def repo_chart_spec(repo_url: str, name: str) -> str:
+    """The chart spec of chart ``name`` in the chart repository at ``repo_url`` (no ``helm repo add`` needed):
+    ``REPO/NAME`` or ``NAME`` in, ``<repo URL>/<NAME>`` out (a UserError for a chart path or a non-http URL)."""
+    if not repo_url.startswith(REPO_URL_SCHEMES):
+        raise UserError(
+            f"--chart-repo {repo_url}: not an http(s) URL of a chart repository",
+            fix="pass the repository's URL, e.g. --chart-repo https://rocketchat.github.io/helm-charts",
+        )
+    if is_local_chart(name) or name.startswith((".", "/")) or name.endswith(ARCHIVE_SUFFIXES) or not name:
+        raise UserError(
+            f"--chart-repo applies only to a chart NAME (or REPO/NAME), not to {name or 'an empty --chart'!r}",
+            fix="pass --chart rocketchat with --chart-repo, or drop --chart-repo for a chart directory or .tgz",
+        )
+    return f"{repo_url.rstrip('/')}/{name.rsplit('/', 1)[-1]}"
+
+
+def is_local_chart(spec: str) -> bool:
+    """``spec`` is a chart directory or a packaged chart on disk (its version is whatever Chart.yaml says)."""
+    return Path(spec).exists()
+
+
+def check_version_applies(spec: str, version: str | None, option: str = "--chart-version") -> None:
+    """A version for a chart directory or .tgz would be silently ignored: a UserError naming ``option``."""
+    if version and is_local_chart(spec):
+        raise UserError(
+            f"{option} {version} applies only to a REPO/NAME chart; {spec} is a chart directory or .tgz, "
+            "whose version is the one in its Chart.yaml",
+            fix=f"drop {option}, or pass a REPO/NAME chart such as rocketchat/rocketchat",
+        )
+
+
+def pull_command(spec: str, version: str | None, helm_path: str, dest: Path) -> list[str]:
+    """The ``helm pull`` of ``spec``: ``REPO/NAME`` from a repository added with ``helm repo add``, a chart URL,
+    or ``<repo URL>/<NAME>`` (:func:`repo_chart_spec`) as ``helm pull --repo URL NAME``."""
+    if spec.startswith(REPO_URL_SCHEMES) and not spec.endswith(ARCHIVE_SUFFIXES):
+        repo_url, name = spec.rsplit("/", 1)
+        target = ["--repo", repo_url, name]
+    else:
+        target = [spec]
+    cmd = [helm_path, "pull", *target, "--untar", "--untardir", str(dest)]
     if version:
         cmd += ["--version", version]
+    return cmd
+
+
+def _pull_error(spec: str, stderr: str) -> UserError:
+    """One line for a failed ``helm pull``: a repository never added says the ``helm repo add`` to run."""
+    reason = (stderr.strip().splitlines() or ["unknown error"])[-1].removeprefix("Error: ")
+    missing = re.search(r"repo (\S+) not found", stderr)
+    if missing:
+        repo = missing.group(1)
+        url = KNOWN_REPO_URLS.get(repo, "<URL of that chart repository>")
+        return UserError(
+            f"cannot pull chart: helm has no chart repository named {repo!r}",
+            where=spec,
+            fix=f"run 'helm repo add {repo} {url}' first; conformance check can take --chart-repo {url} instead",
+        )
+    return UserError(
+        f"cannot pull chart: {reason}",
+        where=spec,
+        fix="check 'helm repo add' / --chart-version, or pass a chart directory or .tgz",
+    )
+
+
+def _pull(spec: str, version: str | None, helm_path: str, dest: Path) -> Path:
     try:
-        proc = run(cmd, timeout_s=PULL_TIMEOUT_S)
+        proc = run(pull_command(spec, version, helm_path, dest), timeout_s=PULL_TIMEOUT_S)
     except subprocess.TimeoutExpired:
         raise UserError(f"'helm pull' took more than {PULL_TIMEOUT_S}s", where=spec) from None
     if proc.returncode != 0:
-        reason = (proc.stderr.strip().splitlines() or ["unknown error"])[-1]
-        raise UserError(
-            f"cannot pull chart: {reason}",
-            where=spec,
-            fix="check 'helm repo add' / --chart-version, or pass a chart directory or .tgz",
-        )
+        raise _pull_error(spec, proc.stderr)
     tops = [p for p in dest.iterdir() if p.is_dir()]
     if len(tops) != 1:
         raise UserError("'helm pull' did not unpack exactly one chart directory", where=spec)
@@ -146,11 +210,12 @@ def _pull(spec: str, version: str | None, helm_path: str, dest: Path) -> Path:
 
 def load_chart(spec: str, *, version: str | None, helm_path: str, workdir: Path) -> Chart:
     """Resolve ``spec`` to a :class:`Chart`; archives and pulls go below ``workdir``."""
+    check_version_applies(spec, version, "the chart version")
     path = Path(spec)
     if path.is_dir():
         chart_dir = path
     elif path.is_file():
-        if not path.name.endswith((".tgz", ".tar.gz")):
+        if not path.name.endswith(ARCHIVE_SUFFIXES):
             raise UserError("a chart file must be a packaged .tgz", where=spec)
         dest = workdir / f"chart-{len(list(workdir.iterdir()))}"
         dest.mkdir(parents=True)

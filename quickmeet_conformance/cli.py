@@ -23,6 +23,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
+from .charts import check_version_applies, is_local_chart, repo_chart_spec
 from .errors import ToolError, UserError
 from .findings import blocking
 from .resources import checkout_root, reference_chart
@@ -150,13 +151,51 @@ def _component_images(args: argparse.Namespace) -> tuple[tuple[str, str], ...]:
     return tuple(pairs)
 
 
+def _chart_spec(args: argparse.Namespace) -> str:
+    """The chart to check against: --chart (from --chart-repo when given), else the bundled reference chart;
+    a --chart-version that would be ignored is a usage error."""
+    if args.chart_repo and not args.chart:
+        raise UserError(
+            f"--chart-repo {args.chart_repo} needs --chart NAME",
+            fix=f"conformance check VALUES --chart rocketchat --chart-repo {args.chart_repo}",
+        )
+    if args.chart_version and not args.chart:
+        raise UserError(
+            f"--chart-version {args.chart_version} applies only to a REPO/NAME chart; without --chart the "
+            "bundled reference chart is checked, which has one version",
+            fix=f"add --chart rocketchat/rocketchat, or drop --chart-version {args.chart_version}",
+        )
+    chart = repo_chart_spec(args.chart_repo, args.chart) if args.chart_repo else args.chart
+    check_version_applies(chart, args.chart_version, "--chart-version")
+    return chart or str(reference_chart())
+
+
+def _from_chart(args: argparse.Namespace, settings: Settings) -> tuple[str, str | None]:
+    """Chart and version of the installed release: --from-chart (a REPO/NAME one from --chart-repo when given)
+    with --from-chart-version, else the chart checked (--from-chart-version, else --chart-version)."""
+    if not args.from_chart:
+        version = args.from_chart_version or settings.chart_version
+        check_version_applies(settings.chart, args.from_chart_version, "--from-chart-version")
+        return settings.chart, version
+    chart = args.from_chart
+    if args.chart_repo and "://" not in chart and not is_local_chart(chart):
+        chart = repo_chart_spec(args.chart_repo, chart)
+    check_version_applies(chart, args.from_chart_version, "--from-chart-version")
+    return chart, args.from_chart_version
+
+
 def check_settings(args: argparse.Namespace) -> Settings:
     from .rules.engine import Options
 
     if args.concurrent_users is not None and args.concurrent_users < 0:
         raise UserError(f"--concurrent-users {args.concurrent_users}: must be 0 or more")
+    if args.reuse_values and not args.upgrade_from:
+        raise UserError(
+            "--reuse-values simulates 'helm upgrade --reuse-values' and needs --upgrade-from",
+            fix="conformance check new.yaml --upgrade-from installed.yaml --reuse-values",
+        )
     return Settings(
-        chart=args.chart or str(reference_chart()),
+        chart=_chart_spec(args),
         chart_version=args.chart_version,
         values=tuple(_check_cases(args)),
         helm=_helm_specs(args),
@@ -166,9 +205,9 @@ def check_settings(args: argparse.Namespace) -> Settings:
             kube_version=args.kube_version or Options().kube_version,
             concurrent_users=args.concurrent_users,
             allow_ignored_keys=args.allow_ignored_keys,
+            strict=args.strict,
         ),
         component_images=_component_images(args),
-        strict=args.strict,
     )
 
 
@@ -239,6 +278,7 @@ def _upgrade_blocks(result: Any, strict: bool) -> bool:
 
 def cmd_check(args: argparse.Namespace, out: TextIO) -> int:
     settings = check_settings(args)
+    from_chart, from_chart_version = _from_chart(args, settings) if args.upgrade_from else (None, None)
     session = ConformanceSession(settings)
     try:
         session.check_setup()
@@ -251,14 +291,13 @@ def cmd_check(args: argparse.Namespace, out: TextIO) -> int:
             pairs = pairs_from_options(
                 froms,
                 tos,
-                from_chart=args.from_chart or settings.chart,
-                from_chart_version=args.from_chart_version
-                if args.from_chart
-                else (args.from_chart_version or settings.chart_version),
+                from_chart=from_chart or settings.chart,
+                from_chart_version=from_chart_version,
                 to_chart=settings.chart,
                 to_chart_version=settings.chart_version,
             )
-            upgrade_session = UpgradeSession(pairs, session)
+            # as the pytest route's --reuse-values: also render each to-side as helm upgrade --reuse-values would
+            upgrade_session = UpgradeSession(pairs, session, reuse_values=args.reuse_values)
             upgrade_session.check_setup()
         results = [session.result(key) for key in session.case_keys()]
         upgrades = [upgrade_session.result(k) for k in upgrade_session.keys()] if upgrade_session else []
@@ -371,7 +410,15 @@ def _add_check(sub: argparse._SubParsersAction) -> None:
         metavar="DIR|TGZ|REPO/NAME",
         help="chart to render with (default: the bundled reference chart)",
     )
-    check.add_argument("--chart-version", metavar="V", help="version of a REPO/NAME chart")
+    check.add_argument(
+        "--chart-version", metavar="V", help="version of a REPO/NAME chart (not for a directory or .tgz)"
+    )
+    check.add_argument(
+        "--chart-repo",
+        metavar="URL",
+        help="chart repository URL of --chart NAME: pulled with 'helm pull --repo URL NAME', no 'helm repo add' "
+        "needed (e.g. https://rocketchat.github.io/helm-charts)",
+    )
     check.add_argument(
         "--kube-version",
         metavar="V",
@@ -414,6 +461,12 @@ def _add_check(sub: argparse._SubParsersAction) -> None:
         "--from-chart", metavar="DIR|TGZ|REPO/NAME", help="chart of the installed release (default: --chart)"
     )
     check.add_argument("--from-chart-version", metavar="V", help="version of a REPO/NAME --from-chart")
+    check.add_argument(
+        "--reuse-values",
+        action="store_true",
+        help="with --upgrade-from: also simulate 'helm upgrade --reuse-values' (the old release's values in place "
+        "of the new chart's defaults: new defaults missing, refusals)",
+    )
     check.add_argument("--strict", action="store_true", help="warning-severity findings fail too")
     check.add_argument(
         "--allow-ignored-keys",

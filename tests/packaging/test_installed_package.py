@@ -108,6 +108,11 @@ def test_wheel_carries_schema_chart_suites_and_licence(wheel: Path) -> None:
         )
         licence = next((n for n in names if n.endswith(".dist-info/licenses/LICENSE")), None)
         licence_text = archive.read(licence).decode() if licence else ""
+        rules_doc = (
+            archive.read("quickmeet_conformance/docs/rules.md")
+            if ("quickmeet_conformance/docs/rules.md" in names)
+            else b""
+        )
     assert schema == (REPO / "schemas" / "values.schema.json").read_bytes(), (
         "the wheel's schema differs from schemas/values.schema.json"
     )
@@ -127,6 +132,11 @@ def test_wheel_carries_schema_chart_suites_and_licence(wheel: Path) -> None:
     )
     assert (REPO / "LICENSE").read_text() == licence_text
     assert not any(n.startswith(("tests/", "fixtures/", "bench/")) for n in names)
+    # what SARIF's helpUri and 'conformance explain' point at (setup.py ships docs/ as quickmeet_conformance/docs)
+    assert "quickmeet_conformance/docs/rules.md" in names, "docs/rules.md is not in the wheel"
+    assert rules_doc == (REPO / "docs" / "rules.md").read_bytes(), (
+        "the wheel's rules.md differs from docs/rules.md"
+    )
 
 
 def test_conformance_check_runs_from_the_installed_package(
@@ -169,21 +179,28 @@ def test_conformance_check_runs_from_the_installed_package(
     ), missing.stderr
 
 
-def test_pytest_route_runs_the_installed_suites(
-    venv_bin: Path, customer_env: dict[str, str], tmp_path: Path
-) -> None:
-    (tmp_path / "good.yaml").write_bytes(GOOD.read_bytes())
-    (tmp_path / "typo.yaml").write_text(TYPO)
-    base = [
-        str(venv_bin / "python"),
+def _installed_suites(venv_bin: Path, folder: Path, *options: str) -> list[str]:
+    """The customer's pytest route over the installed suites, run in ``folder`` beside a good.yaml and a
+    typo.yaml written there."""
+    (folder / "good.yaml").write_bytes(GOOD.read_bytes())
+    (folder / "typo.yaml").write_text(TYPO)
+    python = str(venv_bin / "python")
+    return [
+        python,
         "-m",
         "pytest",
         "--pyargs",
         "quickmeet_conformance.suites",
         "-p",
         "no:cacheprovider",
-        "-rs",
+        *options,
     ]
+
+
+def test_pytest_route_runs_the_installed_suites(
+    venv_bin: Path, customer_env: dict[str, str], tmp_path: Path
+) -> None:
+    base = _installed_suites(venv_bin, tmp_path, "-rs")
     good = _run(base + ["--values", "good.yaml"], cwd=tmp_path, env=customer_env)
     output = good.stdout + good.stderr
     assert good.returncode == 0, output
@@ -197,6 +214,22 @@ def test_pytest_route_runs_the_installed_suites(
     output = live.stdout + live.stderr
     assert live.returncode == 4 and "pip install 'quickmeet-conformance[live]'" in output, output
     assert "Traceback" not in output, output
+
+
+def test_installed_suites_run_with_strict_markers(
+    venv_bin: Path, customer_env: dict[str, str], tmp_path: Path
+) -> None:
+    """A customer project with --strict-markers (in its addopts) runs the installed suites: every marker the
+    suites and the plugin use is registered by the plugin."""
+    base = _installed_suites(venv_bin, tmp_path, "--strict-markers", "-q")
+    runs = {
+        "good": (_run(base + ["--values", "good.yaml"], cwd=tmp_path, env=customer_env), 0),
+        "typo": (_run(base + ["--values", "typo.yaml"], cwd=tmp_path, env=customer_env), 1),
+    }
+    for name, (proc, expected) in runs.items():
+        output = proc.stdout + proc.stderr
+        assert proc.returncode == expected and "Traceback" not in output, f"{name}.yaml:\n{output[-3000:]}"
+        assert "not found in `markers` configuration option" not in output, output[-3000:]
 
 
 def test_static_install_leaves_out_the_live_extra(venv_bin: Path) -> None:

@@ -319,3 +319,151 @@ def test_pytest_route_takes_layered_values(layers: list[Path]) -> None:
     output = proc.stdout + proc.stderr
     assert proc.returncode == 1 and "[base+prod@helm3]" in output, output
     assert f"{layers[1]}:5:5 (microservices.streamHub.replicas)" in output, output
+
+
+# -- --chart-version, --chart-repo and a repository never added (no network: a fake helm answers 'pull') ----------
+
+ROCKETCHAT_REPO = "https://rocketchat.github.io/helm-charts"
+REFERENCE_CHART = REPO / "fixtures" / "charts" / "rocketchat"
+
+
+@pytest.fixture
+def pull_helm(tmp_path: Path) -> tuple[Path, Path]:
+    """A helm that records each 'helm pull' argv (one argument a line) and answers it offline as helm does
+    without 'helm repo add': 'repo <name> not found' for REPO/NAME, the reference chart for --repo URL NAME;
+    every other command is the real helm 3."""
+    log = tmp_path / "pull-argv.txt"
+    script = tmp_path / "bin" / "helm"
+    script.parent.mkdir()
+    script.write_text(
+        f"""#!/bin/sh
+if [ "$1" = pull ]; then
+  printf '%s\\n' "$@" > '{log}'
+  prev=""; dest=""; repo=""
+  for arg in "$@"; do
+    [ "$prev" = --untardir ] && dest="$arg"
+    [ "$prev" = --repo ] && repo="$arg"
+    prev="$arg"
+  done
+  if [ -z "$repo" ]; then echo "Error: repo ${{2%%/*}} not found" >&2; exit 1; fi
+  cp -r '{REFERENCE_CHART}' "$dest/rocketchat"
+  exit 0
+fi
+exec '{HELM3}' "$@"
+"""
+    )
+    script.chmod(0o755)
+    return script, log
+
+
+def _pulled_argv(log: Path) -> list[str]:
+    argv = log.read_text().splitlines()
+    untardir = argv.index("--untardir")
+    return argv[:untardir] + ["--untardir", "<dir>"] + argv[untardir + 2 :]
+
+
+def test_chart_version_with_a_chart_directory_or_tgz_is_a_usage_error(tmp_path: Path) -> None:
+    """--chart-version used to be ignored silently for a directory or .tgz (and the bundled chart)."""
+    tgz = tmp_path / "rocketchat-2.0.0.tgz"
+    subprocess.run(
+        ["tar", "-czf", str(tgz), "-C", str(REFERENCE_CHART.parent), "rocketchat"], check=True, timeout=60
+    )
+    for chart in (str(REFERENCE_CHART), str(tgz)):
+        code, out, err = cli(
+            "check", str(GOOD), "--helm", HELM3, "--chart", chart, "--chart-version", "6.29.0"
+        )
+        assert code == 2 and not out and err.count("\n") == 1, err
+        assert "--chart-version 6.29.0 applies only to a REPO/NAME chart" in err and chart in err, err
+        assert "Traceback" not in err
+    code, out, err = cli("check", str(GOOD), "--helm", HELM3, "--chart-version", "6.29.0")
+    assert code == 2 and not out and err.count("\n") == 1, err
+    assert "--chart-version 6.29.0 applies only to a REPO/NAME chart" in err and "--chart" in err, err
+    code, out, err = cli(
+        "check",
+        str(GOOD),
+        "--helm",
+        HELM3,
+        "--upgrade-from",
+        str(GOOD),
+        "--from-chart",
+        str(REFERENCE_CHART),
+        "--from-chart-version",
+        "6.27.1",
+    )
+    assert code == 2 and err.count("\n") == 1 and "--from-chart-version 6.27.1 applies only" in err, err
+
+
+@pytest.mark.parametrize(
+    "chart,command",
+    [
+        ("rocketchat/rocketchat", f"helm repo add rocketchat {ROCKETCHAT_REPO}"),
+        ("acme/chat", "helm repo add acme <URL of that chart repository>"),
+    ],
+)
+def test_a_repository_never_added_says_the_helm_repo_add_to_run(
+    chart: str, command: str, pull_helm: tuple[Path, Path]
+) -> None:
+    helm, log = pull_helm
+    code, out, err = cli(
+        "check", str(GOOD), "--helm", str(helm), "--chart", chart, "--chart-version", "6.29.0"
+    )
+    assert code == 2 and not out and err.count("\n") == 1 and "Traceback" not in err, err
+    assert f"run '{command}' first" in err and err.startswith(f"conformance: {chart}: "), err
+    assert _pulled_argv(log) == ["pull", chart, "--untar", "--untardir", "<dir>", "--version", "6.29.0"]
+
+
+@pytest.mark.parametrize("helm_major", ["helm3", "helm4"])
+def test_real_helm_without_the_repository_gives_the_same_line(
+    helm_major: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The line is built from what helm itself prints (no network: the repository list is empty)."""
+    monkeypatch.setenv("HELM_REPOSITORY_CONFIG", str(tmp_path / "repositories.yaml"))
+    monkeypatch.setenv("HELM_REPOSITORY_CACHE", str(tmp_path / "cache"))
+    helm = str(REPO / ".tools" / "bin" / helm_major)
+    code, out, err = cli("check", str(GOOD), "--helm", helm, "--chart", "rocketchat/rocketchat")
+    assert code == 2 and not out and err.count("\n") == 1, err
+    assert f"'helm repo add rocketchat {ROCKETCHAT_REPO}'" in err, err
+
+
+@pytest.mark.parametrize("chart", ["rocketchat", "rocketchat/rocketchat"])
+def test_chart_repo_pulls_with_helm_pull_repo(chart: str, pull_helm: tuple[Path, Path]) -> None:
+    helm, log = pull_helm
+    code, out, err = cli(
+        "check",
+        str(GOOD),
+        "--helm",
+        str(helm),
+        "--chart",
+        chart,
+        "--chart-repo",
+        ROCKETCHAT_REPO,
+        "--chart-version",
+        "6.29.0",
+    )
+    assert code == 0 and "result: conformant" in out, out + err
+    assert f"from {ROCKETCHAT_REPO}/rocketchat" in out, out
+    assert _pulled_argv(log) == [
+        "pull",
+        "--repo",
+        ROCKETCHAT_REPO,
+        "rocketchat",
+        "--untar",
+        "--untardir",
+        "<dir>",
+        "--version",
+        "6.29.0",
+    ]
+
+
+def test_chart_repo_mistakes_are_one_line(tmp_path: Path) -> None:
+    for argv, says in (
+        (["--chart-repo", ROCKETCHAT_REPO], "needs --chart NAME"),
+        (["--chart", str(REFERENCE_CHART), "--chart-repo", ROCKETCHAT_REPO], "applies only to a chart NAME"),
+        (["--chart", "rocketchat", "--chart-repo", "rocketchat.github.io"], "not an http(s) URL"),
+        (
+            ["--reuse-values"],
+            "--reuse-values simulates 'helm upgrade --reuse-values' and needs --upgrade-from",
+        ),
+    ):
+        code, out, err = cli("check", str(GOOD), "--helm", HELM3, *argv)
+        assert code == 2 and not out and err.count("\n") == 1 and says in err, (argv, err)
