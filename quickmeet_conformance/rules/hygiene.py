@@ -93,8 +93,12 @@ def rule_no_default_passwords(ctx: Context, r: Rule) -> Iterable[Finding]:
     "hygiene.resources",
     title="every QuickMeet.Chat container sets resource requests/limits",
     severity=Severity.WARNING,
-    contract="CONTRACT.md > Values contract (resources per component); scale ddp-streamer from the start",
+    contract="not stated in CONTRACT.md (its Values contract names no resources key): production hygiene. "
+    "Kubernetes schedules pods by their requests and throttles or evicts them by their limits, and "
+    'CONTRACT.md > Components sizes ddp-streamer as "scale from the start: 1 pod per 500 concurrent users", '
+    "which only holds when each pod gets the CPU and memory it was sized for",
     fix="set resources (requests and limits) for each component",
+    basis="Kubernetes scheduling (production hygiene)",
 )
 def rule_resources_set(ctx: Context, r: Rule) -> Iterable[Finding]:
     for workload in ctx.topology.workloads:
@@ -127,8 +131,9 @@ def _plain_credential(var: EnvVar) -> str:
     "hygiene.plain-env-credentials",
     title="credentials reach containers through valueFrom a Secret, not a plain env value",
     severity=Severity.WARNING,
-    contract="CONTRACT.md > Wiring: MONGO_URL from a secret key mongo-uri (credentials live in Secrets); "
-    "secrets (passwords, credential URIs, licences) never appear in any output",
+    contract='CONTRACT.md > Wiring: "Every microservice pod and the monolith get MONGO_URL from a secret key '
+    'mongo-uri" (the contract keeps credentials in Secrets); and the project guide\'s rule "secrets never '
+    'printed" (not a CONTRACT.md line): a plain env value is shown by kubectl describe and helm get manifest',
     fix="move the value into a Secret and use env[].valueFrom.secretKeyRef (or extraSecret / existingSecret keys "
     "the chart offers) instead of env[].value",
     basis="doc",

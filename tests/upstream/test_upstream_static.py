@@ -3,8 +3,10 @@ except the chart's own defects (upstream_charts.DEFECTS), each shown with its re
 
 from __future__ import annotations
 
+import re
+
 import pytest
-from upstream_charts import VERSIONS, expected_defects, require_upstream, values_files
+from upstream_charts import VERSIONS, expected_defects, expected_findings, require_upstream, values_files
 
 from quickmeet_conformance.charts import load_chart
 from quickmeet_conformance.findings import Severity, Verdict, blocking
@@ -52,6 +54,30 @@ def test_public_chart_gives_no_false_error(version, values, renderer, tmp_path):
     )
 
 
+@pytest.mark.parametrize("version,values", CASES, ids=[f"{v}-{p.stem}" for v, p in CASES])
+def test_public_chart_findings_are_exactly_the_known_ones(version, values, renderer, tmp_path):
+    """Warnings too, not only errors: each (rule, severity) that fails is one upstream_charts explains."""
+    chart = load_chart(
+        str(require_upstream(version)), version=None, helm_path=renderer.helm.path, workdir=tmp_path
+    )
+    result = evaluate_case(Case(chart, str(values), renderer))
+    assert result.input_error is None, result.input_error
+    found: dict[tuple[str, str], list[str]] = {}
+    for rule_id, findings in result.findings.items():
+        for f in findings:
+            if f.failed:
+                found.setdefault((rule_id, f.severity.value), []).append(f.one_line())
+    expected = expected_findings(version, values.stem)
+    unexplained = {key: lines for key, lines in found.items() if key not in expected}
+    missing = {key: reason for key, reason in expected.items() if key not in found}
+    assert not unexplained and not missing, (
+        f"rocketchat-{version} with fixtures/upstream/{version}/{values.name} ({renderer.helm.label}):\n"
+        + "".join(f"  unexplained {rule} ({sev}): {lines[0]}\n" for (rule, sev), lines in unexplained.items())
+        + "".join(f"  no longer found {rule} ({sev}): {reason}\n" for (rule, sev), reason in missing.items())
+        + "(update WARNINGS / DEFECTS in tests/upstream/upstream_charts.py with the reason, or fix the rule)"
+    )
+
+
 PLANTED = ("lic-QMC-planted-4f9d2c7e", "Planted-Oplog-9x7")
 
 
@@ -86,3 +112,16 @@ def test_plain_env_credentials_are_redacted_everywhere(version, renderer, tmp_pa
     )
     leaked = [p for p in PLANTED if p in outputs]
     assert not leaked, f"planted credentials {leaked} reached the terminal summary, the JSON report or SARIF"
+
+
+def test_readme_table_lists_every_known_finding():
+    """README's "Defects the tool finds in the public chart" names each pinned defect and warning, so a user
+    who sees one on the public chart learns why (e.g. hygiene.resources: a values choice, not a chart defect)."""
+    from upstream_charts import DEFECTS, REPO, WARNINGS
+
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    table = readme.split("Defects the tool finds in the public chart", 1)[1].split("\n\n", 2)[1]
+    missing = sorted(
+        {k.rule for k in (*DEFECTS, *WARNINGS)} - set(re.findall(r"^\| [^|]+ \| `([^`]+)`", table, re.M))
+    )
+    assert not missing, f"README.md's table of the public chart's findings lacks {missing}"
