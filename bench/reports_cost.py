@@ -4,7 +4,7 @@
     .venv/bin/python bench/reports_cost.py [--helm .tools/bin/helm3] [--files 20] [--repeat 5]
 
 Two measurements:
-- the lane through pytest, as users run it, without and with ``--html --markdown`` (runs interleaved, so
+- the lane through pytest, as users run it, without and with ``--conformance-html --markdown`` (runs interleaved, so
   a busy machine slows both alike; the median of each is shown);
 - in process: the library lane (render + every rule) against building the report model and rendering
   both reports from its results, the reports' own cost without pytest's noise.
@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from static_lane import CHART, REPO, make_values  # noqa: E402
+from static_lane import CHART, REPO, make_values
 
 
 def pytest_lane(helm: str, files: list[Path], reports: Path | None) -> float:
@@ -42,7 +42,7 @@ def pytest_lane(helm: str, files: list[Path], reports: Path | None) -> float:
     for f in files:
         args += ["--values", str(f)]
     if reports is not None:
-        args += ["--html", str(reports / "report.html"), "--markdown", str(reports / "report.md")]
+        args += ["--conformance-html", str(reports / "report.html"), "--markdown", str(reports / "report.md")]
     start = time.perf_counter()
     proc = subprocess.run(args, capture_output=True, text=True, timeout=600, cwd=REPO)
     elapsed = time.perf_counter() - start
@@ -100,7 +100,7 @@ def main() -> None:
         print(f"helm: {args.helm}; {args.files} values files; {args.repeat} interleaved runs (median)")
         print(f"pytest lane without reports: {base:6.2f}s  (runs: {', '.join(f'{t:.2f}' for t in without)})")
         runs = ", ".join(f"{t:.2f}" for t in with_reports)
-        print(f"pytest lane with --html --markdown: {extra:6.2f}s  (runs: {runs})")
+        print(f"pytest lane with --conformance-html --markdown: {extra:6.2f}s  (runs: {runs})")
         print(f"  added: {extra - base:+.2f}s = {100 * (extra - base) / base:+.1f}% (target <= +5%)")
         samples = [in_process(args.helm, files) for _ in range(args.repeat)]
         lane = statistics.median(s[0] for s in samples)

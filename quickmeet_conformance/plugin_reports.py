@@ -1,8 +1,9 @@
 """pytest wiring of the reports lane: options and fixtures only; the work lives in plain modules.
 
 - ``--sarif FILE`` (env ``QMC_SARIF``): the findings as SARIF 2.1.0 (``reports/sarif.py``).
-- ``--html FILE`` / ``--markdown FILE`` (env ``QMC_HTML`` / ``QMC_MARKDOWN``): the report model drawn
-  (``reports/html.py``, ``reports/markdown.py``).
+- ``--conformance-html FILE`` / ``--markdown FILE`` (env ``QMC_HTML`` / ``QMC_MARKDOWN``): the report model
+  drawn (``reports/html.py``, ``reports/markdown.py``); ``--html`` is an alias of the first unless pytest-html,
+  whose option that is, is installed.
 - ``--junitxml``: each conformance test case is named ``<rule id>[<values>@<helm>]`` and carries the
   failed findings' evidence (expected, found, resource, field path, location) as properties.
 - ``conformance_progress``: ``waiting for X: 12s ...`` lines that get past pytest's capture.
@@ -10,6 +11,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import sys
 from collections.abc import Callable, Generator
@@ -43,7 +45,7 @@ _OPTIONS: list[OptionSpec] = [
     ),
     OptionSpec(
         "qmc_html",
-        "--html",
+        "--conformance-html",
         "QMC_HTML",
         "write a self-contained HTML report: each release drawn, the verdict matrix, upgrade plans, "
         "stream-hub pods over live rollouts",
@@ -59,8 +61,22 @@ _OPTIONS: list[OptionSpec] = [
 ]
 
 
+def html_flags(pytest_html_installed: bool | None = None) -> tuple[str, ...]:
+    """The flags of the HTML report: ``--conformance-html`` always, and ``--html`` as its alias only when
+    pytest-html (whose option ``--html`` is) cannot be imported: two plugins adding one option stop pytest
+    before it starts. ``pytest_html_installed`` defaults to whether it is importable."""
+    if pytest_html_installed is None:
+        pytest_html_installed = importlib.util.find_spec("pytest_html") is not None
+    return ("--conformance-html",) if pytest_html_installed else ("--conformance-html", "--html")
+
+
 def pytest_addoption(parser: pytest.Parser) -> None:
-    add_options(parser, _OPTIONS)
+    for spec in _OPTIONS:
+        if spec.dest != "qmc_html":
+            add_options(parser, [spec])
+            continue
+        group = parser.getgroup("conformance", "QuickMeet.Chat conformance")
+        group.addoption(*html_flags(), dest=spec.dest, help=f"{spec.help} [env {spec.env}]", **spec.extra)
 
 
 def _target(config: pytest.Config, dest: str) -> str | None:
@@ -142,7 +158,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if report is None:
         return  # no conformance test ran (e.g. only the framework's self-tests were selected)
     for dest, flag, render in (
-        ("qmc_html", "--html", html_report),
+        ("qmc_html", "--conformance-html", html_report),
         ("qmc_markdown", "--markdown", markdown_report),
     ):
         path = _target(session.config, dest)

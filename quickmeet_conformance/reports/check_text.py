@@ -34,15 +34,19 @@ def _finding_lines(finding: Finding) -> list[str]:
     lines = [_flat(text)]
     if finding.location is not None:
         lines.append(f"at {finding.location}")
-    seen = " | ".join(f"{name}: {_flat(value)}" for name, value in (("expected", finding.expected),
-                                                                    ("found", finding.found)) if value)
+    seen = " | ".join(
+        f"{name}: {_flat(value)}"
+        for name, value in (("expected", finding.expected), ("found", finding.found))
+        if value
+    )
     if seen:
         lines.append(seen)
     return lines
 
 
-def case_lines(title: str, findings: dict[str, list[Finding]], input_error: str | None, *, strict: bool,
-               verbose: bool) -> list[str]:
+def case_lines(
+    title: str, findings: dict[str, list[Finding]], input_error: str | None, *, strict: bool, verbose: bool
+) -> list[str]:
     """The report of one case (a values file or an upgrade pair through one helm binary)."""
     lines = [title]
     if input_error is not None:
@@ -65,8 +69,16 @@ def case_lines(title: str, findings: dict[str, list[Finding]], input_error: str 
     counts: dict[str, int] = {}
     for mark in marks.values():
         counts[mark] = counts.get(mark, 0) + 1
-    tally = ", ".join(f"{counts[m]} {word}" for m, word in (("FAIL", "fail"), ("ERROR", "could not be evaluated"),
-                                                            ("WARN", "warn"), ("PASS", "pass"),
-                                                            ("SKIP", "skipped")) if counts.get(m))
+    tally = ", ".join(
+        f"{counts[m]} {word}"
+        for m, word in (
+            ("FAIL", "fail"),
+            ("ERROR", "could not be evaluated"),
+            ("WARN", "warn"),
+            ("PASS", "pass"),
+            ("SKIP", "skipped"),
+        )
+        if counts.get(m)
+    )
     lines.append(f"  rules: {tally}")
     return lines

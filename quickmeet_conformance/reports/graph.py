@@ -70,7 +70,9 @@ def route_field_path(host: str, path: str) -> str:
     return f"spec.rules[host={host or '*'}].http.paths[path={path}]"
 
 
-def _failed(findings: dict[str, list[Finding]], rule_ids: tuple[str, ...]) -> list[tuple[FindingRef, Finding]]:
+def _failed(
+    findings: dict[str, list[Finding]], rule_ids: tuple[str, ...]
+) -> list[tuple[FindingRef, Finding]]:
     refs = []
     for rule_id in rule_ids:
         failed = [f for f in findings.get(rule_id, []) if f.failed]
@@ -78,21 +80,32 @@ def _failed(findings: dict[str, list[Finding]], rule_ids: tuple[str, ...]) -> li
     return refs
 
 
-def _first(refs: list[tuple[FindingRef, Finding]], resource: str, field_path: str | None = None) -> FindingRef | None:
+def _first(
+    refs: list[tuple[FindingRef, Finding]], resource: str, field_path: str | None = None
+) -> FindingRef | None:
     """The first failed finding naming ``resource`` (and ``field_path`` when given)."""
-    return next((ref for ref, f in refs if f.resource == resource and field_path in (None, f.field_path)), None)
+    return next(
+        (ref for ref, f in refs if f.resource == resource and field_path in (None, f.field_path)), None
+    )
 
 
 def _workload_detail(workload: Workload) -> str:
     """``Deployment, 2 replicas · <image>`` (the drawings show the part before `` · `` and the image as lines)."""
-    replicas = "replicas unset (1)" if workload.replicas is None else f"{workload.replicas} replica" + (
-        "" if workload.replicas == 1 else "s")
+    replicas = (
+        "replicas unset (1)"
+        if workload.replicas is None
+        else f"{workload.replicas} replica" + ("" if workload.replicas == 1 else "s")
+    )
     image = workload.main_container.image if workload.main_container else "no container"
     return f"{workload.kind}, {replicas} · {image}"
 
 
-def build_graph(topology: Topology, findings: dict[str, list[Finding]], matcher: ComponentMatcher | None = None,
-                redact: Callable[[str], str] = str) -> Graph:
+def build_graph(
+    topology: Topology,
+    findings: dict[str, list[Finding]],
+    matcher: ComponentMatcher | None = None,
+    redact: Callable[[str], str] = str,
+) -> Graph:
     """The release's graph; ``redact`` masks anything a label could quote (labels are names, never values)."""
     matcher = matcher or ComponentMatcher()
     redact = lru_cache(maxsize=None)(redact)  # the same names recur across nodes, ids and edges
@@ -102,9 +115,13 @@ def build_graph(topology: Topology, findings: dict[str, list[Finding]], matcher:
     service_refs = _failed(findings, SERVICE_RULES)
     transporter_refs = _failed(findings, TRANSPORTER_RULES)
 
+    # The NATS Service column holds what a TRANSPORTER names and the Services that select NATS pods only.
+    # A Service whose selector also catches NATS pods (an instance-only selector) stays a Service: drawn in
+    # the NATS column, its edges to the other workloads would run backwards across the boxes.
     nats_services = set()
     for service in topology.services:
-        if any(w.component == NATS for w in topology.workloads_selected_by(service)):
+        selected = topology.workloads_selected_by(service)
+        if selected and all(w.component == NATS for w in selected):
             nats_services.add(service.name)
     for workload in topology.workloads:
         container = workload.container_for(workload.component, matcher)
@@ -119,32 +136,65 @@ def build_graph(topology: Topology, findings: dict[str, list[Finding]], matcher:
 
     for workload in topology.workloads:
         column = "nats" if workload.component == NATS else "workload"
-        add(Node(f"wl:{workload.ref}", column, redact(workload.name), redact(_workload_detail(workload)),
-                 workload.component or "", workload.component == STREAM_HUB))
+        add(
+            Node(
+                f"wl:{workload.ref}",
+                column,
+                redact(workload.name),
+                redact(_workload_detail(workload)),
+                workload.component or "",
+                workload.component == STREAM_HUB,
+            )
+        )
     for service in topology.services:
         ports = ", ".join(f"{p.name or '-'}:{p.port}" for p in service.ports)
-        add(Node(f"svc:{service.name}", "nats-service" if service.name in nats_services else "service",
-                 redact(service.name), redact(f"Service · {ports}")))
+        add(
+            Node(
+                f"svc:{service.name}",
+                "nats-service" if service.name in nats_services else "service",
+                redact(service.name),
+                redact(f"Service · {ports}"),
+            )
+        )
 
     for route in topology.routes():
         shown = f"{route.host or '*'}{route.path}"
-        path_id = add(Node(f"path:{route.ingress}:{shown}", "path", redact(shown),
-                           redact(f"Ingress/{route.ingress} · pathType {route.path_type or 'unset'}")))
+        path_id = add(
+            Node(
+                f"path:{route.ingress}:{shown}",
+                "path",
+                redact(shown),
+                redact(f"Ingress/{route.ingress} · pathType {route.path_type or 'unset'}"),
+            )
+        )
         field_path = route_field_path(route.host, route.path)
         wrong = _first(route_refs, f"Ingress/{route.ingress}", field_path)
         backend = f"svc:{route.service}"
         if backend not in nodes:
-            backend = add(Node(f"missing:svc:{route.service}", "service", redact(route.service),
-                              "Service · not in the release", missing=True))
+            backend = add(
+                Node(
+                    f"missing:svc:{route.service}",
+                    "service",
+                    redact(route.service),
+                    "Service · not in the release",
+                    missing=True,
+                )
+            )
         edges.append(Edge(path_id, backend, redact(route.port_label), wrong))
 
     for service in topology.services:
         wrong = _first(service_refs, service.ref)
         selected = topology.workloads_selected_by(service)
         if service.selector and not selected:
-            missing = add(Node(f"missing:pods:{service.name}", "workload", "no pods",
-                               redact("selector " + ", ".join(f"{k}={v}" for k, v in service.selector.items())),
-                               missing=True))
+            missing = add(
+                Node(
+                    f"missing:pods:{service.name}",
+                    "workload",
+                    "no pods",
+                    redact("selector " + ", ".join(f"{k}={v}" for k, v in service.selector.items())),
+                    missing=True,
+                )
+            )
             edges.append(Edge(f"svc:{service.name}", missing, "selects", wrong))
         for workload in selected:
             edges.append(Edge(f"svc:{service.name}", f"wl:{workload.ref}", "", wrong))
@@ -157,36 +207,82 @@ def build_graph(topology: Topology, findings: dict[str, list[Finding]], matcher:
         wrong = _first(transporter_refs, workload.ref)
         source = f"wl:{workload.ref}"
         if var.secret_name is not None:
-            target_id = add(Node(f"secret:{var.secret_name}", "nats-service", redact(f"Secret/{var.secret_name}"),
-                                 redact(f"TRANSPORTER from key {var.secret_key}")))
+            target_id = add(
+                Node(
+                    f"secret:{var.secret_name}",
+                    "nats-service",
+                    redact(f"Secret/{var.secret_name}"),
+                    redact(f"TRANSPORTER from key {var.secret_key}"),
+                )
+            )
             edges.append(Edge(source, target_id, "TRANSPORTER", wrong))
             continue
         target = parse_transporter(var.value or "")
         if target is None:
-            target_id = add(Node("missing:transporter:invalid", "nats-service", "not a nats:// URL", missing=True))
+            target_id = add(
+                Node("missing:transporter:invalid", "nats-service", "not a nats:// URL", missing=True)
+            )
             edges.append(Edge(source, target_id, "TRANSPORTER", wrong))
             continue
         label = f"{target.scheme}:{target.port}"
         if topology.service(target.host) is not None:
             edges.append(Edge(source, f"svc:{target.host}", label, wrong))
         else:
-            target_id = add(Node(f"missing:svc:{target.host}", "nats-service", redact(target.host),
-                                 f"no such Service (port {target.port})", missing=True))
+            target_id = add(
+                Node(
+                    f"missing:svc:{target.host}",
+                    "nats-service",
+                    redact(target.host),
+                    f"no such Service (port {target.port})",
+                    missing=True,
+                )
+            )
             edges.append(Edge(source, target_id, label, wrong))
     # ids carry names and hosts too (a host may be anything a values file holds): masked like the labels
-    return Graph(tuple(replace(n, id=redact(n.id)) for n in nodes.values()),
-                 tuple(replace(e, source=redact(e.source), target=redact(e.target),
-                               wrong=replace(e.wrong, message=redact(e.wrong.message)) if e.wrong else None)
-                       for e in edges))
+    return Graph(
+        tuple(replace(n, id=redact(n.id)) for n in nodes.values()),
+        tuple(
+            replace(
+                e,
+                source=redact(e.source),
+                target=redact(e.target),
+                wrong=replace(e.wrong, message=redact(e.wrong.message)) if e.wrong else None,
+            )
+            for e in edges
+        ),
+    )
 
 
 def graph_dict(graph: Graph) -> dict[str, Any]:
     """The graph as plain data for the report model (``cases[].graph``); built field by field, since
     ``dataclasses.asdict`` alone would cost more than the reports' budget (bench/reports_cost.py)."""
     return {
-        "nodes": [{"id": n.id, "column": n.column, "label": n.label, "detail": n.detail, "component": n.component,
-                   "stream_hub": n.stream_hub, "missing": n.missing} for n in graph.nodes],
-        "edges": [{"source": e.source, "target": e.target, "label": e.label,
-                   "wrong": {"rule_id": e.wrong.rule_id, "index": e.wrong.index, "severity": e.wrong.severity,
-                             "message": e.wrong.message} if e.wrong else None} for e in graph.edges],
+        "nodes": [
+            {
+                "id": n.id,
+                "column": n.column,
+                "label": n.label,
+                "detail": n.detail,
+                "component": n.component,
+                "stream_hub": n.stream_hub,
+                "missing": n.missing,
+            }
+            for n in graph.nodes
+        ],
+        "edges": [
+            {
+                "source": e.source,
+                "target": e.target,
+                "label": e.label,
+                "wrong": {
+                    "rule_id": e.wrong.rule_id,
+                    "index": e.wrong.index,
+                    "severity": e.wrong.severity,
+                    "message": e.wrong.message,
+                }
+                if e.wrong
+                else None,
+            }
+            for e in graph.edges
+        ],
     }

@@ -30,9 +30,14 @@ def _properties(parent: ET.Element, findings: list[Finding]) -> None:
         return
     props = ET.SubElement(parent, "properties")
     for finding in failed:
-        for name, value in (("finding", finding.message), ("expected", finding.expected), ("found", finding.found),
-                            ("resource", finding.resource), ("field_path", finding.field_path),
-                            ("location", str(finding.location) if finding.location else "")):
+        for name, value in (
+            ("finding", finding.message),
+            ("expected", finding.expected),
+            ("found", finding.found),
+            ("resource", finding.resource),
+            ("field_path", finding.field_path),
+            ("location", str(finding.location) if finding.location else ""),
+        ):
             if value:
                 ET.SubElement(props, "property", name=name, value=value)
 
@@ -64,8 +69,12 @@ def junit_xml(suites: list[JUnitSuite], *, strict: bool) -> str:
                 text = "\n".join(f.detail() for f in failed)
                 if meta is not None:
                     text += f"\ncontract: {meta.contract}\nfix: {meta.fix}"
-                failure = ET.SubElement(case, "error" if kind == "errors" else "failure",
-                                        message=failed[0].one_line(), type=failed[0].severity.value)
+                failure = ET.SubElement(
+                    case,
+                    "error" if kind == "errors" else "failure",
+                    message=failed[0].one_line(),
+                    type=failed[0].severity.value,
+                )
                 failure.text = text
         for key, value in counts.items():
             element.set(key, str(value))

@@ -48,6 +48,8 @@ def pod_timeline_dict(timeline: PodTimeline) -> dict[str, Any]:
         "peak": timeline.peak,
         "peak_pods": list(timeline.peak_pods),
         "replaced": timeline.replaced,
-        "points": [{"t": round(t, 2), "count": count, "event": event, "pod": pod}
-                   for t, count, event, pod in timeline.points],
+        "points": [
+            {"t": round(t, 2), "count": count, "event": event, "pod": pod}
+            for t, count, event, pod in timeline.points
+        ],
     }

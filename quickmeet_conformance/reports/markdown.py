@@ -9,7 +9,15 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from .html import COLUMN_ORDER, COLUMN_TITLE, OK_EDGE, SEVERITY_COLOUR, SHOWN_ORDER, summary_counts
+from .html import (
+    COLUMN_ORDER,
+    COLUMN_TITLE,
+    OK_EDGE,
+    SEVERITY_COLOUR,
+    SHOWN_ORDER,
+    shared_diagrams,
+    summary_counts,
+)
 from .matrix import (
     MARKS,
     case_anchor,
@@ -17,6 +25,7 @@ from .matrix import (
     failed_findings,
     finding_anchor,
     rule_anchor,
+    shown_finding,
     shown_verdict,
     verdict_matrix,
     where,
@@ -31,8 +40,15 @@ def _mark(verdict: str) -> str:
 
 def _cell(text: Any) -> str:
     """Text safe inside a table cell or a list item (no pipes, no line breaks, no raw HTML)."""
-    return (str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("|", "\\|")
-            .replace("\r", "").replace("\n", "<br>"))
+    return (
+        str(text)
+        .replace("&", "&amp;")
+        .replace("<", "&lt;")
+        .replace(">", "&gt;")
+        .replace("|", "\\|")
+        .replace("\r", "")
+        .replace("\n", "<br>")
+    )
 
 
 def _code(text: Any) -> str:
@@ -43,8 +59,14 @@ def _code(text: Any) -> str:
 
 def _mermaid_text(text: Any) -> str:
     """A Mermaid label in double quotes: quotes and angle brackets as Mermaid entity codes."""
-    return (str(text).replace("#", "#35;").replace('"', "#quot;").replace("<", "#lt;").replace(">", "#gt;")
-            .replace("\n", " "))
+    return (
+        str(text)
+        .replace("#", "#35;")
+        .replace('"', "#quot;")
+        .replace("<", "#lt;")
+        .replace(">", "#gt;")
+        .replace("\n", " ")
+    )
 
 
 def mermaid_flowchart(graph: dict[str, Any]) -> str:
@@ -57,7 +79,9 @@ def mermaid_flowchart(graph: dict[str, Any]) -> str:
         lines.append(f'  subgraph c{ci}["{_mermaid_text(COLUMN_TITLE[column])}"]')
         for node in nodes:
             details = " · ".join(d for d in str(node["detail"]).split(" · ") if d)
-            label = _mermaid_text(node["label"]) + (f"<br/><small>{_mermaid_text(details)}</small>" if details else "")
+            label = _mermaid_text(node["label"]) + (
+                f"<br/><small>{_mermaid_text(details)}</small>" if details else ""
+            )
             if node["stream_hub"]:
                 label += "<br/><b>stream-hub · max 1</b>"
             lines.append(f'    {ids[node["id"]]}["{label}"]')
@@ -81,8 +105,11 @@ def mermaid_flowchart(graph: dict[str, Any]) -> str:
     lines.append("  classDef streamhub fill:#fbefff,stroke:#8250df,stroke-width:3px")
     lines.append(f"  classDef missing fill:#fff5f5,stroke:{SEVERITY_COLOUR['error']},stroke-dasharray:5 3")
     lines.append("  classDef nats fill:#ddf4ff,stroke:#57606a")
-    for cls, match in (("streamhub", lambda n: n["stream_hub"]), ("missing", lambda n: n["missing"]),
-                       ("nats", lambda n: n["column"] in ("nats-service", "nats") and not n["missing"])):
+    for cls, match in (
+        ("streamhub", lambda n: n["stream_hub"]),
+        ("missing", lambda n: n["missing"]),
+        ("nats", lambda n: n["column"] in ("nats-service", "nats") and not n["missing"]),
+    ):
         members = [ids[n["id"]] for n in graph["nodes"] if match(n)]
         if members:
             lines.append(f"  class {','.join(members)} {cls}")
@@ -93,40 +120,63 @@ def _anchor(anchor_id: str) -> str:
     return f'<a id="{anchor_id}"></a>'
 
 
-def finding_md(finding: dict[str, Any], anchor_id: str) -> list[str]:
-    shown = "error" if finding["verdict"] == "error" else "fail" if finding["severity"] == "error" else "warn"
+def finding_md(finding: dict[str, Any], anchor_id: str, shown: str) -> list[str]:
+    """One failed finding, marked by ``shown``: its status in the run (``matrix.shown_finding``)."""
     icon = ICON[shown]
     out = [f"{_anchor(anchor_id)}{icon} **{_cell(finding['message'])}**", ""]
-    resource = (finding.get("resource") or "") + (f".{finding['field_path']}" if finding.get("field_path") else "")
-    for name, value in [("expected", finding.get("expected")), ("found", finding.get("found")),
-                        ("resource", resource), ("where", where(finding)), *(finding.get("evidence") or [])]:
+    resource = (finding.get("resource") or "") + (
+        f".{finding['field_path']}" if finding.get("field_path") else ""
+    )
+    for name, value in [
+        ("expected", finding.get("expected")),
+        ("found", finding.get("found")),
+        ("resource", resource),
+        ("where", where(finding)),
+        *(finding.get("evidence") or []),
+    ]:
         if value:
             out.append(f"- {_cell(name)}: {_code(value)}")
     out.append("")
     return out
 
 
-def rules_md(owner_id: str, rules: list[dict[str, Any]]) -> list[str]:
+def rules_md(owner_id: str, rules: list[dict[str, Any]], *, strict: bool = False) -> list[str]:
     out, passing = [], []
-    for rule in sorted(rules, key=lambda r: SHOWN_ORDER.get(shown_verdict(r), 9)):
-        verdict = shown_verdict(rule)
+    for rule in sorted(rules, key=lambda r: SHOWN_ORDER.get(shown_verdict(r, strict=strict), 9)):
+        verdict = shown_verdict(rule, strict=strict)
         if verdict in ("pass", "skip"):
-            reason = rule["findings"][0]["message"] if verdict == "skip" and rule["findings"] else rule["title"]
-            passing.append(f"| {_anchor(rule_anchor(owner_id, rule['id']))}{_mark(verdict)} | `{rule['id']}` | "
-                           f"{_cell(reason)} |")
+            reason = (
+                rule["findings"][0]["message"] if verdict == "skip" and rule["findings"] else rule["title"]
+            )
+            passing.append(
+                f"| {_anchor(rule_anchor(owner_id, rule['id']))}{_mark(verdict)} | `{rule['id']}` | "
+                f"{_cell(reason)} |"
+            )
             continue
-        out += [f"{_anchor(rule_anchor(owner_id, rule['id']))}**{_mark(verdict)} `{rule['id']}`**: "
-                f"{_cell(rule['title'])}. Fix: {_cell(rule['fix'])}", ""]
+        out += [
+            f"{_anchor(rule_anchor(owner_id, rule['id']))}**{_mark(verdict)} `{rule['id']}`**: "
+            f"{_cell(rule['title'])}. Fix: {_cell(rule['fix'])}",
+            "",
+        ]
         for i, finding in enumerate(failed_findings(rule)):
-            out += finding_md(finding, finding_anchor(owner_id, rule["id"], i))
+            shown = shown_finding(finding, rule["id"], strict=strict)
+            out += finding_md(finding, finding_anchor(owner_id, rule["id"], i), shown)
     if passing:
-        out += [f"<details><summary>{len(passing)} rules pass or do not apply</summary>", "",
-                "| verdict | rule | |", "|---|---|---|", *passing, "", "</details>", ""]
+        out += [
+            f"<details><summary>{len(passing)} rules pass or do not apply</summary>",
+            "",
+            "| verdict | rule | |",
+            "|---|---|---|",
+            *passing,
+            "",
+            "</details>",
+            "",
+        ]
     return out
 
 
-def matrix_md(cases: list[dict[str, Any]]) -> list[str]:
-    matrix = verdict_matrix(cases)
+def matrix_md(cases: list[dict[str, Any]], *, strict: bool = False) -> list[str]:
+    matrix = verdict_matrix(cases, strict=strict)
     columns = [(v, h) for v in matrix.values_files for h in matrix.helms]
     header = "| rule | " + " | ".join(f"{_cell(v)}<br>{_cell(h)}" for v, h in columns) + " |"
     lines = [header, "|---|" + "---|" * len(columns)]
@@ -139,18 +189,38 @@ def matrix_md(cases: list[dict[str, Any]]) -> list[str]:
     return lines + [""]
 
 
-def case_md(case: dict[str, Any]) -> list[str]:
+def case_md(
+    case: dict[str, Any], *, strict: bool = False, drawn_by: str | None = None, helms: list[str] | None = None
+) -> list[str]:
+    """One release: heading, its Mermaid diagram (or a link to the identical one another helm drew), rules."""
     chart = case["chart"]
-    out = [f"{_anchor(case_anchor(case['id']))}", "",
-           f"### {_mark(case_verdict(case))} {_cell(case['values_file'])} @ {_cell(case['id'].rsplit('@', 1)[-1])}", "",
-           f"chart {_cell(chart['name'])} {_cell(chart['version'])} (app {_cell(chart['app_version'])}), release "
-           f"{_cell(case['release'])} in {_cell(case['namespace'])}", ""]
+    out = [
+        f"{_anchor(case_anchor(case['id']))}",
+        "",
+        f"### {_mark(case_verdict(case, strict=strict))} {_cell(case['values_file'])} "
+        f"@ {_cell(case['id'].rsplit('@', 1)[-1])}",
+        "",
+        f"chart {_cell(chart['name'])} {_cell(chart['version'])} (app {_cell(chart['app_version'])}), release "
+        f"{_cell(case['release'])} in {_cell(case['namespace'])}",
+        "",
+    ]
     if case.get("input_error"):
         return out + [f"{ICON['error']} {_cell(case['input_error'])}", ""]
-    if case.get("graph"):
-        out += ["```mermaid", mermaid_flowchart(case["graph"]), "```", "",
-                "Dotted coloured arrows are wrong: red for an error finding, amber for a warning.", ""]
-    return out + rules_md(case["id"], case["rules"])
+    if case.get("graph") and drawn_by not in (None, case["id"]):
+        helm = drawn_by.rsplit("@", 1)[-1]
+        out += [f"Topology identical to [{helm}'s render](#{case_anchor(drawn_by)}), drawn there once.", ""]
+    elif case.get("graph"):
+        if helms and len(helms) > 1:
+            out += [f"**Topology · {', '.join(helms)}** (identical renders, drawn once)", ""]
+        out += [
+            "```mermaid",
+            mermaid_flowchart(case["graph"]),
+            "```",
+            "",
+            "Dotted coloured arrows are wrong: red for an error finding, amber for a warning.",
+            "",
+        ]
+    return out + rules_md(case["id"], case["rules"], strict=strict)
 
 
 def plan_md(plan: dict[str, Any]) -> list[str]:
@@ -159,31 +229,44 @@ def plan_md(plan: dict[str, Any]) -> list[str]:
     out += ["| action | resource | field changes |", "|---|---|---|"]
     for action in ("created", "deleted", "changed"):
         for item in plan.get(action) or []:
-            changes = "<br>".join(f"{_code(c['path'])}: {_cell(c['old'])} → {_cell(c['new'])}"
-                                  for c in item.get("changes") or [])
+            changes = "<br>".join(
+                f"{_code(c['path'])}: {_cell(c['old'])} → {_cell(c['new'])}"
+                for c in item.get("changes") or []
+            )
             out.append(f"| {action} | `{item['kind']}/{item['name']}` | {changes} |")
     unchanged = plan.get("unchanged") or []
     if unchanged:
-        out.append(f"| unchanged | {len(unchanged)}: " + ", ".join(f"`{i['kind']}/{i['name']}`" for i in unchanged)
-                   + " | |")
+        out.append(
+            f"| unchanged | {len(unchanged)}: "
+            + ", ".join(f"`{i['kind']}/{i['name']}`" for i in unchanged)
+            + " | |"
+        )
     return out + [""]
 
 
-def upgrade_md(upgrade: dict[str, Any]) -> list[str]:
-    shown = {shown_verdict(r) for r in upgrade["rules"]}
-    verdict = "error" if upgrade.get("input_error") else next((v for v in ("error", "fail", "warn") if v in shown),
-                                                              "pass")
+def upgrade_md(upgrade: dict[str, Any], *, strict: bool = False) -> list[str]:
+    shown = {shown_verdict(r, strict=strict) for r in upgrade["rules"]}
+    verdict = (
+        "error"
+        if upgrade.get("input_error")
+        else next((v for v in ("error", "fail", "warn") if v in shown), "pass")
+    )
     frm, to = upgrade["from"], upgrade["to"]
     owner = "upgrade-" + upgrade["id"]
-    out = [_anchor(case_anchor(owner)), "",
-           f"### {_mark(verdict)} {_cell(upgrade['pair'])} @ {_cell(upgrade['id'].rsplit('@', 1)[-1])}", "",
-           f"{_cell(frm['values'])} ({_cell(frm['chart']['name'])} {_cell(frm['chart']['version'])}) → "
-           f"{_cell(to['values'])} ({_cell(to['chart']['name'])} {_cell(to['chart']['version'])})", ""]
+    out = [
+        _anchor(case_anchor(owner)),
+        "",
+        f"### {_mark(verdict)} {_cell(upgrade['pair'])} @ {_cell(upgrade['id'].rsplit('@', 1)[-1])}",
+        "",
+        f"{_cell(frm['values'])} ({_cell(frm['chart']['name'])} {_cell(frm['chart']['version'])}) → "
+        f"{_cell(to['values'])} ({_cell(to['chart']['name'])} {_cell(to['chart']['version'])})",
+        "",
+    ]
     if upgrade.get("input_error"):
         out += [f"{ICON['error']} {_cell(upgrade['input_error'])}", ""]
     if upgrade.get("plan"):
         out += plan_md(upgrade["plan"])
-    return out + rules_md(owner, upgrade["rules"])
+    return out + rules_md(owner, upgrade["rules"], strict=strict)
 
 
 def hub_chart_md(hub: dict[str, Any]) -> list[str]:
@@ -195,15 +278,30 @@ def hub_chart_md(hub: dict[str, Any]) -> list[str]:
     counts = ", ".join(str(int(p["count"])) for p in points)
     top = max([int(p["count"]) for p in points] + [2]) + 1
     title = _mermaid_text(f"stream-hub pods at once (limit 1) during {hub['description']}")
-    return ["```mermaid", "xychart-beta", f'  title "{title}"', f"  x-axis [{labels}]",
-            f'  y-axis "pods" 0 --> {top}', f"  bar [{counts}]", f"  line [{', '.join('1' for _ in points)}]",
-            "```", ""]
+    return [
+        "```mermaid",
+        "xychart-beta",
+        f'  title "{title}"',
+        f"  x-axis [{labels}]",
+        f'  y-axis "pods" 0 --> {top}',
+        f"  bar [{counts}]",
+        f"  line [{', '.join('1' for _ in points)}]",
+        "```",
+        "",
+    ]
 
 
-def live_md(case: dict[str, Any]) -> list[str]:
-    failed = any(shown_verdict(r) in ("fail", "error") for r in case["rules"]) or case.get("rollout_error")
+def live_md(case: dict[str, Any], *, strict: bool = False) -> list[str]:
+    failed = any(shown_verdict(r, strict=strict) in ("fail", "error") for r in case["rules"]) or case.get(
+        "rollout_error"
+    )
     owner = "live-" + case["id"]
-    out = [_anchor(case_anchor(owner)), "", f"### {_mark('fail' if failed else 'pass')} {_cell(case['label'])}", ""]
+    out = [
+        _anchor(case_anchor(owner)),
+        "",
+        f"### {_mark('fail' if failed else 'pass')} {_cell(case['label'])}",
+        "",
+    ]
     if case.get("rollout_error"):
         out += [f"{ICON['error']} {_cell(case['rollout_error'])}", ""]
     hub = case.get("stream_hub")
@@ -214,32 +312,42 @@ def live_md(case: dict[str, Any]) -> list[str]:
     times = list(case.get("log_times") or [])
     if lines:
         out += ["<details><summary>Rollout timeline</summary>", "", "| t | step |", "|---:|---|"]
-        out += [f"| {f'+{times[i]:.1f}s' if i < len(times) else ''} | {_cell(line)} |" for i, line in enumerate(lines)]
+        out += [
+            f"| {f'+{times[i]:.1f}s' if i < len(times) else ''} | {_cell(line)} |"
+            for i, line in enumerate(lines)
+        ]
         out += ["", "</details>", ""]
-    return out + rules_md(owner, case["rules"])
+    return out + rules_md(owner, case["rules"], strict=strict)
 
 
 def markdown_report(report: dict[str, Any], *, title: str = "QuickMeet.Chat conformance") -> str:
     cases = report.get("cases") or []
     upgrades = report.get("upgrades") or []
     live = (report.get("live") or {}).get("cases") or []
+    strict = bool(report.get("strict"))  # the run's: what a status missing from the model is judged under
     counts = summary_counts(cases)
     summary = ", ".join(f"{n} {_mark(v)}" for v, n in sorted(counts.items()))
-    out = [f"## {title}", "",
-           f"{report.get('tool', '')} {report.get('version', '')}: {len(cases)} static case(s)"
-           f"{' (' + summary + ')' if summary else ''}, {len(upgrades)} upgrade(s), {len(live)} live case(s)", ""]
+    out = [
+        f"## {title}",
+        "",
+        f"{report.get('tool', '')} {report.get('version', '')}: {len(cases)} static case(s)"
+        f"{' (' + summary + ')' if summary else ''}, {len(upgrades)} upgrade(s), {len(live)} live case(s)",
+        "",
+    ]
     if cases:
         out += ["### Verdicts: rules × values files × helm", "", "Each cell links to its finding.", ""]
-        out += matrix_md(cases)
+        out += matrix_md(cases, strict=strict)
         out += ["### Releases", ""]
+        drawn_by, helms = shared_diagrams(cases)
         for case in cases:
-            out += case_md(case)
+            owner = drawn_by.get(case["id"])
+            out += case_md(case, strict=strict, drawn_by=owner, helms=helms.get(case["id"]))
     if upgrades:
         out += ["### Upgrades", ""]
         for upgrade in upgrades:
-            out += upgrade_md(upgrade)
+            out += upgrade_md(upgrade, strict=strict)
     if live:
         out += ["### Live cases", ""]
         for case in live:
-            out += live_md(case)
+            out += live_md(case, strict=strict)
     return re.sub(r"\n{3,}", "\n\n", "\n".join(out)).rstrip("\n") + "\n"

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
+from ..findings import Finding, Severity, Verdict, status_of
+
 # Display marks: a failed warning-severity rule shows as WARN (it fails the run only with --strict).
 MARKS = {"pass": "PASS", "fail": "FAIL", "warn": "WARN", "skip": "SKIP", "error": "ERROR", "none": "-"}
 
@@ -30,14 +32,29 @@ def failed_findings(rule: dict[str, Any]) -> list[dict[str, Any]]:
     return [f for f in rule["findings"] if f["verdict"] in ("fail", "error")]
 
 
-def shown_verdict(rule: dict[str, Any]) -> str:
-    """The rule's status in the run (the report model's ``status``: WARN is a failure that blocks nothing)."""
+def _findings_of(rule: dict[str, Any]) -> list[Finding]:
+    """A rule's findings back from the model, as much of them as a status needs (verdict and severity)."""
+    return [
+        Finding(rule["id"], Verdict(f["verdict"]), str(f["message"]), severity=Severity(f["severity"]))
+        for f in rule["findings"]
+    ]
+
+
+def shown_verdict(rule: dict[str, Any], *, strict: bool = False) -> str:
+    """The rule's status in the run: the report model's ``status`` (WARN is a failure that blocks nothing);
+    for a model without one (a report written before statuses were recorded), ``status_of`` of its findings
+    under the run's ``strict``, never a judgement of the severities here."""
     if rule.get("status"):
         return str(rule["status"])
-    verdict = rule["verdict"]
-    if verdict == "fail" and all(f["severity"] != "error" for f in failed_findings(rule)):
-        return "warn"
-    return verdict
+    found = _findings_of(rule)
+    return status_of(found, strict=strict).value if found else str(rule["verdict"])
+
+
+def shown_finding(finding: dict[str, Any], rule_id: str, *, strict: bool = False) -> str:
+    """One finding's status in the run: the model's, else what ``status_of`` makes of it alone."""
+    if finding.get("status"):
+        return str(finding["status"])
+    return shown_verdict({"id": rule_id, "verdict": finding["verdict"], "findings": [finding]}, strict=strict)
 
 
 def finding_anchor(case_id: str, rule_id: str, index: int) -> str:
@@ -89,7 +106,7 @@ def helm_label(case: dict[str, Any]) -> str:
     return str(case["id"]).rsplit("@", 1)[-1]
 
 
-def verdict_matrix(cases: list[dict[str, Any]]) -> Matrix:
+def verdict_matrix(cases: list[dict[str, Any]], *, strict: bool = False) -> Matrix:
     values_files: list[str] = []
     helms: list[str] = []
     rules: list[str] = []
@@ -100,7 +117,7 @@ def verdict_matrix(cases: list[dict[str, Any]]) -> Matrix:
         helms += [helm] if helm not in helms else []
         for rule in case["rules"]:
             rules += [rule["id"]] if rule["id"] not in rules else []
-            verdict = shown_verdict(rule)
+            verdict = shown_verdict(rule, strict=strict)
             failed = failed_findings(rule)
             if failed:
                 href, title = finding_anchor(case["id"], rule["id"], 0), str(failed[0]["message"])
@@ -112,15 +129,16 @@ def verdict_matrix(cases: list[dict[str, Any]]) -> Matrix:
         if case.get("input_error"):
             for rule_id in rules:
                 cells[(rule_id, str(case["values_file"]), helm_label(case))] = Cell(
-                    case["id"], rule_id, "error", case_anchor(case["id"]), str(case["input_error"]))
+                    case["id"], rule_id, "error", case_anchor(case["id"]), str(case["input_error"])
+                )
     return Matrix(tuple(values_files), tuple(helms), tuple(rules), cells)
 
 
-def case_verdict(case: dict[str, Any]) -> str:
+def case_verdict(case: dict[str, Any], *, strict: bool = False) -> str:
     """One word for a whole case: error (unreadable input), fail, warn or pass."""
     if case.get("input_error"):
         return "error"
-    shown = {shown_verdict(r) for r in case["rules"]}
+    shown = {shown_verdict(r, strict=strict) for r in case["rules"]}
     for verdict in ("error", "fail", "warn"):
         if verdict in shown:
             return verdict

@@ -24,14 +24,16 @@ def finding_dict(finding: Finding) -> dict[str, Any]:
         "resource": finding.resource,
         "field_path": finding.field_path,
         "location": {"file": loc.file, "key_path": loc.key_path, "line": loc.line, "column": loc.column}
-        if loc is not None else None,
+        if loc is not None
+        else None,
         "evidence": [list(item) for item in finding.evidence],
     }
 
 
 def rules_dict(findings: dict[str, list[Finding]], *, strict: bool = False) -> list[dict[str, Any]]:
     """Each rule a case was judged by: its metadata, verdict, status in this run (``warn``: failed without
-    blocking it), and the findings other than the plain pass."""
+    blocking it), and the findings other than the plain pass, each with its own status in this run (a
+    warning-severity finding of a rule that fails on an error one is still ``warn`` unless strict)."""
     rules = []
     for rule_id, found in findings.items():
         meta = RULES[rule_id]
@@ -45,7 +47,11 @@ def rules_dict(findings: dict[str, list[Finding]], *, strict: bool = False) -> l
                 "fix": meta.fix,
                 "verdict": verdict_of(found).value,
                 "status": status_of(found, strict=strict).value,
-                "findings": [finding_dict(f) for f in found if f.verdict != Verdict.PASS or f.message != meta.title],
+                "findings": [
+                    {**finding_dict(f), "status": status_of((f,), strict=strict).value}
+                    for f in found
+                    if f.verdict != Verdict.PASS or f.message != meta.title
+                ],
             }
         )
     return rules
@@ -57,8 +63,12 @@ def case_dict(result: CaseResult, *, strict: bool = False) -> dict[str, Any]:
     return {
         "id": case.id,
         "values_file": case.values_path,
-        "chart": {"name": case.chart.name, "version": case.chart.version, "app_version": case.chart.app_version,
-                  "source": case.chart.spec},
+        "chart": {
+            "name": case.chart.name,
+            "version": case.chart.version,
+            "app_version": case.chart.app_version,
+            "source": case.chart.spec,
+        },
         "helm": {"path": case.renderer.helm.path, "version": case.renderer.helm.version},
         "kube_version": case.options.kube_version,
         "release": case.release,
@@ -66,12 +76,16 @@ def case_dict(result: CaseResult, *, strict: bool = False) -> dict[str, Any]:
         "input_error": result.input_error,
         "rules": rules,
         "graph": graph_dict(build_graph(result.topology, result.findings, case.matcher, result.redactor.text))
-        if result.topology is not None else None,
+        if result.topology is not None
+        else None,
     }
 
 
 def report_dict(
-    results: list[CaseResult], extra_sections: dict[str, Any] | None = None, *, strict: bool = False,
+    results: list[CaseResult],
+    extra_sections: dict[str, Any] | None = None,
+    *,
+    strict: bool = False,
 ) -> dict[str, Any]:
     report: dict[str, Any] = {
         "tool": "quickmeet-conformance",

@@ -14,8 +14,12 @@ from pathlib import Path
 from ..resources import bundled
 from ..rules.engine import RULES, Rule, rules_for_lane
 
-LANES = (("static", "Static rules (render time)"), ("upgrade", "Upgrade rules (render time)"),
-         ("live", "Live rules (a cluster)"), ("probes", "Probe rules (the bus and the WebSocket of a running release)"))
+LANES = (
+    ("static", "Static rules (render time)"),
+    ("upgrade", "Upgrade rules (render time)"),
+    ("live", "Live rules (a cluster)"),
+    ("probes", "Probe rules (the bus and the WebSocket of a running release)"),
+)
 
 
 def all_rules() -> list[Rule]:
@@ -41,22 +45,38 @@ def _md(text: str) -> str:
 
 def rules_markdown() -> str:
     rules = all_rules()
-    out = ["# Conformance rules", "",
-           "Generated from the rule registry by `python -m quickmeet_conformance.reports.rules_doc docs/rules.md`;",
-           "do not edit by hand. `conformance explain RULE` prints the same in a terminal. SARIF results link",
-           "here (`helpUri`).", ""]
+    out = [
+        "# Conformance rules",
+        "",
+        "Generated from the rule registry by `python -m quickmeet_conformance.reports.rules_doc docs/rules.md`;",
+        "do not edit by hand. `conformance explain RULE` prints the same in a terminal. SARIF results link",
+        "here (`helpUri`).",
+        "",
+    ]
     for lane, title in LANES:
         members = sorted((r for r in rules if r.lane == lane), key=lambda r: r.id)  # not import order
         if not members:
             continue
         out += [f"## {title}", "", "| rule | severity | checks |", "|---|---|---|"]
-        out += [f"| [`{r.id}`](#{rule_anchor(r.id)}) | {r.severity.value} | {_md(r.title)} |" for r in members]
+        out += [
+            f"| [`{r.id}`](#{rule_anchor(r.id)}) | {r.severity.value} | {_md(r.title)} |" for r in members
+        ]
         out.append("")
         for r in members:
-            out += [f'<a id="{rule_anchor(r.id)}"></a>', "", f"### `{r.id}`", "",
-                    f"**Checks:** {_md(r.title)}", "", f"**Severity:** {r.severity.value} · **lane:** {r.lane} · "
-                    f"**basis:** {_md(r.basis)}", "", f"**Contract:** {_md(r.contract)}", "", f"**Fix:** {_md(r.fix)}",
-                    ""]
+            out += [
+                f'<a id="{rule_anchor(r.id)}"></a>',
+                "",
+                f"### `{r.id}`",
+                "",
+                f"**Checks:** {_md(r.title)}",
+                "",
+                f"**Severity:** {r.severity.value} · **lane:** {r.lane} · **basis:** {_md(r.basis)}",
+                "",
+                f"**Contract:** {_md(r.contract)}",
+                "",
+                f"**Fix:** {_md(r.fix)}",
+                "",
+            ]
     return "\n".join(out).rstrip("\n") + "\n"
 
 

@@ -13,8 +13,9 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from collections.abc import Iterable
 from pathlib import Path, PurePosixPath
-from typing import Any, Iterable
+from typing import Any
 from urllib.parse import quote
 
 from .. import __version__
@@ -59,12 +60,18 @@ def rule_descriptor(rule_obj: Rule) -> dict[str, Any]:
         "id": rule_obj.id,
         "name": rule_name(rule_obj.id),
         "shortDescription": {"text": rule_obj.title},
-        "fullDescription": {"text": f"{rule_obj.title}. Contract: {rule_obj.contract} (basis: {rule_obj.basis})."},
+        "fullDescription": {
+            "text": f"{rule_obj.title}. Contract: {rule_obj.contract} (basis: {rule_obj.basis})."
+        },
         "help": {"text": text, "markdown": markdown},
         "helpUri": rules_doc_uri(rule_obj.id),
         "defaultConfiguration": {"level": _LEVEL[rule_obj.severity]},
-        "properties": {"contract": rule_obj.contract, "basis": rule_obj.basis, "lane": rule_obj.lane,
-                       "tags": ["conformance", rule_obj.lane]},
+        "properties": {
+            "contract": rule_obj.contract,
+            "basis": rule_obj.basis,
+            "lane": rule_obj.lane,
+            "tags": ["conformance", rule_obj.lane],
+        },
     }
 
 
@@ -105,7 +112,9 @@ def _locations(result: CaseResult, finding: Finding, base_dir: Path) -> tuple[di
         physical = _physical(artifact_location(template_path(result.case.chart, loc.file), base_dir))
         on_template = True
     elif loc is not None:  # the values file, or the layer of layered values that set the key
-        physical = _physical(artifact_location(loc.file, base_dir) if loc.file else values_loc, loc.line, loc.column)
+        physical = _physical(
+            artifact_location(loc.file, base_dir) if loc.file else values_loc, loc.line, loc.column
+        )
         on_template = False
     else:  # a finding about the values file as a whole (or one the rule could not place)
         physical = _physical(values_loc)
@@ -113,7 +122,9 @@ def _locations(result: CaseResult, finding: Finding, base_dir: Path) -> tuple[di
     location: dict[str, Any] = {"physicalLocation": physical}
     if finding.resource:
         name = finding.resource + (f".{finding.field_path}" if finding.field_path else "")
-        location["logicalLocations"] = [{"name": finding.resource, "fullyQualifiedName": name, "kind": "resource"}]
+        location["logicalLocations"] = [
+            {"name": finding.resource, "fullyQualifiedName": name, "kind": "resource"}
+        ]
     return location, on_template
 
 
@@ -131,7 +142,10 @@ def _fingerprint(*parts: str) -> str:
 
 
 def _results(
-    results: Iterable[CaseResult], rule_index: dict[str, int], base_dir: Path, strict: bool,
+    results: Iterable[CaseResult],
+    rule_index: dict[str, int],
+    base_dir: Path,
+    strict: bool,
 ) -> list[dict[str, Any]]:
     merged: dict[str, dict[str, Any]] = {}
     for result in results:
@@ -141,8 +155,17 @@ def _results(
                 if not finding.failed:
                     continue
                 location, on_template = _locations(result, finding, base_dir)
-                key = json.dumps([rule_id, result.case.values_path, str(result.case.chart.path),
-                                  finding.detail(), location, finding.verdict.value], sort_keys=True)
+                key = json.dumps(
+                    [
+                        rule_id,
+                        result.case.values_path,
+                        str(result.case.chart.path),
+                        finding.detail(),
+                        location,
+                        finding.verdict.value,
+                    ],
+                    sort_keys=True,
+                )
                 if key in merged:
                     if helm not in merged[key]["properties"]["helm"]:
                         merged[key]["properties"]["helm"].append(helm)
@@ -154,51 +177,79 @@ def _results(
                     "message": {"text": finding.detail()},
                     "locations": [location],
                     "partialFingerprints": {
-                        "qmcFinding/v1": _fingerprint(rule_id, result.case.values_path, finding.message,
-                                                      finding.resource, finding.field_path),
+                        "qmcFinding/v1": _fingerprint(
+                            rule_id,
+                            result.case.values_path,
+                            finding.message,
+                            finding.resource,
+                            finding.field_path,
+                        ),
                     },
                     "properties": {
                         "verdict": finding.verdict.value,
                         "valuesFile": result.case.values_path,
                         "chart": result.case.chart.label,
                         "helm": [helm],
-                        **{k: v for k, v in (("expected", finding.expected), ("found", finding.found),
-                                             ("resource", finding.resource), ("fieldPath", finding.field_path),
-                                             ("keyPath", finding.location.key_path if finding.location else ""))
-                           if v},
+                        **{
+                            k: v
+                            for k, v in (
+                                ("expected", finding.expected),
+                                ("found", finding.found),
+                                ("resource", finding.resource),
+                                ("fieldPath", finding.field_path),
+                                ("keyPath", finding.location.key_path if finding.location else ""),
+                            )
+                            if v
+                        },
                     },
                 }
                 if on_template:  # the values file that made the chart render it
-                    entry["relatedLocations"] = [{
-                        "id": 1,
-                        "physicalLocation": _physical(artifact_location(_values_file(result), base_dir)),
-                        "message": {"text": "values file rendered with this chart"},
-                    }]
+                    entry["relatedLocations"] = [
+                        {
+                            "id": 1,
+                            "physicalLocation": _physical(artifact_location(_values_file(result), base_dir)),
+                            "message": {"text": "values file rendered with this chart"},
+                        }
+                    ]
                 merged[key] = entry
     return list(merged.values())
 
 
-def _probe_results(probes: Iterable[ProbeResult], rule_index: dict[str, int], strict: bool) -> list[dict[str, Any]]:
+def _probe_results(
+    probes: Iterable[ProbeResult], rule_index: dict[str, int], strict: bool
+) -> list[dict[str, Any]]:
     """Probe findings sit at no file: their location is the probed URL (a logical location)."""
     entries = []
     for probe in probes:
         for finding in probe.findings:
             if finding.failed:
-                entries.append({
-                    "ruleId": finding.rule_id,
-                    "ruleIndex": rule_index[finding.rule_id],
-                    "level": level_of(finding, strict=strict),
-                    "message": {"text": finding.detail()},
-                    "locations": [{"logicalLocations": [{"name": probe.target, "fullyQualifiedName": probe.target,
-                                                         "kind": "url"}]}],
-                    "partialFingerprints": {"qmcFinding/v1": _fingerprint(finding.rule_id, probe.target,
-                                                                          finding.message, finding.resource)},
-                    "properties": {"verdict": finding.verdict.value, "target": probe.target},
-                })
+                entries.append(
+                    {
+                        "ruleId": finding.rule_id,
+                        "ruleIndex": rule_index[finding.rule_id],
+                        "level": level_of(finding, strict=strict),
+                        "message": {"text": finding.detail()},
+                        "locations": [
+                            {
+                                "logicalLocations": [
+                                    {"name": probe.target, "fullyQualifiedName": probe.target, "kind": "url"}
+                                ]
+                            }
+                        ],
+                        "partialFingerprints": {
+                            "qmcFinding/v1": _fingerprint(
+                                finding.rule_id, probe.target, finding.message, finding.resource
+                            )
+                        },
+                        "properties": {"verdict": finding.verdict.value, "target": probe.target},
+                    }
+                )
     return entries
 
 
-def _section_location(finding: dict[str, Any], chart_dir: str | None, base_dir: Path) -> dict[str, Any] | None:
+def _section_location(
+    finding: dict[str, Any], chart_dir: str | None, base_dir: Path
+) -> dict[str, Any] | None:
     """A report-model finding's location: its values key, or its chart template when the chart is a directory."""
     loc = finding.get("location") or {}
     file = str(loc.get("file") or "")
@@ -214,20 +265,29 @@ def _section_location(finding: dict[str, Any], chart_dir: str | None, base_dir: 
     location: dict[str, Any] = {"physicalLocation": physical}
     if finding.get("resource"):
         name = finding["resource"] + (f".{finding['field_path']}" if finding.get("field_path") else "")
-        location["logicalLocations"] = [{"name": finding["resource"], "fullyQualifiedName": name, "kind": "resource"}]
+        location["logicalLocations"] = [
+            {"name": finding["resource"], "fullyQualifiedName": name, "kind": "resource"}
+        ]
     return location
 
 
 def _section_cases(sections: dict[str, Any]) -> Iterable[tuple[str, dict[str, Any], str | None]]:
     """(lane, case, chart directory) for every upgrade pair and live case of the report model."""
     for upgrade in sections.get("upgrades") or []:
-        yield "upgrade", upgrade, str(((upgrade.get("to") or {}).get("chart") or {}).get("source") or "") or None
+        yield (
+            "upgrade",
+            upgrade,
+            str(((upgrade.get("to") or {}).get("chart") or {}).get("source") or "") or None,
+        )
     for case in (sections.get("live") or {}).get("cases") or []:
         yield "live", case, None
 
 
 def _section_results(
-    sections: dict[str, Any], rule_index: dict[str, int], base_dir: Path, strict: bool,
+    sections: dict[str, Any],
+    rule_index: dict[str, int],
+    base_dir: Path,
+    strict: bool,
 ) -> list[dict[str, Any]]:
     out = []
     for lane, case, chart_dir in _section_cases(sections):
@@ -238,37 +298,70 @@ def _section_results(
                 location = _section_location(finding, chart_dir, base_dir)
                 if location is None:
                     continue
-                as_finding = Finding(rule["id"], Verdict(finding["verdict"]), finding["message"],
-                                     Severity(finding["severity"]), finding.get("expected") or "",
-                                     finding.get("found") or "", finding.get("resource") or "",
-                                     finding.get("field_path") or "", _location_of(finding),
-                                     tuple((str(k), str(v)) for k, v in finding.get("evidence") or []))
-                out.append({
-                    "ruleId": rule["id"],
-                    "ruleIndex": rule_index[rule["id"]],
-                    "level": level_of(as_finding, strict=strict),
-                    "message": {"text": as_finding.detail()},
-                    "locations": [location],
-                    "partialFingerprints": {"qmcFinding/v1": _fingerprint(
-                        rule["id"], lane, str(case["id"]), finding["message"], finding.get("resource") or "",
-                        finding.get("field_path") or "")},
-                    "properties": {"verdict": finding["verdict"], "lane": lane, "case": str(case["id"]),
-                                   **{k: v for k, v in (("expected", finding.get("expected")),
-                                                        ("found", finding.get("found")),
-                                                        ("resource", finding.get("resource")),
-                                                        ("fieldPath", finding.get("field_path"))) if v}},
-                })
+                as_finding = Finding(
+                    rule["id"],
+                    Verdict(finding["verdict"]),
+                    finding["message"],
+                    Severity(finding["severity"]),
+                    finding.get("expected") or "",
+                    finding.get("found") or "",
+                    finding.get("resource") or "",
+                    finding.get("field_path") or "",
+                    _location_of(finding),
+                    tuple((str(k), str(v)) for k, v in finding.get("evidence") or []),
+                )
+                out.append(
+                    {
+                        "ruleId": rule["id"],
+                        "ruleIndex": rule_index[rule["id"]],
+                        "level": level_of(as_finding, strict=strict),
+                        "message": {"text": as_finding.detail()},
+                        "locations": [location],
+                        "partialFingerprints": {
+                            "qmcFinding/v1": _fingerprint(
+                                rule["id"],
+                                lane,
+                                str(case["id"]),
+                                finding["message"],
+                                finding.get("resource") or "",
+                                finding.get("field_path") or "",
+                            )
+                        },
+                        "properties": {
+                            "verdict": finding["verdict"],
+                            "lane": lane,
+                            "case": str(case["id"]),
+                            **{
+                                k: v
+                                for k, v in (
+                                    ("expected", finding.get("expected")),
+                                    ("found", finding.get("found")),
+                                    ("resource", finding.get("resource")),
+                                    ("fieldPath", finding.get("field_path")),
+                                )
+                                if v
+                            },
+                        },
+                    }
+                )
     return out
 
 
 def _location_of(finding: dict[str, Any]) -> Location | None:
     loc = finding.get("location")
-    return Location(loc["file"], loc.get("key_path") or "", loc.get("line"), loc.get("column")) if loc else None
+    return (
+        Location(loc["file"], loc.get("key_path") or "", loc.get("line"), loc.get("column")) if loc else None
+    )
 
 
 def sarif_log(
-    results: list[CaseResult], *, base_dir: str | os.PathLike[str] | None = None, setup_error: str | None = None,
-    sections: dict[str, Any] | None = None, strict: bool = False, probes: Iterable[ProbeResult] = (),
+    results: list[CaseResult],
+    *,
+    base_dir: str | os.PathLike[str] | None = None,
+    setup_error: str | None = None,
+    sections: dict[str, Any] | None = None,
+    strict: bool = False,
+    probes: Iterable[ProbeResult] = (),
 ) -> dict[str, Any]:
     """The SARIF log for ``results`` and the ``upgrades``/``live`` of ``sections`` (the report model);
     ``setup_error`` (the run stopped before any rule ran) and values files that could not be read become
@@ -277,8 +370,12 @@ def sarif_log(
     probes = list(probes)
     sections = sections or {}
     evaluated = {rule_id for r in results for rule_id in r.findings} | {p.rule_id for p in probes}
-    evaluated |= {rule["id"] for _, case, _ in _section_cases(sections) for rule in case.get("rules") or []
-                  if rule["id"] in RULES}
+    evaluated |= {
+        rule["id"]
+        for _, case, _ in _section_cases(sections)
+        for rule in case.get("rules") or []
+        if rule["id"] in RULES
+    }
     rules = [RULES[rule_id] for rule_id in RULES if rule_id in evaluated]
     rule_index = {r.id: i for i, r in enumerate(rules)}
     notifications: list[dict[str, Any]] = []
@@ -288,11 +385,15 @@ def sarif_log(
     for result in results:
         if result.input_error and result.case.values_path not in seen_inputs:
             seen_inputs.add(result.case.values_path)
-            notifications.append({
-                "level": "error",
-                "message": {"text": result.input_error},
-                "locations": [{"physicalLocation": _physical(artifact_location(_values_file(result), base))}],
-            })
+            notifications.append(
+                {
+                    "level": "error",
+                    "message": {"text": result.input_error},
+                    "locations": [
+                        {"physicalLocation": _physical(artifact_location(_values_file(result), base))}
+                    ],
+                }
+            )
     invocation: dict[str, Any] = {
         "executionSuccessful": not notifications,
         "workingDirectory": {"uri": base.as_uri() + "/"},
@@ -300,13 +401,22 @@ def sarif_log(
     if notifications:
         invocation["toolExecutionNotifications"] = notifications
     run: dict[str, Any] = {
-        "tool": {"driver": {"name": TOOL_NAME, "version": __version__, "semanticVersion": __version__,
-                            "rules": [rule_descriptor(r) for r in rules]}},
+        "tool": {
+            "driver": {
+                "name": TOOL_NAME,
+                "version": __version__,
+                "semanticVersion": __version__,
+                "rules": [rule_descriptor(r) for r in rules],
+            }
+        },
         "originalUriBaseIds": {SRCROOT: {"uri": base.as_uri() + "/"}},
         "invocations": [invocation],
         "columnKind": "unicodeCodePoints",
-        "results": (_results(results, rule_index, base, strict) + _probe_results(probes, rule_index, strict)
-                    + _section_results(sections, rule_index, base, strict)),
+        "results": (
+            _results(results, rule_index, base, strict)
+            + _probe_results(probes, rule_index, strict)
+            + _section_results(sections, rule_index, base, strict)
+        ),
     }
     return {"$schema": SARIF_SCHEMA, "version": SARIF_VERSION, "runs": [run]}
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import OrderedDict
-from typing import Callable
+from collections.abc import Callable
 
 from ..findings import status_of
 from ..pipeline import CaseResult
@@ -43,14 +43,16 @@ def _detail(result: CaseResult, rule_id: str) -> list[str]:
 
 
 def summary_lines(
-    results: list[CaseResult], *, strict: bool, failures_only: bool, width: int = 160,
+    results: list[CaseResult],
+    *,
+    strict: bool,
+    failures_only: bool,
+    width: int = 160,
 ) -> list[tuple[str, str | None]]:
     """(text, colour) lines; cases of the same values file whose verdicts agree across helm majors merge."""
-    groups: "OrderedDict[tuple, list[CaseResult]]" = OrderedDict()
+    groups: OrderedDict[tuple, list[CaseResult]] = OrderedDict()
     for result in results:
-        rows = (result.input_error,) + tuple(
-            (rid,) + _status(result, rid, strict) for rid in result.findings
-        )
+        rows = (result.input_error,) + tuple((rid,) + _status(result, rid, strict) for rid in result.findings)
         groups.setdefault((result.case.values_path, result.case.chart.label, rows), []).append(result)
     lines: list[tuple[str, str | None]] = []
     for (values_path, chart_label, rows), members in groups.items():
@@ -73,8 +75,9 @@ def summary_lines(
     return lines
 
 
-def write_summary(write_line: Callable[..., None], results: list[CaseResult], *, strict: bool,
-                  failures_only: bool) -> None:
+def write_summary(
+    write_line: Callable[..., None], results: list[CaseResult], *, strict: bool, failures_only: bool
+) -> None:
     for text, colour in summary_lines(results, strict=strict, failures_only=failures_only):
         if colour:
             write_line(text, **{colour: True})

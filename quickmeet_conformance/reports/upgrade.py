@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from ..charts import Chart
@@ -58,9 +59,21 @@ def plan_dict(plan: UpgradePlan) -> dict[str, Any]:
     return {"notes": list(plan.notes), **{a: [entry(r) for r in plan.of(a)] for a in ACTIONS}}
 
 
+def shown_path(label: str) -> str:
+    """A values label as the reports show it: relative to the working directory when below it (a
+    ``--upgrade-from /abs/path`` otherwise fills the headings with the checkout's location)."""
+    if not os.path.isabs(label):
+        return label
+    try:
+        rel = os.path.relpath(label)
+    except ValueError:  # another drive
+        return label
+    return label if rel == ".." or rel.startswith(".." + os.sep) else rel
+
+
 def side_dict(spec: SideSpec, chart: Chart) -> dict[str, Any]:
     return {
-        "values": spec.values_label,
+        "values": shown_path(spec.values_label),
         "chart": {
             "name": chart.name,
             "version": chart.version,
@@ -104,8 +117,8 @@ def summary_lines(
         helms = ", ".join(r.case.renderer.helm.label for r in members)
         lines.append(
             (
-                f"upgrade {name}: {case.pair.from_side.values_label} ({case.from_chart.label}) -> "
-                f"{case.pair.to_side.values_label} ({case.to_chart.label})  [{helms}]",
+                f"upgrade {name}: {shown_path(case.pair.from_side.values_label)} ({case.from_chart.label}) -> "
+                f"{shown_path(case.pair.to_side.values_label)} ({case.to_chart.label})  [{helms}]",
                 None,
             )
         )

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import importlib.util
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import pytest
 
@@ -14,7 +14,7 @@ if "suite_runner" not in sys.modules:  # one module whichever test directory imp
     _spec = importlib.util.spec_from_file_location("suite_runner", _RUNNER)
     sys.modules["suite_runner"] = importlib.util.module_from_spec(_spec)
     _spec.loader.exec_module(sys.modules["suite_runner"])
-from suite_runner import Run, run_suite  # noqa: E402
+from suite_runner import Run, run_suite  # noqa: E402  # once suite_runner is loaded
 
 # Faults of three kinds: a schema violation (values file line), a typo'd key (values file line) and a
 # chart fault on a rendered resource (stream-hub Deployment with 3 replicas).

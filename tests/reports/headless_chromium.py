@@ -20,11 +20,23 @@ from typing import Any
 
 from websockets.sync.client import connect
 
-FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         "--hide-scrollbars", "--mute-audio", "--disable-extensions", "--disable-breakpad", "--disable-crash-reporter",
-         "--remote-debugging-address=127.0.0.1",
-         "--remote-debugging-port=0")
+FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--hide-scrollbars",
+    "--mute-audio",
+    "--disable-extensions",
+    "--disable-breakpad",
+    "--disable-crash-reporter",
+    "--remote-debugging-address=127.0.0.1",
+    "--remote-debugging-port=0",
+)
 START_TIMEOUT_S = 30.0
 CALL_TIMEOUT_S = 30.0
 
@@ -49,13 +61,23 @@ class Chromium:
         log = self.profile / "chromium.log"
         with log.open("wb") as err:
             self.process = subprocess.Popen(
-                [binary, *FLAGS, f"--user-data-dir={self.profile / 'profile'}",
-                 f"--window-size={self.size[0]},{self.size[1]}", "about:blank"],
-                stdout=subprocess.DEVNULL, stderr=err, start_new_session=True)  # its helpers share our group id
+                [
+                    binary,
+                    *FLAGS,
+                    f"--user-data-dir={self.profile / 'profile'}",
+                    f"--window-size={self.size[0]},{self.size[1]}",
+                    "about:blank",
+                ],
+                stdout=subprocess.DEVNULL,
+                stderr=err,
+                start_new_session=True,
+            )  # its helpers share our group id
         deadline = time.monotonic() + START_TIMEOUT_S
         port = None
         while port is None:
-            match = re.search(r"DevTools listening on ws://127\.0\.0\.1:(\d+)/", log.read_text(errors="replace"))
+            match = re.search(
+                r"DevTools listening on ws://127\.0\.0\.1:(\d+)/", log.read_text(errors="replace")
+            )
             if match:
                 port = int(match.group(1))
             elif self.process.poll() is not None or time.monotonic() > deadline:
@@ -65,7 +87,9 @@ class Chromium:
                 time.sleep(0.1)
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list", timeout=CALL_TIMEOUT_S) as response:
             pages = [t for t in json.load(response) if t.get("type") == "page"]
-        self._ws = connect(pages[0]["webSocketDebuggerUrl"], max_size=None, open_timeout=CALL_TIMEOUT_S).__enter__()
+        self._ws = connect(
+            pages[0]["webSocketDebuggerUrl"], max_size=None, open_timeout=CALL_TIMEOUT_S
+        ).__enter__()
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -125,7 +149,11 @@ class Chromium:
         """The whole page (up to ``max_height`` pixels) as a PNG; returns its size."""
         metrics = self.call("Page.getLayoutMetrics")["cssContentSize"]
         width, height = int(metrics["width"]), min(int(metrics["height"]), max_height)
-        shot = self.call("Page.captureScreenshot", format="png", captureBeyondViewport=True,
-                         clip={"x": 0, "y": 0, "width": width, "height": height, "scale": 1})
+        shot = self.call(
+            "Page.captureScreenshot",
+            format="png",
+            captureBeyondViewport=True,
+            clip={"x": 0, "y": 0, "width": width, "height": height, "scale": 1},
+        )
         target.write_bytes(base64.b64decode(shot["data"]))
         return width, height

@@ -4,7 +4,6 @@ record as the live lane writes it, from a watched stream-hub rollout that ran tw
 
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -13,17 +12,31 @@ from quickmeet_conformance.charts import load_chart
 from quickmeet_conformance.expectations import expectations_for
 from quickmeet_conformance.live.scenario import LiveCaseResult
 from quickmeet_conformance.live.state import LiveView, PodTimeline
-from quickmeet_conformance.mutants import load_mutant, materialize
+from quickmeet_conformance.mutants import ChartPatch, Mutant, load_mutant, materialize
 from quickmeet_conformance.reports.live import live_case_dict
 from quickmeet_conformance.rules.engine import RULES, Context, Options, evaluate_rule, rules_for_lane
-from quickmeet_conformance.subprocesses import run
 from quickmeet_conformance.topology import ComponentMatcher
 from quickmeet_conformance.values import deep_merge, load_values
 
 REPO = Path(__file__).resolve().parents[2]
 FIXTURES = REPO / "fixtures"
 HELM3 = str(REPO / ".tools/bin/helm3")
+HELM4 = str(REPO / ".tools/bin/helm4")
 MUTANT = FIXTURES / "mutants/static/ingress-websocket--to-monolith.yaml"
+# No fixture mutant has a Service that selects no pods: the monolith's Service selecting a label nobody has.
+SELECTS_NOTHING = Mutant(
+    "service-selects-nothing",
+    "services.single-component",
+    "the monolith Service selects no pods",
+    "seed-docs.yaml",
+    chart_patch=(
+        ChartPatch(
+            "templates/service.yaml",
+            '    {{- include "rocketchat.selectorLabels" $labelCtx | nindent 4 }}\n',
+            "    app.kubernetes.io/name: nobody\n",
+        ),
+    ),
+)
 TIMEOUT_S = 180
 
 
@@ -37,47 +50,87 @@ class ReportRun:
     json: Path
 
 
-def run_reports(out_dir: Path, chart: Path, values: list[Path], *, upgrade: tuple[Path, Path] | None = None,
-                extra_env: dict[str, str] | None = None) -> ReportRun:
+def run_reports(
+    out_dir: Path,
+    chart: Path,
+    values: list[Path],
+    *,
+    upgrade: tuple[Path, Path] | None = None,
+    extra_env: dict[str, str] | None = None,
+    helms: tuple[str, ...] = (HELM3,),
+) -> ReportRun:
     """The static (and upgrade) lanes through the real plugin, writing every report format into ``out_dir``."""
-    from suite_runner import clean_env
+    from suite_runner import clean_env, run_suite
 
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = {k: out_dir / f"report.{k}" for k in ("html", "md", "sarif", "json")}
-    args = [sys.executable, "-m", "pytest", "suites/static", "-p", "no:cacheprovider", "-p",
-            "quickmeet_conformance.plugin", "-q", "--chart", str(chart), "--helm", HELM3,
-            "--html", str(paths["html"]), "--markdown", str(paths["md"]), "--sarif", str(paths["sarif"]),
-            "--conformance-report", str(paths["json"])]
+    args = [
+        "-q",
+        "--chart",
+        str(chart),
+        *(arg for helm in helms for arg in ("--helm", helm)),
+        "--conformance-html",
+        str(paths["html"]),
+        "--markdown",
+        str(paths["md"]),
+        "--sarif",
+        str(paths["sarif"]),
+        "--conformance-report",
+        str(paths["json"]),
+    ]
     for v in values:
         args += ["--values", str(v)]
     if upgrade:
-        args[3:3] = ["suites/upgrade"]
-        args += ["--upgrade-from", str(upgrade[0]), "--upgrade-to", str(upgrade[1])]
-    proc = run(args, cwd=REPO, timeout_s=TIMEOUT_S, grace_s=60, env=clean_env(**(extra_env or {})))
-    return ReportRun(proc.returncode, proc.stdout + proc.stderr, paths["html"], paths["md"], paths["sarif"],
-                     paths["json"])
+        args += ["suites/upgrade", "--upgrade-from", str(upgrade[0]), "--upgrade-to", str(upgrade[1])]
+    proc = run_suite(*args, env=clean_env(**(extra_env or {})), timeout_s=TIMEOUT_S)
+    return ReportRun(proc.returncode, proc.output, paths["html"], paths["md"], paths["sarif"], paths["json"])
 
 
 def failing_run(out_dir: Path) -> ReportRun:
     """seed-docs.yaml on the chart whose Ingress routes /websocket and /sockjs to the monolith, plus the
     upgrade from the stream-hub era to app 8 (stream-hub deleted)."""
     chart, _ = materialize(load_mutant(MUTANT), FIXTURES, out_dir / "mutant")
-    return run_reports(out_dir, chart, [FIXTURES / "values/seed-docs.yaml"],
-                       upgrade=(FIXTURES / "values/old-app-streamhub.yaml", FIXTURES / "values/app-8.yaml"))
+    return run_reports(
+        out_dir,
+        chart,
+        [FIXTURES / "values/seed-docs.yaml"],
+        upgrade=(FIXTURES / "values/old-app-streamhub.yaml", FIXTURES / "values/app-8.yaml"),
+    )
+
+
+def mutant_run(out_dir: Path, mutant: Mutant) -> ReportRun:
+    """A static mutant with its base values file, through the real plugin."""
+    chart, values = materialize(mutant, FIXTURES, out_dir / "mutant")
+    return run_reports(out_dir, chart, [values])
+
+
+def both_helms_run(out_dir: Path) -> ReportRun:
+    """The reference chart with seed-docs.yaml rendered by helm3 and by helm4 (the same topology)."""
+    return run_reports(
+        out_dir, FIXTURES / "charts/rocketchat", [FIXTURES / "values/seed-docs.yaml"], helms=(HELM3, HELM4)
+    )
 
 
 def passing_run(out_dir: Path) -> ReportRun:
     """The reference chart with seed-docs.yaml and the stream-hub era's values (stream-hub drawn)."""
-    return run_reports(out_dir, FIXTURES / "charts/rocketchat",
-                       [FIXTURES / "values/seed-docs.yaml", FIXTURES / "values/old-app-streamhub.yaml"])
+    return run_reports(
+        out_dir,
+        FIXTURES / "charts/rocketchat",
+        [FIXTURES / "values/seed-docs.yaml", FIXTURES / "values/old-app-streamhub.yaml"],
+    )
 
 
 # A watched rollout of the stream-hub Deployment with maxSurge 1: the new pod starts before the old one goes.
-SURGE_POINTS = ((0.0, 1, "WATCHING", ""), (1.8, 2, "ADDED", "rocketchat-stream-hub-7c9d-new"),
-                (6.1, 1, "DELETED", "rocketchat-stream-hub-5b8f-old"))
+SURGE_POINTS = (
+    (0.0, 1, "WATCHING", ""),
+    (1.8, 2, "ADDED", "rocketchat-stream-hub-7c9d-new"),
+    (6.1, 1, "DELETED", "rocketchat-stream-hub-5b8f-old"),
+)
 
 
-def live_case_record(work: Path, *, points: tuple[tuple[float, int, str, str], ...] = SURGE_POINTS) -> dict[str, Any]:
+def live_case_record(
+    work: Path, *, points: tuple[tuple[float, int, str, str], ...] = SURGE_POINTS
+) -> dict[str, Any]:
     """A live case as ``live_case_dict`` writes it, judged by the real ``live.streamhub-peak-one`` rule."""
     from quickmeet_conformance.helm import resolve_helm
 
@@ -85,24 +138,44 @@ def live_case_record(work: Path, *, points: tuple[tuple[float, int, str, str], .
     chart = load_chart(str(FIXTURES / "charts/rocketchat"), version=None, helm_path=helm.path, workdir=work)
     values = load_values(str(FIXTURES / "values/old-app-streamhub.yaml"))
     peak = max(c for _, c, _, _ in points)
-    peak_pods = ("rocketchat-stream-hub-5b8f-old", "rocketchat-stream-hub-7c9d-new") if peak > 1 else (
-        "rocketchat-stream-hub-7c9d-new",)
+    peak_pods = (
+        ("rocketchat-stream-hub-5b8f-old", "rocketchat-stream-hub-7c9d-new")
+        if peak > 1
+        else ("rocketchat-stream-hub-7c9d-new",)
+    )
     timeline = tuple(f"+{t:6.2f}s {event:<8} {pod} ({count} exist)" for t, count, event, pod in points[1:])
-    hub = PodTimeline("stream-hub", peak, peak_pods, timeline, True, "upgrade to the chart with a bumped version",
-                      points)
+    hub = PodTimeline(
+        "stream-hub", peak, peak_pods, timeline, True, "upgrade to the chart with a bumped version", points
+    )
     view = LiveView("rocketchat", "qmc-old-app", None, None, None, hub=hub)
     merged = deep_merge(chart.defaults, values.data)
-    ctx = Context(values_file=values, merged=merged, chart=chart,
-                  expectations=expectations_for(merged, chart.app_version), options=Options(),
-                  matcher=ComponentMatcher(), live=view)
+    ctx = Context(
+        values_file=values,
+        merged=merged,
+        chart=chart,
+        expectations=expectations_for(merged, chart.app_version),
+        options=Options(),
+        matcher=ComponentMatcher(),
+        live=view,
+    )
     rules_for_lane("live")
     findings = {"live.streamhub-peak-one": evaluate_rule(ctx, RULES["live.streamhub-peak-one"])}
-    log = ["[live old-app] install: helm upgrade --install rocketchat rocketchat (helm3) in qmc-old-app",
-           "[live old-app] install: done in 3.1s", "[live old-app] install rollout: complete after 9.4s",
-           "[live old-app] upgrade to the chart with a bumped version: done in 2.2s",
-           f"[live old-app] upgrade to the chart with a bumped version: at most {peak} stream-hub pod(s) existed "
-           "at once"]
-    result = LiveCaseResult("old-app-streamhub@helm3", "fixtures/values/old-app-streamhub.yaml with rocketchat 2.0.0 "
-                            "(helm3)", "rocketchat", "qmc-old-app", view, findings, log=log,
-                            log_times=[0.0, 3.1, 12.5, 16.0, 22.3])
+    log = [
+        "[live old-app] install: helm upgrade --install rocketchat rocketchat (helm3) in qmc-old-app",
+        "[live old-app] install: done in 3.1s",
+        "[live old-app] install rollout: complete after 9.4s",
+        "[live old-app] upgrade to the chart with a bumped version: done in 2.2s",
+        f"[live old-app] upgrade to the chart with a bumped version: at most {peak} stream-hub pod(s) existed "
+        "at once",
+    ]
+    result = LiveCaseResult(
+        "old-app-streamhub@helm3",
+        "fixtures/values/old-app-streamhub.yaml with rocketchat 2.0.0 (helm3)",
+        "rocketchat",
+        "qmc-old-app",
+        view,
+        findings,
+        log=log,
+        log_times=[0.0, 3.1, 12.5, 16.0, 22.3],
+    )
     return live_case_dict(result)

@@ -47,11 +47,14 @@ def test_explain_rule_says_what_why_and_how_to_fix() -> None:
     assert labels == ["checks", "why", "fix"], out
 
 
-@pytest.mark.parametrize("typo, closest", [
-    ("streamhub.single-replicas", "streamhub.single-replica"),
-    ("ignored-keys", "values.ignored-keys"),
-    ("ingres.class", "ingress.class"),
-])
+@pytest.mark.parametrize(
+    "typo, closest",
+    [
+        ("streamhub.single-replicas", "streamhub.single-replica"),
+        ("ignored-keys", "values.ignored-keys"),
+        ("ingres.class", "ingress.class"),
+    ],
+)
 def test_unknown_rule_is_one_line_with_the_closest_id(typo: str, closest: str) -> None:
     code, out, err = cli("explain", typo)
     assert code == 2 and not out
@@ -60,16 +63,24 @@ def test_unknown_rule_is_one_line_with_the_closest_id(typo: str, closest: str) -
 
 def test_console_script_is_installed() -> None:
     script = Path(sys.executable).parent / "conformance"
-    proc = subprocess.run([str(script), "explain", "values.schema"], capture_output=True, text=True, timeout=60,
-                          check=False)
+    proc = subprocess.run(
+        [str(script), "explain", "values.schema"], capture_output=True, text=True, timeout=60, check=False
+    )
     assert proc.returncode == 0 and "values.schema" in proc.stdout, proc.stderr
 
 
 def test_output_into_a_closed_pipe_is_no_traceback() -> None:
     """`conformance explain | head -1`: the reader leaves early; no BrokenPipeError traceback."""
     script = Path(sys.executable).parent / "conformance"
-    proc = subprocess.run(f"'{script}' explain | head -1", shell=True, capture_output=True, text=True, timeout=60,
-                          executable="/bin/bash", check=False)
+    proc = subprocess.run(
+        f"'{script}' explain | head -1",
+        shell=True,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        executable="/bin/bash",
+        check=False,
+    )
     assert proc.stdout.count("\n") == 1 and "Traceback" not in proc.stderr and not proc.stderr, proc.stderr
 
 

@@ -6,13 +6,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from report_runs import SELECTS_NOTHING
 
 from quickmeet_conformance.charts import load_chart
 from quickmeet_conformance.helm import resolve_helm
-from quickmeet_conformance.mutants import ChartPatch, Mutant, load_mutant, materialize
+from quickmeet_conformance.mutants import Mutant, load_mutant, materialize
 from quickmeet_conformance.pipeline import Case, CaseResult, evaluate_case
 from quickmeet_conformance.render import Renderer
-from quickmeet_conformance.reports.graph import Graph, build_graph
+from quickmeet_conformance.reports.graph import COLUMNS, Graph, build_graph
 
 REPO = Path(__file__).resolve().parents[2]
 FIXTURES = REPO / "fixtures"
@@ -39,25 +40,41 @@ def _wrong(graph: Graph) -> list[tuple[str, str, str]]:
     return [(e.source, e.target, e.wrong.rule_id) for e in graph.wrong_edges() if e.wrong]
 
 
-def test_reference_chart_graph_has_every_component_and_no_wrong_edge(renderer: Renderer, tmp_path: Path) -> None:
+def test_reference_chart_graph_has_every_component_and_no_wrong_edge(
+    renderer: Renderer, tmp_path: Path
+) -> None:
     result, graph = _evaluate(None, renderer, tmp_path)
     components = {n.component for n in graph.nodes}
-    assert {"monolith", "ddp-streamer", "accounts", "authorization", "presence", "nats"} <= components, components
+    assert {"monolith", "ddp-streamer", "accounts", "authorization", "presence", "nats"} <= components, (
+        components
+    )
     assert not _wrong(graph), f"the reference chart passes every rule, yet wrong edges: {_wrong(graph)}"
     routes = {(graph.node(e.source).label, e.target) for e in graph.edges if e.source.startswith("path:")}
     assert ("domain.xyz/websocket", "svc:rocketchat-ddp-streamer") in routes, routes
     transporters = {e.target for e in graph.edges if e.label == "nats:4222"}
-    assert transporters == {"svc:rocketchat-nats"}, f"every TRANSPORTER names the NATS Service: {transporters}"
+    assert transporters == {"svc:rocketchat-nats"}, (
+        f"every TRANSPORTER names the NATS Service: {transporters}"
+    )
 
 
-def test_websocket_to_monolith_is_two_wrong_edges_tied_to_the_finding(renderer: Renderer, tmp_path: Path) -> None:
-    result, graph = _evaluate(load_mutant(MUTANTS / "ingress-websocket--to-monolith.yaml"), renderer, tmp_path)
+def test_websocket_to_monolith_is_two_wrong_edges_tied_to_the_finding(
+    renderer: Renderer, tmp_path: Path
+) -> None:
+    result, graph = _evaluate(
+        load_mutant(MUTANTS / "ingress-websocket--to-monolith.yaml"), renderer, tmp_path
+    )
     wrong = _wrong(graph)
     assert sorted(wrong) == [
-        ("path:rocketchat-rocketchat:domain.xyz/sockjs", "svc:rocketchat-rocketchat",
-         "ingress.websocket-to-ddp-streamer"),
-        ("path:rocketchat-rocketchat:domain.xyz/websocket", "svc:rocketchat-rocketchat",
-         "ingress.websocket-to-ddp-streamer"),
+        (
+            "path:rocketchat-rocketchat:domain.xyz/sockjs",
+            "svc:rocketchat-rocketchat",
+            "ingress.websocket-to-ddp-streamer",
+        ),
+        (
+            "path:rocketchat-rocketchat:domain.xyz/websocket",
+            "svc:rocketchat-rocketchat",
+            "ingress.websocket-to-ddp-streamer",
+        ),
     ], wrong
     failed = [f for f in result.findings["ingress.websocket-to-ddp-streamer"] if f.failed]
     for edge in graph.wrong_edges():
@@ -74,12 +91,53 @@ def test_transporter_resolving_nowhere_points_at_a_missing_node(renderer: Render
 
 
 def test_service_selecting_nothing_is_a_wrong_edge_to_no_pods(renderer: Renderer, tmp_path: Path) -> None:
-    selector = '    {{- include "rocketchat.selectorLabels" $labelCtx | nindent 4 }}\n'
-    mutant = Mutant("service-selects-nothing", "services.single-component", "the monolith Service selects no pods",
-                    "seed-docs.yaml", chart_patch=(ChartPatch("templates/service.yaml", selector,
-                                                              "    app.kubernetes.io/name: nobody\n"),))
-    _, graph = _evaluate(mutant, renderer, tmp_path)
+    _, graph = _evaluate(SELECTS_NOTHING, renderer, tmp_path)
     assert sorted(_wrong(graph)) == [  # and so / reaches no monolith either
         ("path:rocketchat-rocketchat:domain.xyz/", "svc:rocketchat-rocketchat", "ingress.root-to-monolith"),
-        ("svc:rocketchat-rocketchat", "missing:pods:rocketchat-rocketchat", "services.single-component")]
+        ("svc:rocketchat-rocketchat", "missing:pods:rocketchat-rocketchat", "services.single-component"),
+    ]
     assert graph.node("missing:pods:rocketchat-rocketchat").detail == "selector app.kubernetes.io/name=nobody"
+
+
+def test_instance_only_selectors_keep_the_services_in_their_column(
+    renderer: Renderer, tmp_path: Path
+) -> None:
+    """Microservice Services selecting by instance label only also select the NATS pods: they stay Services
+    (their edges to every component's workloads are wrong), and the NATS Service column keeps what a
+    TRANSPORTER names and what selects NATS pods only."""
+    _, graph = _evaluate(
+        load_mutant(MUTANTS / "services-single-component--instance-only-selector.yaml"), renderer, tmp_path
+    )
+    columns = {n.id: n.column for n in graph.nodes}
+    nats_column = sorted(n for n, c in columns.items() if c == "nats-service")
+    assert nats_column == ["svc:rocketchat-nats", "svc:rocketchat-nats-headless"], nats_column
+    for name in ("ddp-streamer", "account", "authorization", "presence"):
+        assert columns[f"svc:rocketchat-{name}"] == "service", (name, columns[f"svc:rocketchat-{name}"])
+    fan = {
+        (e.target, e.wrong.rule_id)
+        for e in graph.wrong_edges()
+        if e.wrong and e.source == "svc:rocketchat-ddp-streamer"
+    }
+    assert {
+        ("wl:Deployment/rocketchat-rocketchat", "services.single-component"),
+        ("wl:StatefulSet/rocketchat-nats", "services.single-component"),
+    } <= fan, fan
+
+
+@pytest.mark.parametrize(
+    "mutant",
+    [
+        None,
+        "services-single-component--instance-only-selector.yaml",
+        "wiring-transporter--unknown-host.yaml",
+        "ingress-websocket--to-monolith.yaml",
+        "selects-nothing",
+    ],
+)
+def test_no_edge_runs_backwards(mutant: str | None, renderer: Renderer, tmp_path: Path) -> None:
+    """Every edge leads rightwards, from a column to a later one (the HTML routes around what skips one)."""
+    loaded = SELECTS_NOTHING if mutant == "selects-nothing" else mutant and load_mutant(MUTANTS / mutant)
+    _, graph = _evaluate(loaded or None, renderer, tmp_path)
+    column = {n.id: COLUMNS.index(n.column) for n in graph.nodes}
+    backwards = [(e.source, e.target) for e in graph.edges if column[e.target] <= column[e.source]]
+    assert not backwards, backwards

@@ -17,7 +17,9 @@ def _properties(case: ET.Element) -> list[tuple[str, str]]:
     return [(p.get("name"), p.get("value")) for p in case.iter("property")]
 
 
-def test_junit_names_cases_by_rule_and_values_and_carries_evidence(run_plugin, bad_values: Path, tmp_path: Path) -> None:
+def test_junit_names_cases_by_rule_and_values_and_carries_evidence(
+    run_plugin, bad_values: Path, tmp_path: Path
+) -> None:
     out = tmp_path / "junit.xml"
     run = run_plugin("--values", str(bad_values), "--helm", HELM3, "--junitxml", str(out), "-q")
     assert run.returncode == 1, run.explain()
@@ -44,5 +46,7 @@ def test_junit_names_cases_by_rule_and_values_and_carries_evidence(run_plugin, b
     passing = cases["render.succeeds[bad@helm3]"]
     assert passing.find("failure") is None and passing.find("skipped") is None
     assert ("verdict", "pass") in _properties(passing)
-    assert not [n for n, _ in _properties(passing) if n in ("expected", "found")], "a pass carries no evidence"
+    assert not [n for n, _ in _properties(passing) if n in ("expected", "found")], (
+        "a pass carries no evidence"
+    )
     assert all("[bad@helm3]" in name for name in cases), sorted(cases)

@@ -72,9 +72,22 @@ def test_fixture_writes_past_pytest_capture(tmp_path: Path) -> None:
         encoding="utf-8",
     )
     proc = subprocess.run(
-        [sys.executable, "-m", "pytest", "-p", "quickmeet_conformance.plugin", "-p", "no:cacheprovider", "-q",
-         "test_wait.py"],
-        cwd=tmp_path, capture_output=True, text=True, timeout=60, check=False,
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-p",
+            "quickmeet_conformance.plugin",
+            "-p",
+            "no:cacheprovider",
+            "-q",
+            "test_wait.py",
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
         env={"PATH": "/usr/bin:/bin", "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"},
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr

@@ -10,8 +10,18 @@ from quickmeet_conformance.reports.model import finding_dict
 
 
 def test_finding_dict_matches_asdict_for_every_field() -> None:
-    finding = Finding("ingress.class", Verdict.FAIL, "m", Severity.WARNING, "e", "f", "Ingress/x", "spec.a",
-                      Location("values.yaml", "ingress.x", 3, 5), (("k", "v"),))
+    finding = Finding(
+        "ingress.class",
+        Verdict.FAIL,
+        "m",
+        Severity.WARNING,
+        "e",
+        "f",
+        "Ingress/x",
+        "spec.a",
+        Location("values.yaml", "ingress.x", 3, 5),
+        (("k", "v"),),
+    )
     expected = {**asdict(finding), "verdict": "fail", "severity": "warning", "evidence": [["k", "v"]]}
     assert finding_dict(finding) == expected
     assert set(finding_dict(finding)) == {f.name for f in fields(Finding)}

@@ -12,13 +12,16 @@ DOC = Path(__file__).resolve().parents[2] / "docs" / "rules.md"
 
 def test_rules_doc_is_up_to_date() -> None:
     assert DOC.read_text(encoding="utf-8") == rules_markdown(), (
-        "docs/rules.md is out of date: run python -m quickmeet_conformance.reports.rules_doc docs/rules.md")
+        "docs/rules.md is out of date: run python -m quickmeet_conformance.reports.rules_doc docs/rules.md"
+    )
 
 
 def test_every_rule_id_has_exactly_one_anchor() -> None:
     anchors = re.findall(r'<a id="([^"]+)"></a>', DOC.read_text(encoding="utf-8"))
     ids = [r.id for r in all_rules()]
-    assert sorted(anchors) == sorted(ids), f"anchors without rules or rules without anchors: {set(anchors) ^ set(ids)}"
+    assert sorted(anchors) == sorted(ids), (
+        f"anchors without rules or rules without anchors: {set(anchors) ^ set(ids)}"
+    )
 
 
 def test_help_uri_opens_the_doc() -> None:

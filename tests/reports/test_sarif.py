@@ -31,14 +31,23 @@ def validate(log: dict) -> None:
 def test_the_vendored_schema_is_the_official_one_and_strict() -> None:
     assert SCHEMA["id"].endswith("/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json")
     jsonschema.Draft4Validator.check_schema(SCHEMA)
-    broken = {"version": "2.1.0", "runs": [{"tool": {"driver": {"name": "x"}}, "results": [
-        {"ruleId": "r", "level": "fatal", "message": {"text": "m"}}]}]}
+    broken = {
+        "version": "2.1.0",
+        "runs": [
+            {
+                "tool": {"driver": {"name": "x"}},
+                "results": [{"ruleId": "r", "level": "fatal", "message": {"text": "m"}}],
+            }
+        ],
+    }
     with pytest.raises(jsonschema.ValidationError):
         validate(broken)
 
 
 @pytest.fixture
-def sarif_of_bad_values(bad_values: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[dict, Path]:
+def sarif_of_bad_values(
+    bad_values: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> tuple[dict, Path]:
     """The SARIF log of bad.yaml evaluated in process, with the working directory at its folder."""
     monkeypatch.chdir(tmp_path)
     helm = resolve_helm(HELM3)
@@ -53,16 +62,22 @@ def _results(log: dict, rule_id: str) -> list[dict]:
     return [r for r in log["runs"][0]["results"] if r["ruleId"] == rule_id]
 
 
-def test_sarif_validates_and_has_one_result_per_failed_finding(sarif_of_bad_values: tuple[dict, Path]) -> None:
+def test_sarif_validates_and_has_one_result_per_failed_finding(
+    sarif_of_bad_values: tuple[dict, Path],
+) -> None:
     log, _ = sarif_of_bad_values
     validate(log)
     run = log["runs"][0]
     assert log["version"] == "2.1.0" and run["tool"]["driver"]["name"] == "quickmeet-conformance"
-    by_rule = {rid: len(_results(log, rid)) for rid in
-               ("values.schema", "values.ignored-keys", "streamhub.single-replica", "hygiene.resources")}
+    by_rule = {
+        rid: len(_results(log, rid))
+        for rid in ("values.schema", "values.ignored-keys", "streamhub.single-replica", "hygiene.resources")
+    }
     assert by_rule["values.schema"] == 1 and by_rule["values.ignored-keys"] == 1, by_rule
     assert by_rule["streamhub.single-replica"] >= 1 and by_rule["hygiene.resources"] == 6, by_rule
-    assert not [r for r in run["results"] if r["ruleId"] == "render.succeeds"], "a passing rule became a result"
+    assert not [r for r in run["results"] if r["ruleId"] == "render.succeeds"], (
+        "a passing rule became a result"
+    )
     levels = {r["ruleId"]: r["level"] for r in run["results"]}
     assert levels["values.schema"] == "error" and levels["hygiene.resources"] == "warning"
 
@@ -75,18 +90,29 @@ def test_values_faults_point_at_the_key_line_and_column(sarif_of_bad_values: tup
     assert physical["region"] == {"startLine": 8, "startColumn": 5}  # microservices.streamHub.replicas
     (typo,) = _results(log, "values.ignored-keys")
     assert typo["locations"][0]["physicalLocation"]["region"] == {"startLine": 4, "startColumn": 3}
-    assert "ddpStreamers" in typo["message"]["text"] and typo["properties"]["keyPath"] == "microservices.ddpStreamers"
+    assert (
+        "ddpStreamers" in typo["message"]["text"]
+        and typo["properties"]["keyPath"] == "microservices.ddpStreamers"
+    )
     assert log["runs"][0]["originalUriBaseIds"]["%SRCROOT%"]["uri"] == base.resolve().as_uri() + "/"
 
 
-def test_chart_faults_point_at_the_template_in_the_chart_directory(sarif_of_bad_values: tuple[dict, Path]) -> None:
+def test_chart_faults_point_at_the_template_in_the_chart_directory(
+    sarif_of_bad_values: tuple[dict, Path],
+) -> None:
     log, base = sarif_of_bad_values
-    uris = {r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] for r in _results(log, "hygiene.resources")}
+    uris = {
+        r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+        for r in _results(log, "hygiene.resources")
+    }
     assert "charts/rocketchat/templates/deployment.yaml" in uris
     for uri in uris:
         assert (base / uri).is_file(), f"{uri} is not a file below the working directory"
-    result = next(r for r in _results(log, "hygiene.resources")
-                  if r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"].endswith("/deployment.yaml"))
+    result = next(
+        r
+        for r in _results(log, "hygiene.resources")
+        if r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"].endswith("/deployment.yaml")
+    )
     assert result["locations"][0]["logicalLocations"][0]["name"] == "Deployment/rocketchat-rocketchat"
     assert result["relatedLocations"][0]["physicalLocation"]["artifactLocation"]["uri"] == "bad.yaml"
 
@@ -102,7 +128,9 @@ def test_rule_metadata_cites_the_contract_and_the_fix(sarif_of_bad_values: tuple
     assert meta.contract in descriptor["fullDescription"]["text"]
     assert meta.fix in descriptor["help"]["text"] and meta.contract in descriptor["help"]["text"]
     assert descriptor["defaultConfiguration"]["level"] == "error"
-    assert next(r for r in rules if r["id"] == "hygiene.resources")["defaultConfiguration"]["level"] == "warning"
+    assert (
+        next(r for r in rules if r["id"] == "hygiene.resources")["defaultConfiguration"]["level"] == "warning"
+    )
 
 
 def test_paths_outside_the_working_directory_are_absolute_file_uris(tmp_path: Path) -> None:
@@ -113,15 +141,29 @@ def test_paths_outside_the_working_directory_are_absolute_file_uris(tmp_path: Pa
 
 
 def test_template_sources_map_into_the_chart_directory(tmp_path: Path) -> None:
-    chart = load_chart(str(REPO / "fixtures/charts/rocketchat"), version=None, helm_path=HELM3, workdir=tmp_path)
+    chart = load_chart(
+        str(REPO / "fixtures/charts/rocketchat"), version=None, helm_path=HELM3, workdir=tmp_path
+    )
     assert template_path(chart, "rocketchat/templates/ingress.yaml") == chart.path / "templates/ingress.yaml"
-    assert template_path(chart, "rocketchat/charts/nats/templates/sts.yaml") == chart.path / "charts/nats/templates/sts.yaml"
+    assert (
+        template_path(chart, "rocketchat/charts/nats/templates/sts.yaml")
+        == chart.path / "charts/nats/templates/sts.yaml"
+    )
 
 
 def test_plugin_writes_sarif_merging_helm_majors(run_plugin, bad_values: Path, tmp_path: Path) -> None:
     out = tmp_path / "out" / "conformance.sarif"
-    run = run_plugin("--values", os.path.relpath(bad_values, REPO), "--helm", HELM3, "--helm", HELM4, "-q",
-                     "--sarif", str(out))
+    run = run_plugin(
+        "--values",
+        os.path.relpath(bad_values, REPO),
+        "--helm",
+        HELM3,
+        "--helm",
+        HELM4,
+        "-q",
+        "--sarif",
+        str(out),
+    )
     assert run.returncode == 1, run.explain()
     log = json.loads(out.read_text(encoding="utf-8"))
     validate(log)
@@ -148,19 +190,12 @@ def test_env_var_selects_sarif_and_setup_errors_become_notifications(run_plugin,
 # -- upgrade and live findings, rule help -----------------------------------------------------------------
 def _upgrade_sections(mutant_file: str, tmp_path: Path) -> dict:
     """The ``upgrades`` section of the report model for one upgrade mutant, evaluated in process."""
-    from quickmeet_conformance.mutants import load_mutant, materialize, side_of
+    from quickmeet_conformance.mutants import load_mutant, upgrade_case_of
     from quickmeet_conformance.reports.upgrade import upgrade_result_dict
-    from quickmeet_conformance.upgrade import SideSpec, UpgradeCase, UpgradePair, evaluate_upgrade
+    from quickmeet_conformance.upgrade import evaluate_upgrade
 
     mutant = load_mutant(REPO / "fixtures/mutants/upgrade" / mutant_file)
-    renderer = Renderer(resolve_helm(HELM3))
-    specs, charts = {}, {}
-    for which in ("from", "to"):
-        chart_dir, values_path = materialize(side_of(mutant, which), REPO / "fixtures", tmp_path)
-        charts[which] = load_chart(str(chart_dir), version=None, helm_path=renderer.helm.path, workdir=tmp_path)
-        specs[which] = SideSpec(which, str(chart_dir), values_path=str(values_path), shown=values_path.name)
-    case = UpgradeCase(UpgradePair(mutant.name, specs["from"], specs["to"], mutant.description, mutant.path),
-                       charts["from"], charts["to"], renderer)
+    case = upgrade_case_of(mutant, REPO / "fixtures", tmp_path, Renderer(resolve_helm(HELM3)))
     return {"upgrades": [upgrade_result_dict(evaluate_upgrade(case))]}
 
 
@@ -168,7 +203,9 @@ def test_sarif_carries_upgrade_findings_at_their_values_key_or_template(tmp_path
     """An upgrade finding on a values key points at that key's line; one on a rendered resource at the
     to-side chart's template (a chart directory)."""
     sections = _upgrade_sections("renamed-values-keys--storage-class.yaml", tmp_path)
-    sections["upgrades"] += _upgrade_sections("immutable-fields--ddp-streamer-selector.yaml", tmp_path)["upgrades"]
+    sections["upgrades"] += _upgrade_sections("immutable-fields--ddp-streamer-selector.yaml", tmp_path)[
+        "upgrades"
+    ]
     log = sarif_log([], base_dir=tmp_path, sections=sections)
     validate(log)
     renamed = _results(log, "upgrade.renamed-values-keys")
@@ -187,18 +224,35 @@ def test_sarif_carries_upgrade_findings_at_their_values_key_or_template(tmp_path
 def test_sarif_carries_live_findings_with_a_location_only() -> None:
     """A live finding at a values key becomes a result; one without a location (a cluster observation) is
     left to the JSON report."""
-    finding = {"rule_id": "live.drift", "verdict": "fail", "message": "replicas changed by hand", "severity": "error",
-               "expected": "2", "found": "3", "resource": "Deployment/x", "field_path": "spec.replicas",
-               "location": {"file": "values.yaml", "key_path": "replicaCount", "line": 1, "column": 1},
-               "evidence": []}
+    finding = {
+        "rule_id": "live.drift",
+        "verdict": "fail",
+        "message": "replicas changed by hand",
+        "severity": "error",
+        "expected": "2",
+        "found": "3",
+        "resource": "Deployment/x",
+        "field_path": "spec.replicas",
+        "location": {"file": "values.yaml", "key_path": "replicaCount", "line": 1, "column": 1},
+        "evidence": [],
+    }
     unlocated = {**finding, "message": "no location", "location": None}
-    sections = {"live": {"cases": [{"id": "v@helm3", "rules": [
-        {"id": "live.drift", "verdict": "fail", "findings": [finding, unlocated]}]}]}}
+    sections = {
+        "live": {
+            "cases": [
+                {
+                    "id": "v@helm3",
+                    "rules": [{"id": "live.drift", "verdict": "fail", "findings": [finding, unlocated]}],
+                }
+            ]
+        }
+    }
     log = sarif_log([], sections=sections)
     validate(log)
     results = _results(log, "live.drift")
     assert [r["message"]["text"].splitlines()[0] for r in results] == [
-        "replicas changed by hand [Deployment/x.spec.replicas] at values.yaml:1:1 (replicaCount)"], results
+        "replicas changed by hand [Deployment/x.spec.replicas] at values.yaml:1:1 (replicaCount)"
+    ], results
 
 
 def test_every_rule_descriptor_has_help_and_a_help_uri_that_resolves(tmp_path: Path) -> None:
@@ -217,5 +271,6 @@ def test_every_rule_descriptor_has_help_and_a_help_uri_that_resolves(tmp_path: P
         uri = urlparse(descriptor["helpUri"])
         doc = Path(uri.path)
         assert uri.scheme == "file" and doc.is_file(), descriptor["helpUri"]
-        assert uri.fragment == rule_obj.id and f'<a id="{rule_obj.id}"></a>' in doc.read_text(encoding="utf-8"), (
-            f"{doc} has no anchor for {rule_obj.id}: regenerate docs/rules.md")
+        assert uri.fragment == rule_obj.id and f'<a id="{rule_obj.id}"></a>' in doc.read_text(
+            encoding="utf-8"
+        ), f"{doc} has no anchor for {rule_obj.id}: regenerate docs/rules.md"

@@ -45,10 +45,16 @@ def test_multi_line_values_stay_one_row() -> None:
             from types import SimpleNamespace
 
             self.input_error = None
-            self.case = SimpleNamespace(values_path="v.yaml", chart=SimpleNamespace(label="c-1"),
-                                        renderer=SimpleNamespace(helm=SimpleNamespace(label="helm3")))
-            self.findings = {"ingress.tls-covers-host": [Finding("ingress.tls-covers-host", Verdict.FAIL,
-                                                                 "TLS does not cover a\nb", found="x\ny")]}
+            self.case = SimpleNamespace(
+                values_path="v.yaml",
+                chart=SimpleNamespace(label="c-1"),
+                renderer=SimpleNamespace(helm=SimpleNamespace(label="helm3")),
+            )
+            self.findings = {
+                "ingress.tls-covers-host": [
+                    Finding("ingress.tls-covers-host", Verdict.FAIL, "TLS does not cover a\nb", found="x\ny")
+                ]
+            }
 
         def verdict(self, rule_id: str) -> Verdict:
             return Verdict.FAIL

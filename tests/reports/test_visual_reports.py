@@ -17,8 +17,19 @@ from typing import Any
 
 import pytest
 from headless_chromium import Chromium, chromium_binary
-from report_runs import REPO, ReportRun, failing_run, live_case_record, passing_run
+from report_runs import (
+    FIXTURES,
+    REPO,
+    SELECTS_NOTHING,
+    ReportRun,
+    both_helms_run,
+    failing_run,
+    live_case_record,
+    mutant_run,
+    passing_run,
+)
 
+from quickmeet_conformance.mutants import load_mutant
 from quickmeet_conformance.reports.html import SEVERITY_COLOUR, html_report
 from quickmeet_conformance.reports.markdown import markdown_report
 
@@ -29,11 +40,13 @@ ROOT_EDGE = 'g.edge[data-source$="/"][data-target="svc:rocketchat-rocketchat"]'
 HUB_CASE = 'section.case[data-case="old-app-streamhub@helm3"]'
 WEBSOCKET_CELL = 'td.cell[data-rule="ingress.websocket-to-ddp-streamer"]'
 
-needs_chromium = pytest.mark.skipif(chromium_binary() is None,
-                                    reason="chromium is not installed: run scripts/install-report-tools.sh")
+needs_chromium = pytest.mark.skipif(
+    chromium_binary() is None, reason="chromium is not installed: run scripts/install-report-tools.sh"
+)
 needs_mermaid = pytest.mark.skipif(
     shutil.which("node") is None or not (MERMAID_CHECK / "node_modules/mermaid").is_dir(),
-    reason="node or tools/mermaid-check/node_modules is missing: run scripts/install-report-tools.sh")
+    reason="node or tools/mermaid-check/node_modules is missing: run scripts/install-report-tools.sh",
+)
 
 
 @pytest.fixture(scope="module")
@@ -55,21 +68,27 @@ def full_failing_html(failing: ReportRun, tmp_path_factory: pytest.TempPathFacto
     """The failing run's report model with a live case added, as the live lane's report section adds it."""
     work = tmp_path_factory.mktemp("live")
     report = json.loads(failing.json.read_text(encoding="utf-8"))
-    report["live"] = {"cluster": {"name": "qmc", "provider": "kwok", "kube_version": "v1.37.2"}, "audit": False,
-                      "cases": [live_case_record(work)], "errors": []}
+    report["live"] = {
+        "cluster": {"name": "qmc", "provider": "kwok", "kube_version": "v1.37.2"},
+        "audit": False,
+        "cases": [live_case_record(work)],
+        "errors": [],
+    }
     target = work / "full.html"
     target.write_text(html_report(report), encoding="utf-8")
     (work / "full.md").write_text(markdown_report(report), encoding="utf-8")
     return target
 
 
-def _page(path: Path, tmp_path: Path, shot_name: str) -> Chromium:
+def _page(path: Path, tmp_path: Path, shot_name: str, *, width: int = 1500) -> Chromium:
     """A browser showing ``path``, screenshotted; the caller stops it (it is stopped here if this fails)."""
-    browser = Chromium(tmp_path / "chromium").__enter__()
+    browser = Chromium(tmp_path / "chromium", width=width).__enter__()
     try:
         browser.open(path)
         width, height = browser.screenshot(_shot_path(tmp_path, shot_name))
-        assert width >= 900 and height >= 600, f"the page laid out as {width}x{height}px: expected a full report"
+        assert width >= 900 and height >= 600, (
+            f"the page laid out as {width}x{height}px: expected a full report"
+        )
     except BaseException:
         browser.stop()
         raise
@@ -95,7 +114,8 @@ BOX = """(sel => { const els = [...document.querySelectorAll(sel)];
 
 @needs_chromium
 def test_failing_report_draws_the_websocket_route_to_the_monolith_as_wrong(
-        full_failing_html: Path, tmp_path: Path) -> None:
+    full_failing_html: Path, tmp_path: Path
+) -> None:
     """CONTRACT.md > Wiring: /websocket and /sockjs must go to the ddp-streamer Service. The mutant routes
     them to the monolith: the diagram must show both edges as wrong, red (error), linking to the finding."""
     browser = _page(full_failing_html, tmp_path, "failing-report.png")
@@ -106,24 +126,36 @@ def test_failing_report_draws_the_websocket_route_to_the_monolith_as_wrong(
         assert len(sockjs) == 1, f"expected one wrong /sockjs -> monolith Service edge, found {sockjs}"
         for edge in edges + sockjs:
             assert edge["w"] > 20 and edge["h"] > 0, f"the wrong edge is not visible on the page: {edge}"
-            assert edge["stroke"] == SEVERITY_COLOUR["error"], f"expected the error colour, found {edge['stroke']}"
-            target = browser.evaluate(f"(document.getElementById({_js(edge['href'][1:])}) || {{}}).textContent")
+            assert edge["stroke"] == SEVERITY_COLOUR["error"], (
+                f"expected the error colour, found {edge['stroke']}"
+            )
+            target = browser.evaluate(
+                f"(document.getElementById({_js(edge['href'][1:])}) || {{}}).textContent"
+            )
             assert target and "ddp-streamer" in target and "expected" in target and "found" in target, (
                 f"the wrong edge links to {edge['href']}, which should be the finding (expected/found), "
-                f"found {target!r}")
+                f"found {target!r}"
+            )
         root = browser.evaluate(f"{BOX}({_js(ROOT_EDGE)})")
-        assert len(root) == 1 and root[0]["stroke"] != SEVERITY_COLOUR["error"], f"/ -> monolith is right: {root}"
-        components = browser.evaluate("[...document.querySelectorAll('g.node')].map(n => n.dataset.component)")
+        assert len(root) == 1 and root[0]["stroke"] != SEVERITY_COLOUR["error"], (
+            f"/ -> monolith is right: {root}"
+        )
+        components = browser.evaluate(
+            "[...document.querySelectorAll('g.node')].map(n => n.dataset.component)"
+        )
         for component in ("monolith", "ddp-streamer", "accounts", "authorization", "presence", "nats"):
             assert component in components, f"no diagram node for {component}; nodes: {components}"
         cell = browser.evaluate(f"{BOX}({_js(WEBSOCKET_CELL + ' a')})")
         verdict = browser.evaluate(f"document.querySelector({_js(WEBSOCKET_CELL)}).dataset.verdict")
         assert verdict == "fail" and cell and cell[0]["w"] > 0, f"matrix cell: verdict {verdict}, box {cell}"
-        linked = browser.evaluate(f"(() => {{ const a = document.querySelector({_js(WEBSOCKET_CELL + ' a')});"
-                                  "const t = document.getElementById(a.getAttribute('href').slice(1));"
-                                  "return t ? t.textContent : null; })()")
+        linked = browser.evaluate(
+            f"(() => {{ const a = document.querySelector({_js(WEBSOCKET_CELL + ' a')});"
+            "const t = document.getElementById(a.getAttribute('href').slice(1));"
+            "return t ? t.textContent : null; })()"
+        )
         assert linked and "/websocket" in linked, (
-            f"the FAIL cell must link to the finding; it links to {linked!r}")
+            f"the FAIL cell must link to the finding; it links to {linked!r}"
+        )
         resources = browser.evaluate("performance.getEntriesByType('resource').length")
         assert resources == 0, f"the report fetched {resources} resources: it must be self-contained"
     finally:
@@ -132,16 +164,23 @@ def test_failing_report_draws_the_websocket_route_to_the_monolith_as_wrong(
 
 @needs_chromium
 def test_failing_report_shows_the_upgrade_plan_and_the_stream_hub_step_chart(
-        full_failing_html: Path, tmp_path: Path) -> None:
+    full_failing_html: Path, tmp_path: Path
+) -> None:
     """CONTRACT.md > Upgrades (the plan: stream-hub removed going to app 8) and 'stream-hub must never run
     two pods at once': the live case's step chart crosses the limit line at 1."""
     browser = _page(full_failing_html, tmp_path, "failing-upgrade-live.png")
     try:
-        deleted = browser.evaluate("[...document.querySelectorAll('section.upgrade tr[data-action=deleted]')]"
-                                   ".map(r => r.textContent)")
-        assert any("stream-hub" in row for row in deleted), f"the plan should delete stream-hub; deleted: {deleted}"
-        actions = browser.evaluate("[...new Set([...document.querySelectorAll('section.upgrade tr[data-action]')]"
-                                   ".map(r => r.dataset.action))]")
+        deleted = browser.evaluate(
+            "[...document.querySelectorAll('section.upgrade tr[data-action=deleted]')]"
+            ".map(r => r.textContent)"
+        )
+        assert any("stream-hub" in row for row in deleted), (
+            f"the plan should delete stream-hub; deleted: {deleted}"
+        )
+        actions = browser.evaluate(
+            "[...new Set([...document.querySelectorAll('section.upgrade tr[data-action]')]"
+            ".map(r => r.dataset.action))]"
+        )
         assert {"deleted", "changed", "unchanged"} <= set(actions), f"plan rows by action: {actions}"
         chart = browser.evaluate("""(() => { const s = document.querySelector('svg.step-chart');
           const limit = s.querySelector('line.limit').getBoundingClientRect();
@@ -152,8 +191,23 @@ def test_failing_report_shows_the_upgrade_plan_and_the_stream_hub_step_chart(
         assert chart["peak"] == "2" and chart["steps"] == SEVERITY_COLOUR["error"], f"step chart: {chart}"
         above = [d for d in chart["dots"] if d["count"] == 2]
         assert above and all(d["y"] < chart["limitY"] - 5 for d in above), (
-            f"two pods must be drawn above the limit line at 1: {chart}")
-        timeline = browser.evaluate("[...document.querySelectorAll('table.timeline tr')].map(r => r.textContent)")
+            f"two pods must be drawn above the limit line at 1: {chart}"
+        )
+        # the limit is drawn over the step line: where the count sits at 1, the limit is what shows
+        shown = browser.evaluate("""(() => { const s = document.querySelector('svg.step-chart');
+          s.scrollIntoView({block: 'center'});
+          const limit = s.querySelector('line.limit').getBoundingClientRect(), y = limit.y + limit.height / 2;
+          const dots = [...s.querySelectorAll('circle.event')].map(c => c.getBoundingClientRect());
+          return [...Array(10).keys()].map(i => dots[0].x + 10 + i * (dots[1].x - dots[0].x - 20) / 9)
+            .map(x => { const e = document.elementFromPoint(x, y); return e && e.getAttribute('class'); }); })()""")
+        assert shown.count("limit") >= 7, f"the step line hides the limit at 1: on top along it: {shown}"
+        heading = browser.evaluate("document.querySelector('section.upgrade h3').textContent")
+        assert str(REPO) not in heading and "fixtures/values/old-app-streamhub.yaml" in heading, (
+            f"upgrade headings show values files relative to the working directory: {heading}"
+        )
+        timeline = browser.evaluate(
+            "[...document.querySelectorAll('table.timeline tr')].map(r => r.textContent)"
+        )
         assert len(timeline) == 5 and "+12.5s" in timeline[2], f"rollout timeline rows: {timeline}"
         finding = browser.evaluate("document.querySelector('section.live .finding').textContent")
         assert "2 stream-hub pods existed at once" in finding, f"the live finding: {finding}"
@@ -170,16 +224,20 @@ def test_passing_report_has_no_wrong_edge_and_marks_stream_hub(passing: ReportRu
         assert browser.evaluate("document.querySelectorAll('g.edge.wrong').length") == 0
         assert browser.evaluate("document.querySelectorAll('g.edge').length") > 20
         verdicts = browser.evaluate("[...document.querySelectorAll('td.cell')].map(c => c.dataset.verdict)")
-        assert verdicts and set(verdicts) <= {"pass", "skip", "warn"}, f"matrix verdicts: {sorted(set(verdicts))}"
+        assert verdicts and set(verdicts) <= {"pass", "skip", "warn"}, (
+            f"matrix verdicts: {sorted(set(verdicts))}"
+        )
         cases = browser.evaluate("[...document.querySelectorAll('section.case')].map(s => s.dataset.case)")
         assert cases == ["seed-docs@helm3", "old-app-streamhub@helm3"], cases
-        hub = browser.evaluate(f"""[...document.querySelectorAll({_js(HUB_CASE + ' g.node.stream-hub')})]
+        hub = browser.evaluate(f"""[...document.querySelectorAll({_js(HUB_CASE + " g.node.stream-hub")})]
           .map(n => ({{component: n.dataset.component, text: n.textContent, w: n.getBoundingClientRect().width}}))""")
         assert len(hub) == 1 and hub[0]["component"] == "stream-hub", hub
         assert "max 1" in hub[0]["text"] and hub[0]["w"] > 50, hub
-        edge = browser.evaluate(f"""[...document.querySelectorAll({_js(HUB_CASE + ' g.edge')})]
+        edge = browser.evaluate(f"""[...document.querySelectorAll({_js(HUB_CASE + " g.edge")})]
           .filter(e => e.dataset.source === 'wl:Deployment/rocketchat-stream-hub').map(e => e.dataset.target)""")
-        assert edge == ["svc:rocketchat-nats"], f"stream-hub's TRANSPORTER should lead to the NATS Service: {edge}"
+        assert edge == ["svc:rocketchat-nats"], (
+            f"stream-hub's TRANSPORTER should lead to the NATS Service: {edge}"
+        )
     finally:
         browser.stop()
 
@@ -192,21 +250,29 @@ def test_html_report_is_self_contained(failing: ReportRun) -> None:
 
 
 def _mermaid_parse(markdown: Path) -> dict[str, Any]:
-    proc = subprocess.run(["node", "check.mjs", str(markdown)], cwd=MERMAID_CHECK, capture_output=True, text=True,
-                          timeout=120)
+    proc = subprocess.run(
+        ["node", "check.mjs", str(markdown)], cwd=MERMAID_CHECK, capture_output=True, text=True, timeout=120
+    )
     assert proc.stdout.strip(), f"check.mjs printed nothing (exit {proc.returncode}): {proc.stderr[-2000:]}"
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
 @needs_mermaid
-def test_markdown_diagrams_parse_with_mermaid(failing: ReportRun, passing: ReportRun, full_failing_html: Path) -> None:
+def test_markdown_diagrams_parse_with_mermaid(
+    failing: ReportRun, passing: ReportRun, full_failing_html: Path
+) -> None:
     """Every Mermaid block of both runs' Markdown (and of the one with a live case) parses with mermaid."""
     full_md = full_failing_html.with_suffix(".md")
-    for markdown, expected in ((failing.markdown, ["flowchart-v2"]), (passing.markdown, ["flowchart-v2"] * 2),
-                               (full_md, ["flowchart-v2", "xychart"])):
+    for markdown, expected in (
+        (failing.markdown, ["flowchart-v2"]),
+        (passing.markdown, ["flowchart-v2"] * 2),
+        (full_md, ["flowchart-v2", "xychart"]),
+    ):
         parsed = _mermaid_parse(markdown)
         errors = [d for d in parsed["diagrams"] if "error" in d]
-        assert not errors, f"{markdown.name}: mermaid could not parse: {errors[0]['error']}\n{errors[0]['source']}"
+        assert not errors, (
+            f"{markdown.name}: mermaid could not parse: {errors[0]['error']}\n{errors[0]['source']}"
+        )
         assert [d["type"] for d in parsed["diagrams"]] == expected, f"{markdown.name}: {parsed['diagrams']}"
 
 
@@ -226,4 +292,183 @@ def test_markdown_marks_the_websocket_route_as_a_wrong_edge(failing: ReportRun) 
     assert len(wrong) == 2 and all("ingress.websocket-to-ddp-streamer" in line for line in wrong), wrong
     assert f"stroke:{SEVERITY_COLOUR['error']}" in text
     link = "(#f-seed-docs-helm3-ingress-websocket-to-ddp-streamer-0)"
-    assert f"[❌ FAIL]{link}" in text and '<a id="f-seed-docs-helm3-ingress-websocket-to-ddp-streamer-0">' in text
+    assert (
+        f"[❌ FAIL]{link}" in text
+        and '<a id="f-seed-docs-helm3-ingress-websocket-to-ddp-streamer-0">' in text
+    )
+
+
+# -- every kind of wrong edge, and a diagram a person can read ----------------------------------------
+MUTANTS = FIXTURES / "mutants/static"
+WRONG_EDGE_KINDS = {
+    # microservice Services select by instance label only: each selects every component's pods, NATS too
+    "instance-only-selector": (
+        "services-single-component--instance-only-selector.yaml",
+        "services.single-component",
+        'g.edge.wrong[data-source="svc:rocketchat-ddp-streamer"]',
+        "selects pods of 7 components",
+    ),
+    # TRANSPORTER names nats://rocketchat-nats-client:4222, a host the release has no Service for
+    "transporter-unknown-host": (
+        "wiring-transporter--unknown-host.yaml",
+        "wiring.transporter",
+        'g.edge.wrong[data-target="missing:svc:rocketchat-nats-client"]',
+        "rocketchat-nats-client",
+    ),
+    # the monolith's Service selects a label no pod has
+    "service-selects-nothing": (
+        "",
+        "services.single-component",
+        'g.edge.wrong[data-source="svc:rocketchat-rocketchat"][data-target="missing:pods:rocketchat-rocketchat"]',
+        "selects no pods",
+    ),
+}
+
+# Per diagram: node boxes that overlap, and edges whose path passes through a box other than its two ends
+# (points sampled along each path, in page coordinates).
+LAYOUT = """(() => [...document.querySelectorAll('svg.topology')].map(svg => {
+  const boxes = [...svg.querySelectorAll('g.node')].map(n => {
+    const r = n.querySelector('rect').getBoundingClientRect();
+    return {id: n.dataset.id, column: [...n.classList].find(c => c.startsWith('col-')),
+            x: r.x, y: r.y, w: r.width, h: r.height}; });
+  const overlaps = [];
+  boxes.forEach((a, i) => boxes.slice(i + 1).forEach(b => {
+    if (a.x < b.x + b.w - 0.5 && b.x < a.x + a.w - 0.5 && a.y < b.y + b.h - 0.5 && b.y < a.y + a.h - 0.5)
+      overlaps.push([a.id, b.id]); }));
+  const crossings = [];
+  for (const edge of svg.querySelectorAll('g.edge')) {
+    const path = edge.querySelector('path'), m = path.getScreenCTM(), length = path.getTotalLength();
+    for (let at = 0; at <= length; at += 3) {
+      const p = new DOMPoint(path.getPointAtLength(at).x, path.getPointAtLength(at).y).matrixTransform(m);
+      const hit = boxes.find(b => b.id !== edge.dataset.source && b.id !== edge.dataset.target
+        && p.x > b.x + 1 && p.x < b.x + b.w - 1 && p.y > b.y + 1 && p.y < b.y + b.h - 1);
+      if (hit) { crossings.push([edge.dataset.source, edge.dataset.target, hit.id]); break; }
+    }
+  }
+  return {boxes, overlaps, crossings}; }))()"""
+
+WRONG_EDGES = """(sel => [...document.querySelectorAll(sel)].map(g => {
+  const r = g.getBoundingClientRect(), a = g.closest('a'), href = a ? a.getAttribute('href') : null;
+  const target = href ? document.getElementById(href.slice(1)) : null;
+  return {w: r.width, h: r.height, rule: g.dataset.rule, stroke: g.querySelector('path').getAttribute('stroke'),
+    severity: [...g.classList].find(c => c.startsWith('sev-')), href,
+    finding: target ? {cls: target.className, text: target.textContent,
+                       rule: target.closest('.rule') ? target.closest('.rule').id : null} : null}; }))"""
+
+
+@pytest.fixture(scope="module")
+def wrong_edge_runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, ReportRun]:
+    runs = {}
+    for kind, (mutant_file, *_) in WRONG_EDGE_KINDS.items():
+        mutant = load_mutant(MUTANTS / mutant_file) if mutant_file else SELECTS_NOTHING
+        run = mutant_run(tmp_path_factory.mktemp(kind), mutant)
+        assert run.returncode == 1, f"the {kind} mutant should fail\n{run.output[-3000:]}"
+        runs[kind] = run
+    return runs
+
+
+@needs_chromium
+@pytest.mark.parametrize("kind", list(WRONG_EDGE_KINDS))
+def test_each_kind_of_wrong_edge_is_drawn_in_its_findings_colour(
+    kind: str, wrong_edge_runs: dict[str, ReportRun], tmp_path: Path
+) -> None:
+    """CONTRACT.md > Wiring: a Service selecting several components' pods, a TRANSPORTER resolving nowhere
+    and a Service selecting nothing are each drawn as a wrong edge, in the colour of the finding it links to;
+    no two boxes overlap and no edge passes through a box (a wrong fan must stay readable)."""
+    _, rule_id, selector, says = WRONG_EDGE_KINDS[kind]
+    browser = _page(wrong_edge_runs[kind].html, tmp_path, f"wrong-edge-{kind}.png", width=1280)
+    try:
+        edges = browser.evaluate(f"{WRONG_EDGES}({_js(selector)})")
+        assert edges, f"no wrong edge matching {selector}"
+        for edge in edges:
+            assert edge["w"] > 10 and edge["h"] > 0, f"the wrong edge is not visible: {edge}"
+            assert edge["rule"] == rule_id and edge["finding"], (
+                f"the wrong edge must link to its finding: {edge}"
+            )
+            finding = edge["finding"]
+            severity = edge["severity"].removeprefix("sev-")
+            assert f"sev-{severity}" in finding["cls"].split(), (
+                f"the edge is drawn as {severity}, its finding is {finding['cls']}"
+            )
+            assert edge["stroke"] == SEVERITY_COLOUR[severity], (
+                f"{edge['stroke']} is not the {severity} colour"
+            )
+            assert says in finding["text"] and "expected" in finding["text"], finding["text"][:300]
+            assert finding["rule"] and rule_id.replace(".", "-") in finding["rule"], finding
+        layout = browser.evaluate(LAYOUT)
+        assert len(layout) == 1, f"one diagram expected, found {len(layout)}"
+        assert not layout[0]["overlaps"], f"node boxes overlap: {layout[0]['overlaps']}"
+        assert not layout[0]["crossings"], (
+            f"edges through boxes (source, target, box): {layout[0]['crossings']}"
+        )
+        if kind == "instance-only-selector":  # Services that select NATS pods besides others stay Services
+            columns = {b["id"]: b["column"] for b in layout[0]["boxes"]}
+            assert columns["svc:rocketchat-ddp-streamer"] == "col-service", columns
+            assert sorted(i for i, c in columns.items() if c == "col-nats-service") == [
+                "svc:rocketchat-nats",
+                "svc:rocketchat-nats-headless",
+            ], columns
+            routed = browser.evaluate(f"{BOX}({_js('g.edge.wrong[data-routed]')})")
+            assert len(routed) == 4 and {e["stroke"] for e in routed} == {SEVERITY_COLOUR["error"]}, (
+                f"the four microservice Services' edges to the NATS pods go round the boxes: {routed}"
+            )
+    finally:
+        browser.stop()
+
+
+@needs_chromium
+def test_diagram_text_stays_readable_and_the_diagram_scrolls(full_failing_html: Path, tmp_path: Path) -> None:
+    """In a 1280px window the five-column diagram is not shrunk to fit (its smallest text stays >= 11px):
+    its box scrolls sideways, the page itself does not."""
+    browser = _page(full_failing_html, tmp_path, "failing-report-1280.png", width=1280)
+    try:
+        sizes = browser.evaluate("""[...document.querySelectorAll('svg.topology')].map(svg => {
+          const scale = svg.getBoundingClientRect().width / svg.viewBox.baseVal.width;
+          const box = svg.closest('.diagram');
+          return {scale, smallest: Math.min(...[...svg.querySelectorAll('text')]
+                    .map(t => parseFloat(t.getAttribute('font-size')))) * scale,
+                  scrolls: box.scrollWidth > box.clientWidth}; })""")
+        assert sizes, "no diagram"
+        for size in sizes:
+            assert size["smallest"] >= 11 - 0.01, f"diagram text drawn at {size['smallest']:.1f}px: {size}"
+            assert size["scrolls"], f"five columns do not fit 1280px: the diagram box should scroll, {size}"
+        page = browser.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
+        assert page[0] <= page[1], f"the page itself scrolls sideways: {page}"
+    finally:
+        browser.stop()
+
+
+@pytest.fixture(scope="module")
+def both_helms(tmp_path_factory: pytest.TempPathFactory) -> ReportRun:
+    run = both_helms_run(tmp_path_factory.mktemp("both-helms"))
+    assert run.returncode == 0, f"the reference chart should pass\n{run.output[-3000:]}"
+    return run
+
+
+@needs_chromium
+def test_identical_renders_of_one_values_file_are_drawn_once(both_helms: ReportRun, tmp_path: Path) -> None:
+    """seed-docs.yaml rendered by helm3 and helm4 gives one topology: one diagram, titled with both helms,
+    and helm4's section links to it instead of drawing it again."""
+    browser = _page(both_helms.html, tmp_path, "both-helms.png")
+    try:
+        cases = browser.evaluate("""[...document.querySelectorAll('section.case')].map(s => ({
+          id: s.dataset.case, anchor: s.id, diagrams: s.querySelectorAll('svg.topology').length,
+          title: (s.querySelector('.diagram-helms') || {}).textContent || null,
+          same: s.querySelector('.same-topology a') ? s.querySelector('.same-topology a').getAttribute('href')
+                : null}))""")
+        assert [c["id"] for c in cases] == ["seed-docs@helm3", "seed-docs@helm4"], cases
+        first, second = cases
+        assert first["diagrams"] == 1 and "helm3, helm4" in (first["title"] or ""), first
+        assert second["diagrams"] == 0 and second["same"] == f"#{first['anchor']}", second
+        assert browser.evaluate("document.querySelectorAll('td.cell[data-helm=helm4]').length") > 10
+    finally:
+        browser.stop()
+
+
+def test_markdown_draws_identical_renders_once(both_helms: ReportRun) -> None:
+    """The Markdown summary draws seed-docs.yaml's one topology once, as the HTML page does: one Mermaid
+    flowchart titled with both helms, and helm4's section links to it."""
+    text = both_helms.markdown.read_text(encoding="utf-8")
+    assert text.count("```mermaid\nflowchart") == 1, text[:3000]
+    assert "**Topology · helm3, helm4** (identical renders, drawn once)" in text, text[:3000]
+    assert "Topology identical to [helm3's render](#" in text, text[:3000]
