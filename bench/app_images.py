@@ -45,7 +45,7 @@ def image_sizes() -> list[tuple[str, str]]:
         timeout=60,
         check=True,
     ).stdout
-    return [tuple(line.split(" ", 1)) for line in out.splitlines() if line.endswith("B")]  # type: ignore[misc]
+    return [tuple(line.split(" ", 1)) for line in out.splitlines() if line.endswith("B")]  # type: ignore[misc]  # 2 parts
 
 
 def saved_size(refs: list[str]) -> int:

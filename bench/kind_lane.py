@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -27,7 +28,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from quickmeet_conformance.clusters.kind import Docker, KindClusterProvider  # noqa: E402
+from quickmeet_conformance.clusters.kind import Docker, KindClusterProvider  # noqa: E402  # after sys.path
 
 
 def node_peak_bytes(docker: Docker, container: str) -> int:
@@ -79,6 +80,7 @@ def bench_create(runs: int) -> list[dict[str, object]]:
             stop_start = time.monotonic()
             provider.stop()
             stopped = time.monotonic() - stop_start
+            shutil.rmtree(Path("/tmp") / name, ignore_errors=True)
         results.append(
             {
                 "create_ready_seconds": round(ready, 1),

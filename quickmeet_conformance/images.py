@@ -25,17 +25,22 @@ import subprocess
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+import yaml
 
 from . import subprocesses
 from .errors import ToolError
 from .render import Manifest
 from .topology import MONGODB, NATS, ComponentMatcher, image_tag
 
+if TYPE_CHECKING:
+    from .clusters.kubeclient import KubeClient
+
 REPO = Path(__file__).resolve().parents[1]
 INGRESS_MANIFEST = REPO / "tools" / "images" / "traefik" / "ingress.yaml"
 INGRESS_NAMESPACE = "qmc-ingress"
-INGRESS_DEPLOYMENT = "traefik"
+INGRESS_SELECTOR = "app.kubernetes.io/name=traefik"
 
 STANDIN_PREFIX = "localhost/qmc"
 STANDIN_TAG = "local"
@@ -349,43 +354,22 @@ def load_images(
 
 def install_ingress_controller(
     cluster_name: str,
-    kubeconfig: str | Path,
-    context: str = "",
+    kube: KubeClient,
     *,
     kind_bin: str | Path = "kind",
-    kubectl: str | Path = "kubectl",
     timeout_s: float = 180,
     docker: Any = None,
 ) -> None:
-    """Load the Traefik image into the cluster, apply tools/images/traefik/ingress.yaml and wait until the
-    controller is available (it then serves the class ``nginx`` on the node's ports 80 and 443)."""
+    """Load the Traefik image into the cluster and create the objects of tools/images/traefik/ingress.yaml
+    through the cluster's client (the controller then serves the class ``nginx`` on the node's ports 80 and
+    443 once its pods, ``INGRESS_SELECTOR`` in ``INGRESS_NAMESPACE``, are Ready: the caller waits)."""
     docker = docker or _docker()
     if not docker.has_image(INGRESS_IMAGE):
         raise ToolError(f"ingress controller image {INGRESS_IMAGE} not built", fix=BUILD_FIX)
     kind_load(cluster_name, [INGRESS_IMAGE], kind_bin=kind_bin, timeout_s=timeout_s)
-    base = [str(kubectl), "--kubeconfig", str(kubeconfig), *(["--context", context] if context else [])]
-    steps = [
-        ([*base, "apply", "-f", str(INGRESS_MANIFEST)], "kubectl apply of the ingress controller"),
-        (
-            [
-                *base,
-                "-n",
-                INGRESS_NAMESPACE,
-                "rollout",
-                "status",
-                f"deployment/{INGRESS_DEPLOYMENT}",
-                f"--timeout={int(timeout_s)}s",
-            ],
-            "the ingress controller rollout",
-        ),
-    ]
-    for argv, what in steps:
-        proc = subprocesses.run(argv, timeout_s=timeout_s + 30, what=what)
-        if proc.returncode != 0:
-            raise ToolError(
-                f"{what} failed: {_fail_line(proc, 'no output')}",
-                fix=f"kubectl -n {INGRESS_NAMESPACE} describe pods",
-            )
+    for body in yaml.safe_load_all(INGRESS_MANIFEST.read_text(encoding="utf-8")):
+        if body:
+            kube.create(body, exist_ok=True)
 
 
 __all__ = [
@@ -393,6 +377,8 @@ __all__ = [
     "IMAGE_SOURCES",
     "INGRESS_IMAGE",
     "INGRESS_MANIFEST",
+    "INGRESS_NAMESPACE",
+    "INGRESS_SELECTOR",
     "LOCAL",
     "STANDIN_COMPONENTS",
     "UPSTREAM",

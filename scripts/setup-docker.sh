@@ -37,6 +37,7 @@ command -v dockerd >/dev/null || missing+=(docker.io)
 command -v runc >/dev/null || missing+=(runc)
 command -v python3 >/dev/null || missing+=(python3)
 [ -x /bin/busybox ] || missing+=(busybox-static)
+command -v debootstrap >/dev/null || missing+=(debootstrap)  # the kind node and stand-in images' root file systems
 if [ ${#missing[@]} -gt 0 ]; then
   say "apt-get install ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive

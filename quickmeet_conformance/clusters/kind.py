@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from quickmeet_conformance import subprocesses
 from quickmeet_conformance.clusters.base import REPO_TOOLS_BIN, ClusterHandle, ClusterProvider, find_kubectl
 from quickmeet_conformance.clusters.processes import free_loopback_ports, shutdown_guard, wait_for
 from quickmeet_conformance.errors import ToolError
@@ -111,12 +112,10 @@ class Docker:
         self.binary = binary or shutil.which("docker") or "docker"
 
     def run(self, *args: str, timeout: float = 30) -> subprocess.CompletedProcess[str]:
+        if not (os.path.isfile(self.binary) or shutil.which(self.binary)):
+            raise ToolError("docker not found", fix=DOCKER_FIX)
         try:
-            return subprocess.run(
-                [self.binary, *args], capture_output=True, text=True, timeout=timeout, check=False
-            )
-        except FileNotFoundError:
-            raise ToolError("docker not found", fix=DOCKER_FIX) from None
+            return subprocesses.run([self.binary, *args], timeout_s=timeout)
         except subprocess.TimeoutExpired:
             raise ToolError(f"docker {args[0]} took more than {timeout:.0f}s", fix=DOCKER_FIX) from None
 
@@ -237,15 +236,7 @@ class KindClusterProvider(ClusterProvider):
         stdin: str | None = None,
     ) -> str:
         try:
-            proc = subprocess.run(
-                argv,
-                capture_output=True,
-                text=True,
-                timeout=timeout,
-                check=False,
-                env={**os.environ, **(env or {})},
-                input=stdin,
-            )
+            proc = subprocesses.run(argv, timeout_s=timeout, env={**os.environ, **(env or {})}, input=stdin)
         except subprocess.TimeoutExpired:
             raise ToolError(
                 f"{what} took more than {timeout:.0f}s", where=f"kind cluster {self.name}"
@@ -387,7 +378,7 @@ class KindClusterProvider(ClusterProvider):
 
     def install_ingress_controller(self, waiter: ClusterWaiter | None = None) -> None:
         if self._resolved_images().local:
-            self._install_local_ingress()
+            self._install_local_ingress(waiter)
             return
         self.kubectl("apply", "-f", self.ingress_manifest)
         if waiter is not None:
@@ -395,22 +386,20 @@ class KindClusterProvider(ClusterProvider):
                 "ingress-nginx", "app.kubernetes.io/component=controller", self.step_timeout_s
             )
 
-    def _install_local_ingress(self) -> None:
+    def _install_local_ingress(self, waiter: ClusterWaiter | None) -> None:
+        from quickmeet_conformance import images
+        from quickmeet_conformance.clusters.kubeclient import KubeClient
+
+        cluster = self._kind_cluster()
+        kube = KubeClient.from_kubeconfig(cluster.kubeconfig_path, f"kind-{self.name}")
         try:
-            from quickmeet_conformance import images
-        except ImportError:
-            return  # the app images are not part of this install: the probes report what is missing
-        install = getattr(images, "install_ingress_controller", None)
-        if install is not None:
-            cluster = self._kind_cluster()
-            install(
-                self.name,
-                cluster.kubeconfig_path,
-                f"kind-{self.name}",
-                kind_bin=cluster.kind_path,
-                kubectl=cluster.kubectl_path,
-                timeout_s=self.step_timeout_s,
+            images.install_ingress_controller(
+                self.name, kube, kind_bin=cluster.kind_path, timeout_s=self.step_timeout_s
             )
+        finally:
+            kube.close()
+        if waiter is not None:
+            waiter.wait_pods_ready(images.INGRESS_NAMESPACE, images.INGRESS_SELECTOR, self.step_timeout_s)
 
     def probe_targets(self) -> Any:
         """Where the live lane's probes reach this cluster: the ingress on the loopback port mapped to node:80."""
@@ -418,31 +407,13 @@ class KindClusterProvider(ClusterProvider):
 
         return ProbeTargets(ingress_http_port=self.http_port, ingress_https_port=self.https_port)
 
-    def prepare_tls_secrets(self, namespace: str, manifests: Any, workdir: Path) -> list[str]:
+    def tls_secrets(self, namespace: str, manifests: Any, workdir: Path) -> list[dict[str, Any]]:
         """What cert-manager would do on a real cluster: a self-signed TLS Secret for every Ingress TLS
-        secretName the release does not render (images.placeholder_tls_secrets), so the controller serves it."""
-        import json as _json
-
+        secretName the release does not render (images.placeholder_tls_secrets), so the controller serves it;
+        the live lane creates them through its client."""
         from quickmeet_conformance import images
 
-        secrets = images.placeholder_tls_secrets(manifests, workdir / f"tls-{namespace}", namespace)
-        if secrets:
-            self._run(
-                [
-                    str(self._kind_cluster().kubectl_path),
-                    "--kubeconfig",
-                    str(self._kind_cluster().kubeconfig_path),
-                    "-n",
-                    namespace,
-                    "apply",
-                    "-f",
-                    "-",
-                ],
-                "kubectl apply TLS Secrets",
-                self.step_timeout_s,
-                stdin=_json.dumps({"apiVersion": "v1", "kind": "List", "items": secrets}),
-            )
-        return [str(s["metadata"]["name"]) for s in secrets]
+        return list(images.placeholder_tls_secrets(manifests, workdir / f"tls-{namespace}", namespace))
 
     def prepare_images(self, manifests: Any, matcher: Any = None) -> list[str]:
         """Local images: every image the rendered release references, present in the cluster under that exact
@@ -486,10 +457,21 @@ class KindClusterProvider(ClusterProvider):
         try:
             if not self.keep:
                 self._delete(self.name)
+                self._remove_cluster_dir()
         finally:
             _owner_file(self.name).unlink(missing_ok=True)
             shutdown_guard.unregister(self)
             self.handle = None
+
+    def _remove_cluster_dir(self) -> None:
+        """<base>/.pytest-kind/<name> (the deleted cluster's kubeconfig and config) and .pytest-kind once
+        empty: a run leaves no files in the user's directory (--keep-cluster keeps them, to debug with)."""
+        cluster_dir = self.base / ".pytest-kind" / self.name
+        shutil.rmtree(cluster_dir, ignore_errors=True)
+        try:
+            cluster_dir.parent.rmdir()
+        except OSError:
+            pass  # not empty (another cluster's files) or already gone
 
 
 class ClusterWaiter:
@@ -569,7 +551,7 @@ class ClusterWaiter:
         def guarded() -> str | None:
             try:
                 return check()
-            except Exception:  # noqa: BLE001 - the API server may still be starting; ready() reports the last error
+            except Exception:  # the API server may still be starting; ready() reports the last error
                 return None
 
         return guarded

@@ -49,7 +49,7 @@ def test_serving_certificate_chains_to_the_ca_and_has_the_sans(ca: KeyPair, tmp_
     serving = issue_certificate(
         ca, tmp_path, "apiserver", common_name="kube-apiserver", server=True,
         dns_names=["localhost", "kubernetes.default.svc"], ip_addresses=["127.0.0.1", "10.96.0.1"],
-    )  # fmt: skip
+    )  # fmt: skip  # related arguments kept on one line
     verify = subprocess.run(
         ["openssl", "verify", "-CAfile", str(ca.cert), str(serving.cert)],
         capture_output=True,
@@ -91,7 +91,7 @@ def test_kubeconfig_with_client_certificate_is_self_contained(ca: KeyPair, tmp_p
     path = write_kubeconfig(
         tmp_path / "scheduler.kubeconfig", cluster="c1", server="https://127.0.0.1:6443",
         ca_cert=ca.cert, user="scheduler", client=client,
-    )  # fmt: skip
+    )  # fmt: skip  # related arguments kept on one line
     config = yaml.safe_load(path.read_text())
     assert config["current-context"] == "c1"
     assert config["clusters"][0]["cluster"]["server"] == "https://127.0.0.1:6443"
@@ -206,7 +206,7 @@ def test_existing_cluster_unreachable_is_one_line(tmp_path: Path) -> None:
     config = write_kubeconfig(
         tmp_path / "kubeconfig", cluster="gone", server=f"https://127.0.0.1:{free_loopback_port()}",
         ca_cert=ca.cert, user="u", token="t",
-    )  # fmt: skip
+    )  # fmt: skip  # related arguments kept on one line
     provider = ExistingClusterProvider(config, "gone", timeout_s=5)
     started = time.monotonic()
     with pytest.raises(ToolError) as raised:

@@ -34,7 +34,7 @@ def failures(findings: list[Finding]) -> str:
     return "\n".join(f"{f.verdict.value}: {f.detail()}" for f in findings if f.verdict is not Verdict.PASS)
 
 
-def _docker():  # type: ignore[no-untyped-def]
+def _docker():
     from quickmeet_conformance.clusters.kind import Docker
 
     docker = Docker()
@@ -68,7 +68,7 @@ def _http_get(port: int, path: str) -> tuple[int, str]:
         conn.close()
 
 
-def _wait(what: str, condition, timeout: float = START_TIMEOUT) -> None:  # type: ignore[no-untyped-def]
+def _wait(what: str, condition, timeout: float = START_TIMEOUT) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
@@ -126,16 +126,16 @@ class Release:
             argv += ["--user", user]
         if entrypoint:
             argv += ["--entrypoint", entrypoint]
-        proc = self.docker.run(*argv, image, *args, timeout=60)  # type: ignore[attr-defined]
+        proc = self.docker.run(*argv, image, *args, timeout=60)  # type: ignore[attr-defined]  # a Docker
         assert proc.returncode == 0, f"docker run {image}: {proc.stderr.strip()}"
         return f"{self.label}-{name}"
 
     def logs(self, name: str) -> str:
-        proc = self.docker.run("logs", f"{self.label}-{name}", timeout=30)  # type: ignore[attr-defined]
+        proc = self.docker.run("logs", f"{self.label}-{name}", timeout=30)  # type: ignore[attr-defined]  # a Docker
         return proc.stdout + proc.stderr
 
     def running(self, name: str) -> bool:
-        proc = self.docker.run("inspect", "-f", "{{.State.Running}}", f"{self.label}-{name}")  # type: ignore[attr-defined]
+        proc = self.docker.run("inspect", "-f", "{{.State.Running}}", f"{self.label}-{name}")  # type: ignore[attr-defined]  # a Docker
         return proc.stdout.strip() == "true"
 
 
@@ -169,10 +169,10 @@ def release() -> Iterator[Release]:
             env = {"TRANSPORTER": "nats://rel-nats:4222", "HEARTBEAT_INTERVAL": str(HEARTBEAT)}
             publish = {}
             if component in ("monolith", "ddp-streamer"):
-                rel.http_ports[component] = _free_port()  # type: ignore[index]
-                publish = {3000: rel.http_ports[component]}  # type: ignore[index]
+                rel.http_ports[component] = _free_port()  # type: ignore[index]  # set by the fixture
+                publish = {3000: rel.http_ports[component]}  # type: ignore[index]  # set by the fixture
                 env["PORT"] = "3000"
-            rel.hostnames[component] = hostname  # type: ignore[index]
+            rel.hostnames[component] = hostname  # type: ignore[index]  # set by the fixture
             rel.run(
                 component,
                 images.standin_image(component),
@@ -212,12 +212,12 @@ def test_components_join_with_pod_named_nodes_and_their_services(
     """CONTRACT.md > On the bus: nodeID is the pod name plus -1 in containers; each announces its services."""
     assert bus.connected and not bus.errors, failures(list(bus.errors))
     for component in COMPONENTS:
-        node_id = f"{release.hostnames[component]}-1"  # type: ignore[index]
+        node_id = f"{release.hostnames[component]}-1"  # type: ignore[index]  # set by the fixture
         assert node_id in bus.nodes, f"{component}: expected node {node_id}, saw {sorted(bus.nodes)}"
         service, aliases = nb.COMPONENT_SERVICES[component]
         for name in (service, *aliases):
             assert bus.nodes[node_id].announces(name), (component, bus.nodes[node_id].services)
-    pods = {c: [release.hostnames[c]] for c in COMPONENTS}  # type: ignore[index]
+    pods = {c: [release.hostnames[c]] for c in COMPONENTS}  # type: ignore[index]  # set by the fixture
     findings = nb.evaluate_bus(bus, nb.BusExpectations.from_counts({c: None for c in COMPONENTS}, pods=pods))
     assert not [f for f in findings if f.failed], failures(findings)
     assert nb.RULE_NODE_MAPS_TO_POD in {f.rule_id for f in findings if f.verdict is Verdict.PASS}, failures(
@@ -227,14 +227,14 @@ def test_components_join_with_pod_named_nodes_and_their_services(
 
 def test_ddp_probe_tells_the_two_images_apart(release: Release) -> None:
     """CONTRACT.md > ddp-streamer on the wire, through the containers' published ports."""
-    streamer = ddp.observe_ddp_sync(f"http://127.0.0.1:{release.http_ports['ddp-streamer']}")  # type: ignore[index]
+    streamer = ddp.observe_ddp_sync(f"http://127.0.0.1:{release.http_ports['ddp-streamer']}")  # type: ignore[index]  # set by the fixture
     assert all(f.verdict is Verdict.PASS for f in ddp.evaluate_ddp(streamer)), failures(
         ddp.evaluate_ddp(streamer)
     )
-    monolith = ddp.observe_ddp_sync(f"http://127.0.0.1:{release.http_ports['monolith']}")  # type: ignore[index]
+    monolith = ddp.observe_ddp_sync(f"http://127.0.0.1:{release.http_ports['monolith']}")  # type: ignore[index]  # set by the fixture
     reached = ddp.rule_reaches_ddp_streamer(monolith)
     assert [f.verdict for f in reached] == [Verdict.FAIL, Verdict.FAIL], failures(reached)
-    assert _http_get(release.http_ports["ddp-streamer"], "/health") == (200, "ok")  # type: ignore[index]
+    assert _http_get(release.http_ports["ddp-streamer"], "/health") == (200, "ok")  # type: ignore[index]  # set by the fixture
 
 
 def test_wrong_transporter_host_container_never_joins(release: Release) -> None:
@@ -286,7 +286,7 @@ def test_tag_standins_makes_the_exact_reference_a_stand_in(release: Release) -> 
     docker = release.docker
     try:
         assert images.tag_standins(images.plan_refs([ref]), docker) == [ref]
-        proc = docker.run("image", "inspect", "-f", '{{index .Config.Labels "quickmeet.chat/standin"}}', ref)  # type: ignore[attr-defined]
+        proc = docker.run("image", "inspect", "-f", '{{index .Config.Labels "quickmeet.chat/standin"}}', ref)  # type: ignore[attr-defined]  # a Docker
         assert proc.stdout.strip() == "monolith", proc.stdout + proc.stderr
     finally:
-        docker.run("rmi", ref)  # type: ignore[attr-defined]
+        docker.run("rmi", ref)  # type: ignore[attr-defined]  # a Docker

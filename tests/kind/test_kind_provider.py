@@ -98,7 +98,7 @@ esac
     monkeypatch.setattr(
         KindClusterProvider,
         "_install_local_ingress",
-        lambda self: FakeWaiter.calls.append(f"local ingress {self.name}"),
+        lambda self, waiter: FakeWaiter.calls.append(f"local ingress {self.name}"),
     )
     monkeypatch.delenv("QMC_KIND_IMAGES", raising=False)
     return {
@@ -144,6 +144,7 @@ def test_local_images_create_a_cluster_on_its_own_network_and_delete_everything(
     assert "docker network rm qmc-a-net" in _calls(fakes), "the cluster's own network goes with it"
     assert not (kind_module.OWNERS_DIR / "qmc-a.pid").exists()
     assert fakes["state"].read_text().split() == []
+    assert not (fakes["dir"] / ".pytest-kind").exists(), "the deleted cluster's kubeconfig is left behind"
 
 
 def test_upstream_images_use_the_pinned_kind_image_and_ingress_nginx(fakes):
@@ -186,6 +187,7 @@ def test_keep_cluster_keeps_what_it_created(fakes):
     provider.start()
     provider.stop()
     assert not any(c.startswith("kind delete") for c in _calls(fakes))
+    assert (fakes["dir"] / ".pytest-kind" / "qmc-d").is_dir(), "a kept cluster keeps its kubeconfig"
 
 
 def test_dockerd_not_running_is_one_line_naming_the_setup_script(fakes, monkeypatch):
