@@ -18,7 +18,6 @@ import importlib.util
 import secrets
 import shutil
 import tempfile
-import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,9 +25,9 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from .assertions import ConformanceWarning
+from .assertions import conclude
 from .errors import UserError
-from .findings import Status, Verdict, status_of, verdict_of
+from .findings import Status, Verdict, status_of
 from .live.cluster import PROVIDERS, LiveCluster, start_cluster
 from .options import OptionSpec, add_options, read_option
 from .plugin import (
@@ -84,12 +83,23 @@ OPTIONS = [
         {"type": float},
     ),
 ]
+DEFAULT_CLUSTER_NAME = "qmc-conformance"
+PYTEST_KIND_DEFAULT_NAME = "pytest-kind"  # pytest-kind-ng's own default for --cluster-name
 # options pytest-kind-ng registers itself (read by dest either way)
 _KIND_OPTIONS: list[tuple[str, str, dict[str, Any], str]] = [
     ("kubeconfig", "--kubeconfig", {"default": None}, "kubeconfig of an existing cluster [env KUBECONFIG]"),
     ("keep_cluster", "--keep-cluster", {"action": "store_true"}, "keep the cluster after the run"),
-    ("cluster_name", "--cluster-name", {"default": "qmc-conformance"}, "name of the kind cluster"),
+    ("cluster_name", "--cluster-name", {"default": DEFAULT_CLUSTER_NAME}, "name of the kind cluster"),
 ]
+
+
+def _kind_cluster_name(config: pytest.Config) -> str:
+    """--cluster-name as given, else ours: pytest-kind-ng registers the option with its default
+    ``pytest-kind``, which would share a name with the user's own pytest-kind clusters and escape the
+    ``qmc-`` prefix by which a later run deletes clusters left by a killed one."""
+    name = config.getoption("cluster_name", None)
+    return DEFAULT_CLUSTER_NAME if not name or name == PYTEST_KIND_DEFAULT_NAME else str(name)
+
 
 AUDIT_PROJECT_CASES = (
     "not run in audit mode (--cluster existing --release): the project's own values files and "
@@ -187,7 +197,7 @@ def _live_config(config: pytest.Config) -> LiveConfig:
         kubeconfig=config.getoption("kubeconfig", None) or None,
         context=_live_option(config, "qmc_kube_context") or "",
         keep=bool(config.getoption("keep_cluster", False)),
-        cluster_name=config.getoption("cluster_name", None) or "qmc-conformance",
+        cluster_name=_kind_cluster_name(config),
         rollout_timeout_s=timeout,
         audit_release=audit_release,
         audit_namespace=conformance_option(config, "qmc_namespace") or "default",
@@ -270,7 +280,11 @@ def _live_key(item: pytest.Item) -> Any:
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Group each case's tests for xdist (``loadgroup``): they share one install."""
+    """Group each case's tests for xdist (``loadgroup``): they share one install. Only with xdist loaded: it
+    declares the ``xdist_group`` marker, and a run with ``--strict-markers`` but without xdist (``-p no:xdist``,
+    or not installed) would stop on an undeclared marker."""
+    if not config.pluginmanager.hasplugin("xdist"):
+        return
     for item in items:
         key = _live_key(item)
         if key is not None:
@@ -487,45 +501,42 @@ def live_upgrade(request: pytest.FixtureRequest) -> Iterator[LiveCaseResult]:
 
 
 def check_live_rule(result: LiveCaseResult, rule_id: str, node: pytest.Item, *, static: bool = False) -> None:
-    """Pass, skip or fail the current test from ``rule_id``'s findings; a failure reads like a review comment
-    and carries the case's log and diagnostics (events, pods, describe) as report sections."""
+    """Pass, skip, warn or fail the current test from ``rule_id``'s findings (``assertions.conclude``, as in
+    every lane); a failure reads like a review comment and carries the case's log and diagnostics (events,
+    pods, describe) as report sections."""
     findings = (result.static_findings if static else result.findings).get(rule_id)
     node.user_properties += [("rule_id", rule_id), ("live_case", result.id), ("namespace", result.namespace)]
     node.add_report_section("call", "live log", "\n".join(result.log))
     if findings is None:
         pytest.fail(f"rule {rule_id} was not evaluated for {result.label}", pytrace=False)
-    strict = conformance_session(node.config).settings.strict
-    status = status_of(findings, strict=strict)
-    node.user_properties.append(("verdict", verdict_of(findings).value))
-    if status == Status.SKIP:
-        pytest.skip("; ".join(sorted({f.message for f in findings})))
-    if status == Status.PASS:
-        return
+    if rule_id not in RULES:
+        rules_for_lane("static" if static else "live")
     rule_obj = RULES[rule_id]
-    failed = [f for f in findings if f.failed]
     # JUnit keeps properties whatever junit_logging says (report sections only reach it with junit_logging)
-    node.user_properties += finding_properties(rule_id, failed)
-    node.user_properties += [
-        (name, value)
-        for name, value in (
-            ("rollout_error", result.view.rollout_error),
-            ("live_diagnostics", result.diagnostics),
-        )
-        if value
-    ]
-    body = "\n".join(f.detail() for f in failed)
-    rollout = f"\nrollout: {result.view.rollout_error}" if result.view.rollout_error else ""
-    text = (
-        f"{rule_id} on {result.label} (namespace {result.namespace})\ncontract: {rule_obj.contract}\n"
-        f"{body}{rollout}\nfix: {rule_obj.fix}"
+    node.user_properties += finding_properties(rule_id, list(findings))
+
+    def attach_diagnostics(status: Status) -> None:
+        node.user_properties += [
+            (name, value)
+            for name, value in (
+                ("rollout_error", result.view.rollout_error),
+                ("live_diagnostics", result.diagnostics),
+            )
+            if value
+        ]
+        if status.blocks and result.diagnostics:
+            node.add_report_section("call", "live diagnostics", result.diagnostics)
+
+    conclude(
+        findings,
+        header=f"{rule_id} on {result.label} (namespace {result.namespace})",
+        contract=rule_obj.contract,
+        fix=rule_obj.fix,
+        strict=conformance_session(node.config).settings.strict,
+        properties=node.user_properties,
+        notes=(f"rollout: {result.view.rollout_error}" if result.view.rollout_error else "",),
+        on_failure=attach_diagnostics,
     )
-    if not status.blocks:
-        node.user_properties.append(("conformance_warning", text))
-        warnings.warn(ConformanceWarning(text), stacklevel=2)
-        return
-    if result.diagnostics:
-        node.add_report_section("call", "live diagnostics", result.diagnostics)
-    pytest.fail(text, pytrace=False)
 
 
 @pytest.fixture

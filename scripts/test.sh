@@ -2,8 +2,10 @@
 # The project's test command (README; .ci/run calls exactly this): installs what is missing, lints, checks
 # the format and the types, then runs the framework's self-tests and every suite, on helm 3 and helm 4, with
 # the KWOK live lane and the long interruption loop (--run-slow); then one full kind scenario (real
-# containers: the reference values installed, live rules + NATS bus and DDP probes, and the kind mutants)
-# unless QMC_SKIP_KIND=1. The whole kind matrix (every values file) is `tox -e live-kind`.
+# containers: the reference values and a stream-hub era release installed, live rules + NATS bus and DDP
+# probes, the kind mutants, the monolith -> microservices helm upgrade probed before and after, a stream-hub
+# rollout that surges to two real pods, the public chart 6.29.0 on the wire and 6.27.1's two hubs) unless
+# QMC_SKIP_KIND=1. The whole kind matrix (every values file) is `tox -e live-kind`.
 #
 # CI has 90 minutes for all of it. A cold build of the kind lane's images (node image, stand-ins, Traefik:
 # Go builds of ~20-40 min on 2 cores) is therefore bounded: it may use what is left of
@@ -54,8 +56,11 @@ case "$kind_why" in "building the kind images failed"*) status=1 ;; esac
 if [ "$kind_ready" = 1 ]; then
   timeout --signal=TERM --kill-after=120 "${QMC_KIND_SCENARIO_TIMEOUT_S:-1800}" \
     .venv/bin/python -m pytest suites/live/test_topology.py suites/live/test_rollouts.py suites/live/test_probes.py \
-    tests/kind/test_kind_mutants.py -p no:cacheprovider -q \
+    tests/kind/test_kind_mutants.py tests/kind/test_kind_upgrade.py tests/kind/test_kind_public_chart.py \
+    "tests/live/test_live_mutants.py::test_live_mutant_is_killed[streamhub-peak-one--max-surge-1]" \
+    -p no:cacheprovider -q \
     --cluster kind --kind-images local --values fixtures/values/seed-docs.yaml \
+    --values fixtures/values/old-app-streamhub.yaml \
     --junitxml reports/junit-kind.xml --conformance-report reports/conformance-kind.json || status=$?
 else
   printf '\nkind scenario: NOT RUN: %s\n' "$kind_why"

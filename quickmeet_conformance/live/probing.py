@@ -11,24 +11,27 @@ The findings join the case's other findings under the probe rule ids (``bus.*``,
 
 from __future__ import annotations
 
-import subprocess
+import shutil
+import socket
+import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 from ..clusters.base import ClusterHandle, find_kubectl
-from ..clusters.processes import free_loopback_port, wait_for
+from ..clusters.processes import ManagedProcess, free_loopback_port, wait_for
 from ..errors import ToolError
 from ..findings import Finding, Verdict
 from ..probes import ddp, nats_bus
-from ..subprocesses import kill_group
 from ..topology import NATS, Topology
-from .state import LiveState
+from .state import NOT_ANSWERED, WEBSOCKET_ROUTES, LiveState
 
 BUS_COMPONENTS = tuple(nats_bus.COMPONENT_SERVICES)
-# a short heartbeat window: the stand-ins beat every few seconds, and the case budget is minutes, not hours
-BUS_OPTIONS = nats_bus.BusProbeOptions(heartbeat_interval=5.0, discover_window=4.0)
+# the heartbeat interval is the release's own (HEARTBEAT_INTERVAL on the pods, else Moleculer's 10 s): the probe
+# listens two of them, so a node is called silent only after missing two beats, never for its phase
+BUS_OPTIONS = nats_bus.BusProbeOptions(discover_window=4.0)
 INGRESS_SYNC_S = 30.0
 
 
@@ -44,6 +47,8 @@ class ProbeTargets:
 class ProbeRun:
     findings: dict[str, list[Finding]]
     targets: dict[str, str]  # rule family -> what was probed (no credentials)
+    # WebSocket route -> the component that answered it ("ddp-streamer", "monolith" or "unknown")
+    answered_by: dict[str, str] = field(default_factory=dict)
 
 
 def _transporter(state: LiveState, topology: Topology) -> tuple[str, str]:
@@ -62,6 +67,20 @@ def _transporter(state: LiveState, topology: Topology) -> tuple[str, str]:
             ms = container.env_var("MS_NAMESPACE")
             return value or "", (ms.value or "") if ms else ""
     return "", ""
+
+
+def _heartbeat_interval(topology: Topology, default: float) -> float:
+    """The HEARTBEAT_INTERVAL (seconds) the chart gives the bus clients, else ``default`` (Moleculer's)."""
+    for component in BUS_COMPONENTS:
+        for workload in topology.components(component):
+            env = workload.main_container.env_var("HEARTBEAT_INTERVAL") if workload.main_container else None
+            try:
+                seconds = float(env.value) if env is not None and env.value else 0.0
+            except ValueError:
+                seconds = 0.0
+            if seconds > 0:
+                return seconds
+    return default
 
 
 def _nats_service(state: LiveState, topology: Topology) -> tuple[str, int] | None:
@@ -84,55 +103,48 @@ def _with_credentials(url: str, host: str, port: int) -> str:
 
 
 class PortForward:
-    """``kubectl port-forward svc/NAME LOCAL:REMOTE`` for the length of a with-block, stopped by its PID."""
+    """``kubectl port-forward svc/NAME LOCAL:REMOTE`` for the length of a with-block: a managed process (its
+    own group, killed with us), its output in a log that is read only to explain a failure."""
 
     def __init__(self, handle: ClusterHandle, namespace: str, service: str, remote_port: int) -> None:
         self.local_port = free_loopback_port()
-        self._argv = [
-            str(find_kubectl()),
-            "--kubeconfig",
-            str(handle.kubeconfig),
-            *(("--context", handle.context) if handle.context else ()),
-            "port-forward",
-            "-n",
-            namespace,
-            "--address",
-            "127.0.0.1",
-            f"svc/{service}",
-            f"{self.local_port}:{remote_port}",
-        ]
-        self._proc: subprocess.Popen[str] | None = None
         self.what = f"port-forward svc/{service} {namespace} -> 127.0.0.1:{self.local_port}"
+        self._log_dir = Path(tempfile.mkdtemp(prefix="qmc-port-forward-"))
+        self._process = ManagedProcess(
+            "kubectl port-forward",
+            [
+                str(find_kubectl()),
+                "--kubeconfig",
+                str(handle.kubeconfig),
+                *(("--context", handle.context) if handle.context else ()),
+                "port-forward",
+                "-n",
+                namespace,
+                "--address",
+                "127.0.0.1",
+                f"svc/{service}",
+                f"{self.local_port}:{remote_port}",
+            ],
+            self._log_dir / "port-forward.log",
+        )
 
     def __enter__(self) -> PortForward:
-        self._proc = subprocess.Popen(
-            self._argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True
-        )
-        proc = self._proc
-
         def ready() -> bool:
-            import socket
-
             with socket.socket() as sock:
                 sock.settimeout(0.5)
                 return sock.connect_ex(("127.0.0.1", self.local_port)) == 0
 
-        def failure() -> str | None:
-            if proc.poll() is None:
-                return None
-            return f"kubectl exited: {(proc.stdout.read() if proc.stdout else '').strip()[-300:]}"
-
         try:
-            wait_for(self.what, ready, timeout=20, failure=failure, interval=0.2)
+            self._process.start()
+            wait_for(self.what, ready, timeout=20, failure=self._process.failure, interval=0.2)
         except BaseException:
             self.__exit__()
             raise
         return self
 
     def __exit__(self, *exc: object) -> None:
-        if self._proc is not None and self._proc.poll() is None:
-            kill_group(self._proc.pid)  # its own group (start_new_session): the one group killer
-            self._proc.wait()
+        self._process.stop(timeout=5)
+        shutil.rmtree(self._log_dir, ignore_errors=True)
 
 
 def bus_expectations(state: LiveState, ms_namespace: str) -> nats_bus.BusExpectations:
@@ -175,8 +187,12 @@ def probe_bus(
     expectations = bus_expectations(state, ms_namespace)
     with PortForward(handle, state.namespace, service, port) as forward:
         url = _with_credentials(transporter or "nats://", "127.0.0.1", forward.local_port)
+        interval = _heartbeat_interval(topology, options.heartbeat_interval)
         observation = nats_bus.observe_bus_sync(
-            url, nats_bus.BusProbeOptions(**{**options.__dict__, "namespace": ms_namespace})
+            url,
+            nats_bus.BusProbeOptions(
+                **{**options.__dict__, "namespace": ms_namespace, "heartbeat_interval": interval}
+            ),
         )
     findings = {
         nats_bus.RULE_REACHABLE: nats_bus.rule_bus_reachable(observation),
@@ -200,7 +216,9 @@ def _ingress_host(topology: Topology) -> str | None:
     return next((r.host for r in routes if r.host), None)
 
 
-def probe_ddp(topology: Topology, targets: ProbeTargets) -> tuple[dict[str, list[Finding]], str]:
+def probe_ddp(
+    topology: Topology, targets: ProbeTargets
+) -> tuple[dict[str, list[Finding]], str, dict[str, str]]:
     host = _ingress_host(topology) or "localhost"
     # http first; an Ingress with TLS may be served on https only (the certificate is the controller's own,
     # the chart's TLS Secret is not part of the release, so it is not verified)
@@ -226,15 +244,13 @@ def probe_ddp(topology: Topology, targets: ProbeTargets) -> tuple[dict[str, list
         for base, options, port in tries:  # the first entry whose WebSocket routes answer DDP wins
             observation = ddp.observe_ddp_sync(base, options)
             seen.append((base, observation, port))
-            if any(observation.route(r).connected for r in ("/websocket", "/sockjs")):
+            if any(observation.route(r).connected for r in WEBSOCKET_ROUTES):
                 break
         base, observation, port = next(
-            ((b, o, p) for b, o, p in seen if any(o.route(r).connected for r in ("/websocket", "/sockjs"))),
+            ((b, o, p) for b, o, p in seen if any(o.route(r).connected for r in WEBSOCKET_ROUTES)),
             seen[0],
         )
-        not_routed = all(
-            "HTTP 404" in (o.route(r).error or "") for _, o, _ in seen for r in ("/websocket", "/sockjs")
-        )
+        not_routed = all("HTTP 404" in (o.route(r).error or "") for _, o, _ in seen for r in WEBSOCKET_ROUTES)
         if not not_routed or time.monotonic() >= deadline:
             break
         time.sleep(2.0)
@@ -243,7 +259,11 @@ def probe_ddp(topology: Topology, targets: ProbeTargets) -> tuple[dict[str, list
         ddp.RULE_SOCKJS_HANDSHAKE: ddp.rule_sockjs_handshake(observation),
         ddp.RULE_REACHES_DDP_STREAMER: ddp.rule_reaches_ddp_streamer(observation),
     }
-    return findings, f"{base} through the ingress controller at 127.0.0.1:{port}"
+    answered = {
+        route: observation.answered_by(route) if observation.route(route).connected else NOT_ANSWERED
+        for route in WEBSOCKET_ROUTES
+    }
+    return findings, f"{base} through the ingress controller at 127.0.0.1:{port}", answered
 
 
 def probe_release(
@@ -252,14 +272,24 @@ def probe_release(
     topology: Topology,
     targets: ProbeTargets,
     say: Callable[[str], None] = lambda line: None,
+    families: tuple[str, ...] = ("bus", "ws"),
 ) -> ProbeRun:
-    """Both probes against one installed release; a probe that cannot run is an ERROR finding, not a pass."""
+    """The probes (both by default) against one installed release; a probe that cannot run is an ERROR
+    finding, not a pass."""
     findings: dict[str, list[Finding]] = {}
     where: dict[str, str] = {}
-    for family, run in (
-        ("bus", lambda: probe_bus(handle, state, topology)),
-        ("ws", lambda: probe_ddp(topology, targets)),
-    ):
+    answered: dict[str, str] = {}
+
+    def ddp_probe() -> tuple[dict[str, list[Finding]], str]:
+        found, target, by = probe_ddp(topology, targets)
+        answered.update(by)
+        return found, target
+
+    probes: dict[str, Callable[[], tuple[dict[str, list[Finding]], str]]] = {
+        "bus": lambda: probe_bus(handle, state, topology),
+        "ws": ddp_probe,
+    }
+    for family, run in ((f, probes[f]) for f in families):
         start = time.monotonic()
         try:
             found, target = run()
@@ -285,7 +315,13 @@ def probe_release(
             f"{family} probe via {target}: {'FAILED ' + ', '.join(failed) if failed else 'ok'} "
             f"in {time.monotonic() - start:.1f}s"
         )
-    return ProbeRun(findings, where)
+    return ProbeRun(findings, where, answered)
 
 
-__all__ = ["ProbeRun", "ProbeTargets", "PortForward", "bus_expectations", "probe_release"]
+__all__ = [
+    "ProbeRun",
+    "ProbeTargets",
+    "PortForward",
+    "bus_expectations",
+    "probe_release",
+]

@@ -130,8 +130,13 @@ def rollout_variant(chart_dir: Path, dest: Path) -> Path:
     return dest
 
 
+STOPPED_PHASES = ("Succeeded", "Failed")  # every container has terminated and none will restart
+
+
 class PodCounter:
-    """Counts, from a pod watch, how many pods of one component exist at once (terminating ones included)."""
+    """Counts, from a pod watch, how many pods of one component run at once: terminating ones included until
+    their containers have stopped (phase Succeeded or Failed) or the pod is deleted. A Recreate rollout
+    starts the new pod once the old one has stopped, while the old object may linger for a moment."""
 
     def __init__(self, component: str, matcher: ComponentMatcher) -> None:
         self.component = component
@@ -158,7 +163,9 @@ class PodCounter:
         name = str((pod.get("metadata") or {}).get("name", ""))
         with self._lock:
             before = self.count()
-            if kind == "DELETED":
+            if kind != "DELETED" and (pod.get("status") or {}).get("phase") in STOPPED_PHASES:
+                kind = "STOPPED"
+            if kind in ("DELETED", "STOPPED"):
                 component = self.existing.pop(name, None)
             else:
                 component = self.matcher.component_of_pod(pod)
@@ -172,7 +179,7 @@ class PodCounter:
             if kind != "MODIFIED" or now != before:
                 elapsed = time.monotonic() - self.start
                 self.timeline.append(f"+{elapsed:6.2f}s {kind:<8} {name}{terminating} ({now} exist)")
-                marked = " (terminating)" if terminating and kind != "DELETED" else ""
+                marked = " (terminating)" if terminating and kind not in ("DELETED", "STOPPED") else ""
                 self.points.append((elapsed, now, kind + marked, name))
             if now > self.peak:
                 self.peak = now
@@ -268,18 +275,22 @@ class LiveLane:
         loaded = prepare(rendered.manifests, self.matcher)
         if loaded:
             log.say(f"images: {len(loaded)} loaded into the cluster ({', '.join(sorted(loaded))})")
-        tls = getattr(self.cluster.provider, "prepare_tls_secrets", None)
-        if tls is not None:
-            made = tls(client.namespace, rendered.manifests, self.workdir)
-            if made:
-                log.say(f"self-signed TLS Secret(s) {', '.join(made)} created, as cert-manager would")
+        tls = getattr(self.cluster.provider, "tls_secrets", None)
+        secrets = tls(client.namespace, rendered.manifests, self.workdir) if tls is not None else []
+        for secret in secrets:
+            self.kube.create(secret, client.namespace, exist_ok=True)
+        if secrets:
+            made = ", ".join(str(s["metadata"]["name"]) for s in secrets)
+            log.say(f"self-signed TLS Secret(s) {made} created, as cert-manager would")
 
-    def _probe(self, state: LiveState, log: CaseLog) -> ProbeRun | None:
+    def _probe(
+        self, state: LiveState, log: CaseLog, families: tuple[str, ...] = ("bus", "ws")
+    ) -> ProbeRun | None:
         """The NATS bus and DDP probes against the release, on clusters whose pods really run (kind)."""
         targets = getattr(self.cluster.provider, "probe_targets", None)
         if targets is None or not self.cluster.owned:
             return None
-        return probe_release(self.cluster.handle, state, state.topology, targets(), log.say)
+        return probe_release(self.cluster.handle, state, state.topology, targets(), log.say, families)
 
     def _helm_step(
         self, client: ReleaseClient, chart: Path, values: dict[str, Any], log: CaseLog, what: str
@@ -318,17 +329,49 @@ class LiveLane:
         self, client: ReleaseClient, chart: Path, values: dict[str, Any], log: CaseLog, what: str
     ) -> tuple[HelmOutcome, RolloutResult | None, PodTimeline]:
         """``helm upgrade`` under a pod watch that counts the stream-hub pods existing at once."""
+        return self._under_hub_watch(
+            client.namespace, log, what, lambda: self._helm_step(client, chart, values, log, what)
+        )
+
+    def _watched_restart(
+        self, namespace: str, deployments: list[str], log: CaseLog
+    ) -> tuple[HelmOutcome, RolloutResult | None, PodTimeline]:
+        """What ``kubectl rollout restart`` does (a new pod-template annotation), under the same pod watch: a
+        rollout of the chart's own strategy, for charts whose pod templates a chart version bump leaves alone."""
+        what = f"rollout restart of Deployment/{', Deployment/'.join(deployments)}"
+
+        def restart() -> HelmOutcome:
+            from .release import HelmOutcome  # loaded with pyhelm3 only when a live case runs (see above)
+
+            start = time.monotonic()
+            stamp = {"qmc.conformance/restarted-at": f"{time.time():.3f}"}
+            for name in deployments:
+                self.kube.patch(
+                    "Deployment",
+                    name,
+                    {"spec": {"template": {"metadata": {"annotations": stamp}}}},
+                    namespace,
+                )
+            log.say(f"{what}: pod templates annotated")
+            return HelmOutcome(True, time.monotonic() - start)
+
+        return self._under_hub_watch(namespace, log, what, restart)
+
+    def _under_hub_watch(
+        self, namespace: str, log: CaseLog, what: str, step: Callable[[], HelmOutcome]
+    ) -> tuple[HelmOutcome, RolloutResult | None, PodTimeline]:
+        """``step`` and the rollout it starts under a pod watch that counts the stream-hub pods running at once."""
         counter = PodCounter(STREAM_HUB, self.matcher)
-        known = {p["metadata"]["name"] for p in self.kube.list_objects("Pod", client.namespace)}
-        with self.kube.watch("Pod", client.namespace, counter.on_event) as watch:
+        known = {p["metadata"]["name"] for p in self.kube.list_objects("Pod", namespace)}
+        with self.kube.watch("Pod", namespace, counter.on_event) as watch:
             if not watch.wait_seen(known, WATCH_SYNC_TIMEOUT_S):
                 raise ToolError(
-                    f"the pod watch in {client.namespace} did not list the existing pods within "
+                    f"the pod watch in {namespace} did not list the existing pods within "
                     f"{WATCH_SYNC_TIMEOUT_S:g}s: {watch.error or 'no reason'}"
                 )
             counter.mark_synced()
-            outcome = self._helm_step(client, chart, values, log, what)
-            rollout = self._rollout(client.namespace, log, what) if outcome.ok else None
+            outcome = step()
+            rollout = self._rollout(namespace, log, what) if outcome.ok else None
         timeline = counter.result(what)
         log.say(f"{what}: at most {timeline.peak} stream-hub pod(s) existed at once")
         return outcome, rollout, timeline
@@ -354,6 +397,10 @@ class LiveLane:
         )
         rules = [r for r in rules_for_lane("live") if rule_ids is None or r.id in rule_ids]
         return {r.id: [redact_finding(f, redactor.text) for f in evaluate_rule(ctx, r)] for r in rules}
+
+    @staticmethod
+    def _redacted(findings: dict[str, list[Finding]], redactor: Redactor) -> dict[str, list[Finding]]:
+        return {rule: [redact_finding(f, redactor.text) for f in fs] for rule, fs in findings.items()}
 
     @staticmethod
     def add_cluster_secrets(redactor: Redactor, state: LiveState | None) -> None:
@@ -418,6 +465,10 @@ class LiveLane:
                 _, _, timeline = self._watched_upgrade(
                     client, rolled, values, log, "upgrade to the chart with a bumped version"
                 )
+                hubs = [w.name for w in state.topology.components(STREAM_HUB) if w.kind == "Deployment"]
+                if not timeline.replaced and hubs:
+                    # the chart's pod templates do not carry its version (the public chart): roll them anyway
+                    _, _, timeline = self._watched_restart(namespace, hubs, log)
             else:
                 timeline = PodTimeline(STREAM_HUB, 0, (), (), False, "the release (no stream-hub)")
         view = LiveView(
@@ -432,9 +483,7 @@ class LiveLane:
         )
         findings = self.evaluate(view, values_file, chart, redactor)
         if probes is not None:
-            findings.update(
-                {rule: [redact_finding(f, redactor.text) for f in fs] for rule, fs in probes.findings.items()}
-            )
+            findings.update(self._redacted(probes.findings, redactor))
         result = LiveCaseResult(
             case_id,
             f"{values_file.path} with {chart.label} ({helm.label})",
@@ -512,8 +561,10 @@ class LiveLane:
             rollout_error = "" if rollout.ok else rollout.reason
         before = self.snapshot(namespace)
         self.add_cluster_secrets(redactor, before)
-        outcome = after = timeline = None
+        outcome = after = timeline = probes = None
         if installed.ok and not rollout_error:
+            # who answers the WebSockets before: the monolith, for a conversion to microservices
+            probed_before = self._probe(before, log, families=("ws",))
             upgraded, rolled, timeline = self._watched_upgrade(
                 client,
                 case.to_chart.path,
@@ -525,6 +576,7 @@ class LiveLane:
             self.add_cluster_secrets(redactor, after)
             if upgraded.ok and rolled is not None and not rolled.ok:
                 rollout_error = f"after the upgrade: {rolled.reason}"
+            probes = self._probe(after, log) if upgraded.ok else None
             outcome = UpgradeOutcome(
                 pair.name,
                 f"{pair.from_side.values_label} ({case.from_chart.label})",
@@ -534,6 +586,8 @@ class LiveLane:
                 prediction,
                 before,
                 after,
+                websocket_before=dict(probed_before.answered_by) if probed_before else {},
+                websocket_after=dict(probes.answered_by) if probes else {},
             )
         topology = self._release_topology(client) if installed.ok else None
         view = LiveView(
@@ -547,6 +601,8 @@ class LiveLane:
             upgrade=outcome,
         )
         findings = self.evaluate(view, to_values, case.to_chart, redactor)
+        if probes is not None:
+            findings.update(self._redacted(probes.findings, redactor))
         label = (
             f"upgrade {pair.name}: {pair.from_side.values_label} ({case.from_chart.label}) -> "
             f"{pair.to_side.values_label} ({case.to_chart.label}), {case.renderer.helm.label}"
@@ -562,6 +618,7 @@ class LiveLane:
                 redactor,
                 log.lines,
                 log_times=log.times,
+                probe_targets=dict(probes.targets) if probes is not None else {},
             )
         )
 

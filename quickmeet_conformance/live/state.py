@@ -191,6 +191,10 @@ class PodTimeline:
     ] = ()  # (seconds, pods existing, event, pod): the step chart
 
 
+WEBSOCKET_ROUTES = ("/websocket", "/sockjs")  # CONTRACT.md > Wiring: the routes that must reach ddp-streamer
+NOT_ANSWERED = "none"  # a route on which no DDP "connected" came back
+
+
 @dataclass(frozen=True)
 class UpgradeOutcome:
     """A real ``helm upgrade`` from one side to another, and what the render-time lane predicted."""
@@ -203,6 +207,10 @@ class UpgradeOutcome:
     predicted_rejections: tuple[str, ...]  # upgrade.immutable-fields findings (one line each)
     before: LiveState
     after: LiveState | None
+    # WebSocket route -> the component whose DDP answered it through the ingress, before and after the
+    # upgrade ("ddp-streamer", "monolith", "unknown", "none"); empty where no pod runs (KWOK)
+    websocket_before: dict[str, str] = field(default_factory=dict)
+    websocket_after: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

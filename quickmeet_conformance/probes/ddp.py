@@ -34,9 +34,6 @@ from urllib.parse import urlsplit
 from ..errors import UserError
 from ..findings import Finding, Severity, Verdict, passed
 
-CONTRACT_WIRE = "CONTRACT.md > ddp-streamer on the wire"
-CONTRACT_INGRESS = "CONTRACT.md > Wiring: Ingress /websocket and /sockjs (Prefix) -> ddp-streamer"
-
 RULE_WEBSOCKET_HANDSHAKE = "ws.websocket-handshake"
 RULE_SOCKJS_HANDSHAKE = "ws.sockjs-handshake"
 RULE_REACHES_DDP_STREAMER = "ws.reaches-ddp-streamer"
@@ -412,7 +409,7 @@ async def _unsupported_version(conversation: Any, target: str, timeout: float) -
     try:
         conv, answer, _ = await conversation(target, CONNECT_UNSUPPORTED)
         return "no reply" if answer is None else str(answer.get("msg"))
-    except Exception as exc:  # noqa: BLE001 - any failure here only means "no classification signal"
+    except Exception as exc:  # any failure here only means "no classification signal"
         return f"no reply ({type(exc).__name__})"
     finally:
         if conv is not None:
@@ -423,7 +420,7 @@ async def _close(ws: Any, timeout: float) -> bool:
     try:
         await asyncio.wait_for(ws.close(), timeout=timeout)
         return True
-    except Exception:  # noqa: BLE001 - closing is best effort; the result says whether it was clean
+    except Exception:  # closing is best effort; the result says whether it was clean
         return False
 
 
@@ -562,6 +559,11 @@ def rule_reaches_ddp_streamer(obs: DdpObservation) -> list[Finding]:
                 )
             )
         else:
+            # Deliberately a WARNING although the rule is registered as an error (rules/probe_rules.py): no
+            # signal, or signals that disagree, say who answered, which shows no misroute. It is what a route
+            # whose handshake already failed gives (ddp-streamer down, the ingress answering 502), and the
+            # handshake rules fail that as errors: one fault does not fail the run twice, and an answer that
+            # cannot be identified fails only a strict run.
             findings.append(
                 Finding(
                     rule_id=RULE_REACHES_DDP_STREAMER,

@@ -11,12 +11,11 @@ import re
 from collections.abc import Callable, Iterable
 from urllib.parse import urlsplit
 
-from ..findings import Finding, Verdict
-from ..live.state import Endpoint, LiveState, LiveView
-from ..topology import BUS_CLIENTS, DDP_STREAMER, MONGODB, NATS, Topology, Workload
+from ..findings import Finding, Verdict, passed
+from ..live.state import NOT_ANSWERED, WEBSOCKET_ROUTES, Endpoint, LiveState, LiveView
+from ..topology import BUS_CLIENTS, DDP_STREAMER, MONGODB, MONOLITH, NATS, Topology, Workload
 from .engine import CheckFn, Context, Rule, rule
 
-_WEBSOCKET_PATHS = ("/websocket", "/sockjs")
 _SERVICE_HOST = re.compile(
     r"^(?P<name>[a-z0-9]([-a-z0-9]*[a-z0-9])?)(\.(?P<ns>[a-z0-9]([-a-z0-9]*[a-z0-9])?))?"
     r"(\.svc(\.cluster\.local)?)?$"
@@ -279,7 +278,7 @@ def rule_live_ingress_websocket(ctx: Context, r: Rule, view: LiveView, state: Li
         yield _note(r, "the release has no Ingress")
         return
     pods = {p["metadata"]["name"]: p for p in state.of("Pod")}
-    for path in _WEBSOCKET_PATHS:
+    for path in WEBSOCKET_ROUTES:
         routes = [rt for rt in state.topology.routes() if rt.path.rstrip("/") == path]
         if not routes:
             yield r.fail(
@@ -479,6 +478,8 @@ def rule_live_streamhub_peak_one(ctx: Context, r: Rule, view: LiveView) -> Itera
             field_path="spec.strategy",
             evidence=(("timeline", "\n    " + "\n    ".join(hub.timeline)),),
         )
+    elif not hub.replaced and hub.points and hub.points[-1][1] == 0:
+        yield _note(r, f"{hub.description} removed stream-hub: its pod was deleted and none started")
     elif not hub.replaced:
         yield _note(
             r, f"{hub.description} did not replace the stream-hub pod (its pod template did not change)"
@@ -527,6 +528,57 @@ def rule_live_upgrade_accepted(ctx: Context, r: Rule, view: LiveView) -> Iterabl
                 ),
             ),
         )
+
+
+@rule(
+    "live.upgrade-websocket-handover",
+    title="after a real helm upgrade, the WebSockets through the ingress reach the component the new values "
+    "promise (ddp-streamer for microservices), as the DDP probe proves before and after",
+    contract='CONTRACT.md > Upgrades: "Convert your monolith deployment" = helm upgrade with '
+    "microservices.enabled: true; CONTRACT.md > Wiring: /websocket and /sockjs must go to the ddp-streamer "
+    "Service",
+    fix="route /websocket and /sockjs (pathType Prefix) of the upgraded Ingress to the ddp-streamer Service, "
+    "port http, and keep ddp-streamer's pods on the bus and Ready",
+    basis="server code",
+    needs_render=False,
+    lane="live",
+)
+@observed
+def rule_live_upgrade_websocket_handover(ctx: Context, r: Rule, view: LiveView) -> Iterable[Finding]:
+    outcome = view.upgrade
+    if outcome is None or not outcome.accepted:
+        yield _note(r, "not evaluated: no upgrade was applied for this case")
+        return
+    if not outcome.websocket_after:
+        yield _note(
+            r, "not evaluated: no pod runs on this cluster, so no DDP probe (run it with --cluster kind)"
+        )
+        return
+    micro = ctx.expectations.microservices if ctx.expectations else False
+    wanted = DDP_STREAMER if micro else MONOLITH
+    before = ", ".join(f"{route} -> {who}" for route, who in sorted(outcome.websocket_before.items()))
+    for route in WEBSOCKET_ROUTES:
+        who = outcome.websocket_after.get(route, NOT_ANSWERED)
+        evidence = (("before the upgrade", before or "not probed"),)
+        if who != wanted:
+            yield Finding(
+                r.id,
+                Verdict.FAIL,
+                f"after helm upgrade {outcome.from_label} -> {outcome.to_label}, {route} through the ingress "
+                f"is answered by {who}, not {wanted} (microservices.enabled: {str(micro).lower()})",
+                severity=r.severity,
+                expected=f"{route} answered by {wanted}",
+                found=who,
+                resource=f"Ingress path {route}",
+                field_path="spec.rules[].http.paths[].backend",
+                evidence=evidence,
+            )
+        else:
+            yield passed(
+                r.id,
+                f"{route}: {outcome.websocket_before.get(route, 'not probed')} before, {who} after",
+                r.severity,
+            )
 
 
 _MONGO_URL = "MONGO_URL"

@@ -38,3 +38,11 @@ def test_mongodb_data_and_secrets_survive(live_upgrade_check):
 def test_stream_hub_never_two_pods_during_the_upgrade(live_upgrade_check):
     """ "stream-hub must never run two pods at once, not even during a rollout" (CONTRACT.md > Upgrades)."""
     live_upgrade_check("live.streamhub-peak-one")
+
+
+def test_websockets_move_to_ddp_streamer(live_upgrade_check):
+    """ "Convert your monolith deployment" = helm upgrade with microservices.enabled: true (CONTRACT.md >
+    Upgrades), after which "/websocket and /sockjs ... must go to the ddp-streamer Service" (Wiring): the DDP
+    probe through the ingress is answered by the monolith before and by ddp-streamer after (kind only: on
+    KWOK no pod answers)."""
+    live_upgrade_check("live.upgrade-websocket-handover")

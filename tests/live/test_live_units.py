@@ -3,11 +3,17 @@ resolution, and what ``--cluster none`` says."""
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
+import pytest
+
+from quickmeet_conformance.findings import Verdict
 from quickmeet_conformance.live.release import _helm_error
 from quickmeet_conformance.live.rollout import pod_failure, workload_pending
 from quickmeet_conformance.live.scenario import PodCounter
-from quickmeet_conformance.live.state import LiveState
+from quickmeet_conformance.live.state import LiveState, LiveView
 from quickmeet_conformance.reports.live import pod_timeline_dict
+from quickmeet_conformance.rules.engine import rules_for_lane
 from quickmeet_conformance.topology import ComponentMatcher
 
 HUB_IMAGE = "registry.rocket.chat/rocketchat/stream-hub-service:7.5.0"
@@ -93,6 +99,40 @@ def test_pod_counter_counts_terminating_pods_until_they_are_deleted() -> None:
     assert times == sorted(times), times
     drawn = pod_timeline_dict(result)
     assert drawn["peak"] == 2 and [p["count"] for p in drawn["points"]] == [1, 2, 1], drawn
+
+
+def test_pod_counter_stops_counting_a_pod_whose_containers_stopped() -> None:
+    """A Recreate rollout on a real cluster: the Deployment controller starts the new hub once the old pod's
+    containers have stopped (phase Failed/Succeeded), while the old pod object still exists for a moment.
+    One hub ran at a time: the peak is 1 (seen on kind; KWOK deletes pods at once)."""
+    counter = PodCounter("stream-hub", ComponentMatcher())
+    counter.on_event("ADDED", hub_pod("hub-old"))
+    counter.mark_synced()
+    counter.on_event("MODIFIED", hub_pod("hub-old", deleting=True))  # still running: counted
+    stopped = {**hub_pod("hub-old", deleting=True), "status": {"phase": "Failed"}}
+    counter.on_event("MODIFIED", stopped)
+    counter.on_event("ADDED", hub_pod("hub-new"))
+    counter.on_event("MODIFIED", stopped)
+    counter.on_event("DELETED", stopped)
+    result = counter.result("a Recreate rollout")
+    assert result.peak == 1, result.timeline
+    steps = [(count, event, pod) for _, count, event, pod in result.points]
+    assert steps == [(1, "WATCHING", ""), (0, "STOPPED", "hub-old"), (1, "ADDED", "hub-new")], steps
+
+
+def test_an_upgrade_that_removes_stream_hub_is_said_to_remove_it() -> None:
+    """App 8 has no stream-hub (CONTRACT.md > Version rules): the upgrade deletes its pod and starts none.
+    live.streamhub-peak-one says so, instead of "the pod template did not change"."""
+    counter = PodCounter("stream-hub", ComponentMatcher())
+    counter.on_event("ADDED", hub_pod("hub-old"))
+    counter.mark_synced()
+    counter.on_event("MODIFIED", hub_pod("hub-old", deleting=True))
+    counter.on_event("DELETED", hub_pod("hub-old", deleting=True))
+    view = LiveView("r", "ns", None, None, None, hub=counter.result("helm upgrade to app 8"))
+    rule = next(r for r in rules_for_lane("live") if r.id == "live.streamhub-peak-one")
+    [finding] = list(rule.check(SimpleNamespace(live=view), rule))  # type: ignore[arg-type]  # reads ctx.live only
+    assert finding.verdict == Verdict.SKIP, finding
+    assert "removed stream-hub" in finding.message, finding.message
 
 
 def test_helm_error_keeps_the_detail_lines() -> None:
@@ -214,9 +254,53 @@ def test_diagnostics_describe_pods_not_ready_from_the_objects() -> None:
         def list_kinds(self, kinds: tuple[str, ...], namespace: str, *, timeout: float | None = None) -> list:
             return [o for kind in kinds for o in objects[kind]]
 
-    text = diagnostics.collect(FakeKube(), "ns", lambda t: t.replace("s3cret", "***"))  # type: ignore[arg-type]
+    text = diagnostics.collect(FakeKube(), "ns", lambda t: t.replace("s3cret", "***"))  # type: ignore[arg-type]  # a stand-in
     assert text.index("Scheduled") < text.index("FailedScheduling"), "events must come oldest first"
     assert "--- describe pod/ddp-1 ---" in text and "pod/web-1" not in text.split("--- describe")[1], text
     assert "condition PodScheduled=False Unschedulable" in text and "Insufficient cpu" in text, text
     assert "TRANSPORTER=nats://u:***@nats:4222" in text and "s3cret" not in text, text
     assert "MONGO_URL <- secret db/mongo-uri" in text, text
+
+
+def test_kind_cluster_name_is_ours_unless_the_user_names_one() -> None:
+    """pytest-kind-ng registers --cluster-name with its own default, ``pytest-kind``: the lane's cluster keeps
+    the ``qmc-`` prefix by which a later run reaps clusters a killed run left behind."""
+    from quickmeet_conformance.plugin_live import _kind_cluster_name
+
+    def config(value: str | None) -> pytest.Config:
+        return SimpleNamespace(getoption=lambda name, default=None: value)  # type: ignore[return-value]  # reads getoption only
+
+    assert _kind_cluster_name(config("pytest-kind")) == "qmc-conformance"
+    assert _kind_cluster_name(config(None)) == "qmc-conformance"
+    assert _kind_cluster_name(config("qmc-mine")) == "qmc-mine"
+
+
+def test_bus_probe_listens_two_of_the_releases_own_heartbeat_intervals() -> None:
+    """The heartbeat window follows the HEARTBEAT_INTERVAL the chart gives the pods (the public chart: 10), else
+    Moleculer's default: a node is called silent only after two missed beats, never for its phase (a 5 s
+    guess against 10 s beats failed seed-docs on kind now and then)."""
+    from quickmeet_conformance.live.probing import BUS_OPTIONS, _heartbeat_interval
+    from quickmeet_conformance.render import parse_manifests
+    from quickmeet_conformance.topology import build_topology
+
+    def account(env: str) -> str:
+        return f"""
+apiVersion: apps/v1
+kind: Deployment
+metadata: {{name: r-account}}
+spec:
+  selector: {{matchLabels: {{app: account}}}}
+  template:
+    metadata: {{labels: {{app: account}}}}
+    spec:
+      containers:
+        - name: account
+          image: registry.rocket.chat/rocketchat/account-service:7.8.0
+          env: [{env}]
+"""
+
+    set_by_chart = build_topology(parse_manifests(account("{name: HEARTBEAT_INTERVAL, value: '7'}"), "t"))
+    unset = build_topology(parse_manifests(account("{name: TRANSPORTER, value: 'nats://r-nats:4222'}"), "t"))
+    assert _heartbeat_interval(set_by_chart, BUS_OPTIONS.heartbeat_interval) == 7.0
+    assert _heartbeat_interval(unset, BUS_OPTIONS.heartbeat_interval) == 10.0
+    assert BUS_OPTIONS.heartbeat_window == 2 * BUS_OPTIONS.heartbeat_interval
