@@ -3,11 +3,9 @@ scheduler and SIGTERM its default handler; asked for (this project's defaults), 
 
 from __future__ import annotations
 
-import os
-import sys
 from pathlib import Path
 
-from quickmeet_conformance.subprocesses import run
+from suite_runner import run_pytest
 
 REPO = Path(__file__).resolve().parents[2]
 PROBE = """
@@ -19,28 +17,8 @@ def test_sigterm_handler():
 
 
 def _pytest(where: Path, *args: str) -> str:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("QMC_", "PYTEST_"))}
-    env["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
-    proc = run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            "-p",
-            "quickmeet_conformance.plugin",
-            "-p",
-            "xdist.plugin",
-            "-p",
-            "no:cacheprovider",
-            "-s",
-            "-v",
-            *args,
-        ],
-        cwd=where,
-        env=env,
-        timeout_s=120,
-    )
-    return proc.stdout + proc.stderr
+    run = run_pytest("-p", "xdist.plugin", "-s", "-v", *args, cwd=where, timeout_s=120)
+    return run.output
 
 
 def test_another_project_keeps_xdist_and_sigterm(tmp_path: Path) -> None:

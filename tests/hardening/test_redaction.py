@@ -13,7 +13,7 @@ import urllib.parse
 from pathlib import Path
 
 import yaml
-from suite_runner import HELM3, REPO, run_suite
+from suite_runner import HELM3, REPO, report_args, report_paths, run_suite
 
 PEM_BODY = "MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQDQMCMARKTLSKEY"
 MARKERS = {
@@ -74,32 +74,14 @@ def _forms(secret: str) -> dict[str, str]:
     }
 
 
-OUTPUT_FLAGS = {
-    "junit": ("--junitxml", "junit.xml"),
-    "json": ("--conformance-report", "report.json"),
-    "sarif": ("--sarif", "out.sarif"),
-    "html": ("--conformance-html", "report.html"),
-    "markdown": ("--markdown", "report.md"),
-}
-
-
-def _outputs(tmp_path: Path) -> dict[str, Path]:
-    """Every report a run writes, by name: JUnit, JSON, SARIF, HTML and Markdown."""
-    return {name: tmp_path / file for name, (_, file) in OUTPUT_FLAGS.items()}
-
-
-def _output_args(outputs: dict[str, Path]) -> list[str]:
-    return [arg for name, path in outputs.items() for arg in (OUTPUT_FLAGS[name][0], str(path))]
-
-
 def test_no_secret_reaches_any_output(tmp_path: Path) -> None:
     args = ["--helm", HELM3, "-rA", "-vv"]
     for name, data in VALUES.items():
         path = tmp_path / name
         path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
         args += ["--values", str(path)]
-    outputs = _outputs(tmp_path)
-    run = run_suite(*args, *_output_args(outputs))
+    outputs = report_paths(tmp_path)
+    run = run_suite(*args, *report_args(outputs))
 
     assert run.returncode == 1 and "Traceback" not in run.output, run.explain()
     texts = {"stdout": run.stdout, "stderr": run.stderr}
@@ -191,7 +173,7 @@ def test_no_secret_of_either_upgrade_side_reaches_the_reports(tmp_path: Path) ->
     for side, data in sides.items():
         paths[side] = tmp_path / f"upgrade-{side}.yaml"
         paths[side].write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
-    outputs = _outputs(tmp_path)
+    outputs = report_paths(tmp_path)
     run = run_suite(
         "suites/upgrade",
         "--helm",
@@ -204,7 +186,7 @@ def test_no_secret_of_either_upgrade_side_reaches_the_reports(tmp_path: Path) ->
         str(paths["from"]),
         "--upgrade-to",
         str(paths["to"]),
-        *_output_args(outputs),
+        *report_args(outputs),
     )
     assert run.returncode in (0, 1) and "Traceback" not in run.output, run.explain()
     texts = {"stdout": run.stdout, "stderr": run.stderr}

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from suite_runner import report_args, report_paths
 
 pytestmark = pytest.mark.live
 
@@ -66,11 +67,7 @@ def test_failing_live_case_is_reported_without_secrets(run_pytest, helm3_path: P
     values, helm_error = tmp_path / "secrets-live.yaml", tmp_path / "secrets-helm-error.yaml"
     values.write_text(yaml.safe_dump(VALUES, sort_keys=False), encoding="utf-8")
     helm_error.write_text(yaml.safe_dump(HELM_ERROR_VALUES, sort_keys=False), encoding="utf-8")
-    outputs = {
-        "junit": tmp_path / "junit.xml",
-        "json": tmp_path / "report.json",
-        "sarif": tmp_path / "out.sarif",
-    }
+    outputs = report_paths(tmp_path, "junit", "json", "sarif")
     proc = run_pytest(
         [
             "suites/static",
@@ -85,12 +82,7 @@ def test_failing_live_case_is_reported_without_secrets(run_pytest, helm3_path: P
             str(helm3_path),
             "-rA",
             "-vv",
-            "--junitxml",
-            str(outputs["junit"]),
-            "--conformance-report",
-            str(outputs["json"]),
-            "--sarif",
-            str(outputs["sarif"]),
+            *report_args(outputs),
         ],
         timeout=300,
     )

@@ -8,12 +8,12 @@ from __future__ import annotations
 import importlib.util
 import os
 import shutil
-import subprocess
 import sys
 from pathlib import Path
 from types import ModuleType
 
 import pytest
+from suite_runner import run_pytest
 
 REPO = Path(__file__).resolve().parents[2]
 HELM3 = REPO / ".tools" / "bin" / "helm3"
@@ -76,26 +76,18 @@ def test_pytest_route_runs_with_one_helm_installed(layout: str, tmp_path: Path) 
     (tmp_path / "my.yaml").write_bytes(GOOD.read_bytes())
     env = {k: v for k, v in os.environ.items() if not k.startswith(("QMC_", "HELM_BIN", "PYTEST_"))}
     env["PATH"] = f"{path_dir}{os.pathsep}{Path(sys.executable).parent}{os.pathsep}/usr/bin{os.pathsep}/bin"
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            "suites/static/test_values.py",
-            "-p",
-            "no:cacheprovider",
-            "-v",
-            "--values",
-            str(tmp_path / "my.yaml"),
-        ],
+    # the plugin autoloaded by its entry point, as in a customer's checkout
+    proc = run_pytest(
+        "suites/static/test_values.py",
+        "-v",
+        "--values",
+        str(tmp_path / "my.yaml"),
         cwd=project,
         env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
+        plugin=False,
+        timeout_s=300,
     )
-    output = proc.stdout + proc.stderr
+    output = proc.output
     assert proc.returncode == 0, output
     assert "helm binary not found" not in output and "passed" in output, output
     one_helm = "[my@helm3]" if layout == "helm3-only" else "[my@helm]"

@@ -5,15 +5,13 @@ from __future__ import annotations
 
 import importlib.util
 import os
-import sys
 from pathlib import Path
 
 import pytest
-from suite_runner import HELM3, REPO, clean_env
+from suite_runner import HELM3, REPO, clean_env, run_pytest
 
 from quickmeet_conformance import plugin_reports
 from quickmeet_conformance.plugin_reports import html_flags
-from quickmeet_conformance.subprocesses import run
 
 # A stand-in for pytest-html: a plugin module of that name that adds the option it owns.
 FAKE_PYTEST_HTML = """\
@@ -24,10 +22,9 @@ def pytest_addoption(parser):
 
 def _pytest(args: list[str], cwd: Path, *path: Path) -> tuple[int, str]:
     """pytest in ``cwd`` (a project that is not this one) on this checkout's plugin, ``path`` importable."""
-    cmd = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-p", "quickmeet_conformance.plugin"]
     env = clean_env(PYTHONPATH=os.pathsep.join(str(p) for p in (*path, REPO)))
-    proc = run([*cmd, *args], cwd=cwd, timeout_s=90, grace_s=10, env=env)
-    return proc.returncode, proc.stdout + proc.stderr
+    run = run_pytest(*args, cwd=cwd, env=env)
+    return run.returncode, run.output
 
 
 def test_html_is_an_alias_only_without_pytest_html(monkeypatch: pytest.MonkeyPatch) -> None:

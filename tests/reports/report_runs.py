@@ -60,30 +60,25 @@ def run_reports(
     helms: tuple[str, ...] = (HELM3,),
 ) -> ReportRun:
     """The static (and upgrade) lanes through the real plugin, writing every report format into ``out_dir``."""
-    from suite_runner import clean_env, run_suite
+    from suite_runner import clean_env, report_args, report_paths, run_suite
 
     out_dir.mkdir(parents=True, exist_ok=True)
-    paths = {k: out_dir / f"report.{k}" for k in ("html", "md", "sarif", "json")}
+    paths = report_paths(out_dir, "html", "markdown", "sarif", "json")
     args = [
         "-q",
         "--chart",
         str(chart),
         *(arg for helm in helms for arg in ("--helm", helm)),
-        "--conformance-html",
-        str(paths["html"]),
-        "--markdown",
-        str(paths["md"]),
-        "--sarif",
-        str(paths["sarif"]),
-        "--conformance-report",
-        str(paths["json"]),
+        *report_args(paths),
     ]
     for v in values:
         args += ["--values", str(v)]
     if upgrade:
         args += ["suites/upgrade", "--upgrade-from", str(upgrade[0]), "--upgrade-to", str(upgrade[1])]
     proc = run_suite(*args, env=clean_env(**(extra_env or {})), timeout_s=TIMEOUT_S)
-    return ReportRun(proc.returncode, proc.output, paths["html"], paths["md"], paths["sarif"], paths["json"])
+    return ReportRun(
+        proc.returncode, proc.output, paths["html"], paths["markdown"], paths["sarif"], paths["json"]
+    )
 
 
 def failing_run(out_dir: Path) -> ReportRun:

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
+from suite_runner import run_pytest
 
 from quickmeet_conformance.progress import Progress, waiting
 
@@ -71,24 +70,11 @@ def test_fixture_writes_past_pytest_capture(tmp_path: Path) -> None:
         "            wait.update('still going')\n",
         encoding="utf-8",
     )
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            "-p",
-            "quickmeet_conformance.plugin",
-            "-p",
-            "no:cacheprovider",
-            "-q",
-            "test_wait.py",
-        ],
+    proc = run_pytest(
+        "-q",
+        "test_wait.py",
         cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
         env={"PATH": "/usr/bin:/bin", "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"},
     )
-    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert proc.returncode == 0, proc.output
     assert "waiting for the thing: " in proc.stdout and "(still going) ..." in proc.stdout, proc.stdout

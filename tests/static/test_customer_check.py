@@ -8,12 +8,12 @@ import io
 import json
 import os
 import subprocess
-import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
 import yaml
+from suite_runner import Run, run_pytest
 
 from quickmeet_conformance.cli import main
 from quickmeet_conformance.values import deep_merge, load_values
@@ -83,6 +83,12 @@ def layers(tmp_path: Path) -> list[Path]:
         (tmp_path / name).write_text(text)
         files.append(tmp_path / name)
     return files
+
+
+def _customer_pytest(*args: str) -> Run:
+    """``pytest ARGS`` in the checkout as a customer runs it: the plugin loaded by its entry point, no QMC_*."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("QMC_")}
+    return run_pytest(*args, env=env, plugin=False, timeout_s=300)
 
 
 def _helm_values(chart: Path, args: list[str], stdin: str | None = None) -> dict:
@@ -231,61 +237,20 @@ def test_unsupported_kube_version_is_one_line_in_both_routes(tmp_path: Path) -> 
     assert "--kube-version 1.99.0 has no bundled offline schema (supported: 1.25," in err and "1.37" in err, (
         err
     )
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            "suites/static",
-            "-p",
-            "no:cacheprovider",
-            "-q",
-            "--values",
-            str(GOOD),
-            "--helm",
-            HELM3,
-            "--kube-version",
-            "1.99.0",
-        ],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
+    proc = _customer_pytest(
+        "suites/static", "-q", "--values", str(GOOD), "--helm", HELM3, "--kube-version", "1.99.0"
     )
-    output = proc.stdout + proc.stderr
+    output = proc.output
     assert proc.returncode == 4 and "has no bundled offline schema (supported: 1.25" in output, output
     assert "Traceback" not in output
 
 
 def test_customer_values_run_only_the_customer_files() -> None:
     """With --values given, the project's upgrade matrix and its default KWOK cluster stay out of the run."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("QMC_")}
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            "suites/static",
-            "suites/upgrade",
-            "suites/live",
-            "-p",
-            "no:cacheprovider",
-            "-q",
-            "-rs",
-            "--values",
-            str(GOOD),
-            "--helm",
-            HELM3,
-        ],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env=env,
-        check=False,
+    proc = _customer_pytest(
+        "suites/static", "suites/upgrade", "suites/live", "-q", "-rs", "--values", str(GOOD), "--helm", HELM3
     )
-    output = proc.stdout + proc.stderr
+    output = proc.output
     assert proc.returncode == 0, output
     assert "no upgrade pair named" in output and "--cluster none" in output, output
     assert "seed-docs" not in output and "monolith-to-microservices" not in output, output
@@ -293,30 +258,9 @@ def test_customer_values_run_only_the_customer_files() -> None:
 
 def test_pytest_route_takes_layered_values(layers: list[Path]) -> None:
     """--values base.yaml+prod.yaml is one case under pytest too; its findings name the layer that set the key."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("QMC_")}
     spec = f"{layers[0]}+{layers[1]}"
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            "suites/static/test_values.py",
-            "-p",
-            "no:cacheprovider",
-            "-q",
-            "--values",
-            spec,
-            "--helm",
-            HELM3,
-        ],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env=env,
-        check=False,
-    )
-    output = proc.stdout + proc.stderr
+    proc = _customer_pytest("suites/static/test_values.py", "-q", "--values", spec, "--helm", HELM3)
+    output = proc.output
     assert proc.returncode == 1 and "[base+prod@helm3]" in output, output
     assert f"{layers[1]}:5:5 (microservices.streamHub.replicas)" in output, output
 

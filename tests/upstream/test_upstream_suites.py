@@ -4,36 +4,11 @@ defects (upstream_charts.DEFECTS). The upgrade suite runs the public upgrade thr
 
 from __future__ import annotations
 
-import os
 import re
-import sys
 
 import pytest
+from suite_runner import run_pytest
 from upstream_charts import REPO, VERSIONS, expected_defects, require_upstream, values_files
-
-from quickmeet_conformance.subprocesses import run
-
-
-def _pytest(*args: str):
-    """``python -m pytest ARGS`` from the repository root in a clean environment (no QMC_*/HELM_BIN steering)."""
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("QMC_", "PYTEST_")) and k not in ("HELM_BIN", "HYPOTHESIS_PROFILE")
-    }
-    env["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
-    cmd = [
-        sys.executable,
-        "-m",
-        "pytest",
-        "-p",
-        "no:cacheprovider",
-        "-p",
-        "quickmeet_conformance.plugin",
-        *args,
-    ]
-    return run(cmd, cwd=REPO, timeout_s=300, grace_s=30, env=env)
-
 
 RULE_OF_TEST = {  # suite test name -> the rule it checks (for the known defects)
     "test_stream_hub_rollout_never_runs_two": "streamhub.rollout-never-two",
@@ -57,8 +32,8 @@ def test_static_suite_on_public_chart(version, tmp_path):
     ]
     for path in values:
         args += ["--values", str(path)]
-    proc = _pytest(*args)
-    output = proc.stdout + proc.stderr
+    proc = run_pytest(*args, timeout_s=300)
+    output = proc.output
     failed = set(re.findall(r"^FAILED \S+::(\w+)\[([\w.-]+)@helm[34]\]", output, re.M))
     expected = {
         (test, stem)
@@ -98,7 +73,7 @@ def test_upgrade_suite_on_public_charts_from_the_command_line():
             "--upgrade-to",
             str(REPO / "fixtures/upstream/6.29.0" / f"{stem}.yaml"),
         ]
-    proc = _pytest(*args)
-    output = proc.stdout + proc.stderr
+    proc = run_pytest(*args, timeout_s=300)
+    output = proc.output
     assert proc.returncode == 0, f"suites/upgrade on the public upgrade failed:\n{output[-4000:]}"
     assert "externalMongodbOplogUrl" in output and "stream-hub removed" in output, output[-4000:]
