@@ -44,6 +44,10 @@ mkdir -p "$BIN" "$LINK_DIR"
 
 # Reproducible, path-free builds; -mod=readonly so a build never edits the committed go.mod/go.sum.
 BUILD_FLAGS=(-trimpath -buildvcs=false -mod=readonly)
+# Static binaries, as upstream builds them. It also keeps the Go build cache's keys identical to
+# build-kind-node-image.sh's (CGO_ENABLED=0 there): with cgo on, every package above `net` compiles twice and
+# the node image's kubelet, kubeadm, kubectl and kube-proxy reuse nothing of this build.
+export CGO_ENABLED=0
 
 echo "control plane: kubernetes $KUBE_VERSION, etcd $ETCD_VERSION, kwok $KWOK_VERSION -> $BIN ($(go version | cut -d' ' -f3))"
 
