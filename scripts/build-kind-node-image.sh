@@ -64,6 +64,11 @@ kube_ldflags() {
   echo "$flags"
 }
 have() { [ "$force" = 0 ] && [ -x "$bin/$1" ]; }
+kube_current() {  # kube_current <name>: built and reporting $KUBE_VERSION (kubeadm, kubectl: no --version flag)
+  local args=(--version)
+  case "$1" in kubeadm) args=(version -o short) ;; kubectl) args=(version --client) ;; esac
+  have "$1" && "$bin/$1" "${args[@]}" 2>&1 | grep -qF "$KUBE_VERSION"
+}
 go_install() {  # go_install <module@version> <package...>: static binaries into $bin
   local mod=$1; shift
   GOBIN=$bin CGO_ENABLED=0 GOFLAGS=-mod=mod nice go install "${build_flags[@]}" -ldflags "-s -w ${LDX:-}" \
@@ -77,12 +82,12 @@ build_bins() {
     if ! have "$name" && [ -x "$cp_bin/$name" ]; then cp "$cp_bin/$name" "$bin/$name"; fi
   done
   for name in "${kube[@]}"; do
-    have "$name" && "$bin/$name" --version 2>&1 | grep -qF "$KUBE_VERSION" || stale=1
+    kube_current "$name" || stale=1
   done
   if [ "$stale" = 1 ]; then
     local todo=()
     for name in "${kube[@]}"; do
-      have "$name" && "$bin/$name" --version 2>&1 | grep -qF "$KUBE_VERSION" || todo+=("$name")
+      kube_current "$name" || todo+=("$name")
     done
     say "building ${todo[*]} $KUBE_VERSION (shares the Go build cache with build-control-plane.sh)"
     (cd "$modules/kube" && CGO_ENABLED=0 timed "kubernetes $KUBE_VERSION" nice go build "${build_flags[@]}" -mod=readonly \
