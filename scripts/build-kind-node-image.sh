@@ -75,20 +75,16 @@ go_install() {  # go_install <module@version> <package...>: static binaries into
     -tags "no_aufs no_zfs no_btrfs no_devmapper" "${@/%/@${mod#*@}}"
 }
 build_bins() {
-  local kube=(kubelet kubeadm kubectl kube-proxy kube-apiserver kube-controller-manager kube-scheduler) name stale=0
+  local kube=(kubelet kubeadm kubectl kube-proxy kube-apiserver kube-controller-manager kube-scheduler) name todo=()
   # build-control-plane.sh's binaries (same version ldflags) are reused rather than linked again
   local cp_bin=$cache_root/controlplane/$KUBE_VERSION/bin
   for name in kube-apiserver kube-controller-manager kube-scheduler etcd; do
     if ! have "$name" && [ -x "$cp_bin/$name" ]; then cp "$cp_bin/$name" "$bin/$name"; fi
   done
   for name in "${kube[@]}"; do
-    kube_current "$name" || stale=1
+    kube_current "$name" || todo+=("$name")
   done
-  if [ "$stale" = 1 ]; then
-    local todo=()
-    for name in "${kube[@]}"; do
-      kube_current "$name" || todo+=("$name")
-    done
+  if [ "${#todo[@]}" -gt 0 ]; then
     say "building ${todo[*]} $KUBE_VERSION (shares the Go build cache with build-control-plane.sh)"
     (cd "$modules/kube" && CGO_ENABLED=0 timed "kubernetes $KUBE_VERSION" nice go build "${build_flags[@]}" -mod=readonly \
       -ldflags "$(kube_ldflags)" -o "$bin/" "${todo[@]/#/k8s.io/kubernetes/cmd/}")

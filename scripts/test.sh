@@ -8,10 +8,11 @@
 # QMC_SKIP_KIND=1. The whole kind matrix (every values file) is `tox -e live-kind`.
 #
 # CI has 90 minutes for all of it. A cold build of the kind lane's images (node image, stand-ins, Traefik:
-# ~12 min of Go builds on 2 cores, after the KWOK control plane's ~7; docs/kind-images.md) is therefore bounded: it may use what is left of
-# QMC_KIND_BUILD_BUDGET_S (default 2700 s, counted from the start of this script). Past that the build stops
-# (the Go and image caches keep what was built, so the next run goes on from there) and the kind scenario is
-# reported as NOT RUN, with the reason, without failing the run; every other lane still runs in full.
+# ~12 min of Go builds on 2 cores, after the KWOK control plane's ~7; docs/kind-images.md) is therefore
+# bounded: it may use what is left of QMC_KIND_BUILD_BUDGET_S (default 2700 s, counted from the start of
+# this script). Past that the build stops (the Go and image caches keep what was built, so the next run goes
+# on from there) and the kind scenario is reported as NOT RUN, with the reason, without failing the run;
+# every other lane still runs in full.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
