@@ -23,6 +23,7 @@ QMC_SKIP_KIND=1 scripts/install.sh --no-run
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
 .venv/bin/mypy
+.venv/bin/lint-imports  # the layers and no import cycles (pyproject.toml [tool.importlinter])
 
 kind_ready=0
 kind_why=""

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from waits import eventually
 
 from quickmeet_conformance.clusters.base import REPO_ROOT
 from quickmeet_conformance.clusters.existing import ExistingClusterProvider
@@ -160,7 +161,9 @@ def test_stop_ends_the_whole_process_group(tmp_path: Path) -> None:
     process = ManagedProcess("stubborn", ["sh", "-c", "trap '' TERM; sleep 300 & wait"], tmp_path / "s.log")
     process.start()
     assert process.pid is not None
-    time.sleep(0.2)  # let sh fork its child; the assertion below is what matters
+    wait_for(  # sh has forked its child: stop() must end a group of two
+        "sh forks its sleep", lambda: len(live_group_members(process.pid)) >= 2, timeout=10, interval=0.02
+    )
     process.stop(timeout=0.5)
     process.stop()  # idempotent
     assert live_group_members(process.pid) == [], "processes of the group survived stop()"
@@ -241,7 +244,5 @@ def test_children_die_when_the_runner_is_killed(tmp_path: Path) -> None:
     assert live_group_members(child) == [child]
     runner.kill()
     runner.wait(timeout=10)
-    deadline = time.monotonic() + 10
-    while live_group_members(child) and time.monotonic() < deadline:
-        time.sleep(0.1)
+    eventually("the orphan dies with its runner", lambda: not live_group_members(child), timeout=10)
     assert live_group_members(child) == [], f"child {child} outlived its SIGKILLed runner"

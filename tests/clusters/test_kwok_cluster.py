@@ -8,11 +8,11 @@ import signal
 import subprocess
 import sys
 import textwrap
-import time
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from waits import eventually
 
 from quickmeet_conformance.clusters.base import REPO_ROOT, ClusterHandle
 from quickmeet_conformance.clusters.kwok import NODE_LEASE_DURATION_S, KwokClusterProvider
@@ -279,9 +279,12 @@ def test_sigterm_to_the_runner_stops_the_cluster(control_plane_binaries: Path) -
             runner.kill()
             runner.wait(timeout=10)
     assert runner.returncode == -signal.SIGTERM, f"runner should die of SIGTERM, exited {runner.returncode}"
-    deadline = time.monotonic() + 10  # orphans are reaped by init asynchronously
-    while any(alive(pid) for pid in started["pids"]) and time.monotonic() < deadline:
-        time.sleep(0.2)
+    eventually(  # orphans are reaped by init asynchronously
+        "the control plane exits",
+        lambda: not any(alive(pid) for pid in started["pids"]),
+        timeout=10,
+        interval=0.2,
+    )
     leaked = [pid for pid in started["pids"] if alive(pid)]
     assert not leaked, f"control-plane processes leaked after SIGTERM: {leaked}"
     assert not Path(started["workdir"]).exists(), f"workdir {started['workdir']} left behind"

@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 import pytest
+from waits import eventually
 
 from quickmeet_conformance.clusters.processes import processes_mentioning
 
@@ -39,10 +40,10 @@ def _processes_under(marker: str) -> list[str]:
 
 
 def _wait_gone(marker: str, seconds: float) -> list[str]:
-    deadline = time.monotonic() + seconds
-    while (left := _processes_under(marker)) and time.monotonic() < deadline:
-        time.sleep(0.2)
-    return left
+    eventually(
+        "the run's processes exit", lambda: not _processes_under(marker), timeout=seconds, interval=0.2
+    )
+    return _processes_under(marker)
 
 
 @pytest.mark.slow

@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 
 import pytest
+from waits import eventually
 
 from quickmeet_conformance.charts import Chart
 from quickmeet_conformance.errors import RenderError
@@ -71,11 +72,10 @@ def test_renderer_times_out_and_kills_a_hung_helm(tmp_path: Path) -> None:
         renderer.render(RenderRequest(chart, {}, values_label="v.yaml"))
     assert time.monotonic() - start < 10
     child = int(pidfile.read_text())
-    deadline = time.monotonic() + 5
-    while Path(f"/proc/{child}").exists() and time.monotonic() < deadline:
-        stat = Path(f"/proc/{child}/stat").read_text() if Path(f"/proc/{child}/stat").exists() else ""
-        if ") Z " in stat:  # a zombie is dead, just not yet reaped by its (dead) parent's reaper
-            break
-        time.sleep(0.05)
-    state = Path(f"/proc/{child}/stat").read_text() if Path(f"/proc/{child}").exists() else ""
-    assert not state or ") Z " in state, f"helm's child {child} still runs after the timeout"
+
+    def state() -> str:
+        return Path(f"/proc/{child}/stat").read_text() if Path(f"/proc/{child}").exists() else ""
+
+    # a zombie is dead, just not yet reaped by its (dead) parent's reaper
+    eventually("helm's child exits", lambda: not state() or ") Z " in state(), timeout=5, interval=0.05)
+    assert not state() or ") Z " in state(), f"helm's child {child} still runs after the timeout"

@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
+from waits import eventually
 
 from quickmeet_conformance import images
 from quickmeet_conformance.errors import ToolError
@@ -69,15 +70,8 @@ def _http_get(port: int, path: str) -> tuple[int, str]:
 
 
 def _wait(what: str, condition, timeout: float = START_TIMEOUT) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if condition():
-                return
-        except OSError:
-            pass
-        time.sleep(0.3)
-    raise AssertionError(f"{what}: not within {timeout:.0f} s")
+    """Fails the test at the deadline; an error from ``condition`` (a refused connection) counts as not yet."""
+    assert eventually(what, condition, timeout=timeout, interval=0.3), f"{what}: not within {timeout:.0f} s"
 
 
 @dataclass

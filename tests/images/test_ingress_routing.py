@@ -23,6 +23,7 @@ from typing import Any
 import probe_peers as peers
 import pytest
 import yaml
+from waits import last_observation
 
 from quickmeet_conformance import images, subprocesses
 from quickmeet_conformance.charts import load_chart
@@ -175,15 +176,13 @@ def probe_options(port: int) -> ddp.DdpProbeOptions:
 def _observe_until_routed(url: str, options: ddp.DdpProbeOptions) -> ddp.DdpObservation:
     """Traefik applies the Ingress (and its Secret) a moment after it starts, in steps: probe until every
     route answers (bounded)."""
-    import time
-
-    deadline = time.monotonic() + 30
-    while True:
-        obs = ddp.observe_ddp_sync(url, options)
-        routed = obs.websocket.upgraded and obs.sockjs.upgraded and obs.sockjs_info_status == 200
-        if routed or time.monotonic() > deadline:
-            return obs
-        time.sleep(1)
+    return last_observation(
+        "every route answers",
+        lambda: ddp.observe_ddp_sync(url, options),
+        lambda obs: obs.websocket.upgraded and obs.sockjs.upgraded and obs.sockjs_info_status == 200,
+        timeout=30,
+        interval=1,
+    )
 
 
 def test_chart_ingress_routes_websocket_paths_to_ddp_streamer_through_traefik(routed: Routed) -> None:
@@ -222,15 +221,15 @@ def test_websocket_paths_routed_to_the_monolith_are_caught(routed: Routed) -> No
             path["backend"] = root["backend"]
     kubectl(kubeconfig, "apply", "-f", "-", stdin=yaml.safe_dump(mutant))
     try:
-        import time
-
-        deadline = time.monotonic() + 30
-        while True:
-            obs = ddp.observe_ddp_sync(f"https://{host_of(ingress)}", probe_options(websecure))
-            reached = ddp.rule_reaches_ddp_streamer(obs)
-            if all(f.verdict is Verdict.FAIL for f in reached) or time.monotonic() > deadline:
-                break
-            time.sleep(1)
+        reached = last_observation(
+            "both routes reach the monolith",
+            lambda: ddp.rule_reaches_ddp_streamer(
+                ddp.observe_ddp_sync(f"https://{host_of(ingress)}", probe_options(websecure))
+            ),
+            lambda found: all(f.verdict is Verdict.FAIL for f in found),
+            timeout=30,
+            interval=1,
+        )
         assert [f.verdict for f in reached] == [Verdict.FAIL, Verdict.FAIL], failures(reached)
         assert all("the monolith answered" in f.message for f in reached), failures(reached)
     finally:

@@ -11,11 +11,11 @@ import os
 from pathlib import Path
 
 import pytest
+from mutants import Mutant, load_mutants, materialize, survival, upgrade_case_of
 
 from quickmeet_conformance.charts import load_chart
 from quickmeet_conformance.helm import resolve_helm
 from quickmeet_conformance.live.scenario import LiveLane
-from quickmeet_conformance.mutants import Mutant, load_mutants, materialize, survival, upgrade_case_of
 from quickmeet_conformance.probes import ddp, nats_bus
 from quickmeet_conformance.render import Renderer
 from quickmeet_conformance.values import load_values

@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
+from waits import eventually
 
 from quickmeet_conformance.clusters.processes import processes_mentioning
 from quickmeet_conformance.live.cluster import MANAGED_BY, RUN_LABEL
@@ -82,9 +83,9 @@ def test_sigint_mid_install_leaves_nothing(tmp_path: Path) -> None:
         f"pytest should report the interruption (exit 2), got {runner.returncode}:\n{output[-3000:]}"
     )
     assert "KeyboardInterrupt" in output, output[-3000:]
-    deadline = time.monotonic() + 10  # orphans are reaped asynchronously
-    while processes_mentioning(str(tmpdir)) and time.monotonic() < deadline:
-        time.sleep(0.2)
+    eventually(  # orphans are reaped asynchronously
+        "the run's processes exit", lambda: not processes_mentioning(str(tmpdir)), timeout=10, interval=0.2
+    )
     leaked = processes_mentioning(str(tmpdir))
     assert not leaked, f"processes survived the interrupt: {leaked}"
     left = sorted(p.name for p in tmpdir.iterdir() if p.name.startswith("qmc"))

@@ -9,11 +9,7 @@ import os
 from pathlib import Path
 
 import pytest
-
-from quickmeet_conformance.charts import load_chart
-from quickmeet_conformance.helm import resolve_helm
-from quickmeet_conformance.live.scenario import LiveCaseResult, LiveLane, Tamper, predicted_rejections
-from quickmeet_conformance.mutants import (
+from mutants import (
     Mutant,
     load_mutant,
     load_mutants,
@@ -22,6 +18,10 @@ from quickmeet_conformance.mutants import (
     survival,
     upgrade_case_of,
 )
+
+from quickmeet_conformance.charts import load_chart
+from quickmeet_conformance.helm import resolve_helm
+from quickmeet_conformance.live.scenario import LiveCaseResult, LiveLane, Tamper, predicted_rejections
 from quickmeet_conformance.render import Renderer
 from quickmeet_conformance.rules.engine import rules_for_lane
 from quickmeet_conformance.values import load_values

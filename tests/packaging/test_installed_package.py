@@ -132,6 +132,9 @@ def test_wheel_carries_schema_chart_suites_and_licence(wheel: Path) -> None:
     )
     assert (REPO / "LICENSE").read_text() == licence_text
     assert not any(n.startswith(("tests/", "fixtures/", "bench/")) for n in names)
+    assert "quickmeet_conformance/mutants.py" not in names, (
+        "test-only code (tests/mutants.py) is in the wheel"
+    )
     # what SARIF's helpUri and 'conformance explain' point at (setup.py ships docs/ as quickmeet_conformance/docs)
     assert "quickmeet_conformance/docs/rules.md" in names, "docs/rules.md is not in the wheel"
     assert rules_doc == (REPO / "docs" / "rules.md").read_bytes(), (

@@ -22,6 +22,8 @@ from pathlib import Path
 import pytest
 
 from quickmeet_conformance.clusters.pki import issue_certificate, new_certificate_authority
+from quickmeet_conformance.clusters.processes import wait_for
+from quickmeet_conformance.errors import ToolError
 from quickmeet_conformance.subprocesses import die_with_parent
 
 REPO = Path(__file__).resolve().parents[2]
@@ -136,13 +138,14 @@ def start(
         if ready_prefix:
             peer.ready_line = _read_ready_line(proc, ready_prefix, deadline)
         if ready_check is not None:
-            while not ready_check():
-                if proc.poll() is not None:
-                    raise RuntimeError(f"exited with {proc.returncode}")
-                if time.monotonic() > deadline:
-                    raise RuntimeError(f"not ready after {timeout:.0f} s")
-                time.sleep(0.05)
-    except RuntimeError as exc:
+            wait_for(
+                "readiness",
+                ready_check,
+                timeout=max(0.0, deadline - time.monotonic()),
+                failure=lambda: None if proc.poll() is None else f"exited with {proc.returncode}",
+                interval=0.05,
+            )
+    except (RuntimeError, ToolError) as exc:
         peer.stop()
         raise RuntimeError(f"{name} ({' '.join(argv)}) {exc}\n{peer.log_tail()}") from None
     return peer

@@ -20,6 +20,9 @@ from typing import Any
 
 from websockets.sync.client import connect
 
+from quickmeet_conformance.clusters.processes import wait_for
+from quickmeet_conformance.errors import ToolError
+
 FLAGS = (
     "--headless",
     "--no-sandbox",
@@ -72,19 +75,28 @@ class Chromium:
                 stderr=err,
                 start_new_session=True,
             )  # its helpers share our group id
-        deadline = time.monotonic() + START_TIMEOUT_S
-        port = None
-        while port is None:
+        ports: list[int] = []
+
+        def listening() -> bool:
             match = re.search(
                 r"DevTools listening on ws://127\.0\.0\.1:(\d+)/", log.read_text(errors="replace")
             )
-            if match:
-                port = int(match.group(1))
-            elif self.process.poll() is not None or time.monotonic() > deadline:
-                self.stop()
-                raise RuntimeError(f"chromium did not start: {log.read_text(errors='replace')[-2000:]}")
-            else:
-                time.sleep(0.1)
+            ports.extend([int(match.group(1))] if match else [])
+            return bool(match)
+
+        process = self.process
+        try:
+            wait_for(
+                "chromium's DevTools port",
+                listening,
+                timeout=START_TIMEOUT_S,
+                failure=lambda: None if process.poll() is None else f"exited with {process.returncode}",
+                interval=0.1,
+            )
+        except ToolError:
+            self.stop()
+            raise RuntimeError(f"chromium did not start: {log.read_text(errors='replace')[-2000:]}") from None
+        port = ports[0]
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list", timeout=CALL_TIMEOUT_S) as response:
             pages = [t for t in json.load(response) if t.get("type") == "page"]
         self._ws = connect(

@@ -6,11 +6,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from mutants import Mutant, load_mutant, materialize
 from report_runs import SELECTS_NOTHING
 
 from quickmeet_conformance.charts import load_chart
 from quickmeet_conformance.helm import resolve_helm
-from quickmeet_conformance.mutants import Mutant, load_mutant, materialize
 from quickmeet_conformance.pipeline import Case, CaseResult, evaluate_case
 from quickmeet_conformance.render import Renderer
 from quickmeet_conformance.reports.graph import COLUMNS, Graph, build_graph

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import pytest
 from suite_runner import run_pytest
+from waits import eventually
 
 from quickmeet_conformance.progress import Progress, waiting
 
@@ -50,7 +50,11 @@ def test_short_waits_print_nothing_and_failures_say_so() -> None:
 def test_ticker_prints_while_the_caller_blocks() -> None:
     lines: list[str] = []
     with waiting("a blocking call", write=lines.append, every_s=0.05, ticker=True):
-        time.sleep(0.3)
+        eventually(  # the caller blocks here while the ticker thread prints
+            "two ticks",
+            lambda: sum(ln.startswith("waiting for a blocking call: ") for ln in lines) >= 2,
+            timeout=10,
+        )
     assert len([ln for ln in lines if ln.startswith("waiting for a blocking call: ")]) >= 2
     assert lines[-1].startswith("a blocking call: done after")
 

@@ -190,7 +190,8 @@ def test_env_var_selects_sarif_and_setup_errors_become_notifications(run_plugin,
 # -- upgrade and live findings, rule help -----------------------------------------------------------------
 def _upgrade_sections(mutant_file: str, tmp_path: Path) -> dict:
     """The ``upgrades`` section of the report model for one upgrade mutant, evaluated in process."""
-    from quickmeet_conformance.mutants import load_mutant, upgrade_case_of
+    from mutants import load_mutant, upgrade_case_of
+
     from quickmeet_conformance.reports.upgrade import upgrade_result_dict
     from quickmeet_conformance.upgrade import evaluate_upgrade
 

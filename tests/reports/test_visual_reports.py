@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 from headless_chromium import Chromium, chromium_binary
+from mutants import load_mutant
 from report_runs import (
     FIXTURES,
     REPO,
@@ -29,7 +30,6 @@ from report_runs import (
     passing_run,
 )
 
-from quickmeet_conformance.mutants import load_mutant
 from quickmeet_conformance.reports.html import SEVERITY_COLOUR, html_report
 from quickmeet_conformance.reports.markdown import markdown_report
 

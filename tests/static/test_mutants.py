@@ -6,10 +6,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from mutants import MutantUnavailable, load_mutants, materialize, survival
 
 from quickmeet_conformance.charts import load_chart
 from quickmeet_conformance.findings import Severity, Verdict
-from quickmeet_conformance.mutants import MutantUnavailable, load_mutants, materialize, survival
 from quickmeet_conformance.pipeline import Case, evaluate_case
 from quickmeet_conformance.rules.engine import Options, rules_for_lane
 

@@ -6,16 +6,16 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
-from quickmeet_conformance.charts import load_chart
-from quickmeet_conformance.findings import Severity, Verdict
-from quickmeet_conformance.mutants import (
+from mutants import (
     Mutant,
     MutantUnavailable,
     load_mutants,
     survival,
     upgrade_case_of,
 )
+
+from quickmeet_conformance.charts import load_chart
+from quickmeet_conformance.findings import Severity, Verdict
 from quickmeet_conformance.render import Renderer
 from quickmeet_conformance.rules.engine import rules_for_lane
 from quickmeet_conformance.upgrade import (

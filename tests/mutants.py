@@ -4,6 +4,10 @@ A mutant file (``fixtures/mutants/*.yaml``) names the rule it targets, a base va
 values overlay, an optional list of text patches applied to a copy of a reference chart, and the
 substrings the failing finding must contain (the component and the resource it names). Upgrade mutants
 also have ``from:`` and ``to:`` maps with the same keys per side (see :func:`side_of`).
+
+Test-only: the framework's self-tests (tests/static, tests/upgrade, tests/live, tests/kind, tests/reports) use
+it to show each rule kills its mutants; neither the suites nor the CLI do, so it stays out of the wheel.
+Imported as ``mutants`` (tests/ is on sys.path through tests/conftest.py, like suite_runner).
 """
 
 from __future__ import annotations
@@ -15,13 +19,13 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from .charts import UPSTREAM_PREFIX, upstream_chart_dir
-from .findings import Finding, Verdict, blocking
-from .values import deep_merge
+from quickmeet_conformance.charts import UPSTREAM_PREFIX, upstream_chart_dir
+from quickmeet_conformance.findings import Finding, Verdict, blocking
+from quickmeet_conformance.values import deep_merge
 
 if TYPE_CHECKING:
-    from .render import Renderer
-    from .upgrade import UpgradeCase
+    from quickmeet_conformance.render import Renderer
+    from quickmeet_conformance.upgrade import UpgradeCase
 
 
 class MutantError(Exception):
@@ -214,10 +218,10 @@ def upgrade_case_of(mutant: Mutant, fixtures: Path, workdir: Path, renderer: Ren
     the :class:`UpgradeCase` the upgrade and live lanes run; ``reuse_values: true`` simulates
     ``helm upgrade --reuse-values`` as ``--reuse-values`` does. Raises :class:`MutantUnavailable` when a
     side's chart is not on this machine."""
-    from .charts import load_chart
-    from .rules.engine import Options
-    from .upgrade import SideSpec, UpgradeCase, UpgradePair
-    from .upgrade.reuse import reuse_chart
+    from quickmeet_conformance.charts import load_chart
+    from quickmeet_conformance.rules.engine import Options
+    from quickmeet_conformance.upgrade import SideSpec, UpgradeCase, UpgradePair
+    from quickmeet_conformance.upgrade.reuse import reuse_chart
 
     specs, charts = {}, {}
     for which in ("from", "to"):
