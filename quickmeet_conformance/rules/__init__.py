@@ -3,7 +3,7 @@ engine and the lanes' ``context`` modules is one, and the ``live`` and ``upgrade
 per group of their lane's rules. ``load_all`` imports each; ``load_lane("static")`` all but the other lanes'
 own, so a static check (``conformance check``, the static suites) does not pay for importing those lanes.
 Modules load in name order, which is the order rules register (and reports list them). A new rule module
-needs no list: it is found here (tests/static/test_rule_loading.py checks both load the same static rules).
+needs no list: it is found here (tests/rules/test_loading.py checks both load the same static rules).
 """
 
 import importlib
