@@ -15,7 +15,8 @@ from .expectations import expectations_for
 from .findings import Finding, Status, Verdict, blocking, status_of, verdict_of
 from .redact import Redactor, redactor_for
 from .render import Rendered, Renderer, RenderRequest
-from .rules.engine import Context, Options, Rule, evaluate_rule, redact_finding, rules_for_lane
+from .rules.context import StaticContext
+from .rules.engine import Options, Rule, evaluate_rule, redact_finding, rules_for_lane
 from .topology import ComponentMatcher, Topology, build_topology
 from .values import LAYER_SEPARATOR, ValuesFile, deep_merge, layers_of, load_values, values_stem
 
@@ -94,7 +95,7 @@ def evaluate_case(case: Case, rules: list[Rule] | None = None) -> CaseResult:
         return CaseResult(case, {}, input_error=exc.line())
     merged = deep_merge(case.chart.defaults, values_file.data)
     redactor = redactor_for(values_file.data, public_values=case.chart.defaults)
-    ctx = Context(
+    ctx = StaticContext(
         values_file=values_file,
         merged=merged,
         chart=case.chart,

@@ -183,6 +183,14 @@ class Workload:
     def main_container(self) -> Container | None:
         return self.containers[0] if self.containers else None
 
+    def container_of(self, component: str | None, matcher: ComponentMatcher) -> Container:
+        """:meth:`container_for` where a container must exist: a workload recognised as a component has the
+        container whose image made it one (a workload without containers is a bug worth an error finding)."""
+        container = self.container_for(component, matcher)
+        if container is None:
+            raise ValueError(f"{self.ref} has no container")
+        return container
+
     def container_for(self, component: str | None, matcher: ComponentMatcher) -> Container | None:
         for container in self.containers:
             if matcher.component_of_image(container.image) == component:

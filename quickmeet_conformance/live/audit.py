@@ -22,7 +22,8 @@ from ..findings import Finding
 from ..helm import HelmBinary
 from ..redact import Redactor, redactor_for
 from ..render import Rendered, RenderRequest, parse_manifests
-from ..rules.engine import Context, evaluate_rule, redact_finding, rules_for_lane
+from ..rules.context import StaticContext
+from ..rules.engine import evaluate_rule, redact_finding, rules_for_lane
 from ..topology import build_topology
 from ..values import ValuesFile, deep_merge, parse_values
 from .scenario import LiveCaseResult, LiveLane
@@ -140,7 +141,7 @@ def static_findings(
         kube_version=lane.options.kube_version,
         values_label=values_file.path,
     )
-    ctx = Context(
+    ctx = StaticContext(
         values_file=values_file,
         merged=merged,
         chart=chart,

@@ -32,7 +32,8 @@ from ..findings import Finding, Verdict, verdict_of
 from ..helm import HelmBinary
 from ..redact import Redactor, redactor_for
 from ..render import Renderer, RenderRequest, parse_manifests
-from ..rules.engine import Context, Options, evaluate_rule, redact_finding, rules_for_lane
+from ..rules.engine import Options, evaluate_rule, redact_finding, rules_for_lane
+from ..rules.live.context import LiveContext
 from ..topology import STREAM_HUB, ComponentMatcher, Topology, build_topology
 from ..upgrade import UpgradeCase, evaluate_upgrade, load_side_values
 from ..values import ValuesFile, deep_merge
@@ -385,14 +386,13 @@ class LiveLane:
         rule_ids: tuple[str, ...] | None = None,
     ) -> dict[str, list[Finding]]:
         merged = deep_merge(chart.defaults, values_file.data)
-        ctx = Context(
+        ctx = LiveContext(
             values_file=values_file,
             merged=merged,
             chart=chart,
             expectations=expectations_for(merged, chart.app_version),
             options=self.options,
             matcher=self.matcher,
-            topology=view.release_topology,
             live=view,
         )
         rules = [r for r in rules_for_lane("live") if rule_ids is None or r.id in rule_ids]

@@ -8,7 +8,8 @@ from ..expectations import MICROSERVICE_KEYS
 from ..findings import Finding
 from ..topology import MONOLITH, STREAM_HUB, image_repository, image_tag
 from ..values import lookup
-from .engine import Context, Rule, rule
+from .context import RenderedContext
+from .engine import Rule, rule
 
 _COMPONENT_KEY = {MONOLITH: "microservices.enabled", STREAM_HUB: "microservices.streamHub.enabled"}
 
@@ -20,7 +21,7 @@ _COMPONENT_KEY = {MONOLITH: "microservices.enabled", STREAM_HUB: "microservices.
     "microservices.streamHub.enabled)",
     fix="check microservices.enabled, image.tag and microservices.streamHub.enabled against the version rules",
 )
-def rule_components_present(ctx: Context, r: Rule) -> Iterable[Finding]:
+def rule_components_present(ctx: RenderedContext, r: Rule) -> Iterable[Finding]:
     topo = ctx.topology
     for component, wanted in ctx.expectations.components.items():
         found = topo.components(component)
@@ -53,7 +54,7 @@ def rule_components_present(ctx: Context, r: Rule) -> Iterable[Finding]:
             )
 
 
-def _expected_image(ctx: Context, component: str) -> tuple[str | None, str, str]:
+def _expected_image(ctx: RenderedContext, component: str) -> tuple[str | None, str, str]:
     """(repository or None when the values do not say, tag, values key of the image)."""
     app_version = ctx.expectations.app_version
     if component == MONOLITH:
@@ -77,7 +78,7 @@ def _expected_image(ctx: Context, component: str) -> tuple[str | None, str, str]
     contract="CONTRACT.md > Components (image repository per component); Values contract image.{repository,tag}",
     fix="set image.repository/image.tag (or microservices.<svc>.image) to the image you mean to run",
 )
-def rule_images_as_configured(ctx: Context, r: Rule) -> Iterable[Finding]:
+def rule_images_as_configured(ctx: RenderedContext, r: Rule) -> Iterable[Finding]:
     for workload in ctx.topology.workloads:
         component = workload.component
         if component is None:
@@ -85,7 +86,7 @@ def rule_images_as_configured(ctx: Context, r: Rule) -> Iterable[Finding]:
         repository, tag, key = _expected_image(ctx, component)
         if repository is None:
             continue
-        container = workload.container_for(component, ctx.matcher)
+        container = workload.container_of(component, ctx.matcher)
         actual_repo, actual_tag = image_repository(container.image), image_tag(container.image)
         if actual_repo != repository or (tag and actual_tag != tag):
             yield r.fail(
@@ -105,7 +106,7 @@ def rule_images_as_configured(ctx: Context, r: Rule) -> Iterable[Finding]:
     contract="CONTRACT.md > Values contract: replicaCount (monolith replicas), microservices.*.replicas",
     fix="the chart must render spec.replicas from the values key named",
 )
-def rule_replicas_honoured(ctx: Context, r: Rule) -> Iterable[Finding]:
+def rule_replicas_honoured(ctx: RenderedContext, r: Rule) -> Iterable[Finding]:
     for component, (want, key) in ctx.expectations.replicas.items():
         for workload in ctx.topology.components(component):
             if ctx.topology.autoscalers_for(workload):

@@ -1,26 +1,27 @@
 """The rule engine: a registry of rules (id, severity, contract citation, fix) and their evaluation.
 
-A rule is a function from a :class:`Context` to findings. Rules only read the context: they never call
-helm or a cluster (the pipeline did that before them).
+A rule is a function from a lane's context to findings. Rules only read the context: they never call helm
+or a cluster (the pipeline did that before them). The engine knows no lane: each lane declares its own
+context type beside its rules (``rules/context.py`` for the static lane, ``rules/live/context.py``,
+``rules/upgrade/context.py``, the probe lane's own), so a rule's context type says exactly what it may read.
+A rule declared with ``needs_render`` reads the render-narrowed view of its lane's context
+(:class:`Renders`): the engine skips it when the chart did not render, and its topology is never None.
 """
 
 from __future__ import annotations
 
+import functools
 import traceback
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any
+from typing import Any, Generic, Literal, Protocol, TypeVar, overload
 
-from ..charts import Chart
-from ..expectations import Expectations
 from ..findings import Finding, Location, Severity, Verdict
-from ..render import Manifest, Rendered
-from ..topology import ComponentMatcher, Topology, Workload
+from ..render import Manifest
+from ..topology import Workload
 from ..values import ValuesFile
 
-if TYPE_CHECKING:  # the upgrade lane builds on the engine, not the other way round
-    from ..live.state import LiveView
-    from ..upgrade import UpgradeView
+NOT_RENDERED = "not evaluated: the chart did not render for these values"
 
 
 @dataclass(frozen=True)
@@ -31,41 +32,49 @@ class Options:
     strict: bool = False  # warning-severity findings block the run too (findings.blocks_run)
 
 
-@dataclass
-class Context:
-    values_file: ValuesFile
-    merged: dict[str, Any]
-    chart: Chart
-    expectations: Expectations
-    options: Options
-    matcher: ComponentMatcher
-    rendered: Rendered | None = None
-    topology: Topology | None = None
-    render_error: str | None = None  # the one-line reason when the chart refused these values
-    upgrade: UpgradeView | None = (
-        None  # upgrade lane: both sides and the plan (the fields above are the to-side)
-    )
-    live: LiveView | None = None  # live lane: what the cluster showed (snapshots, watches, upgrade outcomes)
+class RuleContext(Protocol):
+    """What the engine reads from every lane's context: the values file a finding's key path points into
+    (None for a lane without one, e.g. an observation of a running release)."""
+
+    @property
+    def values_file(self) -> ValuesFile | None: ...
 
 
-CheckFn = Callable[[Context, "Rule"], Iterable[Finding]]
+V_co = TypeVar("V_co", bound=RuleContext, covariant=True)
+
+
+class Renders(RuleContext, Protocol[V_co]):
+    """A lane context that a rule declared with ``needs_render`` reads narrowed to a successful render."""
+
+    def rendered_view(self) -> V_co | None:
+        """The context with its render(s) known to be there; None when the chart did not render."""
+        ...
+
+
+C = TypeVar("C", bound=RuleContext)
+V = TypeVar("V", bound=RuleContext)
+Check = Callable[
+    [C, "Rule[Any]"], Iterable[Finding]
+]  # generic alias: Check[LiveContext], Check[StaticContext]
 
 
 @dataclass(frozen=True)
-class Rule:
+class Rule(Generic[C]):
+    """One registered rule; ``C`` is the context its lane passes to :func:`evaluate_rule`."""
+
     id: str
     title: str
     severity: Severity
     contract: str  # the CONTRACT.md line it enforces
     basis: str  # where the fact comes from: "doc", "chart behaviour", "server code"
     fix: str
-    check: CheckFn = field(repr=False)
+    check: Callable[[C, Rule[Any]], Iterable[Finding]] = field(repr=False)
     needs_render: bool = True
     lane: str = "static"
 
     def fail(
         self,
-        ctx: Context,
+        ctx: RuleContext,
         message: str,
         *,
         expected: str = "",
@@ -86,10 +95,11 @@ class Rule:
             manifest = manifest or workload.manifest
         if key_path:
             located_in = values_file or ctx.values_file
-            pos = located_in.position(key_path)
-            location = Location(
-                located_in.file_of(pos), key_path, pos.line if pos else None, pos.column if pos else None
-            )
+            if located_in is not None:
+                pos = located_in.position(key_path)
+                location = Location(
+                    located_in.file_of(pos), key_path, pos.line if pos else None, pos.column if pos else None
+                )
         elif manifest is not None and manifest.source:
             location = Location(manifest.source)
         return Finding(
@@ -108,7 +118,47 @@ class Rule:
         return Finding(rule_id=self.id, verdict=Verdict.SKIP, message=reason, severity=Severity.INFO)
 
 
-RULES: dict[str, Rule] = {}
+RULES: dict[str, Rule[Any]] = {}
+
+
+def _after_render(fn: Check[V]) -> Check[Renders[V]]:
+    """The check a ``needs_render`` rule registers: a skip when the chart did not render, else ``fn`` on the
+    narrowed view (functools.wraps keeps the rule's own module and name)."""
+
+    @functools.wraps(fn)
+    def check(ctx: Renders[V], r: Rule[Any]) -> Iterable[Finding]:
+        view = ctx.rendered_view()
+        return [r.skip(NOT_RENDERED)] if view is None else fn(view, r)
+
+    return check
+
+
+@overload
+def rule(
+    rule_id: str,
+    *,
+    title: str,
+    severity: Severity = ...,
+    contract: str,
+    fix: str,
+    basis: str = ...,
+    needs_render: Literal[False],
+    lane: str = ...,
+) -> Callable[[Check[C]], Check[C]]: ...
+
+
+@overload
+def rule(
+    rule_id: str,
+    *,
+    title: str,
+    severity: Severity = ...,
+    contract: str,
+    fix: str,
+    basis: str = ...,
+    needs_render: Literal[True] = ...,
+    lane: str = ...,
+) -> Callable[[Check[V]], Check[V]]: ...
 
 
 def rule(
@@ -121,20 +171,22 @@ def rule(
     basis: str = "doc",
     needs_render: bool = True,
     lane: str = "static",
-) -> Callable[[CheckFn], CheckFn]:
-    def register(fn: CheckFn) -> CheckFn:
+) -> Callable[[Check[Any]], Check[Any]]:
+    """Register the decorated check as rule ``rule_id`` of ``lane``. A ``needs_render`` check takes its lane's
+    render-narrowed view (:class:`Renders`); any other takes the lane's context as it is."""
+
+    def register(fn: Check[Any]) -> Check[Any]:
         if rule_id in RULES:
             raise ValueError(f"rule {rule_id} registered twice")
-        RULES[rule_id] = Rule(rule_id, title, severity, contract, basis, fix, fn, needs_render, lane)
+        check = _after_render(fn) if needs_render else fn
+        RULES[rule_id] = Rule(rule_id, title, severity, contract, basis, fix, check, needs_render, lane)
         return fn
 
     return register
 
 
-def evaluate_rule(ctx: Context, rule_obj: Rule) -> list[Finding]:
+def evaluate_rule(ctx: C, rule_obj: Rule[C]) -> list[Finding]:
     """Run one rule; no failure means one PASS finding; a crash is an ERROR finding, not a pass."""
-    if rule_obj.needs_render and ctx.topology is None:
-        return [rule_obj.skip("not evaluated: the chart did not render for these values")]
     try:
         findings = list(rule_obj.check(ctx, rule_obj))
     except Exception as exc:  # a bug in a rule must be visible and never count as a pass
@@ -153,7 +205,7 @@ def evaluate_rule(ctx: Context, rule_obj: Rule) -> list[Finding]:
     return findings
 
 
-def rules_for_lane(lane: str) -> list[Rule]:
+def rules_for_lane(lane: str) -> list[Rule[Any]]:
     from . import load_lane
 
     load_lane(lane)

@@ -9,7 +9,8 @@ from ..findings import Finding, Severity
 from ..redact import CREDENTIAL_ENV, SWITCH_VALUES, URI_CREDENTIALS
 from ..topology import BUS_CLIENTS, DDP_STREAMER, EnvVar
 from ..values import lookup
-from .engine import Context, Rule, rule
+from .context import RenderedContext, StaticContext
+from .engine import Rule, rule
 
 USERS_PER_DDP_STREAMER = 500
 
@@ -20,7 +21,7 @@ USERS_PER_DDP_STREAMER = 500
     contract="CONTRACT.md > Components: ddp-streamer: scale from the start: 1 pod per 500 concurrent users",
     fix="raise microservices.ddpStreamer.replicas to ceil(users / 500)",
 )
-def rule_ddp_streamer_capacity(ctx: Context, r: Rule) -> Iterable[Finding]:
+def rule_ddp_streamer_capacity(ctx: RenderedContext, r: Rule) -> Iterable[Finding]:
     users = ctx.options.concurrent_users
     if not users:
         yield r.skip("no --concurrent-users given")
@@ -29,7 +30,6 @@ def rule_ddp_streamer_capacity(ctx: Context, r: Rule) -> Iterable[Finding]:
         yield r.skip("microservices are off")
         return
     need = math.ceil(users / USERS_PER_DDP_STREAMER)
-    assert ctx.topology is not None  # evaluate_rule runs render rules only on a rendered chart
     have = sum(w.effective_replicas for w in ctx.topology.components(DDP_STREAMER))
     if have < need:
         key = "microservices.ddpStreamer.replicas"
@@ -53,7 +53,7 @@ def rule_ddp_streamer_capacity(ctx: Context, r: Rule) -> Iterable[Finding]:
     fix="set mongodb.enabled: false and externalMongodbUrl or existingMongodbSecret",
     needs_render=False,
 )
-def rule_external_mongodb(ctx: Context, r: Rule) -> Iterable[Finding]:
+def rule_external_mongodb(ctx: StaticContext, r: Rule) -> Iterable[Finding]:
     if lookup(ctx.merged, "mongodb.enabled"):
         yield r.fail(
             ctx,
@@ -72,7 +72,7 @@ def rule_external_mongodb(ctx: Context, r: Rule) -> Iterable[Finding]:
     fix="set your own mongodb.auth.passwords and rootPassword (or use existingMongodbSecret)",
     needs_render=False,
 )
-def rule_no_default_passwords(ctx: Context, r: Rule) -> Iterable[Finding]:
+def rule_no_default_passwords(ctx: StaticContext, r: Rule) -> Iterable[Finding]:
     if not lookup(ctx.merged, "mongodb.enabled"):
         return
     defaults = ctx.chart.defaults
@@ -100,11 +100,11 @@ def rule_no_default_passwords(ctx: Context, r: Rule) -> Iterable[Finding]:
     fix="set resources (requests and limits) for each component",
     basis="Kubernetes scheduling (production hygiene)",
 )
-def rule_resources_set(ctx: Context, r: Rule) -> Iterable[Finding]:
+def rule_resources_set(ctx: RenderedContext, r: Rule) -> Iterable[Finding]:
     for workload in ctx.topology.workloads:
         if workload.component not in BUS_CLIENTS:
             continue
-        container = workload.container_for(workload.component, ctx.matcher)
+        container = workload.container_of(workload.component, ctx.matcher)
         if not container.has_resources:
             yield r.fail(
                 ctx,
@@ -138,7 +138,7 @@ def _plain_credential(var: EnvVar) -> str:
     "the chart offers) instead of env[].value",
     basis="doc",
 )
-def rule_no_plain_env_credentials(ctx: Context, r: Rule) -> Iterable[Finding]:
+def rule_no_plain_env_credentials(ctx: RenderedContext, r: Rule) -> Iterable[Finding]:
     for workload in ctx.topology.workloads:
         for container in workload.containers:
             for var in container.env:

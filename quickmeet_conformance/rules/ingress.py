@@ -8,7 +8,8 @@ from typing import Any
 from ..findings import Finding, Severity
 from ..topology import DDP_STREAMER, MONOLITH, Route, Topology
 from ..values import lookup
-from .engine import Context, Rule, rule
+from .context import RenderedContext
+from .engine import Rule, rule
 from .services import resolve_service_port
 
 WEBSOCKET_PATHS = ("/websocket", "/sockjs")
@@ -39,7 +40,7 @@ def route_for(topo: Topology, host: str, path: str) -> Route | None:
     return best[2] if best else None
 
 
-def _hosts(ctx: Context) -> list[str]:
+def _hosts(ctx: RenderedContext) -> list[str]:
     host = lookup(ctx.merged, "host") or ""
     if host:
         return [host]
@@ -52,7 +53,7 @@ def _hosts(ctx: Context) -> list[str]:
     contract="CONTRACT.md > Wiring: Ingress: an ingress controller is required",
     fix="set ingress.enabled: true (WebSockets must reach ddp-streamer through the ingress)",
 )
-def rule_ingress_required(ctx: Context, r: Rule) -> Iterable[Finding]:
+def rule_ingress_required(ctx: RenderedContext, r: Rule) -> Iterable[Finding]:
     if ctx.expectations.microservices and not ctx.topology.ingresses:
         yield r.fail(
             ctx,
@@ -65,9 +66,8 @@ def rule_ingress_required(ctx: Context, r: Rule) -> Iterable[Finding]:
         )
 
 
-def _check_route(ctx: Context, r: Rule, host: str, path: str, component: str, want_port: int | None):
+def _check_route(ctx: RenderedContext, r: Rule, host: str, path: str, component: str, want_port: int | None):
     topo = ctx.topology
-    assert topo is not None  # evaluate_rule runs render rules only on a rendered chart
     route = route_for(topo, host, path)
     shown = f"{host or '*'}{path}"
     if route is None:
@@ -126,7 +126,8 @@ def _check_route(ctx: Context, r: Rule, host: str, path: str, component: str, wa
             **where,
         )
         return
-    if service.port_by(name=route.port_name, number=route.port_number) is None:
+    svc_port = service.port_by(name=route.port_name, number=route.port_number)
+    if svc_port is None:
         yield r.fail(
             ctx,
             f"{shown} uses port {route.port_label!r}, which {service.ref} does not expose",
@@ -136,7 +137,6 @@ def _check_route(ctx: Context, r: Rule, host: str, path: str, component: str, wa
         )
         return
     if container_port is None:
-        svc_port = service.port_by(name=route.port_name, number=route.port_number)
         selected = topo.workloads_selected_by(service)
         listening = "; ".join(
             f"{w.ref}: "
@@ -170,7 +170,7 @@ def _check_route(ctx: Context, r: Rule, host: str, path: str, component: str, wa
     "port named http (3000)",
     fix="add paths /websocket and /sockjs (pathType Prefix) with backend <release>-ddp-streamer port name http",
 )
-def rule_websocket_routes_to_ddp_streamer(ctx: Context, r: Rule) -> Iterable[Finding]:
+def rule_websocket_routes_to_ddp_streamer(ctx: RenderedContext, r: Rule) -> Iterable[Finding]:
     if not ctx.expectations.microservices:
         yield r.skip("microservices are off: the monolith serves WebSockets itself")
         return
@@ -188,7 +188,7 @@ def rule_websocket_routes_to_ddp_streamer(ctx: Context, r: Rule) -> Iterable[Fin
     contract="CONTRACT.md > Wiring: / goes to the monolith",
     fix="route path / (Prefix) to the <release>-<chart name> Service",
 )
-def rule_root_routes_to_monolith(ctx: Context, r: Rule) -> Iterable[Finding]:
+def rule_root_routes_to_monolith(ctx: RenderedContext, r: Rule) -> Iterable[Finding]:
     if not ctx.topology.ingresses:
         yield r.skip("no Ingress rendered")
         return
@@ -203,7 +203,7 @@ def rule_root_routes_to_monolith(ctx: Context, r: Rule) -> Iterable[Finding]:
     contract="CONTRACT.md > Wiring: without ingressClassName the cluster needs a default IngressClass",
     fix="set ingress.ingressClassName (e.g. nginx), or make sure the cluster has a default IngressClass",
 )
-def rule_ingress_class_named(ctx: Context, r: Rule) -> Iterable[Finding]:
+def rule_ingress_class_named(ctx: RenderedContext, r: Rule) -> Iterable[Finding]:
     for ingress in ctx.topology.ingresses:
         if not ingress.class_name and not ingress.class_annotation:
             manifest = next((m for m in ctx.topology.manifests if m.ref == f"Ingress/{ingress.name}"), None)
@@ -242,7 +242,7 @@ def _entry_covers(hosts: tuple[str, ...], host: str) -> bool:
     fix="add host to ingress.tls[].hosts with a secretName holding its certificate (a wildcard *.domain "
     "covers one label)",
 )
-def rule_tls_covers_host(ctx: Context, r: Rule) -> Iterable[Finding]:
+def rule_tls_covers_host(ctx: RenderedContext, r: Rule) -> Iterable[Finding]:
     host = lookup(ctx.merged, "host") or ""
     if not host or not ctx.topology.ingresses:
         yield r.skip("no host or no Ingress")

@@ -12,7 +12,8 @@ from typing import Any
 
 from ..errors import UserError
 from ..findings import Finding
-from .engine import Context, Rule, rule
+from .context import RenderedContext
+from .engine import Rule, rule
 
 
 @lru_cache(maxsize=256)
@@ -90,7 +91,7 @@ def supported_kube_version(version: str) -> str:
     fix="fix the template that renders the invalid field (see the field path)",
     basis="chart behaviour",
 )
-def rule_manifests_valid_for_kube_version(ctx: Context, r: Rule) -> Iterable[Finding]:
+def rule_manifests_valid_for_kube_version(ctx: RenderedContext, r: Rule) -> Iterable[Finding]:
     version = supported_kube_version(ctx.options.kube_version)
     for manifest in ctx.topology.manifests:
         document = json.dumps(manifest.body, sort_keys=True, default=str)

@@ -11,12 +11,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from ..findings import Finding
-from .engine import Context, Rule, rule
+from .engine import Rule, RuleContext, rule
 
 _NATS = "pass --nats-url of the release's NATS (with the TRANSPORTER credentials)"
 
 
-def _probed(ctx: Context, r: Rule) -> Iterable[Finding]:
+def _probed(ctx: RuleContext, r: Rule) -> Iterable[Finding]:
     yield r.skip("a probe rule: evaluated from an observation of a running release, not from a render")
 
 

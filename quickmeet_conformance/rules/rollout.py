@@ -7,7 +7,8 @@ from collections.abc import Iterable
 
 from ..findings import Finding, Severity
 from ..topology import DDP_STREAMER
-from .engine import Context, Rule, rule
+from .context import RenderedContext
+from .engine import Rule, rule
 
 _KEY = "microservices.ddpStreamer.replicas"
 
@@ -36,7 +37,7 @@ def max_unavailable(strategy: dict, replicas: int) -> int:
     "and maxSurge: 1",
     basis="chart behaviour",
 )
-def rule_ddp_streamer_rollout_keeps_one(ctx: Context, r: Rule) -> Iterable[Finding]:
+def rule_ddp_streamer_rollout_keeps_one(ctx: RenderedContext, r: Rule) -> Iterable[Finding]:
     for workload in ctx.topology.components(DDP_STREAMER):
         if workload.kind != "Deployment":
             continue

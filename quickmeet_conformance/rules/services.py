@@ -16,7 +16,8 @@ from ..topology import (
     Workload,
     parse_transporter,
 )
-from .engine import Context, Rule, rule
+from .context import RenderedContext
+from .engine import Rule, rule
 
 
 def _component_label(workload: Workload) -> str:
@@ -30,7 +31,7 @@ def _component_label(workload: Workload) -> str:
     fix="make the Service selector include the component's own label (app.kubernetes.io/name)",
     basis="chart behaviour",
 )
-def rule_service_selects_one_component(ctx: Context, r: Rule) -> Iterable[Finding]:
+def rule_service_selects_one_component(ctx: RenderedContext, r: Rule) -> Iterable[Finding]:
     topo = ctx.topology
     manifests = {m.ref: m for m in topo.manifests}
     for service in topo.services:
@@ -78,7 +79,7 @@ def resolve_service_port(
     return landed, reached
 
 
-def _on_quickmeet_path(ctx: Context, service: Service, port: ServicePort) -> str:
+def _on_quickmeet_path(ctx: RenderedContext, service: Service, port: ServicePort) -> str:
     """Why this Service port carries QuickMeet.Chat traffic ('' when nothing of QuickMeet.Chat uses it):
     an Ingress backend, the TRANSPORTER address, or ddp-streamer's HTTP port."""
     topo = ctx.topology
@@ -118,7 +119,7 @@ def _listening_text(workload: Workload) -> str:
     "default); remove Service ports nothing serves",
     basis="chart behaviour",
 )
-def rule_service_target_ports_exist(ctx: Context, r: Rule) -> Iterable[Finding]:
+def rule_service_target_ports_exist(ctx: RenderedContext, r: Rule) -> Iterable[Finding]:
     topo = ctx.topology
     manifests = {m.ref: m for m in topo.manifests}
     for service in topo.services:

@@ -6,7 +6,8 @@ from collections.abc import Iterable
 
 from ..findings import Finding
 from ..topology import STREAM_HUB
-from .engine import Context, Rule, rule
+from .context import RenderedContext
+from .engine import Rule, rule
 
 _KEY = "microservices.streamHub.replicas"
 
@@ -18,7 +19,7 @@ _KEY = "microservices.streamHub.replicas"
     fix="set microservices.streamHub.replicas: 1",
     basis="server code",
 )
-def rule_stream_hub_single_replica(ctx: Context, r: Rule) -> Iterable[Finding]:
+def rule_stream_hub_single_replica(ctx: RenderedContext, r: Rule) -> Iterable[Finding]:
     hubs = ctx.topology.components(STREAM_HUB)
     total = sum(w.effective_replicas for w in hubs)
     if total > 1:
@@ -40,7 +41,7 @@ def rule_stream_hub_single_replica(ctx: Context, r: Rule) -> Iterable[Finding]:
     fix="remove the HPA for stream-hub (it cannot scale)",
     basis="server code",
 )
-def rule_stream_hub_not_autoscaled(ctx: Context, r: Rule) -> Iterable[Finding]:
+def rule_stream_hub_not_autoscaled(ctx: RenderedContext, r: Rule) -> Iterable[Finding]:
     for workload in ctx.topology.components(STREAM_HUB):
         for hpa in ctx.topology.autoscalers_for(workload):
             yield r.fail(
@@ -70,7 +71,7 @@ def _is_zero(value: object) -> bool:
     fix="set the stream-hub Deployment strategy to {type: Recreate} (or RollingUpdate with maxSurge: 0)",
     basis="chart behaviour",
 )
-def rule_stream_hub_rollout_never_two(ctx: Context, r: Rule) -> Iterable[Finding]:
+def rule_stream_hub_rollout_never_two(ctx: RenderedContext, r: Rule) -> Iterable[Finding]:
     for workload in ctx.topology.components(STREAM_HUB):
         if workload.kind != "Deployment":
             continue  # StatefulSets replace a pod only after it is gone

@@ -8,7 +8,8 @@ from collections.abc import Iterable
 from ..findings import Finding, Severity
 from ..schema import ignored_keys, schema_violations
 from ..values import lookup
-from .engine import Context, Rule, rule
+from .context import StaticContext
+from .engine import Rule, rule
 
 
 @rule(
@@ -18,7 +19,7 @@ from .engine import Context, Rule, rule
     fix="correct the value's type or range as the schema message says",
     needs_render=False,
 )
-def rule_values_match_schema(ctx: Context, r: Rule) -> Iterable[Finding]:
+def rule_values_match_schema(ctx: StaticContext, r: Rule) -> Iterable[Finding]:
     for violation in schema_violations(ctx.values_file.data):
         yield r.fail(
             ctx,
@@ -36,7 +37,7 @@ def rule_values_match_schema(ctx: Context, r: Rule) -> Iterable[Finding]:
     fix="rename the key to the one the chart reads (see 'did you mean'), or delete it",
     needs_render=False,
 )
-def rule_no_ignored_keys(ctx: Context, r: Rule) -> Iterable[Finding]:
+def rule_no_ignored_keys(ctx: StaticContext, r: Rule) -> Iterable[Finding]:
     severity = Severity.WARNING if ctx.options.allow_ignored_keys else None
     for ignored in ignored_keys(ctx.values_file.data, ctx.chart.defaults, reads=ctx.chart.reads):
         yield r.fail(
@@ -58,7 +59,7 @@ def rule_no_ignored_keys(ctx: Context, r: Rule) -> Iterable[Finding]:
     basis="chart behaviour",
     needs_render=False,
 )
-def rule_nats_replicas_key(ctx: Context, r: Rule) -> Iterable[Finding]:
+def rule_nats_replicas_key(ctx: StaticContext, r: Rule) -> Iterable[Finding]:
     if ctx.values_file.get("microservices.nats.replicas") is not None:
         yield r.fail(
             ctx,
@@ -77,7 +78,7 @@ def rule_nats_replicas_key(ctx: Context, r: Rule) -> Iterable[Finding]:
     basis="chart behaviour",
     needs_render=False,
 )
-def rule_chart_renders(ctx: Context, r: Rule) -> Iterable[Finding]:
+def rule_chart_renders(ctx: StaticContext, r: Rule) -> Iterable[Finding]:
     if ctx.render_error is not None:
         yield r.fail(ctx, ctx.render_error, expected="helm template succeeds", found="helm template failed")
 
@@ -109,7 +110,7 @@ def _chart_message(render_error: str) -> str:
     basis="chart behaviour",
     needs_render=False,
 )
-def rule_chart_refuses_allowed_values(ctx: Context, r: Rule) -> Iterable[Finding]:
+def rule_chart_refuses_allowed_values(ctx: StaticContext, r: Rule) -> Iterable[Finding]:
     if ctx.render_error is None:
         return
     error = ctx.render_error

@@ -7,15 +7,16 @@ from collections.abc import Iterable
 from ..findings import Finding, Severity
 from ..topology import BUS_CLIENTS, NATS, EnvVar, Service, Workload, parse_transporter
 from ..values import lookup
-from .engine import Context, Rule, rule
+from .context import RenderedContext
+from .engine import Rule, rule
 from .services import resolve_service_port
 
 
-def _bus_clients(ctx: Context) -> list[Workload]:
+def _bus_clients(ctx: RenderedContext) -> list[Workload]:
     return [w for w in ctx.topology.workloads if w.component in BUS_CLIENTS]
 
 
-def _secret_known(ctx: Context, name: str, key: str, *external: str) -> bool:
+def _secret_known(ctx: RenderedContext, name: str, key: str, *external: str) -> bool:
     keys = ctx.topology.secret_keys(name)
     return (keys is not None and key in keys) or name in external
 
@@ -28,12 +29,11 @@ def _secret_known(ctx: Context, name: str, key: str, *external: str) -> bool:
     "selects the NATS pods",
     fix="point TRANSPORTER at the NATS Service (nats://<release>-nats:4222) or fix that Service's selector/ports",
 )
-def rule_transporter_resolves(ctx: Context, r: Rule) -> Iterable[Finding]:
+def rule_transporter_resolves(ctx: RenderedContext, r: Rule) -> Iterable[Finding]:
     topo = ctx.topology
-    assert topo is not None  # evaluate_rule runs render rules only on a rendered chart
     external = lookup(ctx.merged, "nats.existingSecret.name") or ""
     for workload in _bus_clients(ctx):
-        container = workload.container_for(workload.component, ctx.matcher)
+        container = workload.container_of(workload.component, ctx.matcher)
         var = container.env_var("TRANSPORTER")
         field = f"spec.template.spec.containers[{container.name}].env[TRANSPORTER]"
         if var is None:
@@ -113,11 +113,10 @@ def rule_transporter_resolves(ctx: Context, r: Rule) -> Iterable[Finding]:
             )
 
 
-def nats_services(ctx: Context) -> list[Service]:
+def nats_services(ctx: RenderedContext) -> list[Service]:
     """The Services of this release that select NATS pods and lead to them on the client port 4222."""
     found = []
     topo = ctx.topology
-    assert topo is not None  # evaluate_rule runs render rules only on a rendered chart
     for service in topo.services:
         _, reached = resolve_service_port(topo, service, number=4222)
         if any(w.component == NATS for w in reached):
@@ -125,7 +124,7 @@ def nats_services(ctx: Context) -> list[Service]:
     return sorted(found, key=lambda s: (len(s.name), s.name))  # the client Service before its headless twin
 
 
-def _rename_cause(ctx: Context, service: Service) -> tuple[str, str]:
+def _rename_cause(ctx: RenderedContext, service: Service) -> tuple[str, str]:
     """(what renamed the NATS Service, the values key to point at) as far as the values tell."""
     for key in ("nats.fullnameOverride", "nats.nameOverride"):
         value = ctx.values_file.get(key)
@@ -151,14 +150,16 @@ def _rename_cause(ctx: Context, service: Service) -> tuple[str, str]:
     "TRANSPORTER at the renamed Service with nats.existingSecret (nats.enabled: false) ",
     basis="chart behaviour",
 )
-def rule_nats_address_follows_service(ctx: Context, r: Rule) -> Iterable[Finding]:
+def rule_nats_address_follows_service(ctx: RenderedContext, r: Rule) -> Iterable[Finding]:
     topo = ctx.topology
     renamed = nats_services(ctx)
     if not renamed:
         return
     for workload in _bus_clients(ctx):
         container = workload.container_for(workload.component, ctx.matcher)
-        var = container.env_var("TRANSPORTER") if container else None
+        if container is None:
+            continue
+        var = container.env_var("TRANSPORTER")
         if var is None or var.secret_name is not None:
             continue
         address = parse_transporter(var.value or "")
@@ -186,11 +187,11 @@ def rule_nats_address_follows_service(ctx: Context, r: Rule) -> Iterable[Finding
     fix="render TRANSPORTER as nats://<release>-nats:4222 when microservices.enabled is true",
     basis="server code",
 )
-def rule_transporter_mode(ctx: Context, r: Rule) -> Iterable[Finding]:
+def rule_transporter_mode(ctx: RenderedContext, r: Rule) -> Iterable[Finding]:
     if not ctx.expectations.microservices:
         return
     for workload in _bus_clients(ctx):
-        container = workload.container_for(workload.component, ctx.matcher)
+        container = workload.container_of(workload.component, ctx.matcher)
         var = container.env_var("TRANSPORTER")
         if var is not None and (var.value or "").startswith("monolith+"):
             yield r.fail(
@@ -209,10 +210,10 @@ def rule_transporter_mode(ctx: Context, r: Rule) -> Iterable[Finding]:
     contract="CONTRACT.md > Wiring: every microservice pod and the monolith get MONGO_URL from a secret key mongo-uri",
     fix="set MONGO_URL via secretKeyRef {name: <secret>, key: mongo-uri} (existingMongodbSecret must hold mongo-uri)",
 )
-def rule_mongo_url_from_secret(ctx: Context, r: Rule) -> Iterable[Finding]:
+def rule_mongo_url_from_secret(ctx: RenderedContext, r: Rule) -> Iterable[Finding]:
     existing = lookup(ctx.merged, "existingMongodbSecret") or ""
     for workload in _bus_clients(ctx):
-        container = workload.container_for(workload.component, ctx.matcher)
+        container = workload.container_of(workload.component, ctx.matcher)
         var: EnvVar | None = container.env_var("MONGO_URL")
         field = f"spec.template.spec.containers[{container.name}].env[MONGO_URL]"
         if var is None:
@@ -255,7 +256,7 @@ def rule_mongo_url_from_secret(ctx: Context, r: Rule) -> Iterable[Finding]:
             )
 
 
-def _env_everywhere(ctx: Context, name: str) -> Iterable[tuple[Workload, str, EnvVar]]:
+def _env_everywhere(ctx: RenderedContext, name: str) -> Iterable[tuple[Workload, str, EnvVar]]:
     for workload in ctx.topology.workloads:
         for container in workload.containers:
             var = container.env_var(name)
@@ -271,7 +272,7 @@ def _env_everywhere(ctx: Context, name: str) -> Iterable[tuple[Workload, str, En
     fix="set RETRY_ENABLED to the string 'true'",
     basis="server code",
 )
-def rule_retry_enabled_value(ctx: Context, r: Rule) -> Iterable[Finding]:
+def rule_retry_enabled_value(ctx: RenderedContext, r: Rule) -> Iterable[Finding]:
     for workload, container, var in _env_everywhere(ctx, "RETRY_ENABLED"):
         if var.secret_name is None and var.value != "true":
             yield r.fail(
@@ -292,7 +293,7 @@ def rule_retry_enabled_value(ctx: Context, r: Rule) -> Iterable[Finding]:
     fix="rename DB_WATCHERS to DISABLE_DB_WATCHERS (with the inverted meaning)",
     basis="server code",
 )
-def rule_db_watchers_name(ctx: Context, r: Rule) -> Iterable[Finding]:
+def rule_db_watchers_name(ctx: RenderedContext, r: Rule) -> Iterable[Finding]:
     for workload, container, _var in _env_everywhere(ctx, "DB_WATCHERS"):
         yield r.fail(
             ctx,

@@ -10,7 +10,9 @@ from ..expectations import expectations_for
 from ..pipeline import Case, evaluate_case, render_request
 from ..redact import Redactor, all_strings
 from ..render import Rendered, RenderRequest
-from ..rules.engine import Context, Rule, evaluate_rule, redact_finding, rules_for_lane
+from ..rules.context import StaticContext
+from ..rules.engine import Rule, evaluate_rule, redact_finding, rules_for_lane
+from ..rules.upgrade.context import UpgradeContext
 from ..topology import MONOLITH, STREAM_HUB, build_topology
 from ..values import ValuesFile, deep_merge, lookup
 from .case import SideState, UpgradeCase, UpgradeResult, UpgradeView
@@ -182,7 +184,7 @@ def evaluate_upgrade(case: UpgradeCase, rules: list[Rule] | None = None) -> Upgr
         pair, case.namespace, states["from"], states["to"], to_again, again_error, plan, target, reuse
     )
     to_state = states["to"]
-    ctx = Context(
+    to_side = StaticContext(
         values_file=to_state.values_file,
         merged=to_state.merged,
         chart=case.to_chart,
@@ -192,7 +194,7 @@ def evaluate_upgrade(case: UpgradeCase, rules: list[Rule] | None = None) -> Upgr
         rendered=to_rendered,
         topology=to_state.topology,
         render_error=redactor.text(to_error) if to_error else None,
-        upgrade=view,
     )
+    ctx = UpgradeContext(to_side, view)
     findings = {r.id: [redact_finding(f, redactor.text) for f in evaluate_rule(ctx, r)] for r in rules}
     return UpgradeResult(case, findings, plan, target=target)

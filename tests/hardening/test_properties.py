@@ -30,7 +30,8 @@ from quickmeet_conformance.findings import Verdict
 from quickmeet_conformance.helm import resolve_helm
 from quickmeet_conformance.pipeline import Case, evaluate_case
 from quickmeet_conformance.render import Rendered, Renderer, RenderRequest
-from quickmeet_conformance.rules.engine import Context, Options, evaluate_rule, rules_for_lane
+from quickmeet_conformance.rules.context import StaticContext
+from quickmeet_conformance.rules.engine import Options, evaluate_rule, rules_for_lane
 from quickmeet_conformance.topology import ComponentMatcher, build_topology
 from quickmeet_conformance.values import ValuesFile, deep_merge, load_values, parse_values
 
@@ -250,7 +251,7 @@ def test_rules_never_crash_on_mutated_values(base: str, changes) -> None:
     assume(values_file is not None)
     merged = deep_merge(chart.defaults, values_file.data)
     rendered = renders[base]
-    ctx = Context(
+    ctx = StaticContext(
         values_file=values_file,
         merged=merged,
         chart=chart,

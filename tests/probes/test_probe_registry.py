@@ -1,13 +1,17 @@
 """Probe rules are registered like every rule: ``conformance explain``, the JSON report and SARIF know them,
-and the suites cite no contract string of their own (the registry is the one place)."""
+and the suites judge through ``check_probe``, which cites the registry's contract and fix (the one place)."""
 
 from __future__ import annotations
 
+import ast
+import inspect
 import json
 from pathlib import Path
 
 import jsonschema
+import pytest
 
+from quickmeet_conformance.assertions import check_probe
 from quickmeet_conformance.findings import Finding, Severity, Verdict
 from quickmeet_conformance.probes import ProbeResult, ddp, nats_bus
 from quickmeet_conformance.reports.probes import probe_results_dict
@@ -34,9 +38,26 @@ def test_every_probe_rule_is_registered_with_contract_and_fix() -> None:
         assert rule_obj.contract.startswith("CONTRACT.md > ") and rule_obj.fix, rule_obj
 
 
-def test_suites_cite_no_contract_of_their_own() -> None:
-    for suite in (REPO / "suites/probes").glob("test_*.py"):
-        assert "contract=" not in suite.read_text(encoding="utf-8"), f"{suite} repeats a contract string"
+def test_suites_judge_every_probe_through_the_registry() -> None:
+    """What the probe suites do: every test hands its rule's findings to ``check_probe``, which has no contract
+    or fix parameter and shows the registry's, so a suite cannot cite a contract line of its own."""
+    for suite in sorted((REPO / "suites/probes").glob("test_*.py")):
+        tree = ast.parse(suite.read_text(encoding="utf-8"))
+        for test in (n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name.startswith("test_")):
+            calls = {
+                c.func.id for c in ast.walk(test) if isinstance(c, ast.Call) and isinstance(c.func, ast.Name)
+            }
+            assert "check_probe" in calls, f"{suite.name}::{test.name} judges without check_probe"
+    assert not {"contract", "fix"} & set(inspect.signature(check_probe).parameters), (
+        "check_probe takes a contract"
+    )
+    rule_obj = next(r for r in rules_for_lane("probes") if r.id == "bus.hub-single")
+    failed = Finding(rule_obj.id, Verdict.FAIL, "2 nodes announce 'hub'", severity=Severity.ERROR)
+    with pytest.raises(pytest.fail.Exception) as shown:
+        check_probe([failed], target="nats://nats:4222")
+    assert f"contract: {rule_obj.contract}" in str(shown.value) and f"fix: {rule_obj.fix}" in str(
+        shown.value
+    ), shown.value
 
 
 def test_probe_findings_reach_json_and_sarif() -> None:

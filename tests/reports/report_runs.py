@@ -15,7 +15,8 @@ from quickmeet_conformance.expectations import expectations_for
 from quickmeet_conformance.live.scenario import LiveCaseResult
 from quickmeet_conformance.live.state import LiveView, PodTimeline
 from quickmeet_conformance.reports.live import live_case_dict
-from quickmeet_conformance.rules.engine import RULES, Context, Options, evaluate_rule, rules_for_lane
+from quickmeet_conformance.rules.engine import RULES, Options, evaluate_rule, rules_for_lane
+from quickmeet_conformance.rules.live.context import LiveContext
 from quickmeet_conformance.topology import ComponentMatcher
 from quickmeet_conformance.values import deep_merge, load_values
 
@@ -145,7 +146,7 @@ def live_case_record(
     )
     view = LiveView("rocketchat", "qmc-old-app", None, None, None, hub=hub)
     merged = deep_merge(chart.defaults, values.data)
-    ctx = Context(
+    ctx = LiveContext(
         values_file=values,
         merged=merged,
         chart=chart,
