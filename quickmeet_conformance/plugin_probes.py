@@ -137,10 +137,10 @@ def bus_expectations(pytestconfig: pytest.Config) -> BusExpectations:
     given = _option(pytestconfig, "--bus-expect")
     if given:
         try:
-            counts = parse_bus_expect(given)
+            asked = parse_bus_expect(given)
         except ValueError as exc:
             raise pytest.UsageError(str(exc)) from None
-        return BusExpectations.from_counts(counts, namespace=namespace)
+        return BusExpectations.from_counts(asked, namespace=namespace)
     counts, _source = rendered_bus_counts(pytestconfig)
     return BusExpectations.from_counts(counts, namespace=namespace)
 

@@ -17,7 +17,7 @@ from probe_scenarios import judge
 from quickmeet_conformance.errors import UserError
 from quickmeet_conformance.findings import Finding, Severity, Verdict
 from quickmeet_conformance.probes import ddp
-from quickmeet_conformance.rules.probe_rules import evaluate_ddp, probe_rules
+from quickmeet_conformance.rules.probe_rules import evaluate_ddp, rules_of_probe
 
 pytestmark = pytest.mark.probes
 
@@ -88,7 +88,7 @@ def misrouted_obs(misrouted: str) -> ddp.DdpObservation:
 # --------------------------------------------------------------------------------- correctly routed
 
 
-@pytest.mark.parametrize("rule", [r.id for r in probe_rules("ws")])
+@pytest.mark.parametrize("rule", [r.id for r in rules_of_probe("ws")])
 def test_every_ws_rule_passes_through_a_correct_ingress(routed_obs: ddp.DdpObservation, rule: str) -> None:
     findings = judge(rule, routed_obs)
     assert findings and verdicts(findings) == {Verdict.PASS}, report(findings)

@@ -31,7 +31,7 @@ from probe_scenarios import (
 
 from quickmeet_conformance.findings import Finding, Verdict
 from quickmeet_conformance.probes import nats_bus as nb
-from quickmeet_conformance.rules.probe_rules import evaluate_bus, probe_rules
+from quickmeet_conformance.rules.probe_rules import evaluate_bus, rules_of_probe
 
 pytestmark = pytest.mark.probes
 
@@ -75,7 +75,7 @@ def test_healthy_bus_observation_describes_every_node(healthy_bus: Bus) -> None:
 
 
 CONNECTION_RULES = [nb.RULE_REACHABLE, nb.RULE_PROTOCOL]
-BUS_RULES = [r.id for r in probe_rules("bus") if r.id not in CONNECTION_RULES]
+BUS_RULES = [r.id for r in rules_of_probe("bus") if r.id not in CONNECTION_RULES]
 
 
 @pytest.mark.parametrize("rule", CONNECTION_RULES)

@@ -14,7 +14,7 @@ from ...probes.context import BusContext, DdpContext, ProbeContext
 from ...probes.ddp import DdpObservation
 from ...probes.nats_bus import RULE_REACHABLE, BusExpectations, BusObservation
 from . import bus, ws
-from .lane import LANE, evaluate_probe, evaluate_probe_rule, probe_rule, probe_rules
+from .lane import LANE, evaluate_probe, evaluate_probe_rule, probe_rule, rules_of_probe
 
 
 def evaluate_bus(observation: BusObservation, expectations: BusExpectations) -> list[Finding]:
@@ -42,6 +42,6 @@ __all__ = [
     "evaluate_probe",
     "evaluate_probe_rule",
     "probe_rule",
-    "probe_rules",
+    "rules_of_probe",
     "ws",
 ]

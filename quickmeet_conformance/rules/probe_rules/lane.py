@@ -28,7 +28,7 @@ def probe_rule(
 ) -> Callable[[Check], Check]:
     """``engine.rule`` for a check ``(ctx: <the probe's ProbeContext>, rule: Rule) -> findings``: lane
     ``probes``, no render needed. The rule id's prefix names the probe (``bus.hub-single`` -> ``bus``)."""
-    return rule(
+    register = rule(
         rule_id,
         title=title,
         severity=severity,
@@ -39,8 +39,14 @@ def probe_rule(
         lane=LANE,
     )
 
+    def declare(check: Check) -> Check:
+        register(check)
+        return check
 
-def probe_rules(probe: str) -> list[Rule]:
+    return declare
+
+
+def rules_of_probe(probe: str) -> list[Rule]:
     """The registered rules of one probe, in the order they were declared (the order they are reported in)."""
     return [r for r in rules_for_lane(LANE) if r.id.partition(".")[0] == probe]
 
@@ -57,7 +63,7 @@ def evaluate_probe_rule(ctx: ProbeContext, rule_id: str) -> list[Finding]:
 
 def evaluate_probe(ctx: ProbeContext) -> dict[str, list[Finding]]:
     """Every rule of ``ctx``'s probe, through the engine: rule id -> findings, in declaration order."""
-    return {r.id: evaluate_probe_rule(ctx, r.id) for r in probe_rules(ctx.probe)}
+    return {r.id: evaluate_probe_rule(ctx, r.id) for r in rules_of_probe(ctx.probe)}
 
 
 # Findings of a probe rule carry the rule's id and severity (a message may still lower the severity).
