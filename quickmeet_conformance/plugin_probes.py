@@ -1,10 +1,10 @@
-"""pytest wiring of the protocol-probe lane: options and fixtures only (the probes live in
-quickmeet_conformance.probes).
+"""pytest wiring of the protocol-probe lane: options, fixtures and the report hook only (the probes live in
+quickmeet_conformance.probes, their rules in quickmeet_conformance.rules.probe_rules).
 
 Targets come from ``--nats-url`` / ``--ingress-url`` (or their environment variables). Without
-``--bus-expect`` the expected node counts come from the rendered chart and values (the first
-``--values`` file): one bus node per ready pod of each component. A live-cluster lane may override
-``nats_url``, ``ingress_url`` and ``bus_expectations`` (adding pod names).
+``--bus-expect`` the expected node counts come from the topology the session built of the chart and the
+first ``--values`` file: one bus node per ready pod of each component. A live-cluster lane may override
+``nats_url``, ``ingress_url``, ``bus_expectations`` (adding pod names) or the observations.
 """
 
 from __future__ import annotations
@@ -15,17 +15,19 @@ from typing import Any
 import pytest
 
 from .assertions import check_probe as conclude_probe
-from .findings import Finding
 from .options import OptionSpec, add_options, read_option
 from .probes import ProbeResult
-from .probes.ddp import DdpObservation, DdpProbeOptions, observe_ddp_sync
+from .probes.context import BusContext, DdpContext, ProbeContext
+from .probes.ddp import DdpObservation, DdpProbeOptions, observe_ddp_sync, parse_connect_to
 from .probes.nats_bus import (
     COMPONENT_SERVICES,
-    STREAM_HUB,
     BusExpectations,
     BusObservation,
     BusProbeOptions,
+    counts_from_topology,
     observe_bus_sync,
+    parse_bus_expect,
+    presence_only_counts,
 )
 
 NO_TARGET = "no --{flag} given and no live cluster with running containers (KWOK runs no containers)"
@@ -96,19 +98,6 @@ def _option(config: pytest.Config, flag: str) -> Any:
     return read_option(config, OPTIONS, next(spec.dest for spec in OPTIONS if spec.flag == flag)) or None
 
 
-def parse_bus_expect(text: str) -> dict[str, int]:
-    """``monolith=2,ddp-streamer=3`` -> {"monolith": 2, "ddp-streamer": 3}; a bad item is a usage error."""
-    counts: dict[str, int] = {}
-    for item in filter(None, (part.strip() for part in text.split(","))):
-        name, sep, number = item.partition("=")
-        if not sep or name not in COMPONENT_SERVICES or not number.isdigit():
-            raise pytest.UsageError(
-                f"--bus-expect item {item!r} is not COMPONENT=COUNT (components: {', '.join(COMPONENT_SERVICES)})"
-            )
-        counts[name] = int(number)
-    return counts
-
-
 @pytest.fixture(scope="session")
 def nats_url(pytestconfig: pytest.Config) -> str:
     url = _option(pytestconfig, "--nats-url")
@@ -126,27 +115,18 @@ def ingress_url(pytestconfig: pytest.Config) -> str:
 
 
 def rendered_bus_counts(config: pytest.Config) -> tuple[dict[str, int | None], str]:
-    """Expected bus nodes per component from the rendered chart and the first values file, and where
-    that came from; without a renderable chart, every component but stream-hub, counts unchecked."""
+    """Expected bus nodes per component from the topology the session built of the first case (the chart and
+    the first values file), and where that came from; without one, presence only."""
     from .plugin import conformance_session
-    from .topology import BUS_CLIENTS
 
     session = conformance_session(config)
     keys = session.case_keys() if session.settings.chart else []
     if keys:
         result = session.result(keys[0])
-        if result.rendered is not None:
-            from .topology import build_topology
-
-            topology = build_topology(result.rendered.manifests, session.matcher)
-            counts: dict[str, int | None] = {}
-            for component in BUS_CLIENTS:
-                workloads = topology.components(component)
-                if workloads:
-                    counts[component] = sum(w.effective_replicas for w in workloads)
-            return counts, f"rendered from {result.case.values_path} ({result.case.chart.label})"
-    # stream-hub depends on the app version (CONTRACT.md > Components): only required when asked for.
-    return {c: None for c in COMPONENT_SERVICES if c != STREAM_HUB}, "no chart rendered: presence only"
+        if result.topology is not None:
+            source = f"rendered from {result.case.values_path} ({result.case.chart.label})"
+            return counts_from_topology(result.topology), source
+    return presence_only_counts(), "no chart rendered: presence only"
 
 
 @pytest.fixture(scope="session")
@@ -156,7 +136,11 @@ def bus_expectations(pytestconfig: pytest.Config) -> BusExpectations:
     namespace = _option(pytestconfig, "--bus-namespace") or ""
     given = _option(pytestconfig, "--bus-expect")
     if given:
-        return BusExpectations.from_counts(parse_bus_expect(given), namespace=namespace)
+        try:
+            asked = parse_bus_expect(given)
+        except ValueError as exc:
+            raise pytest.UsageError(str(exc)) from None
+        return BusExpectations.from_counts(asked, namespace=namespace)
     counts, _source = rendered_bus_counts(pytestconfig)
     return BusExpectations.from_counts(counts, namespace=namespace)
 
@@ -175,16 +159,28 @@ def bus_observation(
 def ddp_observation(ingress_url: str, pytestconfig: pytest.Config) -> DdpObservation:
     connect_to = None
     if raw := _option(pytestconfig, "--ingress-connect-to"):
-        host, _, port = str(raw).rpartition(":")
-        if not host or not port.isdigit():
-            raise pytest.UsageError(f"--ingress-connect-to {raw!r} is not HOST:PORT")
-        connect_to = (host, int(port))
+        try:
+            connect_to = parse_connect_to(str(raw))
+        except ValueError as exc:
+            raise pytest.UsageError(str(exc)) from None
     options = DdpProbeOptions(
         ca_bundle=_option(pytestconfig, "--ingress-ca-bundle") or "",
         insecure=bool(_option(pytestconfig, "--ingress-insecure")),
         connect_to=connect_to,
     )
     return observe_ddp_sync(ingress_url, options)
+
+
+@pytest.fixture(scope="session")
+def bus_context(bus_observation: BusObservation, bus_expectations: BusExpectations) -> BusContext:
+    """What the bus rules judge: the bus observation and the expectations."""
+    return BusContext(bus_observation, bus_expectations)
+
+
+@pytest.fixture(scope="session")
+def ddp_context(ddp_observation: DdpObservation) -> DdpContext:
+    """What the WebSocket rules judge: the DDP observation."""
+    return DdpContext(ddp_observation)
 
 
 PROBE_RESULTS_KEY = pytest.StashKey[list[ProbeResult]]()
@@ -196,18 +192,22 @@ def probe_results(config: pytest.Config) -> list[ProbeResult]:
 
 
 @pytest.fixture
-def check_probe(request: pytest.FixtureRequest) -> Callable[..., None]:
-    """``check_probe(findings, target=...)``: pass, skip, warn or fail the test from one probe rule's findings."""
+def check_probe(request: pytest.FixtureRequest) -> Callable[[ProbeContext, str], None]:
+    """``check_probe(ctx, rule_id)``: judge the probe's context by one probe rule (through the rule engine), then
+    pass, skip, warn or fail the test from its findings."""
     from .plugin import conformance_session
 
     strict = conformance_session(request.config).settings.strict  # the flag or QMC_STRICT, as in every lane
 
-    def check(findings: list[Finding], *, target: str) -> None:
+    def check(ctx: ProbeContext, rule_id: str) -> None:
         from .plugin_reports import finding_properties
+        from .rules.probe_rules import evaluate_probe_rule  # the probe lane's rules load with their first use
 
+        findings = evaluate_probe_rule(ctx, rule_id)
+        target = ctx.target
         probe_results(request.config).append(ProbeResult(target, tuple(findings)))
-        for rule_id in sorted({f.rule_id for f in findings}):  # JUnit: the evidence of each failed finding
-            request.node.user_properties += finding_properties(rule_id, list(findings))
+        for judged in sorted({f.rule_id for f in findings}):  # JUnit: the evidence of each failed finding
+            request.node.user_properties += finding_properties(judged, list(findings))
         conclude_probe(findings, target=target, strict=strict, properties=request.node.user_properties)
 
     return check

@@ -6,7 +6,8 @@
 - DDP probe: through the ingress controller, on the loopback port kind maps to the node's port 80, with
   the Host of the release's Ingress rule for ``/websocket``.
 
-The findings join the case's other findings under the probe rule ids (``bus.*``, ``ws.*``).
+The probe lane's rules judge each observation through the engine (``rules/probe_rules``); the findings join
+the case's other findings under the probe rule ids (``bus.*``, ``ws.*``).
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ from ..clusters.processes import ManagedProcess, free_loopback_port, wait_for
 from ..errors import ToolError
 from ..findings import Finding, Verdict
 from ..probes import ddp, nats_bus
+from ..probes.context import BusContext, DdpContext
+from ..rules.probe_rules import evaluate_probe
 from ..topology import NATS, Topology
 from .state import NOT_ANSWERED, WEBSOCKET_ROUTES, LiveState
 
@@ -194,19 +197,7 @@ def probe_bus(
                 **{**options.__dict__, "namespace": ms_namespace, "heartbeat_interval": interval}
             ),
         )
-    findings = {
-        nats_bus.RULE_REACHABLE: nats_bus.rule_bus_reachable(observation),
-        nats_bus.RULE_PROTOCOL: nats_bus.rule_protocol_version(observation),
-        nats_bus.RULE_SERVICE_ANNOUNCED: nats_bus.rule_service_announced(observation, expectations),
-        nats_bus.RULE_NODE_COUNT: nats_bus.rule_node_count_matches_pods(observation, expectations),
-        nats_bus.RULE_HUB_SINGLE: nats_bus.rule_hub_single(observation, expectations),
-        nats_bus.RULE_MONOLITH_NOT_DUPLICATING: nats_bus.rule_monolith_not_duplicating(
-            observation, expectations
-        ),
-        nats_bus.RULE_HEARTBEATS: nats_bus.rule_heartbeats(observation, expectations),
-        nats_bus.RULE_PING_PONG: nats_bus.rule_ping_pong(observation, expectations),
-        nats_bus.RULE_NODE_MAPS_TO_POD: nats_bus.rule_node_maps_to_pod(observation, expectations),
-    }
+    findings = evaluate_probe(BusContext(observation, expectations))
     return findings, f"Service {state.namespace}/{service}:{port} (via {forward.what})"
 
 
@@ -254,11 +245,7 @@ def probe_ddp(
         if not not_routed or time.monotonic() >= deadline:
             break
         time.sleep(2.0)
-    findings = {
-        ddp.RULE_WEBSOCKET_HANDSHAKE: ddp.rule_websocket_handshake(observation),
-        ddp.RULE_SOCKJS_HANDSHAKE: ddp.rule_sockjs_handshake(observation),
-        ddp.RULE_REACHES_DDP_STREAMER: ddp.rule_reaches_ddp_streamer(observation),
-    }
+    findings = evaluate_probe(DdpContext(observation))
     answered = {
         route: observation.answered_by(route) if observation.route(route).connected else NOT_ANSWERED
         for route in WEBSOCKET_ROUTES

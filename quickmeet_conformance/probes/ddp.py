@@ -1,7 +1,8 @@
 """The DDP/WebSocket probe: does the ingress send WebSockets to ddp-streamer, and does DDP work there?
 
 :func:`observe_ddp` does the I/O against the ingress base URL and returns a frozen
-:class:`DdpObservation`; the ``rule_*`` functions are pure and turn it into findings.
+:class:`DdpObservation`; the probe lane's engine rules (``rules/probe_rules/ws.py``) judge it, evaluated on a
+:class:`~quickmeet_conformance.probes.context.DdpContext`.
 
 What it does (CONTRACT.md > "ddp-streamer on the wire", > Wiring: Ingress):
 
@@ -32,7 +33,6 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from ..errors import UserError
-from ..findings import Finding, Severity, Verdict, passed
 
 RULE_WEBSOCKET_HANDSHAKE = "ws.websocket-handshake"
 RULE_SOCKJS_HANDSHAKE = "ws.sockjs-handshake"
@@ -459,147 +459,28 @@ def observe_ddp_sync(base_url: str, options: DdpProbeOptions | None = None) -> D
     return asyncio.run(observe_ddp(base_url, options))
 
 
-# ------------------------------------------------------------------------------------------------ rules
-
-
-def _evidence(s: DdpSession) -> tuple[tuple[str, str], ...]:
-    ev = [("url", s.url)]
-    if s.frames:
-        ev.append(("frames", " | ".join(s.frames[:6])))
-    return tuple(ev)
-
-
-def _handshake(obs: DdpObservation, route: str, rule_id: str) -> list[Finding]:
-    s = obs.route(route)
-    if not s.reached:
-        return [
-            Finding(
-                rule_id=rule_id,
-                verdict=Verdict.ERROR,
-                message=s.error or f"{s.url} is unreachable",
-                expected="a WebSocket upgrade",
-                found=s.error_kind or "no connection",
-                resource=s.url,
-            )
-        ]
-    missing = []
-    if s.framing == "sockjs" and not s.sockjs_open:
-        missing.append('SockJS open frame "o"')
-    if not s.connected:
-        missing.append('{"msg":"connected","session":...}')
-    elif not s.pong:
-        missing.append('{"msg":"pong","id":"x"}')
-    if not missing and not s.error:
-        note = "" if s.server_id else " (no server_id frame before connected)"
-        return [
-            passed(
-                rule_id,
-                f"{route}: DDP connect answered connected (session {s.session}) and ping answered pong{note}",
-            )
-        ]
-    return [
-        Finding(
-            rule_id=rule_id,
-            verdict=Verdict.FAIL,
-            message=f"{route}: {s.error or 'DDP handshake incomplete'}",
-            expected="; ".join(missing) or "a complete DDP handshake",
-            found=s.error or "incomplete",
-            resource=s.url,
-            evidence=_evidence(s),
-        )
-    ]
-
-
-def rule_websocket_handshake(obs: DdpObservation) -> list[Finding]:
-    """Raw DDP on /websocket: server_id, connect -> connected, ping -> pong (CONTRACT.md > ddp-streamer on the wire)."""
-    return _handshake(obs, "/websocket", RULE_WEBSOCKET_HANDSHAKE)
-
-
-def rule_sockjs_handshake(obs: DdpObservation) -> list[Finding]:
-    """SockJS framing on /sockjs/<n>/<id>/websocket: "o", a["..."] frames, connect -> connected, ping -> pong
-    (CONTRACT.md > ddp-streamer on the wire)."""
-    return _handshake(obs, "/sockjs", RULE_SOCKJS_HANDSHAKE)
-
-
-def rule_reaches_ddp_streamer(obs: DdpObservation) -> list[Finding]:
-    """/websocket and /sockjs reach ddp-streamer, not the monolith (CONTRACT.md > Wiring: Ingress; > ddp-streamer
-    on the wire: UUID sessions, "ms": true, connected on any version)."""
-    findings = []
-    for route in ("/websocket", "/sockjs"):
-        s = obs.route(route)
-        signals = obs.signals(route)
-        evidence = tuple(("signal", f"{text} -> {server}") for text, server in signals) + _evidence(s)
-        if not s.reached:
-            findings.append(
-                Finding(
-                    rule_id=RULE_REACHES_DDP_STREAMER,
-                    verdict=Verdict.ERROR,
-                    message=f"not checked: {s.error or s.url + ' is unreachable'}",
-                    resource=s.url,
-                )
-            )
-            continue
-        who = obs.answered_by(route)
-        said = "; ".join(text for text, _ in signals) or "no signal"
-        if who == DDP_STREAMER:
-            findings.append(passed(RULE_REACHES_DDP_STREAMER, f"ddp-streamer answered {route} ({said})"))
-        elif who == MONOLITH:
-            findings.append(
-                Finding(
-                    rule_id=RULE_REACHES_DDP_STREAMER,
-                    verdict=Verdict.FAIL,
-                    message=(
-                        f"the monolith answered {route}: the ingress routes {route} to the monolith, not "
-                        f"ddp-streamer ({said})"
-                    ),
-                    expected=f"{route} (Prefix) -> the ddp-streamer Service, port http",
-                    found=f"monolith ({said})",
-                    resource=s.url,
-                    evidence=evidence,
-                )
-            )
-        else:
-            # Deliberately a WARNING although the rule is registered as an error (rules/probe_rules.py): no
-            # signal, or signals that disagree, say who answered, which shows no misroute. It is what a route
-            # whose handshake already failed gives (ddp-streamer down, the ingress answering 502), and the
-            # handshake rules fail that as errors: one fault does not fail the run twice, and an answer that
-            # cannot be identified fails only a strict run.
-            findings.append(
-                Finding(
-                    rule_id=RULE_REACHES_DDP_STREAMER,
-                    verdict=Verdict.FAIL,
-                    severity=Severity.WARNING,
-                    message=f"could not tell which server answered {route} ({said}{'; ' + s.error if s.error else ''})",
-                    expected="ddp-streamer (UUID session, connected on version 99)",
-                    found="unidentified",
-                    resource=s.url,
-                    evidence=evidence,
-                )
-            )
-    return findings
-
-
-DDP_RULES = (rule_websocket_handshake, rule_sockjs_handshake, rule_reaches_ddp_streamer)
-
-
-def evaluate_ddp(obs: DdpObservation) -> list[Finding]:
-    findings: list[Finding] = []
-    for check in DDP_RULES:
-        findings += check(obs)
-    return findings
+def parse_connect_to(text: str) -> tuple[str, int]:
+    """``HOST:PORT`` (``--ingress-connect-to``) -> (host, port); anything else is a ValueError whose message the
+    caller shows as a usage error."""
+    host, _, port = text.rpartition(":")
+    if not host or not port.isdigit():
+        raise ValueError(f"--ingress-connect-to {text!r} is not HOST:PORT")
+    return host, int(port)
 
 
 __all__ = [
-    "DDP_RULES",
+    "DDP_STREAMER",
+    "MONOLITH",
+    "RULE_REACHES_DDP_STREAMER",
+    "RULE_SOCKJS_HANDSHAKE",
+    "RULE_WEBSOCKET_HANDSHAKE",
+    "UNKNOWN",
     "DdpObservation",
     "DdpProbeOptions",
     "DdpSession",
-    "evaluate_ddp",
     "observe_ddp",
     "observe_ddp_sync",
-    "rule_reaches_ddp_streamer",
-    "rule_sockjs_handshake",
-    "rule_websocket_handshake",
+    "parse_connect_to",
     "session_kind",
     "sockjs_path",
 ]

@@ -13,21 +13,21 @@ from quickmeet_conformance.probes import ddp
 pytestmark = [pytest.mark.probes, pytest.mark.conformance]
 
 
-def test_websocket_handshake(ddp_observation, check_probe):
+def test_websocket_handshake(ddp_context, check_probe):
     """ "WebSocket /websocket is raw DDP"; "server first sends a server_id frame; client sends
     {"msg":"connect","version":"1","support":["1"]}; reply {"msg":"connected","session":...}"
     (CONTRACT.md > ddp-streamer on the wire)."""
-    check_probe(ddp.rule_websocket_handshake(ddp_observation), target=ddp_observation.base_url)
+    check_probe(ddp_context, ddp.RULE_WEBSOCKET_HANDSHAKE)
 
 
-def test_sockjs_handshake(ddp_observation, check_probe):
+def test_sockjs_handshake(ddp_context, check_probe):
     """ "other paths under /sockjs/... use SockJS framing (o, then a["..."])"
     (CONTRACT.md > ddp-streamer on the wire)."""
-    check_probe(ddp.rule_sockjs_handshake(ddp_observation), target=ddp_observation.base_url)
+    check_probe(ddp_context, ddp.RULE_SOCKJS_HANDSHAKE)
 
 
-def test_reaches_ddp_streamer(ddp_observation, check_probe):
+def test_reaches_ddp_streamer(ddp_context, check_probe):
     """ "/websocket and /sockjs (pathType Prefix) must go to the ddp-streamer Service" (CONTRACT.md > Wiring:
     Ingress), told apart by "ms": true, UUID sessions and connected-on-any-version
     (CONTRACT.md > ddp-streamer on the wire)."""
-    check_probe(ddp.rule_reaches_ddp_streamer(ddp_observation), target=ddp_observation.base_url)
+    check_probe(ddp_context, ddp.RULE_REACHES_DDP_STREAMER)

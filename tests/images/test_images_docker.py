@@ -25,6 +25,7 @@ from quickmeet_conformance.errors import ToolError
 from quickmeet_conformance.findings import Finding, Verdict
 from quickmeet_conformance.probes import ddp
 from quickmeet_conformance.probes import nats_bus as nb
+from quickmeet_conformance.rules import probe_rules
 
 COMPONENTS = ("monolith", "authorization", "accounts", "presence", "ddp-streamer", "stream-hub")
 HEARTBEAT = 1
@@ -212,7 +213,9 @@ def test_components_join_with_pod_named_nodes_and_their_services(
         for name in (service, *aliases):
             assert bus.nodes[node_id].announces(name), (component, bus.nodes[node_id].services)
     pods = {c: [release.hostnames[c]] for c in COMPONENTS}  # type: ignore[index]  # set by the fixture
-    findings = nb.evaluate_bus(bus, nb.BusExpectations.from_counts({c: None for c in COMPONENTS}, pods=pods))
+    findings = probe_rules.evaluate_bus(
+        bus, nb.BusExpectations.from_counts({c: None for c in COMPONENTS}, pods=pods)
+    )
     assert not [f for f in findings if f.failed], failures(findings)
     assert nb.RULE_NODE_MAPS_TO_POD in {f.rule_id for f in findings if f.verdict is Verdict.PASS}, failures(
         findings
@@ -222,11 +225,11 @@ def test_components_join_with_pod_named_nodes_and_their_services(
 def test_ddp_probe_tells_the_two_images_apart(release: Release) -> None:
     """CONTRACT.md > ddp-streamer on the wire, through the containers' published ports."""
     streamer = ddp.observe_ddp_sync(f"http://127.0.0.1:{release.http_ports['ddp-streamer']}")  # type: ignore[index]  # set by the fixture
-    assert all(f.verdict is Verdict.PASS for f in ddp.evaluate_ddp(streamer)), failures(
-        ddp.evaluate_ddp(streamer)
+    assert all(f.verdict is Verdict.PASS for f in probe_rules.evaluate_ddp(streamer)), failures(
+        probe_rules.evaluate_ddp(streamer)
     )
     monolith = ddp.observe_ddp_sync(f"http://127.0.0.1:{release.http_ports['monolith']}")  # type: ignore[index]  # set by the fixture
-    reached = ddp.rule_reaches_ddp_streamer(monolith)
+    reached = probe_rules.evaluate_probe_rule(probe_rules.DdpContext(monolith), ddp.RULE_REACHES_DDP_STREAMER)
     assert [f.verdict for f in reached] == [Verdict.FAIL, Verdict.FAIL], failures(reached)
     assert _http_get(release.http_ports["ddp-streamer"], "/health") == (200, "ok")  # type: ignore[index]  # set by the fixture
 

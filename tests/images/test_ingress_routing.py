@@ -32,6 +32,7 @@ from quickmeet_conformance.findings import Finding, Verdict
 from quickmeet_conformance.helm import resolve_helm
 from quickmeet_conformance.probes import ddp
 from quickmeet_conformance.render import Renderer, RenderRequest
+from quickmeet_conformance.rules import probe_rules
 
 REPO = peers.REPO
 KUBECTL = REPO / ".tools" / "bin" / "kubectl"
@@ -190,7 +191,7 @@ def test_chart_ingress_routes_websocket_paths_to_ddp_streamer_through_traefik(ro
     upgraded and answered by ddp-streamer."""
     _, ingress, _, websecure = routed
     obs = _observe_until_routed(f"https://{host_of(ingress)}", probe_options(websecure))
-    findings = ddp.evaluate_ddp(obs)
+    findings = probe_rules.evaluate_ddp(obs)
     assert all(f.verdict is Verdict.PASS for f in findings), failures(findings)
     assert obs.sockjs_ms is True, obs.sockjs_info
 
@@ -223,8 +224,11 @@ def test_websocket_paths_routed_to_the_monolith_are_caught(routed: Routed) -> No
     try:
         reached = last_observation(
             "both routes reach the monolith",
-            lambda: ddp.rule_reaches_ddp_streamer(
-                ddp.observe_ddp_sync(f"https://{host_of(ingress)}", probe_options(websecure))
+            lambda: probe_rules.evaluate_probe_rule(
+                probe_rules.DdpContext(
+                    ddp.observe_ddp_sync(f"https://{host_of(ingress)}", probe_options(websecure))
+                ),
+                ddp.RULE_REACHES_DDP_STREAMER,
             ),
             lambda found: all(f.verdict is Verdict.FAIL for f in found),
             timeout=30,

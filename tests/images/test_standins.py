@@ -26,6 +26,7 @@ from quickmeet_conformance import subprocesses
 from quickmeet_conformance.findings import Finding, Verdict
 from quickmeet_conformance.probes import ddp
 from quickmeet_conformance.probes import nats_bus as nb
+from quickmeet_conformance.rules import probe_rules
 
 COMPONENTS = ("monolith", "authorization", "accounts", "presence", "ddp-streamer", "stream-hub")
 PROBE = nb.BusProbeOptions(heartbeat_interval=HEARTBEAT, discover_window=3.0)
@@ -104,7 +105,7 @@ def test_the_bus_probe_passes_every_rule_on_the_stand_ins(bus: Bus) -> None:
     """CONTRACT.md > On the bus: one node per pod for each component, one hub, heartbeats and PONGs from
     all."""
     expectations = nb.BusExpectations.from_counts({c: 1 for c in COMPONENTS})
-    findings = nb.evaluate_bus(bus.observation, expectations)
+    findings = probe_rules.evaluate_bus(bus.observation, expectations)
     assert not [f for f in findings if f.failed], failures(findings)
     checked = {f.rule_id for f in findings if f.verdict is Verdict.PASS}
     for rule in (
@@ -126,7 +127,7 @@ def test_ddp_probe_finds_ddp_streamer_on_the_ddp_streamer_stand_in(bus: Bus) -> 
     """CONTRACT.md > ddp-streamer on the wire: "ms": true, UUID sessions, connected on an unsupported
     version."""
     obs = ddp.observe_ddp_sync(f"http://127.0.0.1:{bus.http_ports['ddp-streamer']}")
-    findings = ddp.evaluate_ddp(obs)
+    findings = probe_rules.evaluate_ddp(obs)
     assert all(f.verdict is Verdict.PASS for f in findings), failures(findings)
     assert obs.sockjs_ms is True and obs.websocket.session_kind == "uuid", (
         obs.sockjs_info,
@@ -139,9 +140,11 @@ def test_ddp_probe_finds_the_monolith_on_the_monolith_stand_in(bus: Bus) -> None
     """CONTRACT.md > ddp-streamer on the wire: the monolith's 17-character sessions and `failed` on
     version 99."""
     obs = ddp.observe_ddp_sync(f"http://127.0.0.1:{bus.http_ports['monolith']}")
-    handshakes = ddp.rule_websocket_handshake(obs) + ddp.rule_sockjs_handshake(obs)
+    handshakes = probe_rules.evaluate_probe_rule(
+        probe_rules.DdpContext(obs), ddp.RULE_WEBSOCKET_HANDSHAKE
+    ) + probe_rules.evaluate_probe_rule(probe_rules.DdpContext(obs), ddp.RULE_SOCKJS_HANDSHAKE)
     assert all(f.verdict is Verdict.PASS for f in handshakes), failures(handshakes)
-    reached = ddp.rule_reaches_ddp_streamer(obs)
+    reached = probe_rules.evaluate_probe_rule(probe_rules.DdpContext(obs), ddp.RULE_REACHES_DDP_STREAMER)
     assert [f.verdict for f in reached] == [Verdict.FAIL, Verdict.FAIL], failures(reached)
     assert all("the monolith answered" in f.message for f in reached), failures(reached)
     assert obs.websocket.session_kind == "meteor-id" and obs.websocket.unsupported_version_reply == "failed"
@@ -317,7 +320,9 @@ def test_monolith_plus_transporter_puts_the_monolith_out_of_microservices_mode(
         node = next(n for n in obs.nodes.values() if n.node_id.endswith(f"-{mono.pid}"))
         assert {"license", "authorization", "presence"} <= set(node.services), node.services
         exp = nb.BusExpectations.from_counts({"monolith": 1, "authorization": 1, "presence": 1})
-        dup = nb.rule_monolith_not_duplicating(obs, exp)
+        dup = probe_rules.evaluate_probe_rule(
+            probe_rules.BusContext(obs, exp), nb.RULE_MONOLITH_NOT_DUPLICATING
+        )
         assert [f.verdict for f in dup] == [Verdict.FAIL] and "monolith+nats" in dup[0].message, failures(dup)
     finally:
         mono.stop()

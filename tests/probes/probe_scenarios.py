@@ -10,12 +10,16 @@ from pathlib import Path
 import probe_peers as peers
 from probe_peers import BrokerSpec
 
+from quickmeet_conformance.findings import Finding
+from quickmeet_conformance.probes.context import BusContext, DdpContext
+from quickmeet_conformance.probes.ddp import DdpObservation
 from quickmeet_conformance.probes.nats_bus import (
     BusExpectations,
     BusObservation,
     BusProbeOptions,
     observe_bus_sync,
 )
+from quickmeet_conformance.rules.probe_rules import evaluate_probe_rule
 
 HEARTBEAT = 1.0  # seconds between the test brokers' heartbeats: Moleculer's smallest sane interval
 # The interval the probe is told: a margin over HEARTBEAT (Moleculer jitters +/-0.5 s, and a loaded
@@ -61,6 +65,15 @@ def expectations(
     base.update(counts or {})
     pod_names = {c: [PODS[c]] for c in PODS} if pods is None else pods
     return BusExpectations.from_counts(base, pods=pod_names, namespace=namespace)
+
+
+def judge(
+    rule_id: str, observation: BusObservation | DdpObservation, exp: BusExpectations | None = None
+) -> list[Finding]:
+    """One probe rule judged through the rule engine, as the suites and the live lane judge it."""
+    if isinstance(observation, DdpObservation):
+        return evaluate_probe_rule(DdpContext(observation), rule_id)
+    return evaluate_probe_rule(BusContext(observation, exp or BusExpectations(())), rule_id)
 
 
 def probe_options(**kw: object) -> BusProbeOptions:

@@ -12,10 +12,12 @@ from pathlib import Path
 
 import probe_peers as peers
 import pytest
+from probe_scenarios import judge
 
 from quickmeet_conformance.errors import UserError
 from quickmeet_conformance.findings import Finding, Severity, Verdict
 from quickmeet_conformance.probes import ddp
+from quickmeet_conformance.rules.probe_rules import evaluate_ddp, rules_of_probe
 
 pytestmark = pytest.mark.probes
 
@@ -86,9 +88,9 @@ def misrouted_obs(misrouted: str) -> ddp.DdpObservation:
 # --------------------------------------------------------------------------------- correctly routed
 
 
-@pytest.mark.parametrize("rule", ddp.DDP_RULES, ids=lambda r: r.__name__)
-def test_every_ws_rule_passes_through_a_correct_ingress(routed_obs: ddp.DdpObservation, rule) -> None:
-    findings = rule(routed_obs)
+@pytest.mark.parametrize("rule", [r.id for r in rules_of_probe("ws")])
+def test_every_ws_rule_passes_through_a_correct_ingress(routed_obs: ddp.DdpObservation, rule: str) -> None:
+    findings = judge(rule, routed_obs)
     assert findings and verdicts(findings) == {Verdict.PASS}, report(findings)
 
 
@@ -109,7 +111,7 @@ def test_correct_ingress_observation_shows_ddp_streamer(routed_obs: ddp.DdpObser
 
 def test_misrouted_ingress_fails_reaches_ddp_streamer(misrouted_obs: ddp.DdpObservation) -> None:
     """Kills ws.reaches-ddp-streamer: the ingress sends /websocket and /sockjs to the monolith."""
-    findings = ddp.rule_reaches_ddp_streamer(misrouted_obs)
+    findings = judge(ddp.RULE_REACHES_DDP_STREAMER, misrouted_obs)
     assert [f.verdict for f in findings] == [Verdict.FAIL, Verdict.FAIL], report(findings)
     websocket, sockjs = findings
     assert websocket.message.startswith(
@@ -127,7 +129,9 @@ def test_misrouted_ingress_fails_reaches_ddp_streamer(misrouted_obs: ddp.DdpObse
 
 def test_misrouted_ingress_still_passes_handshakes(misrouted_obs: ddp.DdpObservation) -> None:
     """The monolith speaks DDP too: the handshake rules pass, only the routing rule catches it."""
-    findings = ddp.rule_websocket_handshake(misrouted_obs) + ddp.rule_sockjs_handshake(misrouted_obs)
+    findings = judge(ddp.RULE_WEBSOCKET_HANDSHAKE, misrouted_obs) + judge(
+        ddp.RULE_SOCKJS_HANDSHAKE, misrouted_obs
+    )
     assert verdicts(findings) == {Verdict.PASS}, report(findings)
 
 
@@ -141,10 +145,10 @@ def test_ddp_streamer_down_fails_handshakes(log_dir: Path, ddp_upstreams) -> Non
         obs = ddp.observe_ddp_sync(f"http://127.0.0.1:{port}", OPTS)
     finally:
         nginx.stop()
-    handshakes = ddp.rule_websocket_handshake(obs) + ddp.rule_sockjs_handshake(obs)
+    handshakes = judge(ddp.RULE_WEBSOCKET_HANDSHAKE, obs) + judge(ddp.RULE_SOCKJS_HANDSHAKE, obs)
     assert [f.verdict for f in handshakes] == [Verdict.FAIL, Verdict.FAIL], report(handshakes)
     assert "answered HTTP 502, not a WebSocket upgrade" in handshakes[0].message
-    routing = ddp.rule_reaches_ddp_streamer(obs)
+    routing = judge(ddp.RULE_REACHES_DDP_STREAMER, obs)
     assert {(f.verdict, f.severity) for f in routing} == {(Verdict.FAIL, Severity.WARNING)}, report(routing)
     assert routing[0].message.startswith("could not tell which server answered /websocket")
 
@@ -158,7 +162,7 @@ def test_tls_with_ca_bundle_passes(routed_tls: int, certificates: peers.Certific
         timeout=3.0, ca_bundle=str(certificates.ca), connect_to=("127.0.0.1", routed_tls)
     )
     obs = ddp.observe_ddp_sync(f"https://{TLS_HOST}:{routed_tls}", opts)
-    findings = ddp.evaluate_ddp(obs)
+    findings = evaluate_ddp(obs)
     assert verdicts(findings) == {Verdict.PASS}, report(findings)
     assert obs.websocket.url.startswith(f"wss://{TLS_HOST}:{routed_tls}/websocket")
     assert obs.sockjs_ms is True
@@ -168,14 +172,14 @@ def test_tls_with_insecure_flag_passes(routed_tls: int) -> None:
     obs = ddp.observe_ddp_sync(
         f"https://127.0.0.1:{routed_tls}", ddp.DdpProbeOptions(timeout=3.0, insecure=True)
     )
-    findings = ddp.evaluate_ddp(obs)
+    findings = evaluate_ddp(obs)
     assert verdicts(findings) == {Verdict.PASS}, report(findings)
 
 
 def test_tls_without_trust_is_an_error(routed_tls: int) -> None:
     """Kills all three ws rules (ERROR, not PASS): the self-signed CA is not trusted and no flag says otherwise."""
     obs = ddp.observe_ddp_sync(f"https://127.0.0.1:{routed_tls}", OPTS)
-    findings = ddp.evaluate_ddp(obs)
+    findings = evaluate_ddp(obs)
     assert verdicts(findings) == {Verdict.ERROR}, report(findings)
     assert "is not trusted (" in findings[0].message and "CA bundle, or --insecure" in findings[0].message
     assert "certificate" in obs.sockjs_info_error
@@ -187,7 +191,7 @@ def test_tls_wrong_host_name_is_an_error(routed_tls: int, certificates: peers.Ce
         timeout=3.0, ca_bundle=str(certificates.ca), connect_to=("127.0.0.1", routed_tls)
     )
     obs = ddp.observe_ddp_sync(f"https://other.example.test:{routed_tls}", opts)
-    [finding] = ddp.rule_websocket_handshake(obs)
+    [finding] = judge(ddp.RULE_WEBSOCKET_HANDSHAKE, obs)
     assert finding.verdict is Verdict.ERROR and "not trusted" in finding.message, finding.detail()
 
 
@@ -198,7 +202,7 @@ def test_unreachable_ingress_is_an_error_for_every_rule() -> None:
     """Kills all three ws rules (ERROR): nothing listens at the ingress address."""
     base = f"http://127.0.0.1:{peers.free_port()}"
     obs = ddp.observe_ddp_sync(base, OPTS)
-    findings = ddp.evaluate_ddp(obs)
+    findings = evaluate_ddp(obs)
     assert verdicts(findings) == {Verdict.ERROR}, report(findings)
     assert (
         findings[0].message
@@ -217,7 +221,7 @@ def test_silent_server_times_out_within_bounds() -> None:
         mute.listen(8)
         base = f"http://127.0.0.1:{mute.getsockname()[1]}"
         obs = ddp.observe_ddp_sync(base, ddp.DdpProbeOptions(timeout=0.5))
-    findings = ddp.rule_websocket_handshake(obs)
+    findings = judge(ddp.RULE_WEBSOCKET_HANDSHAKE, obs)
     assert verdicts(findings) == {Verdict.ERROR}, report(findings)
     assert obs.websocket.error_kind == "timeout", obs.websocket
     assert obs.elapsed < 3, f"three 0.5 s steps took {obs.elapsed} s"

@@ -24,12 +24,14 @@ from probe_scenarios import (
     Bus,
     expectations,
     healthy_specs,
+    judge,
     probe_options,
     run_bus,
 )
 
 from quickmeet_conformance.findings import Finding, Verdict
 from quickmeet_conformance.probes import nats_bus as nb
+from quickmeet_conformance.rules.probe_rules import evaluate_bus, rules_of_probe
 
 pytestmark = pytest.mark.probes
 
@@ -72,29 +74,33 @@ def test_healthy_bus_observation_describes_every_node(healthy_bus: Bus) -> None:
     assert not obs.truncated and obs.malformed == 0
 
 
-@pytest.mark.parametrize("rule", [nb.rule_bus_reachable, nb.rule_protocol_version], ids=lambda r: r.__name__)
-def test_connection_rules_pass_on_healthy_bus(healthy_bus: Bus, rule) -> None:
-    findings = rule(healthy_bus.observation)
+CONNECTION_RULES = [nb.RULE_REACHABLE, nb.RULE_PROTOCOL]
+BUS_RULES = [r.id for r in rules_of_probe("bus") if r.id not in CONNECTION_RULES]
+
+
+@pytest.mark.parametrize("rule", CONNECTION_RULES)
+def test_connection_rules_pass_on_healthy_bus(healthy_bus: Bus, rule: str) -> None:
+    findings = judge(rule, healthy_bus.observation)
     assert verdicts(findings) == {Verdict.PASS}, report(findings)
 
 
-@pytest.mark.parametrize("rule", nb.BUS_RULES, ids=lambda r: r.__name__)
-def test_every_bus_rule_passes_on_healthy_bus(healthy_bus: Bus, rule) -> None:
-    findings = rule(healthy_bus.observation, expectations())
+@pytest.mark.parametrize("rule", BUS_RULES)
+def test_every_bus_rule_passes_on_healthy_bus(healthy_bus: Bus, rule: str) -> None:
+    findings = judge(rule, healthy_bus.observation, expectations())
     assert findings and verdicts(findings) == {Verdict.PASS}, report(findings)
 
 
 def test_nats_url_mode_checks_counts_but_skips_pod_mapping(healthy_bus: Bus) -> None:
     """--nats-url mode: pod names unknown, so bus.node-maps-to-pod skips and counts are still checked."""
     exp = nb.BusExpectations.from_counts({c: 1 for c in PODS})
-    assert verdicts(nb.rule_node_maps_to_pod(healthy_bus.observation, exp)) == {Verdict.SKIP}
-    assert verdicts(nb.rule_node_count_matches_pods(healthy_bus.observation, exp)) == {Verdict.PASS}
+    assert verdicts(judge(nb.RULE_NODE_MAPS_TO_POD, healthy_bus.observation, exp)) == {Verdict.SKIP}
+    assert verdicts(judge(nb.RULE_NODE_COUNT, healthy_bus.observation, exp)) == {Verdict.PASS}
 
 
 def test_more_replicas_expected_than_nodes_fails_node_count(healthy_bus: Bus) -> None:
     """Kills bus.node-count-matches-pods: values ask for 2 ddp-streamer pods, the bus has 1 node."""
     findings = only_failures(
-        nb.rule_node_count_matches_pods(healthy_bus.observation, expectations({"ddp-streamer": 2}, pods={}))
+        judge(nb.RULE_NODE_COUNT, healthy_bus.observation, expectations({"ddp-streamer": 2}, pods={}))
     )
     assert len(findings) == 1, report(findings)
     assert findings[0].message == (
@@ -105,7 +111,9 @@ def test_more_replicas_expected_than_nodes_fails_node_count(healthy_bus: Bus) ->
 def test_node_of_another_pod_fails_node_maps_to_pod(healthy_bus: Bus) -> None:
     """Kills bus.node-maps-to-pod: the cluster's presence pod is not the node on the bus (and vice versa)."""
     pods = {c: [PODS[c]] for c in PODS} | {"presence": ["rel-presence-7b5d4f-new01"]}
-    findings = only_failures(nb.rule_node_maps_to_pod(healthy_bus.observation, expectations(pods=pods)))
+    findings = only_failures(
+        judge(nb.RULE_NODE_MAPS_TO_POD, healthy_bus.observation, expectations(pods=pods))
+    )
     messages = sorted(f.message for f in findings)
     assert len(messages) == 2, report(findings)
     assert "node rel-presence-7b5d4f-pl4kj-1 announces 'presence' but is none of its pods" in messages[0]
@@ -149,14 +157,14 @@ def namespaced_bus(log_dir: Path) -> Iterator[Bus]:
 def test_namespace_prefix_finds_every_service(namespaced_bus: Bus) -> None:
     obs = namespaced_bus.observation
     assert obs.prefix == "MOL-ns"
-    findings = nb.evaluate_bus(obs, expectations(namespace="ns"))
+    findings = evaluate_bus(obs, expectations(namespace="ns"))
     assert not only_failures(findings), report(findings)
 
 
 def test_wrong_namespace_fails_service_announced(namespaced_bus: Bus) -> None:
     """Kills bus.service-announced: services run with MS_NAMESPACE=ns, the probe looks on plain MOL."""
     obs = nb.observe_bus_sync(namespaced_bus.url, probe_options(discover_window=1.5))
-    findings = nb.rule_service_announced(obs, expectations())
+    findings = judge(nb.RULE_SERVICE_ANNOUNCED, obs, expectations())
     assert verdicts(findings) == {Verdict.FAIL}, report(findings)
     assert any(f.message.startswith("monolith: no node on MOL announces service 'license'") for f in findings)
 
@@ -171,7 +179,9 @@ def bus_without_presence(log_dir: Path) -> Iterator[Bus]:
 
 def test_missing_service_fails_service_announced(bus_without_presence: Bus) -> None:
     """Kills bus.service-announced: no presence pod is on the bus."""
-    findings = only_failures(nb.rule_service_announced(bus_without_presence.observation, expectations()))
+    findings = only_failures(
+        judge(nb.RULE_SERVICE_ANNOUNCED, bus_without_presence.observation, expectations())
+    )
     assert len(findings) == 1 and findings[0].resource == "component/presence", report(findings)
     assert "presence: no node on MOL announces service 'presence'" in findings[0].message
 
@@ -179,11 +189,11 @@ def test_missing_service_fails_service_announced(bus_without_presence: Bus) -> N
 def test_missing_service_fails_node_count_and_pod_mapping(bus_without_presence: Bus) -> None:
     """Kills bus.node-count-matches-pods and bus.node-maps-to-pod for the missing presence pod."""
     obs, exp = bus_without_presence.observation, expectations()
-    count = only_failures(nb.rule_node_count_matches_pods(obs, exp))
+    count = only_failures(judge(nb.RULE_NODE_COUNT, obs, exp))
     assert [f.message for f in count] == [
         "presence: expected 1 node(s) announcing 'presence', found 0 (none)"
     ]
-    mapping = only_failures(nb.rule_node_maps_to_pod(obs, exp))
+    mapping = only_failures(judge(nb.RULE_NODE_MAPS_TO_POD, obs, exp))
     assert [f.resource for f in mapping] == [f"Pod/{PODS['presence']}"], report(mapping)
 
 
@@ -198,8 +208,8 @@ def test_two_hubs_fail_hub_single(bus_with_two_hubs: Bus) -> None:
     pods = {c: [PODS[c]] for c in PODS} | {"stream-hub": [PODS["stream-hub"], "rel-stream-hub-66f4b-zz9yy"]}
     exp = expectations({"stream-hub": 2}, pods=pods)
     obs = bus_with_two_hubs.observation
-    assert verdicts(nb.rule_node_count_matches_pods(obs, exp)) == {Verdict.PASS}
-    findings = nb.rule_hub_single(obs, exp)
+    assert verdicts(judge(nb.RULE_NODE_COUNT, obs, exp)) == {Verdict.PASS}
+    findings = judge(nb.RULE_HUB_SINGLE, obs, exp)
     assert verdicts(findings) == {Verdict.FAIL}, report(findings)
     assert findings[0].message.startswith(
         "2 nodes announce 'hub' (rel-stream-hub-66f4b-mn8bv-1, rel-stream-hub-66f4b-zz9yy-1): "
@@ -210,10 +220,10 @@ def test_two_hubs_fail_hub_single(bus_with_two_hubs: Bus) -> None:
 def test_two_hubs_fail_node_count_when_one_expected(bus_with_two_hubs: Bus) -> None:
     """Kills bus.node-count-matches-pods (stream-hub: 1 expected) and bus.node-maps-to-pod (a stray hub)."""
     obs = bus_with_two_hubs.observation
-    count = only_failures(nb.rule_node_count_matches_pods(obs, expectations()))
+    count = only_failures(judge(nb.RULE_NODE_COUNT, obs, expectations()))
     assert [f.resource for f in count] == ["component/stream-hub"], report(count)
     assert "expected 1 node(s) announcing 'hub', found 2" in count[0].message
-    mapping = only_failures(nb.rule_node_maps_to_pod(obs, expectations()))
+    mapping = only_failures(judge(nb.RULE_NODE_MAPS_TO_POD, obs, expectations()))
     assert [f.resource for f in mapping] == ["node/rel-stream-hub-66f4b-zz9yy-1"], report(mapping)
 
 
@@ -231,7 +241,7 @@ def degraded_bus(log_dir: Path) -> Iterator[Bus]:
 def test_silent_node_fails_heartbeats(degraded_bus: Bus) -> None:
     """Kills bus.heartbeats: the presence node answers DISCOVER and PING but sends no HEARTBEAT."""
     obs = degraded_bus.observation
-    findings = nb.rule_heartbeats(obs)
+    findings = judge(nb.RULE_HEARTBEATS, obs)
     assert [f.resource for f in findings] == [f"node/{PODS['presence']}-1"], report(findings)
     assert findings[0].verdict is Verdict.FAIL
     assert (
@@ -245,7 +255,7 @@ def test_silent_node_fails_heartbeats(degraded_bus: Bus) -> None:
 
 def test_node_without_pong_fails_ping_pong(degraded_bus: Bus) -> None:
     """Kills bus.ping-pong: the accounts node never answers PING (the silent presence node still does)."""
-    findings = nb.rule_ping_pong(degraded_bus.observation)
+    findings = judge(nb.RULE_PING_PONG, degraded_bus.observation)
     assert [(f.verdict, f.resource) for f in findings] == [(Verdict.FAIL, f"node/{PODS['accounts']}-1")], (
         report(findings)
     )
@@ -257,7 +267,7 @@ def test_node_without_pong_fails_ping_pong(degraded_bus: Bus) -> None:
 
 def test_other_protocol_version_is_an_error(degraded_bus: Bus) -> None:
     """Kills bus.protocol-version: a Moleculer node stamping ver "3" shares the bus."""
-    findings = nb.rule_protocol_version(degraded_bus.observation)
+    findings = judge(nb.RULE_PROTOCOL, degraded_bus.observation)
     assert [(f.verdict, f.resource) for f in findings] == [(Verdict.ERROR, "node/legacy-worker-1")], report(
         findings
     )
@@ -272,7 +282,9 @@ def bus_with_duplicating_monolith(log_dir: Path) -> Iterator[Bus]:
 
 def test_monolith_running_microservices_fails_not_duplicating(bus_with_duplicating_monolith: Bus) -> None:
     """Kills bus.monolith-not-duplicating: the monolith also announces presence and authorization."""
-    findings = nb.rule_monolith_not_duplicating(bus_with_duplicating_monolith.observation, expectations())
+    findings = judge(
+        nb.RULE_MONOLITH_NOT_DUPLICATING, bus_with_duplicating_monolith.observation, expectations()
+    )
     assert [(f.verdict, f.resource) for f in findings] == [(Verdict.FAIL, f"node/{PODS['monolith']}-1")], (
         report(findings)
     )
@@ -287,9 +299,9 @@ def test_monolith_running_microservices_fails_not_duplicating(bus_with_duplicati
 
 def _all_rules(obs: nb.BusObservation) -> list[Finding]:
     return (
-        nb.rule_bus_reachable(obs)
-        + nb.rule_protocol_version(obs)
-        + [f for rule in nb.BUS_RULES for f in rule(obs, expectations())]
+        judge(nb.RULE_REACHABLE, obs)
+        + judge(nb.RULE_PROTOCOL, obs)
+        + [f for rule in BUS_RULES for f in judge(rule, obs, expectations())]
     )
 
 
@@ -317,7 +329,7 @@ def test_nats_that_never_greets_times_out() -> None:
         obs = nb.observe_bus_sync(f"nats://127.0.0.1:{port}", probe_options(connect_timeout=0.5))
         elapsed = time.monotonic() - started
     assert elapsed < 3, f"connect_timeout 0.5 s, took {elapsed:.1f} s"
-    [finding] = nb.rule_bus_reachable(obs)
+    [finding] = judge(nb.RULE_REACHABLE, obs)
     assert finding.verdict is Verdict.ERROR and "is unreachable" in finding.message, finding.detail()
 
 
@@ -335,7 +347,7 @@ def test_nats_requiring_credentials_is_an_error(nats_with_auth: str, credentials
     """Kills bus.reachable: the server demands credentials the URL does not carry."""
     url = nats_with_auth.replace("nats://", f"nats://{credentials}")
     obs = nb.observe_bus_sync(url, probe_options())
-    [finding] = nb.rule_bus_reachable(obs)
+    [finding] = judge(nb.RULE_REACHABLE, obs)
     assert finding.verdict is Verdict.ERROR, finding.detail()
     assert "refused the probe: authorization violation" in finding.message
     assert "wrong" not in finding.message, "credentials must not leak into findings"

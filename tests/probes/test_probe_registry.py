@@ -14,9 +14,11 @@ import pytest
 from quickmeet_conformance.assertions import check_probe
 from quickmeet_conformance.findings import Finding, Severity, Verdict
 from quickmeet_conformance.probes import ProbeResult, ddp, nats_bus
+from quickmeet_conformance.probes.context import BusContext, DdpContext
 from quickmeet_conformance.reports.probes import probe_results_dict
 from quickmeet_conformance.reports.sarif import sarif_log
 from quickmeet_conformance.rules.engine import rules_for_lane
+from quickmeet_conformance.rules.probe_rules import evaluate_probe_rule, rules_of_probe
 
 REPO = Path(__file__).resolve().parents[2]
 SCHEMA = json.loads((REPO / "tests/reports/data/sarif-schema-2.1.0.json").read_text(encoding="utf-8"))
@@ -73,3 +75,20 @@ def test_probe_findings_reach_json_and_sarif() -> None:
     ]
     (result,) = run["results"]
     assert result["level"] == "error" and "nats://***@nats:4222" in json.dumps(result["locations"]), result
+
+
+def test_a_crashing_probe_rule_is_an_error_never_a_pass() -> None:
+    """Probe rules run through the engine's crash guard: a check that raises gives one ERROR finding."""
+    broken = BusContext(None)  # type: ignore[arg-type]  # no observation: every bus check raises
+    (finding,) = evaluate_probe_rule(broken, nats_bus.RULE_REACHABLE)
+    assert finding.verdict is Verdict.ERROR and "internal error in rule bus.reachable" in finding.message, (
+        finding
+    )
+
+
+def test_each_probe_rule_is_judged_only_on_its_probe_context() -> None:
+    """A probe's rules are those whose id starts with its name; another probe's context is refused."""
+    assert {r.id.split(".")[0] for r in rules_of_probe("bus")} == {BusContext.probe}
+    assert {r.id.split(".")[0] for r in rules_of_probe("ws")} == {DdpContext.probe}
+    with pytest.raises(ValueError, match="no rule of the bus probe"):
+        evaluate_probe_rule(BusContext(None), ddp.RULE_SOCKJS_HANDSHAKE)  # type: ignore[arg-type]

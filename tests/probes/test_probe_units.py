@@ -8,10 +8,14 @@ import json
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from probe_scenarios import judge
 
 from quickmeet_conformance.findings import Verdict
 from quickmeet_conformance.probes import ddp
 from quickmeet_conformance.probes import nats_bus as nb
+from quickmeet_conformance.probes.context import BusContext
+from quickmeet_conformance.rules.engine import RULES
+from quickmeet_conformance.rules.probe_rules import bus as bus_rules
 
 POD = st.from_regex(r"[a-z0-9]([a-z0-9-]{0,40}[a-z0-9])?", fullmatch=True)  # DNS-1123 labels
 
@@ -58,8 +62,12 @@ def test_zero_expected_component_is_not_required() -> None:
     """stream-hub on app >= 8.0: expected 0 nodes, so its absence is not a service-announced failure."""
     obs = nb.BusObservation(url="nats://x", prefix="MOL", probe_id="qmc-probe-1", connected=True)
     exp = nb.BusExpectations.from_counts({"stream-hub": 0})
-    assert nb.rule_service_announced(obs, exp) == []
-    assert {f.verdict for f in nb.rule_node_count_matches_pods(obs, exp)} == {Verdict.PASS}
+    announced = RULES[nb.RULE_SERVICE_ANNOUNCED]
+    assert bus_rules.service_announced(BusContext(obs, exp), announced) == []  # nothing to fail
+    assert {f.verdict for f in judge(nb.RULE_SERVICE_ANNOUNCED, obs, exp)} == {
+        Verdict.PASS
+    }  # so the engine passes
+    assert {f.verdict for f in judge(nb.RULE_NODE_COUNT, obs, exp)} == {Verdict.PASS}
 
 
 def test_truncated_observation_says_counts_may_be_low() -> None:
@@ -74,7 +82,7 @@ def test_truncated_observation_says_counts_may_be_low() -> None:
         heartbeat_window=2.0,
         heartbeat_interval=1.0,
     )
-    [finding] = nb.rule_heartbeats(obs)
+    [finding] = judge(nb.RULE_HEARTBEATS, obs)
     assert finding.verdict is Verdict.FAIL and "packet cap was hit" in finding.message
 
 

@@ -1,0 +1,55 @@
+"""The probe lane's rule context: what one probe observed of one target, handed to the rule engine.
+
+The static lane's rules read a render (``rules.engine.Context``); a probe rule reads an observation of a running
+release instead. Each probe has its own context type, a :class:`ProbeContext` whose ``probe`` names it: the
+prefix of its rule ids (``bus`` -> ``bus.*``), so the probe's rules are found in the registry by that name.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import ClassVar
+
+from .ddp import DdpObservation
+from .nats_bus.expectations import BusExpectations
+from .nats_bus.model import BusObservation
+
+
+@dataclass(frozen=True)
+class ProbeContext:
+    """The base of every probe's context: the probe's name and the target its findings are reported against."""
+
+    probe: ClassVar[str] = ""  # the probe's name and its rule ids' prefix: "bus" for bus.*
+
+    @property
+    def target(self) -> str:
+        """What was probed, credentials masked (the NATS URL, the ingress base URL)."""
+        raise NotImplementedError
+
+
+@dataclass(frozen=True)
+class BusContext(ProbeContext):
+    """The NATS bus probe's observation and what the release implies should be on the bus."""
+
+    probe: ClassVar[str] = "bus"
+    observation: BusObservation
+    expectations: BusExpectations = field(default_factory=lambda: BusExpectations(()))
+
+    @property
+    def target(self) -> str:
+        return self.observation.url
+
+
+@dataclass(frozen=True)
+class DdpContext(ProbeContext):
+    """The DDP/WebSocket probe's observation of the ingress."""
+
+    probe: ClassVar[str] = "ws"
+    observation: DdpObservation
+
+    @property
+    def target(self) -> str:
+        return self.observation.base_url
+
+
+__all__ = ["BusContext", "DdpContext", "ProbeContext"]
