@@ -58,7 +58,7 @@ def evaluate_probe_rule(ctx: ProbeContext, rule_id: str) -> list[Finding]:
     rule_obj = RULES[rule_id]
     if rule_obj.lane != LANE or rule_id.partition(".")[0] != ctx.probe:
         raise ValueError(f"{rule_id} is no rule of the {ctx.probe or type(ctx).__name__} probe")
-    return evaluate_rule(ctx, rule_obj)  # type: ignore[arg-type]  # until the engine is generic over contexts
+    return evaluate_rule(ctx, rule_obj)
 
 
 def evaluate_probe(ctx: ProbeContext) -> dict[str, list[Finding]]:
