@@ -26,9 +26,12 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from .assertions import conclude
+from .clusters.base import ProviderSettings
+from .clusters.image_source import IMAGE_SOURCES
+from .clusters.registry import provider_class, provider_names
 from .errors import UserError
 from .findings import Status, Verdict, status_of
-from .live.cluster import PROVIDERS, LiveCluster, start_cluster
+from .live.cluster import LiveCluster, start_cluster
 from .options import OptionSpec, add_options, read_option
 from .plugin import (
     NO_VALUES_NAMED,
@@ -58,7 +61,7 @@ OPTIONS = [
         "--cluster",
         "QMC_CLUSTER",
         "cluster for the live lane: kwok (local control plane, fake nodes), kind, existing (--kubeconfig), none",
-        {"choices": PROVIDERS},
+        {"choices": provider_names()},
     ),
     OptionSpec(
         "qmc_kube_context",
@@ -73,7 +76,7 @@ OPTIONS = [
         "--cluster kind: where the node/app images come from: local (built here by scripts/build-kind-node-image.sh"
         " and scripts/build-app-images.sh, no registry), upstream (kindest/node + ingress-nginx from their "
         "registries), auto (default: local when the local node image exists)",
-        {"choices": ("auto", "local", "upstream")},
+        {"choices": IMAGE_SOURCES},
     ),
     OptionSpec(
         "qmc_live_timeout",
@@ -127,6 +130,17 @@ class LiveConfig:
     @property
     def audit(self) -> bool:
         return self.audit_release is not None
+
+    @property
+    def settings(self) -> ProviderSettings:
+        return ProviderSettings(
+            worker=self.worker,
+            kubeconfig=self.kubeconfig,
+            context=self.context,
+            keep=self.keep,
+            cluster_name=self.cluster_name,
+            kind_images=self.kind_images,
+        )
 
 
 @dataclass
@@ -217,7 +231,7 @@ def pytest_configure(config: pytest.Config) -> None:
             require_live(
                 "kubernetes",
                 "pyhelm3",
-                *(("cryptography",) if live.provider == "kwok" else ()),
+                *provider_class(live.provider).requires,
                 what=f"the live lane (--cluster {live.provider})",
             )
         except UserError as exc:
@@ -379,16 +393,7 @@ def live_cluster(request: pytest.FixtureRequest):
         write = _writer(request.config)
         write(f"[live] starting the {cfg.provider} cluster ...")
         try:
-            run.cluster = start_cluster(
-                cfg.provider,
-                run_id=cfg.run_id,
-                worker=cfg.worker,
-                kubeconfig=cfg.kubeconfig,
-                context=cfg.context,
-                keep=cfg.keep,
-                cluster_name=cfg.cluster_name,
-                kind_images=cfg.kind_images,
-            )
+            run.cluster = start_cluster(cfg.provider, run_id=cfg.run_id, settings=cfg.settings)
         except UserError as exc:
             run.cluster_error = f"cannot start the {cfg.provider} cluster: {exc.line()}"
             pytest.fail(run.cluster_error, pytrace=False)
