@@ -16,15 +16,17 @@ import tempfile
 import threading
 import time
 import urllib.request
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from quickmeet_conformance.clusters.base import (
-    REPO_TOOLS_BIN,
     ClusterHandle,
     ClusterProvider,
     ProviderSettings,
+)
+from quickmeet_conformance.clusters.control_plane import (
+    ControlPlaneBinaries,
+    default_binaries_dir,
 )
 from quickmeet_conformance.clusters.processes import (
     ManagedProcess,
@@ -39,7 +41,6 @@ if TYPE_CHECKING:  # the client and the PKI (cryptography) are imported when a c
     from quickmeet_conformance.clusters.kubeclient import KubeClient
     from quickmeet_conformance.clusters.pki import KeyPair
 
-BUILD_SCRIPT = "scripts/build-control-plane.sh"
 KWOK_NODE_KEY = "kwok.x-k8s.io/node"
 SERVICE_CIDR = "10.96.0.0/16"
 KUBERNETES_SERVICE_IP = "10.96.0.1"
@@ -60,43 +61,6 @@ LIVE_MAX_PODS = 250
 
 def node_name(index: int) -> str:
     return f"kwok-node-{index}"
-
-
-@dataclass(frozen=True)
-class ControlPlaneBinaries:
-    etcd: Path
-    kube_apiserver: Path
-    kube_controller_manager: Path
-    kube_scheduler: Path
-    kwok: Path
-    kwok_stages: Path  # kwok's own default "fast" Stage objects, copied from its module by the build script
-
-    @classmethod
-    def locate(cls, binaries_dir: Path) -> ControlPlaneBinaries:
-        """Find every binary in ``binaries_dir``; one ToolError naming all that are missing."""
-        names = ["etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok"]
-        paths = {name: binaries_dir / name for name in names}
-        missing = [name for name, path in paths.items() if not (path.is_file() and os.access(path, os.X_OK))]
-        stages = binaries_dir / "kwok-stages.yaml"
-        if not stages.is_file():
-            missing.append("kwok-stages.yaml")
-        if missing:
-            raise ToolError(
-                f"control-plane binaries missing in {binaries_dir}: {', '.join(missing)}",
-                fix=f"run {BUILD_SCRIPT}",
-            )
-        return cls(
-            etcd=paths["etcd"],
-            kube_apiserver=paths["kube-apiserver"],
-            kube_controller_manager=paths["kube-controller-manager"],
-            kube_scheduler=paths["kube-scheduler"],
-            kwok=paths["kwok"],
-            kwok_stages=stages,
-        )
-
-
-def default_binaries_dir() -> Path:
-    return Path(os.environ.get("QMC_CONTROLPLANE_BIN", REPO_TOOLS_BIN))
 
 
 @register_provider
