@@ -19,8 +19,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from quickmeet_conformance.clusters.kwok import KwokClusterProvider
 from quickmeet_conformance.clusters.processes import wait_for
+from quickmeet_conformance.clusters.providers.kwok import KwokClusterProvider
 
 
 def rss_kib(pid: int) -> int:

@@ -28,7 +28,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from quickmeet_conformance.clusters.kind import Docker, KindClusterProvider  # noqa: E402  # after sys.path
+from quickmeet_conformance.clusters.providers.kind import Docker, KindClusterProvider  # noqa: E402  # after sys.path
 
 
 def node_peak_bytes(docker: Docker, container: str) -> int:

@@ -14,8 +14,8 @@ stand-in for auxiliary containers (config reloaders, exporters). This module
    kind cluster (``kind load docker-image``), so nothing is pulled, for whichever chart is under test,
 4. installs the ingress controller (Traefik, tools/images/traefik/ingress.yaml) that serves ``nginx``.
 
-``--kind-images upstream`` (``$QMC_KIND_IMAGES``) goes through the same plan with no stand-ins: the cluster
-pulls the real images from their registries.
+``--kind-images upstream`` (``$QMC_KIND_IMAGES``, chosen in ``clusters/image_source.py``) goes through the
+same plan with no stand-ins: the cluster pulls the real images from their registries.
 """
 
 from __future__ import annotations
@@ -30,6 +30,8 @@ from typing import TYPE_CHECKING, Any
 import yaml
 
 from . import subprocesses
+from .clusters.docker import Docker
+from .clusters.image_source import LOCAL, RESOLVED_SOURCES, UPSTREAM, check_resolved
 from .errors import ToolError
 from .render import Manifest
 from .topology import MONGODB, NATS, ComponentMatcher, image_tag
@@ -60,9 +62,7 @@ STANDIN_COMPONENTS = (
 )
 BUILD_FIX = "run scripts/build-app-images.sh (builds every stand-in from Debian, npm and the Go module proxy)"
 
-LOCAL = "local"
-UPSTREAM = "upstream"
-IMAGE_SOURCES = (LOCAL, UPSTREAM)
+IMAGE_SOURCES = RESOLVED_SOURCES  # what a plan's source may be (the choice itself: clusters/image_source.py)
 
 POD_TEMPLATE_PATHS: Mapping[str, tuple[str, ...]] = {
     "Deployment": ("spec", "template", "spec"),
@@ -187,10 +187,7 @@ def _note(component: str, uses: Sequence[ImageUse], image: str, source: str) -> 
 
 
 def _plans(uses: Iterable[ImageUse], source: str, matcher: ComponentMatcher | None) -> list[ImagePlan]:
-    if source not in IMAGE_SOURCES:
-        raise ToolError(
-            f"--kind-images {source!r}: not a choice", fix=f"use one of {', '.join(IMAGE_SOURCES)}"
-        )
+    check_resolved(source)
     matcher = matcher or ComponentMatcher()
     by_image: dict[str, list[ImageUse]] = {}
     for use in uses:
@@ -281,9 +278,7 @@ def placeholder_tls_secrets(
 # ----------------------------------------------------------------------------------------- docker / kind
 
 
-def _docker() -> Any:
-    from .clusters.kind import Docker  # the provider's bounded docker calls (imported late: kind imports us)
-
+def _docker() -> Docker:
     return Docker()
 
 

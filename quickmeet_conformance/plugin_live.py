@@ -16,19 +16,20 @@ from __future__ import annotations
 
 import importlib.util
 import secrets
-import shutil
 import tempfile
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from .assertions import conclude
+from .clusters.image_source import IMAGE_SOURCES
+from .clusters.registry import provider_class, provider_names
 from .errors import UserError
 from .findings import Status, Verdict, status_of
-from .live.cluster import PROVIDERS, LiveCluster, start_cluster
+from .live.checks import conclude_live_probe, conclude_live_rule
+from .live.cluster import start_cluster
+from .live.run import LiveConfig, LiveRun, TempDirGuard
 from .options import OptionSpec, add_options, read_option
 from .plugin import (
     NO_VALUES_NAMED,
@@ -41,7 +42,7 @@ from .plugin import _option as conformance_option
 from .plugin_reports import finding_properties
 from .plugin_upgrade import NO_PAIR_NAMED
 from .reports.live import live_case_dict
-from .rules.engine import RULES, rules_for_lane
+from .rules.engine import rules_for_lane
 
 if TYPE_CHECKING:  # the lane (the kubernetes client, pyhelm3) is imported when a live case runs
     from .live.scenario import LiveCaseResult, LiveLane
@@ -58,7 +59,7 @@ OPTIONS = [
         "--cluster",
         "QMC_CLUSTER",
         "cluster for the live lane: kwok (local control plane, fake nodes), kind, existing (--kubeconfig), none",
-        {"choices": PROVIDERS},
+        {"choices": provider_names()},
     ),
     OptionSpec(
         "qmc_kube_context",
@@ -73,7 +74,7 @@ OPTIONS = [
         "--cluster kind: where the node/app images come from: local (built here by scripts/build-kind-node-image.sh"
         " and scripts/build-app-images.sh, no registry), upstream (kindest/node + ingress-nginx from their "
         "registries), auto (default: local when the local node image exists)",
-        {"choices": ("auto", "local", "upstream")},
+        {"choices": IMAGE_SOURCES},
     ),
     OptionSpec(
         "qmc_live_timeout",
@@ -110,62 +111,7 @@ AUDIT_PROJECT_CASES = (
 MUTATES = "live_mutates"  # marker: the test installs or upgrades (refused in audit mode)
 
 
-@dataclass
-class LiveConfig:
-    provider: str
-    kubeconfig: str | None
-    context: str
-    keep: bool
-    cluster_name: str
-    rollout_timeout_s: float
-    audit_release: str | None  # set in audit mode
-    audit_namespace: str
-    worker: str
-    run_id: str
-    kind_images: str = "auto"
-
-    @property
-    def audit(self) -> bool:
-        return self.audit_release is not None
-
-
-@dataclass
-class LiveRun:
-    """The session's live state: the cluster, the lane, cached case results and their remaining tests."""
-
-    config: LiveConfig
-    cluster: LiveCluster | None = None
-    lane: LiveLane | None = None
-    workdir: Path | None = None
-    results: dict[Any, LiveCaseResult] = field(default_factory=dict)
-    errors: dict[Any, str] = field(default_factory=dict)
-    remaining: dict[Any, int] = field(default_factory=dict)
-    cluster_error: str = ""
-
-    def stop(self) -> None:
-        """Close everything this run opened: namespaces, the cluster, the temp dir (idempotent; also SIGTERM)."""
-        if self.cluster is not None:
-            try:
-                self.cluster.cleanup(wait_s=0 if self.cluster.owned else 120)
-            finally:
-                self.cluster.stop()
-        if self.workdir is not None:
-            shutil.rmtree(self.workdir, ignore_errors=True)
-            self.workdir = None
-
-
 LIVE_KEY = pytest.StashKey[LiveRun]()
-
-
-@dataclass(eq=False)
-class _TempDirGuard:
-    """What a signal handler may safely do for a run: remove its temp dir (no subprocess, no lock)."""
-
-    run: LiveRun
-
-    def stop(self) -> None:
-        if self.run.workdir is not None:
-            shutil.rmtree(self.run.workdir, ignore_errors=True)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -217,7 +163,7 @@ def pytest_configure(config: pytest.Config) -> None:
             require_live(
                 "kubernetes",
                 "pyhelm3",
-                *(("cryptography",) if live.provider == "kwok" else ()),
+                *provider_class(live.provider).requires,
                 what=f"the live lane (--cluster {live.provider})",
             )
         except UserError as exc:
@@ -373,22 +319,13 @@ def live_cluster(request: pytest.FixtureRequest):
         request.addfinalizer(run.stop)
         # SIGINT/SIGTERM/atexit: the kwok provider registers itself; the temp dir goes too. No API call from a
         # signal handler: on SIGINT the finalizer above still deletes the namespaces (KeyboardInterrupt unwinds).
-        guard = _TempDirGuard(run)
+        guard = TempDirGuard(run)
         shutdown_guard.register(guard)
         request.addfinalizer(lambda: shutdown_guard.unregister(guard))
         write = _writer(request.config)
         write(f"[live] starting the {cfg.provider} cluster ...")
         try:
-            run.cluster = start_cluster(
-                cfg.provider,
-                run_id=cfg.run_id,
-                worker=cfg.worker,
-                kubeconfig=cfg.kubeconfig,
-                context=cfg.context,
-                keep=cfg.keep,
-                cluster_name=cfg.cluster_name,
-                kind_images=cfg.kind_images,
-            )
+            run.cluster = start_cluster(cfg.provider, run_id=cfg.run_id, settings=cfg.settings)
         except UserError as exc:
             run.cluster_error = f"cannot start the {cfg.provider} cluster: {exc.line()}"
             pytest.fail(run.cluster_error, pytrace=False)
@@ -501,41 +438,14 @@ def live_upgrade(request: pytest.FixtureRequest) -> Iterator[LiveCaseResult]:
 
 
 def check_live_rule(result: LiveCaseResult, rule_id: str, node: pytest.Item, *, static: bool = False) -> None:
-    """Pass, skip, warn or fail the current test from ``rule_id``'s findings (``assertions.conclude``, as in
-    every lane); a failure reads like a review comment and carries the case's log and diagnostics (events,
-    pods, describe) as report sections."""
-    findings = (result.static_findings if static else result.findings).get(rule_id)
-    node.user_properties += [("rule_id", rule_id), ("live_case", result.id), ("namespace", result.namespace)]
-    node.add_report_section("call", "live log", "\n".join(result.log))
-    if findings is None:
-        pytest.fail(f"rule {rule_id} was not evaluated for {result.label}", pytrace=False)
-    if rule_id not in RULES:
-        rules_for_lane("static" if static else "live")
-    rule_obj = RULES[rule_id]
-    # JUnit keeps properties whatever junit_logging says (report sections only reach it with junit_logging)
-    node.user_properties += finding_properties(rule_id, list(findings))
-
-    def attach_diagnostics(status: Status) -> None:
-        node.user_properties += [
-            (name, value)
-            for name, value in (
-                ("rollout_error", result.view.rollout_error),
-                ("live_diagnostics", result.diagnostics),
-            )
-            if value
-        ]
-        if status.blocks and result.diagnostics:
-            node.add_report_section("call", "live diagnostics", result.diagnostics)
-
-    conclude(
-        findings,
-        header=f"{rule_id} on {result.label} (namespace {result.namespace})",
-        contract=rule_obj.contract,
-        fix=rule_obj.fix,
+    """Judge the current test by ``rule_id`` on a live case (``live/checks.py``) under the run's strictness."""
+    conclude_live_rule(
+        result,
+        rule_id,
+        node,
         strict=conformance_session(node.config).settings.strict,
-        properties=node.user_properties,
-        notes=(f"rollout: {result.view.rollout_error}" if result.view.rollout_error else "",),
-        on_failure=attach_diagnostics,
+        finding_properties=finding_properties,
+        static=static,
     )
 
 
@@ -545,35 +455,15 @@ def live_check(request: pytest.FixtureRequest, live_case: LiveCaseResult) -> Cal
     return lambda rule_id: check_live_rule(live_case, rule_id, request.node)
 
 
-NO_PROBES = (
-    "probes not run: they need a cluster whose pods really run (--cluster kind); KWOK runs no containers, "
-    "and --cluster existing is probed with --nats-url/--ingress-url (suites/probes)"
-)
-
-
 @pytest.fixture
 def live_probe_check(request: pytest.FixtureRequest, live_case: LiveCaseResult) -> Callable[[str], None]:
     """``live_probe_check("bus.rule-id")`` judges the current live case by a protocol probe's findings (the bus
     probe through the release's NATS Service, the DDP probe through the ingress); contract and fix come from
     the rule registry, as for the probe suites."""
-    from .assertions import check_probe
 
     def check(rule_id: str) -> None:
-        if not live_case.probe_targets:
-            pytest.skip(NO_PROBES)
-        family = rule_id.split(".", 1)[0]
-        target = live_case.probe_targets.get(family, "")
-        request.node.user_properties += [("live_case", live_case.id), ("namespace", live_case.namespace)]
-        request.node.add_report_section("call", "live log", "\n".join(live_case.log))
-        findings = live_case.findings.get(rule_id)
-        if findings is None:
-            pytest.fail(f"probe rule {rule_id} was not evaluated for {live_case.label}", pytrace=False)
-        check_probe(
-            findings,
-            target=f"{live_case.label}: {target}",
-            strict=conformance_session(request.config).settings.strict,
-            properties=request.node.user_properties,
-        )
+        strict = conformance_session(request.config).settings.strict
+        conclude_live_probe(live_case, rule_id, request.node, strict=strict)
 
     return check
 

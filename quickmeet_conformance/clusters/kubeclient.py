@@ -15,7 +15,7 @@ import os
 import re
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -28,6 +28,7 @@ from kubernetes.client.exceptions import ApiException
 from kubernetes.config.config_exception import ConfigException
 
 from ..errors import ToolError
+from .processes import wait_for
 
 DEFAULT_TIMEOUT_S = 30.0
 WATCH_CONNECT_TIMEOUT_S = 10.0
@@ -61,6 +62,7 @@ API_VERSIONS: dict[str, str] = {
     "HorizontalPodAutoscaler": "autoscaling/v2",
     "Lease": "coordination.k8s.io/v1",
     "StorageClass": "storage.k8s.io/v1",
+    "ValidatingWebhookConfiguration": "admissionregistration.k8s.io/v1",
     **dict.fromkeys(
         ("ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding"), "rbac.authorization.k8s.io/v1"
     ),
@@ -74,6 +76,7 @@ _CLUSTER_SCOPED = frozenset(
         "StorageClass",
         "ClusterRole",
         "ClusterRoleBinding",
+        "ValidatingWebhookConfiguration",
     }
 )
 
@@ -291,6 +294,24 @@ class KubeClient:
             return False
         return 200 <= int(response.status) < 300
 
+    def pod_log(self, name: str, namespace: str, *, container: str = "", timeout: float | None = None) -> str:
+        """The log of a pod's container (its only one when ``container`` is empty), as text."""
+        kwargs: dict[str, Any] = {"container": container} if container else {}
+        if timeout is not None:
+            kwargs["_request_timeout"] = timeout
+        what = f"read the log of pod {namespace}/{name}"
+        try:
+            response = self.api("v1").read_namespaced_pod_log(
+                name, namespace, _preload_content=False, **kwargs
+            )
+        except ApiException as exc:
+            raise ToolError(f"{what} failed: {error_line(exc)}", where=self.where) from None
+        except (urllib3.exceptions.HTTPError, OSError) as exc:
+            raise ToolError(
+                f"{what}: the API server did not answer ({type(exc).__name__})", where=self.where
+            ) from None
+        return bytes(response.data or b"").decode("utf-8", errors="replace")
+
     def server_version(self) -> str:
         info = self._call("read the server version", k8s.VersionApi(self.api_client).get_code)
         return str(info.get("gitVersion", "unknown"))
@@ -314,6 +335,18 @@ class KubeClient:
             raise ToolError(
                 f"create {kind}/{name}: not a valid {kind}: {_first_line(exc)}", where=self.where
             ) from None
+
+    def create_missing(self, bodies: Iterable[dict[str, Any]]) -> list[str]:
+        """Create each object of a manifest unless it exists (``kind/name`` of those created, in order).
+
+        What ``kubectl apply -f`` does for a pinned manifest on a cluster that either lacks its objects or
+        got them from this same manifest; objects are never changed, so a hand edit survives a rerun."""
+        created = []
+        for body in bodies:
+            answer = self.create(body, exist_ok=True)
+            if answer is not body:  # create() hands the body back when the object already existed
+                created.append(f"{body.get('kind')}/{(body.get('metadata') or {}).get('name', '')}")
+        return created
 
     def patch(
         self, kind: str, name: str, body: dict[str, Any], namespace: str | None = None, *, merge: bool = False
@@ -354,14 +387,28 @@ class KubeClient:
         return Watch(self, kind, namespace, on_event)
 
     def wait_gone(self, kind: str, names: list[str], namespace: str | None, timeout_s: float) -> list[str]:
-        """Poll (bounded) until none of ``names`` exists; returns those still there at the deadline."""
-        deadline = time.monotonic() + timeout_s
+        """Poll (bounded) until none of ``names`` exists; returns those still there at the deadline.
+
+        A failed read ends the wait with its ToolError at once (the caller says what is left)."""
         left = list(names)
-        while left:
-            left = [n for n in left if self.get(kind, n, namespace) is not None]
-            if not left or time.monotonic() >= deadline:
-                break
-            time.sleep(min(1.0, max(0.0, deadline - time.monotonic())))
+        failed: list[ToolError] = []
+
+        def gone() -> bool:
+            nonlocal left
+            try:
+                left = [n for n in left if self.get(kind, n, namespace) is not None]
+            except ToolError as exc:
+                failed.append(exc)
+                return True
+            return not left
+
+        if left:
+            try:
+                wait_for(f"{kind} {', '.join(left)} gone", gone, timeout=timeout_s, interval=1.0)
+            except ToolError:
+                pass  # the deadline: what is left is the answer
+        if failed:
+            raise failed[0]
         return left
 
 

@@ -1,4 +1,4 @@
-"""The live lane's cluster: which provider, and the namespaces a run creates (and only those) in it.
+"""The live lane's cluster: the provider ``--cluster`` names, and the namespaces a run creates (and only those).
 
 Each namespace carries the run's labels, so a leak is visible (``kubectl get ns -l quickmeet.chat/run=ID``)
 and cleanup never touches a namespace the run did not create.
@@ -12,56 +12,16 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from ..clusters.base import ClusterHandle, ClusterProvider
-from ..errors import ToolError, UserError
+from ..clusters.base import ClusterHandle, ClusterProvider, ProviderSettings
+from ..clusters.registry import provider_class
+from ..errors import ToolError
 
 if TYPE_CHECKING:  # the kubernetes client is imported when a cluster starts, not by every pytest session
     from ..clusters.kubeclient import KubeClient
 
-PROVIDERS = ("kwok", "kind", "existing", "none")
 MANAGED_BY = "quickmeet-conformance"
 RUN_LABEL = "quickmeet.chat/run"
 CASE_LABEL = "quickmeet.chat/case"
-# Installs per run: ~10 values files x 2 helm majors, the upgrade pairs and the mutants, most with a MongoDB
-# claim; namespaces are deleted as cases finish, but a Retain PV is reusable only after release_volumes().
-KWOK_VOLUMES = 120
-KWOK_NODES = 3
-KWOK_MAX_PODS = 250
-
-
-def make_provider(
-    kind: str,
-    *,
-    worker: str = "",
-    kubeconfig: str | None = None,
-    context: str = "",
-    keep: bool = False,
-    cluster_name: str = "",
-    kind_images: str = "auto",
-) -> ClusterProvider:
-    """A provider for ``--cluster KIND``; each xdist worker gets its own kwok/kind cluster (see plugin_live)."""
-    suffix = f"-{worker}" if worker else ""
-    if kind == "kwok":
-        from ..clusters.kwok import KwokClusterProvider
-
-        return KwokClusterProvider(
-            name=f"qmc-live{suffix}",
-            nodes=KWOK_NODES,
-            keep=keep,
-            persistent_volumes=KWOK_VOLUMES,
-            node_max_pods=KWOK_MAX_PODS,
-        )
-    if kind == "kind":
-        from ..clusters.kind import KindClusterProvider
-
-        return KindClusterProvider(
-            name=f"{cluster_name or 'qmc-conformance'}{suffix}", keep=keep, images=kind_images
-        )
-    if kind == "existing":
-        from ..clusters.existing import ExistingClusterProvider
-
-        return ExistingClusterProvider(kubeconfig=kubeconfig, context=context)
-    raise UserError(f"--cluster {kind!r}: not a provider", fix=f"use one of {', '.join(PROVIDERS)}")
 
 
 def _slug(text: str, limit: int) -> str:
@@ -76,8 +36,8 @@ class LiveCluster:
     handle: ClusterHandle
     kube: KubeClient
     run_id: str
-    provider: ClusterProvider | None = None  # set when this session started the cluster (kwok, kind)
-    owned: bool = False
+    provider: ClusterProvider | None = None
+    owned: bool = False  # the provider owns the cluster (ClusterProvider.owns_cluster): kwok, kind
     created: list[str] = field(default_factory=list)
     deleted: list[str] = field(default_factory=list)
     start_seconds: float = 0.0
@@ -87,7 +47,7 @@ class LiveCluster:
         """False once the provider stopped (e.g. the SIGINT handler stopped kwok first)."""
         if self.provider is None or not self.owned:
             return True
-        return getattr(self.provider, "handle", self.handle) is not None
+        return self.provider.running()
 
     def create_namespace(self, case: str) -> str:
         name = f"qmc-{_slug(case, 44)}-{secrets.token_hex(3)}"
@@ -114,11 +74,10 @@ class LiveCluster:
             pass  # reported by cleanup() if it is still there
 
     def release_volumes(self) -> None:
-        """kwok only: make the Retain PVs of deleted claims Available again (the provider's admin step)."""
-        release = getattr(self.provider, "release_volumes", None)
-        if self.owned and release is not None and self.alive:
+        """Make the volumes of deleted claims reusable (kwok's Retain PVs; a no-op for other providers)."""
+        if self.provider is not None and self.owned and self.alive:
             try:
-                release()
+                self.provider.release_volumes()
             except ToolError:
                 pass
 
@@ -149,35 +108,14 @@ class LiveCluster:
             self.provider.stop()
 
 
-def start_cluster(
-    kind: str,
-    *,
-    run_id: str,
-    worker: str = "",
-    kubeconfig: str | None = None,
-    context: str = "",
-    keep: bool = False,
-    cluster_name: str = "",
-    kind_images: str = "auto",
-) -> LiveCluster:
+def start_cluster(cluster: str, *, run_id: str, settings: ProviderSettings) -> LiveCluster:
+    """Start (or attach to) the ``--cluster`` cluster and connect the package's client to it."""
     from ..extras import require_live
 
-    require_live(
-        "kubernetes",
-        "pyhelm3",
-        *(("cryptography",) if kind == "kwok" else ()),
-        what=f"the live lane (--cluster {kind})",
-    )
-    provider = make_provider(
-        kind,
-        worker=worker,
-        kubeconfig=kubeconfig,
-        context=context,
-        keep=keep,
-        cluster_name=cluster_name,
-        kind_images=kind_images,
-    )
-    owned = kind in ("kwok", "kind")
+    kind = provider_class(cluster)
+    require_live("kubernetes", "pyhelm3", *kind.requires, what=f"the live lane (--cluster {cluster})")
+    provider = kind.for_live_lane(settings)
+    owned = kind.owns_cluster
     start = time.monotonic()
     try:
         handle = provider.start()

@@ -12,17 +12,13 @@ the case's other findings under the probe rule ids (``bus.*``, ``ws.*``).
 
 from __future__ import annotations
 
-import shutil
-import socket
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
-from ..clusters.base import ClusterHandle, find_kubectl
-from ..clusters.processes import ManagedProcess, free_loopback_port, wait_for
+from ..clusters.base import ClusterHandle
+from ..clusters.port_forward import PortForward
 from ..errors import ToolError
 from ..findings import Finding, Verdict
 from ..probes import ddp, nats_bus
@@ -103,51 +99,6 @@ def _with_credentials(url: str, host: str, port: int) -> str:
     if parts.username is not None:
         auth = parts.username + (f":{parts.password}" if parts.password is not None else "") + "@"
     return urlunsplit(("nats", f"{auth}{host}:{port}", "", "", ""))
-
-
-class PortForward:
-    """``kubectl port-forward svc/NAME LOCAL:REMOTE`` for the length of a with-block: a managed process (its
-    own group, killed with us), its output in a log that is read only to explain a failure."""
-
-    def __init__(self, handle: ClusterHandle, namespace: str, service: str, remote_port: int) -> None:
-        self.local_port = free_loopback_port()
-        self.what = f"port-forward svc/{service} {namespace} -> 127.0.0.1:{self.local_port}"
-        self._log_dir = Path(tempfile.mkdtemp(prefix="qmc-port-forward-"))
-        self._process = ManagedProcess(
-            "kubectl port-forward",
-            [
-                str(find_kubectl()),
-                "--kubeconfig",
-                str(handle.kubeconfig),
-                *(("--context", handle.context) if handle.context else ()),
-                "port-forward",
-                "-n",
-                namespace,
-                "--address",
-                "127.0.0.1",
-                f"svc/{service}",
-                f"{self.local_port}:{remote_port}",
-            ],
-            self._log_dir / "port-forward.log",
-        )
-
-    def __enter__(self) -> PortForward:
-        def ready() -> bool:
-            with socket.socket() as sock:
-                sock.settimeout(0.5)
-                return sock.connect_ex(("127.0.0.1", self.local_port)) == 0
-
-        try:
-            self._process.start()
-            wait_for(self.what, ready, timeout=20, failure=self._process.failure, interval=0.2)
-        except BaseException:
-            self.__exit__()
-            raise
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._process.stop(timeout=5)
-        shutil.rmtree(self._log_dir, ignore_errors=True)
 
 
 def bus_expectations(state: LiveState, ms_namespace: str) -> nats_bus.BusExpectations:

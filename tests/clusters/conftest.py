@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from quickmeet_conformance.clusters.base import ClusterHandle, find_kubectl
-from quickmeet_conformance.clusters.kwok import (
+from quickmeet_conformance.clusters.providers.kwok import (
     ControlPlaneBinaries,
     KwokClusterProvider,
     default_binaries_dir,

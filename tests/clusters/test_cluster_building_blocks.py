@@ -13,8 +13,6 @@ import yaml
 from waits import eventually
 
 from quickmeet_conformance.clusters.base import REPO_ROOT
-from quickmeet_conformance.clusters.existing import ExistingClusterProvider
-from quickmeet_conformance.clusters.kwok import KwokClusterProvider
 from quickmeet_conformance.clusters.pki import (
     KeyPair,
     issue_certificate,
@@ -27,6 +25,8 @@ from quickmeet_conformance.clusters.processes import (
     free_loopback_ports,
     wait_for,
 )
+from quickmeet_conformance.clusters.providers.existing import ExistingClusterProvider
+from quickmeet_conformance.clusters.providers.kwok import KwokClusterProvider
 from quickmeet_conformance.errors import ToolError
 from quickmeet_conformance.subprocesses import run
 

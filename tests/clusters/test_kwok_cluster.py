@@ -15,8 +15,8 @@ import pytest
 from waits import eventually
 
 from quickmeet_conformance.clusters.base import REPO_ROOT, ClusterHandle
-from quickmeet_conformance.clusters.kwok import NODE_LEASE_DURATION_S, KwokClusterProvider
 from quickmeet_conformance.clusters.processes import wait_for
+from quickmeet_conformance.clusters.providers.kwok import NODE_LEASE_DURATION_S, KwokClusterProvider
 
 Kubectl = Callable[..., subprocess.CompletedProcess[str]]
 
@@ -255,7 +255,7 @@ def test_sigterm_to_the_runner_stops_the_cluster(control_plane_binaries: Path) -
     script = textwrap.dedent(
         f"""
         import json, sys, time
-        from quickmeet_conformance.clusters.kwok import NODE_LEASE_DURATION_S, KwokClusterProvider
+        from quickmeet_conformance.clusters.providers.kwok import NODE_LEASE_DURATION_S, KwokClusterProvider
         provider = KwokClusterProvider(binaries_dir={str(control_plane_binaries)!r}, nodes=1,
                                        persistent_volumes=0, name="qmc-sigterm")
         provider.start()

@@ -37,7 +37,7 @@ def failures(findings: list[Finding]) -> str:
 
 
 def _docker():
-    from quickmeet_conformance.clusters.kind import Docker
+    from quickmeet_conformance.clusters.docker import Docker
 
     docker = Docker()
     try:

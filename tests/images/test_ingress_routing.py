@@ -102,7 +102,7 @@ def routed(log_dir: Path) -> Iterator[Routed]:
     binary = traefik_binary()
     if not binary.is_file():
         pytest.skip(f"Traefik not built ({binary}): run scripts/build-app-images.sh traefik")
-    from quickmeet_conformance.clusters.kwok import KwokClusterProvider
+    from quickmeet_conformance.clusters.providers.kwok import KwokClusterProvider
 
     provider = KwokClusterProvider(nodes=1, persistent_volumes=0, ingress_class=None, name="qmc-ingress-test")
     try:

@@ -17,7 +17,9 @@ from pathlib import Path
 
 import pytest
 
-from quickmeet_conformance.clusters.kind import LOCAL_NODE_IMAGE, ClusterWaiter, Docker
+from quickmeet_conformance.clusters.cluster_waits import ClusterWaiter
+from quickmeet_conformance.clusters.docker import Docker
+from quickmeet_conformance.clusters.image_source import LOCAL_NODE_IMAGE
 from quickmeet_conformance.clusters.processes import processes_mentioning, wait_for
 from quickmeet_conformance.errors import ToolError
 from quickmeet_conformance.images import INGRESS_IMAGE
@@ -30,7 +32,7 @@ TEST_IMAGE = "quickmeet/selftest:busybox"  # scripts/setup-docker.sh imports it 
 CHILD = """
 import sys, time
 from pathlib import Path
-from quickmeet_conformance.clusters.kind import KindClusterProvider
+from quickmeet_conformance.clusters.providers.kind import KindClusterProvider
 provider = KindClusterProvider(sys.argv[1], workdir=Path(sys.argv[2]), images="local")
 handle = provider.start()
 print("READY", handle.kubeconfig, handle.context, handle.kube_version, provider.http_port, flush=True)
@@ -101,30 +103,30 @@ def test_local_image_cluster_runs_pods_binds_claims_and_leaves_nothing_after_sig
             capture_output=True,
         )
         waiter = ClusterWaiter(Path(kubeconfig), context, where=f"kind cluster {name}")
-        core = waiter.core
-        core.create_namespaced_persistent_volume_claim(
-            "default",
+        kube = waiter.kube
+        kube.create(
             {
                 "apiVersion": "v1",
                 "kind": "PersistentVolumeClaim",
                 "metadata": {"name": "data"},
                 "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "10Mi"}}},
             },
-        )
-        core.create_namespaced_pod(
-            "default", _pod("dns", command=["busybox", "nslookup", "kubernetes.default.svc.cluster.local"])
-        )
-        core.create_namespaced_pod(
             "default",
+        )
+        kube.create(
+            _pod("dns", command=["busybox", "nslookup", "kubernetes.default.svc.cluster.local"]), "default"
+        )
+        kube.create(
             _pod("writer", command=["sh", "-c", "echo ok > /data/f && cat /data/f"], volume_claim="data"),
+            "default",
         )
 
         def phase(pod: str) -> str:
-            return str(core.read_namespaced_pod(pod, "default", _request_timeout=10).status.phase)
+            return str(((kube.get("Pod", pod, "default") or {}).get("status") or {}).get("phase"))
 
         def failed(pod: str) -> str | None:
             if phase(pod) == "Failed":
-                return f"pod {pod} failed: {core.read_namespaced_pod_log(pod, 'default')}"
+                return f"pod {pod} failed: {kube.pod_log(pod, 'default')}"
             return waiter.pod_failure("default", "")
 
         for pod in ("writer", "dns"):
@@ -135,10 +137,10 @@ def test_local_image_cluster_runs_pods_binds_claims_and_leaves_nothing_after_sig
                 failure=lambda pod=pod: failed(pod),
                 interval=1.0,
             )
-        claim = core.read_namespaced_persistent_volume_claim("data", "default", _request_timeout=10)
-        assert claim.status.phase == "Bound", f"PVC data: expected Bound, found {claim.status.phase}"
-        assert core.read_namespaced_pod_log("writer", "default").strip() == "ok"
-        assert "Address" in core.read_namespaced_pod_log("dns", "default"), "cluster DNS answers from a pod"
+        claim = (kube.get("PersistentVolumeClaim", "data", "default") or {}).get("status") or {}
+        assert claim.get("phase") == "Bound", f"PVC data: expected Bound, found {claim.get('phase')}"
+        assert kube.pod_log("writer", "default").strip() == "ok"
+        assert "Address" in kube.pod_log("dns", "default"), "cluster DNS answers from a pod"
     finally:
         child.send_signal(signal.SIGTERM)
         try:

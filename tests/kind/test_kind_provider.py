@@ -12,14 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from quickmeet_conformance.clusters import kind as kind_module
-from quickmeet_conformance.clusters.kind import (
-    LOCAL_NODE_IMAGE,
-    NODE_IMAGE,
-    Docker,
-    KindClusterProvider,
-    resolve_images,
-)
+from quickmeet_conformance.clusters import owner_files
+from quickmeet_conformance.clusters.docker import Docker
+from quickmeet_conformance.clusters.image_source import LOCAL_NODE_IMAGE, NODE_IMAGE, resolve_images
+from quickmeet_conformance.clusters.providers import kind as kind_module
+from quickmeet_conformance.clusters.providers.kind import KindClusterProvider
 from quickmeet_conformance.errors import ToolError
 
 
@@ -29,6 +26,14 @@ def _script(path: Path, body: str) -> Path:
     return path
 
 
+class FakeKube:
+    """Stands in for the waiter's KubeClient: records the objects it is asked to create."""
+
+    def create_missing(self, bodies: list[dict]) -> list[str]:
+        FakeWaiter.calls.extend(f"create {b['kind']}/{b['metadata']['name']}" for b in bodies)
+        return []
+
+
 class FakeWaiter:
     """Stands in for ClusterWaiter (the kubernetes client needs a real API server)."""
 
@@ -36,6 +41,10 @@ class FakeWaiter:
 
     def __init__(self, kubeconfig: Path, context: str, *, where: str) -> None:
         FakeWaiter.calls.append(f"waiter {context}")
+        self.kube = FakeKube()
+
+    def close(self) -> None:
+        FakeWaiter.calls.append("close")
 
     def wait_ready(self, timeout: float) -> None:
         FakeWaiter.calls.append("wait_ready")
@@ -94,7 +103,7 @@ esac
     )
     FakeWaiter.calls = []
     monkeypatch.setattr(kind_module, "ClusterWaiter", FakeWaiter)
-    monkeypatch.setattr(kind_module, "OWNERS_DIR", tmp_path / "owners")
+    monkeypatch.setattr(owner_files, "OWNERS_DIR", tmp_path / "owners")
     monkeypatch.setattr(
         KindClusterProvider,
         "_install_local_ingress",
@@ -138,21 +147,30 @@ def test_local_images_create_a_cluster_on_its_own_network_and_delete_everything(
     assert "failCgroupV1: false" in config, "kubelet >= 1.35 refuses the host's cgroup v1 without it"
     assert f"hostPort: {provider.http_port}, listenAddress: 127.0.0.1" in config
     assert "wait_ready" in FakeWaiter.calls and "local ingress qmc-a" in FakeWaiter.calls
-    assert (kind_module.OWNERS_DIR / "qmc-a.pid").read_text().strip() == str(os.getpid())
+    assert (owner_files.OWNERS_DIR / "qmc-a.pid").read_text().strip() == str(os.getpid())
     provider.stop()
     assert any(c.startswith("kind delete cluster --name=qmc-a") for c in _calls(fakes))
     assert "docker network rm qmc-a-net" in _calls(fakes), "the cluster's own network goes with it"
-    assert not (kind_module.OWNERS_DIR / "qmc-a.pid").exists()
+    assert not (owner_files.OWNERS_DIR / "qmc-a.pid").exists()
     assert fakes["state"].read_text().split() == []
     assert not (fakes["dir"] / ".pytest-kind").exists(), "the deleted cluster's kubeconfig is left behind"
 
 
 def test_upstream_images_use_the_pinned_kind_image_and_ingress_nginx(fakes):
-    provider = _provider(fakes, "qmc-b", images="upstream")
+    manifest = fakes["dir"] / "ingress-nginx-deploy.yaml"
+    manifest.write_text(
+        "apiVersion: v1\nkind: Namespace\nmetadata: {name: ingress-nginx}\n---\n"
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: ingress-nginx-controller, namespace: ingress-nginx}\n"
+    )
+    provider = _provider(fakes, "qmc-b", images="upstream", ingress_manifest=str(manifest))
     provider.start()
     create = next(c for c in _calls(fakes) if c.startswith("kind create"))
     assert f"--image={NODE_IMAGE}" in create and "@sha256:" in NODE_IMAGE
-    assert any("apply -f" in c and "ingress-nginx" in c for c in _calls(fakes))
+    assert "ingress-nginx" in kind_module.INGRESS_NGINX_MANIFEST
+    assert [c for c in FakeWaiter.calls if c.startswith("create ")] == [
+        "create Namespace/ingress-nginx",
+        "create Deployment/ingress-nginx-controller",
+    ], "the manifest's objects are created through the cluster's client, in order"
     assert "pods_ready ingress-nginx app.kubernetes.io/component=controller" in FakeWaiter.calls
     provider.stop()
 
@@ -221,20 +239,20 @@ def test_a_failed_create_is_one_line_and_leaves_nothing(fakes, monkeypatch):
     assert any(c.startswith("kind delete cluster --name=qmc-g") for c in _calls(fakes)), (
         "a half-made cluster goes"
     )
-    assert not (kind_module.OWNERS_DIR / "qmc-g.pid").exists()
+    assert not (owner_files.OWNERS_DIR / "qmc-g.pid").exists()
 
 
 def test_clusters_of_dead_runs_are_reaped(fakes):
     dead = subprocess.Popen(["true"])
     dead.wait()
-    kind_module.OWNERS_DIR.mkdir(parents=True)
-    (kind_module.OWNERS_DIR / "qmc-orphan.pid").write_text(f"{dead.pid}\n")
-    (kind_module.OWNERS_DIR / "qmc-alive.pid").write_text(f"{os.getpid()}\n")
+    owner_files.OWNERS_DIR.mkdir(parents=True)
+    (owner_files.OWNERS_DIR / "qmc-orphan.pid").write_text(f"{dead.pid}\n")
+    (owner_files.OWNERS_DIR / "qmc-alive.pid").write_text(f"{os.getpid()}\n")
     fakes["state"].write_text("qmc-orphan\nqmc-alive\n")
     provider = _provider(fakes, "qmc-h", images="local")
     assert provider.reap_orphans() == ["qmc-orphan"]
     assert fakes["state"].read_text().split() == ["qmc-alive"]
-    assert (kind_module.OWNERS_DIR / "qmc-alive.pid").exists()
+    assert (owner_files.OWNERS_DIR / "qmc-alive.pid").exists()
 
 
 def test_every_step_is_bounded(fakes, tmp_path):
@@ -247,7 +265,7 @@ def test_every_step_is_bounded(fakes, tmp_path):
 def test_missing_kind_names_the_install_script(monkeypatch, tmp_path):
     monkeypatch.setenv("PATH", str(tmp_path))
     monkeypatch.delenv("QMC_KIND", raising=False)
-    monkeypatch.setattr("quickmeet_conformance.clusters.kind.REPO_TOOLS_BIN", tmp_path)
+    monkeypatch.setattr("quickmeet_conformance.clusters.providers.kind.REPO_TOOLS_BIN", tmp_path)
     provider = KindClusterProvider("qmc-j", kind_bin=tmp_path / "nope", workdir=tmp_path, images="upstream")
     with pytest.raises(ToolError, match="install-kind.sh"):
         provider.start()

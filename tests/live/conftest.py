@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from quickmeet_conformance.charts import load_chart
-from quickmeet_conformance.clusters.kwok import KwokClusterProvider
+from quickmeet_conformance.clusters.providers.kwok import KwokClusterProvider
 from quickmeet_conformance.helm import resolve_helm
 from quickmeet_conformance.live.scenario import LiveCaseResult, LiveLane
 from quickmeet_conformance.plugin_live import live_run

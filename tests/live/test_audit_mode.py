@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from quickmeet_conformance.clusters.kubeclient import API_LOG_ENV, WRITE_METHODS
-from quickmeet_conformance.clusters.kwok import KwokClusterProvider
+from quickmeet_conformance.clusters.providers.kwok import KwokClusterProvider
 from quickmeet_conformance.findings import Verdict
 from quickmeet_conformance.helm import resolve_helm
 from quickmeet_conformance.live.audit import audit_release

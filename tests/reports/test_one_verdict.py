@@ -17,9 +17,10 @@ from typing import Any
 
 import pytest
 
-from quickmeet_conformance import assertions, plugin_live
+from quickmeet_conformance import assertions
 from quickmeet_conformance.assertions import ConformanceWarning, check_probe, check_rule
 from quickmeet_conformance.findings import Finding, Severity, Status, Verdict, status_of
+from quickmeet_conformance.live import checks as live_checks
 from quickmeet_conformance.pipeline import CaseResult
 from quickmeet_conformance.plugin import SESSION_KEY
 from quickmeet_conformance.plugin_live import check_live_rule
@@ -282,7 +283,7 @@ def test_the_live_lane_concludes_through_assertions(monkeypatch: pytest.MonkeyPa
         calls.append(kwargs["header"])
         assertions.conclude(findings, **kwargs)
 
-    monkeypatch.setattr(plugin_live, "conclude", spy)
+    monkeypatch.setattr(live_checks, "conclude", spy)
     finding = _finding(Verdict.FAIL, Severity.WARNING)
     assert outcome(lambda: check_live_rule(_live([finding]), RULE, _live_node(False))) == "warn"  # type: ignore[arg-type]  # the fields read
     assert calls == [f"{RULE} on v.yaml (namespace ns)"], calls

@@ -16,19 +16,17 @@ import tempfile
 import threading
 import time
 import urllib.request
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from quickmeet_conformance.clusters.base import REPO_TOOLS_BIN, ClusterHandle, ClusterProvider
-from quickmeet_conformance.clusters.kubeclient import KubeClient
-from quickmeet_conformance.clusters.pki import (
-    KeyPair,
-    issue_certificate,
-    new_certificate_authority,
-    new_private_key,
-    public_key_of,
-    write_kubeconfig,
+from quickmeet_conformance.clusters.base import (
+    ClusterHandle,
+    ClusterProvider,
+    ProviderSettings,
+)
+from quickmeet_conformance.clusters.control_plane import (
+    ControlPlaneBinaries,
+    default_binaries_dir,
 )
 from quickmeet_conformance.clusters.processes import (
     ManagedProcess,
@@ -36,9 +34,13 @@ from quickmeet_conformance.clusters.processes import (
     shutdown_guard,
     wait_for,
 )
+from quickmeet_conformance.clusters.registry import register_provider
 from quickmeet_conformance.errors import ToolError
 
-BUILD_SCRIPT = "scripts/build-control-plane.sh"
+if TYPE_CHECKING:  # the client and the PKI (cryptography) are imported when a cluster starts
+    from quickmeet_conformance.clusters.kubeclient import KubeClient
+    from quickmeet_conformance.clusters.pki import KeyPair
+
 KWOK_NODE_KEY = "kwok.x-k8s.io/node"
 SERVICE_CIDR = "10.96.0.0/16"
 KUBERNETES_SERVICE_IP = "10.96.0.1"
@@ -49,49 +51,19 @@ KWOK_USER = "quickmeet:kwok-controller"
 NODE_LEASE_DURATION_S = 40  # kubelet's default; kwok renews at a quarter of it
 READONLY_NAMESPACE = "kube-system"
 READONLY_ACCOUNT = "quickmeet-readonly"
+# The live lane's cluster. Installs per run: ~10 values files x 2 helm majors, the upgrade pairs and the
+# mutants, most with a MongoDB claim; namespaces are deleted as cases finish, but a Retain PV is reusable
+# only after release_volumes().
+LIVE_VOLUMES = 120
+LIVE_NODES = 3
+LIVE_MAX_PODS = 250
 
 
 def node_name(index: int) -> str:
     return f"kwok-node-{index}"
 
 
-@dataclass(frozen=True)
-class ControlPlaneBinaries:
-    etcd: Path
-    kube_apiserver: Path
-    kube_controller_manager: Path
-    kube_scheduler: Path
-    kwok: Path
-    kwok_stages: Path  # kwok's own default "fast" Stage objects, copied from its module by the build script
-
-    @classmethod
-    def locate(cls, binaries_dir: Path) -> ControlPlaneBinaries:
-        """Find every binary in ``binaries_dir``; one ToolError naming all that are missing."""
-        names = ["etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok"]
-        paths = {name: binaries_dir / name for name in names}
-        missing = [name for name, path in paths.items() if not (path.is_file() and os.access(path, os.X_OK))]
-        stages = binaries_dir / "kwok-stages.yaml"
-        if not stages.is_file():
-            missing.append("kwok-stages.yaml")
-        if missing:
-            raise ToolError(
-                f"control-plane binaries missing in {binaries_dir}: {', '.join(missing)}",
-                fix=f"run {BUILD_SCRIPT}",
-            )
-        return cls(
-            etcd=paths["etcd"],
-            kube_apiserver=paths["kube-apiserver"],
-            kube_controller_manager=paths["kube-controller-manager"],
-            kube_scheduler=paths["kube-scheduler"],
-            kwok=paths["kwok"],
-            kwok_stages=stages,
-        )
-
-
-def default_binaries_dir() -> Path:
-    return Path(os.environ.get("QMC_CONTROLPLANE_BIN", REPO_TOOLS_BIN))
-
-
+@register_provider
 class KwokClusterProvider(ClusterProvider):
     """Start a local control plane with ``nodes`` fake kwok nodes; stop() ends every process it started.
 
@@ -100,6 +72,11 @@ class KwokClusterProvider(ClusterProvider):
     (``ingress_class=None`` to leave it out). Start it from the thread that will stop it: children
     are killed by the kernel when the thread that started them exits (PR_SET_PDEATHSIG).
     """
+
+    provider = "kwok"
+    rank = 0
+    owns_cluster = True
+    requires = ("cryptography",)
 
     def __init__(
         self,
@@ -138,6 +115,21 @@ class KwokClusterProvider(ClusterProvider):
         self.server = ""
         self.handle: ClusterHandle | None = None
 
+    @classmethod
+    def for_live_lane(cls, settings: ProviderSettings) -> KwokClusterProvider:
+        """Each xdist worker gets its own control plane: its processes die with the process that started them."""
+        suffix = f"-{settings.worker}" if settings.worker else ""
+        return cls(
+            name=f"qmc-live{suffix}",
+            nodes=LIVE_NODES,
+            keep=settings.keep,
+            persistent_volumes=LIVE_VOLUMES,
+            node_max_pods=LIVE_MAX_PODS,
+        )
+
+    def running(self) -> bool:
+        return self.handle is not None
+
     # -- lifecycle -------------------------------------------------------------------------------
 
     def start(self) -> ClusterHandle:
@@ -175,6 +167,9 @@ class KwokClusterProvider(ClusterProvider):
         return self._requested_workdir
 
     def _start(self, binaries: ControlPlaneBinaries) -> ClusterHandle:
+        from quickmeet_conformance.clusters.kubeclient import KubeClient
+        from quickmeet_conformance.clusters.pki import write_kubeconfig
+
         self.workdir = workdir = self._make_workdir()
         self.processes = []
         deadline = time.monotonic() + self.start_timeout_s
@@ -311,6 +306,13 @@ class KwokClusterProvider(ClusterProvider):
     # -- pieces ----------------------------------------------------------------------------------
 
     def _write_pki(self, directory: Path) -> dict[str, Any]:
+        from quickmeet_conformance.clusters.pki import (
+            issue_certificate,
+            new_certificate_authority,
+            new_private_key,
+            public_key_of,
+        )
+
         ca = new_certificate_authority(directory, f"{self.name}-ca")
         sa_private = new_private_key(directory / "sa.key")
         pki: dict[str, Any] = {
@@ -514,6 +516,8 @@ class KwokClusterProvider(ClusterProvider):
 
         The live audit mode uses it, so an audit can never modify the cluster it inspects.
         """
+        from quickmeet_conformance.clusters.pki import write_kubeconfig
+
         with self._lock:
             if self.handle is None or self._api is None or self._ca is None or self.workdir is None:
                 raise ToolError("kwok cluster is not running", fix="call start() first")

@@ -3,21 +3,13 @@
 pytest-kind's ``KindCluster`` runs kind and kubectl with no time limit and downloads binaries from the
 internet; this provider keeps its cluster layout and helpers (``port_forward``) but runs every step bounded,
 uses pinned binaries it is given (scripts/install-kind.sh builds kind from the Go module proxy) and waits on
-the cluster through the official ``kubernetes`` client, each wait with a success and a failure condition.
+the cluster through the package's Kubernetes client, each wait with a success and a failure condition
+(``clusters/cluster_waits.py``).
 
-One documented option chooses where the images come from (``--kind-images``, env ``QMC_KIND_IMAGES``); both
-choices go through this same code:
-
-- ``local``: the node image scripts/build-kind-node-image.sh assembles here without any registry (Kubernetes
-  v1.37.2, every control-plane image preloaded); application stand-ins and the ingress controller come from
-  ``quickmeet_conformance.images`` (scripts/build-app-images.sh).
-- ``upstream``: kind's own pinned ``kindest/node`` image and ingress-nginx's kind manifest, for machines
-  that reach the registries (the maintainers' CI).
-
-The default, ``auto``, is ``local`` when the locally built node image exists and ``upstream`` otherwise.
-
-Nothing outlives a run: the cluster lives on a docker network of its own (removed with it), an owner file
-names the process that created it, and a later run deletes clusters whose owner died (even by SIGKILL).
+Where the images come from is ``--kind-images`` (``clusters/image_source.py``); both choices go through
+this same code. Nothing outlives a run: the cluster lives on a docker network of its own (removed with it),
+an owner file names the process that created it (``clusters/owner_files.py``), and a later run deletes
+clusters whose owner died (even by SIGKILL).
 """
 
 from __future__ import annotations
@@ -25,26 +17,38 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import time
-from collections.abc import Callable
-from dataclasses import dataclass
+import urllib.request
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from quickmeet_conformance import subprocesses
-from quickmeet_conformance.clusters.base import REPO_TOOLS_BIN, ClusterHandle, ClusterProvider, find_kubectl
-from quickmeet_conformance.clusters.processes import free_loopback_ports, shutdown_guard, wait_for
+from quickmeet_conformance.clusters import owner_files
+from quickmeet_conformance.clusters.base import (
+    REPO_TOOLS_BIN,
+    ClusterHandle,
+    ClusterProvider,
+    IngressPorts,
+    ProviderSettings,
+    find_kubectl,
+)
+from quickmeet_conformance.clusters.cluster_waits import ClusterWaiter
+from quickmeet_conformance.clusters.docker import DOCKER_FIX, Docker, last_line
+from quickmeet_conformance.clusters.image_source import (
+    LOCAL_NODE_IMAGE,
+    NODE_IMAGE,
+    KindImages,
+    resolve_images,
+)
+from quickmeet_conformance.clusters.processes import free_loopback_ports, shutdown_guard
+from quickmeet_conformance.clusters.registry import register_provider
 from quickmeet_conformance.errors import ToolError
 
 KIND_VERSION = "v0.33.0"
-# kind v0.33.0's default node image (sigs.k8s.io/kind pkg/apis/config/defaults/image.go), pinned by digest
-NODE_IMAGE = "kindest/node:v1.37.0@sha256:a1ed56cfb0e7b93589bdf97c8cd566405a265939e3620fc4f5de89adff580ae5"
-# what scripts/build-kind-node-image.sh tags (tools/controlplane/kube/go.mod pins the version)
-LOCAL_NODE_IMAGE = "quickmeet/kind-node:v1.37.2"
 INGRESS_NGINX_MANIFEST = "https://raw.githubusercontent.com/kubernetes/ingress-nginx/controller-v1.13.3/deploy/static/provider/kind/deploy.yaml"
-IMAGE_SOURCES = ("auto", "local", "upstream")
-OWNERS_DIR = Path(os.environ.get("QMC_KIND_OWNERS", "/tmp/qmc-kind-owners"))
-CLUSTER_PREFIX = "qmc-"
+DEFAULT_CLUSTER_NAME = "qmc-conformance"
 # Host cgroups may be v1 (kubelet >= 1.35 refuses them unless told otherwise); harmless on cgroup v2.
 CLUSTER_CONFIG = """\
 kind: Cluster
@@ -61,23 +65,10 @@ nodes:
       - {containerPort: 80, hostPort: %(http_port)d, listenAddress: 127.0.0.1, protocol: TCP}
       - {containerPort: 443, hostPort: %(https_port)d, listenAddress: 127.0.0.1, protocol: TCP}
 """
-DOCKER_FIX = "run scripts/setup-docker.sh (as root): it installs and starts dockerd"
 LOCAL_IMAGE_FIX = (
     "run scripts/build-kind-node-image.sh (builds it without any registry), "
     "or --kind-images upstream where a registry is reachable"
 )
-
-
-@dataclass(frozen=True)
-class KindImages:
-    """Where the node image and the ingress controller come from (``--kind-images``)."""
-
-    source: str  # "local" or "upstream"
-    node_image: str
-
-    @property
-    def local(self) -> bool:
-        return self.source == "local"
 
 
 def find_kind(explicit: str | os.PathLike[str] | None = None) -> Path:
@@ -100,83 +91,32 @@ def _kind_cluster_base() -> Any:
     return KindCluster
 
 
-def _last_line(text: str, default: str) -> str:
-    lines = [ln.strip() for ln in text.strip().splitlines() if ln.strip()]
-    return (lines[-1] if lines else default)[:300]
-
-
-class Docker:
-    """The few docker calls the provider needs, each bounded."""
-
-    def __init__(self, binary: str | None = None) -> None:
-        self.binary = binary or shutil.which("docker") or "docker"
-
-    def run(self, *args: str, timeout: float = 30) -> subprocess.CompletedProcess[str]:
-        if not (os.path.isfile(self.binary) or shutil.which(self.binary)):
-            raise ToolError("docker not found", fix=DOCKER_FIX)
-        try:
-            return subprocesses.run([self.binary, *args], timeout_s=timeout)
-        except subprocess.TimeoutExpired:
-            raise ToolError(f"docker {args[0]} took more than {timeout:.0f}s", fix=DOCKER_FIX) from None
-
-    def check_daemon(self) -> None:
-        proc = self.run("info", "--format", "{{.ServerVersion}}", timeout=20)
-        if proc.returncode != 0 or not proc.stdout.strip():
-            raise ToolError(
-                f"dockerd is not running ({_last_line(proc.stderr, 'docker info failed')})", fix=DOCKER_FIX
-            )
-
-    def has_image(self, ref: str) -> bool:
-        return self.run("image", "inspect", "--format", "{{.Id}}", ref).returncode == 0
-
-    def containers(self, cluster: str) -> list[str]:
-        proc = self.run("ps", "-aq", "--filter", f"label=io.x-k8s.kind.cluster={cluster}")
-        return proc.stdout.split()
-
-    def networks(self, name: str) -> list[str]:
-        proc = self.run("network", "ls", "-q", "--filter", f"name=^{name}$")
-        return proc.stdout.split()
-
-    def remove_network(self, name: str) -> None:
-        if self.networks(name):
-            self.run("network", "rm", name)
-
-
-def resolve_images(source: str | None = None, docker: Docker | None = None) -> KindImages:
-    """``--kind-images`` (or $QMC_KIND_IMAGES): local, upstream, or auto (local when its image exists)."""
-    choice = (source or os.environ.get("QMC_KIND_IMAGES") or "auto").strip().lower()
-    if choice not in IMAGE_SOURCES:
-        raise ToolError(
-            f"--kind-images {choice!r}: not a choice", fix=f"use one of {', '.join(IMAGE_SOURCES)}"
-        )
-    if choice == "auto":
-        try:
-            choice = "local" if (docker or Docker()).has_image(LOCAL_NODE_IMAGE) else "upstream"
-        except ToolError:
-            choice = "local"  # no docker at all: the preflight check names the fix
-    return KindImages(choice, LOCAL_NODE_IMAGE if choice == "local" else NODE_IMAGE)
-
-
-def _owner_file(name: str) -> Path:
-    return OWNERS_DIR / f"{name}.pid"
-
-
-def _pid_alive(pid: int) -> bool:
+def manifest_objects(ref: str, timeout_s: float) -> list[dict[str, Any]]:
+    """The objects of a manifest given as a URL (fetched, bounded) or a file path, as ``kubectl apply -f``."""
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+        if "://" in ref:
+            with urllib.request.urlopen(ref, timeout=timeout_s) as response:  # a pinned https manifest
+                text = response.read().decode("utf-8")
+        else:
+            text = Path(ref).read_text(encoding="utf-8")
+        return [body for body in yaml.safe_load_all(text) if body]
+    except (OSError, ValueError, yaml.YAMLError) as exc:
+        raise ToolError(f"cannot read the manifest {ref}: {exc}") from None
 
 
+@register_provider
 class KindClusterProvider(ClusterProvider):
     """A kind cluster named ``name`` (reused if it exists); deleted on stop unless ``keep``."""
 
+    provider = "kind"
+    rank = 1
+    owns_cluster = True
+    supports_images = True
+    supports_probes = True
+
     def __init__(
         self,
-        name: str = "qmc-conformance",
+        name: str = DEFAULT_CLUSTER_NAME,
         *,
         kind_bin: str | os.PathLike[str] | None = None,
         kubectl: str | os.PathLike[str] | None = None,
@@ -208,6 +148,19 @@ class KindClusterProvider(ClusterProvider):
         self.cluster: Any = None  # the pytest-kind KindCluster, once resolved
         self.handle: ClusterHandle | None = None
         self._loaded: set[str] = set()  # image references already loaded into this cluster
+
+    @classmethod
+    def for_live_lane(cls, settings: ProviderSettings) -> KindClusterProvider:
+        """Each xdist worker gets its own cluster (``<name>-<worker>``), on free loopback ports."""
+        suffix = f"-{settings.worker}" if settings.worker else ""
+        return cls(
+            f"{settings.cluster_name or DEFAULT_CLUSTER_NAME}{suffix}",
+            keep=settings.keep,
+            images=settings.kind_images,
+        )
+
+    def running(self) -> bool:
+        return self.handle is not None
 
     @property
     def network(self) -> str:
@@ -253,7 +206,7 @@ class KindClusterProvider(ClusterProvider):
             elif any(w in stderr for w in ("docker", "podman", "nerdctl", "container runtime")):
                 hint = "kind needs a container engine (Docker or Podman); on machines without one use --cluster kwok"
             raise ToolError(
-                f"{what} failed: {_last_line(proc.stderr, f'exit {proc.returncode}')}",
+                f"{what} failed: {last_line(proc.stderr, f'exit {proc.returncode}')}",
                 where=f"kind cluster {self.name}",
                 fix=hint,
             )
@@ -290,21 +243,7 @@ class KindClusterProvider(ClusterProvider):
 
     def reap_orphans(self) -> list[str]:
         """Delete the qmc-* clusters whose creating process is gone (a run killed by SIGKILL)."""
-        reaped: list[str] = []
-        if not OWNERS_DIR.is_dir():
-            return reaped
-        for owner in OWNERS_DIR.glob(f"{CLUSTER_PREFIX}*.pid"):
-            try:
-                pid = int(owner.read_text().split()[0])
-            except (OSError, ValueError, IndexError):
-                pid = 0
-            if pid and _pid_alive(pid):
-                continue
-            name = owner.name[: -len(".pid")]
-            self._delete(name)
-            owner.unlink(missing_ok=True)
-            reaped.append(name)
-        return reaped
+        return owner_files.reap_orphans(self._delete)
 
     def start(self) -> ClusterHandle:
         self.preflight()
@@ -314,8 +253,7 @@ class KindClusterProvider(ClusterProvider):
         if not self.exists():
             config = cluster.path / "kind-config.yaml"
             config.write_text(CLUSTER_CONFIG % {"http_port": self.http_port, "https_port": self.https_port})
-            OWNERS_DIR.mkdir(parents=True, exist_ok=True)
-            _owner_file(self.name).write_text(f"{os.getpid()}\n")
+            owner_files.claim(self.name)
             self._created = True
             shutdown_guard.register(self)  # SIGINT/SIGTERM/atexit delete what this run created
             self._run(
@@ -350,11 +288,13 @@ class KindClusterProvider(ClusterProvider):
         waiter = ClusterWaiter(
             cluster.kubeconfig_path, f"kind-{self.name}", where=f"kind cluster {self.name}"
         )
-        waiter.wait_ready(self.step_timeout_s)
-        self.install_ingress_controller(waiter)
-        self.handle = ClusterHandle(
-            self.name, cluster.kubeconfig_path, f"kind-{self.name}", waiter.server_version(), "kind"
-        )
+        try:
+            waiter.wait_ready(self.step_timeout_s)
+            self.install_ingress_controller(waiter)
+            version = waiter.server_version()
+        finally:
+            waiter.close()
+        self.handle = ClusterHandle(self.name, cluster.kubeconfig_path, f"kind-{self.name}", version, "kind")
         return self.handle
 
     def _mapped_ports(self) -> tuple[int, int]:
@@ -368,46 +308,28 @@ class KindClusterProvider(ClusterProvider):
             ports.append(int(text.rsplit(":", 1)[1]))
         return ports[0], ports[1]
 
-    def kubectl(self, *args: str, timeout: float | None = None) -> str:
-        cluster = self._kind_cluster()
-        return self._run(
-            [str(cluster.kubectl_path), "--kubeconfig", str(cluster.kubeconfig_path), *args],
-            f"kubectl {args[0] if args else ''}",
-            timeout or self.step_timeout_s,
-        )
-
-    def install_ingress_controller(self, waiter: ClusterWaiter | None = None) -> None:
+    def install_ingress_controller(self, waiter: ClusterWaiter) -> None:
+        """Local images: Traefik serving the class ``nginx``; upstream: ingress-nginx's kind manifest, its
+        objects created through the cluster's client as ``kubectl apply -f`` would on a new cluster."""
         if self._resolved_images().local:
             self._install_local_ingress(waiter)
             return
-        self.kubectl("apply", "-f", self.ingress_manifest)
-        if waiter is not None:
-            waiter.wait_pods_ready(
-                "ingress-nginx", "app.kubernetes.io/component=controller", self.step_timeout_s
-            )
+        waiter.kube.create_missing(manifest_objects(self.ingress_manifest, self.step_timeout_s))
+        waiter.wait_pods_ready("ingress-nginx", "app.kubernetes.io/component=controller", self.step_timeout_s)
 
-    def _install_local_ingress(self, waiter: ClusterWaiter | None) -> None:
+    def _install_local_ingress(self, waiter: ClusterWaiter) -> None:
         from quickmeet_conformance import images
-        from quickmeet_conformance.clusters.kubeclient import KubeClient
 
-        cluster = self._kind_cluster()
-        kube = KubeClient.from_kubeconfig(cluster.kubeconfig_path, f"kind-{self.name}")
-        try:
-            images.install_ingress_controller(
-                self.name, kube, kind_bin=cluster.kind_path, timeout_s=self.step_timeout_s
-            )
-        finally:
-            kube.close()
-        if waiter is not None:
-            waiter.wait_pods_ready(images.INGRESS_NAMESPACE, images.INGRESS_SELECTOR, self.step_timeout_s)
+        images.install_ingress_controller(
+            self.name, waiter.kube, kind_bin=self._kind_cluster().kind_path, timeout_s=self.step_timeout_s
+        )
+        waiter.wait_pods_ready(images.INGRESS_NAMESPACE, images.INGRESS_SELECTOR, self.step_timeout_s)
 
-    def probe_targets(self) -> Any:
+    def ingress_ports(self) -> IngressPorts:
         """Where the live lane's probes reach this cluster: the ingress on the loopback port mapped to node:80."""
-        from quickmeet_conformance.live.probing import ProbeTargets
+        return IngressPorts(http=self.http_port, https=self.https_port)
 
-        return ProbeTargets(ingress_http_port=self.http_port, ingress_https_port=self.https_port)
-
-    def tls_secrets(self, namespace: str, manifests: Any, workdir: Path) -> list[dict[str, Any]]:
+    def tls_secrets(self, namespace: str, manifests: Iterable[Any], workdir: Path) -> list[dict[str, Any]]:
         """What cert-manager would do on a real cluster: a self-signed TLS Secret for every Ingress TLS
         secretName the release does not render (images.placeholder_tls_secrets), so the controller serves it;
         the live lane creates them through its client."""
@@ -415,7 +337,7 @@ class KindClusterProvider(ClusterProvider):
 
         return list(images.placeholder_tls_secrets(manifests, workdir / f"tls-{namespace}", namespace))
 
-    def prepare_images(self, manifests: Any, matcher: Any = None) -> list[str]:
+    def prepare_images(self, manifests: Iterable[Any], matcher: Any = None) -> list[str]:
         """Local images: every image the rendered release references, present in the cluster under that exact
         reference (stand-ins from scripts/build-app-images.sh). Upstream: nothing to do, the cluster pulls."""
         if not self._resolved_images().local:
@@ -459,7 +381,7 @@ class KindClusterProvider(ClusterProvider):
                 self._delete(self.name)
                 self._remove_cluster_dir()
         finally:
-            _owner_file(self.name).unlink(missing_ok=True)
+            owner_files.release(self.name)
             shutdown_guard.unregister(self)
             self.handle = None
 
@@ -472,116 +394,6 @@ class KindClusterProvider(ClusterProvider):
             cluster_dir.parent.rmdir()
         except OSError:
             pass  # not empty (another cluster's files) or already gone
-
-
-class ClusterWaiter:
-    """Bounded waits on a cluster through the ``kubernetes`` client; each stops early with the reason."""
-
-    # a container waiting for one of these will not become ready by waiting longer
-    FATAL_WAITING = {
-        "ErrImagePull",
-        "ImagePullBackOff",
-        "ErrImageNeverPull",
-        "InvalidImageName",
-        "CreateContainerConfigError",
-        "CreateContainerError",
-        "CrashLoopBackOff",
-        "RunContainerError",
-    }
-
-    def __init__(self, kubeconfig: Path, context: str, *, where: str) -> None:
-        try:
-            from kubernetes import client, config
-        except ImportError:  # pragma: no cover - a declared dependency
-            raise ToolError("the kubernetes Python client is not installed", fix="pip install -e .") from None
-        self.where = where
-        self._api = config.new_client_from_config(config_file=str(kubeconfig), context=context)
-        self.core = client.CoreV1Api(self._api)
-        self.storage = client.StorageV1Api(self._api)
-        self.version = client.VersionApi(self._api)
-
-    def server_version(self) -> str:
-        return str(self.version.get_code(_request_timeout=10).git_version)
-
-    def _wait(
-        self, what: str, ready: Callable[[], bool], failure: Callable[[], str | None], timeout: float
-    ) -> None:
-        try:
-            wait_for(f"{self.where}: {what}", ready, timeout=timeout, failure=failure, interval=1.0)
-        except ToolError as exc:
-            raise ToolError(
-                exc.what,
-                fix="the node's logs: docker exec <cluster>-control-plane journalctl -u kubelet "
-                "(or rerun with --keep-cluster and `kind export logs`)",
-            ) from None
-
-    def nodes_ready(self) -> bool:
-        nodes = self.core.list_node(_request_timeout=10).items
-        return bool(nodes) and all(
-            any(c.type == "Ready" and c.status == "True" for c in ((n.status and n.status.conditions) or []))
-            for n in nodes
-        )
-
-    def pods_ready(self, namespace: str, selector: str) -> bool:
-        pods = self.core.list_namespaced_pod(namespace, label_selector=selector, _request_timeout=10).items
-        return bool(pods) and all(
-            any(c.type == "Ready" and c.status == "True" for c in ((p.status and p.status.conditions) or []))
-            for p in pods
-        )
-
-    def pod_failure(self, namespace: str, selector: str) -> str | None:
-        pods = self.core.list_namespaced_pod(namespace, label_selector=selector, _request_timeout=10).items
-        for pod in pods:
-            if pod.status is None or pod.metadata is None:
-                continue
-            for status in (pod.status.container_statuses or []) + (pod.status.init_container_statuses or []):
-                waiting = status.state.waiting if status.state else None
-                if (
-                    waiting is not None
-                    and waiting.reason in self.FATAL_WAITING
-                    and (waiting.reason != "CrashLoopBackOff" or (status.restart_count or 0) >= 3)
-                ):
-                    return (
-                        f"pod {namespace}/{pod.metadata.name} container {status.name}: {waiting.reason}: "
-                        f"{(waiting.message or '')[:200]}"
-                    )
-        return None
-
-    def _safe(self, check: Callable[[], str | None]) -> Callable[[], str | None]:
-        def guarded() -> str | None:
-            try:
-                return check()
-            except Exception:  # the API server may still be starting; ready() reports the last error
-                return None
-
-        return guarded
-
-    def default_storage_class(self) -> bool:
-        classes = self.storage.list_storage_class(_request_timeout=10).items
-        return any(
-            ((c.metadata and c.metadata.annotations) or {}).get("storageclass.kubernetes.io/is-default-class")
-            == "true"
-            for c in classes
-        )
-
-    def wait_pods_ready(self, namespace: str, selector: str, timeout: float) -> None:
-        self._wait(
-            f"pods {selector} in {namespace} ready",
-            lambda: self.pods_ready(namespace, selector),
-            self._safe(lambda: self.pod_failure(namespace, selector)),
-            timeout,
-        )
-
-    def wait_ready(self, timeout: float) -> None:
-        """Node Ready, CoreDNS ready, a default StorageClass whose provisioner runs: what the chart needs."""
-        deadline = time.monotonic() + timeout
-        left = lambda: max(1.0, deadline - time.monotonic())  # noqa: E731 - one shared deadline
-        self._wait(
-            "node Ready", self.nodes_ready, self._safe(lambda: self.pod_failure("kube-system", "")), left()
-        )
-        self.wait_pods_ready("kube-system", "k8s-app=kube-dns", left())
-        self._wait("a default StorageClass", self.default_storage_class, lambda: None, left())
-        self.wait_pods_ready("local-path-storage", "app=local-path-provisioner", left())
 
 
 def cluster_summary(provider: KindClusterProvider) -> dict[str, Any]:
@@ -598,13 +410,12 @@ def cluster_summary(provider: KindClusterProvider) -> dict[str, Any]:
 
 
 __all__ = [
-    "ClusterWaiter",
+    "LOCAL_NODE_IMAGE",
+    "NODE_IMAGE",
     "Docker",
     "KindClusterProvider",
     "KindImages",
-    "LOCAL_NODE_IMAGE",
-    "NODE_IMAGE",
+    "cluster_summary",
     "find_kind",
     "resolve_images",
-    "cluster_summary",
 ]

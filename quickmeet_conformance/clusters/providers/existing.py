@@ -5,16 +5,18 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from kubernetes import config as k8s_config
-from kubernetes.config.config_exception import ConfigException
-
-from quickmeet_conformance.clusters.base import ClusterHandle, ClusterProvider
-from quickmeet_conformance.clusters.kubeclient import KubeClient
+from quickmeet_conformance.clusters.base import ClusterHandle, ClusterProvider, ProviderSettings
+from quickmeet_conformance.clusters.registry import register_provider
 from quickmeet_conformance.errors import ToolError
 
 
+@register_provider
 class ExistingClusterProvider(ClusterProvider):
     """Attach to ``kubeconfig`` / ``context`` (the kubeconfig's current context when empty)."""
+
+    provider = "existing"
+    rank = 2
+    owns_cluster = False  # the user's cluster: the run only creates (and deletes) its own namespaces
 
     def __init__(
         self,
@@ -29,7 +31,15 @@ class ExistingClusterProvider(ClusterProvider):
         self.timeout_s = timeout_s
         self.name = context or "current-context"
 
+    @classmethod
+    def for_live_lane(cls, settings: ProviderSettings) -> ExistingClusterProvider:
+        """The xdist workers share the user's cluster: each case's namespace is unique."""
+        return cls(kubeconfig=settings.kubeconfig, context=settings.context)
+
     def _current_context(self) -> str:
+        from kubernetes import config as k8s_config  # the client is imported when a cluster is used
+        from kubernetes.config.config_exception import ConfigException
+
         try:
             _, active = k8s_config.list_kube_config_contexts(config_file=str(self.kubeconfig))
         except (ConfigException, OSError, ValueError, TypeError) as exc:
@@ -43,6 +53,8 @@ class ExistingClusterProvider(ClusterProvider):
             )
         context = self.context or self._current_context()
         where = f"{self.kubeconfig}" + (f" context {context}" if context else "")
+        from quickmeet_conformance.clusters.kubeclient import KubeClient
+
         kube = KubeClient.from_kubeconfig(self.kubeconfig, context, timeout_s=self.timeout_s)
         try:
             version = kube.server_version()

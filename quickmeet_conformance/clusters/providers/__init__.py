@@ -1,0 +1,1 @@
+"""One module per cluster provider (``--cluster`` value); each registers its class with ``register_provider``."""
