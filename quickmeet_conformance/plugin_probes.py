@@ -91,11 +91,6 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     add_options(parser, OPTIONS, "conformance-probes", "QuickMeet.Chat protocol probes")
 
 
-def _option(config: pytest.Config, flag: str) -> Any:
-    """Flag, else environment variable; None when neither."""
-    return read_option(config, OPTIONS, next(spec.dest for spec in OPTIONS if spec.flag == flag)) or None
-
-
 def parse_bus_expect(text: str) -> dict[str, int]:
     """``monolith=2,ddp-streamer=3`` -> {"monolith": 2, "ddp-streamer": 3}; a bad item is a usage error."""
     counts: dict[str, int] = {}
@@ -111,7 +106,7 @@ def parse_bus_expect(text: str) -> dict[str, int]:
 
 @pytest.fixture(scope="session")
 def nats_url(pytestconfig: pytest.Config) -> str:
-    url = _option(pytestconfig, "--nats-url")
+    url = read_option(pytestconfig, "qmc_nats_url")
     if not url:
         pytest.skip(NO_TARGET.format(flag="nats-url"))
     return str(url)
@@ -119,7 +114,7 @@ def nats_url(pytestconfig: pytest.Config) -> str:
 
 @pytest.fixture(scope="session")
 def ingress_url(pytestconfig: pytest.Config) -> str:
-    url = _option(pytestconfig, "--ingress-url")
+    url = read_option(pytestconfig, "qmc_ingress_url")
     if not url:
         pytest.skip(NO_TARGET.format(flag="ingress-url"))
     return str(url)
@@ -128,7 +123,7 @@ def ingress_url(pytestconfig: pytest.Config) -> str:
 def rendered_bus_counts(config: pytest.Config) -> tuple[dict[str, int | None], str]:
     """Expected bus nodes per component from the rendered chart and the first values file, and where
     that came from; without a renderable chart, every component but stream-hub, counts unchecked."""
-    from .plugin import conformance_session
+    from .run_inputs import conformance_session
     from .topology import BUS_CLIENTS
 
     session = conformance_session(config)
@@ -153,8 +148,8 @@ def rendered_bus_counts(config: pytest.Config) -> tuple[dict[str, int | None], s
 def bus_expectations(pytestconfig: pytest.Config) -> BusExpectations:
     """From --bus-expect, else from the rendered chart and values (how many nodes of each service).
     Pod names are unknown here (--nats-url mode): a live-cluster lane overrides this fixture to add them."""
-    namespace = _option(pytestconfig, "--bus-namespace") or ""
-    given = _option(pytestconfig, "--bus-expect")
+    namespace = read_option(pytestconfig, "qmc_bus_namespace") or ""
+    given = read_option(pytestconfig, "qmc_bus_expect")
     if given:
         return BusExpectations.from_counts(parse_bus_expect(given), namespace=namespace)
     counts, _source = rendered_bus_counts(pytestconfig)
@@ -165,7 +160,7 @@ def bus_expectations(pytestconfig: pytest.Config) -> BusExpectations:
 def bus_observation(
     nats_url: str, bus_expectations: BusExpectations, pytestconfig: pytest.Config
 ) -> BusObservation:
-    interval = _option(pytestconfig, "--bus-heartbeat-interval") or 10.0
+    interval = read_option(pytestconfig, "qmc_bus_heartbeat_interval") or 10.0
     return observe_bus_sync(
         nats_url, BusProbeOptions(namespace=bus_expectations.namespace, heartbeat_interval=interval)
     )
@@ -174,14 +169,14 @@ def bus_observation(
 @pytest.fixture(scope="session")
 def ddp_observation(ingress_url: str, pytestconfig: pytest.Config) -> DdpObservation:
     connect_to = None
-    if raw := _option(pytestconfig, "--ingress-connect-to"):
+    if raw := read_option(pytestconfig, "qmc_ingress_connect_to"):
         host, _, port = str(raw).rpartition(":")
         if not host or not port.isdigit():
             raise pytest.UsageError(f"--ingress-connect-to {raw!r} is not HOST:PORT")
         connect_to = (host, int(port))
     options = DdpProbeOptions(
-        ca_bundle=_option(pytestconfig, "--ingress-ca-bundle") or "",
-        insecure=bool(_option(pytestconfig, "--ingress-insecure")),
+        ca_bundle=read_option(pytestconfig, "qmc_ingress_ca_bundle") or "",
+        insecure=bool(read_option(pytestconfig, "qmc_ingress_insecure")),
         connect_to=connect_to,
     )
     return observe_ddp_sync(ingress_url, options)
@@ -198,7 +193,7 @@ def probe_results(config: pytest.Config) -> list[ProbeResult]:
 @pytest.fixture
 def check_probe(request: pytest.FixtureRequest) -> Callable[..., None]:
     """``check_probe(findings, target=...)``: pass, skip, warn or fail the test from one probe rule's findings."""
-    from .plugin import conformance_session
+    from .run_inputs import conformance_session
 
     strict = conformance_session(request.config).settings.strict  # the flag or QMC_STRICT, as in every lane
 
@@ -215,8 +210,8 @@ def check_probe(request: pytest.FixtureRequest) -> Callable[..., None]:
 
 def pytest_conformance_report_sections(config: pytest.Config) -> dict[str, Any]:
     """The ``probes`` section of ``--conformance-report``: each probe rule, its target and findings."""
-    from .plugin import conformance_session
     from .reports.probes import probe_results_dict
+    from .run_inputs import conformance_session
 
     results = config.stash.get(PROBE_RESULTS_KEY, [])
     if not results:
