@@ -172,9 +172,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if not session.settings.values:
         raise pytest.UsageError("no values file to test: pass --values FILE (or set QMC_VALUES)")
     keys = session.case_keys()
-    metafunc.parametrize(
-        "conformance_case", keys, ids=[session.case_id(k) for k in keys], indirect=True, scope="function"
-    )
+    metafunc.parametrize("conformance_case", keys, ids=[k.id for k in keys], indirect=True, scope="function")
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:

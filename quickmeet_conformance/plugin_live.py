@@ -234,7 +234,7 @@ def _case_keys(config: pytest.Config) -> tuple[list[Any], list[str]]:
         return [key], [f"{run.config.audit_namespace}/{run.config.audit_release}"]
     session = conformance_session(config)
     keys = session.case_keys()
-    return [("values", *k) for k in keys], [session.case_id(k) for k in keys]
+    return [("values", k) for k in keys], [k.id for k in keys]
 
 
 def _upgrade_keys(config: pytest.Config) -> tuple[list[Any], list[str]]:
@@ -244,7 +244,7 @@ def _upgrade_keys(config: pytest.Config) -> tuple[list[Any], list[str]]:
 
     session = upgrade_session(config)
     keys = session.keys()
-    return [("upgrade", *k) for k in keys], [session.case_id(k) for k in keys]
+    return [("upgrade", k) for k in keys], [k.id for k in keys]
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -452,12 +452,13 @@ def live_case(request: pytest.FixtureRequest) -> Iterator[LiveCaseResult]:
             from .live.audit import audit_release
 
             return audit_release(lane, session.helm(session.settings.helm[0]), key[1], key[2])
-        _, values, helm_spec = key
-        case = session.case((values, helm_spec))
+        _, case_key = key
+        values = case_key.values
+        case = session.case(case_key)
         from .values import load_values
 
         return lane.install_scenario(
-            session.case_id((values, helm_spec)),
+            case_key.id,
             case.chart,
             load_values(values),
             case.renderer.helm,
@@ -477,20 +478,18 @@ def live_upgrade(request: pytest.FixtureRequest) -> Iterator[LiveCaseResult]:
     from .run_inputs import upgrade_session
 
     session = upgrade_session(request.config)
-    if session.unavailable(key[1:]):  # before the cluster starts: nothing to install
-        pytest.skip(session.unavailable(key[1:]))
+    if session.unavailable(key[1]):  # before the cluster starts: nothing to install
+        pytest.skip(session.unavailable(key[1]))
     lane = request.getfixturevalue("live_lane")
 
     def make() -> LiveCaseResult:
-        case = session.case(key[1:])
-        predicted = session.result(key[1:]).findings.get(IMMUTABLE_RULE, [])
+        case = session.case(key[1])
+        predicted = session.result(key[1]).findings.get(IMMUTABLE_RULE, [])
         prediction = tuple(f.one_line() for f in predicted if f.verdict == Verdict.FAIL)
         stems = tuple(
             Path(s.values_path).stem for s in (case.pair.from_side, case.pair.to_side) if s.values_path
         )
-        return lane.upgrade_scenario(
-            session.case_id(key[1:]), case, prerequisites=stems, prediction=prediction
-        )
+        return lane.upgrade_scenario(key[1].id, case, prerequisites=stems, prediction=prediction)
 
     yield from _cached(request, key, make)
 

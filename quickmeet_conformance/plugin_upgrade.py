@@ -83,9 +83,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if not keys:
         parametrize_nothing(metafunc, "upgrade_case", "no-upgrade-pair", NO_PAIR_NAMED)
         return
-    metafunc.parametrize(
-        "upgrade_case", keys, ids=[built.case_id(k) for k in keys], indirect=True, scope="function"
-    )
+    metafunc.parametrize("upgrade_case", keys, ids=[k.id for k in keys], indirect=True, scope="function")
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
