@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 import pytest
 
 from .findings import Finding, Status, status_of
 from .pipeline import CaseResult
 from .rules.engine import RULES, rules_for_lane
+
+if TYPE_CHECKING:  # the upgrade lane is imported by the runs that have upgrade cases
+    from .upgrade.case import UpgradeResult
 
 
 class ConformanceWarning(UserWarning):
@@ -90,6 +94,29 @@ def check_rule(
         fix=rule_obj.fix,
         strict=strict,
         properties=props,
+    )
+
+
+def check_upgrade_rule(
+    result: UpgradeResult, rule_id: str, *, strict: bool = False, properties: list | None = None
+) -> None:
+    """Pass, skip, warn or fail the current test from ``rule_id``'s findings for one upgrade pair."""
+    case = result.case
+    props = properties if properties is not None else []
+    props += [("rule_id", rule_id), ("upgrade_pair", case.pair.name), ("helm", case.renderer.helm.version)]
+    if result.input_error is not None:
+        pytest.fail(f"{result.input_error}\n(no upgrade rule was evaluated for this pair)", pytrace=False)
+    findings = result.findings.get(rule_id)
+    if findings is None:
+        pytest.fail(f"rule {rule_id} was not evaluated for upgrade {case.pair.name}", pytrace=False)
+    rule_obj = RULES[rule_id]
+    header = (
+        f"{rule_id} on upgrade {case.pair.name}: {case.pair.from_side.values_label} ({case.from_chart.label}) -> "
+        f"{case.pair.to_side.values_label} ({case.to_chart.label}), {case.renderer.helm.label} "
+        f"{case.renderer.helm.version}"
+    )
+    conclude(
+        findings, header=header, contract=rule_obj.contract, fix=rule_obj.fix, strict=strict, properties=props
     )
 
 

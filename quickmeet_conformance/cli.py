@@ -16,7 +16,6 @@ import argparse
 import difflib
 import json
 import os
-import shutil
 import sys
 import textwrap
 from collections.abc import Sequence
@@ -24,8 +23,9 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from .charts import check_version_applies, is_local_chart, repo_chart_spec
-from .errors import ToolError, UserError
+from .errors import UserError
 from .findings import blocking
+from .helm import helm_specs
 from .resources import checkout_root, reference_chart
 from .rules import load_all
 from .rules.engine import RULES, Rule
@@ -125,20 +125,7 @@ def _check_cases(args: argparse.Namespace) -> list[str]:
 
 def _helm_specs(args: argparse.Namespace) -> tuple[str, ...]:
     """--helm, else HELM_BIN, else helm on PATH, else the checkout's .tools/bin/helm."""
-    if args.helm:
-        return tuple(args.helm)
-    if os.environ.get("HELM_BIN"):
-        return tuple(p for p in os.environ["HELM_BIN"].split(os.pathsep) if p)
-    if shutil.which("helm"):
-        return ("helm",)
-    root = checkout_root()
-    if root is not None and (root / ".tools/bin/helm").exists():
-        return (str(root / ".tools/bin/helm"),)
-    raise ToolError(
-        "no helm on PATH",
-        fix="install helm 3.12+ (scripts/install.sh --static fetches one), "
-        "or pass --helm PATH / set HELM_BIN",
-    )
+    return helm_specs(args.helm or (), checkout_root())
 
 
 def _component_images(args: argparse.Namespace) -> tuple[tuple[str, str], ...]:

@@ -1,4 +1,5 @@
-"""Find and check the helm binary: ``--helm PATH`` > ``HELM_BIN`` > ``.tools/bin/helm`` > ``helm`` on PATH."""
+"""Find and check the helm binary: ``--helm PATH`` > ``HELM_BIN`` > ``helm`` on PATH > a checkout's
+``.tools/bin/helm``."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import os
 import re
 import shutil
 import subprocess
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -39,14 +41,36 @@ def parse_version(text: str) -> tuple[int, int, int]:
     return int(match.group(1)), int(match.group(2)), int(match.group(3))
 
 
-def default_helm_candidates(repo_root: Path | None) -> list[str]:
-    candidates = []
-    if os.environ.get("HELM_BIN"):
-        candidates.append(os.environ["HELM_BIN"])
-    if repo_root is not None:
-        candidates.append(str(repo_root / ".tools" / "bin" / "helm"))
-    candidates.append("helm")
-    return candidates
+HELM_BIN_ENV = "HELM_BIN"  # helm binaries, separated by ':' (os.pathsep), as --helm names them
+
+
+def helm_from_env() -> tuple[str, ...]:
+    """The helm binaries ``HELM_BIN`` names (none when unset)."""
+    return tuple(p for p in os.environ.get(HELM_BIN_ENV, "").split(os.pathsep) if p)
+
+
+def default_helm(checkout: Path | None) -> str | None:
+    """The helm to use when none is named: ``helm`` on PATH, else the checkout's ``.tools/bin/helm``
+    (what scripts/install.sh fetches); None when neither exists. The one place that decides PATH vs .tools."""
+    if shutil.which("helm"):
+        return "helm"
+    tools_helm = checkout / ".tools" / "bin" / "helm" if checkout is not None else None
+    return str(tools_helm) if tools_helm is not None and tools_helm.exists() else None
+
+
+def helm_specs(given: Sequence[str], checkout: Path | None) -> tuple[str, ...]:
+    """``--helm`` as given, else ``HELM_BIN``, else :func:`default_helm`; a ToolError when there is none."""
+    specs = tuple(given) or helm_from_env()
+    if specs:
+        return specs
+    found = default_helm(checkout)
+    if found is None:
+        raise ToolError(
+            "no helm on PATH",
+            fix="install helm 3.12+ (scripts/install.sh --static fetches one), "
+            "or pass --helm PATH / set HELM_BIN",
+        )
+    return (found,)
 
 
 class HelmFailed(Exception):
@@ -160,20 +184,3 @@ def resolve_helm(spec: str, *, timeout_s: float = VERSION_TIMEOUT_S) -> HelmBina
     if key:
         _remember_version(key, text)
     return HelmBinary(path=path, version=text)
-
-
-def first_available_helm(repo_root: Path | None) -> HelmBinary:
-    errors = []
-    for candidate in default_helm_candidates(repo_root):
-        try:
-            return resolve_helm(candidate)
-        except ToolError as exc:
-            errors.append(exc)
-    raise (
-        errors[0]
-        if os.environ.get("HELM_BIN")
-        else ToolError(
-            "no helm found (tried HELM_BIN, .tools/bin/helm and PATH)",
-            fix="run scripts/install.sh, or pass --helm PATH",
-        )
-    )

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .case_key import case_id
 from .charts import Chart
 from .errors import UserError
 from .expectations import expectations_for
@@ -41,7 +42,7 @@ class Case(ReleaseSettings):
 
     @property
     def id(self) -> str:
-        return f"{values_stem(self.values_path)}@{self.renderer.helm.label}"
+        return case_id(values_stem(self.values_path), self.renderer.helm.path)
 
     @property
     def values_name(self) -> str:

@@ -6,11 +6,9 @@ Every option exists as a flag and as an environment variable (flag wins). Suites
 
 from __future__ import annotations
 
-import os
 import signal
 import threading
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -23,15 +21,23 @@ from .pipeline import CaseResult
 from .reports.json_report import write_json_report
 from .reports.model import report_dict
 from .reports.terminal import write_summary
-from .rules.engine import Options
-from .session import ConformanceSession, Settings
-from .values import expand_values_args
-
-SESSION_KEY = pytest.StashKey[ConformanceSession]()
+from .run_inputs import (
+    NO_VALUES_NAMED,
+    SESSION_KEY,
+    conformance_requested,
+    conformance_session,
+    names_upgrade_pairs,
+    parametrize_nothing,
+    settings_from_options,
+)
+from .session import ConformanceSession
 
 _OPTIONS: list[OptionSpec] = [
     OptionSpec(
-        "qmc_chart", "--chart", "QMC_CHART", "chart under test: a directory, a packaged .tgz, or repo/name"
+        "qmc_chart",
+        "--chart",
+        "QMC_CHART",
+        "chart under test: a directory, a packaged .tgz, or repo/name",
     ),
     OptionSpec(
         "qmc_chart_version", "--chart-version", "QMC_CHART_VERSION", "chart version for repo/name charts"
@@ -81,7 +87,10 @@ _OPTIONS: list[OptionSpec] = [
         {"action": "store_true"},
     ),
     OptionSpec(
-        "qmc_report", "--conformance-report", "QMC_REPORT", "write a JSON report of every rule and finding"
+        "qmc_report",
+        "--conformance-report",
+        "QMC_REPORT",
+        "write a JSON report of every rule and finding",
     ),
     OptionSpec(
         "qmc_helm_timeout",
@@ -120,109 +129,6 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     add_options(parser, _OPTIONS)
 
 
-def _option(config: pytest.Config, dest: str) -> Any:
-    return read_option(config, _OPTIONS, dest)
-
-
-def _shown(path: str) -> str:
-    """Paths below the working directory are shown (and reported) relative to it."""
-    rel = os.path.relpath(path) if os.path.isabs(path) else path
-    return path if rel.startswith("..") else rel
-
-
-NO_VALUES_NAMED = (
-    "no values file named: --upgrade-from/--upgrade-to check only the upgrade, not the project's "
-    "values files (pass --values FILE to check a values file as well)"
-)
-
-
-def names_upgrade_pairs(config: pytest.Config) -> bool:
-    """--upgrade-from/--upgrade-to (or their env) name the user's own upgrade pairs."""
-    from .plugin_upgrade import pairs_from_defaults
-
-    return not pairs_from_defaults(config)
-
-
-def names_own_inputs(config: pytest.Config) -> bool:
-    """The user named files of their own (--values, --upgrade-from/--upgrade-to): the project's defaults
-    (its values files, upgrade matrix and live cluster) stay out of the run; only the user's files are checked."""
-    return bool(_option(config, "qmc_values")) or names_upgrade_pairs(config)
-
-
-def parametrize_nothing(metafunc: pytest.Metafunc, fixture: str, case_id: str, reason: str) -> None:
-    """One skipped case saying why this lane has nothing to check (pytest's empty-parameter skip names no reason)."""
-    metafunc.parametrize(
-        fixture, [pytest.param(None, marks=pytest.mark.skip(reason=reason))], ids=[case_id], indirect=True
-    )
-
-
-def _settings(config: pytest.Config) -> Settings:
-    defaults = config.hook.pytest_conformance_defaults(config=config) or {}
-    root = config.rootpath
-
-    def rooted(p: str) -> str:
-        return str(root / p) if not os.path.isabs(p) else p
-
-    chart = _option(config, "qmc_chart") or (rooted(defaults["chart"]) if "chart" in defaults else None)
-    if chart is None:  # an installed package checks against the reference chart it bundles, as the CLI does
-        from .resources import reference_chart
-
-        chart = str(reference_chart())
-    try:
-        values = expand_values_args(_option(config, "qmc_values") or [])
-    except UserError as exc:
-        raise pytest.UsageError(exc.line()) from None
-    values_from_defaults = not values and "values_dir" in defaults and not names_upgrade_pairs(config)
-    if values_from_defaults:
-        values = sorted(str(p) for p in Path(rooted(defaults["values_dir"])).glob("*.yaml"))
-    helm = (
-        _option(config, "qmc_helm")
-        or [rooted(h) if "/" in h else h for h in defaults.get("helm", [])]
-        or ["helm"]
-    )
-    overrides = []
-    for item in _option(config, "qmc_component_image") or []:
-        if "=" not in item:
-            raise pytest.UsageError(f"--component-image {item!r}: expected COMPONENT=GLOB")
-        overrides.append(tuple(item.split("=", 1)))
-    return Settings(
-        chart=_shown(chart) if chart else "",
-        chart_version=_option(config, "qmc_chart_version"),
-        values=tuple(_shown(v) for v in values or ()),
-        helm=tuple(helm),
-        release=_option(config, "qmc_release") or "rocketchat",
-        namespace=_option(config, "qmc_namespace") or "default",
-        options=Options(
-            kube_version=_kube_version(config),
-            concurrent_users=_option(config, "qmc_users"),
-            allow_ignored_keys=bool(_option(config, "qmc_allow_ignored")),
-            strict=bool(_option(config, "qmc_strict")),
-        ),
-        component_images=tuple(overrides),
-        helm_timeout_s=_helm_timeout(config),
-        values_from_defaults=values_from_defaults,
-    )
-
-
-def _kube_version(config: pytest.Config) -> str:
-    """--kube-version, checked against the bundled offline schemas now (one line, never a silent fallback)."""
-    from .rules.kube_schema import supported_kube_version
-
-    version = _option(config, "qmc_kube_version") or Options().kube_version
-    try:
-        supported_kube_version(version)
-    except UserError as exc:
-        raise pytest.UsageError(exc.line()) from None
-    return version
-
-
-def _helm_timeout(config: pytest.Config) -> float | None:
-    value = _option(config, "qmc_helm_timeout")
-    if value is not None and not value > 0:
-        raise pytest.UsageError(f"--helm-timeout {value}: must be a positive number of seconds")
-    return value
-
-
 def _terminated(signum: int, frame: object) -> None:
     raise KeyboardInterrupt(f"terminated by signal {signum}")
 
@@ -239,16 +145,6 @@ MARKERS = (
 )
 
 
-def conformance_requested(config: pytest.Config) -> bool:
-    """The run asked for this plugin's work: the project gives its defaults (pytest_conformance_defaults), or a
-    conformance option or QMC_* variable is set. A project that merely has the plugin installed is left as is."""
-    if config.hook.pytest_conformance_defaults(config=config):
-        return True
-    if any(v not in (None, False, []) for k, v in vars(config.option).items() if k.startswith("qmc_")):
-        return True
-    return any(k.startswith("QMC_") and v for k, v in os.environ.items())
-
-
 def pytest_configure(config: pytest.Config) -> None:
     # SIGTERM (a CI cancel, a timeout) ends the run like Ctrl-C: fixtures tear down, clusters stop, temp dirs go
     if (
@@ -261,11 +157,7 @@ def pytest_configure(config: pytest.Config) -> None:
         config.addinivalue_line("markers", marker)
     # warning-severity rules are listed in the conformance summary (and JUnit properties) instead
     config.addinivalue_line("filterwarnings", "ignore::quickmeet_conformance.assertions.ConformanceWarning")
-    config.stash[SESSION_KEY] = ConformanceSession(_settings(config))
-
-
-def conformance_session(config: pytest.Config) -> ConformanceSession:
-    return config.stash[SESSION_KEY]
+    config.stash[SESSION_KEY] = ConformanceSession(settings_from_options(config))
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -280,9 +172,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if not session.settings.values:
         raise pytest.UsageError("no values file to test: pass --values FILE (or set QMC_VALUES)")
     keys = session.case_keys()
-    metafunc.parametrize(
-        "conformance_case", keys, ids=[session.case_id(k) for k in keys], indirect=True, scope="function"
-    )
+    metafunc.parametrize("conformance_case", keys, ids=[k.id for k in keys], indirect=True, scope="function")
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
@@ -354,7 +244,7 @@ def report_document(config: pytest.Config) -> dict[str, Any] | None:
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    target = _option(session.config, "qmc_report")
+    target = read_option(session.config, "qmc_report")
     if not target:
         return
     report = report_document(session.config)

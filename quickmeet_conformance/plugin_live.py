@@ -31,18 +31,17 @@ from .live.checks import conclude_live_probe, conclude_live_rule
 from .live.cluster import start_cluster
 from .live.run import LiveConfig, LiveRun, TempDirGuard
 from .options import OptionSpec, add_options, read_option
-from .plugin import (
+from .plugin_reports import finding_properties
+from .reports.live import live_case_dict
+from .rules.engine import rules_for_lane
+from .run_inputs import (
+    NO_PAIR_NAMED,
     NO_VALUES_NAMED,
     conformance_requested,
     conformance_session,
     names_own_inputs,
     parametrize_nothing,
 )
-from .plugin import _option as conformance_option
-from .plugin_reports import finding_properties
-from .plugin_upgrade import NO_PAIR_NAMED
-from .reports.live import live_case_dict
-from .rules.engine import rules_for_lane
 
 if TYPE_CHECKING:  # the lane (the kubernetes client, pyhelm3) is imported when a live case runs
     from .live.scenario import LiveCaseResult, LiveLane
@@ -98,7 +97,7 @@ def _kind_cluster_name(config: pytest.Config) -> str:
     """--cluster-name as given, else ours: pytest-kind-ng registers the option with its default
     ``pytest-kind``, which would share a name with the user's own pytest-kind clusters and escape the
     ``qmc-`` prefix by which a later run deletes clusters left by a killed one."""
-    name = config.getoption("cluster_name", None)
+    name = read_option(config, "cluster_name")
     return DEFAULT_CLUSTER_NAME if not name or name == PYTEST_KIND_DEFAULT_NAME else str(name)
 
 
@@ -122,34 +121,30 @@ def pytest_addoption(parser: pytest.Parser) -> None:
             group.addoption(flag, dest=dest, help=help_text, **extra)
 
 
-def _live_option(config: pytest.Config, dest: str) -> Any:
-    return read_option(config, OPTIONS, dest)
-
-
 def _live_config(config: pytest.Config) -> LiveConfig:
     defaults = config.hook.pytest_conformance_defaults(config=config) or {}
     # a user checking files of their own gets the live lane only by asking for a cluster
     default_cluster = None if names_own_inputs(config) else defaults.get("cluster")
-    provider = _live_option(config, "qmc_cluster") or default_cluster or "none"
-    release = conformance_option(config, "qmc_release")  # explicitly given (flag or env): audit it
+    provider = read_option(config, "qmc_cluster") or default_cluster or "none"
+    release = read_option(config, "qmc_release")  # explicitly given (flag or env): audit it
     audit_release = release if provider == "existing" and release else None
     worker = getattr(config, "workerinput", {}).get("workerid", "")
     run_id = getattr(config, "workerinput", {}).get("testrunuid", "") or secrets.token_hex(6)
-    timeout = _live_option(config, "qmc_live_timeout") or 120.0
+    timeout = read_option(config, "qmc_live_timeout") or 120.0
     if timeout <= 0:
         raise pytest.UsageError(f"--live-timeout {timeout}: must be a positive number of seconds")
     return LiveConfig(
         provider=provider,
-        kubeconfig=config.getoption("kubeconfig", None) or None,
-        context=_live_option(config, "qmc_kube_context") or "",
-        keep=bool(config.getoption("keep_cluster", False)),
+        kubeconfig=read_option(config, "kubeconfig") or None,
+        context=read_option(config, "qmc_kube_context") or "",
+        keep=bool(read_option(config, "keep_cluster")),
         cluster_name=_kind_cluster_name(config),
         rollout_timeout_s=timeout,
         audit_release=audit_release,
-        audit_namespace=conformance_option(config, "qmc_namespace") or "default",
+        audit_namespace=read_option(config, "qmc_namespace") or "default",
         worker=worker,
         run_id=run_id[:40],
-        kind_images=_live_option(config, "qmc_kind_images") or "auto",
+        kind_images=read_option(config, "qmc_kind_images") or "auto",
     )
 
 
@@ -185,17 +180,17 @@ def _case_keys(config: pytest.Config) -> tuple[list[Any], list[str]]:
         return [key], [f"{run.config.audit_namespace}/{run.config.audit_release}"]
     session = conformance_session(config)
     keys = session.case_keys()
-    return [("values", *k) for k in keys], [session.case_id(k) for k in keys]
+    return [("values", k) for k in keys], [k.id for k in keys]
 
 
 def _upgrade_keys(config: pytest.Config) -> tuple[list[Any], list[str]]:
     if live_run(config).config.audit:
         return [("refused",)], ["audit"]
-    from .plugin_upgrade import upgrade_session
+    from .run_inputs import upgrade_session
 
     session = upgrade_session(config)
     keys = session.keys()
-    return [("upgrade", *k) for k in keys], [session.case_id(k) for k in keys]
+    return [("upgrade", k) for k in keys], [k.id for k in keys]
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -263,7 +258,7 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
         return
     if item.get_closest_marker(MUTATES) is not None:
         pytest.skip(AUDIT_REFUSAL)
-    from .plugin_upgrade import pairs_from_defaults
+    from .run_inputs import pairs_from_defaults
 
     names = getattr(item, "fixturenames", ())
     if ("conformance_case" in names and conformance_session(item.config).settings.values_from_defaults) or (
@@ -394,12 +389,13 @@ def live_case(request: pytest.FixtureRequest) -> Iterator[LiveCaseResult]:
             from .live.audit import audit_release
 
             return audit_release(lane, session.helm(session.settings.helm[0]), key[1], key[2])
-        _, values, helm_spec = key
-        case = session.case((values, helm_spec))
+        _, case_key = key
+        values = case_key.values
+        case = session.case(case_key)
         from .values import load_values
 
         return lane.install_scenario(
-            session.case_id((values, helm_spec)),
+            case_key.id,
             case.chart,
             load_values(values),
             case.renderer.helm,
@@ -416,23 +412,21 @@ def live_upgrade(request: pytest.FixtureRequest) -> Iterator[LiveCaseResult]:
     if key[0] == "refused":
         pytest.skip(AUDIT_REFUSAL)
     from .live.scenario import IMMUTABLE_RULE
-    from .plugin_upgrade import upgrade_session
+    from .run_inputs import upgrade_session
 
     session = upgrade_session(request.config)
-    if session.unavailable(key[1:]):  # before the cluster starts: nothing to install
-        pytest.skip(session.unavailable(key[1:]))
+    if session.unavailable(key[1]):  # before the cluster starts: nothing to install
+        pytest.skip(session.unavailable(key[1]))
     lane = request.getfixturevalue("live_lane")
 
     def make() -> LiveCaseResult:
-        case = session.case(key[1:])
-        predicted = session.result(key[1:]).findings.get(IMMUTABLE_RULE, [])
+        case = session.case(key[1])
+        predicted = session.result(key[1]).findings.get(IMMUTABLE_RULE, [])
         prediction = tuple(f.one_line() for f in predicted if f.verdict == Verdict.FAIL)
         stems = tuple(
             Path(s.values_path).stem for s in (case.pair.from_side, case.pair.to_side) if s.values_path
         )
-        return lane.upgrade_scenario(
-            session.case_id(key[1:]), case, prerequisites=stems, prediction=prediction
-        )
+        return lane.upgrade_scenario(key[1].id, case, prerequisites=stems, prediction=prediction)
 
     yield from _cached(request, key, make)
 

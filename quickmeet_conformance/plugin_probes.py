@@ -93,14 +93,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     add_options(parser, OPTIONS, "conformance-probes", "QuickMeet.Chat protocol probes")
 
 
-def _option(config: pytest.Config, flag: str) -> Any:
-    """Flag, else environment variable; None when neither."""
-    return read_option(config, OPTIONS, next(spec.dest for spec in OPTIONS if spec.flag == flag)) or None
-
-
 @pytest.fixture(scope="session")
 def nats_url(pytestconfig: pytest.Config) -> str:
-    url = _option(pytestconfig, "--nats-url")
+    url = read_option(pytestconfig, "qmc_nats_url")
     if not url:
         pytest.skip(NO_TARGET.format(flag="nats-url"))
     return str(url)
@@ -108,7 +103,7 @@ def nats_url(pytestconfig: pytest.Config) -> str:
 
 @pytest.fixture(scope="session")
 def ingress_url(pytestconfig: pytest.Config) -> str:
-    url = _option(pytestconfig, "--ingress-url")
+    url = read_option(pytestconfig, "qmc_ingress_url")
     if not url:
         pytest.skip(NO_TARGET.format(flag="ingress-url"))
     return str(url)
@@ -117,7 +112,7 @@ def ingress_url(pytestconfig: pytest.Config) -> str:
 def rendered_bus_counts(config: pytest.Config) -> tuple[dict[str, int | None], str]:
     """Expected bus nodes per component from the topology the session built of the first case (the chart and
     the first values file), and where that came from; without one, presence only."""
-    from .plugin import conformance_session
+    from .run_inputs import conformance_session
 
     session = conformance_session(config)
     keys = session.case_keys() if session.settings.chart else []
@@ -133,8 +128,8 @@ def rendered_bus_counts(config: pytest.Config) -> tuple[dict[str, int | None], s
 def bus_expectations(pytestconfig: pytest.Config) -> BusExpectations:
     """From --bus-expect, else from the rendered chart and values (how many nodes of each service).
     Pod names are unknown here (--nats-url mode): a live-cluster lane overrides this fixture to add them."""
-    namespace = _option(pytestconfig, "--bus-namespace") or ""
-    given = _option(pytestconfig, "--bus-expect")
+    namespace = read_option(pytestconfig, "qmc_bus_namespace") or ""
+    given = read_option(pytestconfig, "qmc_bus_expect")
     if given:
         try:
             asked = parse_bus_expect(given)
@@ -149,7 +144,7 @@ def bus_expectations(pytestconfig: pytest.Config) -> BusExpectations:
 def bus_observation(
     nats_url: str, bus_expectations: BusExpectations, pytestconfig: pytest.Config
 ) -> BusObservation:
-    interval = _option(pytestconfig, "--bus-heartbeat-interval") or 10.0
+    interval = read_option(pytestconfig, "qmc_bus_heartbeat_interval") or 10.0
     return observe_bus_sync(
         nats_url, BusProbeOptions(namespace=bus_expectations.namespace, heartbeat_interval=interval)
     )
@@ -158,14 +153,14 @@ def bus_observation(
 @pytest.fixture(scope="session")
 def ddp_observation(ingress_url: str, pytestconfig: pytest.Config) -> DdpObservation:
     connect_to = None
-    if raw := _option(pytestconfig, "--ingress-connect-to"):
+    if raw := read_option(pytestconfig, "qmc_ingress_connect_to"):
         try:
             connect_to = parse_connect_to(str(raw))
         except ValueError as exc:
             raise pytest.UsageError(str(exc)) from None
     options = DdpProbeOptions(
-        ca_bundle=_option(pytestconfig, "--ingress-ca-bundle") or "",
-        insecure=bool(_option(pytestconfig, "--ingress-insecure")),
+        ca_bundle=read_option(pytestconfig, "qmc_ingress_ca_bundle") or "",
+        insecure=bool(read_option(pytestconfig, "qmc_ingress_insecure")),
         connect_to=connect_to,
     )
     return observe_ddp_sync(ingress_url, options)
@@ -195,7 +190,7 @@ def probe_results(config: pytest.Config) -> list[ProbeResult]:
 def check_probe(request: pytest.FixtureRequest) -> Callable[[ProbeContext, str], None]:
     """``check_probe(ctx, rule_id)``: judge the probe's context by one probe rule (through the rule engine), then
     pass, skip, warn or fail the test from its findings."""
-    from .plugin import conformance_session
+    from .run_inputs import conformance_session
 
     strict = conformance_session(request.config).settings.strict  # the flag or QMC_STRICT, as in every lane
 
@@ -215,8 +210,8 @@ def check_probe(request: pytest.FixtureRequest) -> Callable[[ProbeContext, str],
 
 def pytest_conformance_report_sections(config: pytest.Config) -> dict[str, Any]:
     """The ``probes`` section of ``--conformance-report``: each probe rule, its target and findings."""
-    from .plugin import conformance_session
     from .reports.probes import probe_results_dict
+    from .run_inputs import conformance_session
 
     results = config.stash.get(PROBE_RESULTS_KEY, [])
     if not results:

@@ -22,15 +22,15 @@ from typing import Any
 import pytest
 
 from .findings import Finding
-from .options import OptionSpec, add_options, read_option
+from .options import OptionSpec, add_options, declare, read_option
 from .pipeline import CaseResult
-from .plugin import SESSION_KEY
 from .plugin_probes import PROBE_RESULTS_KEY
 from .progress import DEFAULT_EVERY_S, Progress, waiting
 from .reports.html import html_report
 from .reports.markdown import markdown_report
 from .reports.sarif import sarif_log, write_sarif
 from .reports.text_file import write_text_report
+from .run_inputs import SESSION_KEY
 
 SETUP_ERROR_KEY = pytest.StashKey[str]()
 
@@ -71,6 +71,7 @@ def html_flags(pytest_html_installed: bool | None = None) -> tuple[str, ...]:
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
+    declare(_OPTIONS)  # --conformance-html is added by hand below: read_option knows it from here
     for spec in _OPTIONS:
         if spec.dest != "qmc_html":
             add_options(parser, [spec])
@@ -80,7 +81,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def _target(config: pytest.Config, dest: str) -> str | None:
-    return read_option(config, _OPTIONS, dest) or None
+    return read_option(config, dest) or None
 
 
 def _sarif_target(config: pytest.Config) -> str | None:
@@ -102,10 +103,8 @@ def unwritable_reason(target: str) -> str | None:
 
 
 def _check_report_targets(config: pytest.Config) -> None:
-    from .plugin import _option  # the JSON report's flag/env resolution, kept in one place
-
     targets = [(spec.flag, _target(config, spec.dest)) for spec in _OPTIONS]
-    for flag, target in targets + [("--conformance-report", _option(config, "qmc_report"))]:
+    for flag, target in targets + [("--conformance-report", read_option(config, "qmc_report"))]:
         reason = unwritable_reason(target) if target else None
         if reason:
             raise pytest.UsageError(f"{flag} {target}: cannot write the report there ({reason})")

@@ -1,5 +1,8 @@
 """Keep secrets out of every output: passwords, credentials in URIs, keys and tokens.
 
+Every pattern that recognises a secret lives here (the redactor, the hygiene rules and the upgrade rules read
+them from this module), so what counts as a credential is decided in one place.
+
 Secrets are collected from the values (by key name and by value shape) and from rendered Secrets'
 data; ``Redactor.text`` replaces each occurrence. URI credentials (``scheme://user:pass@``) are
 masked wherever they appear, even when they were never collected.
@@ -22,6 +25,12 @@ URI_CREDENTIALS = re.compile(
     r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)(?P<user>[^:/@\s'\"]+):(?P<pw>[^@\s'\"]+)@"
 )
 _URI_CREDENTIALS = URI_CREDENTIALS
+# a values path or Secret data key that names a URI (its credentials are inside it)
+URI_KEY = re.compile(r"(?i)(uri|url)")
+# a Secret data key that holds a password (upgrade rules: a generated password that changes on upgrade)
+PASSWORD_DATA_KEY = re.compile(r"(?i)(pass|secret|token|key)")
+# a values path that holds a credential the user set (upgrade rules: a password the user changed, not one moved)
+CREDENTIAL_VALUES_PATH = re.compile(r"(?i)(pass|secret|token|credential|mongodburl)")
 _PEM = re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----.*?-----END [A-Z ]*PRIVATE KEY-----", re.S)
 # keys that name a secret rather than hold one (secretName, existingSecret, existingMongodbSecret, key)
 _NAMES_A_SECRET = re.compile(r"(name|^existing|^key$)", re.I)

@@ -12,6 +12,7 @@ import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .case_key import CaseKey
 from .charts import Chart, load_chart
 from .errors import UserError
 from .helm import HelmBinary, resolve_helm
@@ -20,7 +21,7 @@ from .redact import Redactor
 from .render import Renderer
 from .rules.engine import Options
 from .topology import ComponentMatcher
-from .values import load_values, values_stem
+from .values import load_values
 
 
 @dataclass(frozen=True)
@@ -49,7 +50,7 @@ class ConformanceSession:
         self._helms: dict[str, HelmBinary] = {}
         self._renderers: dict[str, Renderer] = {}
         self._chart: Chart | None = None
-        self._results: dict[tuple[str, str], CaseResult] = {}
+        self._results: dict[CaseKey, CaseResult] = {}
         self._prefetched = False
         self.matcher = ComponentMatcher().with_overrides(dict(settings.component_images))
 
@@ -99,21 +100,15 @@ class ConformanceSession:
             load_values(values)  # an unreadable values file stops the run with its one-line reason
 
     # -- cases -------------------------------------------------------------------------------------
-    def case_keys(self) -> list[tuple[str, str]]:
-        """(values file, helm spec) pairs; values paths are shown relative to the working directory."""
-        return [(v, h) for v in self.settings.values for h in self.settings.helm]
+    def case_keys(self) -> list[CaseKey]:
+        """Each values file x each helm binary; values paths are shown relative to the working directory."""
+        return [CaseKey.for_values(v, h) for v in self.settings.values for h in self.settings.helm]
 
-    def case_id(self, key: tuple[str, str]) -> str:
-        values, helm_spec = key
-        label = self.helm(helm_spec).label if helm_spec in self._helms else Path(helm_spec).name
-        return f"{values_stem(values)}@{label}"
-
-    def case(self, key: tuple[str, str]) -> Case:
-        values, helm_spec = key
+    def case(self, key: CaseKey) -> Case:
         return Case(
             chart=self.chart,
-            values_path=values,
-            renderer=self.renderer(helm_spec),
+            values_path=key.values,
+            renderer=self.renderer(key.helm),
             release=self.settings.release,
             namespace=self.settings.namespace,
             options=self.settings.options,
@@ -130,11 +125,11 @@ class ConformanceSession:
                 values = load_case_values(case).data
             except UserError:
                 continue
-            by_helm.setdefault(key[1], []).append(render_request(case, values))
+            by_helm.setdefault(key.helm, []).append(render_request(case, values))
         for helm_spec, requests in by_helm.items():
             self.renderer(helm_spec).start(requests)  # helm renders while the rules are loaded
 
-    def result(self, key: tuple[str, str]) -> CaseResult:
+    def result(self, key: CaseKey) -> CaseResult:
         if key not in self._results:
             if not self._prefetched:
                 self._prefetch()

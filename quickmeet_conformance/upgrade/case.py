@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..case_key import case_id
 from ..charts import Chart
 from ..expectations import Expectations
 from ..findings import Finding, Status, Verdict, status_of, verdict_of
@@ -76,7 +77,7 @@ class UpgradeCase(ReleaseSettings):
 
     @property
     def id(self) -> str:
-        return f"{self.pair.name}@{self.renderer.helm.label}"
+        return case_id(self.pair.name, self.renderer.helm.path)
 
     def chart(self, which: str) -> Chart:
         return self.from_chart if which == "from" else self.to_chart

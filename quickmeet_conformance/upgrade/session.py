@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ..case_key import CaseKey
 from ..charts import Chart, load_chart
 from ..errors import UserError
 from ..render import RenderRequest
@@ -28,7 +28,7 @@ class UpgradeSession:
         self._raw_pairs = pairs
         self._pairs: list[UpgradePair] | None = None
         self._charts: dict[tuple[str, str | None], Chart] = {}
-        self._results: dict[tuple[int, str], UpgradeResult] = {}
+        self._results: dict[CaseKey, UpgradeResult] = {}
         self._prefetched = False
 
     @property
@@ -62,15 +62,16 @@ class UpgradeSession:
                 except UserError as exc:
                     raise side_error(side, pair.name, exc) from None
 
-    def keys(self) -> list[tuple[int, str]]:
-        return [(i, h) for i in range(len(self._raw_pairs)) for h in self.conformance.settings.helm]
+    def keys(self) -> list[CaseKey]:
+        """Each upgrade pair x each helm binary (named before the pairs' files are read)."""
+        return [
+            CaseKey.for_upgrade(i, pair.name, h)
+            for i, pair in enumerate(self._raw_pairs)
+            for h in self.conformance.settings.helm
+        ]
 
-    def case_id(self, key: tuple[int, str]) -> str:
-        index, helm_spec = key
-        return f"{self._raw_pairs[index].name}@{Path(helm_spec).name}"
-
-    def case(self, key: tuple[int, str]) -> UpgradeCase:
-        index, helm_spec = key
+    def case(self, key: CaseKey) -> UpgradeCase:
+        index, helm_spec = key.pair, key.helm
         pair = self.pairs[index]
         settings = self.conformance.settings
         charts = {}
@@ -106,20 +107,20 @@ class UpgradeSession:
         self._prefetched = True
         by_helm: dict[str, list[RenderRequest]] = {}
         for key in self.keys():
-            if self.pairs[key[0]].unavailable:
+            if self.pairs[key.pair].unavailable:
                 continue
             try:
-                by_helm.setdefault(key[1], []).extend(prefetch_requests(self.case(key)))
+                by_helm.setdefault(key.helm, []).extend(prefetch_requests(self.case(key)))
             except UserError:
                 continue  # reported by that pair's result
         for helm_spec, requests in by_helm.items():
             self.conformance.renderer(helm_spec).prefetch(requests)
 
-    def unavailable(self, key: tuple[int, str]) -> str:
+    def unavailable(self, key: CaseKey) -> str:
         """Why the pair of ``key`` cannot run on this machine ('' when it can)."""
-        return self.pairs[key[0]].unavailable
+        return self.pairs[key.pair].unavailable
 
-    def result(self, key: tuple[int, str]) -> UpgradeResult:
+    def result(self, key: CaseKey) -> UpgradeResult:
         if key not in self._results:
             if not self._prefetched:
                 self._prefetch()

@@ -9,6 +9,7 @@ from typing import Any
 
 from ...charts import Chart
 from ...findings import Finding, Severity
+from ...redact import CREDENTIAL_VALUES_PATH, PASSWORD_DATA_KEY, URI_CREDENTIALS, URI_KEY
 from ...render import Manifest
 from ...topology import MONGODB, MONOLITH, Topology, Workload
 from ...upgrade.case import UpgradeView
@@ -166,10 +167,10 @@ def rule_upgrade_data_survives(ctx: RenderedUpgrade, r: Rule) -> Iterable[Findin
 
 # -- generated secrets ---------------------------------------------------------------------------------
 
-_PASSWORD_KEY = re.compile(r"(?i)(pass|secret|token|key)")
-_URI_KEY = re.compile(r"(?i)(uri|url)")
-_URI_CREDENTIALS = re.compile(r"[a-zA-Z][a-zA-Z0-9+.-]*://[^:/@\s]+:(?P<pw>[^@\s]+)@")
-_CREDENTIAL_VALUE = re.compile(r"(?i)(pass|secret|token|credential|mongodburl)")
+_PASSWORD_KEY = PASSWORD_DATA_KEY
+_URI_KEY = URI_KEY
+_URI_CREDENTIALS = URI_CREDENTIALS
+_CREDENTIAL_VALUE = CREDENTIAL_VALUES_PATH
 
 
 def _secret_values(manifest: Manifest) -> dict[str, Any]:
