@@ -124,7 +124,7 @@ def check_probe(
     findings: Sequence[Finding], *, target: str, strict: bool = False, properties: list | None = None
 ) -> None:
     """Pass, skip, warn or fail the current test from one probe rule's findings against ``target`` (the NATS
-    or ingress URL); the contract line and fix come from the rule registry (``rules/probe_rules.py``)."""
+    or ingress URL); the contract line and fix come from the rule registry (``probes/rules/``)."""
     props = properties if properties is not None else []
     rule_ids = sorted({f.rule_id for f in findings})
     if len(rule_ids) != 1:

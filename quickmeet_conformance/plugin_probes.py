@@ -1,5 +1,5 @@
 """pytest wiring of the protocol-probe lane: options, fixtures and the report hook only (the probes live in
-quickmeet_conformance.probes, their rules in quickmeet_conformance.rules.probe_rules).
+quickmeet_conformance.probes, their rules in quickmeet_conformance.probes.rules).
 
 Targets come from ``--nats-url`` / ``--ingress-url`` (or their environment variables). Without
 ``--bus-expect`` the expected node counts come from the topology the session built of the chart and the
@@ -196,7 +196,7 @@ def check_probe(request: pytest.FixtureRequest) -> Callable[[ProbeContext, str],
 
     def check(ctx: ProbeContext, rule_id: str) -> None:
         from .plugin_reports import finding_properties
-        from .rules.probe_rules import evaluate_probe_rule  # the probe lane's rules load with their first use
+        from .probes.rules import evaluate_probe_rule  # the probe lane's rules load with their first use
 
         findings = evaluate_probe_rule(ctx, rule_id)
         target = ctx.target

@@ -16,12 +16,12 @@ from ..expectations import expectations_for
 from ..findings import Finding, Verdict
 from ..redact import Redactor
 from ..rules.engine import Options, evaluate_rule, redact_finding, rules_for_lane
-from ..rules.live.context import LiveContext
 from ..topology import ComponentMatcher
 from ..upgrade import UpgradeCase, evaluate_upgrade
 from ..values import ValuesFile, deep_merge
 from . import diagnostics
 from .case import LiveCaseResult
+from .rules.context import LiveContext
 from .state import LiveState, LiveView
 
 IMMUTABLE_RULE = "upgrade.immutable-fields"

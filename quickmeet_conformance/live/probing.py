@@ -6,7 +6,7 @@
 - DDP probe: through the ingress controller, on the loopback port kind maps to the node's port 80, with
   the Host of the release's Ingress rule for ``/websocket``.
 
-The probe lane's rules judge each observation through the engine (``rules/probe_rules``); the findings join
+The probe lane's rules judge each observation through the engine (``probes/rules``); the findings join
 the case's other findings under the probe rule ids (``bus.*``, ``ws.*``).
 """
 
@@ -23,7 +23,7 @@ from ..errors import ToolError
 from ..findings import Finding, Verdict
 from ..probes import ddp, nats_bus
 from ..probes.context import BusContext, DdpContext
-from ..rules.probe_rules import evaluate_probe
+from ..probes.rules import evaluate_probe
 from ..topology import NATS, Topology
 from .state import NOT_ANSWERED, WEBSOCKET_ROUTES, LiveState
 

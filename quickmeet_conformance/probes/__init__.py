@@ -1,6 +1,6 @@
 """Protocol probes of a running release: the Moleculer bus over NATS (``nats_bus``) and WebSockets through the
 ingress (``ddp``). Each observes once into frozen data; its context (``context.py``) hands that observation to
-the probe lane's engine rules (``rules/probe_rules/``), which judge it. Nothing here judges."""
+the probe lane's engine rules (``probes/rules/``), which judge it. Nothing here judges."""
 
 from __future__ import annotations
 

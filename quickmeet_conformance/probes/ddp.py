@@ -1,7 +1,7 @@
 """The DDP/WebSocket probe: does the ingress send WebSockets to ddp-streamer, and does DDP work there?
 
 :func:`observe_ddp` does the I/O against the ingress base URL and returns a frozen
-:class:`DdpObservation`; the probe lane's engine rules (``rules/probe_rules/ws.py``) judge it, evaluated on a
+:class:`DdpObservation`; the probe lane's engine rules (``probes/rules/ws.py``) judge it, evaluated on a
 :class:`~quickmeet_conformance.probes.context.DdpContext`.
 
 What it does (CONTRACT.md > "ddp-streamer on the wire", > Wiring: Ingress):

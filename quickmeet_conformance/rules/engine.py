@@ -2,8 +2,8 @@
 
 A rule is a function from a lane's context to findings. Rules only read the context: they never call helm
 or a cluster (the pipeline did that before them). The engine knows no lane: each lane declares its own
-context type beside its rules (``rules/context.py`` for the static lane, ``rules/live/context.py``,
-``rules/upgrade/context.py``, the probe lane's own), so a rule's context type says exactly what it may read.
+context type beside its rules (``rules/context.py`` for the static lane, ``live/rules/context.py``,
+``upgrade/rules/context.py``, the probe lane's own), so a rule's context type says exactly what it may read.
 A rule declared with ``needs_render`` reads the render-narrowed view of its lane's context
 (:class:`Renders`): the engine skips it when the chart did not render, and its topology is never None.
 """

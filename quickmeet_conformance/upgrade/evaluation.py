@@ -12,13 +12,13 @@ from ..redact import Redactor, all_strings
 from ..render import Rendered, RenderRequest
 from ..rules.context import StaticContext
 from ..rules.engine import Rule, evaluate_rule, redact_finding, rules_for_lane
-from ..rules.upgrade.context import UpgradeContext
 from ..topology import MONOLITH, STREAM_HUB, build_topology
 from ..values import ValuesFile, deep_merge, lookup
 from .case import SideState, UpgradeCase, UpgradeResult, UpgradeView
 from .pairs import SIDES, load_side_values, side_error
 from .plan import FieldChange, index_manifests, plan_upgrade
 from .reuse import ReuseOutcome, lost_defaults, reused_values
+from .rules.context import UpgradeContext
 
 
 def stream_hub_notes(from_side: SideState, to_side: SideState) -> list[str]:

@@ -25,7 +25,7 @@ from quickmeet_conformance.errors import ToolError
 from quickmeet_conformance.findings import Finding, Verdict
 from quickmeet_conformance.probes import ddp
 from quickmeet_conformance.probes import nats_bus as nb
-from quickmeet_conformance.rules import probe_rules
+from quickmeet_conformance.probes import rules as probe_rules
 
 COMPONENTS = ("monolith", "authorization", "accounts", "presence", "ddp-streamer", "stream-hub")
 HEARTBEAT = 1

@@ -31,8 +31,8 @@ from quickmeet_conformance.errors import ToolError
 from quickmeet_conformance.findings import Finding, Verdict
 from quickmeet_conformance.helm import resolve_helm
 from quickmeet_conformance.probes import ddp
+from quickmeet_conformance.probes import rules as probe_rules
 from quickmeet_conformance.render import Renderer, RenderRequest
-from quickmeet_conformance.rules import probe_rules
 
 REPO = peers.REPO
 KUBECTL = REPO / ".tools" / "bin" / "kubectl"

@@ -26,7 +26,7 @@ from quickmeet_conformance import subprocesses
 from quickmeet_conformance.findings import Finding, Verdict
 from quickmeet_conformance.probes import ddp
 from quickmeet_conformance.probes import nats_bus as nb
-from quickmeet_conformance.rules import probe_rules
+from quickmeet_conformance.probes import rules as probe_rules
 
 COMPONENTS = ("monolith", "authorization", "accounts", "presence", "ddp-streamer", "stream-hub")
 PROBE = nb.BusProbeOptions(heartbeat_interval=HEARTBEAT, discover_window=3.0)

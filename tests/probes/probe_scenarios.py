@@ -19,7 +19,7 @@ from quickmeet_conformance.probes.nats_bus import (
     BusProbeOptions,
     observe_bus_sync,
 )
-from quickmeet_conformance.rules.probe_rules import evaluate_probe_rule
+from quickmeet_conformance.probes.rules import evaluate_probe_rule
 
 HEARTBEAT = 1.0  # seconds between the test brokers' heartbeats: Moleculer's smallest sane interval
 # The interval the probe is told: a margin over HEARTBEAT (Moleculer jitters +/-0.5 s, and a loaded

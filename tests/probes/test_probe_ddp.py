@@ -17,7 +17,7 @@ from probe_scenarios import judge
 from quickmeet_conformance.errors import UserError
 from quickmeet_conformance.findings import Finding, Severity, Verdict
 from quickmeet_conformance.probes import ddp
-from quickmeet_conformance.rules.probe_rules import evaluate_ddp, rules_of_probe
+from quickmeet_conformance.probes.rules import evaluate_ddp, rules_of_probe
 
 pytestmark = pytest.mark.probes
 

@@ -31,7 +31,7 @@ from probe_scenarios import (
 
 from quickmeet_conformance.findings import Finding, Verdict
 from quickmeet_conformance.probes import nats_bus as nb
-from quickmeet_conformance.rules.probe_rules import evaluate_bus, rules_of_probe
+from quickmeet_conformance.probes.rules import evaluate_bus, rules_of_probe
 
 pytestmark = pytest.mark.probes
 

@@ -15,10 +15,10 @@ from quickmeet_conformance.assertions import check_probe
 from quickmeet_conformance.findings import Finding, Severity, Verdict
 from quickmeet_conformance.probes import ProbeResult, ddp, nats_bus
 from quickmeet_conformance.probes.context import BusContext, DdpContext
+from quickmeet_conformance.probes.rules import evaluate_probe_rule, rules_of_probe
 from quickmeet_conformance.reports.probes import probe_results_dict
 from quickmeet_conformance.reports.sarif import sarif_log
 from quickmeet_conformance.rules.engine import rules_for_lane
-from quickmeet_conformance.rules.probe_rules import evaluate_probe_rule, rules_of_probe
 
 REPO = Path(__file__).resolve().parents[2]
 SCHEMA = json.loads((REPO / "tests/reports/data/sarif-schema-2.1.0.json").read_text(encoding="utf-8"))

@@ -14,8 +14,8 @@ from quickmeet_conformance.findings import Verdict
 from quickmeet_conformance.probes import ddp
 from quickmeet_conformance.probes import nats_bus as nb
 from quickmeet_conformance.probes.context import BusContext
+from quickmeet_conformance.probes.rules import bus as bus_rules
 from quickmeet_conformance.rules.engine import RULES
-from quickmeet_conformance.rules.probe_rules import bus as bus_rules
 
 POD = st.from_regex(r"[a-z0-9]([a-z0-9-]{0,40}[a-z0-9])?", fullmatch=True)  # DNS-1123 labels
 

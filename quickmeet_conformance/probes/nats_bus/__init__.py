@@ -2,7 +2,7 @@
 
 Split along its jobs: ``model`` (the frozen observation and the rule ids), ``client`` (the NATS I/O:
 connect, DISCOVER, PING, heartbeats), ``expectations`` (what the release implies should be on the bus).
-The rules that judge an observation are the probe lane's engine rules (``rules/probe_rules/bus.py``),
+The rules that judge an observation are the probe lane's engine rules (``probes/rules/bus.py``),
 evaluated on a :class:`~quickmeet_conformance.probes.context.BusContext`. This package names the probe's
 public parts in one place.
 """

@@ -1,6 +1,6 @@
 """What the NATS bus probe saw, as frozen data: the nodes on the Moleculer bus, their heartbeats, pongs and
 protocol versions. No I/O here (``client.py`` does it) and no judgement (the probe lane's rules, in
-``rules/probe_rules/bus.py``, do it); the rule ids live here because the observation itself reports a failed
+``probes/rules/bus.py``, do it); the rule ids live here because the observation itself reports a failed
 connection or a foreign protocol version under them.
 """
 

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ...rules.context import StaticContext
+from ...rules.engine import Options
 from ...topology import Topology
 from ...upgrade.case import UpgradeView
 from ...values import ValuesFile
-from ..context import StaticContext
-from ..engine import Options
 
 
 @dataclass(frozen=True)

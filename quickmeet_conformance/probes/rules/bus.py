@@ -28,7 +28,7 @@ from ...probes.nats_bus import (
     BusObservation,
     pod_name_of,
 )
-from ..engine import Rule
+from ...rules.engine import Rule
 from .lane import errored, failed, passed, probe_rule, skipped
 
 _NATS = "pass --nats-url of the release's NATS (with the TRANSPORTER credentials)"

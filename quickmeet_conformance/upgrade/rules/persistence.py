@@ -11,6 +11,7 @@ from ...charts import Chart
 from ...findings import Finding, Severity
 from ...redact import CREDENTIAL_VALUES_PATH, PASSWORD_DATA_KEY, URI_CREDENTIALS, URI_KEY
 from ...render import Manifest
+from ...rules.engine import Rule, rule
 from ...topology import MONGODB, MONOLITH, Topology, Workload
 from ...upgrade.case import UpgradeView
 from ...upgrade.plan import (
@@ -23,7 +24,6 @@ from ...upgrade.plan import (
     show_value,
 )
 from ...values import join_key_path, lookup
-from ..engine import Rule, rule
 from .context import RenderedUpgrade
 
 _UPGRADES = "CONTRACT.md > Upgrades"

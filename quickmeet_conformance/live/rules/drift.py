@@ -6,7 +6,7 @@ from collections.abc import Iterable
 
 from ...findings import Finding
 from ...live.state import LiveState, LiveView
-from ..engine import Rule, rule
+from ...rules.engine import Rule, rule
 from .context import LiveContext, note, with_state
 
 # -- drift (audit) ---------------------------------------------------------------------------------

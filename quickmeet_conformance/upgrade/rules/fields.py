@@ -7,6 +7,7 @@ from typing import Any
 
 from ...findings import Finding
 from ...render import Manifest
+from ...rules.engine import Rule, rule
 from ...upgrade.plan import (
     ABSENT,
     diff_values,
@@ -15,7 +16,6 @@ from ...upgrade.plan import (
 )
 from ...upgrade.quantities import parse_quantity
 from ...values import lookup
-from ..engine import Rule, rule
 from .context import RenderedUpgrade
 
 _UPGRADES = "CONTRACT.md > Upgrades"

@@ -16,9 +16,9 @@ from ...charts import Chart
 from ...expectations import Expectations
 from ...findings import Finding
 from ...live.state import LiveState, LiveView
+from ...rules.engine import Check, Options, Rule
 from ...topology import ComponentMatcher
 from ...values import ValuesFile
-from ..engine import Check, Options, Rule
 
 
 @dataclass(frozen=True)

@@ -6,11 +6,11 @@ from collections.abc import Iterable
 from dataclasses import replace
 
 from ...findings import Finding, Severity, blocks_run, passed
+from ...rules.engine import RULES, Rule, evaluate_rule, rule
 from ...topology import STREAM_HUB
 from ...upgrade.plan import (
     resource_key,
 )
-from ..engine import RULES, Rule, evaluate_rule, rule
 from .context import RenderedUpgrade, UpgradeContext
 
 _UPGRADES = "CONTRACT.md > Upgrades"

@@ -9,8 +9,8 @@ from urllib.parse import urlsplit
 
 from ...findings import Finding, Verdict
 from ...live.state import WEBSOCKET_ROUTES, Endpoint, LiveState, LiveView
+from ...rules.engine import Rule, rule
 from ...topology import BUS_CLIENTS, DDP_STREAMER, MONGODB, NATS, Workload
-from ..engine import Rule, rule
 from .context import LiveContext, note, with_state
 
 _SERVICE_HOST = re.compile(

@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 
 from ...findings import Finding, Severity, Verdict
 from ...probes.context import ProbeContext
-from ..engine import RULES, Rule, evaluate_rule, rule, rules_for_lane
+from ...rules.engine import RULES, Rule, evaluate_rule, rule, rules_for_lane
 
 LANE = "probes"
 

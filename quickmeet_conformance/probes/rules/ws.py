@@ -16,7 +16,7 @@ from ...probes.ddp import (
     DdpObservation,
     DdpSession,
 )
-from ..engine import Rule
+from ...rules.engine import Rule
 from .lane import errored, failed, passed, probe_rule
 
 

@@ -9,13 +9,13 @@ from typing import Any
 
 from ...findings import Finding, Severity
 from ...render import Manifest
+from ...rules.engine import Rule, rule
 from ...schema import ignored_keys
 from ...upgrade.plan import (
     ABSENT,
     show_value,
 )
 from ...values import join_key_path, lookup
-from ..engine import Rule, rule
 from .context import UpgradeContext
 
 _UPGRADES = "CONTRACT.md > Upgrades"

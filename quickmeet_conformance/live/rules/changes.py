@@ -7,8 +7,8 @@ from collections.abc import Iterable
 
 from ...findings import Finding, Verdict, passed
 from ...live.state import NOT_ANSWERED, WEBSOCKET_ROUTES, LiveState, LiveView
+from ...rules.engine import Rule, rule
 from ...topology import DDP_STREAMER, MONGODB, MONOLITH
-from ..engine import Rule, rule
 from .context import LiveContext, note, observed
 
 # -- rollouts and upgrades -----------------------------------------------------------------------------
