@@ -20,7 +20,6 @@ from .assertions import check_rule
 from .errors import UserError
 from .options import OptionSpec, add_options, read_option
 from .pipeline import CaseResult
-from .reports.json_report import write_json_report
 from .reports.model import report_dict
 from .reports.terminal import write_summary
 from .rules.engine import Options
@@ -79,9 +78,6 @@ _OPTIONS: list[OptionSpec] = [
         "QMC_ALLOW_IGNORED_KEYS",
         "report ignored (unknown) values keys as warnings instead of errors",
         {"action": "store_true"},
-    ),
-    OptionSpec(
-        "qmc_report", "--conformance-report", "QMC_REPORT", "write a JSON report of every rule and finding"
     ),
     OptionSpec(
         "qmc_helm_timeout",
@@ -351,15 +347,6 @@ def report_document(config: pytest.Config) -> dict[str, Any] | None:
         conf.results(), extra_sections=sections, strict=conf.settings.strict
     )
     return config.stash[REPORT_KEY]
-
-
-def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    target = _option(session.config, "qmc_report")
-    if not target:
-        return
-    report = report_document(session.config)
-    if report is not None:
-        write_json_report(report, target)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

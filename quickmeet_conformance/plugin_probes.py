@@ -17,6 +17,7 @@ import pytest
 from .assertions import check_probe as conclude_probe
 from .findings import Finding
 from .options import OptionSpec, add_options, read_option
+from .plugin_stash import PROBE_RESULTS_KEY
 from .probes import ProbeResult
 from .probes.ddp import DdpObservation, DdpProbeOptions, observe_ddp_sync
 from .probes.nats_bus import (
@@ -187,9 +188,6 @@ def ddp_observation(ingress_url: str, pytestconfig: pytest.Config) -> DdpObserva
     return observe_ddp_sync(ingress_url, options)
 
 
-PROBE_RESULTS_KEY = pytest.StashKey[list[ProbeResult]]()
-
-
 def probe_results(config: pytest.Config) -> list[ProbeResult]:
     """The probe rules judged in this run (for the JSON report and SARIF)."""
     return config.stash.setdefault(PROBE_RESULTS_KEY, [])
@@ -203,7 +201,7 @@ def check_probe(request: pytest.FixtureRequest) -> Callable[..., None]:
     strict = conformance_session(request.config).settings.strict  # the flag or QMC_STRICT, as in every lane
 
     def check(findings: list[Finding], *, target: str) -> None:
-        from .plugin_reports import finding_properties
+        from .reports.junit import finding_properties
 
         probe_results(request.config).append(ProbeResult(target, tuple(findings)))
         for rule_id in sorted({f.rule_id for f in findings}):  # JUnit: the evidence of each failed finding
