@@ -33,10 +33,11 @@ from .reports.reporter import PytestOption, Reporter, ReportRun, reporters, writ
 SETUP_ERROR_KEY = pytest.StashKey[str]()
 
 
-def _options() -> list[tuple[Reporter, OptionSpec]]:
-    """Each format the pytest route writes, with its option (flag, environment variable, help)."""
+def _options() -> list[tuple[Reporter, PytestOption, OptionSpec]]:
+    """Each format the pytest route writes, with its option (flag, environment variable, help) as the format
+    declares it and as the plugin's option reader takes it."""
     return [
-        (each, OptionSpec(o.dest, o.flag, o.env, o.help, {"metavar": o.metavar} if o.metavar else {}))
+        (each, o, OptionSpec(o.dest, o.flag, o.env, o.help, {"metavar": o.metavar} if o.metavar else {}))
         for each in reporters()
         if (o := each.pytest_option) is not None
     ]
@@ -55,8 +56,8 @@ def option_flags(option: PytestOption, alias_owner_installed: bool | None = None
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    for each, spec in _options():
-        flags = option_flags(each.pytest_option) if each.pytest_option else (spec.flag,)
+    for _, option, spec in _options():
+        flags = option_flags(option)
         if flags == (spec.flag,):
             add_options(parser, [spec])
             continue
@@ -83,7 +84,7 @@ def unwritable_reason(target: str) -> str | None:
 
 
 def _check_report_targets(config: pytest.Config) -> None:
-    for _, spec in _options():
+    for _, _, spec in _options():
         target = _target(config, spec)
         reason = unwritable_reason(target) if target else None
         if reason:
@@ -122,7 +123,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         probes=probes,
         setup_error=config.stash.get(SETUP_ERROR_KEY, None),
     )
-    for each, spec in _options():
+    for each, _, spec in _options():
         target = _target(config, spec)
         if not target or not each.wanted(
             run
