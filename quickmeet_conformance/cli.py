@@ -14,18 +14,20 @@ from __future__ import annotations
 
 import argparse
 import difflib
+import functools
 import json
 import os
 import sys
 import textwrap
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, TextIO
 
 from .charts import check_version_applies, is_local_chart, repo_chart_spec
 from .errors import UserError
-from .findings import blocking
 from .helm import helm_specs
+from .reports.reporter import Reporter, ReportRun, reporter, reporters
 from .resources import checkout_root, reference_chart
 from .rules import load_all
 from .rules.engine import RULES, Rule
@@ -198,71 +200,6 @@ def check_settings(args: argparse.Namespace) -> Settings:
     )
 
 
-def _chart_line(session: ConformanceSession, bundled: bool) -> str:
-    chart = session.chart
-    line = f"chart: {chart.name} {chart.version} (app {chart.app_version or '?'})"
-    if bundled:
-        line += " - the bundled reference chart (--chart rocketchat/rocketchat checks the published one)"
-    else:
-        line += f" from {chart.spec}"
-    helms = ", ".join(f"{session.helm(h).label} {session.helm(h).version}" for h in session.settings.helm)
-    return f"{line}\nhelm: {helms}; Kubernetes {session.settings.options.kube_version}"
-
-
-def _text_report(
-    session: ConformanceSession,
-    results: list,
-    upgrades: list,
-    *,
-    bundled: bool,
-    verbose: bool,
-    failing: int,
-    inputs: int,
-) -> str:
-    from .reports.check_text import case_lines
-
-    strict = session.settings.strict
-    lines = [_chart_line(session, bundled)]
-    for r in results:
-        title = f"{r.case.values_path}  ({r.case.chart.label}, {r.case.renderer.helm.label})"
-        lines += [""] + case_lines(title, r.findings, r.input_error, strict=strict, verbose=verbose)
-    for u in upgrades:
-        from .reports.upgrade import plan_lines
-
-        case = u.case
-        title = (
-            f"upgrade {case.pair.from_side.values_label} ({case.from_chart.label}) -> "
-            f"{case.pair.to_side.values_label} ({case.to_chart.label}), {case.renderer.helm.label}"
-        )
-        lines += [""] + case_lines(title, u.findings, u.input_error, strict=strict, verbose=verbose)
-        if u.plan is not None:
-            lines += ["  plan:"] + [f"    {line}" for line in plan_lines(u.plan)]
-    checked = len(results) + len(upgrades)
-    what = f"{checked} case{'s' if checked != 1 else ''}"
-    if inputs:
-        verdict = f"result: {inputs} of {what} could not be checked (input error above) - exit 2"
-    elif failing:
-        verdict = f"result: NOT conformant - {failing} of {what} with failing rules (what, where, fix above) - exit 1"
-    else:
-        warned = sum(1 for r in results for f in r.failures(strict=True)) + sum(
-            1 for u in upgrades for fs in u.findings.values() for f in fs if f.failed
-        )
-        verdict = (
-            f"result: conformant - {what}"
-            + (
-                f" ({warned} warning{'s' if warned != 1 else ''}; --strict makes warnings fail)"
-                if warned
-                else ""
-            )
-            + " - exit 0"
-        )
-    return "\n".join(lines + ["", verdict]) + "\n"
-
-
-def _upgrade_blocks(result: Any, strict: bool) -> bool:
-    return any(blocking(fs, strict=strict) for fs in result.findings.values())
-
-
 def cmd_check(args: argparse.Namespace, out: TextIO) -> int:
     settings = check_settings(args)
     from_chart, from_chart_version = _from_chart(args, settings) if args.upgrade_from else (None, None)
@@ -288,66 +225,34 @@ def cmd_check(args: argparse.Namespace, out: TextIO) -> int:
             upgrade_session.check_setup()
         results = [session.result(key) for key in session.case_keys()]
         upgrades = [upgrade_session.result(k) for k in upgrade_session.keys()] if upgrade_session else []
-        text = render_check_report(
-            args.format, session, results, upgrades, bundled=not args.chart, verbose=args.verbose
-        )
-    finally:
-        session.close()
-    inputs = sum(1 for r in results if r.input_error) + sum(1 for u in upgrades if u.input_error)
-    failing = sum(1 for r in results if r.failures(strict=settings.strict)) + sum(
-        1 for u in upgrades if _upgrade_blocks(u, settings.strict)
-    )
-    if args.format == "text":
-        text = _text_report(
-            session,
+        model = functools.cache(lambda: _report_model(session, results, upgrades))
+        run = ReportRun(
             results,
-            upgrades,
+            settings.strict,
+            model,
+            upgrades=upgrades,
+            session=session,
             bundled=not args.chart,
             verbose=args.verbose,
-            failing=failing,
-            inputs=inputs,
         )
+        text = reporter(args.format).render(run)
+    finally:
+        session.close()
     _write(text, args.output, out)
-    for fmt, target in (("sarif", args.sarif), ("html", args.html), ("markdown", args.markdown)):
-        if target:  # alongside any format (the GitHub Action shows text, uploads SARIF, appends Markdown)
-            _write(
-                render_check_report(fmt, session, results, upgrades, bundled=not args.chart, verbose=False),
-                target,
-                out,
-            )
-    if inputs:
+    also = replace(run, verbose=False)
+    for (
+        each
+    ) in reporters():  # alongside any format (the GitHub Action shows text, uploads SARIF, appends Markdown)
+        target = getattr(args, _also_dest(each), None) if each.cli_flag else None
+        if target:
+            _write(each.render(also), target, out)
+    if run.input_errors():
         return EXIT_USAGE
-    return EXIT_FINDINGS if failing else EXIT_CONFORMANT
+    return EXIT_FINDINGS if run.failing() else EXIT_CONFORMANT
 
 
-def render_check_report(
-    fmt: str, session: ConformanceSession, results: list, upgrades: list, *, bundled: bool, verbose: bool
-) -> str:
-    """The report of a check in ``fmt`` (text is assembled by the caller once verdicts are counted)."""
-    if fmt == "json":
-        return json.dumps(_report_model(session, results, upgrades), indent=2) + "\n"
-    if fmt == "html":
-        from .reports.html import html_report
-
-        return html_report(_report_model(session, results, upgrades))
-    if fmt == "markdown":
-        from .reports.markdown import markdown_report
-
-        return markdown_report(_report_model(session, results, upgrades))
-    if fmt == "sarif":
-        from .reports.sarif import sarif_log
-
-        sections = _report_model(session, [], upgrades) if upgrades else None
-        return (
-            json.dumps(sarif_log(results, sections=sections, strict=session.settings.strict), indent=2) + "\n"
-        )
-    if fmt == "junit":
-        from .reports.junit import JUnitSuite, junit_xml
-
-        suites = [JUnitSuite(r.case.id, r.findings, r.input_error) for r in results]
-        suites += [JUnitSuite(f"upgrade:{u.case.id}", u.findings, u.input_error) for u in upgrades]
-        return junit_xml(suites, strict=session.settings.strict)
-    return ""
+def _also_dest(each: Reporter) -> str:
+    return f"also_{each.name}"
 
 
 def _report_model(session: ConformanceSession, results: list, upgrades: list) -> dict[str, Any]:
@@ -418,26 +323,17 @@ def _add_check(sub: argparse._SubParsersAction) -> None:
         metavar="N",
         help="expected concurrent users: ddp-streamer replicas must be >= ceil(N/500)",
     )
+    formats = reporters()
     check.add_argument(
         "--format",
-        choices=("text", "json", "junit", "sarif", "html", "markdown"),
+        choices=tuple(each.name for each in formats),
         default="text",
         help="report format (default text)",
     )
     check.add_argument("-o", "--output", metavar="FILE", help="write the report to FILE instead of stdout")
-    check.add_argument("--sarif", metavar="FILE", help="also write the findings as SARIF 2.1.0 to FILE")
-    check.add_argument(
-        "--html",
-        metavar="FILE",
-        help="also write a self-contained HTML report (each release "
-        "drawn, the verdict matrix, upgrade plans) to FILE",
-    )
-    check.add_argument(
-        "--markdown",
-        metavar="FILE",
-        help="also write the report as GitHub Markdown with Mermaid "
-        "diagrams to FILE (append it to $GITHUB_STEP_SUMMARY)",
-    )
+    for each in formats:
+        if each.cli_flag:
+            check.add_argument(each.cli_flag, dest=_also_dest(each), metavar="FILE", help=each.cli_help)
     check.add_argument(
         "--upgrade-from",
         action="append",

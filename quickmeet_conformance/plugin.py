@@ -9,17 +9,14 @@ from __future__ import annotations
 import signal
 import threading
 from collections.abc import Callable
-from typing import Any
 
 import pytest
 
 from . import hookspecs
 from .assertions import check_rule
 from .errors import UserError
-from .options import OptionSpec, add_options, read_option
+from .options import OptionSpec, add_options
 from .pipeline import CaseResult
-from .reports.json_report import write_json_report
-from .reports.model import report_dict
 from .reports.terminal import write_summary
 from .run_inputs import (
     NO_VALUES_NAMED,
@@ -85,12 +82,6 @@ _OPTIONS: list[OptionSpec] = [
         "QMC_ALLOW_IGNORED_KEYS",
         "report ignored (unknown) values keys as warnings instead of errors",
         {"action": "store_true"},
-    ),
-    OptionSpec(
-        "qmc_report",
-        "--conformance-report",
-        "QMC_REPORT",
-        "write a JSON report of every rule and finding",
     ),
     OptionSpec(
         "qmc_helm_timeout",
@@ -219,37 +210,6 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Co
         strict=session.settings.strict,
         failures_only=config.get_verbosity() < 0,
     )
-
-
-REPORT_KEY = pytest.StashKey[dict[str, Any]]()
-
-
-def report_document(config: pytest.Config) -> dict[str, Any] | None:
-    """The run's report model (static cases plus every lane's sections), built once for every format;
-    None when no conformance case or lane evaluated anything."""
-    if REPORT_KEY in config.stash:
-        return config.stash[REPORT_KEY]
-    conf = config.stash.get(SESSION_KEY, None)
-    if conf is None:
-        return None
-    sections: dict[str, Any] = {}
-    for lane_sections in config.hook.pytest_conformance_report_sections(config=config):
-        sections.update(lane_sections or {})
-    if not (conf.results() or sections):
-        return None
-    config.stash[REPORT_KEY] = report_dict(
-        conf.results(), extra_sections=sections, strict=conf.settings.strict
-    )
-    return config.stash[REPORT_KEY]
-
-
-def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    target = read_option(session.config, "qmc_report")
-    if not target:
-        return
-    report = report_document(session.config)
-    if report is not None:
-        write_json_report(report, target)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

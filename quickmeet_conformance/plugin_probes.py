@@ -16,6 +16,7 @@ import pytest
 
 from .assertions import check_probe as conclude_probe
 from .options import OptionSpec, add_options, read_option
+from .plugin_stash import PROBE_RESULTS_KEY
 from .probes import ProbeResult
 from .probes.context import BusContext, DdpContext, ProbeContext
 from .probes.ddp import DdpObservation, DdpProbeOptions, observe_ddp_sync, parse_connect_to
@@ -178,9 +179,6 @@ def ddp_context(ddp_observation: DdpObservation) -> DdpContext:
     return DdpContext(ddp_observation)
 
 
-PROBE_RESULTS_KEY = pytest.StashKey[list[ProbeResult]]()
-
-
 def probe_results(config: pytest.Config) -> list[ProbeResult]:
     """The probe rules judged in this run (for the JSON report and SARIF)."""
     return config.stash.setdefault(PROBE_RESULTS_KEY, [])
@@ -195,8 +193,8 @@ def check_probe(request: pytest.FixtureRequest) -> Callable[[ProbeContext, str],
     strict = conformance_session(request.config).settings.strict  # the flag or QMC_STRICT, as in every lane
 
     def check(ctx: ProbeContext, rule_id: str) -> None:
-        from .plugin_reports import finding_properties
         from .probes.rules import evaluate_probe_rule  # the probe lane's rules load with their first use
+        from .reports.junit import finding_properties
 
         findings = evaluate_probe_rule(ctx, rule_id)
         target = ctx.target

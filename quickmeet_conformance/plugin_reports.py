@@ -1,9 +1,9 @@
 """pytest wiring of the reports lane: options and fixtures only; the work lives in plain modules.
 
-- ``--sarif FILE`` (env ``QMC_SARIF``): the findings as SARIF 2.1.0 (``reports/sarif.py``).
-- ``--conformance-html FILE`` / ``--markdown FILE`` (env ``QMC_HTML`` / ``QMC_MARKDOWN``): the report model
-  drawn (``reports/html.py``, ``reports/markdown.py``); ``--html`` is an alias of the first unless pytest-html,
-  whose option that is, is installed.
+- One flag and environment variable per report format, as the format declares them (``reports/reporter.py``
+  finds every format): ``--conformance-report`` (``QMC_REPORT``, JSON), ``--sarif`` (``QMC_SARIF``),
+  ``--conformance-html`` (``QMC_HTML``; ``--html`` too unless pytest-html, whose option that is, is
+  installed), ``--markdown`` (``QMC_MARKDOWN``). Targets are checked at start, files written at the end.
 - ``--junitxml``: each conformance test case is named ``<rule id>[<values>@<helm>]`` and carries the
   failed findings' evidence (expected, found, resource, field path, location) as properties.
 - ``conformance_progress``: ``waiting for X: 12s ...`` lines that get past pytest's capture.
@@ -21,71 +21,53 @@ from typing import Any
 
 import pytest
 
-from .findings import Finding
 from .options import OptionSpec, add_options, declare, read_option
 from .pipeline import CaseResult
-from .plugin_probes import PROBE_RESULTS_KEY
+from .plugin_stash import PROBE_RESULTS_KEY
 from .progress import DEFAULT_EVERY_S, Progress, waiting
-from .reports.html import html_report
-from .reports.markdown import markdown_report
-from .reports.sarif import sarif_log, write_sarif
-from .reports.text_file import write_text_report
-from .run_inputs import SESSION_KEY
+from .reports.junit import evidence_properties
+from .reports.junit import finding_properties as finding_properties  # where lane plugins import it from
+from .reports.reporter import PytestOption, Reporter, ReportRun, reporters, write_report
+from .run_inputs import SESSION_KEY, report_document
 
 SETUP_ERROR_KEY = pytest.StashKey[str]()
 
 
-_OPTIONS: list[OptionSpec] = [
-    OptionSpec(
-        "qmc_sarif",
-        "--sarif",
-        "QMC_SARIF",
-        "write the findings as a SARIF 2.1.0 log (code scanning)",
-        {"metavar": "FILE"},
-    ),
-    OptionSpec(
-        "qmc_html",
-        "--conformance-html",
-        "QMC_HTML",
-        "write a self-contained HTML report: each release drawn, the verdict matrix, upgrade plans, "
-        "stream-hub pods over live rollouts",
-        {"metavar": "FILE"},
-    ),
-    OptionSpec(
-        "qmc_markdown",
-        "--markdown",
-        "QMC_MARKDOWN",
-        "write the same report as GitHub-flavoured Markdown with Mermaid diagrams (for $GITHUB_STEP_SUMMARY)",
-        {"metavar": "FILE"},
-    ),
-]
+def _options() -> list[tuple[Reporter, PytestOption, OptionSpec]]:
+    """Each format the pytest route writes, with its option (flag, environment variable, help) as the format
+    declares it and as the plugin's option reader takes it."""
+    return [
+        (each, o, OptionSpec(o.dest, o.flag, o.env, o.help, {"metavar": o.metavar} if o.metavar else {}))
+        for each in reporters()
+        if (o := each.pytest_option) is not None
+    ]
 
 
-def html_flags(pytest_html_installed: bool | None = None) -> tuple[str, ...]:
-    """The flags of the HTML report: ``--conformance-html`` always, and ``--html`` as its alias only when
-    pytest-html (whose option ``--html`` is) cannot be imported: two plugins adding one option stop pytest
-    before it starts. ``pytest_html_installed`` defaults to whether it is importable."""
-    if pytest_html_installed is None:
-        pytest_html_installed = importlib.util.find_spec("pytest_html") is not None
-    return ("--conformance-html",) if pytest_html_installed else ("--conformance-html", "--html")
+def option_flags(option: PytestOption, alias_owner_installed: bool | None = None) -> tuple[str, ...]:
+    """The flags of a format's option: its flag always, and its alias only when the plugin that owns that
+    flag (pytest-html owns ``--html``) cannot be imported: two plugins adding one option stop pytest before it
+    starts. ``alias_owner_installed`` defaults to whether that plugin is importable."""
+    if option.alias is None:
+        return (option.flag,)
+    if alias_owner_installed is None:
+        owner = option.alias_owner
+        alias_owner_installed = owner is not None and importlib.util.find_spec(owner) is not None
+    return (option.flag,) if alias_owner_installed else (option.flag, option.alias)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    declare(_OPTIONS)  # --conformance-html is added by hand below: read_option knows it from here
-    for spec in _OPTIONS:
-        if spec.dest != "qmc_html":
+    for _, option, spec in _options():
+        flags = option_flags(option)
+        if flags == (spec.flag,):
             add_options(parser, [spec])
             continue
+        declare([spec])  # added by hand (two flags): read_option knows it from here
         group = parser.getgroup("conformance", "QuickMeet.Chat conformance")
-        group.addoption(*html_flags(), dest=spec.dest, help=f"{spec.help} [env {spec.env}]", **spec.extra)
+        group.addoption(*flags, dest=spec.dest, help=f"{spec.help} [env {spec.env}]", **spec.extra)
 
 
-def _target(config: pytest.Config, dest: str) -> str | None:
-    return read_option(config, dest) or None
-
-
-def _sarif_target(config: pytest.Config) -> str | None:
-    return _target(config, "qmc_sarif")
+def _target(config: pytest.Config, spec: OptionSpec) -> str | None:
+    return read_option(config, spec.dest) or None
 
 
 def unwritable_reason(target: str) -> str | None:
@@ -103,11 +85,11 @@ def unwritable_reason(target: str) -> str | None:
 
 
 def _check_report_targets(config: pytest.Config) -> None:
-    targets = [(spec.flag, _target(config, spec.dest)) for spec in _OPTIONS]
-    for flag, target in targets + [("--conformance-report", read_option(config, "qmc_report"))]:
+    for _, _, spec in _options():
+        target = _target(config, spec)
         reason = unwritable_reason(target) if target else None
         if reason:
-            raise pytest.UsageError(f"{flag} {target}: cannot write the report there ({reason})")
+            raise pytest.UsageError(f"{spec.flag} {target}: cannot write the report there ({reason})")
 
 
 @pytest.hookimpl(wrapper=True)
@@ -129,43 +111,29 @@ def _write_failed(session: pytest.Session, flag: str, target: str, exc: OSError)
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    from .plugin import report_document
-
-    conf = session.config.stash.get(SESSION_KEY, None)
+    """Write every report asked for, each format through the registry."""
+    config = session.config
+    conf = config.stash.get(SESSION_KEY, None)
     if conf is None:
         return
-    target = _sarif_target(session.config)
-    setup_error = session.config.stash.get(SETUP_ERROR_KEY, None)
-    probes = session.config.stash.get(PROBE_RESULTS_KEY, [])
-    report = None
-    if _target(session.config, "qmc_html") or _target(session.config, "qmc_markdown") or target:
-        report = report_document(session.config)
-    if target and (report is not None or probes or setup_error is not None):
+    probes = config.stash.get(PROBE_RESULTS_KEY, [])
+    run = ReportRun(
+        conf.results(),
+        conf.settings.strict,
+        lambda: report_document(config),
+        probes=probes,
+        setup_error=config.stash.get(SETUP_ERROR_KEY, None),
+    )
+    for each, _, spec in _options():
+        target = _target(config, spec)
+        if not target or not each.wanted(
+            run
+        ):  # e.g. no conformance test ran: only the self-tests were selected
+            continue
         try:
-            write_sarif(
-                sarif_log(
-                    conf.results(),
-                    setup_error=setup_error,
-                    sections=report,
-                    strict=conf.settings.strict,
-                    probes=probes,
-                ),
-                target,
-            )
+            write_report(each.render(run), target)
         except OSError as exc:
-            _write_failed(session, "--sarif", target, exc)
-    if report is None:
-        return  # no conformance test ran (e.g. only the framework's self-tests were selected)
-    for dest, flag, render in (
-        ("qmc_html", "--conformance-html", html_report),
-        ("qmc_markdown", "--markdown", markdown_report),
-    ):
-        path = _target(session.config, dest)
-        if path:
-            try:
-                write_text_report(render(report), path)
-            except OSError as exc:
-                _write_failed(session, flag, path, exc)
+            _write_failed(session, spec.flag, target, exc)
 
 
 # -- JUnit ------------------------------------------------------------------------------------------
@@ -175,34 +143,6 @@ def _rule_ids(properties: list[tuple[str, Any]]) -> list[str]:
         if name == "rule_id" and value not in ids:
             ids.append(str(value))
     return ids
-
-
-def finding_properties(rule_id: str, findings: list[Finding]) -> list[tuple[str, str]]:
-    """(name, value) pairs for each failed finding (findings are already redacted)."""
-    props: list[tuple[str, str]] = []
-    for finding in findings:
-        if not finding.failed:
-            continue
-        props.append(("finding", f"{rule_id}: {finding.message}"))
-        for name, value in (
-            ("expected", finding.expected),
-            ("found", finding.found),
-            ("resource", finding.resource),
-            ("field_path", finding.field_path),
-            ("location", str(finding.location) if finding.location else ""),
-        ):
-            if value:
-                props.append((name, value))
-        props.extend((f"evidence.{k}", v) for k, v in finding.evidence)
-    return props
-
-
-def evidence_properties(result: CaseResult, rule_id: str) -> list[tuple[str, str]]:
-    """The JUnit properties of a failed static case: its findings' evidence, and a bad input's one line."""
-    props = finding_properties(rule_id, result.findings.get(rule_id, []))
-    if result.input_error is not None:
-        props.append(("input_error", result.input_error))
-    return props
 
 
 @pytest.hookimpl(wrapper=True)

@@ -17,6 +17,7 @@ import pytest
 from .errors import UserError
 from .helm import default_helm
 from .options import conformance_asked, read_option
+from .reports.model import report_dict
 from .resources import checkout_root
 from .rules.engine import Options
 from .session import ConformanceSession, Settings
@@ -201,3 +202,25 @@ def upgrade_session(config: pytest.Config) -> UpgradeSession:
     if isinstance(built, UserError):
         raise pytest.UsageError(built.line())
     return built
+
+
+REPORT_KEY = pytest.StashKey[dict[str, Any]]()
+
+
+def report_document(config: pytest.Config) -> dict[str, Any] | None:
+    """The run's report model (static cases plus every lane's sections), built once for every format;
+    None when no conformance case or lane evaluated anything."""
+    if REPORT_KEY in config.stash:
+        return config.stash[REPORT_KEY]
+    conf = config.stash.get(SESSION_KEY, None)
+    if conf is None:
+        return None
+    sections: dict[str, Any] = {}
+    for lane_sections in config.hook.pytest_conformance_report_sections(config=config):
+        sections.update(lane_sections or {})
+    if not (conf.results() or sections):
+        return None
+    config.stash[REPORT_KEY] = report_dict(
+        conf.results(), extra_sections=sections, strict=conf.settings.strict
+    )
+    return config.stash[REPORT_KEY]

@@ -11,7 +11,7 @@
 #   localhost/qmc/traefik:<version>     Traefik v3 (tools/images/traefik, Go module proxy), the
 #                                       ingress controller; a one-file image
 #
-# quickmeet_conformance/images.py tags these under the exact references a rendered release uses and
+# quickmeet_conformance/clusters/images.py tags these under the exact references a rendered release uses and
 # loads them into the kind cluster. The rootfs tarball and the Traefik binary are cached under
 # ${QMC_CACHE:-~/.cache/quickmeet-conformance}/images; docker's build cache makes a re-run instant.
 #

@@ -2,7 +2,7 @@
 
 - ``local``: the node image scripts/build-kind-node-image.sh assembles here without any registry (Kubernetes
   v1.37.2, every control-plane image preloaded); application stand-ins and the ingress controller come from
-  ``quickmeet_conformance.images`` (scripts/build-app-images.sh).
+  ``quickmeet_conformance.clusters.images`` (scripts/build-app-images.sh).
 - ``upstream``: kind's own pinned ``kindest/node`` image and ingress-nginx's kind manifest, for machines
   that reach the registries (the maintainers' CI); the cluster pulls the release's images.
 - ``auto`` (the default): ``local`` when the locally built node image exists, ``upstream`` otherwise.

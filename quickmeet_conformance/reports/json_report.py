@@ -1,13 +1,20 @@
-"""``--conformance-report out.json``: rule ids, verdicts and evidence for every case, secrets redacted."""
+"""The JSON report (``--conformance-report out.json``, ``conformance check --format json``): the report model
+as it is, rule ids, verdicts and evidence for every case, secrets redacted."""
 
 from __future__ import annotations
 
 import json
-from pathlib import Path
-from typing import Any
+
+from .reporter import PytestOption, Reporter, ReportRun, register
 
 
-def write_json_report(report: dict[str, Any], path: str | Path) -> None:
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(json.dumps(report, indent=2, sort_keys=False) + "\n", encoding="utf-8")
+@register
+class JsonReporter(Reporter):
+    name = "json"
+    order = 20
+    pytest_option = PytestOption(
+        "qmc_report", "--conformance-report", "QMC_REPORT", "write a JSON report of every rule and finding"
+    )
+
+    def render(self, run: ReportRun) -> str:
+        return json.dumps(run.document, indent=2) + "\n"

@@ -4,6 +4,9 @@ One test suite per case (values file or upgrade pair, per helm binary), one test
 pytest route names them (``<rule id>[<case id>]``). A rule fails when one of its findings blocks the run (an
 error-severity failure, or any failure with ``--strict``); a warning it only reports is a passed test case
 with the finding as a property, as under pytest. Findings arrive redacted.
+
+The pytest route writes JUnit with pytest's own ``--junitxml``; ``finding_properties`` and
+``evidence_properties`` are the properties its test cases carry (the plugin adds them).
 """
 
 from __future__ import annotations
@@ -12,7 +15,9 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 
 from ..findings import Finding, Status, blocking, status_of
+from ..pipeline import CaseResult
 from ..rules.engine import RULES
+from .reporter import Reporter, ReportRun, register
 
 
 @dataclass(frozen=True)
@@ -83,3 +88,45 @@ def junit_xml(suites: list[JUnitSuite], *, strict: bool) -> str:
         root.set(key, str(value))
     ET.indent(root)
     return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
+
+
+@register
+class JUnitReporter(Reporter):
+    """``conformance check --format junit`` only: under pytest, ``--junitxml`` is pytest's own."""
+
+    name = "junit"
+    order = 30
+
+    def render(self, run: ReportRun) -> str:
+        suites = [JUnitSuite(r.case.id, r.findings, r.input_error) for r in run.results]
+        suites += [JUnitSuite(f"upgrade:{u.case.id}", u.findings, u.input_error) for u in run.upgrades]
+        return junit_xml(suites, strict=run.strict)
+
+
+# -- the pytest route: properties of pytest's own JUnit test cases ------------------------------------------
+def finding_properties(rule_id: str, findings: list[Finding]) -> list[tuple[str, str]]:
+    """(name, value) pairs for each failed finding (findings are already redacted)."""
+    props: list[tuple[str, str]] = []
+    for finding in findings:
+        if not finding.failed:
+            continue
+        props.append(("finding", f"{rule_id}: {finding.message}"))
+        for name, value in (
+            ("expected", finding.expected),
+            ("found", finding.found),
+            ("resource", finding.resource),
+            ("field_path", finding.field_path),
+            ("location", str(finding.location) if finding.location else ""),
+        ):
+            if value:
+                props.append((name, value))
+        props.extend((f"evidence.{k}", v) for k, v in finding.evidence)
+    return props
+
+
+def evidence_properties(result: CaseResult, rule_id: str) -> list[tuple[str, str]]:
+    """The JUnit properties of a failed static case: its findings' evidence, and a bad input's one line."""
+    props = finding_properties(rule_id, result.findings.get(rule_id, []))
+    if result.input_error is not None:
+        props.append(("input_error", result.input_error))
+    return props

@@ -1,4 +1,5 @@
-"""``--markdown report.md``: the HTML report's content as GitHub-flavoured Markdown for ``$GITHUB_STEP_SUMMARY``.
+"""The Markdown report (``--markdown report.md``, both routes): the HTML report's content as GitHub-flavoured
+Markdown for ``$GITHUB_STEP_SUMMARY``.
 
 Diagrams are Mermaid (``flowchart`` for each release from ``graph.py``, ``xychart-beta`` for the stream-hub
 pod count); the matrix is a table whose cells link to their findings. Read from the report model only.
@@ -9,15 +10,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from .html import (
-    COLUMN_ORDER,
-    COLUMN_TITLE,
-    OK_EDGE,
-    SEVERITY_COLOUR,
-    SHOWN_ORDER,
-    shared_diagrams,
-    summary_counts,
-)
+from .diagrams import COLUMN_ORDER, COLUMN_TITLE, OK_EDGE, SEVERITY_COLOUR
+from .html import SHOWN_ORDER, shared_diagrams, summary_counts
 from .matrix import (
     MARKS,
     case_anchor,
@@ -30,6 +24,7 @@ from .matrix import (
     verdict_matrix,
     where,
 )
+from .reporter import PytestOption, Reporter, ReportRun, register
 
 ICON = {"pass": "✅", "fail": "❌", "warn": "⚠️", "skip": "⏭️", "error": "💥", "none": ""}
 
@@ -351,3 +346,24 @@ def markdown_report(report: dict[str, Any], *, title: str = "QuickMeet.Chat conf
         for case in live:
             out += live_md(case, strict=strict)
     return re.sub(r"\n{3,}", "\n\n", "\n".join(out)).rstrip("\n") + "\n"
+
+
+@register
+class MarkdownReporter(Reporter):
+    name = "markdown"
+    order = 60
+    cli_flag = "--markdown"
+    cli_help = (
+        "also write the report as GitHub Markdown with Mermaid "
+        "diagrams to FILE (append it to $GITHUB_STEP_SUMMARY)"
+    )
+    pytest_option = PytestOption(
+        "qmc_markdown",
+        "--markdown",
+        "QMC_MARKDOWN",
+        "write the same report as GitHub-flavoured Markdown with Mermaid diagrams (for $GITHUB_STEP_SUMMARY)",
+        "FILE",
+    )
+
+    def render(self, run: ReportRun) -> str:
+        return markdown_report(run.document or {})

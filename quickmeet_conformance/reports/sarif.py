@@ -25,6 +25,7 @@ from ..pipeline import CaseResult
 from ..probes import ProbeResult
 from ..rules.engine import RULES, Rule
 from ..values import layers_of
+from .reporter import PytestOption, Reporter, ReportRun, register
 from .rules_doc import rules_doc_uri
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -421,7 +422,27 @@ def sarif_log(
     return {"$schema": SARIF_SCHEMA, "version": SARIF_VERSION, "runs": [run]}
 
 
-def write_sarif(log: dict[str, Any], path: str | os.PathLike[str]) -> None:
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(json.dumps(log, indent=2) + "\n", encoding="utf-8")
+@register
+class SarifReporter(Reporter):
+    """SARIF 2.1.0: written by the pytest route even when no case ran, to carry a setup error or probes."""
+
+    name = "sarif"
+    order = 40
+    cli_flag = "--sarif"
+    cli_help = "also write the findings as SARIF 2.1.0 to FILE"
+    pytest_option = PytestOption(
+        "qmc_sarif", "--sarif", "QMC_SARIF", "write the findings as a SARIF 2.1.0 log (code scanning)", "FILE"
+    )
+
+    def render(self, run: ReportRun) -> str:
+        log = sarif_log(
+            list(run.results),
+            setup_error=run.setup_error,
+            sections=run.document,
+            strict=run.strict,
+            probes=run.probes,
+        )
+        return json.dumps(log, indent=2) + "\n"
+
+    def wanted(self, run: ReportRun) -> bool:
+        return bool(run.probes) or run.setup_error is not None or super().wanted(run)

@@ -1,4 +1,4 @@
-"""quickmeet_conformance.images: every image a rendered release references gets a stand-in under exactly that
+"""quickmeet_conformance.clusters.images: every image a rendered release references gets a stand-in under exactly that
 reference, for the bundled reference chart with each values file and for both released public charts with
 their NATS subchart (rendered with helm, no cluster, no docker).
 
@@ -16,8 +16,9 @@ from typing import Any
 import pytest
 import yaml
 
-from quickmeet_conformance import images, subprocesses
+from quickmeet_conformance import subprocesses
 from quickmeet_conformance.charts import load_chart
+from quickmeet_conformance.clusters import images
 from quickmeet_conformance.errors import ToolError
 from quickmeet_conformance.helm import resolve_helm
 from quickmeet_conformance.render import Manifest, Renderer, RenderRequest

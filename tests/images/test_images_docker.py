@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import pytest
 from waits import eventually
 
-from quickmeet_conformance import images
+from quickmeet_conformance.clusters import images
 from quickmeet_conformance.errors import ToolError
 from quickmeet_conformance.findings import Finding, Verdict
 from quickmeet_conformance.probes import ddp

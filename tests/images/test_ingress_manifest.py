@@ -10,7 +10,7 @@ import kubernetes_validate
 import pytest
 import yaml
 
-from quickmeet_conformance import images
+from quickmeet_conformance.clusters import images
 from quickmeet_conformance.rules.kube_schema import supported_kube_version
 
 KUBE_VERSION = supported_kube_version("1.37.0")

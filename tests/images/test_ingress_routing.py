@@ -25,8 +25,9 @@ import pytest
 import yaml
 from waits import last_observation
 
-from quickmeet_conformance import images, subprocesses
+from quickmeet_conformance import subprocesses
 from quickmeet_conformance.charts import load_chart
+from quickmeet_conformance.clusters import images
 from quickmeet_conformance.errors import ToolError
 from quickmeet_conformance.findings import Finding, Verdict
 from quickmeet_conformance.helm import resolve_helm

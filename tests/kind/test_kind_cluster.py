@@ -20,9 +20,9 @@ import pytest
 from quickmeet_conformance.clusters.cluster_waits import ClusterWaiter
 from quickmeet_conformance.clusters.docker import Docker
 from quickmeet_conformance.clusters.image_source import LOCAL_NODE_IMAGE
+from quickmeet_conformance.clusters.images import INGRESS_IMAGE
 from quickmeet_conformance.clusters.processes import processes_mentioning, wait_for
 from quickmeet_conformance.errors import ToolError
-from quickmeet_conformance.images import INGRESS_IMAGE
 
 pytestmark = [pytest.mark.live, pytest.mark.kind]
 

@@ -11,7 +11,18 @@ import pytest
 from suite_runner import HELM3, REPO, clean_env, run_pytest
 
 from quickmeet_conformance import plugin_reports
-from quickmeet_conformance.plugin_reports import html_flags
+from quickmeet_conformance.plugin_reports import option_flags
+from quickmeet_conformance.reports.reporter import reporter
+
+HTML_OPTION = reporter("html").pytest_option
+assert HTML_OPTION is not None
+
+
+def html_flags(pytest_html_installed: bool | None = None) -> tuple[str, ...]:
+    """The HTML report's flags, as the plugin declares them (``--html`` is pytest-html's when installed)."""
+    assert HTML_OPTION is not None
+    return option_flags(HTML_OPTION, alias_owner_installed=pytest_html_installed)
+
 
 # A stand-in for pytest-html: a plugin module of that name that adds the option it owns.
 FAKE_PYTEST_HTML = """\

@@ -30,7 +30,8 @@ from report_runs import (
     passing_run,
 )
 
-from quickmeet_conformance.reports.html import SEVERITY_COLOUR, html_report
+from quickmeet_conformance.reports.diagrams import SEVERITY_COLOUR
+from quickmeet_conformance.reports.html import html_report
 from quickmeet_conformance.reports.markdown import markdown_report
 
 MERMAID_CHECK = REPO / "tools/mermaid-check"

@@ -318,7 +318,7 @@ class KindClusterProvider(ClusterProvider):
         waiter.wait_pods_ready("ingress-nginx", "app.kubernetes.io/component=controller", self.step_timeout_s)
 
     def _install_local_ingress(self, waiter: ClusterWaiter) -> None:
-        from quickmeet_conformance import images
+        from quickmeet_conformance.clusters import images
 
         images.install_ingress_controller(
             self.name, waiter.kube, kind_bin=self._kind_cluster().kind_path, timeout_s=self.step_timeout_s
@@ -333,7 +333,7 @@ class KindClusterProvider(ClusterProvider):
         """What cert-manager would do on a real cluster: a self-signed TLS Secret for every Ingress TLS
         secretName the release does not render (images.placeholder_tls_secrets), so the controller serves it;
         the live lane creates them through its client."""
-        from quickmeet_conformance import images
+        from quickmeet_conformance.clusters import images
 
         return list(images.placeholder_tls_secrets(manifests, workdir / f"tls-{namespace}", namespace))
 
@@ -342,7 +342,7 @@ class KindClusterProvider(ClusterProvider):
         reference (stand-ins from scripts/build-app-images.sh). Upstream: nothing to do, the cluster pulls."""
         if not self._resolved_images().local:
             return []
-        from quickmeet_conformance import images
+        from quickmeet_conformance.clusters import images
 
         plans = images.plan_images(manifests, source=images.LOCAL, matcher=matcher)
         loaded = [p.image for p in plans if p.image in self._loaded]

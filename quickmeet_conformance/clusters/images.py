@@ -29,15 +29,15 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from . import subprocesses
-from .clusters.docker import Docker
-from .clusters.image_source import LOCAL, RESOLVED_SOURCES, UPSTREAM, check_resolved
-from .errors import ToolError
-from .render import Manifest
-from .topology import MONGODB, NATS, ComponentMatcher, image_tag
+from .. import subprocesses
+from ..errors import ToolError
+from ..render import Manifest
+from ..topology import MONGODB, NATS, ComponentMatcher, image_tag
+from .docker import Docker
+from .image_source import LOCAL, RESOLVED_SOURCES, UPSTREAM, check_resolved
 
 if TYPE_CHECKING:
-    from .clusters.kubeclient import KubeClient
+    from .kubeclient import KubeClient
 
 REPO = Path(__file__).resolve().parents[1]
 INGRESS_MANIFEST = REPO / "tools" / "images" / "traefik" / "ingress.yaml"
@@ -239,7 +239,7 @@ def placeholder_tls_secrets(
     certificate issuer: create these before the install (the release never owns them; the case's namespace
     takes them away). The keys are throwaway and never printed.
     """
-    from .clusters.pki import issue_certificate, new_certificate_authority
+    from .pki import issue_certificate, new_certificate_authority
 
     wanted = missing_tls_secrets(manifests)
     if not wanted:
