@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
+from lane_gate import kind_unavailable
 from waits import eventually
 
 from quickmeet_conformance.clusters import images
@@ -43,14 +44,14 @@ def _docker():
     try:
         docker.check_daemon()
     except ToolError as exc:
-        pytest.skip(exc.line())
+        kind_unavailable(exc.line())
     missing = [
         images.standin_image(c)
         for c in images.STANDIN_COMPONENTS
         if not docker.has_image(images.standin_image(c))
     ]
     if missing:
-        pytest.skip(f"stand-in images not built ({', '.join(missing)}): run scripts/build-app-images.sh")
+        kind_unavailable(f"stand-in images not built ({', '.join(missing)}): run scripts/build-app-images.sh")
     return docker
 
 

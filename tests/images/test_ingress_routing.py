@@ -23,6 +23,7 @@ from typing import Any
 import probe_peers as peers
 import pytest
 import yaml
+from lane_gate import kind_unavailable
 from waits import last_observation
 
 from quickmeet_conformance import subprocesses
@@ -102,14 +103,14 @@ def routed(log_dir: Path) -> Iterator[Routed]:
     """KWOK's API server with the chart's Ingress, Traefik on loopback, the two DDP stand-ins behind it."""
     binary = traefik_binary()
     if not binary.is_file():
-        pytest.skip(f"Traefik not built ({binary}): run scripts/build-app-images.sh traefik")
+        kind_unavailable(f"Traefik not built ({binary}): run scripts/build-app-images.sh traefik")
     from quickmeet_conformance.clusters.providers.kwok import KwokClusterProvider
 
     provider = KwokClusterProvider(nodes=1, persistent_volumes=0, ingress_class=None, name="qmc-ingress-test")
     try:
         handle = provider.start()
     except ToolError as exc:
-        pytest.skip(exc.line())
+        kind_unavailable(exc.line())
     started: list[peers.Peer] = []
     try:
         with tempfile.TemporaryDirectory() as tmp:

@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 import pytest
+from lane_gate import kind_unavailable
 
 from quickmeet_conformance.clusters.cluster_waits import ClusterWaiter
 from quickmeet_conformance.clusters.docker import Docker
@@ -46,13 +47,17 @@ def _require_local_kind() -> Docker:
     try:
         docker.check_daemon()
     except ToolError as exc:
-        pytest.skip(str(exc))
+        kind_unavailable(str(exc))
     if not docker.has_image(LOCAL_NODE_IMAGE):
-        pytest.skip(f"kind node image {LOCAL_NODE_IMAGE} not built: run scripts/build-kind-node-image.sh")
+        kind_unavailable(
+            f"kind node image {LOCAL_NODE_IMAGE} not built: run scripts/build-kind-node-image.sh"
+        )
     if not docker.has_image(TEST_IMAGE):
-        pytest.skip(f"{TEST_IMAGE} missing: run scripts/setup-docker.sh")
+        kind_unavailable(f"{TEST_IMAGE} missing: run scripts/setup-docker.sh")
     if not docker.has_image(INGRESS_IMAGE):  # a build stopped at its time budget: node image, no Traefik yet
-        pytest.skip(f"ingress controller image {INGRESS_IMAGE} not built: run scripts/build-app-images.sh")
+        kind_unavailable(
+            f"ingress controller image {INGRESS_IMAGE} not built: run scripts/build-app-images.sh"
+        )
     return docker
 
 
