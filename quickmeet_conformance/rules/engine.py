@@ -206,9 +206,10 @@ def evaluate_rule(ctx: C, rule_obj: Rule[C]) -> list[Finding]:
 
 
 def rules_for_lane(lane: str) -> list[Rule[Any]]:
-    from . import load_lane
+    from . import LANE_PACKAGES, load_lane
 
-    load_lane(lane)
+    if lane in LANE_PACKAGES:  # a lane with no package (a test's toy lane) registered its rules directly
+        load_lane(lane)
     return [r for r in RULES.values() if r.lane == lane]
 
 
