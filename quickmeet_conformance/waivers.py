@@ -56,10 +56,6 @@ def _entry_nodes(path: str, text: str) -> list[yaml.Node]:
 
 
 def _date(value: Any, where: str) -> datetime.date:
-    if isinstance(value, datetime.datetime):
-        return value.date()
-    if isinstance(value, datetime.date):
-        return value
     try:
         return datetime.date.fromisoformat(str(value).strip())
     except ValueError:
@@ -70,7 +66,10 @@ def _date(value: Any, where: str) -> datetime.date:
 
 def _entry(path: str, index: int, node: yaml.Node, today: datetime.date) -> Waiver:
     source = f"{path} entry {index} (line {node.start_mark.line + 1})"
-    raw = _construct(node)
+    try:
+        raw = _construct(node)
+    except (yaml.YAMLError, ValueError) as exc:
+        raise UserError(f"cannot read the entry ({exc})", where=source, fix=EXAMPLE) from None
     if not isinstance(raw, dict):
         raise UserError("a waiver must be a mapping of " + ", ".join(FIELDS), where=source, fix=EXAMPLE)
     missing = [f for f in FIELDS if raw.get(f) in (None, "")]
@@ -92,9 +91,16 @@ def _entry(path: str, index: int, node: yaml.Node, today: datetime.date) -> Waiv
     )
 
 
+class _Loader(yaml.SafeLoader):
+    """Safe loading with dates left as text: ``_date`` parses them, so 2026-13-01 is one clear line."""
+
+
+_Loader.add_constructor("tag:yaml.org,2002:timestamp", yaml.SafeLoader.construct_yaml_str)
+
+
 def _construct(node: yaml.Node) -> Any:
     """The Python value of one entry's node (safe constructors only)."""
-    loader = yaml.SafeLoader("")
+    loader = _Loader("")
     try:
         return loader.construct_document(node)
     finally:
