@@ -95,7 +95,11 @@ class _Loader(yaml.SafeLoader):
     """Safe loading with dates left as text: ``_date`` parses them, so 2026-13-01 is one clear line."""
 
 
-_Loader.add_constructor("tag:yaml.org,2002:timestamp", yaml.SafeLoader.construct_yaml_str)
+def _text(loader: _Loader, node: yaml.Node) -> str:
+    return str(loader.construct_scalar(node))  # type: ignore[arg-type]  # a timestamp is a scalar node
+
+
+_Loader.add_constructor("tag:yaml.org,2002:timestamp", _text)
 
 
 def _construct(node: yaml.Node) -> Any:
