@@ -50,6 +50,9 @@ def conclude(
         pytest.skip("; ".join(sorted({f.message for f in findings})))
     if status == Status.PASS:
         return
+    if status == Status.ACCEPTED:  # a waiver in force accepts every failure: the test passes, saying why
+        props.extend(("waiver", f.waiver.line()) for f in findings if f.waiver is not None and f.accepted)
+        return
     failed = [f for f in findings if f.failed]
     text = f"{header}\ncontract: {contract}\n" + "\n".join(f.detail() for f in failed)
     text += "".join(f"\n{note}" for note in notes if note)

@@ -115,3 +115,33 @@ def read_child(tree: ReadTree | None, key: str) -> ReadTree | None:
     _merge(merged, direct or {})
     _merge(merged, wild or {})
     return merged
+
+
+def template_literal(chart_dir: Path, source: str, pattern: str, following: int = 0) -> tuple[str, bool]:
+    """Where ``source`` (a manifest's ``# Source:``, ``<chart>/templates/x.yaml``) writes what ``pattern`` (a
+    regular expression) matches, as ``templates/x.yaml:LINE``, and whether that line and the ``following``
+    ones are literal text (no ``{{ }}``: no values key can change them). Without ``:LINE``, and not literal,
+    when no line matches or the file cannot be read. What a chart-defect finding points the maintainers at."""
+    inside = source.split("/", 1)[1] if "/" in source else source
+    try:
+        lines = (chart_dir / inside).read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        return inside, False
+    found = re.compile(pattern)
+    for index, line in enumerate(lines):
+        if found.search(line):
+            literal = not any("{{" in text for text in lines[index : index + 1 + following])
+            return f"{inside}:{index + 1}", literal
+    return inside, False
+
+
+def reads_path(tree: ReadTree, key_path: str) -> bool:
+    """Whether the templates read ``key_path`` (``a.b.c``), or a map above it as a whole (``toYaml .Values.a``)."""
+    node: ReadTree | None = tree
+    for part in key_path.split("."):
+        if node is None:
+            return False
+        if WHOLE in node:
+            return True
+        node = read_child(node, part)
+    return node is not None

@@ -33,6 +33,7 @@ from .rules import load_all
 from .rules.engine import RULES, Rule
 from .session import ConformanceSession, Settings
 from .values import LAYER_SEPARATOR, expand_values_args
+from .waivers import load_waivers
 
 EXIT_CONFORMANT = 0
 EXIT_FINDINGS = 1
@@ -195,6 +196,7 @@ def check_settings(args: argparse.Namespace) -> Settings:
             concurrent_users=args.concurrent_users,
             allow_ignored_keys=args.allow_ignored_keys,
             strict=args.strict,
+            waivers=load_waivers(args.waivers) if args.waivers else (),
         ),
         component_images=_component_images(args),
     )
@@ -234,6 +236,7 @@ def cmd_check(args: argparse.Namespace, out: TextIO) -> int:
             session=session,
             bundled=not args.chart,
             verbose=args.verbose,
+            waivers=settings.options.waivers,
         )
         text = reporter(args.format).render(run)
     finally:
@@ -264,7 +267,12 @@ def _report_model(session: ConformanceSession, results: list, upgrades: list) ->
         from .reports.upgrade import upgrade_result_dict
 
         sections["upgrades"] = [upgrade_result_dict(u, strict=session.settings.strict) for u in upgrades]
-    return report_dict(results, extra_sections=sections, strict=session.settings.strict)
+    return report_dict(
+        results,
+        extra_sections=sections,
+        strict=session.settings.strict,
+        waivers=session.settings.options.waivers,
+    )
 
 
 def _write(text: str, output: str | None, out: TextIO) -> None:
@@ -351,6 +359,12 @@ def _add_check(sub: argparse._SubParsersAction) -> None:
         "of the new chart's defaults: new defaults missing, refusals)",
     )
     check.add_argument("--strict", action="store_true", help="warning-severity findings fail too")
+    check.add_argument(
+        "--waivers",
+        metavar="FILE",
+        help="YAML list of accepted findings (rule, target, reason, expires): a waived finding is shown as "
+        "accepted and fails nothing until it expires",
+    )
     check.add_argument(
         "--allow-ignored-keys",
         action="store_true",

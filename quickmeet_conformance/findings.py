@@ -1,11 +1,14 @@
 """Findings: the one data type that rules produce and reports consume.
 
 A finding is data, not a string: rule id, verdict, what was expected, what was found, the resource and
-field path it concerns, and where in the values file the fault sits (when it is the user's).
+field path it concerns, and where in the values file the fault sits (when it is the user's). It also says
+who can fix it (:class:`Remedy`: a values key, or the chart's template when no key changes it) and, when a
+waiver file accepts it for now, the :class:`Waiver` (``blocks_run`` and ``status_of`` read both).
 """
 
 from __future__ import annotations
 
+import datetime
 import enum
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -44,6 +47,76 @@ class Location:
         return where
 
 
+class FixKind(str, enum.Enum):
+    """Who can fix a finding: the user, through a values key, or the chart's maintainers (no key changes it)."""
+
+    VALUES = "values"
+    CHART = "chart"
+
+
+@dataclass(frozen=True)
+class Remedy:
+    """Who fixes a finding, and how. A rule that knows sets it (a chart that hard-codes what it checks); every
+    other finding gets one derived from its location (``Finding.fixed_by``): a values key -> ``values``, only
+    a chart template -> ``chart``.
+
+    ``hard_coded`` is the rule's word that the chart reads no values key for this (its text says so); a
+    remedy derived from a template location only says the rule knows no key."""
+
+    kind: FixKind
+    key_path: str = ""  # values: the key to set
+    where: str = ""  # values: file:line of the key, or of the parent it goes under
+    template: str = ""  # chart: the template (path inside the chart, ":line" when known)
+    fixed_in: str = ""  # chart: the chart version that fixes it, when one is known
+    workaround: str = ""  # chart: what a user can do meanwhile (a post-renderer patch)
+    hard_coded: bool = False
+
+    def line(self) -> str:
+        """One line: "values: set K (file:line)" or "chart: T:L hard-codes this; no values key changes it"."""
+        if self.kind == FixKind.VALUES:
+            if not self.key_path:
+                return "values: change the values file (see fix)"
+            return f"values: set {self.key_path}" + (f" ({self.where})" if self.where else "")
+        what = self.template or "the chart's templates"
+        text = (
+            f"chart: {what} hard-codes this; no values key changes it"
+            if self.hard_coded
+            else f"chart: rendered by {what}; no values key is known to change it"
+        )
+        return text + (f"; fixed in chart {self.fixed_in}" if self.fixed_in else "")
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "kind": self.kind.value,
+            "key_path": self.key_path,
+            "where": self.where,
+            "template": self.template,
+            "fixed_in": self.fixed_in,
+            "workaround": self.workaround,
+            "hard_coded": self.hard_coded,
+            "text": self.line(),
+        }
+
+
+@dataclass(frozen=True)
+class Waiver:
+    """One accepted finding from a waiver file: which rule, which target (a resource "Kind/name" or a values
+    key path; ``*`` globs), why, and until when. ``expired`` is decided when the file is loaded (against the
+    day of the run), so a run judges every finding against the same day."""
+
+    rule: str
+    target: str
+    reason: str
+    expires: datetime.date
+    source: str  # "waivers.yaml entry 2 (line 5)": where the user finds it
+    expired: bool = False
+
+    def line(self) -> str:
+        if self.expired:
+            return f"expired on {self.expires.isoformat()}, so the finding counts again ({self.source}): {self.reason}"
+        return f"accepted until {self.expires.isoformat()} ({self.source}): {self.reason}"
+
+
 @dataclass(frozen=True)
 class Finding:
     rule_id: str
@@ -56,10 +129,30 @@ class Finding:
     field_path: str = ""
     location: Location | None = None
     evidence: tuple[tuple[str, str], ...] = field(default_factory=tuple)
+    remedy: Remedy | None = None  # set by a rule that knows who fixes it; else see ``fixed_by``
+    waiver: Waiver | None = None  # set by ``waivers.apply`` on a failed finding a waiver file names
 
     @property
     def failed(self) -> bool:
         return self.verdict in (Verdict.FAIL, Verdict.ERROR)
+
+    @property
+    def accepted(self) -> bool:
+        """Failed, but a waiver that has not expired accepts it: it blocks nothing."""
+        return self.verdict == Verdict.FAIL and self.waiver is not None and not self.waiver.expired
+
+    @property
+    def fixed_by(self) -> Remedy:
+        """The rule's remedy, else one derived from the location: a values key -> values, a template -> chart."""
+        if self.remedy is not None:
+            return self.remedy
+        loc = self.location
+        if loc is not None and loc.key_path:
+            line = f"{loc.file}:{loc.line}" if loc.line is not None else loc.file
+            return Remedy(FixKind.VALUES, key_path=loc.key_path, where=line)
+        if loc is not None and loc.file and "/templates/" in f"/{loc.file}":
+            return Remedy(FixKind.CHART, template=loc.file)
+        return Remedy(FixKind.VALUES)
 
     def one_line(self) -> str:
         parts = [self.message]
@@ -77,6 +170,10 @@ class Finding:
             lines.append(f"  found:    {self.found}")
         for key, value in self.evidence:
             lines.append(f"  {key}: {value}")
+        if self.failed:
+            lines.append(f"  fixed by: {self.fixed_by.line()}")
+        if self.waiver is not None:
+            lines.append(f"  waiver:   {self.waiver.line()}")
         return "\n".join(lines)
 
 
@@ -97,6 +194,7 @@ class Status(str, enum.Enum):
 
     PASS = "pass"
     WARN = "warn"  # failed, but only warning-severity findings and the run is not strict
+    ACCEPTED = "accepted"  # failed, but every failed finding is accepted by a waiver that has not expired
     FAIL = "fail"
     SKIP = "skip"
     ERROR = "error"
@@ -108,7 +206,11 @@ class Status(str, enum.Enum):
 
 def blocks_run(finding: Finding, *, strict: bool) -> bool:
     """THE definition of "this finding fails the run": a check that could not run (verdict ERROR) or a
-    failed error-severity rule always; a failed warning-severity rule only when the run is strict."""
+    failed error-severity rule always; a failed warning-severity rule only when the run is strict. A waiver
+    decides first: one in force accepts the finding (blocks nothing); an expired one fails it, whatever its
+    severity (the acceptance ran out: the run says so with the waiver's reason)."""
+    if finding.waiver is not None and finding.verdict == Verdict.FAIL:
+        return finding.waiver.expired
     return finding.failed and (
         strict or finding.severity == Severity.ERROR or finding.verdict == Verdict.ERROR
     )
@@ -123,8 +225,19 @@ def status_of(findings: Iterable[Finding], *, strict: bool) -> Status:
     found = list(findings)
     verdict = verdict_of(found)
     if verdict == Verdict.FAIL and not blocking(found, strict=strict):
+        if all(f.accepted for f in found if f.failed):
+            return Status.ACCEPTED
         return Status.WARN
     return Status(verdict.value)
+
+
+def fix_kinds(findings: Iterable[Finding]) -> dict[str, int]:
+    """How many failed findings each kind of fixer can fix (``values``, ``chart``): the summaries' split."""
+    counts = {kind.value: 0 for kind in FixKind}
+    for f in findings:
+        if f.failed:
+            counts[f.fixed_by.kind.value] += 1
+    return counts
 
 
 def passed(rule_id: str, message: str, severity: Severity = Severity.ERROR) -> Finding:

@@ -77,6 +77,13 @@ _OPTIONS: list[OptionSpec] = [
         {"action": "store_true"},
     ),
     OptionSpec(
+        "qmc_waivers",
+        "--waivers",
+        "QMC_WAIVERS",
+        "YAML list of accepted findings (rule, target, reason, expires): a waived finding passes as accepted "
+        "until it expires; an expired one fails with its reason",
+    ),
+    OptionSpec(
         "qmc_allow_ignored",
         "--allow-ignored-keys",
         "QMC_ALLOW_IGNORED_KEYS",
@@ -209,6 +216,7 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Co
         session.results(),
         strict=session.settings.strict,
         failures_only=config.get_verbosity() < 0,
+        waivers=session.settings.options.waivers,
     )
 
 

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from .errors import UserError
+from .findings import Waiver
 from .helm import default_helm
 from .options import conformance_asked, read_option
 from .reports.model import report_dict
@@ -23,6 +24,7 @@ from .rules.engine import Options
 from .session import ConformanceSession, Settings
 from .upgrade import UpgradePair, UpgradeSession, load_matrix, pairs_from_options
 from .values import expand_values_args
+from .waivers import load_waivers
 
 SESSION_KEY = pytest.StashKey[ConformanceSession]()
 UPGRADE_KEY = pytest.StashKey["UpgradeSession | UserError"]()
@@ -122,11 +124,23 @@ def settings_from_options(config: pytest.Config) -> Settings:
             concurrent_users=read_option(config, "qmc_users"),
             allow_ignored_keys=bool(read_option(config, "qmc_allow_ignored")),
             strict=bool(read_option(config, "qmc_strict")),
+            waivers=_waivers(config),
         ),
         component_images=tuple(overrides),
         helm_timeout_s=_helm_timeout(config),
         values_from_defaults=values_from_defaults,
     )
+
+
+def _waivers(config: pytest.Config) -> tuple[Waiver, ...]:
+    """--waivers FILE (QMC_WAIVERS), loaded once for the run; a bad file stops it with one line."""
+    path = read_option(config, "qmc_waivers")
+    if not path:
+        return ()
+    try:
+        return load_waivers(_shown(path))
+    except UserError as exc:
+        raise pytest.UsageError(f"--waivers: {exc.line()}") from None
 
 
 def _kube_version(config: pytest.Config) -> str:
@@ -221,6 +235,9 @@ def report_document(config: pytest.Config) -> dict[str, Any] | None:
     if not (conf.results() or sections):
         return None
     config.stash[REPORT_KEY] = report_dict(
-        conf.results(), extra_sections=sections, strict=conf.settings.strict
+        conf.results(),
+        extra_sections=sections,
+        strict=conf.settings.strict,
+        waivers=conf.settings.options.waivers,
     )
     return config.stash[REPORT_KEY]

@@ -47,6 +47,7 @@ table.matrix td.cell { text-align:center; font-weight:600; font-size: 12px; min-
 table.matrix td.cell a { color: inherit; text-decoration: none; display:block; }
 .v-pass { background:#dafbe1; color: var(--pass); } .v-fail { background:#ffebe9; color: var(--fail); }
 .v-warn { background:#fff8c5; color: var(--warn); } .v-skip { background:#f6f8fa; color: var(--skip); }
+.v-accepted { background:#ddf4ff; color:#0969da; } pre.workaround { margin:4px 0; }
 .v-error { background:#fbefff; color: var(--err); } .v-none { color:#8c959f; }
 .badge { display:inline-block; border-radius: 10px; padding: 0 8px; font-size: 12px; font-weight: 600; }
 .finding { border-left: 4px solid var(--line); padding: 4px 10px; margin: 6px 0; background:#fff; }
@@ -84,14 +85,62 @@ def finding_html(finding: dict[str, Any], anchor_id: str) -> str:
         ),
         ("where", where(finding)),
     ] + [(k, v) for k, v in finding.get("evidence") or []]
-    body = "".join(f"<dt>{_e(k)}</dt><dd>{_e(v)}</dd>" for k, v in rows if v)
+    body = "".join(f"<dt>{_e(k)}</dt><dd>{_e(v)}</dd>" for k, v in rows if v) + _verdict_html(finding)
     return (
         f'<div class="finding sev-{_e(finding["severity"])} v-{_e(finding["verdict"])}" id="{anchor_id}">'
         f"<strong>{_e(finding['message'])}</strong><dl>{body}</dl></div>"
     )
 
 
-SHOWN_ORDER = {"error": 0, "fail": 1, "warn": 2}  # what blocks the run first, then warnings, then the rest
+def _verdict_html(finding: dict[str, Any]) -> str:
+    """Who fixes the finding (values or chart, the chart's workaround) and the waiver that names it."""
+    out = ""
+    fixed_by = finding.get("fixed_by")
+    if fixed_by:
+        out += f"<dt>fixed by</dt><dd>{_badge(fixed_by['kind'])} {_e(fixed_by['text'])}</dd>"
+        if fixed_by["kind"] == "chart" and fixed_by.get("workaround"):
+            out += (
+                f'<dt>workaround</dt><dd><pre class="mono workaround">{_e(fixed_by["workaround"])}</pre></dd>'
+            )
+    waiver = finding.get("waiver")
+    if waiver:
+        state = "expired on" if waiver["expired"] else "accepted until"
+        out += (
+            f"<dt>waiver</dt><dd>{state} {_e(waiver['expires'])} ({_e(waiver['source'])}): "
+            f"{_e(waiver['reason'])}</dd>"
+        )
+    return out
+
+
+def verdicts_html(report: dict[str, Any]) -> str:
+    """The run's split by fixer and what the waivers did, each unmatched waiver named."""
+    verdicts = report.get("verdicts") or {}
+    fixers, waivers = verdicts.get("fixed_by") or {}, verdicts.get("waivers") or {}
+    out = []
+    if fixers.get("values") or fixers.get("chart"):
+        out.append(
+            f"<p>Failed findings fixed in the values: {fixers.get('values', 0)}; only in the chart (no values key "
+            f"changes them): {fixers.get('chart', 0)}.</p>"
+        )
+    if waivers.get("given"):
+        out.append(
+            f"<p>Waivers: {waivers['given']} given, {waivers['accepted']} finding(s) accepted, "
+            f"{waivers['expired']} failing on an expired waiver.</p>"
+        )
+        out += [
+            f"<p>waiver matches no finding: {_e(w['source'])} (rule <code>{_e(w['rule'])}</code>, target "
+            f"<code>{_e(w['target'])}</code>)</p>"
+            for w in waivers.get("unmatched") or []
+        ]
+    return "".join(out)
+
+
+SHOWN_ORDER = {
+    "error": 0,
+    "fail": 1,
+    "warn": 2,
+    "accepted": 3,
+}  # what blocks the run first, then warnings, then the rest
 
 
 def rules_html(owner_id: str, rules: list[dict[str, Any]]) -> str:
@@ -112,7 +161,13 @@ def rules_html(owner_id: str, rules: list[dict[str, Any]]) -> str:
         out.append(
             f'<div class="rule" id="{rule_anchor(owner_id, rule["id"])}"><h4>{_badge(verdict)} '
             f"<code>{_e(rule['id'])}</code> {_e(rule['title'])}</h4>"
-            f'<p class="muted">Contract: {_e(rule["contract"])}. Fix: {_e(rule["fix"])}</p>'
+            f'<p class="muted">Contract: {_e(rule["contract"])}.'
+            + (
+                f" Fix: {_e(rule['fix'])}"
+                if any((f.get("fixed_by") or {}).get("kind") != "chart" for f in failed_findings(rule))
+                else ""
+            )
+            + "</p>"
         )
         out += [
             finding_html(f, finding_anchor(owner_id, rule["id"], i))
@@ -333,7 +388,7 @@ def html_report(report: dict[str, Any], *, title: str = "QuickMeet.Chat conforma
     body = [
         f"<header><h1>{_e(title)}</h1><p>{_e(report.get('tool', ''))} {_e(report.get('version', ''))} · "
         f"{len(cases)} static case(s){': ' + _e(summary) if summary else ''} · {len(upgrades)} upgrade(s) · "
-        f"{len(live)} live case(s)</p></header><main><nav>{''.join(nav)}</nav>"
+        f"{len(live)} live case(s)</p>{verdicts_html(report)}</header><main><nav>{''.join(nav)}</nav>"
     ]
     if cases:
         body.append(

@@ -14,9 +14,10 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 
-from ..findings import Finding, Status, blocking, status_of
+from ..findings import Finding, FixKind, Status, blocking, status_of
 from ..pipeline import CaseResult
 from ..rules.engine import RULES
+from .remedies import values_fixable
 from .reporter import Reporter, ReportRun, register
 
 
@@ -42,9 +43,20 @@ def _properties(parent: ET.Element, findings: list[Finding]) -> None:
             ("resource", finding.resource),
             ("field_path", finding.field_path),
             ("location", str(finding.location) if finding.location else ""),
+            *_verdict_properties(finding),
         ):
             if value:
                 ET.SubElement(props, "property", name=name, value=value)
+
+
+def _verdict_properties(finding: Finding) -> list[tuple[str, str]]:
+    """Who fixes the finding (``fixed_by``: values or chart, ``workaround``) and the waiver that names it."""
+    remedy = finding.fixed_by
+    return [
+        ("fixed_by", remedy.line()),
+        ("workaround", remedy.workaround if remedy.kind == FixKind.CHART else ""),
+        ("waiver", finding.waiver.line() if finding.waiver is not None else ""),
+    ]
 
 
 def junit_xml(suites: list[JUnitSuite], *, strict: bool) -> str:
@@ -73,7 +85,8 @@ def junit_xml(suites: list[JUnitSuite], *, strict: bool) -> str:
                 meta = RULES.get(rule_id)
                 text = "\n".join(f.detail() for f in failed)
                 if meta is not None:
-                    text += f"\ncontract: {meta.contract}\nfix: {meta.fix}"
+                    text += f"\ncontract: {meta.contract}"
+                    text += f"\nfix: {meta.fix}" if values_fixable(failed) else ""
                 failure = ET.SubElement(
                     case,
                     "error" if kind == "errors" else "failure",
@@ -117,6 +130,7 @@ def finding_properties(rule_id: str, findings: list[Finding]) -> list[tuple[str,
             ("resource", finding.resource),
             ("field_path", finding.field_path),
             ("location", str(finding.location) if finding.location else ""),
+            *_verdict_properties(finding),
         ):
             if value:
                 props.append((name, value))

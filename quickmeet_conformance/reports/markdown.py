@@ -26,7 +26,7 @@ from .matrix import (
 )
 from .reporter import PytestOption, Reporter, ReportRun, register
 
-ICON = {"pass": "✅", "fail": "❌", "warn": "⚠️", "skip": "⏭️", "error": "💥", "none": ""}
+ICON = {"pass": "✅", "fail": "❌", "warn": "⚠️", "accepted": "☑️", "skip": "⏭️", "error": "💥", "none": ""}
 
 
 def _mark(verdict: str) -> str:
@@ -131,8 +131,54 @@ def finding_md(finding: dict[str, Any], anchor_id: str, shown: str) -> list[str]
     ]:
         if value:
             out.append(f"- {_cell(name)}: {_code(value)}")
+    out += _verdict_md(finding)
     out.append("")
     return out
+
+
+def _verdict_md(finding: dict[str, Any]) -> list[str]:
+    """Who fixes the finding (values or chart, with the chart's workaround) and the waiver that names it."""
+    out = []
+    fixed_by = finding.get("fixed_by")
+    if fixed_by:
+        out.append(f"- fixed by: **{fixed_by['kind']}**: {_cell(fixed_by['text'])}")
+        if fixed_by["kind"] == "chart" and fixed_by.get("workaround"):
+            out += [
+                "- workaround:",
+                "",
+                "  ```yaml",
+                *(f"  {line}" for line in fixed_by["workaround"].splitlines()),
+            ]
+            out += ["  ```", ""]
+    waiver = finding.get("waiver")
+    if waiver:
+        state = "expired on" if waiver["expired"] else "accepted until"
+        out.append(
+            f"- waiver: {state} {waiver['expires']} ({_cell(waiver['source'])}): {_cell(waiver['reason'])}"
+        )
+    return out
+
+
+def verdicts_md(report: dict[str, Any]) -> list[str]:
+    """The run's split by fixer and what the waivers did, each unmatched waiver named."""
+    verdicts = report.get("verdicts") or {}
+    fixers, waivers = verdicts.get("fixed_by") or {}, verdicts.get("waivers") or {}
+    out = []
+    if fixers.get("values") or fixers.get("chart"):
+        out.append(
+            f"Failed findings fixed in the values: {fixers.get('values', 0)}; only in the chart (no values key "
+            f"changes them): {fixers.get('chart', 0)}."
+        )
+    if waivers.get("given"):
+        out.append(
+            f"Waivers: {waivers['given']} given, {waivers['accepted']} finding(s) accepted, "
+            f"{waivers['expired']} failing on an expired waiver."
+        )
+        out += [
+            f"- waiver matches no finding: {_cell(w['source'])} (rule `{w['rule']}`, target `{w['target']}`)"
+            for w in waivers.get("unmatched") or []
+        ]
+    return out + [""] if out else []
 
 
 def rules_md(owner_id: str, rules: list[dict[str, Any]], *, strict: bool = False) -> list[str]:
@@ -148,9 +194,10 @@ def rules_md(owner_id: str, rules: list[dict[str, Any]], *, strict: bool = False
                 f"{_cell(reason)} |"
             )
             continue
+        values_fix = any((f.get("fixed_by") or {}).get("kind") != "chart" for f in failed_findings(rule))
         out += [
             f"{_anchor(rule_anchor(owner_id, rule['id']))}**{_mark(verdict)} `{rule['id']}`**: "
-            f"{_cell(rule['title'])}. Fix: {_cell(rule['fix'])}",
+            f"{_cell(rule['title'])}." + (f" Fix: {_cell(rule['fix'])}" if values_fix else ""),
             "",
         ]
         for i, finding in enumerate(failed_findings(rule)):
@@ -328,6 +375,7 @@ def markdown_report(report: dict[str, Any], *, title: str = "QuickMeet.Chat conf
         f"{report.get('tool', '')} {report.get('version', '')}: {len(cases)} static case(s)"
         f"{' (' + summary + ')' if summary else ''}, {len(upgrades)} upgrade(s), {len(live)} live case(s)",
         "",
+        *verdicts_md(report),
     ]
     if cases:
         out += ["### Verdicts: rules × values files × helm", "", "Each cell links to its finding.", ""]

@@ -11,7 +11,15 @@ from typing import Any
 from ..findings import Finding, Severity, Verdict, status_of
 
 # Display marks: a failed warning-severity rule shows as WARN (it fails the run only with --strict).
-MARKS = {"pass": "PASS", "fail": "FAIL", "warn": "WARN", "skip": "SKIP", "error": "ERROR", "none": "-"}
+MARKS = {
+    "pass": "PASS",
+    "fail": "FAIL",
+    "warn": "WARN",
+    "accepted": "ACCEPTED",  # failed, accepted by a waiver in force (--waivers)
+    "skip": "SKIP",
+    "error": "ERROR",
+    "none": "-",
+}
 
 
 _NOT_ANCHOR = re.compile(r"[^a-z0-9]+")

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from .. import __version__
-from ..findings import Finding, Verdict, status_of, verdict_of
+from ..findings import Finding, Verdict, Waiver, status_of, verdict_of
 from ..pipeline import CaseResult
 from ..rules.engine import RULES
 from .graph import build_graph, graph_dict
@@ -27,6 +28,55 @@ def finding_dict(finding: Finding) -> dict[str, Any]:
         if loc is not None
         else None,
         "evidence": [list(item) for item in finding.evidence],
+        "fixed_by": finding.fixed_by.as_dict() if finding.failed else None,
+        "waiver": waiver_dict(finding.waiver) if finding.waiver is not None else None,
+    }
+
+
+def waiver_dict(waiver: Waiver) -> dict[str, Any]:
+    return {
+        "rule": waiver.rule,
+        "target": waiver.target,
+        "reason": waiver.reason,
+        "expires": waiver.expires.isoformat(),
+        "expired": waiver.expired,
+        "source": waiver.source,
+    }
+
+
+def _findings_in(node: Any) -> Iterator[dict[str, Any]]:
+    """Every finding dict anywhere in the model (cases and each lane's section alike)."""
+    if isinstance(node, dict):
+        if "rule_id" in node and "verdict" in node and "fixed_by" in node:
+            yield node
+        for value in node.values():
+            yield from _findings_in(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _findings_in(value)
+
+
+def verdict_summary(report: dict[str, Any], waivers: Sequence[Waiver] = ()) -> dict[str, Any]:
+    """Who can fix the run's failed findings (values or chart, counted apart), and what the waivers did:
+    accepted findings, expired waivers (they fail), and waivers no finding matched."""
+    fixers = {"values": 0, "chart": 0}
+    accepted = expired = 0
+    used: set[str] = set()
+    for f in _findings_in({k: v for k, v in report.items() if k != "verdicts"}):
+        if f["fixed_by"] is not None:
+            fixers[f["fixed_by"]["kind"]] += 1
+        if f["waiver"] is not None:
+            used.add(f["waiver"]["source"])
+            expired += f["waiver"]["expired"]
+            accepted += not f["waiver"]["expired"]
+    return {
+        "fixed_by": fixers,
+        "waivers": {
+            "given": len(waivers),
+            "accepted": accepted,
+            "expired": expired,
+            "unmatched": [waiver_dict(w) for w in waivers if w.source not in used],
+        },
     }
 
 
@@ -86,6 +136,7 @@ def report_dict(
     extra_sections: dict[str, Any] | None = None,
     *,
     strict: bool = False,
+    waivers: Sequence[Waiver] = (),
 ) -> dict[str, Any]:
     report: dict[str, Any] = {
         "tool": "quickmeet-conformance",
@@ -94,4 +145,5 @@ def report_dict(
         "cases": [case_dict(r, strict=strict) for r in results],
     }
     report.update(extra_sections or {})
+    report["verdicts"] = verdict_summary(report, waivers)
     return report

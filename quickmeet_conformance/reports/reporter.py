@@ -13,12 +13,12 @@ import functools
 import importlib
 import pkgutil
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
-from ..findings import blocking
+from ..findings import Finding, Waiver, blocking
 
 if TYPE_CHECKING:  # types only: the CLI and the plugin pass these in
     from ..pipeline import CaseResult
@@ -58,6 +58,7 @@ class ReportRun:
     session: ConformanceSession | None = None  # conformance check: the chart and helm binaries checked with
     bundled: bool = False  # conformance check: the chart is the bundled reference chart
     verbose: bool = False  # text: every rule, not only the findings
+    waivers: Sequence[Waiver] = ()  # the run's waiver file (--waivers): its unmatched entries are reported
     _document: list[dict[str, Any] | None] = field(default_factory=list, init=False, repr=False)
 
     @property
@@ -70,6 +71,15 @@ class ReportRun:
     def input_errors(self) -> int:
         """Cases (static or upgrade) that could not be checked: a missing or malformed input."""
         return sum(1 for r in self.results if r.input_error) + sum(1 for u in self.upgrades if u.input_error)
+
+    def findings(self) -> Iterator[Finding]:
+        """Every finding of the static and upgrade cases (what the text summary counts)."""
+        for result in self.results:
+            for found in result.findings.values():
+                yield from found
+        for upgrade in self.upgrades:
+            for found in upgrade.findings.values():
+                yield from found
 
     def failing(self) -> int:
         """Cases with a finding that fails the run (a warning only under ``strict``)."""

@@ -10,6 +10,7 @@ have a location (a values key, or a template of a chart directory). Every rule l
 
 from __future__ import annotations
 
+import datetime
 import hashlib
 import json
 import os
@@ -20,11 +21,12 @@ from urllib.parse import quote
 
 from .. import __version__
 from ..charts import Chart
-from ..findings import Finding, Location, Severity, Verdict, blocks_run
+from ..findings import Finding, Location, Severity, Verdict, Waiver, blocks_run
 from ..pipeline import CaseResult
 from ..probes import ProbeResult
 from ..rules.engine import RULES, Rule
 from ..values import layers_of
+from .model import finding_dict
 from .reporter import PytestOption, Reporter, ReportRun, register
 from .rules_doc import rules_doc_uri
 
@@ -138,6 +140,43 @@ def _is_template(file: str) -> bool:
     return "/templates/" in f"/{file}" or file.endswith(".tpl")
 
 
+def _verdict_parts(fixed_by: dict[str, Any] | None, waiver: dict[str, Any] | None) -> dict[str, Any]:
+    """Who fixes a result (``properties.fixedBy``: values or chart) and, for one a waiver accepts, SARIF's
+    ``suppressions`` (external, accepted, with the waiver's reason as the justification). A result whose
+    waiver expired is not suppressed: it fails again, and its message says so."""
+    parts: dict[str, Any] = {}
+    if fixed_by is not None:
+        parts["fixedBy"] = fixed_by
+    if waiver is not None:
+        parts["waiver"] = waiver
+    return parts
+
+
+def _suppressions(waiver: dict[str, Any] | None) -> list[dict[str, Any]] | None:
+    if waiver is None or waiver["expired"]:
+        return None
+    return [
+        {
+            "kind": "external",
+            "status": "accepted",
+            "justification": f"{waiver['reason']} (until {waiver['expires']}; {waiver['source']})",
+        }
+    ]
+
+
+def _template_line(chart: Chart, finding: Finding, base_dir: Path) -> dict[str, Any] | None:
+    """The template line a chart defect is hard-coded on (``Remedy.template`` ``templates/x.yaml:23``)."""
+    remedy = finding.fixed_by
+    file, _, line = remedy.template.rpartition(":")
+    if remedy.kind.value != "chart" or not line.isdigit() or not Path(chart.path).is_dir():
+        return None
+    return {
+        "id": 2,
+        "physicalLocation": _physical(artifact_location(Path(chart.path, file), base_dir), int(line)),
+        "message": {"text": "the chart hard-codes this here; no values key changes it"},
+    }
+
+
 def _fingerprint(*parts: str) -> str:
     return hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()[:32]
 
@@ -212,6 +251,14 @@ def _results(
                             "message": {"text": "values file rendered with this chart"},
                         }
                     ]
+                hard_coded = _template_line(result.case.chart, finding, base_dir)
+                if hard_coded is not None:
+                    entry.setdefault("relatedLocations", []).append(hard_coded)
+                shown = finding_dict(finding)
+                entry["properties"].update(_verdict_parts(shown["fixed_by"], shown["waiver"]))
+                suppressions = _suppressions(shown["waiver"])
+                if suppressions:
+                    entry["suppressions"] = suppressions
                 merged[key] = entry
     return list(merged.values())
 
@@ -310,6 +357,7 @@ def _section_results(
                     finding.get("field_path") or "",
                     _location_of(finding),
                     tuple((str(k), str(v)) for k, v in finding.get("evidence") or []),
+                    waiver=_waiver_of(finding.get("waiver")),
                 )
                 out.append(
                     {
@@ -342,10 +390,28 @@ def _section_results(
                                 )
                                 if v
                             },
+                            **_verdict_parts(finding.get("fixed_by"), finding.get("waiver")),
                         },
                     }
                 )
+                suppressions = _suppressions(finding.get("waiver"))
+                if suppressions:
+                    out[-1]["suppressions"] = suppressions
     return out
+
+
+def _waiver_of(waiver: dict[str, Any] | None) -> Waiver | None:
+    """A report-model waiver back as data (so the level and message judge it as the run did)."""
+    if waiver is None:
+        return None
+    return Waiver(
+        waiver["rule"],
+        waiver["target"],
+        waiver["reason"],
+        datetime.date.fromisoformat(waiver["expires"]),
+        waiver["source"],
+        bool(waiver["expired"]),
+    )
 
 
 def _location_of(finding: dict[str, Any]) -> Location | None:
@@ -399,6 +465,17 @@ def sarif_log(
         "executionSuccessful": not notifications,
         "workingDirectory": {"uri": base.as_uri() + "/"},
     }
+    verdicts = sections.get("verdicts") or {}
+    for waiver in (verdicts.get("waivers") or {}).get("unmatched") or []:  # reported; the run still succeeded
+        notifications.append(
+            {
+                "level": "warning",
+                "message": {
+                    "text": f"waiver matches no finding: {waiver['source']} (rule {waiver['rule']}, "
+                    f"target {waiver['target']})"
+                },
+            }
+        )
     if notifications:
         invocation["toolExecutionNotifications"] = notifications
     run: dict[str, Any] = {
@@ -419,6 +496,8 @@ def sarif_log(
             + _section_results(sections, rule_index, base, strict)
         ),
     }
+    if verdicts:
+        run["properties"] = {"fixedBy": verdicts.get("fixed_by"), "waivers": verdicts.get("waivers")}
     return {"$schema": SARIF_SCHEMA, "version": SARIF_VERSION, "runs": [run]}
 
 

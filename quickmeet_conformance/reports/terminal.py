@@ -3,21 +3,37 @@
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
-from ..findings import status_of
+from ..findings import Waiver, status_of
 from ..pipeline import CaseResult
 from ..rules.engine import RULES
+from .remedies import remedy_lines
+from .remedies import summary_lines as run_summary_lines
 
-_MARK = {"pass": "PASS", "fail": "FAIL", "warn": "WARN", "skip": "SKIP", "error": "ERROR"}
-_COLOUR = {"PASS": "green", "FAIL": "red", "ERROR": "red", "WARN": "yellow", "SKIP": "cyan"}
+_MARK = {
+    "pass": "PASS",
+    "fail": "FAIL",
+    "warn": "WARN",
+    "accepted": "ACCEPTED",
+    "skip": "SKIP",
+    "error": "ERROR",
+}
+_COLOUR = {
+    "PASS": "green",
+    "FAIL": "red",
+    "ERROR": "red",
+    "WARN": "yellow",
+    "ACCEPTED": "cyan",
+    "SKIP": "cyan",
+}
 
 
 def _status(result: CaseResult, rule_id: str, strict: bool) -> tuple[str, str]:
     findings = result.findings[rule_id]
     verdict = status_of(findings, strict=strict).value
     failed = [f for f in findings if f.failed]
-    if verdict in ("fail", "warn", "error"):
+    if verdict in ("fail", "warn", "accepted", "error"):
         reason = _flat(failed[0].one_line()) + (f" (+{len(failed) - 1} more)" if len(failed) > 1 else "")
     elif verdict == "skip":
         reason = _flat(findings[0].message)
@@ -39,6 +55,7 @@ def _detail(result: CaseResult, rule_id: str) -> list[str]:
             lines.append(f"- {_flat(finding.one_line())}")
             fields = [("expected", finding.expected), ("found", finding.found), *finding.evidence]
             lines.extend(f"  {name + ':':<9} {_flat(value)}" for name, value in fields if value)
+            lines.extend(f"  {line}" for line in remedy_lines(finding, brief=True))
     return lines
 
 
@@ -76,9 +93,16 @@ def summary_lines(
 
 
 def write_summary(
-    write_line: Callable[..., None], results: list[CaseResult], *, strict: bool, failures_only: bool
+    write_line: Callable[..., None],
+    results: list[CaseResult],
+    *,
+    strict: bool,
+    failures_only: bool,
+    waivers: Sequence[Waiver] = (),
 ) -> None:
-    for text, colour in summary_lines(results, strict=strict, failures_only=failures_only):
+    found = [f for r in results for fs in r.findings.values() for f in fs]
+    verdicts = [(line, None) for line in run_summary_lines(found, waivers)]
+    for text, colour in summary_lines(results, strict=strict, failures_only=failures_only) + verdicts:
         if colour:
             write_line(text, **{colour: True})
         elif text.startswith(" "):

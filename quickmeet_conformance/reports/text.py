@@ -18,13 +18,14 @@ from typing import TYPE_CHECKING
 
 from ..findings import Finding, status_of
 from ..rules.engine import RULES
+from .remedies import remedy_lines, summary_lines, values_fixable
 from .reporter import Reporter, ReportRun, register
 from .upgrade import plan_lines
 
 if TYPE_CHECKING:  # the session that checked: its chart and helm binaries head the report
     from ..session import ConformanceSession
 
-_ORDER = {"FAIL": 0, "ERROR": 0, "WARN": 1, "SKIP": 2, "PASS": 3}
+_ORDER = {"FAIL": 0, "ERROR": 0, "WARN": 1, "ACCEPTED": 2, "SKIP": 3, "PASS": 4}
 
 
 def _mark(findings: list[Finding], strict: bool) -> str:
@@ -35,7 +36,7 @@ def _flat(text: str) -> str:
     return text.replace("\r", "\\r").replace("\n", "\\n")
 
 
-def _finding_lines(finding: Finding) -> list[str]:
+def _finding_lines(finding: Finding, brief: bool = False) -> list[str]:
     text = finding.message
     if finding.resource:
         text += f" [{finding.resource}{'.' + finding.field_path if finding.field_path else ''}]"
@@ -49,7 +50,7 @@ def _finding_lines(finding: Finding) -> list[str]:
     )
     if seen:
         lines.append(seen)
-    return lines
+    return lines + remedy_lines(finding, brief=brief)
 
 
 def case_lines(
@@ -70,10 +71,11 @@ def case_lines(
             lines.append(f"  {mark:<5}  {rule_id}  {_flat(reason)}")
             continue
         for index, finding in enumerate(failed):
-            first, *rest = _finding_lines(finding)
+            first, *rest = _finding_lines(finding, brief=index > 0)
             lines.append(f"  {mark if index == 0 else '':<5}  {rule_id}  {first}")
             lines.extend(f"         {line}" for line in rest)
-        lines.append(f"         fix: {RULES[rule_id].fix}")
+        if values_fixable(failed):
+            lines.append(f"         fix: {RULES[rule_id].fix}")
     counts: dict[str, int] = {}
     for mark in marks.values():
         counts[mark] = counts.get(mark, 0) + 1
@@ -83,6 +85,7 @@ def case_lines(
             ("FAIL", "fail"),
             ("ERROR", "could not be evaluated"),
             ("WARN", "warn"),
+            ("ACCEPTED", "accepted"),
             ("PASS", "pass"),
             ("SKIP", "skipped"),
         )
@@ -150,4 +153,5 @@ class TextReporter(Reporter):
             )
             if u.plan is not None:
                 lines += ["  plan:"] + [f"    {line}" for line in plan_lines(u.plan)]
-        return "\n".join(lines + ["", verdict_line(run)]) + "\n"
+        summary = summary_lines(run.findings(), run.waivers)
+        return "\n".join(lines + [""] + summary + [verdict_line(run)]) + "\n"

@@ -16,10 +16,11 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any, Generic, Literal, Protocol, TypeVar, overload
 
-from ..findings import Finding, Location, Severity, Verdict
+from ..findings import Finding, Location, Remedy, Severity, Verdict, Waiver
 from ..render import Manifest
 from ..topology import Workload
 from ..values import ValuesFile
+from ..waivers import apply as apply_waivers
 
 NOT_RENDERED = "not evaluated: the chart did not render for these values"
 
@@ -30,6 +31,7 @@ class Options:
     concurrent_users: int | None = None
     allow_ignored_keys: bool = False  # downgrade ignored keys from error to warning
     strict: bool = False  # warning-severity findings block the run too (findings.blocks_run)
+    waivers: tuple[Waiver, ...] = ()  # accepted findings (--waivers FILE); evaluate_rule attaches them
 
 
 class RuleContext(Protocol):
@@ -86,6 +88,7 @@ class Rule(Generic[C]):
         manifest: Manifest | None = None,
         severity: Severity | None = None,
         values_file: ValuesFile | None = None,
+        remedy: Remedy | None = None,
     ) -> Finding:
         """A failed finding, located at the values key when given (in ``values_file``, default the context's),
         else at the chart template."""
@@ -112,6 +115,7 @@ class Rule(Generic[C]):
             resource=resource,
             field_path=field_path,
             location=location,
+            remedy=remedy,
         )
 
     def skip(self, reason: str) -> Finding:
@@ -185,8 +189,19 @@ def rule(
     return register
 
 
+def _waivers_of(ctx: RuleContext) -> tuple[Waiver, ...]:
+    """The run's waivers, from the lane's options (a probe context has none: its findings are not waived)."""
+    options = getattr(ctx, "options", None)
+    return options.waivers if isinstance(options, Options) else ()
+
+
 def evaluate_rule(ctx: C, rule_obj: Rule[C]) -> list[Finding]:
-    """Run one rule; no failure means one PASS finding; a crash is an ERROR finding, not a pass."""
+    """Run one rule; no failure means one PASS finding; a crash is an ERROR finding, not a pass. Every lane's
+    findings pass here, so this is where the run's waivers are attached (``waivers.apply``)."""
+    return apply_waivers(_checked(ctx, rule_obj), _waivers_of(ctx))
+
+
+def _checked(ctx: C, rule_obj: Rule[C]) -> list[Finding]:
     try:
         findings = list(rule_obj.check(ctx, rule_obj))
     except Exception as exc:  # a bug in a rule must be visible and never count as a pass

@@ -5,10 +5,13 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 
-from ..findings import Finding, Severity
+from ..chart_reads import reads_path
+from ..expectations import MICROSERVICE_KEYS
+from ..findings import Finding, FixKind, Remedy, Severity
 from ..redact import CREDENTIAL_ENV, SWITCH_VALUES, URI_CREDENTIALS
-from ..topology import BUS_CLIENTS, DDP_STREAMER, EnvVar
+from ..topology import BUS_CLIENTS, DDP_STREAMER, MONOLITH, EnvVar
 from ..values import lookup
+from .chart_defects import values_where
 from .context import RenderedContext, StaticContext
 from .engine import Rule, rule
 
@@ -113,7 +116,21 @@ def rule_resources_set(ctx: RenderedContext, r: Rule) -> Iterable[Finding]:
                 found="none",
                 workload=workload,
                 field_path=f"spec.template.spec.containers[{container.name}].resources",
+                remedy=_resources_remedy(ctx, workload.component),
             )
+
+
+def _resources_remedy(ctx: RenderedContext, component: str | None) -> Remedy | None:
+    """``resources`` (the monolith) or ``microservices.<svc>.resources``, when the chart reads that key."""
+    if component == MONOLITH:
+        key = "resources"
+    elif component in MICROSERVICE_KEYS:
+        key = f"microservices.{MICROSERVICE_KEYS[component]}.resources"
+    else:
+        return None
+    if not reads_path(ctx.chart.reads, key):
+        return None
+    return Remedy(FixKind.VALUES, key_path=key, where=values_where(ctx.values_file, key))
 
 
 def _plain_credential(var: EnvVar) -> str:

@@ -5,8 +5,10 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 
-from ..findings import Finding, Severity
+from ..chart_reads import reads_path
+from ..findings import Finding, FixKind, Remedy, Severity
 from ..topology import DDP_STREAMER
+from .chart_defects import values_where
 from .context import RenderedContext
 from .engine import Rule, rule
 
@@ -62,4 +64,7 @@ def rule_ddp_streamer_rollout_keeps_one(ctx: RenderedContext, r: Rule) -> Iterab
                 workload=workload,
                 field_path="spec.strategy",
                 key_path=_KEY if ctx.values_file.position(_KEY) else "",
+                remedy=Remedy(FixKind.VALUES, key_path=_KEY, where=values_where(ctx.values_file, _KEY))
+                if reads_path(ctx.chart.reads, _KEY)
+                else None,
             )

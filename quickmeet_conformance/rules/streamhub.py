@@ -6,10 +6,16 @@ from collections.abc import Iterable
 
 from ..findings import Finding
 from ..topology import STREAM_HUB
+from .chart_defects import remedy_for
 from .context import RenderedContext
 from .engine import Rule, rule
 
 _KEY = "microservices.streamHub.replicas"
+# keys that would set the hub's rollout strategy, were a chart to read one (6.2x charts read none)
+_STRATEGY_KEYS = ("microservices.streamHub.strategy", "microservices.streamHub.updateStrategy")
+_ROLLOUT_PATCH = """\
+- {op: replace, path: /spec/strategy/rollingUpdate/maxSurge, value: 0}
+- {op: replace, path: /spec/strategy/rollingUpdate/maxUnavailable, value: 1}"""
 
 
 @rule(
@@ -89,4 +95,14 @@ def rule_stream_hub_rollout_never_two(ctx: RenderedContext, r: Rule) -> Iterable
                 found=f"{kind} maxSurge {surge}",
                 workload=workload,
                 field_path="spec.strategy",
+                remedy=remedy_for(
+                    ctx,
+                    workload,
+                    keys=_STRATEGY_KEYS,
+                    pattern=r"^\s*maxSurge:",
+                    patch=_ROLLOUT_PATCH,
+                    fixed_in="6.28.1 (its microservices.streamHub.enabled: false removes stream-hub)",
+                )
+                if kind == "RollingUpdate"
+                else None,
             )

@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from ..findings import Finding, Severity
 from ..topology import BUS_CLIENTS, NATS, EnvVar, Service, Workload, parse_transporter
 from ..values import lookup
+from .chart_defects import remedy_for
 from .context import RenderedContext
 from .engine import Rule, rule
 from .services import resolve_service_port
@@ -275,6 +276,12 @@ def _env_everywhere(ctx: RenderedContext, name: str) -> Iterable[tuple[Workload,
 def rule_retry_enabled_value(ctx: RenderedContext, r: Rule) -> Iterable[Finding]:
     for workload, container, var in _env_everywhere(ctx, "RETRY_ENABLED"):
         if var.secret_name is None and var.value != "true":
+            patch = (
+                f"- {{op: test, path: /spec/template/spec/containers/{_index(workload, container)}/name, "
+                f"value: {container}}}\n"
+                f"- {{op: replace, path: /spec/template/spec/containers/{_index(workload, container)}/env/"
+                f"{_env_index(workload, container, 'RETRY_ENABLED')}/value, value: 'true'}}"
+            )
             yield r.fail(
                 ctx,
                 f"{workload.ref} sets RETRY_ENABLED={var.value!r}; the server honours only 'true'",
@@ -282,7 +289,30 @@ def rule_retry_enabled_value(ctx: RenderedContext, r: Rule) -> Iterable[Finding]
                 found=var.describe,
                 workload=workload,
                 field_path=f"spec.template.spec.containers[{container}].env[RETRY_ENABLED]",
+                remedy=remedy_for(
+                    ctx, workload, keys=(), pattern=r"name:\s*RETRY_ENABLED\b", following=1, patch=patch
+                ),
             )
+
+
+def _containers(workload: Workload) -> list[dict]:
+    spec = workload.manifest.body.get("spec", {}).get("template", {}).get("spec", {})
+    return list(spec.get("containers") or [])
+
+
+def _index(workload: Workload, container: str) -> int:
+    """The container's index in the pod spec (a JSON patch path names it by index)."""
+    names = [c.get("name") for c in _containers(workload)]
+    return names.index(container) if container in names else 0
+
+
+def _env_index(workload: Workload, container: str, name: str) -> int:
+    """The index of env ``name`` in the container (the last one: the one the kubelet uses)."""
+    for c in _containers(workload):
+        if c.get("name") == container:
+            names = [e.get("name") for e in c.get("env") or []]
+            return len(names) - 1 - names[::-1].index(name) if name in names else 0
+    return 0
 
 
 @rule(

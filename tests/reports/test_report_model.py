@@ -23,6 +23,18 @@ def test_finding_dict_matches_asdict_for_every_field() -> None:
         (("k", "v"),),
     )
     expected = {**asdict(finding), "verdict": "fail", "severity": "warning", "evidence": [["k", "v"]]}
+    # ``remedy`` (set by a rule that knows) is shown as ``fixed_by``: the remedy in effect, derived when unset
+    expected.pop("remedy")
+    expected["fixed_by"] = {
+        "kind": "values",
+        "key_path": "ingress.x",
+        "where": "values.yaml:3",
+        "template": "",
+        "fixed_in": "",
+        "workaround": "",
+        "hard_coded": False,
+        "text": "values: set ingress.x (values.yaml:3)",
+    }
     assert finding_dict(finding) == expected
-    assert set(finding_dict(finding)) == {f.name for f in fields(Finding)}
+    assert set(finding_dict(finding)) == {f.name for f in fields(Finding)} - {"remedy"} | {"fixed_by"}
     assert finding_dict(Finding("r", Verdict.PASS, "ok"))["location"] is None
