@@ -4,6 +4,8 @@
     conformance explain                 list every rule: id, severity, title
     conformance explain RULE            what RULE checks, why (contract, basis), how to fix it
     conformance schema --export [-o F]  the values JSON Schema a chart can ship as values.schema.json
+    conformance history DIR...          what each chart release introduced or removed (maintainers)
+    conformance --version               the tool's version
 
 Exit codes: 0 conformant (warnings allowed unless --strict), 1 findings, 2 a usage or input error (an unknown
 rule, a missing or malformed values file, no helm, a chart that is not a chart, an unsupported
@@ -376,14 +378,137 @@ def _add_check(sub: argparse._SubParsersAction) -> None:
     check.set_defaults(run=cmd_check)
 
 
+HISTORY_EPILOG = """\
+Each version is checked with its defaults and with the values of its era (--values-dir: eras.yaml and one
+folder of values files per era, e.g. fixtures/history), and each consecutive pair as an upgrade of the
+cases of the same name. Prints, per release, the findings it introduced (+) and removed (-).
+
+exit codes: 0 the history was written, 2 usage or input error.
+"""
+
+
+def cmd_history(args: argparse.Namespace, out: TextIO) -> int:
+    import tempfile
+
+    from .helm import resolve_helm
+    from .history import (
+        changes_between,
+        default_cache_dir,
+        directory_sources,
+        load_eras,
+        load_triage,
+        markdown_lines,
+        repository_sources,
+        run_history,
+        text_lines,
+    )
+    from .rules.engine import Options
+
+    if bool(args.dirs) == bool(args.chart):
+        raise UserError(
+            "give chart directories or --chart REPO/NAME --chart-version RANGE (one of the two)",
+            fix="conformance history ../shared/upstream-charts/rocketchat-* --values-dir fixtures/history",
+        )
+    if args.chart and not args.chart_version:
+        raise UserError(
+            f"--chart {args.chart} needs --chart-version RANGE",
+            fix=f"conformance history --chart {args.chart} --chart-version '6.25.0..6.31.0'",
+        )
+    helm = resolve_helm(_helm_specs(args)[0])
+    sources = (
+        directory_sources(args.dirs)
+        if args.dirs
+        else repository_sources(args.chart, args.chart_version, helm.path)
+    )
+    eras = load_eras(Path(args.values_dir)) if args.values_dir else []
+    triage = load_triage(Path(args.triage)) if args.triage else []
+    with tempfile.TemporaryDirectory(prefix="qmc-history-") as workdir:
+        history = run_history(
+            sources,
+            eras,
+            helm,
+            Path(workdir),
+            with_defaults=not args.no_defaults,
+            options=Options(kube_version=args.kube_version or Options().kube_version),
+            cache_dir=None if args.no_cache else Path(args.cache_dir or default_cache_dir()),
+        )
+    changes = changes_between(history)
+    if args.format == "markdown":
+        text = "\n".join(markdown_lines(changes, triage)) + "\n"
+    else:
+        text = "\n".join(text_lines(changes, triage)) + "\n"
+    summary = (
+        f"history: {len(history.releases)} releases, {history.cases} cases, {history.upgrades} upgrades, "
+        f"{history.renders} renders by helm, {history.cached} from the cache, in {history.seconds:.1f}s"
+    )
+    if args.output:
+        _write(text, args.output, out)
+        print(f"{summary}; wrote {args.output}", file=out)
+    else:
+        # the timing line closes the text; in Markdown it is a comment, so the file can be committed as printed
+        closing = summary if args.format == "text" else f"<!-- {summary} -->"
+        out.write(f"{text}\n{closing}\n")
+    return EXIT_CONFORMANT
+
+
+def _add_history(sub: argparse._SubParsersAction) -> None:
+    history = sub.add_parser(
+        "history",
+        help="what each chart release introduced or removed (the static and upgrade lanes over versions)",
+        description="Run the static and upgrade lanes over a range of chart versions and print which findings "
+        "each release introduced or removed.",
+        epilog=HISTORY_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    history.add_argument(
+        "dirs", nargs="*", metavar="DIR", help="chart directories (any order; sorted by version)"
+    )
+    history.add_argument("--chart", metavar="REPO/NAME", help="a repository chart helm knows (helm repo add)")
+    history.add_argument("--chart-version", metavar="RANGE", help="versions of --chart: 'A..B' or '>=A <B'")
+    history.add_argument(
+        "--values-dir",
+        metavar="DIR",
+        help="eras.yaml and one folder of values files per era (fixtures/history)",
+    )
+    history.add_argument(
+        "--triage",
+        metavar="FILE",
+        help="label each finding true or false with its reason (fixtures/history/triage.yaml)",
+    )
+    history.add_argument(
+        "--no-defaults", action="store_true", help="skip the case of the chart's own defaults"
+    )
+    history.add_argument(
+        "--cache-dir",
+        metavar="DIR",
+        help="renders kept across runs (default ~/.cache/quickmeet-conformance/renders)",
+    )
+    history.add_argument("--no-cache", action="store_true", help="render everything again, keep nothing")
+    history.add_argument(
+        "--format", choices=("text", "markdown"), default="text", help="output (default text)"
+    )
+    history.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of stdout")
+    history.add_argument("--kube-version", metavar="V", help="Kubernetes version to render for")
+    history.add_argument(
+        "--helm", action="append", metavar="PATH", help="helm binary (default: HELM_BIN, helm on PATH)"
+    )
+    history.set_defaults(run=cmd_history)
+
+
 def parser() -> argparse.ArgumentParser:
+    from . import __version__
+
     top = argparse.ArgumentParser(
         prog="conformance",
         description=__doc__.splitlines()[0],
         epilog="exit codes: 0 conformant, 1 findings, 2 usage or input error",
     )
+    top.add_argument(
+        "--version", action="version", version=f"conformance (quickmeet-conformance) {__version__}"
+    )
     sub = top.add_subparsers(dest="command", required=True)
     _add_check(sub)
+    _add_history(sub)
     explain = sub.add_parser("explain", help="what a rule checks, why, and how to fix it")
     explain.add_argument("rule", nargs="?", help="rule id (omit to list every rule)")
     explain.set_defaults(run=cmd_explain)

@@ -78,10 +78,21 @@ def rule_upgrade_stream_hub_handover(ctx: RenderedUpgrade, r: Rule) -> Iterable[
             Severity.INFO,
         )
         return
-    for finding in evaluate_rule(ctx.target, RULES["streamhub.rollout-never-two"]):
-        if finding.failed:
-            yield replace(finding, rule_id=r.id, message=f"during the upgrade, {finding.message}")
     old_keys = {resource_key(w.manifest, view.namespace) for w in before}
+    if after and not before:
+        # the upgrade creates stream-hub: no old pod exists to overlap the new one, whatever the strategy
+        # (the static lane still judges the strategy for the upgrades that follow)
+        yield passed(
+            r.id,
+            f"stream-hub is created by this upgrade ({', '.join(w.ref for w in after)}): no old hub runs "
+            "beside the new one",
+            Severity.INFO,
+        )
+        return
+    kept = {w.ref for w in after if resource_key(w.manifest, view.namespace) in old_keys}
+    for finding in evaluate_rule(ctx.target, RULES["streamhub.rollout-never-two"]):
+        if finding.failed and (not finding.resource or finding.resource in kept):
+            yield replace(finding, rule_id=r.id, message=f"during the upgrade, {finding.message}")
     if before and after and not any(resource_key(w.manifest, view.namespace) in old_keys for w in after):
         yield r.fail(
             ctx,
