@@ -55,6 +55,32 @@ def rule_upgrade_target_passes_static(ctx: UpgradeContext, r: Rule) -> Iterable[
             )
 
 
+@rule(
+    "upgrade.to-side-renders",
+    title="helm upgrade renders the new chart with the new values (--is-upgrade)",
+    contract=f"{_UPGRADES}: the upgrade must apply; a chart (or subchart) that refuses 'helm upgrade' stops it",
+    fix="give the values the chart's message asks for on upgrade (e.g. the bundled MongoDB's current "
+    "passwords and auth.replicaSetKey), or use an external MongoDB",
+    basis="chart behaviour",
+    needs_render=False,
+    lane="upgrade",
+)
+def rule_upgrade_to_side_renders(ctx: UpgradeContext, r: Rule) -> Iterable[Finding]:
+    """Without it, a to-side helm refuses under --is-upgrade only skips the rendered rules: no failure shows."""
+    error = ctx.view.to_side.render_error
+    if error:
+        # the refusal names its key in the chart's words; point at the map the user's values give it in
+        at = "mongodb.auth" if "mongodb" in error else ""
+        yield r.fail(
+            ctx,
+            f"helm upgrade refuses the new side: {error}",
+            expected="helm template --is-upgrade succeeds",
+            found="refused",
+            key_path=at if at and ctx.view.to_side.values_file.position(at) else "",
+            resource="" if at else "(the chart)",
+        )
+
+
 # -- stream-hub handover -------------------------------------------------------------------------------
 
 
