@@ -116,7 +116,26 @@ exit codes: 0 conformant (warnings do not fail unless --strict), 1 findings, 2 u
 """
 
 
+def _missing_files(args: argparse.Namespace) -> None:
+    """A values file that does not exist is named as the user passed it: the positional VALUES or -f/--values."""
+    for given in args.values:
+        if Path(given).exists():
+            continue  # a file, or a directory of values files
+        for layer in given.split(LAYER_SEPARATOR):
+            if layer and not Path(layer).is_file():
+                part = f" (a layer of {given})" if layer != given else ""
+                raise UserError(
+                    f"values file not found{part}",
+                    where=layer,
+                    fix="check the path given as VALUES (conformance check FILE)",
+                )
+    for layer in args.layers or ():
+        if not Path(layer).is_file():
+            raise UserError("values file not found", where=layer, fix="check the path given to -f/--values")
+
+
 def _check_cases(args: argparse.Namespace) -> list[str]:
+    _missing_files(args)
     cases = expand_values_args(list(args.values))
     if args.layers:
         cases.append(LAYER_SEPARATOR.join(args.layers))
@@ -241,6 +260,7 @@ def cmd_check(args: argparse.Namespace, out: TextIO) -> int:
     finally:
         session.close()
     _write(text, args.output, out)
+    written = [(args.format, args.output)] if args.output else []
     also = replace(run, verbose=False)
     for (
         each
@@ -248,9 +268,16 @@ def cmd_check(args: argparse.Namespace, out: TextIO) -> int:
         target = getattr(args, _also_dest(each), None) if each.cli_flag else None
         if target:
             _write(each.render(also), target, out)
-    if run.input_errors():
-        return EXIT_USAGE
-    return EXIT_FINDINGS if run.failing() else EXIT_CONFORMANT
+            written.append((each.name, target))
+    if written:  # the report went to files: say where, and end with the verdict as the text report does
+        from .reports.text import verdict_line
+
+        # with the main report on stdout (json | jq), the notes go to stderr and leave stdout parseable
+        notes = out if args.output else getattr(args, "err_stream", None) or sys.stderr
+        for name, path in written:
+            print(f"wrote {name} report: {path}", file=notes)
+        print(verdict_line(run), file=notes)
+    return run.exit_code()
 
 
 def _also_dest(each: Reporter) -> str:
@@ -527,6 +554,7 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None, err: Text
     out = out or sys.stdout
     err = err or sys.stderr
     args = parser().parse_args(argv)
+    args.err_stream = err
     try:
         return args.run(args, out)
     except UserError as exc:

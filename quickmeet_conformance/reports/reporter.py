@@ -71,6 +71,12 @@ class ReportRun:
         """Cases (static or upgrade) that could not be checked: a missing or malformed input."""
         return sum(1 for r in self.results if r.input_error) + sum(1 for u in self.upgrades if u.input_error)
 
+    def exit_code(self) -> int:
+        """What ``conformance check`` exits with: 2 a case could not be checked, 1 findings fail, 0 conformant."""
+        if self.input_errors():
+            return 2
+        return 1 if self.failing() else 0
+
     def failing(self) -> int:
         """Cases with a finding that fails the run (a warning only under ``strict``)."""
         static = sum(1 for r in self.results if r.failures(strict=self.strict))

@@ -123,6 +123,16 @@ def verdict_line(run: ReportRun) -> str:
     )
 
 
+def verdict_dict(run: ReportRun) -> dict[str, object]:
+    """The verdict as data, for the JSON report and SARIF: the result, the exit code, and the verdict line."""
+    code = run.exit_code()
+    return {
+        "result": ("conformant", "not conformant", "not checked")[code],
+        "exit_code": code,
+        "summary": verdict_line(run),
+    }
+
+
 @register
 class TextReporter(Reporter):
     """``conformance check`` only (its session heads the report); pytest has its terminal summary."""
