@@ -7,7 +7,7 @@ per case, what fails first, each finding once with where and how to fix.
             expected: a key that rocketchat-2.0.0 reads | found: ddpStreamers
             fix: rename the key to the one the chart reads (see 'did you mean'), or delete it
       WARN  hygiene.resources ...
-      2 rules fail, 3 warn, 22 pass, 1 skipped
+      rules: 2 failing, 3 warning, 22 passing, 1 skipped (a rule counts once, however many findings it reports)
 
 Findings arrive redacted; a warning fails only with ``strict``. The last line is the verdict and exit code.
 """
@@ -80,15 +80,16 @@ def case_lines(
     tally = ", ".join(
         f"{counts[m]} {word}"
         for m, word in (
-            ("FAIL", "fail"),
+            ("FAIL", "failing"),
             ("ERROR", "could not be evaluated"),
-            ("WARN", "warn"),
-            ("PASS", "pass"),
+            ("WARN", "warning"),
+            ("PASS", "passing"),
             ("SKIP", "skipped"),
         )
         if counts.get(m)
     )
-    lines.append(f"  rules: {tally}")
+    # rules count checks (one line each above); findings count what they report (a rule may report several)
+    lines.append(f"  rules: {tally} (a rule counts once, however many findings it reports)")
     return lines
 
 
@@ -118,7 +119,11 @@ def verdict_line(run: ReportRun) -> str:
     )
     return (
         f"result: conformant - {what}"
-        + (f" ({warned} warning{'s' if warned != 1 else ''}; --strict makes warnings fail)" if warned else "")
+        + (
+            f" ({warned} warning finding{'s' if warned != 1 else ''}; --strict makes warnings fail)"
+            if warned
+            else ""
+        )
         + " - exit 0"
     )
 

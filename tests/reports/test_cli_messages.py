@@ -71,3 +71,15 @@ def test_no_helm_tells_a_pip_user_how_to_get_it(monkeypatch, tmp_path):
         helm_specs((), None)  # an installed wheel: no checkout
     line = caught.value.line()
     assert "helm.sh/docs/intro/install" in line and "scripts/install.sh" not in line, line
+
+
+def test_rules_and_findings_are_counted_apart():
+    """'3 warn' beside '4 warnings' read as a contradiction: the tally counts rules, the verdict findings, and
+    each says so."""
+    seed = str(REPO / "fixtures" / "values" / "seed-docs.yaml")
+    _, out, _ = cli("check", seed, "--helm", HELM3)
+    tally = [line for line in out.splitlines() if line.strip().startswith("rules: ")]
+    assert tally and all("a rule counts once, however many findings it reports" in t for t in tally), out
+    assert " warn," not in out and " warn " not in tally[0], tally
+    verdict = out.strip().splitlines()[-1]
+    assert verdict.startswith("result: ") and ("warning finding" in verdict or "warning" not in verdict), verdict
