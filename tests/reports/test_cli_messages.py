@@ -82,4 +82,6 @@ def test_rules_and_findings_are_counted_apart():
     assert tally and all("a rule counts once, however many findings it reports" in t for t in tally), out
     assert " warn," not in out and " warn " not in tally[0], tally
     verdict = out.strip().splitlines()[-1]
-    assert verdict.startswith("result: ") and ("warning finding" in verdict or "warning" not in verdict), verdict
+    assert verdict.startswith("result: ") and ("warning finding" in verdict or "warning" not in verdict), (
+        verdict
+    )
