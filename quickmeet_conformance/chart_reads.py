@@ -4,7 +4,9 @@ A key the chart's ``values.yaml`` never mentions can still be read by a template
 in the NATS subchart's name helper, ``host``, ``license``): such a key is not ignored. Reads are found in
 the template text of the chart and of every vendored subchart (under its name or alias):
 ``.Values.a.b``, ``$.Values.a.b``, ``hasKey .Values.a "b"``, ``get .Values.a "b"`` and
-``get (get .Values.a $name) "b"`` (``a.*.b``: the ``b`` of any child of ``a``).
+``get (get .Values.a $name) "b"`` (``a.*.b``: the ``b`` of any child of ``a``). Helm itself reads each
+dependency's ``condition`` in ``Chart.yaml`` (``nats.enabled, microservices.enabled``): those count too, so a
+switch is read exactly by the versions whose ``Chart.yaml`` names it.
 """
 
 from __future__ import annotations
@@ -65,9 +67,27 @@ def _subchart_keys(chart_dir: Path) -> dict[str, str]:
     }
 
 
+def _conditions(chart_dir: Path) -> list[list[str]]:
+    """The values paths helm reads as the dependencies' conditions (comma-separated, first one set wins)."""
+    try:
+        meta = yaml.safe_load((chart_dir / "Chart.yaml").read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError):
+        return []
+    deps = meta.get("dependencies") if isinstance(meta, dict) else None
+    paths = []
+    for dep in deps or []:
+        condition = dep.get("condition") if isinstance(dep, dict) else None
+        if isinstance(condition, str):
+            paths += [_split(part) for part in condition.split(",") if part.strip()]
+    return paths
+
+
 def values_read_by_templates(chart_dir: Path) -> ReadTree:
-    """The tree of values paths the templates of ``chart_dir`` and its vendored subcharts read."""
+    """The tree of values paths the templates of ``chart_dir`` and its vendored subcharts read, and the
+    dependency conditions of its ``Chart.yaml``."""
     tree: ReadTree = {}
+    for parts in _conditions(chart_dir):
+        _add(tree, parts)
     templates = chart_dir / "templates"
     if templates.is_dir():
         for path in sorted(templates.rglob("*")):
@@ -135,10 +155,13 @@ def template_literal(chart_dir: Path, source: str, pattern: str, following: int 
     return inside, False
 
 
-def reads_path(tree: ReadTree, key_path: str) -> bool:
-    """Whether the templates read ``key_path`` (``a.b.c``), or a map above it as a whole (``toYaml .Values.a``)."""
+def reads_path(tree: ReadTree | None, key_path: str) -> bool:
+    """Whether the chart reads ``key_path`` (dotted): a template, helper or dependency condition reads it, or
+    reads a map above it as a whole. An empty or missing tree (a chart whose reads are unknown) reads all."""
+    if not tree:
+        return True
     node: ReadTree | None = tree
-    for part in key_path.split("."):
+    for part in _split(key_path):
         if node is None:
             return False
         if WHOLE in node:

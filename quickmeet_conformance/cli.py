@@ -4,6 +4,8 @@
     conformance explain                 list every rule: id, severity, title
     conformance explain RULE            what RULE checks, why (contract, basis), how to fix it
     conformance schema --export [-o F]  the values JSON Schema a chart can ship as values.schema.json
+    conformance history DIR...          what each chart release introduced or removed (maintainers)
+    conformance --version               the tool's version
 
 Exit codes: 0 conformant (warnings allowed unless --strict), 1 findings, 2 a usage or input error (an unknown
 rule, a missing or malformed values file, no helm, a chart that is not a chart, an unsupported
@@ -115,7 +117,26 @@ exit codes: 0 conformant (warnings do not fail unless --strict), 1 findings, 2 u
 """
 
 
+def _missing_files(args: argparse.Namespace) -> None:
+    """A values file that does not exist is named as the user passed it: the positional VALUES or -f/--values."""
+    for given in args.values:
+        if Path(given).exists():
+            continue  # a file, or a directory of values files
+        for layer in given.split(LAYER_SEPARATOR):
+            if layer and not Path(layer).is_file():
+                part = f" (a layer of {given})" if layer != given else ""
+                raise UserError(
+                    f"values file not found{part}",
+                    where=layer,
+                    fix="check the path given as VALUES (conformance check FILE)",
+                )
+    for layer in args.layers or ():
+        if not Path(layer).is_file():
+            raise UserError("values file not found", where=layer, fix="check the path given to -f/--values")
+
+
 def _check_cases(args: argparse.Namespace) -> list[str]:
+    _missing_files(args)
     cases = expand_values_args(list(args.values))
     if args.layers:
         cases.append(LAYER_SEPARATOR.join(args.layers))
@@ -242,6 +263,7 @@ def cmd_check(args: argparse.Namespace, out: TextIO) -> int:
     finally:
         session.close()
     _write(text, args.output, out)
+    written = [(args.format, args.output)] if args.output else []
     also = replace(run, verbose=False)
     for (
         each
@@ -249,9 +271,16 @@ def cmd_check(args: argparse.Namespace, out: TextIO) -> int:
         target = getattr(args, _also_dest(each), None) if each.cli_flag else None
         if target:
             _write(each.render(also), target, out)
-    if run.input_errors():
-        return EXIT_USAGE
-    return EXIT_FINDINGS if run.failing() else EXIT_CONFORMANT
+            written.append((each.name, target))
+    if written:  # the report went to files: say where, and end with the verdict as the text report does
+        from .reports.text import verdict_line
+
+        # with the main report on stdout (json | jq), the notes go to stderr and leave stdout parseable
+        notes = out if args.output else getattr(args, "err_stream", None) or sys.stderr
+        for name, path in written:
+            print(f"wrote {name} report: {path}", file=notes)
+        print(verdict_line(run), file=notes)
+    return run.exit_code()
 
 
 def _also_dest(each: Reporter) -> str:
@@ -390,14 +419,137 @@ def _add_check(sub: argparse._SubParsersAction) -> None:
     check.set_defaults(run=cmd_check)
 
 
+HISTORY_EPILOG = """\
+Each version is checked with its defaults and with the values of its era (--values-dir: eras.yaml and one
+folder of values files per era, e.g. fixtures/history), and each consecutive pair as an upgrade of the
+cases of the same name. Prints, per release, the findings it introduced (+) and removed (-).
+
+exit codes: 0 the history was written, 2 usage or input error.
+"""
+
+
+def cmd_history(args: argparse.Namespace, out: TextIO) -> int:
+    import tempfile
+
+    from .helm import resolve_helm
+    from .history import (
+        changes_between,
+        default_cache_dir,
+        directory_sources,
+        load_eras,
+        load_triage,
+        markdown_lines,
+        repository_sources,
+        run_history,
+        text_lines,
+    )
+    from .rules.engine import Options
+
+    if bool(args.dirs) == bool(args.chart):
+        raise UserError(
+            "give chart directories or --chart REPO/NAME --chart-version RANGE (one of the two)",
+            fix="conformance history ../shared/upstream-charts/rocketchat-* --values-dir fixtures/history",
+        )
+    if args.chart and not args.chart_version:
+        raise UserError(
+            f"--chart {args.chart} needs --chart-version RANGE",
+            fix=f"conformance history --chart {args.chart} --chart-version '6.25.0..6.31.0'",
+        )
+    helm = resolve_helm(_helm_specs(args)[0])
+    sources = (
+        directory_sources(args.dirs)
+        if args.dirs
+        else repository_sources(args.chart, args.chart_version, helm.path)
+    )
+    eras = load_eras(Path(args.values_dir)) if args.values_dir else []
+    triage = load_triage(Path(args.triage)) if args.triage else []
+    with tempfile.TemporaryDirectory(prefix="qmc-history-") as workdir:
+        history = run_history(
+            sources,
+            eras,
+            helm,
+            Path(workdir),
+            with_defaults=not args.no_defaults,
+            options=Options(kube_version=args.kube_version or Options().kube_version),
+            cache_dir=None if args.no_cache else Path(args.cache_dir or default_cache_dir()),
+        )
+    changes = changes_between(history)
+    if args.format == "markdown":
+        text = "\n".join(markdown_lines(changes, triage)) + "\n"
+    else:
+        text = "\n".join(text_lines(changes, triage)) + "\n"
+    summary = (
+        f"history: {len(history.releases)} releases, {history.cases} cases, {history.upgrades} upgrades, "
+        f"{history.renders} renders by helm, {history.cached} from the cache, in {history.seconds:.1f}s"
+    )
+    if args.output:
+        _write(text, args.output, out)
+        print(f"{summary}; wrote {args.output}", file=out)
+    else:
+        # the timing line closes the text; in Markdown it is a comment, so the file can be committed as printed
+        closing = summary if args.format == "text" else f"<!-- {summary} -->"
+        out.write(f"{text}\n{closing}\n")
+    return EXIT_CONFORMANT
+
+
+def _add_history(sub: argparse._SubParsersAction) -> None:
+    history = sub.add_parser(
+        "history",
+        help="what each chart release introduced or removed (the static and upgrade lanes over versions)",
+        description="Run the static and upgrade lanes over a range of chart versions and print which findings "
+        "each release introduced or removed.",
+        epilog=HISTORY_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    history.add_argument(
+        "dirs", nargs="*", metavar="DIR", help="chart directories (any order; sorted by version)"
+    )
+    history.add_argument("--chart", metavar="REPO/NAME", help="a repository chart helm knows (helm repo add)")
+    history.add_argument("--chart-version", metavar="RANGE", help="versions of --chart: 'A..B' or '>=A <B'")
+    history.add_argument(
+        "--values-dir",
+        metavar="DIR",
+        help="eras.yaml and one folder of values files per era (fixtures/history)",
+    )
+    history.add_argument(
+        "--triage",
+        metavar="FILE",
+        help="label each finding true or false with its reason (fixtures/history/triage.yaml)",
+    )
+    history.add_argument(
+        "--no-defaults", action="store_true", help="skip the case of the chart's own defaults"
+    )
+    history.add_argument(
+        "--cache-dir",
+        metavar="DIR",
+        help="renders kept across runs (default ~/.cache/quickmeet-conformance/renders)",
+    )
+    history.add_argument("--no-cache", action="store_true", help="render everything again, keep nothing")
+    history.add_argument(
+        "--format", choices=("text", "markdown"), default="text", help="output (default text)"
+    )
+    history.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of stdout")
+    history.add_argument("--kube-version", metavar="V", help="Kubernetes version to render for")
+    history.add_argument(
+        "--helm", action="append", metavar="PATH", help="helm binary (default: HELM_BIN, helm on PATH)"
+    )
+    history.set_defaults(run=cmd_history)
+
+
 def parser() -> argparse.ArgumentParser:
+    from . import __version__
+
     top = argparse.ArgumentParser(
         prog="conformance",
         description=__doc__.splitlines()[0],
         epilog="exit codes: 0 conformant, 1 findings, 2 usage or input error",
     )
+    top.add_argument(
+        "--version", action="version", version=f"conformance (quickmeet-conformance) {__version__}"
+    )
     sub = top.add_subparsers(dest="command", required=True)
     _add_check(sub)
+    _add_history(sub)
     explain = sub.add_parser("explain", help="what a rule checks, why, and how to fix it")
     explain.add_argument("rule", nargs="?", help="rule id (omit to list every rule)")
     explain.set_defaults(run=cmd_explain)
@@ -416,6 +568,7 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None, err: Text
     out = out or sys.stdout
     err = err or sys.stderr
     args = parser().parse_args(argv)
+    args.err_stream = err
     try:
         return args.run(args, out)
     except UserError as exc:

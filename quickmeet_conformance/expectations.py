@@ -1,7 +1,9 @@
 """What the values promise: which components must run, with how many replicas, on which app version.
 
 Derived only from the merged values (chart defaults + user file) and the chart's appVersion, never from
-the rendered manifests, so the rules can compare the two.
+the rendered manifests, so the rules can compare the two. A switch the chart in question never reads
+(``nats.enabled`` before 6.26.0, ``microservices.streamHub.enabled`` before 6.28.1) promises nothing: the
+true finding is an ignored key (values.ignored-keys), not a component that "should not run".
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from .chart_reads import ReadTree, reads_path
 from .topology import (
     ACCOUNTS,
     AUTHORIZATION,
@@ -49,13 +52,17 @@ class StreamHubExpectation:
     reason: str
 
 
-def stream_hub_expectation(values: dict[str, Any], app_version: str) -> StreamHubExpectation:
+def stream_hub_expectation(
+    values: dict[str, Any], app_version: str, reads: ReadTree | None = None
+) -> StreamHubExpectation:
     """CONTRACT.md, "Version rules": stream-hub < 7.7; optional from 7.7 (off by default from 7.7.3);
-    refused from 8.0.0; required on <= 7.7.0."""
+    refused from 8.0.0; required on <= 7.7.0. ``microservices.streamHub.enabled`` counts only when the chart
+    reads it (``reads``: chart_reads of the chart; None reads every key)."""
     if not lookup(values, "microservices.enabled", False):
         return StreamHubExpectation(False, "microservices are off")
     version = parse_app_version(app_version)
-    enabled = lookup(values, "microservices.streamHub.enabled")
+    switch_read = reads_path(reads, "microservices.streamHub.enabled")
+    enabled = lookup(values, "microservices.streamHub.enabled") if switch_read else None
     if version is None:
         return StreamHubExpectation(None, f"app version {app_version!r} is not a version number")
     shown = ".".join(map(str, version))
@@ -66,7 +73,7 @@ def stream_hub_expectation(values: dict[str, Any], app_version: str) -> StreamHu
     if isinstance(enabled, bool):
         return StreamHubExpectation(enabled, f"microservices.streamHub.enabled is {str(enabled).lower()}")
     hub_values = lookup(values, "microservices.streamHub")
-    if not (isinstance(hub_values, dict) and "enabled" in hub_values):
+    if not (switch_read and isinstance(hub_values, dict) and "enabled" in hub_values):
         # charts released before the switch (e.g. 6.27.1) render stream-hub with every microservices
         # release; on 7.7.x-7.x it is optional, so either way is conformant
         return StreamHubExpectation(
@@ -79,6 +86,14 @@ def stream_hub_expectation(values: dict[str, Any], app_version: str) -> StreamHu
     )
 
 
+def nats_count_honoured(values: dict[str, Any], reads: ReadTree | None) -> bool:
+    """Whether nats.cluster.replicas is a promise: the public chart's NATS subchart runs one server unless
+    nats.cluster.enabled is true (a chart that never reads that switch honours the count as it is)."""
+    if not reads or not reads_path(reads, "nats.cluster.enabled"):
+        return True
+    return bool(lookup(values, "nats.cluster.enabled"))
+
+
 @dataclass(frozen=True)
 class Expectations:
     app_version: str
@@ -88,15 +103,18 @@ class Expectations:
     stream_hub: StreamHubExpectation
 
 
-def expectations_for(values: dict[str, Any], chart_app_version: str) -> Expectations:
+def expectations_for(
+    values: dict[str, Any], chart_app_version: str, reads: ReadTree | None = None
+) -> Expectations:
+    """``reads``: the values paths the chart reads (``Chart.reads``); a switch it never reads promises nothing."""
     app_version = str(lookup(values, "image.tag") or chart_app_version or "")
     micro = bool(lookup(values, "microservices.enabled", False))
-    hub = stream_hub_expectation(values, app_version)
+    hub = stream_hub_expectation(values, app_version, reads)
     components: dict[str, bool | None] = {MONOLITH: True}
     for component in MICROSERVICE_KEYS:
         components[component] = micro
     components[STREAM_HUB] = hub.expected
-    if lookup(values, "nats.enabled") is not None:
+    if lookup(values, "nats.enabled") is not None and reads_path(reads, "nats.enabled"):
         components[NATS] = bool(lookup(values, "nats.enabled"))
     if lookup(values, "mongodb.enabled") is not None:
         components[MONGODB] = bool(lookup(values, "mongodb.enabled"))
@@ -109,6 +127,6 @@ def expectations_for(values: dict[str, Any], chart_app_version: str) -> Expectat
             if isinstance(value, int) and not isinstance(value, bool) and components.get(component):
                 replicas[component] = (value, f"microservices.{key}.replicas")
     nats_replicas = lookup(values, "nats.cluster.replicas")
-    if isinstance(nats_replicas, int) and components.get(NATS):
+    if isinstance(nats_replicas, int) and components.get(NATS) and nats_count_honoured(values, reads):
         replicas[NATS] = (nats_replicas, "nats.cluster.replicas")
     return Expectations(app_version, micro, components, replicas, hub)

@@ -58,6 +58,14 @@ def default_helm(checkout: Path | None) -> str | None:
     return str(tools_helm) if tools_helm is not None and tools_helm.exists() else None
 
 
+# how anyone gets helm: a wheel ships no install script, so name the system's own ways (helm.sh/docs/intro/install)
+GET_HELM = (
+    "install helm 3.12+ for your system (https://helm.sh/docs/intro/install/: e.g. 'brew install helm', "
+    "'sudo snap install helm --classic', 'choco install kubernetes-helm', or a release binary from "
+    "https://github.com/helm/helm/releases on PATH)"
+)
+
+
 def helm_specs(given: Sequence[str], checkout: Path | None) -> tuple[str, ...]:
     """``--helm`` as given, else ``HELM_BIN``, else :func:`default_helm`; a ToolError when there is none."""
     specs = tuple(given) or helm_from_env()
@@ -67,8 +75,8 @@ def helm_specs(given: Sequence[str], checkout: Path | None) -> tuple[str, ...]:
     if found is None:
         raise ToolError(
             "no helm on PATH",
-            fix="install helm 3.12+ (scripts/install.sh --static fetches one), "
-            "or pass --helm PATH / set HELM_BIN",
+            fix=f"{GET_HELM}, or pass --helm PATH / set HELM_BIN"
+            + ("; in this checkout, scripts/install.sh --static fetches one" if checkout is not None else ""),
         )
     return (found,)
 
@@ -155,7 +163,7 @@ def resolve_helm(spec: str, *, timeout_s: float = VERSION_TIMEOUT_S) -> HelmBina
         raise ToolError(
             "helm binary not found",
             where=spec,
-            fix="run scripts/install.sh, or pass --helm PATH / set HELM_BIN",
+            fix=f"{GET_HELM}, or pass --helm PATH / set HELM_BIN",
         )
     if not os.access(path, os.X_OK):
         raise ToolError("helm binary is not executable", where=path, fix="chmod +x it or pass another --helm")

@@ -100,7 +100,7 @@ def evaluate_case(case: Case, rules: list[Rule] | None = None) -> CaseResult:
         values_file=values_file,
         merged=merged,
         chart=case.chart,
-        expectations=expectations_for(merged, case.chart.app_version),
+        expectations=expectations_for(merged, case.chart.app_version, case.chart.reads),
         options=case.options,
         matcher=case.matcher,
     )

@@ -246,6 +246,14 @@ class Renderer:
             self._cache.update(background.wait())
             self._pending.pop(0)
 
+    def cached(self, request: RenderRequest) -> Rendered | RenderError | None:
+        """The result already held for ``request`` (None: not rendered yet)."""
+        return self._cache.get(request.cache_key(self.helm))
+
+    def remember(self, request: RenderRequest, result: Rendered | RenderError) -> None:
+        """Hold ``result`` for ``request`` as if helm had just rendered it (a caller's cache across runs)."""
+        self._cache[request.cache_key(self.helm)] = result
+
     def close(self) -> None:
         """Stop renders still running in the background (their helm process groups are killed)."""
         while self._pending:

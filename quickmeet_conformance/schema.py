@@ -74,8 +74,14 @@ class IgnoredKey:
     key_path: str
     key: str
     suggestion: str | None  # the closest known sibling key, if any
+    contract_only: bool = False  # the contract knows the key, but this chart version never reads it
 
     def message(self) -> str:
+        if self.contract_only:
+            return (
+                f"{self.key_path} is read by no template or dependency condition of this chart version (the "
+                "contract knows it from other versions): helm ignores it silently"
+            )
         text = f"{self.key_path} is read by no template of the chart: helm ignores it silently"
         if self.suggestion:
             text += f"; did you mean {self.suggestion!r}?"
@@ -157,8 +163,15 @@ def _walk_unknown(
     known |= schema_keys | read_children(reads)
     if top:
         known |= HELM_RESERVED_TOP_LEVEL
+    # a key only the contract schema knows, below a map whose reads this chart spells out key by key: this
+    # version never reads it (nats.enabled before 6.26.0, microservices.streamHub.enabled before 6.28.1)
+    chart_known = (set(default) if default_is_map else set()) | read_children(reads)
+    judge_by_chart = bool(reads) and not top
     for key, value in user.items():
         child_path = join_key_path(path, key)
+        if judge_by_chart and key in known and key not in chart_known and not isinstance(value, (dict, list)):
+            yield IgnoredKey(child_path, str(key), None, contract_only=True)
+            continue
         if key in known:
             child_default = default.get(key) if default_is_map else None
             yield from _walk_unknown(

@@ -296,7 +296,7 @@ def load_values(path: str | Path) -> ValuesFile:
 def _load_one(path: str | Path) -> ValuesFile:
     p = Path(path)
     if not p.exists():
-        raise UserError("values file not found", where=str(path), fix="check the --values path")
+        raise UserError("values file not found", where=str(path), fix="check the path")
     if p.is_dir():
         raise UserError("is a directory, not a values file", where=str(path))
     try:

@@ -145,7 +145,7 @@ def static_findings(
         values_file=values_file,
         merged=merged,
         chart=chart,
-        expectations=expectations_for(merged, chart.app_version),
+        expectations=expectations_for(merged, chart.app_version, chart.reads),
         options=lane.options,
         matcher=lane.matcher,
         rendered=Rendered(request, helm, manifests, text),

@@ -43,7 +43,7 @@ def evaluate_view(
         values_file=values_file,
         merged=merged,
         chart=chart,
-        expectations=expectations_for(merged, chart.app_version),
+        expectations=expectations_for(merged, chart.app_version, chart.reads),
         options=options,
         matcher=matcher,
         live=view,

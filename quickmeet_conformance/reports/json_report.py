@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 from .reporter import PytestOption, Reporter, ReportRun, register
+from .text import verdict_dict
 
 
 @register
@@ -17,4 +18,7 @@ class JsonReporter(Reporter):
     )
 
     def render(self, run: ReportRun) -> str:
-        return json.dumps(run.document, indent=2) + "\n"
+        document = run.document
+        if document is not None:  # the verdict and exit code, as the text report's last line says them
+            document = {**document, "verdict": verdict_dict(run)}
+        return json.dumps(document, indent=2) + "\n"

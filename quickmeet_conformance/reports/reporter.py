@@ -81,6 +81,12 @@ class ReportRun:
             for found in upgrade.findings.values():
                 yield from found
 
+    def exit_code(self) -> int:
+        """What ``conformance check`` exits with: 2 a case could not be checked, 1 findings fail, 0 conformant."""
+        if self.input_errors():
+            return 2
+        return 1 if self.failing() else 0
+
     def failing(self) -> int:
         """Cases with a finding that fails the run (a warning only under ``strict``)."""
         static = sum(1 for r in self.results if r.failures(strict=self.strict))

@@ -29,6 +29,7 @@ from ..values import layers_of
 from .model import finding_dict
 from .reporter import PytestOption, Reporter, ReportRun, register
 from .rules_doc import rules_doc_uri
+from .text import verdict_dict
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 SARIF_VERSION = "2.1.0"
@@ -521,6 +522,12 @@ class SarifReporter(Reporter):
             strict=run.strict,
             probes=run.probes,
         )
+        if (
+            run.document is not None
+        ):  # the verdict and exit code (SARIF's invocation.exitCode), as the CLI exits
+            verdict = verdict_dict(run)
+            log["runs"][0]["invocations"][0]["exitCode"] = verdict["exit_code"]
+            log["runs"][0]["properties"] = {"verdict": verdict}
         return json.dumps(log, indent=2) + "\n"
 
     def wanted(self, run: ReportRun) -> bool:

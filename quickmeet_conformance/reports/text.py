@@ -7,7 +7,7 @@ per case, what fails first, each finding once with where and how to fix.
             expected: a key that rocketchat-2.0.0 reads | found: ddpStreamers
             fix: rename the key to the one the chart reads (see 'did you mean'), or delete it
       WARN  hygiene.resources ...
-      2 rules fail, 3 warn, 22 pass, 1 skipped
+      rules: 2 failing, 3 warning, 22 passing, 1 skipped (a rule counts once, however many findings it reports)
 
 Findings arrive redacted; a warning fails only with ``strict``. The last line is the verdict and exit code.
 """
@@ -82,16 +82,17 @@ def case_lines(
     tally = ", ".join(
         f"{counts[m]} {word}"
         for m, word in (
-            ("FAIL", "fail"),
+            ("FAIL", "failing"),
             ("ERROR", "could not be evaluated"),
-            ("WARN", "warn"),
+            ("WARN", "warning"),
             ("ACCEPTED", "accepted"),
-            ("PASS", "pass"),
+            ("PASS", "passing"),
             ("SKIP", "skipped"),
         )
         if counts.get(m)
     )
-    lines.append(f"  rules: {tally}")
+    # rules count checks (one line each above); findings count what they report (a rule may report several)
+    lines.append(f"  rules: {tally} (a rule counts once, however many findings it reports)")
     return lines
 
 
@@ -121,9 +122,23 @@ def verdict_line(run: ReportRun) -> str:
     )
     return (
         f"result: conformant - {what}"
-        + (f" ({warned} warning{'s' if warned != 1 else ''}; --strict makes warnings fail)" if warned else "")
+        + (
+            f" ({warned} warning finding{'s' if warned != 1 else ''}; --strict makes warnings fail)"
+            if warned
+            else ""
+        )
         + " - exit 0"
     )
+
+
+def verdict_dict(run: ReportRun) -> dict[str, object]:
+    """The verdict as data, for the JSON report and SARIF: the result, the exit code, and the verdict line."""
+    code = run.exit_code()
+    return {
+        "result": ("conformant", "not conformant", "not checked")[code],
+        "exit_code": code,
+        "summary": verdict_line(run),
+    }
 
 
 @register

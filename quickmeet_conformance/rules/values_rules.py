@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
+from ..expectations import nats_count_honoured
 from ..findings import Finding, Severity
 from ..schema import ignored_keys, schema_violations
 from ..values import lookup
@@ -50,12 +51,18 @@ def rule_no_ignored_keys(ctx: StaticContext, r: Rule) -> Iterable[Finding]:
         )
 
 
+_NATS_SCALE_FIX = (
+    "set nats.cluster.enabled: true and nats.cluster.replicas: N (the NATS subchart runs a single server "
+    "unless nats.cluster.enabled is true, whatever the replicas say)"
+)
+
+
 @rule(
     "values.nats-replicas-ignored",
-    title="NATS is scaled with nats.cluster.replicas, not microservices.nats.replicas",
+    title="NATS is scaled with nats.cluster.enabled and nats.cluster.replicas, not microservices.nats.replicas",
     severity=Severity.WARNING,
     contract="CONTRACT.md > Values contract: microservices.nats.replicas is ignored by the real chart",
-    fix="set nats.cluster.replicas instead",
+    fix=_NATS_SCALE_FIX,
     basis="chart behaviour",
     needs_render=False,
 )
@@ -63,10 +70,22 @@ def rule_nats_replicas_key(ctx: StaticContext, r: Rule) -> Iterable[Finding]:
     if ctx.values_file.get("microservices.nats.replicas") is not None:
         yield r.fail(
             ctx,
-            "microservices.nats.replicas does not scale NATS; the chart reads nats.cluster.replicas",
-            expected="nats.cluster.replicas",
+            "microservices.nats.replicas does not scale NATS; the chart's NATS subchart reads "
+            "nats.cluster.enabled and nats.cluster.replicas",
+            expected="nats.cluster.enabled: true and nats.cluster.replicas",
             found="microservices.nats.replicas",
             key_path="microservices.nats.replicas",
+        )
+    replicas = lookup(ctx.merged, "nats.cluster.replicas")
+    user_replicas = ctx.values_file.get("nats.cluster.replicas")
+    if user_replicas is not None and not nats_count_honoured(ctx.merged, ctx.chart.reads):
+        yield r.fail(
+            ctx,
+            f"nats.cluster.replicas is {replicas}, but nats.cluster.enabled is not true: the NATS subchart "
+            "runs one server",
+            expected="nats.cluster.enabled: true",
+            found=f"nats.cluster.enabled: {str(lookup(ctx.merged, 'nats.cluster.enabled')).lower()}",
+            key_path="nats.cluster.replicas",
         )
 
 

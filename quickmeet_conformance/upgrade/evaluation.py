@@ -60,7 +60,7 @@ def _side_state(case: UpgradeCase, which: str, values: ValuesFile) -> SideState:
     chart = case.chart(which)
     merged = deep_merge(chart.defaults, values.data)
     return SideState(
-        case.pair.side(which), chart, values, merged, expectations_for(merged, chart.app_version)
+        case.pair.side(which), chart, values, merged, expectations_for(merged, chart.app_version, chart.reads)
     )
 
 

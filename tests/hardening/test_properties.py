@@ -255,7 +255,7 @@ def test_rules_never_crash_on_mutated_values(base: str, changes) -> None:
         values_file=values_file,
         merged=merged,
         chart=chart,
-        expectations=expectations_for(merged, chart.app_version),
+        expectations=expectations_for(merged, chart.app_version, chart.reads),
         options=Options(concurrent_users=1200),
         matcher=ComponentMatcher(),
         rendered=rendered,

@@ -150,7 +150,7 @@ def live_case_record(
         values_file=values,
         merged=merged,
         chart=chart,
-        expectations=expectations_for(merged, chart.app_version),
+        expectations=expectations_for(merged, chart.app_version, chart.reads),
         options=Options(),
         matcher=ComponentMatcher(),
         live=view,

@@ -55,6 +55,32 @@ def rule_upgrade_target_passes_static(ctx: UpgradeContext, r: Rule) -> Iterable[
             )
 
 
+@rule(
+    "upgrade.to-side-renders",
+    title="helm upgrade renders the new chart with the new values (--is-upgrade)",
+    contract=f"{_UPGRADES}: the upgrade must apply; a chart (or subchart) that refuses 'helm upgrade' stops it",
+    fix="give the values the chart's message asks for on upgrade (e.g. the bundled MongoDB's current "
+    "passwords and auth.replicaSetKey), or use an external MongoDB",
+    basis="chart behaviour",
+    needs_render=False,
+    lane="upgrade",
+)
+def rule_upgrade_to_side_renders(ctx: UpgradeContext, r: Rule) -> Iterable[Finding]:
+    """Without it, a to-side helm refuses under --is-upgrade only skips the rendered rules: no failure shows."""
+    error = ctx.view.to_side.render_error
+    if error:
+        # the refusal names its key in the chart's words; point at the map the user's values give it in
+        at = "mongodb.auth" if "mongodb" in error else ""
+        yield r.fail(
+            ctx,
+            f"helm upgrade refuses the new side: {error}",
+            expected="helm template --is-upgrade succeeds",
+            found="refused",
+            key_path=at if at and ctx.view.to_side.values_file.position(at) else "",
+            resource="" if at else "(the chart)",
+        )
+
+
 # -- stream-hub handover -------------------------------------------------------------------------------
 
 
@@ -78,10 +104,21 @@ def rule_upgrade_stream_hub_handover(ctx: RenderedUpgrade, r: Rule) -> Iterable[
             Severity.INFO,
         )
         return
-    for finding in evaluate_rule(ctx.target, RULES["streamhub.rollout-never-two"]):
-        if finding.failed:
-            yield replace(finding, rule_id=r.id, message=f"during the upgrade, {finding.message}")
     old_keys = {resource_key(w.manifest, view.namespace) for w in before}
+    if after and not before:
+        # the upgrade creates stream-hub: no old pod exists to overlap the new one, whatever the strategy
+        # (the static lane still judges the strategy for the upgrades that follow)
+        yield passed(
+            r.id,
+            f"stream-hub is created by this upgrade ({', '.join(w.ref for w in after)}): no old hub runs "
+            "beside the new one",
+            Severity.INFO,
+        )
+        return
+    kept = {w.ref for w in after if resource_key(w.manifest, view.namespace) in old_keys}
+    for finding in evaluate_rule(ctx.target, RULES["streamhub.rollout-never-two"]):
+        if finding.failed and (not finding.resource or finding.resource in kept):
+            yield replace(finding, rule_id=r.id, message=f"during the upgrade, {finding.message}")
     if before and after and not any(resource_key(w.manifest, view.namespace) in old_keys for w in after):
         yield r.fail(
             ctx,

@@ -7,6 +7,7 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
+from ...chart_reads import reads_path
 from ...findings import Finding, Severity
 from ...render import Manifest
 from ...rules.engine import Rule, rule
@@ -77,6 +78,11 @@ def rule_upgrade_renamed_values_keys(ctx: UpgradeContext, r: Rule) -> Iterable[F
         if new_key and _has_path(old_chart.defaults, new_key):
             new_key = ""  # the old chart had that key too: the setting was removed, not renamed
         value = show_value(_user_value(values.data, ignored.key_path))
+        known = (
+            f"is read by {old_chart.label}"
+            if reads_path(old_chart.reads, ignored.key_path)
+            else f"is in {old_chart.label}'s values.yaml (though no template of it reads the key)"
+        )
         what = f"renamed (the new key is probably {new_key})" if new_key else "removed"
         still_set = _user_value(new_values, ignored.key_path) is not ABSENT
         if still_set or view.reuse is not None:
@@ -87,7 +93,7 @@ def rule_upgrade_renamed_values_keys(ctx: UpgradeContext, r: Rule) -> Iterable[F
             )
             yield r.fail(
                 ctx,
-                f"{ignored.key_path} (set to {value}) is read by {old_chart.label} but {what} in "
+                f"{ignored.key_path} (set to {value}) {known} but {what} in "
                 f"{new_chart.label}: {how} and it does nothing",
                 expected=new_key or f"a key {new_chart.label} reads",
                 found=f"{ignored.key_path}: {value}",
@@ -98,7 +104,7 @@ def rule_upgrade_renamed_values_keys(ctx: UpgradeContext, r: Rule) -> Iterable[F
         else:
             yield r.fail(
                 ctx,
-                f"{ignored.key_path} (set to {value}) is read by {old_chart.label} but {what} in "
+                f"{ignored.key_path} (set to {value}) {known} but {what} in "
                 f"{new_chart.label}; your upgrade values drop it (right), but helm upgrade --reuse-values "
                 "would carry it over and it would do nothing",
                 expected=new_key or f"no {ignored.key_path}",
