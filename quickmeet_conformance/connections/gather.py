@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
+from urllib.parse import unquote
 
 from ..topology import NATS, ComponentMatcher, Topology
 from . import mongo_uri, nats_url
@@ -69,6 +70,7 @@ def _mongo(topology: Topology, values: Any, release: str, namespace: str) -> lis
                     _source(value, values, parsed.password, password, parsed.username),
                     username=parsed.username,
                     password=parsed.password,
+                    node_password=unquote(password) if password is not None else None,
                     database=parsed.database,
                     auth_source=options.get("authsource"),
                     replica_set=options.get("replicaset"),

@@ -71,6 +71,9 @@ class MongoClient:
     part: str = ""  # the part at fault: scheme, user name, password, host, database, option <name>
     username: str | None = None
     password: str | None = field(default=None, repr=False)
+    # the password as the Node.js driver decodes it (percent-decoding only: pymongo also turns '+' into a
+    # space); a password matches the server's when either reading does
+    node_password: str | None = field(default=None, repr=False)
     database: str | None = None
     auth_source: str | None = None  # authSource option (None: the URI's database, else admin)
     replica_set: str | None = None

@@ -69,9 +69,11 @@ def env_values(topology: Topology, workloads: Iterable[Workload], name: str) -> 
     first: dict[tuple[Any, ...], EnvVar] = {}
     for workload in workloads:
         for container in workload.containers:
-            var = container.env_var(name)
-            if var is None:
+            # a name listed twice (the chart's entry, then extraEnv's): the kubelet keeps the last
+            same = [v for v in container.env if v.name == name]
+            if not same:
                 continue
+            var = same[-1]
             key = (var.secret_name, var.secret_key) if var.secret_name is not None else ("", var.value)
             grouped.setdefault(key, []).append(workload.ref)
             first.setdefault(key, var)

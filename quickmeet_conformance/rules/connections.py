@@ -88,8 +88,8 @@ def rule_mongo_url_parses(ctx: RenderedContext, r: Rule) -> Iterable[Finding]:
                 ctx,
                 client.source,
                 f"the MongoDB driver refuses {client.source.env} ({client.part}): {client.source.describe}",
-                expected="a MongoDB connection string: mongodb://user:password@host:port/database?options "
-                "with ': / ? # [ ] @ %' percent-encoded in user name and password",
+                expected="a connection string the driver parses (mongodb:// or mongodb+srv://), "
+                "its user name and password with ': / ? # [ ] @ %' percent-encoded",
                 found=f"{client.error} [{client.part}]",
             )
 
@@ -224,7 +224,7 @@ def rule_mongo_credentials(ctx: RenderedContext, r: Rule) -> Iterable[Finding]:
             yield r.skip(
                 f"not judged: the password of {client.username!r} is not in the render ({server.unknown})"
             )
-        elif not any(a.password == client.password for a in known):
+        elif not any(a.password in (client.password, client.node_password) for a in known):
             yield fail_at(
                 r,
                 ctx,
