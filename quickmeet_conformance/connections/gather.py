@@ -45,7 +45,12 @@ def _userinfo(uri: str) -> tuple[str | None, str | None]:
 
 def _source(found: EnvValue, values: Any, *parts: str | None) -> Source:
     return Source(
-        found.env, found.workloads, found.secret, found.secret_key, keys_holding(values, found.value, *parts)
+        found.env,
+        found.workloads,
+        found.secret,
+        found.secret_key,
+        keys_holding(values, found.value, *parts),
+        keys_holding(values, found.value),
     )
 
 

@@ -18,6 +18,7 @@ class Source:
     secret: str | None = None  # the Secret and key of a secretKeyRef (None: a literal env value)
     secret_key: str | None = None
     values_keys: tuple[str, ...] = ()  # values key paths whose value is the URL or the part at fault
+    url_keys: tuple[str, ...] = ()  # values key paths whose value is the whole URL (externalMongodbUrl)
 
     @property
     def origin(self) -> str:

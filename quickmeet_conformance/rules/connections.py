@@ -34,17 +34,21 @@ def observed(ctx: RenderedContext, r: Rule) -> Connections | Finding:
 
 
 def fail_at(
-    r: Rule, ctx: RenderedContext, source: Source, message: str, *, expected: str, found: str
+    r: Rule,
+    ctx: RenderedContext,
+    source: Source,
+    message: str,
+    *,
+    expected: str,
+    found: str,
+    keys: tuple[str, ...] | None = None,
 ) -> Finding:
-    """A failure about ``source``, located at the values key that builds it, else at its Secret or workload."""
-    if source.values_keys:
+    """A failure about ``source``, located at the values key that builds it (``keys``, default the keys
+    holding the URL or its part at fault), else at its Secret or workload."""
+    keys = source.values_keys if keys is None else keys
+    if keys:
         return r.fail(
-            ctx,
-            message,
-            expected=expected,
-            found=found,
-            key_path=source.values_keys[0],
-            resource=_resource(source),
+            ctx, message, expected=expected, found=found, key_path=keys[0], resource=_resource(source)
         )
     return r.fail(
         ctx,
@@ -58,6 +62,16 @@ def fail_at(
 
 def _resource(source: Source) -> str:
     return f"Secret/{source.secret}" if source.secret else source.workloads[0]
+
+
+def _placement_keys(ctx: RenderedContext, source: Source, server: MongoServer | None) -> tuple[str, ...]:
+    """Where a host or replica-set finding points: the values key holding the whole URL, else the bundled
+    MongoDB's architecture when the values file sets it, else nowhere in the values (the Secret)."""
+    if source.url_keys:
+        return source.url_keys
+    if server is not None and ctx.values_file.get("mongodb.architecture") is not None:
+        return ("mongodb.architecture",)
+    return ()
 
 
 def _clients(conns: Connections) -> Iterator[MongoClient]:
@@ -123,6 +137,7 @@ def rule_mongo_host(ctx: RenderedContext, r: Rule) -> Iterable[Finding]:
     mongo_refs = {s.workload for s in conns.mongo_servers}
     served = ", ".join(f"Service/{name}" for s in conns.mongo_servers for name in s.services) or "none"
     for client in _clients(conns):
+        server = server_of(conns, client)
         for host in client.hosts:
             service = ctx.topology.service(host.service) if host.service else None
             if host.outside or (service is not None and not service.selector):
@@ -138,6 +153,7 @@ def rule_mongo_host(ctx: RenderedContext, r: Rule) -> Iterable[Finding]:
                     f"render does not contain: {client.source.describe}",
                     expected=f"a Service the release renders (the bundled MongoDB's: {served})",
                     found=host.describe,
+                    keys=_placement_keys(ctx, client.source, server),
                 )
             elif not host.port_exposed:
                 yield fail_at(
@@ -147,6 +163,7 @@ def rule_mongo_host(ctx: RenderedContext, r: Rule) -> Iterable[Finding]:
                     f"{client.source.env} dials port {host.port}, which Service/{host.service} does not expose",
                     expected=f"a port of Service/{host.service}",
                     found=host.describe,
+                    keys=_placement_keys(ctx, client.source, server),
                 )
             elif mongo_refs and not set(host.workloads) & mongo_refs:
                 yield fail_at(
@@ -156,6 +173,7 @@ def rule_mongo_host(ctx: RenderedContext, r: Rule) -> Iterable[Finding]:
                     f"{client.source.env} host {host.host} leads to no MongoDB pods",
                     expected=f"a Service selecting {', '.join(sorted(mongo_refs))}",
                     found=host.describe,
+                    keys=_placement_keys(ctx, client.source, server),
                 )
 
 
@@ -270,6 +288,7 @@ def rule_mongo_replica_set(ctx: RenderedContext, r: Rule) -> Iterable[Finding]:
                 ),
                 expected="a replica set (mongodb.architecture: replicaset)",
                 found=f"standalone server; URL asks for {asked}",
+                keys=_placement_keys(ctx, client.source, server),
             )
         elif client.replica_set and client.replica_set != server.replica_set:
             yield fail_at(
@@ -280,4 +299,5 @@ def rule_mongo_replica_set(ctx: RenderedContext, r: Rule) -> Iterable[Finding]:
                 f"replica set {server.replica_set!r}: the driver finds no member and never connects",
                 expected=f"replicaSet={server.replica_set}",
                 found=f"replicaSet={client.replica_set}",
+                keys=_placement_keys(ctx, client.source, server),
             )
