@@ -38,7 +38,15 @@ ACCOUNTS = """accounts: {
 
 def test_top_level_entries_and_features() -> None:
     keys = [e.key for e in nats_config.top_level_entries(SUBCHART_CONF + USERS)]
-    assert keys == ["port", "pid_file", "http", "server_name", "cluster", "lame_duck_grace_period", "authorization"]
+    assert keys == [
+        "port",
+        "pid_file",
+        "http",
+        "server_name",
+        "cluster",
+        "lame_duck_grace_period",
+        "authorization",
+    ]
     assert nats_config.features(SUBCHART_CONF) == ()
     assert nats_config.features(SUBCHART_CONF + USERS) == ("authorization",)
     assert nats_config.features(ACCOUNTS) == ("accounts",)

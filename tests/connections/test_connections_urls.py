@@ -51,7 +51,10 @@ def test_nats_monolith_prefix_and_dial_address() -> None:
 @pytest.mark.parametrize(
     "uri,part",
     [
-        ("mongodb://rocketchat:p@ss@rocketchat-mongodb-headless:27017/rocketchat", "password (unescaped '@')"),
+        (
+            "mongodb://rocketchat:p@ss@rocketchat-mongodb-headless:27017/rocketchat",
+            "password (unescaped '@')",
+        ),
         ("mongodb://rocketchat:pa:ss@h:27017/rocketchat", "password (unescaped ':')"),
         ("mongodb://rocketchat:pa/ss@h:27017/rocketchat", "password (unescaped '/')"),
         ("mongodb://rocket@chat:pass@h/rocketchat", "user name (unescaped '@')"),

@@ -52,18 +52,19 @@ PINS: tuple[Pin, ...] = (
         2,
         reason="README.md of 5.3.2 installs with passwords from 'openssl rand -base64 32', whose output holds "
         "'/' (and '+'); templates/_helpers.tpl pastes mongodb.auth.passwords[0] into MONGO_URL and "
-        "mongodb.auth.rootPassword into MONGO_OPLOG_URL with printf \"mongodb://%s:%s@...\", unescaped, so "
+        'mongodb.auth.rootPassword into MONGO_OPLOG_URL with printf "mongodb://%s:%s@...", unescaped, so '
         "pymongo (like the Node.js driver) refuses both URLs: '/' ends the host part early ('Bad database "
         "name'). 5.4.3 and later READMEs suggest plain words (rocketchatPassword) instead",
     ),
 )
 
 
-STANDALONE_VERSIONS = ("5.3.2", "6.13.0", "6.31.0")  # one per era: oplog URL, oplog URL + microservices, app 8
+# one per era: oplog URL (monolith), oplog URL (6.13.0), app 8 with microservices on by default
+STANDALONE_VERSIONS = ("5.3.2", "6.13.0", "6.31.0")
 # the oplog-era versions (an oplog URL beside MONGO_URL) give two findings per rule, 6.31.0 one
 STANDALONE_COUNT = {"5.3.2": 2, "6.13.0": 2, "6.31.0": 1}
 _HEADLESS = (
-    "templates/_helpers.tpl \"rocketchat.mongodb.fullname\" always names <release>-mongodb-headless, "
+    'templates/_helpers.tpl "rocketchat.mongodb.fullname" always names <release>-mongodb-headless, '
     "which the bitnami subchart renders only for architecture: replicaset (templates/replicaset/headless-svc"
     ".yaml); with standalone it renders Deployment/rocketchat-mongodb behind Service/rocketchat-mongodb"
 )
