@@ -13,7 +13,7 @@ from dataclasses import replace
 from typing import Any
 from urllib.parse import unquote
 
-from ..topology import NATS, ComponentMatcher, Topology
+from ..topology import NATS, ComponentMatcher, Topology, Workload
 from . import mongo_uri, nats_url
 from .hosts import resolve
 from .model import (
@@ -27,11 +27,12 @@ from .model import (
     Unjudged,
 )
 from .mongo_server import read_servers
-from .nats_config import features, includes, rendered_config
-from .sources import EnvValue, env_values, keys_holding
+from .nats_config import env_references, features, includes, local_config, rendered_config
+from .sources import EnvValue, env_values, keys_holding, read_env
 
 MONGO_ENVS = ("MONGO_URL", "MONGO_OPLOG_URL")
-Judge = Callable[[str, list[nats_url.NatsUrl]], list[NatsVerdict]]
+Judge = Callable[[str, list[nats_url.NatsUrl], dict[str, str]], list[NatsVerdict]]
+ServerConf = tuple[NatsServer, str, dict[str, str]]  # what it holds, nats.conf, the env it reads
 
 
 def _userinfo(uri: str) -> tuple[str | None, str | None]:
@@ -88,29 +89,43 @@ def _mongo(topology: Topology, values: Any, release: str, namespace: str) -> lis
     return found
 
 
-def _nats_servers(topology: Topology, matcher: ComponentMatcher) -> dict[str, tuple[NatsServer, str]]:
-    """NATS workload ref -> (what its configuration holds, the configuration text)."""
-    servers: dict[str, tuple[NatsServer, str]] = {}
+def _server_env(
+    topology: Topology, workload: Workload, matcher: ComponentMatcher, conf: str
+) -> tuple[dict[str, str], str]:
+    """The values of the ``$NAME`` references the local server still reads (in its authorization or accounts),
+    from the NATS container's env as the render gives it; or why one cannot be read."""
+    container = workload.container_of(NATS, matcher)
+    env: dict[str, str] = {}
+    for name in env_references(local_config(conf, 0)):
+        same = [v for v in container.env if v.name == name]
+        value, why = read_env(topology, same[-1]) if same else (None, "the container does not set it")
+        if value is None:
+            return {}, f"the configuration reads ${name}, which cannot be read from the render ({why})"
+        env[name] = value
+    return env, ""
+
+
+def _nats_servers(topology: Topology, matcher: ComponentMatcher) -> dict[str, ServerConf]:
+    """NATS workload ref -> (what its configuration holds, the configuration text, the env it reads)."""
+    servers: dict[str, ServerConf] = {}
     for workload in topology.components(NATS):
         config = rendered_config(topology, workload, matcher)
         if config is None:
-            servers[workload.ref] = (
-                NatsServer(workload.ref, "", (), "no nats.conf is mounted from a ConfigMap of the release"),
-                "",
-            )
+            why = "no nats.conf is mounted from a ConfigMap of the release"
+            servers[workload.ref] = (NatsServer(workload.ref, "", (), why), "", {})
             continue
         held = features(config.text)
-        why = ""
+        env, why = _server_env(topology, workload, matcher, config.text)
         if includes(config.text):
             why = "the configuration includes files the render does not hold"
         elif "tls" in held:
             why = "the client port requires TLS with certificate files the render does not hold"
-        servers[workload.ref] = (NatsServer(workload.ref, config.where, held, why), config.text)
+        servers[workload.ref] = (NatsServer(workload.ref, config.where, held, why), config.text, env)
     return servers
 
 
 def _nats(
-    topology: Topology, values: Any, release: str, namespace: str, servers: dict[str, tuple[NatsServer, str]]
+    topology: Topology, values: Any, release: str, namespace: str, servers: dict[str, ServerConf]
 ) -> list[NatsClient | Unjudged]:
     found: list[NatsClient | Unjudged] = []
     for value in env_values(topology, topology.workloads, "TRANSPORTER"):
@@ -139,11 +154,11 @@ def _nats(
 
 
 def _judged(
-    clients: list[NatsClient | Unjudged], servers: dict[str, tuple[NatsServer, str]], judge: Judge | None
+    clients: list[NatsClient | Unjudged], servers: dict[str, ServerConf], judge: Judge | None
 ) -> list[NatsClient | Unjudged]:
     """Each client whose server's configuration guards the door, with the real server's verdict."""
     result = list(clients)
-    for ref, (server, text) in servers.items():
+    for ref, (server, text, env) in servers.items():
         asking = {
             i: c
             for i, c in enumerate(result)
@@ -154,7 +169,7 @@ def _judged(
         why = server.unjudged or ("" if judge is not None else "the real server is not run in this lane")
         if not why and judge is not None:
             try:
-                verdicts = judge(text, [nats_url.read(c.url) for c in asking.values()])
+                verdicts = judge(text, [nats_url.read(c.url) for c in asking.values()], env)
             except NotJudged as exc:
                 why = str(exc)
             else:
@@ -183,5 +198,5 @@ def gather(
         mongo=tuple(_mongo(topology, values, release, namespace)),
         mongo_servers=read_servers(topology, matcher),
         nats=tuple(_judged(_nats(topology, values, release, namespace, servers), servers, judge)),
-        nats_servers=tuple(server for server, _ in servers.values()),
+        nats_servers=tuple(server for server, _, _ in servers.values()),
     )

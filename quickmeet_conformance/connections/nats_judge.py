@@ -89,8 +89,9 @@ async def _connect(url: str) -> NatsVerdict:
     return NatsVerdict(True, "connected")
 
 
-def judge(conf: str, clients: list[NatsUrl]) -> list[NatsVerdict]:
-    """One verdict per client URL from one server started with ``conf``. Raises :class:`NotJudged`."""
+def judge(conf: str, clients: list[NatsUrl], env: dict[str, str] | None = None) -> list[NatsVerdict]:
+    """One verdict per client URL from one server started with ``conf``, whose ``$NAME`` references read
+    ``env`` (the rendered container's values; others get a placeholder). Raises :class:`NotJudged`."""
     binary = find_nats_server()
     if binary is None:
         raise NotJudged("nats-server not found (scripts/install-probe-tools.sh installs Debian's)")
@@ -103,14 +104,17 @@ def judge(conf: str, clients: list[NatsUrl]) -> list[NatsVerdict]:
         config = Path(tmp) / "nats.conf"
         log = Path(tmp) / "server.log"
         config.write_text(local_config(conf, port), encoding="utf-8")
-        env = {"PATH": os.environ.get("PATH", "")} | {name: PLACEHOLDER for name in env_references(conf)}
+        server_env = {"PATH": os.environ.get("PATH", "")} | {
+            name: PLACEHOLDER for name in env_references(conf)
+        }
+        server_env.update(env or {})
         with log.open("wb") as out:
             child = subprocess.Popen(
                 [binary, "-c", str(config)],
                 stdin=subprocess.DEVNULL,
                 stdout=out,
                 stderr=subprocess.STDOUT,
-                env=env,
+                env=server_env,
                 cwd=tmp,
                 start_new_session=True,
                 preexec_fn=die_with_parent,
