@@ -98,7 +98,9 @@ def judge(conf: str, clients: list[NatsUrl], env: dict[str, str] | None = None) 
     try:
         import nats  # noqa: F401
     except ImportError as exc:
-        raise NotJudged("nats-py is not installed (pip install nats-py)") from exc
+        raise NotJudged(
+            "nats-py is not installed (pip install 'quickmeet-conformance[live]' brings it)"
+        ) from exc
     port = _free_port()
     with tempfile.TemporaryDirectory(prefix="qmc-nats-judge-") as tmp:
         config = Path(tmp) / "nats.conf"
