@@ -2,9 +2,10 @@
 
 ``pymongo.uri_parser.parse_uri`` validates everything, then (for ``mongodb+srv://``) asks DNS for the SRV
 and TXT records. The static lane must not touch the network, so the SRV form is validated by the same
-driver function that ``parse_uri`` runs first (``uri_parser_shared._validate_uri``, pymongo >= 4.12: scheme, user info escaping, hosts, one
-host and no port for SRV, every option); only the DNS step is left out. pymongo costs ~90 ms to import, so
-it is imported on first use (or ahead, in a thread, while helm renders: :func:`preload`).
+driver function that ``parse_uri`` runs first (``uri_parser_shared._validate_uri``, pymongo >= 4.12:
+scheme, user info escaping, hosts, one host and no port for SRV, every option); only the DNS step is left
+out. pymongo costs ~90 ms to import, so it is imported on first use (or ahead, in a thread, while helm
+renders: :func:`preload`).
 
 Where the driver refuses a string, :func:`part_at_fault` names the part (scheme, user name, password,
 host, database, option) from the string's structure, so the message can say what to escape without
