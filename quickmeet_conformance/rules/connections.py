@@ -84,8 +84,9 @@ def _clients(conns: Connections) -> Iterator[MongoClient]:
     contract=f"{CONTRACT}: user name and password are percent-encoded (`: / ? # [ ] @` and `%` must be "
     "escaped); the Node.js driver Rocket.Chat uses refuses an unescaped one (MongoParseError) and the service "
     "never starts",
-    fix="percent-encode the user name and password (python -c 'import urllib.parse; "
-    "print(urllib.parse.quote_plus(input()))'), or fix the part the driver names",
+    fix="where the chart builds the URL from mongodb.auth.passwords (pasted unescaped, and the server gets the "
+    "same text), choose a password without ': / ? # [ ] @ %'; in a URL of your own (externalMongodbUrl, "
+    "existingMongodbSecret) percent-encode them (urllib.parse.quote_plus)",
     basis="client code (pymongo's URI parser)",
 )
 def rule_mongo_url_parses(ctx: RenderedContext, r: Rule) -> Iterable[Finding]:
