@@ -11,6 +11,10 @@ from pathlib import Path
 
 from .case_key import case_id
 from .charts import Chart
+from .connections import mongo_uri
+from .connections.gather import gather
+from .connections.model import Connections
+from .connections.nats_judge import judge as nats_judge
 from .errors import UserError
 from .expectations import expectations_for
 from .findings import Finding, Status, Verdict, blocking, status_of, verdict_of
@@ -88,6 +92,21 @@ def load_case_values(case: Case) -> ValuesFile:
     return load_values(case.values_path)
 
 
+def gather_connections(case: Case, topology: Topology, values: dict) -> Connections:
+    """The connections the rules of rules/connections*.py judge (the NATS server run here, not in a rule)."""
+    try:
+        return gather(
+            topology,
+            values,
+            release=case.release,
+            namespace=case.namespace,
+            matcher=case.matcher,
+            judge=nats_judge,
+        )
+    except Exception as exc:  # a bug here must show as an error of those rules, not end the run
+        return Connections(case.release, error=f"{type(exc).__name__}: {exc}")
+
+
 def evaluate_case(case: Case, rules: list[Rule] | None = None) -> CaseResult:
     rules = rules if rules is not None else rules_for_lane("static")
     try:
@@ -105,9 +124,11 @@ def evaluate_case(case: Case, rules: list[Rule] | None = None) -> CaseResult:
         matcher=case.matcher,
     )
     try:
+        mongo_uri.preload()  # pymongo imports in a thread while helm renders
         rendered = case.renderer.render(render_request(case, values_file.data))
         ctx.rendered = rendered
         ctx.topology = build_topology(rendered.manifests, case.matcher)
+        ctx.connections = gather_connections(case, ctx.topology, values_file.data)
         for manifest in rendered.manifests:
             if manifest.kind == "Secret":
                 redactor.add_from_secret_manifest(manifest.body)

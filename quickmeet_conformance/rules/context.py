@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..charts import Chart
+from ..connections.model import Connections
 from ..expectations import Expectations
 from ..render import Rendered
 from ..topology import ComponentMatcher, Topology
@@ -30,6 +31,7 @@ class RenderedContext:
     matcher: ComponentMatcher
     topology: Topology
     rendered: Rendered | None = None  # None where a topology stands in for a render (the audit's manifest)
+    connections: Connections | None = None  # gathered by the static lane (None: not gathered, not judged)
 
 
 @dataclass
@@ -45,6 +47,7 @@ class StaticContext:
     rendered: Rendered | None = None
     topology: Topology | None = None
     render_error: str | None = None  # the one-line reason when the chart refused these values
+    connections: Connections | None = None
 
     def rendered_view(self) -> RenderedContext | None:
         if self.topology is None:
@@ -58,4 +61,5 @@ class StaticContext:
             self.matcher,
             self.topology,
             self.rendered,
+            self.connections,
         )
