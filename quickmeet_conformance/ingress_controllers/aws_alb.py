@@ -120,6 +120,8 @@ class AwsLoadBalancer(IngressController):
                         f"Ingress/{ingress.name}",
                         f"spec.rules[host={ws.host or '*'}].http.paths[path={first.route.path}]",
                         self.citation,
+                        expected=f"{ws.path} before {first.route.path}, or controller v2.4.3 or later",
+                        found=f"{first.route.path} listed first",
                     )
                 )
         return needs
@@ -137,6 +139,8 @@ class AwsLoadBalancer(IngressController):
                             f"Ingress/{ingress.name}",
                             f"metadata.annotations[{ATTRIBUTES}]",
                             ANNOTATIONS_DOC + "#load-balancer-attributes",
+                            expected=f"idle_timeout.timeout_seconds of at least {DDP_HEARTBEAT_SECONDS} (default 60)",
+                            found=f"idle_timeout.timeout_seconds={value.strip()}",
                         )
                     ]
         return []

@@ -82,6 +82,8 @@ class Need:
     resource: str  # e.g. Ingress/rocketchat, Service/rocketchat-ddp-streamer
     field_path: str  # e.g. metadata.annotations[nginx.ingress.kubernetes.io/proxy-read-timeout]
     citation: str
+    expected: str = ""
+    found: str = ""
 
 
 def host_matches(rule_host: str, host: str) -> bool:

@@ -74,5 +74,7 @@ class Contour(IngressController):
                 f"Ingress/{ingress.name}",
                 f"metadata.annotations[{WEBSOCKET_ROUTES}]",
                 "https://projectcontour.io/docs/main/config/annotations/#ingress-annotations",
+                expected=f"{WEBSOCKET_ROUTES}: {','.join(sorted({r.path for r in ws_routes}))}",
+                found=f"{WEBSOCKET_ROUTES}: {ingress.annotations.get(WEBSOCKET_ROUTES) or 'unset'}",
             )
         ]

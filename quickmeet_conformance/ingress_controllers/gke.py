@@ -119,6 +119,8 @@ class Gke(IngressController):
                         f"Service/{service}",
                         "metadata.annotations[cloud.google.com/backend-config]",
                         TIMEOUT_DOC,
+                        expected=f"a BackendConfig with timeoutSec above {DDP_HEARTBEAT_SECONDS * 2} (hours for chat)",
+                        found=f"{limit} s ({read})",
                     )
                 )
         return needs

@@ -63,6 +63,8 @@ def tunnel_needs(ingress: IngressView, key: str, title: str, doc: str) -> list[N
             f"Ingress/{ingress.name}",
             f"metadata.annotations[{key}]",
             doc,
+            expected=f"{key} of at least {DDP_HEARTBEAT_SECONDS} s (default 1 h)",
+            found=f"{key}: {value}",
         )
     ]
 

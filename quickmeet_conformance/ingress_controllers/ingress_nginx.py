@@ -91,6 +91,8 @@ class IngressNginx(IngressController):
                         f"Ingress/{ingress.name}",
                         f"metadata.annotations[{PREFIX}{name}]",
                         WEBSOCKET_DOC,
+                        expected=f"{name} of at least {DDP_HEARTBEAT_SECONDS} s (default 60)",
+                        found=f"{PREFIX}{name}: {value}",
                     )
                 )
         return needs

@@ -39,7 +39,7 @@ def owner_of(path: str) -> str:
     return trimmed.rstrip("/") or "/"
 
 
-def _hosts(ctx: RenderedContext) -> list[str]:
+def hosts_of(ctx: RenderedContext) -> list[str]:
     host = lookup(ctx.merged, "host") or ""
     if host:
         return [host]
@@ -50,7 +50,7 @@ def _judged_hosts(ctx: RenderedContext) -> list[tuple[Judge, IngressController, 
     """(judge, controller, host) to check: every host for one class of Ingress; with Ingresses of several
     classes (several controllers, several addresses), each judges the hosts its own Ingresses name."""
     found = judges(ctx.topology)
-    hosts = _hosts(ctx)
+    hosts = hosts_of(ctx)
     return [
         (judge, controller, host)
         for judge in found
@@ -255,7 +255,8 @@ def rule_ingress_class_named(ctx: RenderedContext, r: Rule) -> Iterable[Finding]
             yield r.fail(
                 ctx,
                 f"Ingress/{ingress.name} has no ingressClassName: it works only if the cluster has a "
-                "default IngressClass",
+                "default IngressClass; with none in the release, its routing is judged by the Kubernetes API's "
+                "precedence (longest matching path, Exact before Prefix)",
                 expected="spec.ingressClassName",
                 found="unset",
                 resource=f"Ingress/{ingress.name}",
