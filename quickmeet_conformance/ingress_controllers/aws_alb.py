@@ -111,7 +111,7 @@ class AwsLoadBalancer(IngressController):
         for ws in ws_routes:
             request = (ws.path or "/").rstrip("/*") or "/"
             first = next((c for c in listed if _matches(c, request)), None)
-            if first is not None and first.route.path != ws.path:
+            if first is not None and first.route.path != ws.path and first.route.service != ws.service:
                 needs.append(
                     Need(
                         f"Ingress/{ingress.name} lists {first.route.path} ({first.route.path_type}) before {ws.path}: "
