@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
 
+from ..chart_reads import read_child
 from ..expectations import MICROSERVICE_KEYS
 from ..findings import Finding
-from ..topology import MONOLITH, STREAM_HUB, image_repository, image_tag
+from ..topology import MONGODB, MONOLITH, STREAM_HUB, image_repository, image_tag
 from ..values import lookup
 from .context import RenderedContext
 from .engine import Rule, rule
@@ -54,22 +57,90 @@ def rule_components_present(ctx: RenderedContext, r: Rule) -> Iterable[Finding]:
             )
 
 
-def _expected_image(ctx: RenderedContext, component: str) -> tuple[str | None, str, str]:
-    """(repository or None when the values do not say, tag, values key of the image)."""
+@dataclass(frozen=True)
+class ExpectedImage:
+    """The image a component's values configure, as the chart's templates compose it."""
+
+    repository: str  # with the registry prefix the templates apply
+    configured: str  # the values' repository, without a registry
+    tag: str  # '' when the values do not fix one (or a digest pins the image)
+    key: str  # the values key of the image
+    registry_key: str  # the values key that gave the registry prefix ('' when none)
+    # True: the chart's mechanism is modelled exactly (bitnami common.images.image); False: the chart reads the
+    # registry key somewhere, so the image is right with the prefix or without it (whether a release-wide
+    # registry reaches every workload is another rule's question)
+    exact: bool = False
+
+    def accepts(self, repository: str) -> bool:
+        return repository == self.repository or (not self.exact and repository == self.configured)
+
+
+def _chart_reads(ctx: RenderedContext, dotted: str) -> bool:
+    """The chart's templates (subcharts included) read the values key ``dotted``."""
+    tree = ctx.chart.reads
+    for part in dotted.split("."):
+        below = read_child(tree, part)
+        if below is None:
+            return False
+        tree = below
+    return True
+
+
+def _first_set(ctx: RenderedContext, keys: tuple[str, ...]) -> tuple[str, str]:
+    """(value, key) of the first of ``keys`` set to a non-empty string, else ('', '')."""
+    for key in keys:
+        value = lookup(ctx.merged, key)
+        if isinstance(value, str) and value:
+            return value.rstrip("/"), key
+    return "", ""
+
+
+def _expected_image(ctx: RenderedContext, component: str) -> ExpectedImage | None:
+    """What the values configure for ``component``'s image, the registry prefixed as the chart does: the
+    rocketchat templates compose ``repository:tag`` and prefix a registry only from a registry key they read
+    (``global.imageRegistry``, ``<image>.registry``); the bitnami MongoDB subchart's ``common.images.image``
+    prefixes ``global.imageRegistry`` (the parent's global, then its own), else ``mongodb.image.registry``."""
     app_version = ctx.expectations.app_version
-    if component == MONOLITH:
-        return (
-            lookup(ctx.merged, "image.repository"),
-            str(lookup(ctx.merged, "image.tag") or app_version),
-            "image",
+    repository: Any
+    tag: Any
+    bitnami_globals = lookup(ctx.chart.defaults, "mongodb.global")
+    if component == MONGODB and isinstance(bitnami_globals, dict) and "imageRegistry" in bitnami_globals:
+        # the bitnami subchart (its defaults carry global.imageRegistry): common.images.image decides exactly
+        image = lookup(ctx.merged, "mongodb.image")
+        if not isinstance(image, dict) or not isinstance(image.get("repository"), str):
+            return None
+        registry, registry_key = _first_set(
+            ctx, ("global.imageRegistry", "mongodb.global.imageRegistry", "mongodb.image.registry")
         )
-    key = MICROSERVICE_KEYS.get(component)
-    if key is None:
-        return None, "", ""
-    image = lookup(ctx.merged, f"microservices.{key}.image") or {}
-    if not isinstance(image, dict):
-        return None, "", ""
-    return image.get("repository"), str(image.get("tag") or app_version), f"microservices.{key}.image"
+        repository = image["repository"]
+        tag = "" if image.get("digest") else str(image.get("tag") or "")
+        prefixed = f"{registry}/{repository}" if registry else repository
+        return ExpectedImage(prefixed, repository, tag, "mongodb.image", registry_key, exact=True)
+    if component == MONOLITH:
+        key, repository, tag = (
+            "image",
+            lookup(ctx.merged, "image.repository"),
+            lookup(ctx.merged, "image.tag"),
+        )
+    elif component == MONGODB:
+        image = lookup(ctx.merged, "mongodb.image")
+        if not isinstance(image, dict):
+            return None
+        key, repository, tag = "mongodb.image", image.get("repository"), image.get("tag")
+    else:
+        service = MICROSERVICE_KEYS.get(component)
+        image = lookup(ctx.merged, f"microservices.{service}.image") if service else None
+        if not isinstance(image, dict):
+            return None
+        key, repository, tag = f"microservices.{service}.image", image.get("repository"), image.get("tag")
+    if not isinstance(repository, str) or not repository:
+        return None
+    read = tuple(k for k in ("global.imageRegistry", f"{key}.registry") if _chart_reads(ctx, k))
+    registry, registry_key = _first_set(ctx, read)
+    prefixed = (
+        f"{registry}/{repository}" if registry and not repository.startswith(registry + "/") else repository
+    )
+    return ExpectedImage(prefixed, repository, str(tag or app_version), key, registry_key)
 
 
 @rule(
@@ -83,21 +154,34 @@ def rule_images_as_configured(ctx: RenderedContext, r: Rule) -> Iterable[Finding
         component = workload.component
         if component is None:
             continue
-        repository, tag, key = _expected_image(ctx, component)
-        if repository is None:
+        expected = _expected_image(ctx, component)
+        if expected is None:
             continue
         container = workload.container_of(component, ctx.matcher)
         actual_repo, actual_tag = image_repository(container.image), image_tag(container.image)
-        if actual_repo != repository or (tag and actual_tag != tag):
-            yield r.fail(
-                ctx,
-                f"{component} runs {container.image}, not the configured {repository}:{tag}",
-                expected=f"{repository}:{tag}",
-                found=container.image,
-                workload=workload,
-                field_path=f"spec.template.spec.containers[{container.name}].image",
-                key_path=key if ctx.values_file.position(key) else "",
+        tag_ok = not expected.tag or actual_tag == expected.tag
+        if expected.accepts(actual_repo) and tag_ok:
+            continue
+        key = expected.key if ctx.values_file.position(expected.key) else ""
+        unexplained_prefix = not expected.registry_key and actual_repo.endswith("/" + expected.configured)
+        if unexplained_prefix and tag_ok:
+            # a registry prefix no values key explains: a helper or a registry key the tool does not model
+            yield r.skip(
+                f"not judged: {component} runs {container.image}, {expected.configured} under a registry that no "
+                f"registry key the chart reads explains ({workload.ref})"
             )
+            continue
+        via = f" ({expected.registry_key} applied)" if expected.registry_key else ""
+        shown = f"{expected.repository}:{expected.tag}" if expected.tag else expected.repository
+        yield r.fail(
+            ctx,
+            f"{component} runs {container.image}, not the configured {shown}{via}",
+            expected=shown,
+            found=container.image,
+            workload=workload,
+            field_path=f"spec.template.spec.containers[{container.name}].image",
+            key_path=key,
+        )
 
 
 @rule(

@@ -6,6 +6,9 @@ from collections.abc import Iterable
 from typing import Any
 
 from ..findings import Finding, Severity
+from ..ingress_controllers.base import IngressController, candidates, ingress_views
+from ..ingress_controllers.kubernetes_api import KubernetesApi
+from ..ingress_controllers.registry import Judge, judges
 from ..topology import DDP_STREAMER, MONOLITH, Route, Topology
 from ..values import lookup
 from .context import RenderedContext
@@ -13,38 +16,48 @@ from .engine import Rule, rule
 from .services import resolve_service_port
 
 WEBSOCKET_PATHS = ("/websocket", "/sockjs")
+# What a DDP client asks for: the raw WebSocket at /websocket, and SockJS's info request and transport URLs
+# (/sockjs/<server>/<session>/websocket) below /sockjs; the path that must own each, and its requests.
+WEBSOCKET_REQUESTS = {
+    "/websocket": ("/websocket",),
+    "/sockjs": ("/sockjs/info", "/sockjs/123/abcdefgh/websocket"),
+}
 
 
 def route_for(topo: Topology, host: str, path: str) -> Route | None:
-    """The route an ingress controller picks for ``host`` + ``path``: Exact first, then longest Prefix.
-
-    Follows the networking.k8s.io/v1 matching rules (Prefix matches whole path elements).
-    """
-    best: tuple[int, int, Route] | None = None
-    for route in topo.routes():
-        if (
-            route.host
-            and route.host != host
-            and not (route.host.startswith("*.") and host.endswith(route.host[1:]))
-        ):
-            continue
-        rpath = route.path or "/"
-        if route.path_type == "Exact":
-            score = (2, len(rpath)) if path == rpath else None
-        else:  # Prefix and ImplementationSpecific (treated as Prefix, as ingress-nginx does)
-            trimmed = rpath.rstrip("/")
-            matches = rpath == "/" or path == trimmed or path.startswith(trimmed + "/")
-            score = (1, len(trimmed)) if matches else None
-        if score and (best is None or score > best[:2]):
-            best = (score[0], score[1], route)
-    return best[2] if best else None
+    """The route the Kubernetes Ingress API's precedence picks for ``host`` + ``path`` (longest matching path,
+    Exact before Prefix on a tie; Prefix matches whole path elements; ImplementationSpecific read as Prefix).
+    The rules judge with the controller that serves the Ingress (``ingress_controllers``); this is the API's
+    own reading, which the tool falls back to for a class it does not know."""
+    match = KubernetesApi().select(ingress_views(topo), host, path)
+    return match.route if match else None
 
 
-def _hosts(ctx: RenderedContext) -> list[str]:
+def owner_of(path: str) -> str:
+    """``/sockjs/*`` and ``/sockjs/`` are the /sockjs path: the part before a trailing ``/*`` or ``/``."""
+    trimmed = path[:-2] if path.endswith("/*") else path
+    return trimmed.rstrip("/") or "/"
+
+
+def hosts_of(ctx: RenderedContext) -> list[str]:
     host = lookup(ctx.merged, "host") or ""
     if host:
         return [host]
     return sorted({r.host for r in ctx.topology.routes()}) or [""]
+
+
+def _judged_hosts(ctx: RenderedContext) -> list[tuple[Judge, IngressController, str]]:
+    """(judge, controller, host) to check: every host for one class of Ingress; with Ingresses of several
+    classes (several controllers, several addresses), each judges the hosts its own Ingresses name."""
+    found = judges(ctx.topology)
+    hosts = hosts_of(ctx)
+    return [
+        (judge, controller, host)
+        for judge in found
+        for controller in judge.resolution.controllers
+        for host in hosts
+        if len(found) == 1 or candidates(judge.ingresses, host)
+    ]
 
 
 @rule(
@@ -66,18 +79,54 @@ def rule_ingress_required(ctx: RenderedContext, r: Rule) -> Iterable[Finding]:
         )
 
 
-def _check_route(ctx: RenderedContext, r: Rule, host: str, path: str, component: str, want_port: int | None):
+def _judged_by(judge: Judge, controller: IngressController) -> str:
+    if judge.resolution.known:
+        return controller.title
+    return f"{controller.title}: class {judge.resolution.class_name or 'unset'} is not modelled"
+
+
+def _check_route(
+    ctx: RenderedContext,
+    r: Rule,
+    judge: Judge,
+    controller: IngressController,
+    host: str,
+    owner: str,
+    component: str,
+    want_port: int | None,
+):
+    """Each request ``owner`` stands for reaches ``component`` on ``want_port`` as ``controller`` routes it."""
+    for request in WEBSOCKET_REQUESTS.get(owner, (owner,)):
+        failures = list(_check_request(ctx, r, judge, controller, host, owner, request, component, want_port))
+        if failures:
+            yield from failures
+            return  # one finding per path: its other requests fail for the same reason
+
+
+def _check_request(
+    ctx: RenderedContext,
+    r: Rule,
+    judge: Judge,
+    controller: IngressController,
+    host: str,
+    owner: str,
+    path: str,
+    component: str,
+    want_port: int | None,
+):
     topo = ctx.topology
-    route = route_for(topo, host, path)
+    match = controller.select(judge.ingresses, host, path)
     shown = f"{host or '*'}{path}"
-    if route is None:
+    judged = _judged_by(judge, controller)
+    if match is None:
         yield r.fail(
             ctx,
-            f"no Ingress route serves {shown}",
-            expected=f"{path} (Prefix) -> {component}",
+            f"no Ingress route serves {shown} ({judged})",
+            expected=f"{owner} (Prefix) -> {component}",
             found="no matching path",
         )
         return
+    route = match.route
     resource = f"Ingress/{route.ingress}"
     manifest = next((m for m in topo.manifests if m.ref == resource), None)
     where: dict[str, Any] = dict(
@@ -85,23 +134,19 @@ def _check_route(ctx: RenderedContext, r: Rule, host: str, path: str, component:
         field_path=f"spec.rules[host={route.host or '*'}].http.paths[path={route.path}]",
         manifest=manifest,
     )
-    if path in WEBSOCKET_PATHS and route.path != path:
+    if owner != "/" and not owner_of(route.path).startswith(owner):
+        own = next(
+            (c.route for c in candidates(judge.ingresses, host) if owner_of(c.route.path) == owner), None
+        )
+        why = controller.why_not(own, path) if own is not None else f"no {owner} path of its own"
         yield r.fail(
             ctx,
-            f"{shown} falls through to the {route.path!r} route (no {path} path of its own)",
-            expected=f"path {path} pathType Prefix -> {component}",
-            found=f"{route.path} -> {route.service}",
+            f"{shown} falls through to the {route.path!r} route ({why}; {judged})",
+            expected=f"path {owner} pathType Prefix -> {component}",
+            found=f"{route.path} ({route.path_type}) -> {route.service}",
             **where,
         )
         return
-    if path in WEBSOCKET_PATHS and route.path_type not in ("Prefix", "ImplementationSpecific"):
-        yield r.fail(
-            ctx,
-            f"{shown} uses pathType {route.path_type}: /{path.strip('/')}/... sub-paths miss ddp-streamer",
-            expected="pathType Prefix",
-            found=route.path_type,
-            **where,
-        )
     service = topo.service(route.service)
     if service is None:
         yield r.fail(
@@ -177,9 +222,9 @@ def rule_websocket_routes_to_ddp_streamer(ctx: RenderedContext, r: Rule) -> Iter
     if not ctx.topology.ingresses:
         yield r.skip("no Ingress rendered (see ingress.required)")
         return
-    for host in _hosts(ctx):
+    for judge, controller, host in _judged_hosts(ctx):
         for path in WEBSOCKET_PATHS:
-            yield from _check_route(ctx, r, host, path, DDP_STREAMER, 3000)
+            yield from _check_route(ctx, r, judge, controller, host, path, DDP_STREAMER, 3000)
 
 
 @rule(
@@ -192,8 +237,8 @@ def rule_root_routes_to_monolith(ctx: RenderedContext, r: Rule) -> Iterable[Find
     if not ctx.topology.ingresses:
         yield r.skip("no Ingress rendered")
         return
-    for host in _hosts(ctx):
-        yield from _check_route(ctx, r, host, "/", MONOLITH, None)
+    for judge, controller, host in _judged_hosts(ctx):
+        yield from _check_route(ctx, r, judge, controller, host, "/", MONOLITH, None)
 
 
 @rule(
@@ -210,7 +255,8 @@ def rule_ingress_class_named(ctx: RenderedContext, r: Rule) -> Iterable[Finding]
             yield r.fail(
                 ctx,
                 f"Ingress/{ingress.name} has no ingressClassName: it works only if the cluster has a "
-                "default IngressClass",
+                "default IngressClass; with none in the release, its routing is judged by the Kubernetes API's "
+                "precedence (longest matching path, Exact before Prefix)",
                 expected="spec.ingressClassName",
                 found="unset",
                 resource=f"Ingress/{ingress.name}",

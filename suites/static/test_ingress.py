@@ -29,3 +29,14 @@ def test_ingress_class_named(check):
 def test_tls_covers_host(check):
     """ "TLS hosts should cover host" (CONTRACT.md > Wiring)."""
     check("ingress.tls-covers-host")
+
+
+def test_ingress_controller_known(check):
+    """ "Which controller serves an Ingress follows from ingressClassName" (CONTRACT.md > Ingress controllers
+    route differently): a class no model knows is said to be unknown."""
+    check("ingress.controller-known")
+
+
+def test_websocket_controller_needs(check):
+    """WebSocket needs the serving controller documents (CONTRACT.md > Ingress controllers route differently)."""
+    check("ingress.websocket-controller-needs")
