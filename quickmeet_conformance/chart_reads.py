@@ -10,6 +10,7 @@ the template text of the chart and of every vendored subchart (under its name or
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
@@ -115,3 +116,64 @@ def read_child(tree: ReadTree | None, key: str) -> ReadTree | None:
     _merge(merged, direct or {})
     _merge(merged, wild or {})
     return merged
+
+
+_RELEASE_SWITCH = re.compile(r"\.Release\.Is(?:Install|Upgrade)\b")
+_COMMENT = re.compile(r"\{\{-?\s*/\*.*?\*/\s*-?\}\}", re.DOTALL)
+_BLOCK_LINES = 12  # what a switch line guards, for naming the switch behind a lost env var or key
+
+
+@dataclass(frozen=True)
+class ReleaseSwitch:
+    """One template line that tests ``.Release.IsInstall``/``.Release.IsUpgrade`` (outside comments)."""
+
+    file: str  # chart-relative: templates/x.yaml, charts/<sub>/templates/x.yaml
+    line: int
+    text: str
+    block: str = ""  # the lines after it (what it probably guards)
+
+    @property
+    def where(self) -> str:
+        return f"{self.file}:{self.line}"
+
+    @property
+    def helper(self) -> bool:
+        """In a ``_*.tpl`` library file: it acts only where another template includes it."""
+        return self.file.rsplit("/", 1)[-1].startswith("_")
+
+    @property
+    def subchart(self) -> str:
+        """The vendored subchart's directory holding the line ('' for the chart's own templates)."""
+        parts = self.file.split("/")
+        return parts[1] if parts[0] == "charts" and len(parts) > 2 else ""
+
+    def values_paths(self) -> list[str]:
+        """The ``.Values`` paths the line tests (``registrationToken`` in ``if and .Values.registrationToken
+        .Release.IsInstall``), relative to the chart that holds the line."""
+        return [".".join(_split(m.group(1))) for m in _DIRECT.finditer(self.text)]
+
+
+def release_switches(chart_dir: Path, prefix: str = "") -> tuple[ReleaseSwitch, ...]:
+    """The lines of ``chart_dir``'s templates (and its vendored subcharts') that emit something only on install or
+    only on upgrade. Read once per chart, so a check knows without rendering whether an upgrade render can
+    differ from the install render at all."""
+    found: list[ReleaseSwitch] = []
+    templates = chart_dir / "templates"
+    if templates.is_dir():
+        for path in sorted(templates.rglob("*")):
+            if not (path.is_file() and path.suffix in (".yaml", ".yml", ".tpl", ".txt", ".json")):
+                continue
+            text = path.read_text(encoding="utf-8", errors="replace")
+            if not _RELEASE_SWITCH.search(text):
+                continue
+            lines = _COMMENT.sub(lambda m: "\n" * m.group(0).count("\n"), text).splitlines()
+            rel = f"{prefix}{path.relative_to(chart_dir).as_posix()}"
+            for number, line in enumerate(lines, 1):
+                if _RELEASE_SWITCH.search(line):
+                    block = "\n".join(lines[number : number + _BLOCK_LINES])
+                    found.append(ReleaseSwitch(rel, number, line.strip(), block))
+    charts = chart_dir / "charts"
+    if charts.is_dir():
+        for sub in sorted(p for p in charts.iterdir() if (p / "Chart.yaml").is_file()):
+            found += release_switches(sub, f"{prefix}charts/{sub.name}/")
+    return tuple(found)

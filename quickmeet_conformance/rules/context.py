@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from ..chart_reads import ReleaseSwitch
 from ..charts import Chart
 from ..expectations import Expectations
 from ..render import Rendered
@@ -30,6 +31,14 @@ class RenderedContext:
     matcher: ComponentMatcher
     topology: Topology
     rendered: Rendered | None = None  # None where a topology stands in for a render (the audit's manifest)
+    upgrade_rendered: Rendered | None = (
+        None  # the same values rendered --is-upgrade (only when switches flip)
+    )
+    upgrade_render_error: str | None = None
+    switches: tuple[ReleaseSwitch, ...] = ()  # the chart's IsInstall/IsUpgrade lines these values flip
+    upgrade_standins: tuple[
+        str, ...
+    ] = ()  # keys given a stand-in where a real upgrade reads them with lookup
 
 
 @dataclass
@@ -45,6 +54,14 @@ class StaticContext:
     rendered: Rendered | None = None
     topology: Topology | None = None
     render_error: str | None = None  # the one-line reason when the chart refused these values
+    upgrade_rendered: Rendered | None = (
+        None  # the same values rendered --is-upgrade (only when switches flip)
+    )
+    upgrade_render_error: str | None = None
+    switches: tuple[ReleaseSwitch, ...] = ()  # the chart's IsInstall/IsUpgrade lines these values flip
+    upgrade_standins: tuple[
+        str, ...
+    ] = ()  # keys given a stand-in where a real upgrade reads them with lookup
 
     def rendered_view(self) -> RenderedContext | None:
         if self.topology is None:
@@ -58,4 +75,8 @@ class StaticContext:
             self.matcher,
             self.topology,
             self.rendered,
+            self.upgrade_rendered,
+            self.upgrade_render_error,
+            self.switches,
+            self.upgrade_standins,
         )
