@@ -9,6 +9,7 @@ the template text of the chart and of every vendored subchart (under its name or
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -53,6 +54,17 @@ def _paths_in(text: str) -> list[list[str]]:
     found += [_split(m.group(1)) + [m.group(2)] for m in _KEYED.finditer(text)]
     found += [_split(m.group(1)) + ["*", m.group(2)] for m in _NESTED.finditer(text)]
     return found
+
+
+@functools.lru_cache(maxsize=256)
+def template_reads(chart_dir: Path, template: str) -> tuple[str, ...]:
+    """The values paths one template file reads itself (``templates/x.yaml`` below ``chart_dir``), helpers
+    aside: whether a key reaches the objects of that template directly."""
+    try:
+        text = (chart_dir / template).read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return ()
+    return tuple(".".join(p) for p in _paths_in(text) if p and WHOLE not in p)
 
 
 def _subchart_keys(chart_dir: Path) -> dict[str, str]:

@@ -71,7 +71,15 @@ def lost_paths(old: Any, new: Any, path: str = "") -> list[str]:
 
 # what a workload keeps running without, though it changes: an env var or a Secret key (the pods restart
 # without it); anything else lost (a volume, a mount, a container, a whole object) breaks what used it
-_SOFT = re.compile(r"(\.env\[name=[^\]]+\]|^data\.[^.]+|^stringData\.[^.]+)$")
+_SOFT = re.compile(r"(\.env\[name=([^\]]+)\]|^data\.[^.]+|^stringData\.[^.]+)$")
+# env vars the contract's wiring needs (CONTRACT.md > Wiring): losing one is an error, not a restart
+WIRING_ENV = frozenset({"MONGO_URL", "MONGO_OPLOG_URL", "TRANSPORTER", "PORT", "ROOT_URL", "INSTANCE_IP"})
+
+
+def soft_loss(path: str) -> bool:
+    """A lost env var or Secret key the workload can start without (not one of the contract's wiring)."""
+    match = _SOFT.search(path)
+    return bool(match) and match.group(2) not in WIRING_ENV if match else False
 
 
 def _manifest_key(m: Manifest) -> tuple[str, str, str]:
@@ -157,7 +165,7 @@ def rule_install_only(ctx: RenderedContext, r: Rule) -> Iterable[Finding]:
                 resource=old.ref,
                 field_path="" if new is None else path,
                 manifest=old,
-                severity=Severity.WARNING if new is not None and _SOFT.search(path) else None,
+                severity=Severity.WARNING if new is not None and soft_loss(path) else None,
             )
 
 

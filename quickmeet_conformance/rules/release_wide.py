@@ -16,9 +16,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from ..chart_reads import WHOLE, ReadTree
+from ..chart_reads import WHOLE, ReadTree, template_reads
 from ..findings import Finding, Severity
 from ..render import Manifest
+from ..topology import MONOLITH
 from ..values import lookup
 from .context import RenderedContext
 from .engine import Rule, rule
@@ -114,7 +115,13 @@ def _squash(text: str) -> str:
 
 
 def reaching_keys(
-    manifest: Manifest, setting: Setting, defaults: dict[str, Any], reads: ReadTree, subchart: str
+    manifest: Manifest,
+    setting: Setting,
+    defaults: dict[str, Any],
+    reads: ReadTree,
+    subchart: str,
+    *,
+    main: bool | set[str] = True,
 ) -> list[str]:
     """Values keys that set ``setting`` for this workload: keys named like the setting, under the subchart's key
     (or outside every subchart for the chart's own workloads), whose other segments name the workload (or its
@@ -136,13 +143,27 @@ def reaching_keys(
         elif all(_squash(p) in names for p in middle if _squash(p) not in ("", _squash(subchart))):
             fitting.append(path)
     if not subchart:
-        direct = direct[:1] if not fitting else []
+        # a top-level key (tolerations, extraEnv) is the main workload's (the monolith): never a microservice's
+        if isinstance(main, set):
+            direct = [p for p in direct if p in main]
+        else:
+            direct = direct[:1] if main and not fitting else []
     return fitting or direct
 
 
 def _subchart_key(manifest: Manifest, deps: dict[str, str]) -> str:
     parts = manifest.source.split("/")
     return deps.get(parts[2], parts[2]) if len(parts) > 3 and parts[1] == "charts" else ""
+
+
+def _is_main(ctx: RenderedContext, manifest: Manifest) -> bool | set[str]:
+    """Whether a top-level key (``tolerations``, ``extraEnv``) can reach this workload of the chart itself: the
+    monolith's settings sit at the top of values.yaml; any other workload only when its own template reads the
+    key (the hook Job's ``$.Values.tolerations``), so the top-level keys its template reads are returned."""
+    if any(w.manifest is manifest for w in ctx.topology.components(MONOLITH)):
+        return True
+    rel = manifest.source.split("/", 1)[1] if "/" in manifest.source else manifest.source
+    return set(template_reads(ctx.chart.path, rel))
 
 
 def _hook(manifest: Manifest) -> str:
@@ -180,7 +201,9 @@ def rule_settings_reach_every_workload(ctx: RenderedContext, r: Rule) -> Iterabl
             if not lack:
                 continue
             sub = _subchart_key(manifest, deps)
-            keys = reaching_keys(manifest, setting, ctx.chart.defaults, ctx.chart.reads, sub)
+            keys = reaching_keys(
+                manifest, setting, ctx.chart.defaults, ctx.chart.reads, sub, main=_is_main(ctx, manifest)
+            )
             left.setdefault(sub, []).append((manifest, lack, keys))
         for sub, items in left.items():
             refs = ", ".join(m.ref for m, _, _ in items)
@@ -222,6 +245,7 @@ def rule_settings_reach_every_workload(ctx: RenderedContext, r: Rule) -> Iterabl
             )
 
 
+_ENV_KEYS = Setting("", "env", ("extraEnv", "extraEnvVars", "env"))
 _SHARED_ENV = re.compile(r"^(MONGO_(?!URL$|OPLOG_URL$)\w+|NODE_EXTRA_CA_CERTS)$")
 
 
@@ -266,6 +290,22 @@ def rule_backend_settings_shared(ctx: RenderedContext, r: Rule) -> Iterable[Find
             for m, env, mounts in clients
             if name in env and paths and not any(p.startswith(tuple(mounts)) for p in paths)
         ]
+        deps = {d.name: d.key for d in ctx.chart.dependencies}
+        reach = sorted(
+            {
+                k
+                for m, env, _ in clients
+                if name not in env
+                for k in reaching_keys(
+                    m,
+                    _ENV_KEYS,
+                    ctx.chart.defaults,
+                    ctx.chart.reads,
+                    _subchart_key(m, deps),
+                    main=_is_main(ctx, m),
+                )
+            }
+        )
         extra = (
             f"; the file {', '.join(sorted(paths))} is not mounted in {', '.join(missing_mount)}"
             if missing_mount
@@ -274,7 +314,12 @@ def rule_backend_settings_shared(ctx: RenderedContext, r: Rule) -> Iterable[Find
         yield r.fail(
             ctx,
             f"{name} is set on {', '.join(m.ref for m, _ in having)} but not on {', '.join(lacking)}, which "
-            f"connect to the same MongoDB (MONGO_URL){extra}",
+            f"connect to the same MongoDB (MONGO_URL){extra}; "
+            + (
+                f"values keys that reach them: {', '.join(reach)}"
+                if reach
+                else "no values key of this chart reaches them"
+            ),
             expected=f"{name} on every MongoDB client",
             found=f"missing on {len(lacking)} workload(s)",
             resource=lacking[0],

@@ -63,6 +63,12 @@ def readme_values(version: str) -> dict[str, dict[str, Any]]:
     files: dict[str, dict[str, Any]] = {
         "readme": MINIMUM,
         "readme-registration": {**MINIMUM, "registrationToken": "0123456789abcdef0123"},
+        # README "Configuring Additional Environment Variables", in microservices mode
+        "readme-mongo-options": {
+            **MINIMUM,
+            "microservices": {"enabled": True},
+            "extraEnv": '- name: MONGO_OPTIONS\n  value: \'{"ssl": "true"}\'\n',
+        },
     }
     if _v(version) >= (6, 26, 0):
         files["readme-monolith"] = {**MINIMUM, "microservices": {"enabled": False}}
@@ -91,9 +97,18 @@ FROM_6_24 = tuple(v for v in ALL_VERSIONS if _v(v) >= (6, 24, 0))
 FROM_6_26 = tuple(v for v in ALL_VERSIONS if _v(v) >= (6, 26, 0))
 HOOK_ERA = tuple(v for v in FROM_6_13 if _v(v) < (6, 26, 0))  # templates/hook-verify-mongodb-version.yaml
 BEFORE_6_26 = tuple(v for v in ALL_VERSIONS if _v(v) < (6, 26, 0))
-EVERY = ("readme", "readme-registration", "readme-monolith", "readme-global")
 
 PINS: tuple[Pin, ...] = (
+    Pin(
+        "release.backend-settings-shared",
+        "warning",
+        ALL_VERSIONS,
+        ("readme-mongo-options",),
+        reason="the README's extraEnv (MONGO_OPTIONS) reaches only templates/chat-deployment.yaml; the "
+        "microservices-*-deployment.yaml templates connect to the same MongoDB (MONGO_URL) and read no extraEnv "
+        "(no values key adds env to them), so options such as TLS the monolith uses are missing there",
+        says="no values key of this chart reaches them",
+    ),
     Pin(
         "helm.install-only",
         "warning",
@@ -109,7 +124,7 @@ PINS: tuple[Pin, ...] = (
         "helm.dependency-condition",
         "warning",
         FROM_6_26,
-        ("readme", "readme-registration", "readme-global"),
+        ("readme", "readme-registration", "readme-global", "readme-mongo-options"),
         reason="Chart.yaml: nats has condition 'nats.enabled, microservices.enabled'; helm splits on ',' without "
         "trimming, so the second path is the key ' microservices.enabled' that no values set. With "
         "microservices on, NATS is enabled anyway (no path resolves, so enabled): harmless here, a maintainer bug",

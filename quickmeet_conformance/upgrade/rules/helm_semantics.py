@@ -10,7 +10,7 @@ from ...chart_reads import WHOLE, ReadTree, read_child
 from ...findings import Finding, Severity
 from ...render import Manifest
 from ...rules.engine import Rule, rule
-from ...rules.helm_semantics import is_hook, lost_paths, switch_for
+from ...rules.helm_semantics import is_hook, lost_paths, soft_loss, switch_for
 from ...upgrade.plan import ResourceKey, index_manifests, key_ref
 from .context import RenderedUpgrade, UpgradeContext
 
@@ -58,7 +58,7 @@ def rule_upgrade_install_only(ctx: RenderedUpgrade, r: Rule) -> Iterable[Finding
                 resource=key_ref(key),
                 field_path="" if new is None else path,
                 manifest=fresh_new,
-                severity=Severity.WARNING if new is not None and ".env[name=" in path else None,
+                severity=Severity.WARNING if new is not None and soft_loss(path) else None,
             )
 
 
@@ -128,5 +128,5 @@ def rule_upgrade_reuse_needed_keys(ctx: UpgradeContext, r: Rule) -> Iterable[Fin
             field_path="" if path == "(whole object)" else path,
             key_path=needed[0][0],
             values_file=view.from_side.values_file,
-            severity=Severity.WARNING if ".env[name=" in path or path.startswith("metadata.") else None,
+            severity=Severity.WARNING if soft_loss(path) or path.startswith("metadata.") else None,
         )
