@@ -197,7 +197,13 @@ def rule_dependency_condition(ctx: StaticContext, r: Rule) -> Iterable[Finding]:
                 f"here it matters: {trimmed} is {str(value).lower()} in these values, yet {dep.key} is "
                 f"{'enabled' if outcome.enabled else 'disabled'}"
                 if matters
-                else "with these values another path decides, but any values relying on it are ignored"
+                else (
+                    f"with these values {outcome.decided_by} decides"
+                    if outcome.decided_by
+                    else f"with these values no path resolves and {dep.key} is enabled, which is what {trimmed} "
+                    "would say"
+                )
+                + "; values relying on it are ignored"
             )
             finding = r.fail(
                 ctx,
@@ -303,7 +309,7 @@ def rule_unused_subchart(ctx: RenderedContext, r: Rule) -> Iterable[Finding]:
         yield r.fail(
             ctx,
             f"subchart {dep.key} renders {', '.join(m.ref for m in workloads)} but nothing else in the release "
-            f"connects to its Service(s) {', '.join(services)}{why}: it runs (and holds volumes) for nothing",
+            f"connects to its Service(s) {', '.join(services)}{why}: it runs for nothing",
             expected=f"{dep.key} used, or disabled" + (f" ({condition}: false)" if condition else ""),
             found=f"{dep.key} enabled, unused",
             resource=workloads[0].ref,
