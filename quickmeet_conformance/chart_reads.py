@@ -78,7 +78,15 @@ def _subchart_keys(chart_dir: Path) -> dict[str, str]:
     }
 
 
-def values_read_by_templates(chart_dir: Path) -> ReadTree:
+@functools.lru_cache(maxsize=64)
+def own_global_reads(chart_dir: Path) -> frozenset[str]:
+    """The ``global.*`` keys the chart's own templates read (its subcharts' reads of globals left out): whether the
+    chart itself, not only a subchart, was written to apply a release-wide setting."""
+    tree = values_read_by_templates(chart_dir, subcharts=False).get("global") or {}
+    return frozenset(k for k in tree if k not in ("*", WHOLE))
+
+
+def values_read_by_templates(chart_dir: Path, *, subcharts: bool = True) -> ReadTree:
     """The tree of values paths the templates of ``chart_dir`` and its vendored subcharts read."""
     tree: ReadTree = {}
     templates = chart_dir / "templates"
@@ -89,7 +97,7 @@ def values_read_by_templates(chart_dir: Path) -> ReadTree:
                     _add(tree, parts)
     aliases = _subchart_keys(chart_dir)
     charts = chart_dir / "charts"
-    if charts.is_dir():
+    if subcharts and charts.is_dir():
         for sub in sorted(p for p in charts.iterdir() if (p / "Chart.yaml").is_file()):
             try:
                 name = (yaml.safe_load((sub / "Chart.yaml").read_text(encoding="utf-8")) or {}).get(

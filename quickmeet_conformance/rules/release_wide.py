@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from ..chart_reads import WHOLE, ReadTree, template_reads
+from ..chart_reads import WHOLE, ReadTree, own_global_reads, template_reads
 from ..findings import Finding, Severity
 from ..render import Manifest
 from ..topology import MONOLITH
@@ -194,7 +194,7 @@ def rule_settings_reach_every_workload(ctx: RenderedContext, r: Rule) -> Iterabl
         wanted = _user_sets(user, setting.key)
         if wanted is None:
             continue
-        own_reads_global = setting.key.split(".", 1)[1] in (ctx.chart.reads.get("global") or {})
+        own_reads_global = setting.key.split(".", 1)[1] in own_global_reads(ctx.chart.path)
         left: dict[str, list[tuple[Manifest, str, list[str]]]] = {}
         for manifest in pods:
             lack = _misses(setting, wanted, pod_spec(manifest))
