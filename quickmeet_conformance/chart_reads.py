@@ -11,7 +11,9 @@ switch is read exactly by the versions whose ``Chart.yaml`` names it.
 
 from __future__ import annotations
 
+import functools
 import re
+from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
@@ -56,6 +58,17 @@ def _paths_in(text: str) -> list[list[str]]:
     return found
 
 
+@functools.lru_cache(maxsize=256)
+def template_reads(chart_dir: Path, template: str) -> tuple[str, ...]:
+    """The values paths one template file reads itself (``templates/x.yaml`` below ``chart_dir``), helpers
+    aside: whether a key reaches the objects of that template directly."""
+    try:
+        text = (chart_dir / template).read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return ()
+    return tuple(".".join(p) for p in _paths_in(text) if p and WHOLE not in p)
+
+
 def _subchart_keys(chart_dir: Path) -> dict[str, str]:
     try:
         meta = yaml.safe_load((chart_dir / "Chart.yaml").read_text(encoding="utf-8")) or {}
@@ -82,7 +95,15 @@ def _conditions(chart_dir: Path) -> list[list[str]]:
     return paths
 
 
-def values_read_by_templates(chart_dir: Path) -> ReadTree:
+@functools.lru_cache(maxsize=64)
+def own_global_reads(chart_dir: Path) -> frozenset[str]:
+    """The ``global.*`` keys the chart's own templates read (its subcharts' reads of globals left out): whether the
+    chart itself, not only a subchart, was written to apply a release-wide setting."""
+    tree = values_read_by_templates(chart_dir, subcharts=False).get("global") or {}
+    return frozenset(k for k in tree if k not in ("*", WHOLE))
+
+
+def values_read_by_templates(chart_dir: Path, *, subcharts: bool = True) -> ReadTree:
     """The tree of values paths the templates of ``chart_dir`` and its vendored subcharts read, and the
     dependency conditions of its ``Chart.yaml``."""
     tree: ReadTree = {}
@@ -96,7 +117,7 @@ def values_read_by_templates(chart_dir: Path) -> ReadTree:
                     _add(tree, parts)
     aliases = _subchart_keys(chart_dir)
     charts = chart_dir / "charts"
-    if charts.is_dir():
+    if subcharts and charts.is_dir():
         for sub in sorted(p for p in charts.iterdir() if (p / "Chart.yaml").is_file()):
             try:
                 name = (yaml.safe_load((sub / "Chart.yaml").read_text(encoding="utf-8")) or {}).get(
@@ -168,3 +189,64 @@ def reads_path(tree: ReadTree | None, key_path: str) -> bool:
             return True
         node = read_child(node, part)
     return node is not None
+
+
+_RELEASE_SWITCH = re.compile(r"\.Release\.Is(?:Install|Upgrade)\b")
+_COMMENT = re.compile(r"\{\{-?\s*/\*.*?\*/\s*-?\}\}", re.DOTALL)
+_BLOCK_LINES = 12  # what a switch line guards, for naming the switch behind a lost env var or key
+
+
+@dataclass(frozen=True)
+class ReleaseSwitch:
+    """One template line that tests ``.Release.IsInstall``/``.Release.IsUpgrade`` (outside comments)."""
+
+    file: str  # chart-relative: templates/x.yaml, charts/<sub>/templates/x.yaml
+    line: int
+    text: str
+    block: str = ""  # the lines after it (what it probably guards)
+
+    @property
+    def where(self) -> str:
+        return f"{self.file}:{self.line}"
+
+    @property
+    def helper(self) -> bool:
+        """In a ``_*.tpl`` library file: it acts only where another template includes it."""
+        return self.file.rsplit("/", 1)[-1].startswith("_")
+
+    @property
+    def subchart(self) -> str:
+        """The vendored subchart's directory holding the line ('' for the chart's own templates)."""
+        parts = self.file.split("/")
+        return parts[1] if parts[0] == "charts" and len(parts) > 2 else ""
+
+    def values_paths(self) -> list[str]:
+        """The ``.Values`` paths the line tests (``registrationToken`` in ``if and .Values.registrationToken
+        .Release.IsInstall``), relative to the chart that holds the line."""
+        return [".".join(_split(m.group(1))) for m in _DIRECT.finditer(self.text)]
+
+
+def release_switches(chart_dir: Path, prefix: str = "") -> tuple[ReleaseSwitch, ...]:
+    """The lines of ``chart_dir``'s templates (and its vendored subcharts') that emit something only on install or
+    only on upgrade. Read once per chart, so a check knows without rendering whether an upgrade render can
+    differ from the install render at all."""
+    found: list[ReleaseSwitch] = []
+    templates = chart_dir / "templates"
+    if templates.is_dir():
+        for path in sorted(templates.rglob("*")):
+            if not (path.is_file() and path.suffix in (".yaml", ".yml", ".tpl", ".txt", ".json")):
+                continue
+            text = path.read_text(encoding="utf-8", errors="replace")
+            if not _RELEASE_SWITCH.search(text):
+                continue
+            lines = _COMMENT.sub(lambda m: "\n" * m.group(0).count("\n"), text).splitlines()
+            rel = f"{prefix}{path.relative_to(chart_dir).as_posix()}"
+            for number, line in enumerate(lines, 1):
+                if _RELEASE_SWITCH.search(line):
+                    block = "\n".join(lines[number : number + _BLOCK_LINES])
+                    found.append(ReleaseSwitch(rel, number, line.strip(), block))
+    charts = chart_dir / "charts"
+    if charts.is_dir():
+        for sub in sorted(p for p in charts.iterdir() if (p / "Chart.yaml").is_file()):
+            found += release_switches(sub, f"{prefix}charts/{sub.name}/")
+    return tuple(found)

@@ -16,7 +16,7 @@ from typing import Any
 
 import yaml
 
-from .chart_reads import ReadTree, values_read_by_templates
+from .chart_reads import ReadTree, ReleaseSwitch, release_switches, values_read_by_templates
 from .errors import UserError
 from .subprocesses import run
 from .values import MAX_FILE_BYTES, deep_merge, parse_values
@@ -39,6 +39,68 @@ def upstream_chart_dir(name: str, repo_root: Path) -> Path:
 
 
 @dataclass(frozen=True)
+class Dependency:
+    """One entry of Chart.yaml ``dependencies``: the values key its subchart reads (alias or name), its condition."""
+
+    name: str
+    key: str  # the alias, else the name: where its values live and where its templates render from
+    condition: str = ""
+    tags: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ConditionOutcome:
+    """How helm decided one dependency: enabled or not, by which condition path, and paths it cannot read."""
+
+    enabled: bool
+    decided_by: str = ""  # the condition path whose boolean decided, "" when none resolved (or tags decided)
+    unreadable: tuple[str, ...] = ()  # parts with surrounding blanks: helm looks up a key with a space in it
+    not_boolean: tuple[tuple[str, Any], ...] = ()  # paths that resolved to a non-boolean (helm skips them)
+
+
+def _path_value(values: Any, path: str) -> tuple[bool, Any]:
+    """helm's ``Values.PathValue``: the path split on '.', the last step must exist and not be a map."""
+    node = values
+    parts = path.split(".")
+    for part in parts[:-1]:
+        if not isinstance(node, dict) or not isinstance(node.get(part), dict):
+            return False, None
+        node = node[part]
+    if not isinstance(node, dict) or parts[-1] not in node or isinstance(node[parts[-1]], dict):
+        return False, None
+    return True, node[parts[-1]]
+
+
+def evaluate_condition(dep: Dependency, values: dict[str, Any]) -> ConditionOutcome:
+    """Whether helm renders ``dep`` for the coalesced ``values`` (chart defaults + user values), as helm 3/4 do
+    (pkg/chartutil ``processDependencyEnabled``): tags first, then the condition, which wins when it resolves.
+
+    The condition is trimmed as a whole and split on ',' without trimming each part, so in ``a, b`` the second
+    path is the key `` b`` (which never exists); the first part that resolves to a boolean decides; a part
+    resolving to anything else (the string "false", 0, null) is skipped; none resolving leaves it enabled."""
+    enabled = True
+    raw_tags = values.get("tags")
+    tag_values: dict[str, Any] = raw_tags if isinstance(raw_tags, dict) else {}
+    found = [tag_values[t] for t in dep.tags if isinstance(tag_values.get(t), bool)]
+    if found and not any(found):
+        enabled = False
+    unreadable: list[str] = []
+    not_boolean: list[tuple[str, Any]] = []
+    for part in dep.condition.strip().split(","):
+        if not part:
+            continue
+        if part != part.strip():
+            unreadable.append(part)
+        exists, value = _path_value(values, part)
+        if not exists:
+            continue
+        if isinstance(value, bool):
+            return ConditionOutcome(value, part, tuple(unreadable), tuple(not_boolean))
+        not_boolean.append((part, value))
+    return ConditionOutcome(enabled, "", tuple(unreadable), tuple(not_boolean))
+
+
+@dataclass(frozen=True)
 class Chart:
     """A chart on disk, ready to render, with what the rules need to know about it."""
 
@@ -49,6 +111,8 @@ class Chart:
     app_version: str
     defaults: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
     reads: ReadTree = field(default_factory=dict, compare=False, hash=False)  # values paths templates read
+    dependencies: tuple[Dependency, ...] = field(default=(), compare=False, hash=False)
+    release_switches: tuple[ReleaseSwitch, ...] = field(default=(), compare=False, hash=False)
 
     @property
     def label(self) -> str:
@@ -243,4 +307,26 @@ def load_chart(spec: str, *, version: str | None, helm_path: str, workdir: Path)
         app_version=str(meta.get("appVersion") or ""),
         defaults=chart_defaults(chart_dir),
         reads=values_read_by_templates(chart_dir),
+        dependencies=chart_dependencies(meta),
+        release_switches=release_switches(chart_dir),
     )
+
+
+def chart_dependencies(meta: dict[str, Any]) -> tuple[Dependency, ...]:
+    """Chart.yaml ``dependencies`` as helm reads them (a non-string condition counts as none)."""
+    deps = []
+    for d in meta.get("dependencies") or []:
+        if not isinstance(d, dict) or not d.get("name"):
+            continue
+        condition = d.get("condition")
+        raw_tags = d.get("tags")
+        tags = raw_tags if isinstance(raw_tags, list) else []
+        deps.append(
+            Dependency(
+                name=str(d["name"]),
+                key=str(d.get("alias") or d["name"]),
+                condition=condition if isinstance(condition, str) else "",
+                tags=tuple(str(t) for t in tags),
+            )
+        )
+    return tuple(deps)

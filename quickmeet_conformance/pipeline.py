@@ -6,10 +6,12 @@ only place that calls the renderer, and rules only see what it hands them.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import re
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from .case_key import case_id
+from .chart_reads import ReleaseSwitch
 from .charts import Chart
 from .connections import mongo_uri
 from .connections.gather import gather
@@ -23,7 +25,7 @@ from .render import Rendered, Renderer, RenderRequest
 from .rules.context import StaticContext
 from .rules.engine import Options, Rule, evaluate_rule, redact_finding, rules_for_lane
 from .topology import ComponentMatcher, Topology, build_topology
-from .values import LAYER_SEPARATOR, ValuesFile, deep_merge, layers_of, load_values, values_stem
+from .values import LAYER_SEPARATOR, ValuesFile, deep_merge, layers_of, load_values, lookup, values_stem
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -88,6 +90,81 @@ def render_request(case: Case, values: dict) -> RenderRequest:
     )
 
 
+_NOT_ONLY_AND = re.compile(r"\b(?:or|not|else|eq|ne)\b")
+
+
+def switches_in_play(chart: Chart, merged: dict) -> tuple[ReleaseSwitch, ...]:
+    """The chart's install/upgrade switches these values can flip: a line that tests only ``and`` of values and
+    ``.Release.IsInstall`` acts only when one of those values is set. Switches in ``_*.tpl`` helpers act where
+    another template includes them (bitnami's upgrade password check, which pairs with ``lookup``): not judged
+    here. When none is in play, an upgrade render equals the install render and is not done."""
+    keys = {d.name: d.key for d in chart.dependencies}
+    found = []
+    for switch in chart.release_switches:
+        if switch.helper or switch.file.count("charts/") > 1:
+            continue
+        prefix = keys.get(switch.subchart, switch.subchart)
+        paths = [f"{prefix}.{p}" if prefix else p for p in switch.values_paths()]
+        if not paths or _NOT_ONLY_AND.search(switch.text) or any(lookup(merged, p) for p in paths):
+            found.append(switch)
+    return tuple(found)
+
+
+def upgrade_request(case: Case, values: dict) -> RenderRequest | None:
+    """The same values rendered as the first ``helm upgrade`` renders them (``--is-upgrade``), only when the chart
+    has a switch these values flip (:func:`switches_in_play`): an extra render costs as much as the first."""
+    if not switches_in_play(case.chart, deep_merge(case.chart.defaults, values)):
+        return None
+    return replace(render_request(case, values), is_upgrade=True)
+
+
+# bitnami's common library refuses an upgrade render whose generated passwords are unset: a real `helm upgrade`
+# reads them from the existing Secret with `lookup`, which `helm template` cannot answer
+_LOOKUP_REFUSAL = re.compile(r"/charts/([^/]+)/templates/[^)]*\): PASSWORDS ERROR")
+_EMPTY_KEY = re.compile(r"'([A-Za-z0-9_.-]+)' must not be empty")
+STAND_IN = "qmc-lookup-stand-in"
+
+
+def _set_path(values: dict, path: str, value: str) -> dict:
+    out = dict(values)
+    node = out
+    parts = path.split(".")
+    for part in parts[:-1]:
+        child = node.get(part)
+        node[part] = dict(child) if isinstance(child, dict) else {}
+        node = node[part]
+    node[parts[-1]] = value
+    return out
+
+
+def render_upgrade(
+    renderer: Renderer, request: RenderRequest
+) -> tuple[Rendered | None, str | None, tuple[str, ...]]:
+    """The ``--is-upgrade`` render, (rendered, refusal, stand-ins). A subchart that refuses because a password it
+    generated on install is unset (bitnami: "PASSWORDS ERROR ... 'auth.replicaSetKey' must not be empty") gets
+    a stand-in for that key, as a real upgrade gets the existing Secret's value from ``lookup``."""
+    keys = {d.name: d.key for d in request.chart.dependencies}
+    standins: list[str] = []
+    values = request.values
+    for _ in range(4):
+        try:
+            return renderer.render(replace(request, values=values)), None, tuple(standins)
+        except UserError as exc:
+            line = exc.line()
+            sub, missing = _LOOKUP_REFUSAL.search(line), _EMPTY_KEY.findall(line)
+            if sub is None or not missing:
+                return None, line, tuple(standins)
+            prefix = keys.get(sub.group(1), sub.group(1))
+            for key in missing:
+                standins.append(f"{prefix}.{key}")
+                values = _set_path(values, f"{prefix}.{key}", STAND_IN)
+    return (
+        None,
+        "the upgrade render kept asking for passwords a real upgrade reads with lookup",
+        tuple(standins),
+    )
+
+
 def load_case_values(case: Case) -> ValuesFile:
     return load_values(case.values_path)
 
@@ -129,6 +206,11 @@ def evaluate_case(case: Case, rules: list[Rule] | None = None) -> CaseResult:
         ctx.rendered = rendered
         ctx.topology = build_topology(rendered.manifests, case.matcher)
         ctx.connections = gather_connections(case, ctx.topology, values_file.data)
+        ctx.switches = switches_in_play(case.chart, merged)
+        upgrade = upgrade_request(case, values_file.data) if ctx.switches else None
+        if upgrade is not None:
+            ctx.upgrade_rendered, error, ctx.upgrade_standins = render_upgrade(case.renderer, upgrade)
+            ctx.upgrade_render_error = redactor.text(error) if error else None
         for manifest in rendered.manifests:
             if manifest.kind == "Secret":
                 redactor.add_from_secret_manifest(manifest.body)

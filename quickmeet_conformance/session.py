@@ -16,7 +16,7 @@ from .case_key import CaseKey
 from .charts import Chart, load_chart
 from .errors import UserError
 from .helm import HelmBinary, resolve_helm
-from .pipeline import Case, CaseResult, evaluate_case, load_case_values, render_request
+from .pipeline import Case, CaseResult, evaluate_case, load_case_values, render_request, upgrade_request
 from .redact import Redactor
 from .render import Renderer
 from .rules.engine import Options
@@ -126,6 +126,9 @@ class ConformanceSession:
             except UserError:
                 continue
             by_helm.setdefault(key.helm, []).append(render_request(case, values))
+            again = upgrade_request(case, values)  # only when the chart emits something on install only
+            if again is not None:
+                by_helm[key.helm].append(again)
         for helm_spec, requests in by_helm.items():
             self.renderer(helm_spec).start(requests)  # helm renders while the rules are loaded
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from ..chart_reads import ReleaseSwitch
 from ..charts import Chart
 from ..connections.model import Connections
 from ..expectations import Expectations
@@ -32,6 +33,14 @@ class RenderedContext:
     topology: Topology
     rendered: Rendered | None = None  # None where a topology stands in for a render (the audit's manifest)
     connections: Connections | None = None  # gathered by the static lane (None: not gathered, not judged)
+    upgrade_rendered: Rendered | None = (
+        None  # the same values rendered --is-upgrade (only when switches flip)
+    )
+    upgrade_render_error: str | None = None
+    switches: tuple[ReleaseSwitch, ...] = ()  # the chart's IsInstall/IsUpgrade lines these values flip
+    upgrade_standins: tuple[
+        str, ...
+    ] = ()  # keys given a stand-in where a real upgrade reads them with lookup
 
 
 @dataclass
@@ -48,6 +57,14 @@ class StaticContext:
     topology: Topology | None = None
     render_error: str | None = None  # the one-line reason when the chart refused these values
     connections: Connections | None = None
+    upgrade_rendered: Rendered | None = (
+        None  # the same values rendered --is-upgrade (only when switches flip)
+    )
+    upgrade_render_error: str | None = None
+    switches: tuple[ReleaseSwitch, ...] = ()  # the chart's IsInstall/IsUpgrade lines these values flip
+    upgrade_standins: tuple[
+        str, ...
+    ] = ()  # keys given a stand-in where a real upgrade reads them with lookup
 
     def rendered_view(self) -> RenderedContext | None:
         if self.topology is None:
@@ -62,4 +79,8 @@ class StaticContext:
             self.topology,
             self.rendered,
             self.connections,
+            self.upgrade_rendered,
+            self.upgrade_render_error,
+            self.switches,
+            self.upgrade_standins,
         )

@@ -3,11 +3,12 @@ time), plan the upgrade, run the upgrade rules on the to-side, and the whole sta
 
 from __future__ import annotations
 
+import base64
 from dataclasses import replace
 
 from ..errors import UserError
 from ..expectations import expectations_for
-from ..pipeline import Case, evaluate_case, render_request
+from ..pipeline import STAND_IN, Case, evaluate_case, render_request, render_upgrade
 from ..redact import Redactor, all_strings
 from ..render import Rendered, RenderRequest
 from ..rules.context import StaticContext
@@ -71,6 +72,24 @@ def _rendered_state(state: SideState, rendered: Rendered, case: UpgradeCase) -> 
         topology=build_topology(rendered.manifests, case.matcher),
         index=index_manifests(rendered.manifests, case.namespace),
     )
+
+
+def _lookup_reads(rendered: Rendered | None, before: Rendered) -> Rendered | None:
+    """The upgrade render with every stand-in Secret value replaced by the installed Secret's own value, as a real
+    ``helm upgrade`` gets it from ``lookup`` (so no rule sees the stand-in as a changed password)."""
+    if rendered is None:
+        return None
+    marker = base64.b64encode(STAND_IN.encode()).decode()
+    old = {(m.kind, m.name): m.body for m in before.manifests if m.kind == "Secret"}
+    manifests = []
+    for m in rendered.manifests:
+        data = m.body.get("data") if m.kind == "Secret" else None
+        if isinstance(data, dict) and marker in data.values():
+            installed = (old.get((m.kind, m.name)) or {}).get("data") or {}
+            fixed = {k: installed.get(k, v) if v == marker else v for k, v in data.items()}
+            m = replace(m, body={**m.body, "data": fixed})
+        manifests.append(m)
+    return replace(rendered, manifests=tuple(manifests))
 
 
 def _redactor(case: UpgradeCase, sides: list[SideState], renders: list[Rendered | None]) -> Redactor:
@@ -147,21 +166,24 @@ def evaluate_upgrade(case: UpgradeCase, rules: list[Rule] | None = None) -> Upgr
     to_values = states["to"].values_file.data
     to_rendered = to_again = None
     to_error = again_error = None
-    try:
-        to_rendered = case.renderer.render(case.request("to", to_values))
+    to_rendered, to_error, standins = render_upgrade(case.renderer, case.request("to", to_values))
+    to_rendered = _lookup_reads(to_rendered, from_rendered)
+    if to_rendered is None:
+        states["to"] = replace(states["to"], render_error=to_error)
+    else:
         states["to"] = _rendered_state(states["to"], to_rendered, case)
-        to_again = case.renderer.render(case.request("to", to_values, attempt=1))
-    except UserError as exc:
-        if to_rendered is None:
-            to_error = exc.line()
-            states["to"] = replace(states["to"], render_error=to_error)
-        else:
-            again_error = exc.line()
+        to_again, again_error, _ = render_upgrade(case.renderer, case.request("to", to_values, attempt=1))
+        to_again = _lookup_reads(to_again, from_rendered)
     redactor = _redactor(case, list(states.values()), [from_rendered, to_rendered, to_again])
     target = evaluate_case(target_case(case))
     plan = None
     if to_rendered is not None:
         notes = mode_notes(states["from"], states["to"]) + stream_hub_notes(states["from"], states["to"])
+        if standins:
+            notes.append(
+                f"the upgrade render gave {', '.join(standins)} a stand-in value: a real helm upgrade reads them "
+                "from the existing Secret with lookup, which helm template cannot"
+            )
         plan = plan_upgrade(
             from_rendered.manifests, to_rendered.manifests, case.namespace, [redactor.text(n) for n in notes]
         )

@@ -78,7 +78,10 @@ def test_upgrade_mutant_is_killed(mutant, renderer, tmp_path):
 
 # the public chart's real upgrades carry true findings, explained in tests/upstream/test_upstream_upgrade.py
 GOOD_PAIRS = [p for p in PAIRS if not p.name.startswith("public-")]
-NOT_REQUESTED = {"upgrade.reuse-values"}  # skips unless --reuse-values asks for the simulation
+NOT_REQUESTED = {
+    "upgrade.reuse-values",
+    "upgrade.reuse-values-needed-keys",
+}  # skips unless --reuse-values asks for the simulation
 
 
 @pytest.mark.parametrize("pair", GOOD_PAIRS, ids=[p.name for p in GOOD_PAIRS])

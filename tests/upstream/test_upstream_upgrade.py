@@ -111,19 +111,26 @@ def test_public_upgrade_verdicts_explained(name, renderer, tmp_path):
     """Every upgrade rule passes, except upgrade.renamed-values-keys, a true WARNING: externalMongodbOplogUrl
     (set in the 6.27.1 values, as that README asks) is removed in 6.29.0; the 6.29.0 values drop it, so the
     upgrade is right, but helm upgrade --reuse-values would carry it over doing nothing. upgrade.reuse-values
-    skips: the simulation was not requested. The target passes the static lane (no error on 6.29.0)."""
+    skips: the simulation was not requested. The target passes the static lane, except on the monolith pair:
+    6.29.0's NATS condition 'nats.enabled, microservices.enabled' is unreadable after the comma, so the monolith
+    gets NATS (static helm.dependency-condition, a chart defect pinned in upstream_charts.DEFECTS)."""
     result = evaluate_upgrade(_case(name, renderer, tmp_path))
     failed = {rule: fs for rule, fs in result.findings.items() if any(f.failed for f in fs)}
-    assert set(failed) == {"upgrade.renamed-values-keys"}, {
-        r: [f.one_line() for f in fs] for r, fs in failed.items()
-    }
+    monolith = name.endswith("monolith")
+    expected = {"upgrade.renamed-values-keys"} | ({"upgrade.target-passes-static"} if monolith else set())
+    assert set(failed) == expected, {r: [f.one_line() for f in fs] for r, fs in failed.items()}
+    if monolith:
+        assert all(
+            "helm.dependency-condition" in f.message for f in failed["upgrade.target-passes-static"]
+        ), [f.one_line() for f in failed["upgrade.target-passes-static"]]
     (warning,) = [f for f in failed["upgrade.renamed-values-keys"] if f.failed]
     assert warning.severity == Severity.WARNING and "externalMongodbOplogUrl" in warning.message, (
         warning.one_line()
     )
     assert "oplogpass" not in warning.message, "the oplog password is shown"
     assert result.findings["upgrade.reuse-values"][0].verdict == Verdict.SKIP
-    assert result.findings["upgrade.target-passes-static"][0].verdict == Verdict.PASS
+    if not monolith:
+        assert result.findings["upgrade.target-passes-static"][0].verdict == Verdict.PASS
 
 
 def test_public_upgrade_with_reuse_values_is_refused(renderer, tmp_path):

@@ -62,6 +62,22 @@ DEFECTS: tuple[Defect, ...] = (
 )
 
 
+DEFECTS += tuple(
+    Defect(
+        version,
+        "helm.dependency-condition",
+        ("monolith",),
+        reason="Chart.yaml gives nats the condition 'nats.enabled, microservices.enabled'; helm splits it on ',' "
+        "without trimming, so it looks up ' microservices.enabled' (never set) and, with nats.enabled unset, "
+        "enables NATS: the monolith (microservices.enabled: false) gets a NATS StatefulSet and nats-box that "
+        "values.yaml's own comment says it should not (see tests/upstream/helm_semantics_pins.py)",
+        contract="CONTRACT.md > Helm's semantics that a check must reproduce: helm splits the list on ',' "
+        "without trimming, so 'a, b' never reads 'b'",
+    )
+    for version in VERSIONS
+)
+
+
 def expected_defects(version: str, values_stem: str) -> dict[str, Defect]:
     return {d.rule: d for d in DEFECTS if d.version == version and values_stem in d.values}
 
@@ -110,6 +126,24 @@ WARNINGS: tuple[Warned, ...] = (
         reason="templates/microservices-ddp-streamer-deployment.yaml rolls out with maxUnavailable 1, and "
         "microservices.yaml keeps the chart's one ddp-streamer replica: every WebSocket server may be down at "
         "once during an upgrade (microservices-scaled runs 4 replicas, so it keeps some)",
+    ),
+)
+
+
+WARNINGS += (
+    Warned(
+        VERSIONS,
+        "helm.dependency-condition",
+        MICROSERVICES,
+        reason="the same unreadable condition ('nats.enabled, microservices.enabled'); with microservices on, NATS "
+        "is enabled either way, so only a warning for the chart's maintainers",
+    ),
+    Warned(
+        VERSIONS,
+        "helm.unused-subchart",
+        ("monolith",),
+        reason="the NATS subchart that the unreadable condition enables in the monolith is named by no template "
+        "of the release (the monolith gets no TRANSPORTER): it runs for nothing",
     ),
 )
 
