@@ -124,7 +124,7 @@ def settings_from_options(config: pytest.Config) -> Settings:
             concurrent_users=read_option(config, "qmc_users"),
             allow_ignored_keys=bool(read_option(config, "qmc_allow_ignored")),
             strict=bool(read_option(config, "qmc_strict")),
-            waivers=_waivers(config),
+            waivers=_waivers(config, rooted(defaults["waivers"]) if "waivers" in defaults else None),
         ),
         component_images=tuple(overrides),
         helm_timeout_s=_helm_timeout(config),
@@ -132,9 +132,10 @@ def settings_from_options(config: pytest.Config) -> Settings:
     )
 
 
-def _waivers(config: pytest.Config) -> tuple[Waiver, ...]:
-    """--waivers FILE (QMC_WAIVERS), loaded once for the run; a bad file stops it with one line."""
-    path = read_option(config, "qmc_waivers")
+def _waivers(config: pytest.Config, project_default: str | None = None) -> tuple[Waiver, ...]:
+    """--waivers FILE (QMC_WAIVERS), else the project's default waiver file (a user checking files of their own
+    gets none), loaded once for the run; a bad file stops it with one line."""
+    path = read_option(config, "qmc_waivers") or (None if names_own_inputs(config) else project_default)
     if not path:
         return ()
     try:

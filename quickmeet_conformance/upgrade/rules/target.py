@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import replace
 
@@ -55,6 +56,9 @@ def rule_upgrade_target_passes_static(ctx: UpgradeContext, r: Rule) -> Iterable[
             )
 
 
+_VALUES_KEY = re.compile(r"\b[a-zA-Z][\w-]*(?:\.[a-zA-Z][\w-]*)+\b")
+
+
 @rule(
     "upgrade.to-side-renders",
     title="helm upgrade renders the new chart with the new values (--is-upgrade)",
@@ -69,8 +73,10 @@ def rule_upgrade_to_side_renders(ctx: UpgradeContext, r: Rule) -> Iterable[Findi
     """Without it, a to-side helm refuses under --is-upgrade only skips the rendered rules: no failure shows."""
     error = ctx.view.to_side.render_error
     if error:
-        # the refusal names its key in the chart's words; point at the map the user's values give it in
-        at = "mongodb.auth" if "mongodb" in error else ""
+        # the refusal names its key in the chart's words: point at the deepest key of the user's values it names
+        # (e.g. microservices.streamHub.enabled), else at the MongoDB auth map for the bundled MongoDB's refusals
+        named = [k for k in _VALUES_KEY.findall(error) if ctx.view.to_side.values_file.position(k)]
+        at = max(named, key=len) if named else ("mongodb.auth" if "mongodb" in error else "")
         yield r.fail(
             ctx,
             f"helm upgrade refuses the new side: {error}",
