@@ -163,6 +163,8 @@ def rule_upgrade_kind_change(ctx: RenderedUpgrade, r: Rule) -> Iterable[Finding]
         new_key, new = created.get((key[2], key[3]), (None, None))
         if new is None or new_key is None:
             continue
+        if _is_hook(old) or _is_hook(new):  # helm never upgrades a hook: it runs it anew (hook-delete-policy)
+            continue
         if new.kind != old.kind:
             yield r.fail(
                 ctx,
