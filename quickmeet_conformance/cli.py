@@ -2,7 +2,8 @@
 
     conformance check VALUES... [options]  check values files against the contract (the suites' engine and rules)
     conformance explain                 list every rule: id, severity, title
-    conformance explain RULE            what RULE checks, why (contract, basis), how to fix it
+    conformance explain RULE            what RULE checks, where it is documented, how to fix it
+    conformance explain RULE --verbose  ... and the CONTRACT.md section it enforces (the project's)
     conformance schema --export [-o F]  the values JSON Schema a chart can ship as values.schema.json
     conformance history DIR...          what each chart release introduced or removed (maintainers)
     conformance --version               the tool's version
@@ -57,24 +58,28 @@ def closest_rule(name: str, rules: dict[str, Rule]) -> str | None:
     return matches[0] if matches else (containing[0] if containing else None)
 
 
-def explain_rule(rule_obj: Rule, width: int = 100) -> str:
+def explain_rule(rule_obj: Rule, width: int = 100, *, verbose: bool = False) -> str:
+    """What a rule checks, the public document it follows, and its fix; ``verbose`` adds the CONTRACT.md
+    section (the project's file, which a customer with the wheel does not have) and the basis."""
+
     def para(label: str, text: str) -> str:
         return textwrap.fill(text, width=width, initial_indent=f"{label:<10}", subsequent_indent=" " * 10)
 
-    return "\n".join(
-        [
-            f"{rule_obj.id}  ({rule_obj.severity.value}, {rule_obj.lane} lane)",
-            para("checks:", rule_obj.title),
-            para("why:", f"{rule_obj.contract} (basis: {rule_obj.basis})"),
-            para("fix:", rule_obj.fix),
-        ]
-    )
+    lines = [
+        f"{rule_obj.id}  ({rule_obj.severity.value}, {rule_obj.lane} lane)",
+        para("checks:", rule_obj.title),
+        para("docs:", rule_obj.doc),
+        para("fix:", rule_obj.fix),
+    ]
+    if verbose:
+        lines.append(para("contract:", f"{rule_obj.contract} (basis: {rule_obj.basis})"))
+    return "\n".join(lines)
 
 
 def list_rules(rules: dict[str, Rule]) -> str:
     width = max((len(r) for r in rules), default=0)
     lines = [f"{rule_id:<{width}}  {r.severity.value:<7}  {r.title}" for rule_id, r in rules.items()]
-    lines.append(f"\n{len(rules)} rules; 'conformance explain RULE' for one rule's contract and fix")
+    lines.append(f"\n{len(rules)} rules; 'conformance explain RULE' for one rule's documentation and fix")
     return "\n".join(lines)
 
 
@@ -88,7 +93,7 @@ def cmd_explain(args: argparse.Namespace, out: TextIO) -> int:
         guess = closest_rule(args.rule, rules)
         hint = f"did you mean {guess}?" if guess else "'conformance explain' lists them"
         raise UserError(f"unknown rule {args.rule!r}", fix=hint)
-    print(explain_rule(rule_obj), file=out)
+    print(explain_rule(rule_obj, verbose=args.verbose), file=out)
     return 0
 
 
@@ -552,6 +557,9 @@ def parser() -> argparse.ArgumentParser:
     _add_history(sub)
     explain = sub.add_parser("explain", help="what a rule checks, why, and how to fix it")
     explain.add_argument("rule", nargs="?", help="rule id (omit to list every rule)")
+    explain.add_argument(
+        "-v", "--verbose", action="store_true", help="also the CONTRACT.md section the rule enforces"
+    )
     explain.set_defaults(run=cmd_explain)
     schema = sub.add_parser("schema", help="the values JSON Schema")
     schema.add_argument(

@@ -29,14 +29,36 @@ class Verdict(str, enum.Enum):
 
 @dataclass(frozen=True)
 class Location:
-    """Where a fault sits in a file: a values file key (line/column 1-based) or a chart template."""
+    """Where a fault sits in a file: a values file key (line/column 1-based) or a chart template.
+
+    A key the values file does not contain has no line of its own: ``parent`` is then the nearest ancestor
+    the file does set ("" for none: the key goes at the top level), and ``line``/``column`` are that
+    ancestor's, which is where the user adds the key. ``parent`` is None for a key that is in the file."""
 
     file: str
     key_path: str = ""
     line: int | None = None
     column: int | None = None
+    parent: str | None = None
+
+    @property
+    def absent(self) -> bool:
+        """The key path is not in the values file (the location is where it would go)."""
+        return self.parent is not None
+
+    def placement(self) -> str:
+        """Where the key is, or where to add it: ``file:line``, ``add it under P (file:line)`` or ``add it at
+        the top level of file``."""
+        at = f"{self.file}:{self.line}" if self.line is not None else self.file
+        if self.parent is None:
+            return at
+        if self.parent and self.line is not None:
+            return f"add it under {self.parent} ({at})"
+        return f"add it at the top level of {self.file}"
 
     def __str__(self) -> str:
+        if self.absent:
+            return f"{self.file}: {self.key_path} is not set; {self.placement()}"
         where = self.file
         if self.line is not None:
             where += f":{self.line}"
@@ -65,17 +87,20 @@ class Remedy:
 
     kind: FixKind
     key_path: str = ""  # values: the key to set
-    where: str = ""  # values: file:line of the key, or of the parent it goes under
+    where: str = ""  # values: file:line of the key; when ``absent``, where to add it (Location.placement)
     template: str = ""  # chart: the template (path inside the chart, ":line" when known)
     fixed_in: str = ""  # chart: the chart version that fixes it, when one is known
     workaround: str = ""  # chart: what a user can do meanwhile (a post-renderer patch)
     hard_coded: bool = False
+    absent: bool = False  # values: the file does not contain the key; ``where`` says where to add it
 
     def line(self) -> str:
         """One line: "values: set K (file:line)" or "chart: T:L hard-codes this; no values key changes it"."""
         if self.kind == FixKind.VALUES:
             if not self.key_path:
                 return "values: change the values file (see fix)"
+            if self.absent and self.where:
+                return f"values: set {self.key_path}: {self.where}"
             return f"values: set {self.key_path}" + (f" ({self.where})" if self.where else "")
         what = self.template or "the chart's templates"
         text = (
@@ -94,6 +119,7 @@ class Remedy:
             "fixed_in": self.fixed_in,
             "workaround": self.workaround,
             "hard_coded": self.hard_coded,
+            "absent": self.absent,
             "text": self.line(),
         }
 
@@ -148,8 +174,7 @@ class Finding:
             return self.remedy
         loc = self.location
         if loc is not None and loc.key_path:
-            line = f"{loc.file}:{loc.line}" if loc.line is not None else loc.file
-            return Remedy(FixKind.VALUES, key_path=loc.key_path, where=line)
+            return Remedy(FixKind.VALUES, key_path=loc.key_path, where=loc.placement(), absent=loc.absent)
         if loc is not None and loc.file and "/templates/" in f"/{loc.file}":
             return Remedy(FixKind.CHART, template=loc.file)
         return Remedy(FixKind.VALUES)

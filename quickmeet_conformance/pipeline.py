@@ -68,6 +68,7 @@ class CaseResult:
     rendered: Rendered | None = None
     redactor: Redactor = field(default_factory=Redactor)
     topology: Topology | None = None  # what the rules saw (the reports draw it)
+    connections: Connections | None = None  # the connections the rules judged (the reports draw them)
 
     def verdict(self, rule_id: str) -> Verdict:
         return verdict_of(self.findings.get(rule_id, []))
@@ -219,4 +220,11 @@ def evaluate_case(case: Case, rules: list[Rule] | None = None) -> CaseResult:
     except UserError as exc:
         ctx.render_error = redactor.text(exc.line())
     findings = {r.id: [redact_finding(f, redactor.text) for f in evaluate_rule(ctx, r)] for r in rules}
-    return CaseResult(case, findings, rendered=ctx.rendered, redactor=redactor, topology=ctx.topology)
+    return CaseResult(
+        case,
+        findings,
+        rendered=ctx.rendered,
+        redactor=redactor,
+        topology=ctx.topology,
+        connections=ctx.connections,
+    )

@@ -20,6 +20,7 @@ from typing import Any
 import yaml
 
 from .errors import UserError
+from .findings import Location
 
 MAX_FILE_BYTES = 4 * 1024 * 1024
 MAX_DEPTH = 64
@@ -43,6 +44,25 @@ def join_key_path(parent: str, key: Any) -> str:
         return f"{parent}.{key}" if parent else key
     quoted = key.replace("\\", "\\\\").replace('"', '\\"')
     return f'{parent}["{quoted}"]'
+
+
+def parent_key_path(key_path: str) -> str:
+    """The key path one level up (``a.b["x.y"]`` -> ``a.b``, ``a[0]`` -> ``a``, ``a`` -> ``""``): a dot or
+    bracket inside a quoted key does not count."""
+    depth, quoted, cut = 0, False, 0
+    for index, char in enumerate(key_path):
+        if quoted:
+            quoted = not (char == '"' and key_path[index - 1] != "\\")
+        elif char == '"':
+            quoted = True
+        elif char == "[":
+            depth += 1
+            cut = index if depth == 1 else cut
+        elif char == "]":
+            depth -= 1
+        elif char == "." and depth == 0:
+            cut = index
+    return key_path[:cut]
 
 
 LAYER_SEPARATOR = "+"
@@ -84,9 +104,23 @@ class ValuesFile:
         while probe:
             if probe in self.positions:
                 return self.positions[probe]
-            cut = max(probe.rfind("."), probe.rfind("["))
-            probe = probe[:cut] if cut > 0 else ""
+            probe = parent_key_path(probe)
         return None
+
+    def locate(self, key_path: str) -> Location:
+        """Where ``key_path`` is in the file, or, when the file does not contain it, where to add it: under
+        its nearest ancestor the file sets (that ancestor's line), else at the top level of the file (a
+        layered set adds it to the last layer). Never the line of an unrelated key."""
+        if key_path in self.positions:
+            at = self.positions[key_path]
+            return Location(self.file_of(at), key_path, at.line, at.column)
+        parent = parent_key_path(key_path)
+        while parent and parent not in self.positions:
+            parent = parent_key_path(parent)
+        pos = self.positions.get(parent) if parent else None
+        return Location(
+            self.file_of(pos), key_path, pos.line if pos else None, pos.column if pos else None, parent=parent
+        )
 
     def get(self, key_path: str, default: Any = None) -> Any:
         return lookup(self.data, key_path, default)

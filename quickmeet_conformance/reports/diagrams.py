@@ -13,14 +13,28 @@ from .matrix import finding_anchor
 SEVERITY_COLOUR = {"error": "#cf222e", "warning": "#9a6700", "info": "#0969da"}
 OK_EDGE = "#8c959f"
 LIMIT_COLOUR = "#8250df"  # stream-hub's colour: its limit of one pod
-COLUMN_ORDER = ("path", "service", "workload", "nats-service", "nats")
+COLUMN_ORDER = ("path", "service", "workload", "nats-service", "mongo-service", "nats", "mongodb")
 COLUMN_TITLE = {
     "path": "Ingress paths",
     "service": "Services",
     "workload": "Workloads",
     "nats-service": "NATS Service (TRANSPORTER)",
+    "mongo-service": "MongoDB Service (MONGO_URL)",
     "nats": "NATS",
+    "mongodb": "MongoDB",
 }
+# Where each column is drawn: the MongoDB columns share the NATS ones (below them), so the release fits five
+# columns wide, a 1400px page (tests/reports/test_visual_reports.py measures it).
+SLOT = {
+    "path": 0,
+    "service": 1,
+    "workload": 2,
+    "nats-service": 3,
+    "mongo-service": 3,
+    "nats": 4,
+    "mongodb": 4,
+}
+SLOT_TITLE = {(3, True, True): "NATS · MongoDB Services", (4, True, True): "NATS · MongoDB"}
 
 
 def escape(value: Any) -> str:
@@ -29,7 +43,9 @@ def escape(value: Any) -> str:
 
 
 # -- the topology diagram -------------------------------------------------------------------------------
-NODE_W, NODE_H, COL_GAP, ROW_GAP, TOP, LANE_GAP = 270, 58, 110, 16, 34, 18
+# five columns of NODE_W with COL_GAP between them and MARGIN beside: 1280px, inside a 1400px page's report
+NODE_W, NODE_H, COL_GAP, ROW_GAP, TOP, LANE_GAP, MARGIN = 204, 58, 60, 16, 34, 18, 10
+LABEL_CHARS, DETAIL_CHARS = 24, 30  # what fits NODE_W at 12px bold and 11px
 
 
 def _clip(text: str, limit: int) -> str:
@@ -37,34 +53,52 @@ def _clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else "…" + text[-(limit - 1) :]
 
 
+def _slot_title(column_ids: list[str]) -> str:
+    """A drawn column's title: its one column's, or the shared title when NATS and MongoDB share it."""
+    if len(column_ids) == 1:
+        return COLUMN_TITLE.get(column_ids[0], column_ids[0])
+    return SLOT_TITLE.get((SLOT[column_ids[0]], True, True), " · ".join(COLUMN_TITLE[c] for c in column_ids))
+
+
 def _ordered_columns(graph: dict[str, Any]) -> list[tuple[str, list[dict[str, Any]]]]:
-    """Nodes per column, each column ordered by where its nodes' sources sit (fewer crossing edges)."""
+    """Nodes per drawn column (title, nodes), each column ordered by where its nodes' sources sit (fewer
+    crossing edges); the MongoDB nodes of a column shared with NATS come after the NATS ones."""
     by_column: dict[str, list[dict[str, Any]]] = {c: [] for c in COLUMN_ORDER}
     for node in graph["nodes"]:
         by_column.setdefault(node["column"], []).append(node)
+    slots: dict[int, list[str]] = {}
+    for column in by_column:
+        if by_column[column]:
+            slots.setdefault(SLOT.get(column, len(SLOT)), []).append(column)
     position: dict[str, float] = {}
     columns = []
-    for column in COLUMN_ORDER:
-        nodes = by_column.get(column) or []
-        if not nodes:
-            continue
-        sources: dict[str, list[float]] = {}
-        for edge in graph["edges"]:
-            if edge["source"] in position:
-                sources.setdefault(edge["target"], []).append(position[edge["source"]])
-        original = {n["id"]: i for i, n in enumerate(nodes)}
-        nodes = sorted(
-            nodes,
-            key=lambda n: (
-                sum(sources[n["id"]]) / len(sources[n["id"]])
-                if n["id"] in sources
-                else 10_000 + original[n["id"]]
-            ),
-        )
-        for i, node in enumerate(nodes):
+    for slot in sorted(slots):
+        ordered: list[dict[str, Any]] = []
+        for column in slots[slot]:
+            nodes = by_column[column]
+            sources: dict[str, list[float]] = {}
+            for edge in graph["edges"]:
+                if edge["source"] in position:
+                    sources.setdefault(edge["target"], []).append(position[edge["source"]])
+            original = {n["id"]: i for i, n in enumerate(nodes)}
+            ordered += sorted(
+                nodes,
+                key=lambda n: (
+                    sum(sources[n["id"]]) / len(sources[n["id"]])
+                    if n["id"] in sources
+                    else 10_000 + original[n["id"]]
+                ),
+            )
+        for i, node in enumerate(ordered):
             position[node["id"]] = i
-        columns.append((column, nodes))
+        columns.append((_slot_title(slots[slot]), ordered))
     return columns
+
+
+def _fits_gap(label: str) -> bool:
+    """Whether an edge label (11px) fits the gap between two columns; a longer one of an edge drawn as the
+    contract says is its tooltip only (the colours and the column titles say what it is)."""
+    return len(label) * 6.5 <= COL_GAP - 8
 
 
 def _bezier_point(
@@ -118,12 +152,13 @@ def topology_svg(graph: dict[str, Any], case_id: str) -> str:
     for end, side in (("source", "out"), ("target", "in")):
         for ci in {column_of[e[end]] for e in routed}:
             members = [e for e in routed if column_of[e[end]] == ci]
-            step = (COL_GAP - 60) / max(1, len(members) - 1)  # turns 16 to 66px from the column
+            spread = COL_GAP - 24
+            step = spread / max(1, len(members) - 1)  # turns 12 to COL_GAP - 12 px from the column
             for k, e in enumerate(members):
-                turn[(side, id(e))] = 16 + min(COL_GAP - 60, (len(members) - 1 - k) * step)
+                turn[(side, id(e))] = 12 + min(spread, (len(members) - 1 - k) * step)
     # room for the routed edges' vertical runs beside the outer columns, when they start or end there
-    left = 20 + (COL_GAP if any(column_of[e["target"]] == 0 for e in routed) else 0)
-    right = 20 + (COL_GAP if any(column_of[e["source"]] == len(columns) - 1 for e in routed) else 0)
+    left = MARGIN + (COL_GAP if any(column_of[e["target"]] == 0 for e in routed) else 0)
+    right = MARGIN + (COL_GAP if any(column_of[e["source"]] == len(columns) - 1 for e in routed) else 0)
     place = {
         node_id: (left + column_of[node_id] * (NODE_W + COL_GAP), TOP + row * (NODE_H + ROW_GAP))
         for node_id, row in row_of.items()
@@ -144,10 +179,10 @@ def topology_svg(graph: dict[str, Any], case_id: str) -> str:
             "</marker>"
         )
     parts.append("</defs>")
-    for ci, (column, _) in enumerate(columns):
+    for ci, (title, _) in enumerate(columns):
         parts.append(
             f'<text class="column-title" x="{left + ci * (NODE_W + COL_GAP)}" y="20" font-size="13" '
-            f'font-weight="600" fill="#57606a">{escape(COLUMN_TITLE.get(column, column))}</text>'
+            f'font-weight="600" fill="#57606a">{escape(title)}</text>'
         )
     # edges first, nodes drawn over them; a fan of wrong edges from one node for one finding is labelled once
     labelled: set[tuple[str, str, int, str]] = set()
@@ -177,7 +212,7 @@ def topology_svg(graph: dict[str, Any], case_id: str) -> str:
         if wrong:
             colour = SEVERITY_COLOUR.get(wrong["severity"], SEVERITY_COLOUR["error"])
             href = "#" + finding_anchor(case_id, wrong["rule_id"], wrong["index"])
-            label = f"✗ {edge['label']}".strip()
+            label = f"✗ {edge['label']}".strip() if lane is not None or _fits_gap(edge["label"]) else "✗"
             key = (edge["source"], wrong["rule_id"], int(wrong["index"]), label)
             text = (
                 f'<text x="{mx:.0f}" y="{my - 5:.0f}" text-anchor="{anchor}" font-size="12" font-weight="700" '
@@ -195,12 +230,13 @@ def topology_svg(graph: dict[str, Any], case_id: str) -> str:
             )
         else:
             parts.append(
-                f'<g class="edge" {data}><path d="{d}" fill="none" stroke="{OK_EDGE}" stroke-width="1.5" '
-                f'marker-end="url(#arrow-ok)"/>'
+                f'<g class="edge" {data}>'
+                + (f"<title>{escape(edge['label'])}</title>" if edge["label"] else "")
+                + f'<path d="{d}" fill="none" stroke="{OK_EDGE}" stroke-width="1.5" marker-end="url(#arrow-ok)"/>'
                 + (
                     f'<text x="{mx:.0f}" y="{my - 4:.0f}" text-anchor="{anchor}" font-size="11" '
                     f'fill="#57606a" paint-order="stroke" stroke="#fff" stroke-width="3">{escape(edge["label"])}</text>'
-                    if edge["label"]
+                    if edge["label"] and (lane is not None or _fits_gap(edge["label"]))
                     else ""
                 )
                 + "</g>"
@@ -220,6 +256,8 @@ def topology_svg(graph: dict[str, Any], case_id: str) -> str:
                 fill, stroke, dash = "#fff5f5", SEVERITY_COLOUR["error"], ' stroke-dasharray="5 3"'
             elif node["column"] in ("nats-service", "nats"):
                 fill = "#ddf4ff"
+            elif node["column"] in ("mongo-service", "mongodb"):
+                fill = "#dafbe1"
             details = [d for d in str(node["detail"]).split(" · ") if d][:2]
             parts.append(
                 f'<g class="{" ".join(classes)}" data-id="{escape(node["id"])}" '
@@ -227,13 +265,13 @@ def topology_svg(graph: dict[str, Any], case_id: str) -> str:
                 f"<title>{escape(node['label'])}{'&#10;' + escape(node['detail']) if node['detail'] else ''}</title>"
                 f'<rect x="{x}" y="{y}" width="{NODE_W}" height="{NODE_H}" rx="6" fill="{fill}" stroke="{stroke}" '
                 f'stroke-width="{2.5 if node["stream_hub"] else 1.2}"{dash}/>'
-                f'<text x="{x + 10}" y="{y + 18}" font-size="13" font-weight="600" fill="#1f2328">'
-                f"{escape(_clip(node['label'], 34))}</text>"
+                f'<text x="{x + 10}" y="{y + 18}" font-size="12" font-weight="600" fill="#1f2328">'
+                f"{escape(_clip(node['label'], LABEL_CHARS))}</text>"
             )
             for li, line in enumerate(details):
                 parts.append(
                     f'<text x="{x + 10}" y="{y + 34 + li * 14}" font-size="11" fill="#57606a">'
-                    f"{escape(_clip(line, 42))}</text>"
+                    f"{escape(_clip(line, DETAIL_CHARS))}</text>"
                 )
             if node["stream_hub"]:
                 parts.append(
@@ -245,15 +283,45 @@ def topology_svg(graph: dict[str, Any], case_id: str) -> str:
     return "".join(parts)
 
 
-LEGEND = (
-    '<p class="legend"><span><svg width="34" height="8"><line x1="0" y1="4" x2="34" y2="4" stroke="#8c959f" '
-    'stroke-width="1.5"/></svg> wired as the contract says</span>'
-    '<span><svg width="34" height="8"><line x1="0" y1="4" x2="34" y2="4" stroke="#cf222e" stroke-width="3" '
-    'stroke-dasharray="7 4"/></svg> wrong (error finding; click it)</span>'
-    '<span><svg width="34" height="8"><line x1="0" y1="4" x2="34" y2="4" stroke="#9a6700" stroke-width="3" '
-    'stroke-dasharray="7 4"/></svg> wrong (warning finding)</span>'
-    '<span style="color:#8250df;font-weight:600">stream-hub: never more than one pod</span></p>'
-)
+def _legend_line(stroke: str, width: float, dash: str = "") -> str:
+    extra = f' stroke-dasharray="{dash}"' if dash else ""
+    return (
+        f'<svg width="34" height="8"><line x1="0" y1="4" x2="34" y2="4" stroke="{stroke}" '
+        f'stroke-width="{width}"{extra}/></svg>'
+    )
+
+
+def legend_html(graph: dict[str, Any]) -> str:
+    """The legend of one diagram: only what it draws (no stream-hub entry for a chart without stream-hub,
+    no wrong-edge entries when no edge is wrong, MongoDB's only when its connections are drawn)."""
+    severities = {(e.get("wrong") or {}).get("severity") for e in graph["edges"]}
+    columns = {n["column"] for n in graph["nodes"]}
+    entries = []
+    if any(not e.get("wrong") for e in graph["edges"]):
+        entries.append(f"{_legend_line(OK_EDGE, 1.5)} wired as the contract says")
+    if "error" in severities:
+        entries.append(f"{_legend_line(SEVERITY_COLOUR['error'], 3, '7 4')} wrong (error finding; click it)")
+    if "warning" in severities:
+        entries.append(
+            f"{_legend_line(SEVERITY_COLOUR['warning'], 3, '7 4')} wrong (warning finding; click it)"
+        )
+    if columns & {"nats-service", "nats"}:
+        entries.append('<span class="swatch" style="background:#ddf4ff"></span> NATS: the bus (TRANSPORTER)')
+    if columns & {"mongo-service", "mongodb"}:
+        entries.append(
+            '<span class="swatch" style="background:#dafbe1"></span> MongoDB: each MONGO_URL as the driver '
+            "reads it (connections.mongo-* rules)"
+        )
+    if any(n["missing"] for n in graph["nodes"]):
+        entries.append(
+            f'<span class="swatch" style="border:1.5px dashed {SEVERITY_COLOUR["error"]}"></span> '
+            "named, but not in the release"
+        )
+    if any(n["stream_hub"] for n in graph["nodes"]):
+        entries.append(
+            '<span style="color:#8250df;font-weight:600">stream-hub: never more than one pod</span>'
+        )
+    return '<p class="legend">' + "".join(f"<span>{e}</span>" for e in entries) + "</p>"
 
 
 def step_chart_svg(hub: dict[str, Any], owner: str) -> str:

@@ -1,8 +1,10 @@
-"""The release drawn as a graph: Ingress paths -> Services -> workloads -> the NATS Service each TRANSPORTER names.
+"""The release drawn as a graph: Ingress paths -> Services -> workloads -> the NATS Service each TRANSPORTER names
+and the MongoDB each MONGO_URL leads to.
 
-Extraction only: nodes and edges come from the topology model, and an edge is "wrong" when a failed finding
-of the case names it (a route's field path, a Service, a workload's TRANSPORTER). No rule is re-evaluated
-here; the HTML and Markdown reports both draw this one graph.
+Extraction only: nodes and edges come from the topology model and the connections the lane gathered, and an
+edge is "wrong" when a failed finding of the case names it (a route's field path, a Service, a workload's
+TRANSPORTER, a MongoDB connection's Secret or workload). No rule is re-evaluated here; the HTML and Markdown
+reports both draw this one graph.
 """
 
 from __future__ import annotations
@@ -12,16 +14,23 @@ from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import Any
 
+from ..connections.model import Connections, HostResolution, MongoClient, Source
 from ..findings import Finding
-from ..topology import NATS, STREAM_HUB, ComponentMatcher, Topology, Workload, parse_transporter
+from ..topology import MONGODB, NATS, STREAM_HUB, ComponentMatcher, Topology, Workload, parse_transporter
 
 # Findings that make an edge wrong: rule id -> what the finding names (its resource).
 ROUTE_RULES = ("ingress.websocket-to-ddp-streamer", "ingress.root-to-monolith")
 SERVICE_RULES = ("services.single-component", "services.target-port")
 TRANSPORTER_RULES = ("wiring.transporter", "wiring.transporter-mode")
+MONGO_RULES = (
+    "connections.mongo-url-parses",
+    "connections.mongo-host",
+    "connections.mongo-credentials",
+    "connections.mongo-replica-set",
+)
 
-# Columns of the drawing, left to right.
-COLUMNS = ("path", "service", "workload", "nats-service", "nats")
+# Columns of the drawing, left to right (the MongoDB columns are drawn under the NATS ones: diagrams.SLOT).
+COLUMNS = ("path", "service", "workload", "nats-service", "mongo-service", "nats", "mongodb")
 
 
 @dataclass(frozen=True)
@@ -105,8 +114,10 @@ def build_graph(
     findings: dict[str, list[Finding]],
     matcher: ComponentMatcher | None = None,
     redact: Callable[[str], str] = str,
+    connections: Connections | None = None,
 ) -> Graph:
-    """The release's graph; ``redact`` masks anything a label could quote (labels are names, never values)."""
+    """The release's graph; ``redact`` masks anything a label could quote (labels are names, never values).
+    With the case's ``connections``, each MongoDB connection a rule judged is drawn too."""
     matcher = matcher or ComponentMatcher()
     redact = lru_cache(maxsize=None)(redact)  # the same names recur across nodes, ids and edges
     nodes: dict[str, Node] = {}
@@ -134,8 +145,22 @@ def build_graph(
         nodes.setdefault(node.id, node)
         return node.id
 
+    mongo_services = {
+        service.name
+        for service in topology.services
+        if (selected := topology.workloads_selected_by(service))
+        and all(w.component == MONGODB for w in selected)
+    }
+    if connections is None:  # without the judged connections, MongoDB stays where the topology puts it
+        mongo_services = set()
     for workload in topology.workloads:
-        column = "nats" if workload.component == NATS else "workload"
+        column = (
+            "nats"
+            if workload.component == NATS
+            else "mongodb"
+            if workload.component == MONGODB and mongo_services
+            else "workload"
+        )
         add(
             Node(
                 f"wl:{workload.ref}",
@@ -151,7 +176,11 @@ def build_graph(
         add(
             Node(
                 f"svc:{service.name}",
-                "nats-service" if service.name in nats_services else "service",
+                "nats-service"
+                if service.name in nats_services
+                else "mongo-service"
+                if service.name in mongo_services
+                else "service",
                 redact(service.name),
                 redact(f"Service · {ports}"),
             )
@@ -238,6 +267,8 @@ def build_graph(
                 )
             )
             edges.append(Edge(source, target_id, label, wrong))
+    if connections is not None:
+        edges += _mongo_edges(connections, nodes, add, _failed(findings, MONGO_RULES), redact)
     # ids carry names and hosts too (a host may be anything a values file holds): masked like the labels
     return Graph(
         tuple(replace(n, id=redact(n.id)) for n in nodes.values()),
@@ -251,6 +282,82 @@ def build_graph(
             for e in edges
         ),
     )
+
+
+def _source_resource(source: Source) -> str:
+    """The resource a connections finding names for ``source`` (rules/connections.py: its Secret, else the
+    first workload reading the value)."""
+    return f"Secret/{source.secret}" if source.secret else source.workloads[0]
+
+
+def _mongo_target(
+    host: HostResolution, add: Callable[[Node], str], nodes: dict[str, Node], redact: Callable[[str], str]
+) -> str:
+    """The node a MongoDB host leads to: its Service, the outside MongoDB, or a Service the release lacks."""
+    if host.service is not None and f"svc:{host.service}" in nodes:
+        return f"svc:{host.service}"
+    if host.outside:
+        return add(
+            Node(
+                f"mongo:{host.host}",
+                "mongodb",
+                redact(host.host),
+                f"MongoDB · outside the release ({host.port})",
+            )
+        )
+    return add(
+        Node(
+            f"missing:svc:{host.host}",
+            "mongo-service",
+            redact(host.host),
+            f"no such Service (port {host.port})",
+            missing=True,
+        )
+    )
+
+
+def _mongo_edges(
+    connections: Connections,
+    nodes: dict[str, Node],
+    add: Callable[[Node], str],
+    refs: list[tuple[FindingRef, Finding]],
+    redact: Callable[[str], str],
+) -> list[Edge]:
+    """One edge per workload and MongoDB it connects to (MONGO_URL, MONGO_OPLOG_URL merged in the label),
+    wrong when a failed connections.mongo-* finding names the value's Secret or workload; a connection the lane
+    could not judge (a Secret made outside the release) leads to a node saying so."""
+    labels: dict[tuple[str, str], list[str]] = {}
+    wrong: dict[tuple[str, str], FindingRef | None] = {}
+    for conn in connections.mongo:
+        source = conn.source
+        ref = _first(refs, _source_resource(source))
+        if not isinstance(conn, MongoClient):
+            targets = [
+                add(
+                    Node("mongo:not-judged", "mongodb", "MongoDB", "not judged: its URL is not in the render")
+                )
+            ]
+        elif conn.error:
+            targets = [
+                add(
+                    Node(
+                        "missing:mongo:invalid", "mongo-service", "not a MongoDB URL", conn.part, missing=True
+                    )
+                )
+            ]
+        else:
+            targets = list(dict.fromkeys(_mongo_target(h, add, nodes, redact) for h in conn.hosts))
+        for workload in source.workloads:
+            if f"wl:{workload}" not in nodes:
+                continue
+            for target in targets:
+                key = (f"wl:{workload}", target)
+                labels.setdefault(key, []).append(source.env)
+                wrong[key] = wrong.get(key) or ref
+    return [
+        Edge(source, target, redact(", ".join(dict.fromkeys(envs))), wrong[(source, target)])
+        for (source, target), envs in labels.items()
+    ]
 
 
 def graph_dict(graph: Graph) -> dict[str, Any]:

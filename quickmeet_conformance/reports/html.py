@@ -13,8 +13,8 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
-from .diagrams import LEGEND, step_chart_svg, topology_svg
 from .diagrams import escape as _e
+from .diagrams import legend_html, step_chart_svg, topology_svg
 from .matrix import (
     MARKS,
     case_anchor,
@@ -60,7 +60,8 @@ table.matrix td.cell a { color: inherit; text-decoration: none; display:block; }
   white-space: pre-wrap; word-break: break-word; }
 svg.topology { display: block; }  /* drawn at its own size (text >= 11px): the box scrolls */
 .diagram { overflow-x: auto; border:1px solid var(--line); border-radius: 6px; background:#fff; }
-.legend span { margin-right: 16px; font-size: 12px; }
+.legend > span { margin-right: 16px; font-size: 12px; white-space: nowrap; }
+.legend .swatch { display:inline-block; width: 14px; height: 10px; border: 1px solid #57606a; vertical-align: middle; }
 .plan td.action { font-weight:600; } .plan .created { color: var(--pass); } .plan .deleted { color: var(--fail); }
 .plan .changed { color: var(--warn); } .plan .unchanged { color: var(--skip); }
 .timeline td.t { text-align: right; white-space: nowrap; }
@@ -143,6 +144,12 @@ SHOWN_ORDER = {
 }  # what blocks the run first, then warnings, then the rest
 
 
+def _doc_link(rule: dict[str, Any]) -> str:
+    """The rule's public document as a link (a link is followed on a click, never fetched by the page)."""
+    doc = rule.get("doc") or ""
+    return f'<a class="doc" href="{_e(doc)}">{_e(doc)}</a>' if doc else _e(rule.get("contract", ""))
+
+
 def rules_html(owner_id: str, rules: list[dict[str, Any]]) -> str:
     """The rules that did not pass, each with its failed findings (anchors the matrix and diagram link to),
     then the passing ones folded away."""
@@ -161,7 +168,7 @@ def rules_html(owner_id: str, rules: list[dict[str, Any]]) -> str:
         out.append(
             f'<div class="rule" id="{rule_anchor(owner_id, rule["id"])}"><h4>{_badge(verdict)} '
             f"<code>{_e(rule['id'])}</code> {_e(rule['title'])}</h4>"
-            f'<p class="muted">Contract: {_e(rule["contract"])}.'
+            f'<p class="muted">Docs: {_doc_link(rule)}.'
             + (
                 f" Fix: {_e(rule['fix'])}"
                 if any((f.get("fixed_by") or {}).get("kind") != "chart" for f in failed_findings(rule))
@@ -264,7 +271,9 @@ def case_html(case: dict[str, Any], drawn_by: str | None = None, helms: list[str
                 f'<p class="diagram-helms"><strong>Topology · {_e(", ".join(helms))}</strong> '
                 '<span class="muted">(identical renders, drawn once)</span></p>'
             )
-        out.append(f'<div class="diagram">{topology_svg(case["graph"], case["id"])}</div>{LEGEND}')
+        out.append(
+            f'<div class="diagram">{topology_svg(case["graph"], case["id"])}</div>{legend_html(case["graph"])}'
+        )
     else:
         out.append('<p class="muted">No diagram: the chart did not render for these values.</p>')
     out.append(rules_html(case["id"], case["rules"]))

@@ -85,7 +85,7 @@ def junit_xml(suites: list[JUnitSuite], *, strict: bool) -> str:
                 meta = RULES.get(rule_id)
                 text = "\n".join(f.detail() for f in failed)
                 if meta is not None:
-                    text += f"\ncontract: {meta.contract}"
+                    text += f"\ndocs: {meta.doc}"
                     text += f"\nfix: {meta.fix}" if values_fixable(failed) else ""
                 failure = ET.SubElement(
                     case,

@@ -197,7 +197,9 @@ def rules_md(owner_id: str, rules: list[dict[str, Any]], *, strict: bool = False
         values_fix = any((f.get("fixed_by") or {}).get("kind") != "chart" for f in failed_findings(rule))
         out += [
             f"{_anchor(rule_anchor(owner_id, rule['id']))}**{_mark(verdict)} `{rule['id']}`**: "
-            f"{_cell(rule['title'])}." + (f" Fix: {_cell(rule['fix'])}" if values_fix else ""),
+            f"{_cell(rule['title'])}."
+            + (f" Fix: {_cell(rule['fix'])}" if values_fix else "")
+            + (f" Docs: <{rule['doc']}>" if rule.get("doc") else ""),
             "",
         ]
         for i, finding in enumerate(failed_findings(rule)):

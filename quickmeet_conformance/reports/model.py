@@ -24,7 +24,13 @@ def finding_dict(finding: Finding) -> dict[str, Any]:
         "found": finding.found,
         "resource": finding.resource,
         "field_path": finding.field_path,
-        "location": {"file": loc.file, "key_path": loc.key_path, "line": loc.line, "column": loc.column}
+        "location": {
+            "file": loc.file,
+            "key_path": loc.key_path,
+            "line": loc.line,
+            "column": loc.column,
+            "parent": loc.parent,  # not None: the key is absent, line/column are where to add it
+        }
         if loc is not None
         else None,
         "evidence": [list(item) for item in finding.evidence],
@@ -92,7 +98,8 @@ def rules_dict(findings: dict[str, list[Finding]], *, strict: bool = False) -> l
                 "id": rule_id,
                 "title": meta.title,
                 "severity": meta.severity.value,
-                "contract": meta.contract,
+                "doc": meta.doc,  # the public document a customer reads
+                "contract": meta.contract,  # the project's CONTRACT.md section (explain --verbose)
                 "basis": meta.basis,
                 "fix": meta.fix,
                 "verdict": verdict_of(found).value,
@@ -125,7 +132,11 @@ def case_dict(result: CaseResult, *, strict: bool = False) -> dict[str, Any]:
         "namespace": case.namespace,
         "input_error": result.input_error,
         "rules": rules,
-        "graph": graph_dict(build_graph(result.topology, result.findings, case.matcher, result.redactor.text))
+        "graph": graph_dict(
+            build_graph(
+                result.topology, result.findings, case.matcher, result.redactor.text, result.connections
+            )
+        )
         if result.topology is not None
         else None,
     }

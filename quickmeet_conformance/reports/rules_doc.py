@@ -72,6 +72,8 @@ def rules_markdown() -> str:
                 "",
                 f"**Severity:** {r.severity.value} · **lane:** {r.lane} · **basis:** {_md(r.basis)}",
                 "",
+                f"**Docs:** <{r.doc}>",
+                "",
                 f"**Contract:** {_md(r.contract)}",
                 "",
                 f"**Fix:** {_md(r.fix)}",

@@ -52,27 +52,22 @@ def rule_name(rule_id: str) -> str:
 
 
 def rule_descriptor(rule_obj: Rule) -> dict[str, Any]:
-    text = (
-        f"Checks: {rule_obj.title}.\nContract: {rule_obj.contract} (basis: {rule_obj.basis}).\n"
-        f"Fix: {rule_obj.fix}"
-    )
-    markdown = (
-        f"**Checks:** {rule_obj.title}\n\n**Contract:** {rule_obj.contract} (basis: {rule_obj.basis})\n\n"
-        f"**Fix:** {rule_obj.fix}"
-    )
+    """A rule's SARIF descriptor: its help cites the public document (``helpUri``); the CONTRACT.md section,
+    the project's own file, stays a separate property (``properties.contract``), as does docs/rules.md."""
+    text = f"Checks: {rule_obj.title}.\nDocs: {rule_obj.doc}\nFix: {rule_obj.fix}"
+    markdown = f"**Checks:** {rule_obj.title}\n\n**Docs:** [{rule_obj.doc}]({rule_obj.doc})\n\n**Fix:** {rule_obj.fix}"
     return {
         "id": rule_obj.id,
         "name": rule_name(rule_obj.id),
         "shortDescription": {"text": rule_obj.title},
-        "fullDescription": {
-            "text": f"{rule_obj.title}. Contract: {rule_obj.contract} (basis: {rule_obj.basis})."
-        },
+        "fullDescription": {"text": f"{rule_obj.title}. Documented at {rule_obj.doc}"},
         "help": {"text": text, "markdown": markdown},
-        "helpUri": rules_doc_uri(rule_obj.id),
+        "helpUri": rule_obj.doc,
         "defaultConfiguration": {"level": _LEVEL[rule_obj.severity]},
         "properties": {
             "contract": rule_obj.contract,
             "basis": rule_obj.basis,
+            "rulesDocUri": rules_doc_uri(rule_obj.id),
             "lane": rule_obj.lane,
             "tags": ["conformance", rule_obj.lane],
         },

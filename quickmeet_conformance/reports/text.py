@@ -41,8 +41,9 @@ def _finding_lines(finding: Finding, brief: bool = False) -> list[str]:
     if finding.resource:
         text += f" [{finding.resource}{'.' + finding.field_path if finding.field_path else ''}]"
     lines = [_flat(text)]
-    if finding.location is not None:
-        lines.append(f"at {finding.location}")
+    loc = finding.location
+    if loc is not None and not (loc.absent and finding.failed and finding.fixed_by.key_path == loc.key_path):
+        lines.append(f"at {loc}")  # an absent key's place is said once, by "fixed by" below
     seen = " | ".join(
         f"{name}: {_flat(value)}"
         for name, value in (("expected", finding.expected), ("found", finding.found))
@@ -76,6 +77,7 @@ def case_lines(
             lines.extend(f"         {line}" for line in rest)
         if values_fixable(failed):
             lines.append(f"         fix: {RULES[rule_id].fix}")
+        lines.append(f"         docs: {RULES[rule_id].doc}")
     counts: dict[str, int] = {}
     for mark in marks.values():
         counts[mark] = counts.get(mark, 0) + 1

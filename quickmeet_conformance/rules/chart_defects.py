@@ -36,16 +36,11 @@ def post_renderer_patch(ref: str, patch: str) -> str:
     )
 
 
-def values_where(values_file: ValuesFile, key_path: str) -> str:
-    """``file:line`` of the key, else of the nearest parent the values file sets (where the key goes)."""
-    parts = key_path.split(".")
-    for depth in range(len(parts), 0, -1):
-        path = ".".join(parts[:depth])
-        pos = values_file.positions.get(path)
-        if pos is not None:
-            shown = f"{values_file.file_of(pos)}:{pos.line}"
-            return shown if depth == len(parts) else f"{shown}, under {path}"
-    return f"{values_file.file_of(None)}, at the top level"
+def values_remedy(values_file: ValuesFile, key_path: str) -> Remedy:
+    """Set ``key_path``: at its line, or, when the file lacks it, "add it under <parent> (file:line)" (the
+    nearest ancestor the file sets) or "add it at the top level of <file>" (``ValuesFile.locate``)."""
+    where = values_file.locate(key_path)
+    return Remedy(FixKind.VALUES, key_path=key_path, where=where.placement(), absent=where.absent)
 
 
 def remedy_for(
@@ -63,7 +58,7 @@ def remedy_for(
     (the finding's location then decides, ``Finding.fixed_by``)."""
     for key in keys:
         if reads_path(ctx.chart.reads, key):
-            return Remedy(FixKind.VALUES, key_path=key, where=values_where(ctx.values_file, key))
+            return values_remedy(ctx.values_file, key)
     template, literal = template_literal(ctx.chart.path, workload.manifest.source, pattern, following)
     if not literal:
         return None

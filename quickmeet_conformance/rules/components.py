@@ -45,7 +45,7 @@ def rule_components_present(ctx: RenderedContext, r: Rule) -> Iterable[Finding]:
                 f"component {component} is missing: no workload runs its image ({why})",
                 expected=f"a workload running {component}",
                 found="none",
-                key_path=key if ctx.values_file.position(key) else "",
+                key_path=key,
             )
         elif wanted is False and found:
             yield r.fail(
@@ -203,5 +203,5 @@ def rule_replicas_honoured(ctx: RenderedContext, r: Rule) -> Iterable[Finding]:
                     found=str(workload.effective_replicas),
                     workload=workload,
                     field_path="spec.replicas",
-                    key_path=key if ctx.values_file.position(key) else "",
+                    key_path=key,
                 )

@@ -21,6 +21,7 @@ from ..render import Manifest
 from ..topology import Workload
 from ..values import ValuesFile
 from ..waivers import apply as apply_waivers
+from .citations import public_doc
 
 NOT_RENDERED = "not evaluated: the chart did not render for these values"
 
@@ -67,12 +68,13 @@ class Rule(Generic[C]):
     id: str
     title: str
     severity: Severity
-    contract: str  # the CONTRACT.md line it enforces
+    contract: str  # the CONTRACT.md line it enforces (shown by `conformance explain --verbose`)
     basis: str  # where the fact comes from: "doc", "chart behaviour", "server code"
     fix: str
     check: Callable[[C, Rule[Any]], Iterable[Finding]] = field(repr=False)
     needs_render: bool = True
     lane: str = "static"
+    doc: str = ""  # the public document a customer reads (rules/citations.py): what every report cites
 
     def fail(
         self,
@@ -99,10 +101,7 @@ class Rule(Generic[C]):
         if key_path:
             located_in = values_file or ctx.values_file
             if located_in is not None:
-                pos = located_in.position(key_path)
-                location = Location(
-                    located_in.file_of(pos), key_path, pos.line if pos else None, pos.column if pos else None
-                )
+                location = located_in.locate(key_path)
         elif manifest is not None and manifest.source:
             location = Location(manifest.source)
         return Finding(
@@ -148,6 +147,7 @@ def rule(
     basis: str = ...,
     needs_render: Literal[False],
     lane: str = ...,
+    doc: str = ...,
 ) -> Callable[[Check[C]], Check[C]]: ...
 
 
@@ -162,6 +162,7 @@ def rule(
     basis: str = ...,
     needs_render: Literal[True] = ...,
     lane: str = ...,
+    doc: str = ...,
 ) -> Callable[[Check[V]], Check[V]]: ...
 
 
@@ -175,15 +176,28 @@ def rule(
     basis: str = "doc",
     needs_render: bool = True,
     lane: str = "static",
+    doc: str = "",
 ) -> Callable[[Check[Any]], Check[Any]]:
     """Register the decorated check as rule ``rule_id`` of ``lane``. A ``needs_render`` check takes its lane's
-    render-narrowed view (:class:`Renders`); any other takes the lane's context as it is."""
+    render-narrowed view (:class:`Renders`); any other takes the lane's context as it is. ``doc`` is the public
+    document the reports cite (default: its id's or topic's in ``rules/citations.py``)."""
 
     def register(fn: Check[Any]) -> Check[Any]:
         if rule_id in RULES:
             raise ValueError(f"rule {rule_id} registered twice")
         check = _after_render(fn) if needs_render else fn
-        RULES[rule_id] = Rule(rule_id, title, severity, contract, basis, fix, check, needs_render, lane)
+        RULES[rule_id] = Rule(
+            rule_id,
+            title,
+            severity,
+            contract,
+            basis,
+            fix,
+            check,
+            needs_render,
+            lane,
+            doc or public_doc(rule_id),
+        )
         return fn
 
     return register

@@ -7,11 +7,11 @@ from collections.abc import Iterable
 
 from ..chart_reads import reads_path
 from ..expectations import MICROSERVICE_KEYS
-from ..findings import Finding, FixKind, Remedy, Severity
+from ..findings import Finding, Remedy, Severity
 from ..redact import CREDENTIAL_ENV, SWITCH_VALUES, URI_CREDENTIALS
 from ..topology import BUS_CLIENTS, DDP_STREAMER, MONOLITH, EnvVar
 from ..values import lookup
-from .chart_defects import values_where
+from .chart_defects import values_remedy
 from .context import RenderedContext, StaticContext
 from .engine import Rule, rule
 
@@ -44,7 +44,7 @@ def rule_ddp_streamer_capacity(ctx: RenderedContext, r: Rule) -> Iterable[Findin
             found=str(have),
             workload=streamers[0] if streamers else None,
             field_path="spec.replicas",
-            key_path=key if ctx.values_file.position(key) else "",
+            key_path=key,
         )
 
 
@@ -63,7 +63,7 @@ def rule_external_mongodb(ctx: StaticContext, r: Rule) -> Iterable[Finding]:
             "the embedded MongoDB is enabled: fine for tests, not for production",
             expected="mongodb.enabled: false",
             found="true",
-            key_path="mongodb.enabled" if ctx.values_file.position("mongodb.enabled") else "",
+            key_path="mongodb.enabled",
         )
 
 
@@ -88,7 +88,7 @@ def rule_no_default_passwords(ctx: StaticContext, r: Rule) -> Iterable[Finding]:
                 f"{key} is the chart's default, known to anyone who reads the chart",
                 expected="a password of your own",
                 found="the chart default (hidden)",
-                key_path=key if ctx.values_file.position(key) else "",
+                key_path=key,
             )
 
 
@@ -130,7 +130,7 @@ def _resources_remedy(ctx: RenderedContext, component: str | None) -> Remedy | N
         return None
     if not reads_path(ctx.chart.reads, key):
         return None
-    return Remedy(FixKind.VALUES, key_path=key, where=values_where(ctx.values_file, key))
+    return values_remedy(ctx.values_file, key)
 
 
 def _plain_credential(var: EnvVar) -> str:

@@ -13,7 +13,7 @@ from ..topology import DDP_STREAMER, MONOLITH, Route, Topology
 from ..values import lookup
 from .context import RenderedContext
 from .engine import Rule, rule
-from .services import resolve_service_port
+from .services import listening_text, resolve_service_port
 
 WEBSOCKET_PATHS = ("/websocket", "/sockjs")
 # What a DDP client asks for: the raw WebSocket at /websocket, and SockJS's info request and transport URLs
@@ -73,9 +73,7 @@ def rule_ingress_required(ctx: RenderedContext, r: Rule) -> Iterable[Finding]:
             "microservices are on but no Ingress is rendered: /websocket cannot reach ddp-streamer",
             expected="an Ingress",
             found="none",
-            key_path="ingress.enabled"
-            if ctx.values_file.position("ingress.enabled")
-            else "microservices.enabled",
+            key_path="ingress.enabled",  # the fix; absent from the file: where to add it
         )
 
 
@@ -183,11 +181,7 @@ def _check_request(
         return
     if container_port is None:
         selected = topo.workloads_selected_by(service)
-        listening = "; ".join(
-            f"{w.ref}: "
-            + (", ".join(f"{p.port} ({p.name or p.source})" for p in w.listening_ports()) or "nothing")
-            for w in selected
-        )
+        listening = "; ".join(f"{w.ref}: {listening_text(w)}" for w in selected)
         yield r.fail(
             ctx,
             f"{shown} goes to {service.ref} port {route.port_label} -> targetPort "
@@ -262,9 +256,7 @@ def rule_ingress_class_named(ctx: RenderedContext, r: Rule) -> Iterable[Finding]
                 resource=f"Ingress/{ingress.name}",
                 field_path="spec.ingressClassName",
                 manifest=manifest,
-                key_path="ingress.ingressClassName"
-                if ctx.values_file.position("ingress.ingressClassName")
-                else "",
+                key_path="ingress.ingressClassName",
             )
 
 
@@ -293,7 +285,7 @@ def rule_tls_covers_host(ctx: RenderedContext, r: Rule) -> Iterable[Finding]:
     if not host or not ctx.topology.ingresses:
         yield r.skip("no host or no Ingress")
         return
-    key = "ingress.tls" if ctx.values_file.position("ingress.tls") else ""
+    key = "ingress.tls"
     for ingress in ctx.topology.ingresses:
         where: dict[str, Any] = dict(resource=f"Ingress/{ingress.name}", field_path="spec.tls", key_path=key)
         if not ingress.tls_entries:

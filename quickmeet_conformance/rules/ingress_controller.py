@@ -36,9 +36,7 @@ def rule_controller_known(ctx: RenderedContext, r: Rule) -> Iterable[Finding]:
                 resource=f"Ingress/{ingress.name}",
                 field_path="spec.ingressClassName",
                 manifest=ingress.manifest,
-                key_path="ingress.ingressClassName"
-                if ctx.values_file.position("ingress.ingressClassName")
-                else "",
+                key_path="ingress.ingressClassName",
             )
 
 

@@ -6,9 +6,9 @@ import math
 from collections.abc import Iterable
 
 from ..chart_reads import reads_path
-from ..findings import Finding, FixKind, Remedy, Severity
+from ..findings import Finding, Severity
 from ..topology import DDP_STREAMER
-from .chart_defects import values_where
+from .chart_defects import values_remedy
 from .context import RenderedContext
 from .engine import Rule, rule
 
@@ -63,8 +63,6 @@ def rule_ddp_streamer_rollout_keeps_one(ctx: RenderedContext, r: Rule) -> Iterab
                 found=f"{shown}, replicas {replicas}",
                 workload=workload,
                 field_path="spec.strategy",
-                key_path=_KEY if ctx.values_file.position(_KEY) else "",
-                remedy=Remedy(FixKind.VALUES, key_path=_KEY, where=values_where(ctx.values_file, _KEY))
-                if reads_path(ctx.chart.reads, _KEY)
-                else None,
+                key_path=_KEY,
+                remedy=values_remedy(ctx.values_file, _KEY) if reads_path(ctx.chart.reads, _KEY) else None,
             )

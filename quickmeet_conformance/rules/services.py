@@ -103,10 +103,25 @@ def _on_quickmeet_path(ctx: RenderedContext, service: Service, port: ServicePort
     return ""
 
 
-def _listening_text(workload: Workload) -> str:
-    return (
-        ", ".join(f"{p.port} ({p.name or p.source})" for p in workload.listening_ports()) or "nothing known"
-    )
+def listening_text(workload: Workload) -> str:
+    """Each port the workload listens on once, with how it is known: ``3000 (http, env PORT), 9458
+    (metrics)``; a port known only as the component's default says ``default``."""
+    ports: dict[int, list[str]] = {}
+    for p in workload.listening_ports():
+        how = ports.setdefault(p.port, [])
+        why = p.name or (p.source if p.source.startswith("env ") else "default")
+        if why not in how and not (why == "default" and how):
+            how.append(why)
+    return ", ".join(f"{port} ({', '.join(how)})" for port, how in ports.items()) or "no known port"
+
+
+def _service_port(service: Service, port: ServicePort) -> str:
+    """``Service/x port http (3000)``: the Service port by name, with its number when the target differs
+    (``port leafnodes targets 7422`` says the number once)."""
+    if not port.name:
+        return f"{service.ref} port {port.port}"
+    same = str(port.target_port) == str(port.port)
+    return f"{service.ref} port {port.name}" + ("" if same else f" ({port.port})")
 
 
 @rule(
@@ -132,50 +147,48 @@ def rule_service_target_ports_exist(ctx: RenderedContext, r: Rule) -> Iterable[F
                     field_path=f"spec.ports[{index}].targetPort",
                     manifest=manifests.get(service.ref),
                 )
-                label = f"{service.ref} port {port.name or port.port}"
+                label = _service_port(service, port)
+                pods = f"{_component_label(workload)} ({workload.ref})"
                 target = port.target_port
+                listening = listening_text(workload)
                 if isinstance(target, str) and not target.isdigit():
                     declared = ", ".join(f"{p.name or '-'}={p.port}" for p in workload.all_ports()) or "none"
                     named = next((p for p in workload.all_ports() if p.name == target), None)
                     if named is not None:
                         yield r.fail(
                             ctx,
-                            f"{label} targets {target!r} = container port {named.port} of "
-                            f"{_component_label(workload)} ({workload.ref}), but its HTTP server listens "
-                            f"on {workload.http_port()} (env PORT)",
+                            f"{label} targets container port {target!r} ({named.port}) of {pods}, but its "
+                            f"HTTP server listens on {workload.http_port()} (env PORT)",
                             expected=f"{target!r} where the process listens",
-                            found=f"listening: {_listening_text(workload)}",
+                            found=f"it listens on {listening}",
                             **where,
                         )
                         continue
                     yield r.fail(
                         ctx,
-                        f"{label} targets the port name {target!r}, which no container of "
-                        f"{_component_label(workload)} ({workload.ref}) declares: Kubernetes gives the "
-                        "Service no endpoints for it",
+                        f"{label} targets the port name {target!r}, which no container of {pods} declares: "
+                        "Kubernetes gives the Service no endpoints for it",
                         expected=f"a container port named {target!r}",
                         found=f"declared container ports: {declared}",
                         **where,
                     )
                     continue
                 path = _on_quickmeet_path(ctx, service, port)
-                listening = _listening_text(workload)
                 if path:
                     yield r.fail(
                         ctx,
-                        f"{label} targets {target}, where {_component_label(workload)} "
-                        f"({workload.ref}) does not listen, and {path}",
-                        expected=f"a port the process listens on ({target})",
-                        found=f"listening: {listening}",
+                        f"{label} targets {target}, a port {pods} does not listen on; {path}",
+                        expected=f"a port {_component_label(workload)} listens on",
+                        found=f"it listens on {listening}",
                         **where,
                     )
                 else:
                     yield r.fail(
                         ctx,
-                        f"{label} targets {target}, where nothing in {_component_label(workload)} "
-                        f"({workload.ref}) is known to listen; no QuickMeet.Chat path uses this port",
-                        expected=f"a port the process listens on ({target}), or no such Service port",
-                        found=f"listening: {listening}",
+                        f"{label} targets {target}, where nothing in {pods} is known to listen; no "
+                        "QuickMeet.Chat path uses this port",
+                        expected=f"a port {_component_label(workload)} listens on, or no such Service port",
+                        found=f"it listens on {listening}",
                         severity=Severity.WARNING,
                         **where,
                     )

@@ -36,7 +36,7 @@ def rule_stream_hub_single_replica(ctx: RenderedContext, r: Rule) -> Iterable[Fi
             found=str(total),
             workload=hubs[0],
             field_path="spec.replicas",
-            key_path=_KEY if ctx.values_file.position(_KEY) else "",
+            key_path=_KEY,
         )
 
 

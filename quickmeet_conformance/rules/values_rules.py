@@ -160,7 +160,7 @@ def rule_chart_refuses_allowed_values(ctx: StaticContext, r: Rule) -> Iterable[F
             f"false). The chart says: {_chart_message(error)}",
             expected="externalMongodbUrl is enough (the contract's external MongoDB)",
             found="externalMongodbOplogUrl and mongodb.auth.rootPassword unset",
-            key_path="externalMongodbUrl" if ctx.values_file.position("externalMongodbUrl") else "",
+            key_path="externalMongodbUrl",
         )
     elif _HUB_REQUIRED.search(error) and not ctx.expectations.microservices:
         yield r.fail(

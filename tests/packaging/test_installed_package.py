@@ -79,7 +79,7 @@ def venv_bin(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 def customer_env(tmp_path: Path) -> dict[str, str]:
-    """PATH with helm (and nothing of the checkout's): a customer's shell."""
+    """PATH with helm (and nothing of the checkout's, PYTHONPATH neither): a customer's shell."""
     if not HELM.exists():
         pytest.fail("helm is not installed: run scripts/install-helm.sh", pytrace=False)
     tools = tmp_path / "tools"
@@ -88,7 +88,7 @@ def customer_env(tmp_path: Path) -> dict[str, str]:
     env = {
         k: v
         for k, v in os.environ.items()
-        if not k.startswith(("QMC_", "HELM_BIN", "PYTEST_", "VIRTUAL_ENV"))
+        if not k.startswith(("QMC_", "HELM_BIN", "PYTEST_", "VIRTUAL_ENV", "PYTHONPATH"))
     }
     env["PATH"] = f"{tools}{os.pathsep}/usr/bin{os.pathsep}/bin"
     return env
@@ -244,3 +244,42 @@ def test_static_install_leaves_out_the_live_extra(venv_bin: Path) -> None:
         if (site / name).exists()
     )
     assert not present, f"the static install pulled in the live extra's packages: {present}"
+
+
+README = REPO / "README.md"
+CUSTOMER_PATH = "<!-- customer-path"
+
+
+def readme_customer_block() -> str:
+    """The README's "From zero to a verdict" commands, exactly as a customer reads them."""
+    after = README.read_text(encoding="utf-8").split(CUSTOMER_PATH, 1)[1]
+    return after.split("```sh\n", 1)[1].split("```", 1)[0]
+
+
+def test_readme_customer_path_runs_as_written(
+    wheel: Path, customer_env: dict[str, str], tmp_path: Path
+) -> None:
+    """Issue 22: a new user with only the wheel and a values file gets to a verdict by following the README.
+    Its block runs unchanged under bash (-e: every command must succeed) in a folder holding the wheel and
+    my-values.yaml, with python3 and helm on PATH and a HOME of its own (pip's cache is shared, nothing else)."""
+    block = readme_customer_block()
+    assert (
+        "pip install ./quickmeet_conformance-*.whl" in block and "conformance check my-values.yaml" in block
+    )
+    work, home = tmp_path / "work", tmp_path / "home"
+    work.mkdir()
+    home.mkdir()
+    shutil.copy2(wheel, work / wheel.name)
+    (work / "my-values.yaml").write_bytes(GOOD.read_bytes())
+    tools = Path(customer_env["PATH"].split(os.pathsep)[0])
+    (tools / "python3").symlink_to(sys.executable)
+    env = {**customer_env, "HOME": str(home)}
+    env["PIP_CACHE_DIR"] = os.environ.get("PIP_CACHE_DIR") or str(Path.home() / ".cache" / "pip")
+    proc = _run(["bash", "-eu", "-c", block], cwd=work, env=env, timeout=PIP_TIMEOUT_S)
+    output = proc.stdout + proc.stderr
+    assert proc.returncode == 0, output[-4000:]
+    assert "conformance (quickmeet-conformance)" in proc.stdout, output[-3000:]
+    assert "Version:" in proc.stdout or "v3." in proc.stdout or "v4." in proc.stdout, output[-3000:]
+    lines = proc.stdout.strip().splitlines()
+    assert lines[-1].startswith("result: conformant") and lines[-1].endswith("exit 0"), output[-3000:]
+    assert (home / ".venvs" / "conformance" / "bin" / "conformance").exists(), "the venv is not where it says"

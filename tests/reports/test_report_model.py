@@ -33,6 +33,7 @@ def test_finding_dict_matches_asdict_for_every_field() -> None:
         "fixed_in": "",
         "workaround": "",
         "hard_coded": False,
+        "absent": False,  # issue 22: a key the file lacks says where to add it
         "text": "values: set ingress.x (values.yaml:3)",
     }
     assert finding_dict(finding) == expected

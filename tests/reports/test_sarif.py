@@ -125,8 +125,12 @@ def test_rule_metadata_cites_the_contract_and_the_fix(sarif_of_bad_values: tuple
     descriptor = next(r for r in rules if r["id"] == "streamhub.single-replica")
     meta = RULES["streamhub.single-replica"]
     assert descriptor["shortDescription"]["text"] == meta.title
-    assert meta.contract in descriptor["fullDescription"]["text"]
-    assert meta.fix in descriptor["help"]["text"] and meta.contract in descriptor["help"]["text"]
+    # issue 22: the help cites the public document (a customer has no CONTRACT.md); the contract section is
+    # kept as its own property (this test pinned it in fullDescription and help before)
+    assert meta.doc in descriptor["fullDescription"]["text"] and descriptor["helpUri"] == meta.doc
+    assert meta.fix in descriptor["help"]["text"] and meta.doc in descriptor["help"]["text"]
+    assert "CONTRACT.md" not in json.dumps([descriptor["help"], descriptor["fullDescription"]])
+    assert descriptor["properties"]["contract"] == meta.contract
     assert descriptor["defaultConfiguration"]["level"] == "error"
     assert (
         next(r for r in rules if r["id"] == "hygiene.resources")["defaultConfiguration"]["level"] == "warning"
@@ -257,8 +261,9 @@ def test_sarif_carries_live_findings_with_a_location_only() -> None:
 
 
 def test_every_rule_descriptor_has_help_and_a_help_uri_that_resolves(tmp_path: Path) -> None:
-    """helpUri is docs/rules.md#<rule id> (through the package's link to it): the file exists and has
-    that anchor for every rule of the registry."""
+    """helpUri is the rule's public document (issue 22: it was the bundled docs/rules.md, a file:// URL no
+    code-scanning page can open); docs/rules.md#<rule id> (through the package's link to it) stays as
+    ``properties.rulesDocUri``: the file exists and has that anchor for every rule of the registry."""
     from urllib.parse import urlparse
 
     from quickmeet_conformance.reports.sarif import rule_descriptor
@@ -269,9 +274,10 @@ def test_every_rule_descriptor_has_help_and_a_help_uri_that_resolves(tmp_path: P
     for rule_obj in RULES.values():
         descriptor = rule_descriptor(rule_obj)
         assert descriptor["help"]["text"] and descriptor["help"]["markdown"], rule_obj.id
-        uri = urlparse(descriptor["helpUri"])
+        assert descriptor["helpUri"] == rule_obj.doc and urlparse(rule_obj.doc).scheme == "https", rule_obj.id
+        uri = urlparse(descriptor["properties"]["rulesDocUri"])
         doc = Path(uri.path)
-        assert uri.scheme == "file" and doc.is_file(), descriptor["helpUri"]
+        assert uri.scheme == "file" and doc.is_file(), descriptor["properties"]["rulesDocUri"]
         assert uri.fragment == rule_obj.id and f'<a id="{rule_obj.id}"></a>' in doc.read_text(
             encoding="utf-8"
         ), f"{doc} has no anchor for {rule_obj.id}: regenerate docs/rules.md"

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -236,18 +237,26 @@ def test_passing_report_has_no_wrong_edge_and_marks_stream_hub(passing: ReportRu
         assert "max 1" in hub[0]["text"] and hub[0]["w"] > 50, hub
         edge = browser.evaluate(f"""[...document.querySelectorAll({_js(HUB_CASE + " g.edge")})]
           .filter(e => e.dataset.source === 'wl:Deployment/rocketchat-stream-hub').map(e => e.dataset.target)""")
-        assert edge == ["svc:rocketchat-nats"], (
+        # issue 22: stream-hub's MONGO_URL is drawn too (its MongoDB connection is judged); the TRANSPORTER
+        # edge is the one that does not lead to a MongoDB Service
+        assert [t for t in edge if "mongodb" not in t] == ["svc:rocketchat-nats"], (
             f"stream-hub's TRANSPORTER should lead to the NATS Service: {edge}"
         )
+        assert "svc:rocketchat-mongodb-headless" in edge, edge
     finally:
         browser.stop()
 
 
 def test_html_report_is_self_contained(failing: ReportRun) -> None:
-    """No network at view time: no script, no external stylesheet, image or font, nothing fetched by URL."""
+    """No network at view time: no script, no external stylesheet, image or font, nothing fetched by URL.
+    Issue 22: each rule now links its public document; a link is followed on a click, never fetched, so an
+    https:// URL may appear only as a link's href and text (this test forbade "https://" anywhere before)."""
     text = failing.html.read_text(encoding="utf-8")
-    for needle in ("<script", " src=", "<link", "@import", "url(http", "http://", "https://"):
+    for needle in ("<script", " src=", "<link", "@import", "url(http", "http://"):
         assert needle not in text, f"the HTML report contains {needle!r}: it must be self-contained"
+    links = re.findall(r'<a class="doc" href="(https://[^"<>]+)">\1</a>', text)
+    assert links, "no rule links its public document"
+    assert text.count("https://") == 2 * len(links), "an https:// URL outside a document link"
 
 
 def _mermaid_parse(markdown: Path) -> dict[str, Any]:
@@ -409,10 +418,15 @@ def test_each_kind_of_wrong_edge_is_drawn_in_its_findings_colour(
                 "svc:rocketchat-nats",
                 "svc:rocketchat-nats-headless",
             ], columns
-            routed = browser.evaluate(f"{BOX}({_js('g.edge.wrong[data-routed]')})")
-            assert len(routed) == 4 and {e["stroke"] for e in routed} == {SEVERITY_COLOUR["error"]}, (
-                f"the four microservice Services' edges to the NATS pods go round the boxes: {routed}"
-            )
+            # issue 22: MongoDB is drawn right of the workloads too (its connections are judged), so the same
+            # four Services' edges to the MongoDB pods go round as well (this pinned 4 routed edges in all)
+            for target in ("wl:StatefulSet/rocketchat-nats", "wl:StatefulSet/rocketchat-mongodb"):
+                selector = f'g.edge.wrong[data-routed][data-target="{target}"]'
+                routed = browser.evaluate(f"{BOX}({_js(selector)})")
+                assert len(routed) == 4 and {e["stroke"] for e in routed} == {SEVERITY_COLOUR["error"]}, (
+                    f"the four microservice Services' edges to {target} go round the boxes: {routed}"
+                )
+            assert browser.evaluate("document.querySelectorAll('g.edge.wrong[data-routed]').length") == 8
     finally:
         browser.stop()
 
@@ -473,3 +487,89 @@ def test_markdown_draws_identical_renders_once(both_helms: ReportRun) -> None:
     assert text.count("```mermaid\nflowchart") == 1, text[:3000]
     assert "**Topology · helm3, helm4** (identical renders, drawn once)" in text, text[:3000]
     assert "Topology identical to [helm3's render](#" in text, text[:3000]
+
+
+# -- issue 22: the diagram fits a 1400px page, draws MongoDB, and its legend shows only what it draws ---------
+FITS = """[...document.querySelectorAll('.diagram')].map(box => {
+  const b = box.getBoundingClientRect(), svg = box.querySelector('svg.topology');
+  const nodes = [...svg.querySelectorAll('g.node rect')].map(r => r.getBoundingClientRect());
+  return {scroll: box.scrollWidth, client: box.clientWidth, case: box.closest('section').dataset.case,
+          clipped: nodes.filter(r => r.left < b.left || r.right > b.right).length, nodes: nodes.length,
+          columns: [...svg.querySelectorAll('text.column-title')].map(t => t.textContent),
+          legend: box.nextElementSibling ? box.nextElementSibling.textContent : ''}; })"""
+
+
+@needs_chromium
+def test_every_diagram_fits_a_1400px_page_without_clipping_a_column(
+    full_failing_html: Path, passing: ReportRun, tmp_path: Path
+) -> None:
+    """Issue 22: the NATS column was cut off (the five columns were 1830px wide). In a 1400px window each
+    diagram fits its box: nothing scrolls, no node box is clipped, the NATS column is on screen."""
+    for page in (full_failing_html, passing.html):
+        browser = _page(page, tmp_path, f"fits-1400-{page.stem}.png", width=1400)
+        try:
+            diagrams = browser.evaluate(FITS)
+            assert diagrams, f"no diagram in {page.name}"
+            for d in diagrams:
+                assert d["scroll"] <= d["client"] and d["clipped"] == 0 and d["nodes"] > 5, d
+                assert any("NATS" in c for c in d["columns"]), d["columns"]
+            assert browser.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+        finally:
+            browser.stop()
+
+
+@needs_chromium
+def test_legend_shows_only_what_the_chart_has(passing: ReportRun, tmp_path: Path) -> None:
+    """No stream-hub entry on the release without stream-hub (seed-docs, app 7.8); the stream-hub era's
+    release keeps it. Neither shows wrong-edge entries: nothing is wrong in the passing run."""
+    browser = _page(passing.html, tmp_path, "legend.png", width=1400)
+    try:
+        legends = {d["case"]: d["legend"] for d in browser.evaluate(FITS)}
+        assert "stream-hub" not in legends["seed-docs@helm3"], legends
+        assert "stream-hub: never more than one pod" in legends["old-app-streamhub@helm3"], legends
+        for legend in legends.values():
+            assert "wired as the contract says" in legend and "wrong (" not in legend, legend
+            assert "MongoDB" in legend, legend
+    finally:
+        browser.stop()
+
+
+MONGO_WRONG_EDGE = 'g.edge.wrong[data-rule="connections.mongo-replica-set"]'
+
+
+@pytest.fixture(scope="module")
+def mongo_wrong(tmp_path_factory: pytest.TempPathFactory) -> ReportRun:
+    out = tmp_path_factory.mktemp("mongo-wrong")
+    (out / "mutant").mkdir()
+    run = mutant_run(out, load_mutant(MUTANTS / "connections-mongo-replica-set--wrong-name.yaml"))
+    assert run.returncode == 1, f"the mutant should fail\n{run.output[-3000:]}"
+    return run
+
+
+@needs_chromium
+def test_mongodb_connections_are_drawn_with_their_verdict(
+    passing: ReportRun, mongo_wrong: ReportRun, tmp_path: Path
+) -> None:
+    """Every connection a rule judges is drawn: each workload's MONGO_URL leads to the MongoDB Service, grey
+    when connections.mongo-* pass, and as a wrong edge linking to the finding when one fails (a replicaSet
+    name the bundled MongoDB does not have)."""
+    browser = _page(passing.html, tmp_path, "mongo-ok.png", width=1400)
+    try:
+        ok = browser.evaluate(f"{BOX}({_js('section.case g.edge[data-target$=mongodb-headless]')})")
+        assert len(ok) >= 5 and all(e["stroke"] == "#8c959f" for e in ok), ok
+    finally:
+        browser.stop()
+    browser = _page(mongo_wrong.html, tmp_path, "mongo-wrong.png", width=1400)
+    try:
+        edges = browser.evaluate(f"{WRONG_EDGES}({_js(MONGO_WRONG_EDGE)})")
+        assert len(edges) >= 5, edges
+        for edge in edges:
+            assert edge["stroke"] == SEVERITY_COLOUR["error"] and edge["w"] > 10, edge
+            assert edge["finding"] and "replicaSet" in edge["finding"]["text"], edge
+        columns = browser.evaluate(
+            "[...document.querySelectorAll('g.node')].filter(n => n.dataset.component === 'mongodb')"
+            ".map(n => [...n.classList].find(c => c.startsWith('col-')))"
+        )
+        assert columns == ["col-mongodb"], columns
+    finally:
+        browser.stop()
