@@ -35,7 +35,8 @@ BUS_COMPONENTS = tuple(nats_bus.COMPONENT_SERVICES)
 # else Moleculer's 10 s / 30 s): the probe listens two intervals, so a node is called silent only after missing
 # two beats, and discovery waits for every pod's node up to the heartbeat timeout (``bus_probe_options``)
 BUS_OPTIONS = nats_bus.BusProbeOptions()
-INGRESS_SYNC_S = 30.0  # the ingress controller picks a new Ingress up within seconds; a 404 until then
+INGRESS_SYNC_S = 60.0  # the ingress controller picks a new Ingress up within seconds (a 404 until then)
+DDP_STEP_S = 15.0  # each DDP step through the ingress (handshake, frame): a loaded machine answers late
 INGRESS_POLL_S = 2.0
 
 
@@ -207,7 +208,7 @@ def probe_ddp(
     tries = [
         (
             f"http://{host}",
-            ddp.DdpProbeOptions(connect_to=("127.0.0.1", targets.ingress_http_port)),
+            ddp.DdpProbeOptions(connect_to=("127.0.0.1", targets.ingress_http_port), timeout=DDP_STEP_S),
             targets.ingress_http_port,
         )
     ]
@@ -215,7 +216,9 @@ def probe_ddp(
         tries.append(
             (
                 f"https://{host}",
-                ddp.DdpProbeOptions(connect_to=("127.0.0.1", targets.ingress_https_port), insecure=True),
+                ddp.DdpProbeOptions(
+                    connect_to=("127.0.0.1", targets.ingress_https_port), insecure=True, timeout=DDP_STEP_S
+                ),
                 targets.ingress_https_port,
             )
         )

@@ -34,7 +34,7 @@ if (
 ):  # .release imports pyhelm3 (pydantic models): loaded when a live case runs, not by every session
     from .release import HelmOutcome, ReleaseClient
 
-WATCH_SYNC_TIMEOUT_S = 15.0
+WATCH_SYNC_TIMEOUT_S = 60.0  # the watch lists what exists: seconds, or a minute on a saturated machine
 
 
 def rollout_variant(chart_dir: Path, dest: Path) -> Path:
