@@ -195,11 +195,12 @@ class _Collector:
         while True:
             self.changed.clear()
             left = missing()
+            bound = max(0.0, deadline - start)  # 0: the deadline had passed (discovery took that long)
             if not left:
-                return Waited(what, time.monotonic() - start, True, deadline - start)
+                return Waited(what, time.monotonic() - start, True, bound)
             if not await self.next_packet(deadline):
                 left = missing()
-                return Waited(what, time.monotonic() - start, not left, deadline - start, "; ".join(left))
+                return Waited(what, time.monotonic() - start, not left, bound, "; ".join(left))
 
     def unanswered_senders(self) -> list[str]:
         """Nodes seen on HEARTBEAT that have not answered DISCOVER (a node that joined after it)."""
