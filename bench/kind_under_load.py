@@ -102,7 +102,7 @@ def summarize(record: dict[str, Any]) -> int:
     print("\nslowest wait of each kind (all runs): seconds / deadline, where")
     for what, wait in sorted(slowest.items()):
         print(
-            f"  {what:38s} {wait['seconds']:6.1f}s / {wait['deadline_s']:5.0f}s  "
+            f"  {what:38s} {wait['seconds']:7.2f}s / {wait['deadline_s']:5.0f}s  "
             f"(run {wait['run']}, {wait['values']}{'' if wait['met'] else ', NOT met'})"
         )
     rules = sorted({r for c in runs for r in c["verdicts"]})
@@ -112,7 +112,7 @@ def summarize(record: dict[str, Any]) -> int:
         mine = [slowest[w] for w in waits_of_rule(rule) if w in slowest]
         worst = max(mine, key=lambda w: w["seconds"], default=rollout)
         if worst is not None:
-            print(f"  {rule:44s} {worst['what']:38s} {worst['seconds']:6.1f}s / {worst['deadline_s']:5.0f}s")
+            print(f"  {rule:44s} {worst['what']:38s} {worst['seconds']:7.2f}s / {worst['deadline_s']:5.0f}s")
     return 1 if false or drift else 0
 
 

@@ -87,7 +87,7 @@ def _record(run: int, values: str, helm: str, result: LiveCaseResult, seconds: f
         "waits": [
             {
                 "what": w.what,
-                "seconds": round(w.seconds, 2),
+                "seconds": round(w.seconds, 3),
                 "met": w.met,
                 "deadline_s": round(w.deadline_s, 1),
             }
