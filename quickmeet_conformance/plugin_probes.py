@@ -145,9 +145,13 @@ def bus_expectations(pytestconfig: pytest.Config) -> BusExpectations:
 def bus_observation(
     nats_url: str, bus_expectations: BusExpectations, pytestconfig: pytest.Config
 ) -> BusObservation:
+    """Discovery waits for the expected count of each component (or the heartbeat timeout, three intervals)."""
     interval = read_option(pytestconfig, "qmc_bus_heartbeat_interval") or 10.0
     return observe_bus_sync(
-        nats_url, BusProbeOptions(namespace=bus_expectations.namespace, heartbeat_interval=interval)
+        nats_url,
+        BusProbeOptions(
+            namespace=bus_expectations.namespace, heartbeat_interval=interval, expect=bus_expectations
+        ),
     )
 
 

@@ -17,6 +17,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 
 DEFAULT_EVERY_S = 10.0
 
@@ -105,3 +106,23 @@ def waiting(
         if thread is not None:
             thread.join()
         progress.finish(ok)
+
+
+@dataclass(frozen=True)
+class Waited:
+    """How one bounded wait ended: what it waited for, how long, whether its condition held, and why not.
+
+    Every live and probe wait returns one, so a report (and ``bench/kind_under_load.py``) can show the
+    slowest wait behind each rule: a verdict that needed a wait close to its deadline is one a busier
+    machine could turn."""
+
+    what: str  # "bus discovery", "install rollout"
+    seconds: float
+    met: bool  # the condition held before the deadline
+    deadline_s: float = 0.0  # the bound it had
+    reason: str = ""  # why it stopped without the condition (what was still missing)
+
+    def line(self) -> str:
+        bound = f" of {self.deadline_s:.0f}s" if self.deadline_s else ""
+        outcome = "met" if self.met else f"NOT met ({self.reason})" if self.reason else "NOT met"
+        return f"{self.what}: {outcome} after {self.seconds:.1f}s{bound}"

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Install what the protocol-probe self-tests need: nats-server, nginx (Debian packages) and the
+# Install what the protocol-probe self-tests need: nats-server, nginx, stress-ng (Debian packages; stress-ng
+# saturates the CPU for the kind lane's repeat loop, tests/kind/test_kind_repeat.py) and the
 # pinned Moleculer/DDP test peers (tools/images/standin/node_modules, from the committed package-lock.json;
 # fixtures/moleculer/broker.js and fixtures/ddp/server.py run the kind-lane stand-ins' code).
 # Idempotent: already-installed tools are left alone; apt-get update runs only when a package is not
@@ -21,7 +22,7 @@ as_root() {
 }
 
 # Debian package -> the binary that proves it is installed.
-declare -A debs=([nats-server]=nats-server [nginx]=nginx [openssl]=openssl)
+declare -A debs=([nats-server]=nats-server [nginx]=nginx [openssl]=openssl [stress-ng]=stress-ng)
 
 missing=()
 for pkg in "${!debs[@]}"; do
@@ -78,6 +79,7 @@ nginx_bin="$(command -v nginx || echo /usr/sbin/nginx)"
 echo "nats-server: $("$nats_bin" --version 2>&1 | head -n1)"
 echo "nginx:       $("$nginx_bin" -v 2>&1 | head -n1)"
 echo "openssl:     $(openssl version)"
+echo "stress-ng:   $(stress-ng --version 2>&1 | head -n1)"
 echo "node:        $(node --version)"
 echo "moleculer:   $(node -p "require('$peer_dir/node_modules/moleculer/package.json').version")"
 echo "nats (npm):  $(node -p "require('$peer_dir/node_modules/nats/package.json').version")"

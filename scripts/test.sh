@@ -4,8 +4,10 @@
 # the KWOK live lane and the long interruption loop (--run-slow); then one full kind scenario (real
 # containers: the reference values and a stream-hub era release installed, live rules + NATS bus and DDP
 # probes, the kind mutants, the monolith -> microservices helm upgrade probed before and after, a stream-hub
-# rollout that surges to two real pods, the public chart 6.29.0 on the wire and 6.27.1's two hubs) unless
-# QMC_SKIP_KIND=1. The whole kind matrix (every values file) is `tox -e live-kind`.
+# rollout that surges to two real pods, the public chart 6.29.0 on the wire and 6.27.1's two hubs, and the
+# correct releases again with the CPU saturated by stress-ng: QMC_KIND_REPEAT times, default 1, every run
+# the same verdicts; bench/kind_under_load.py runs 20) unless QMC_SKIP_KIND=1. The whole kind matrix (every
+# values file) is `tox -e live-kind`.
 #
 # CI has 90 minutes for all of it. A cold build of the kind lane's images (node image, stand-ins, Traefik:
 # ~12 min of Go builds on 2 cores, after the KWOK control plane's ~7; docs/kind-images.md) is therefore
@@ -65,12 +67,13 @@ fi
 # the kind scenario's own files run only there (with --cluster kind); here they would only be listed skipped
 .venv/bin/python -m pytest tests suites -p no:cacheprovider -q \
   --ignore tests/kind/test_kind_mutants.py --ignore tests/kind/test_kind_upgrade.py \
-  --ignore tests/kind/test_kind_public_chart.py \
+  --ignore tests/kind/test_kind_public_chart.py --ignore tests/kind/test_kind_repeat.py \
   --run-slow --junitxml reports/junit.xml --conformance-report reports/conformance.json "$@" || status=$?
 if [ "$kind_ready" = 1 ]; then
   timeout --signal=TERM --kill-after=120 "${QMC_KIND_SCENARIO_TIMEOUT_S:-1800}" \
     .venv/bin/python -m pytest suites/live/test_topology.py suites/live/test_rollouts.py suites/live/test_probes.py \
     tests/kind/test_kind_mutants.py tests/kind/test_kind_upgrade.py tests/kind/test_kind_public_chart.py \
+    tests/kind/test_kind_repeat.py --kind-repeat "${QMC_KIND_REPEAT:-1}" \
     "tests/live/test_live_mutants.py::test_live_mutant_is_killed[streamhub-peak-one--max-surge-1]" \
     -p no:cacheprovider -q \
     --cluster kind --kind-images local --values fixtures/values/seed-docs.yaml \

@@ -15,7 +15,7 @@ from pathlib import Path
 from quickmeet_conformance.clusters.base import ClusterHandle, find_kubectl
 from quickmeet_conformance.clusters.processes import ManagedProcess, free_loopback_port, wait_for
 
-READY_TIMEOUT_S = 20.0
+READY_TIMEOUT_S = 60.0  # a deadline with a failure condition (kubectl exits): generous on a busy machine
 
 
 class PortForward:

@@ -136,9 +136,12 @@ def wait_for(
     timeout: float,
     failure: Callable[[], str | None] = lambda: None,
     interval: float = 0.25,
-) -> None:
-    """Poll ``ready`` until true; raise ToolError at the deadline or as soon as ``failure`` names a reason."""
-    deadline = time.monotonic() + timeout
+) -> float:
+    """Poll ``ready`` until true and return how many seconds that took; raise ToolError at the deadline (with
+    the last error ``ready`` raised) or as soon as ``failure`` names a reason. ``interval`` is only the poll's
+    period: the condition and the deadline decide."""
+    start = time.monotonic()
+    deadline = start + timeout
     last_error = ""
     while True:
         reason = failure()
@@ -146,7 +149,7 @@ def wait_for(
             raise ToolError(f"{what}: {reason}")
         try:
             if ready():
-                return
+                return time.monotonic() - start
         except Exception as exc:  # a not-yet-ready server raises all sorts; keep the last one
             last_error = f"{type(exc).__name__}: {exc}"
         if time.monotonic() >= deadline:

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..findings import Finding, Verdict, verdict_of
+from ..progress import Waited
 from ..redact import Redactor
 from .state import LiveView
 
@@ -32,6 +33,7 @@ class CaseLog:
     lines: list[str] = field(default_factory=list)
     times: list[float] = field(default_factory=list)  # seconds since the case started, one per line
     start: float = field(default_factory=time.monotonic)
+    waits: list[Waited] = field(default_factory=list)  # each bounded wait of the case: rollouts, probes
 
     def say(self, line: str) -> None:
         text = self.redactor.text(f"[live {self.case_id}] {line}")
@@ -61,6 +63,7 @@ class LiveCaseResult:
     probe_targets: dict[str, str] = field(
         default_factory=dict
     )  # "bus"/"ws" -> what the probes reached (kind)
+    waits: list[Waited] = field(default_factory=list)  # each bounded wait: how long, met or why not
 
     def verdict(self, rule_id: str) -> Verdict:
         return verdict_of(self.findings.get(rule_id, []))

@@ -156,3 +156,37 @@ def collect(
         text = "\n".join(line for pod in targets for line in describe_pod(pod, events or []))
         parts.append(_section(f"describe {' '.join('pod/' + _name(p) for p in targets)}", text))
     return redact("".join(parts))
+
+
+def last_log_line(kube: KubeClient, pod: dict[str, Any], namespace: str) -> str:
+    """The last non-empty line of the pod's main (first) container log, cut to 200 characters."""
+    containers = (pod.get("spec") or {}).get("containers") or [{}]
+    try:
+        text = kube.pod_log(_name(pod), namespace, container=containers[0].get("name", ""), timeout=10)
+    except ToolError as exc:
+        return f"(no log: {exc.line()[:120]})"
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    return lines[-1][:200] if lines else "(empty log)"
+
+
+def pod_states(kube: KubeClient, namespace: str, names: list[str]) -> dict[str, str]:
+    """pod name -> what it is doing (phase, Ready, restarts, last log line), for a wait that gave up on it.
+    A pod already gone says so; nothing here raises (a failed read is the state's text)."""
+    try:
+        pods = {_name(p): p for p in kube.list_objects("Pod", namespace, timeout=20)}
+    except ToolError as exc:
+        return {name: f"(pods not readable: {exc.line()[:120]})" for name in names}
+    states = {}
+    for name in names:
+        pod = pods.get(name)
+        if pod is None:
+            states[name] = "gone from the cluster"
+            continue
+        status = pod.get("status") or {}
+        restarts = sum(int(c.get("restartCount") or 0) for c in status.get("containerStatuses") or [])
+        ready = "Ready" if _ready(pod) else "not Ready"
+        states[name] = (
+            f"phase {status.get('phase', '?')}, {ready}, restarts {restarts}, "
+            f"last log line: {last_log_line(kube, pod, namespace)}"
+        )
+    return states

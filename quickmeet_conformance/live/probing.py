@@ -18,20 +18,26 @@ from dataclasses import dataclass, field
 from urllib.parse import urlsplit, urlunsplit
 
 from ..clusters.base import ClusterHandle
+from ..clusters.kubeclient import KubeClient
 from ..clusters.port_forward import PortForward
 from ..errors import ToolError
 from ..findings import Finding, Verdict
 from ..probes import ddp, nats_bus
 from ..probes.context import BusContext, DdpContext
 from ..probes.rules import evaluate_probe
+from ..progress import Waited
 from ..topology import NATS, Topology
+from .diagnostics import pod_states
 from .state import NOT_ANSWERED, WEBSOCKET_ROUTES, LiveState
 
 BUS_COMPONENTS = tuple(nats_bus.COMPONENT_SERVICES)
-# the heartbeat interval is the release's own (HEARTBEAT_INTERVAL on the pods, else Moleculer's 10 s): the probe
-# listens two of them, so a node is called silent only after missing two beats, never for its phase
-BUS_OPTIONS = nats_bus.BusProbeOptions(discover_window=4.0)
-INGRESS_SYNC_S = 30.0
+# the heartbeat interval and timeout are the release's own (HEARTBEAT_INTERVAL / HEARTBEAT_TIMEOUT on the pods,
+# else Moleculer's 10 s / 30 s): the probe listens two intervals, so a node is called silent only after missing
+# two beats, and discovery waits for every pod's node up to the heartbeat timeout (``bus_probe_options``)
+BUS_OPTIONS = nats_bus.BusProbeOptions()
+INGRESS_SYNC_S = 60.0  # the ingress controller picks a new Ingress up within seconds (a 404 until then)
+DDP_STEP_S = 15.0  # each DDP step through the ingress (handshake, frame): a loaded machine answers late
+INGRESS_POLL_S = 2.0
 
 
 @dataclass(frozen=True)
@@ -48,6 +54,7 @@ class ProbeRun:
     targets: dict[str, str]  # rule family -> what was probed (no credentials)
     # WebSocket route -> the component that answered it ("ddp-streamer", "monolith" or "unknown")
     answered_by: dict[str, str] = field(default_factory=dict)
+    waits: list[Waited] = field(default_factory=list)  # every wait of the probes, in order
 
 
 def _transporter(state: LiveState, topology: Topology) -> tuple[str, str]:
@@ -68,18 +75,44 @@ def _transporter(state: LiveState, topology: Topology) -> tuple[str, str]:
     return "", ""
 
 
-def _heartbeat_interval(topology: Topology, default: float) -> float:
-    """The HEARTBEAT_INTERVAL (seconds) the chart gives the bus clients, else ``default`` (Moleculer's)."""
+def _bus_seconds(topology: Topology, name: str) -> float:
+    """The first positive number of seconds the chart gives a bus client in env ``name`` (0.0: none)."""
     for component in BUS_COMPONENTS:
         for workload in topology.components(component):
-            env = workload.main_container.env_var("HEARTBEAT_INTERVAL") if workload.main_container else None
+            env = workload.main_container.env_var(name) if workload.main_container else None
             try:
                 seconds = float(env.value) if env is not None and env.value else 0.0
             except ValueError:
                 seconds = 0.0
             if seconds > 0:
                 return seconds
-    return default
+    return 0.0
+
+
+def _heartbeat_interval(topology: Topology, default: float) -> float:
+    """The HEARTBEAT_INTERVAL (seconds) the chart gives the bus clients, else ``default`` (Moleculer's)."""
+    return _bus_seconds(topology, "HEARTBEAT_INTERVAL") or default
+
+
+def bus_probe_options(
+    topology: Topology,
+    expect: nats_bus.BusExpectations,
+    base: nats_bus.BusProbeOptions = BUS_OPTIONS,
+) -> nats_bus.BusProbeOptions:
+    """The probe's waits from the release's own timings: its heartbeat interval, and its heartbeat timeout
+    (HEARTBEAT_TIMEOUT, else three intervals as Moleculer's 10 s / 30 s) as the discovery deadline; the nodes
+    discovery waits for are ``expect``'s pods."""
+    interval = _heartbeat_interval(topology, base.heartbeat_interval)
+    timeout = _bus_seconds(topology, "HEARTBEAT_TIMEOUT") or base.heartbeat_timeout or interval * 3
+    return nats_bus.BusProbeOptions(
+        **{
+            **base.__dict__,
+            "namespace": expect.namespace,
+            "heartbeat_interval": interval,
+            "heartbeat_timeout": timeout,
+            "expect": expect,
+        }
+    )
 
 
 def _nats_service(state: LiveState, topology: Topology) -> tuple[str, int] | None:
@@ -124,7 +157,10 @@ def probe_bus(
     state: LiveState,
     topology: Topology,
     options: nats_bus.BusProbeOptions = BUS_OPTIONS,
-) -> tuple[dict[str, list[Finding]], str]:
+    kube: KubeClient | None = None,
+) -> tuple[dict[str, list[Finding]], str, list[Waited]]:
+    """The bus probe through the release's NATS Service; for every pod whose node never answered, what the
+    pod was doing (read through ``kube``) joins the findings."""
     transporter, ms_namespace = _transporter(state, topology)
     target = _nats_service(state, topology)
     if target is None:
@@ -136,20 +172,25 @@ def probe_bus(
             found="none",
             resource=f"namespace {state.namespace}",
         )
-        return {nats_bus.RULE_REACHABLE: [finding]}, "(no NATS Service)"
+        return {nats_bus.RULE_REACHABLE: [finding]}, "(no NATS Service)", []
     service, port = target
     expectations = bus_expectations(state, ms_namespace)
     with PortForward(handle, state.namespace, service, port) as forward:
         url = _with_credentials(transporter or "nats://", "127.0.0.1", forward.local_port)
-        interval = _heartbeat_interval(topology, options.heartbeat_interval)
-        observation = nats_bus.observe_bus_sync(
-            url,
-            nats_bus.BusProbeOptions(
-                **{**options.__dict__, "namespace": ms_namespace, "heartbeat_interval": interval}
-            ),
-        )
-    findings = evaluate_probe(BusContext(observation, expectations))
-    return findings, f"Service {state.namespace}/{service}:{port} (via {forward.what})"
+        observation = nats_bus.observe_bus_sync(url, bus_probe_options(topology, expectations, options))
+    missed = sorted(
+        pod
+        for c in expectations.components
+        for pod in c.pods or ()
+        if pod not in {n.pod_name for n in observation.nodes.values()}
+    )
+    states = pod_states(kube, state.namespace, missed) if kube is not None and missed else {}
+    findings = evaluate_probe(BusContext(observation, expectations, pod_states=states))
+    return (
+        findings,
+        f"Service {state.namespace}/{service}:{port} (via {forward.what})",
+        list(observation.waits),
+    )
 
 
 def _ingress_host(topology: Topology) -> str | None:
@@ -160,14 +201,14 @@ def _ingress_host(topology: Topology) -> str | None:
 
 def probe_ddp(
     topology: Topology, targets: ProbeTargets
-) -> tuple[dict[str, list[Finding]], str, dict[str, str]]:
+) -> tuple[dict[str, list[Finding]], str, dict[str, str], Waited]:
     host = _ingress_host(topology) or "localhost"
     # http first; an Ingress with TLS may be served on https only (the certificate is the controller's own,
     # the chart's TLS Secret is not part of the release, so it is not verified)
     tries = [
         (
             f"http://{host}",
-            ddp.DdpProbeOptions(connect_to=("127.0.0.1", targets.ingress_http_port)),
+            ddp.DdpProbeOptions(connect_to=("127.0.0.1", targets.ingress_http_port), timeout=DDP_STEP_S),
             targets.ingress_http_port,
         )
     ]
@@ -175,12 +216,16 @@ def probe_ddp(
         tries.append(
             (
                 f"https://{host}",
-                ddp.DdpProbeOptions(connect_to=("127.0.0.1", targets.ingress_https_port), insecure=True),
+                ddp.DdpProbeOptions(
+                    connect_to=("127.0.0.1", targets.ingress_https_port), insecure=True, timeout=DDP_STEP_S
+                ),
                 targets.ingress_https_port,
             )
         )
-    # the ingress controller picks a new Ingress up within seconds: a 404 at first is the controller syncing
-    deadline = time.monotonic() + INGRESS_SYNC_S
+    # the ingress controller picks a new Ingress up within seconds: a 404 at first is the controller syncing.
+    # The condition: some WebSocket route is routed (anything but a 404 on every route and entry)
+    start = time.monotonic()
+    deadline = start + INGRESS_SYNC_S
     while True:
         seen = []
         for base, options, port in tries:  # the first entry whose WebSocket routes answer DDP wins
@@ -195,13 +240,20 @@ def probe_ddp(
         not_routed = all("HTTP 404" in (o.route(r).error or "") for _, o, _ in seen for r in WEBSOCKET_ROUTES)
         if not not_routed or time.monotonic() >= deadline:
             break
-        time.sleep(2.0)
+        time.sleep(INGRESS_POLL_S)  # the poll's period; the deadline above decides
+    synced = Waited(
+        "ingress routes the WebSocket paths",
+        time.monotonic() - start,
+        not not_routed,
+        INGRESS_SYNC_S,
+        "" if not not_routed else "HTTP 404 on every WebSocket route",
+    )
     findings = evaluate_probe(DdpContext(observation))
     answered = {
         route: observation.answered_by(route) if observation.route(route).connected else NOT_ANSWERED
         for route in WEBSOCKET_ROUTES
     }
-    return findings, f"{base} through the ingress controller at 127.0.0.1:{port}", answered
+    return findings, f"{base} through the ingress controller at 127.0.0.1:{port}", answered, synced
 
 
 def probe_release(
@@ -211,24 +263,33 @@ def probe_release(
     targets: ProbeTargets,
     say: Callable[[str], None] = lambda line: None,
     families: tuple[str, ...] = ("bus", "ws"),
+    kube: KubeClient | None = None,
 ) -> ProbeRun:
     """The probes (both by default) against one installed release; a probe that cannot run is an ERROR
-    finding, not a pass."""
+    finding, not a pass. Each wait of the probes is on ``say`` and in the run's ``waits``."""
     findings: dict[str, list[Finding]] = {}
     where: dict[str, str] = {}
     answered: dict[str, str] = {}
+    waits: list[Waited] = []
+
+    def bus_probe() -> tuple[dict[str, list[Finding]], str]:
+        found, target, waited = probe_bus(handle, state, topology, kube=kube)
+        waits.extend(waited)
+        return found, target
 
     def ddp_probe() -> tuple[dict[str, list[Finding]], str]:
-        found, target, by = probe_ddp(topology, targets)
+        found, target, by, synced = probe_ddp(topology, targets)
         answered.update(by)
+        waits.append(synced)
         return found, target
 
     probes: dict[str, Callable[[], tuple[dict[str, list[Finding]], str]]] = {
-        "bus": lambda: probe_bus(handle, state, topology),
+        "bus": bus_probe,
         "ws": ddp_probe,
     }
     for family, run in ((f, probes[f]) for f in families):
         start = time.monotonic()
+        before = len(waits)
         try:
             found, target = run()
         except ToolError as exc:
@@ -248,12 +309,14 @@ def probe_release(
             target = "(probe could not run)"
         findings.update(found)
         where[family] = target
+        for wait in waits[before:]:
+            say(f"wait: {wait.line()}")
         failed = sorted(r for r, fs in found.items() if any(f.failed for f in fs))
         say(
             f"{family} probe via {target}: {'FAILED ' + ', '.join(failed) if failed else 'ok'} "
             f"in {time.monotonic() - start:.1f}s"
         )
-    return ProbeRun(findings, where, answered)
+    return ProbeRun(findings, where, answered, waits)
 
 
 __all__ = [
@@ -261,5 +324,6 @@ __all__ = [
     "ProbeTargets",
     "PortForward",
     "bus_expectations",
+    "bus_probe_options",
     "probe_release",
 ]

@@ -2,12 +2,17 @@
 
 Success: every workload observed its latest generation and has all replicas updated, ready and available
 (and no old pod left). Failure stops the wait early with the reason: a Deployment past its progress
-deadline or with a ReplicaFailure, a pod that cannot start (image pull, missing Secret key, crash loop,
-phase Failed), or a pod that stays Unschedulable.
+deadline or with a ReplicaFailure, a pod that cannot start (image pull, missing Secret key, a crash loop
+of CRASH_LOOP_RESTARTS restarts, phase Failed), or a pod that stays Unschedulable.
+
+The deadline is the longer of the configured timeout and what the release's own probes allow
+(:func:`probe_allowance_s`): a chart whose liveness probe waits 300 s before it judges a pod is given that
+time, so a busy machine that makes its pods slow to start does not fail a correct release.
 """
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from collections.abc import Callable
@@ -15,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..clusters.kubeclient import KubeClient
-from ..progress import waiting
+from ..progress import Waited, waiting
 
 DEFAULT_ROLLOUT_TIMEOUT_S = 120.0
 RESYNC_S = 10.0  # re-list this often while waiting, as informers resync
@@ -32,6 +37,11 @@ STUCK_REASONS = frozenset(
         "RunContainerError",
     }
 )
+# a container restarted this often is crash looping; one restart can be a liveness probe that a loaded
+# machine's slow start ran out (the kubelet's back-off then says CrashLoopBackOff after a single restart)
+CRASH_LOOP_RESTARTS = 3
+# what the probes' bounds leave out: scheduling, volume binding, container start (images are local)
+START_MARGIN_S = 30.0
 
 
 @dataclass(frozen=True)
@@ -39,6 +49,10 @@ class RolloutResult:
     ok: bool
     seconds: float
     reason: str = ""  # why it failed (or what was still missing at the deadline)
+    deadline_s: float = 0.0  # the bound the wait had (configured, or longer when the release's probes allow)
+
+    def waited(self, what: str) -> Waited:
+        return Waited(what, self.seconds, self.ok, self.deadline_s, self.reason)
 
 
 def _replicas(obj: dict[str, Any]) -> int:
@@ -85,7 +99,10 @@ def pod_failure(pod: dict[str, Any], now: float, first_unschedulable: dict[str, 
         return f"Pod/{name} failed: {status.get('reason', '')} {status.get('message', '')}".strip()
     for cs in (status.get("containerStatuses") or []) + (status.get("initContainerStatuses") or []):
         waiting_state = (cs.get("state") or {}).get("waiting") or {}
-        if waiting_state.get("reason") in STUCK_REASONS:
+        if waiting_state.get("reason") in STUCK_REASONS and (
+            waiting_state.get("reason") != "CrashLoopBackOff"
+            or int(cs.get("restartCount") or 0) >= CRASH_LOOP_RESTARTS
+        ):
             reason, message = waiting_state["reason"], waiting_state.get("message", "")
             return f"Pod/{name} container {cs.get('name')}: {reason}: {message}"
     for cond in status.get("conditions") or []:
@@ -98,6 +115,70 @@ def pod_failure(pod: dict[str, Any], now: float, first_unschedulable: dict[str, 
             if now - since >= UNSCHEDULABLE_GRACE_S:
                 return f"Pod/{name} is unschedulable: {cond.get('message', '')}"
     return ""
+
+
+def _probe_bound(probe: dict[str, Any] | None, *, failures: bool) -> float:
+    """Seconds from container start until ``probe`` has judged: its first result (readiness) or its last
+    allowed failure (``failures``: startup and liveness), with Kubernetes' defaults for unset fields."""
+    if not probe:
+        return 0.0
+    delay = float(probe.get("initialDelaySeconds") or 0)
+    period = float(probe.get("periodSeconds") or 10)
+    timeout = float(probe.get("timeoutSeconds") or 1)
+    count = int(probe.get("failureThreshold") or 3) if failures else int(probe.get("successThreshold") or 1)
+    return delay + count * (period + timeout)
+
+
+def pod_allowance_s(pod_spec: dict[str, Any]) -> float:
+    """How long a pod of this spec may take to become Ready by its own probes without being called broken:
+    until the startup probe (else the liveness probe) gives up on a container, then one readiness period; or
+    the readiness probe's first success, whichever is later."""
+    longest = 0.0
+    for container in (pod_spec.get("containers") or []) + (pod_spec.get("initContainers") or []):
+        ready = container.get("readinessProbe")
+        ready_period = float((ready or {}).get("periodSeconds") or 10) if ready else 0.0
+        started = _probe_bound(container.get("startupProbe"), failures=True)
+        alive = _probe_bound(container.get("livenessProbe"), failures=True)
+        longest = max(longest, (started or alive) + ready_period, _probe_bound(ready, failures=False))
+    return longest
+
+
+def _surge(obj: dict[str, Any], replicas: int) -> int:
+    rolling = ((obj.get("spec") or {}).get("strategy") or {}).get("rollingUpdate") or {}
+    value = rolling.get("maxSurge", "25%")
+    if isinstance(value, str) and value.endswith("%"):
+        return max(1, math.ceil(replicas * float(value[:-1]) / 100))
+    try:
+        return max(1, int(value))
+    except (TypeError, ValueError):
+        return 1
+
+
+def workload_allowance_s(obj: dict[str, Any]) -> float:
+    """How long a rollout of this Deployment or StatefulSet may take by the release's own timings: one pod's
+    allowance (plus minReadySeconds) per batch; a StatefulSet starts its pods one by one (OrderedReady), a
+    Deployment rolls ``maxSurge`` at a time."""
+    spec = obj.get("spec") or {}
+    replicas = _replicas(obj)
+    per_pod = pod_allowance_s((spec.get("template") or {}).get("spec") or {}) + float(
+        spec.get("minReadySeconds") or 0
+    )
+    if obj.get("kind") == "StatefulSet":
+        batches = replicas if spec.get("podManagementPolicy", "OrderedReady") == "OrderedReady" else 1
+    else:
+        batches = math.ceil(replicas / _surge(obj, replicas)) if replicas else 0
+    return per_pod * max(1, batches)
+
+
+def probe_allowance_s(objects: list[dict[str, Any]]) -> tuple[float, str]:
+    """The longest workload allowance among ``objects`` plus START_MARGIN_S, and which workload it is."""
+    best, which = 0.0, ""
+    for obj in objects:
+        if obj.get("kind") in ("Deployment", "StatefulSet"):
+            allowance = workload_allowance_s(obj)
+            if allowance > best:
+                best, which = allowance, f"{obj.get('kind')}/{(obj.get('metadata') or {}).get('name')}"
+    return (best + START_MARGIN_S if which else 0.0), which
 
 
 class RolloutWatch:
@@ -162,14 +243,24 @@ class RolloutWatch:
         still = [p for p in pending if p]
         return not still, failure, "; ".join(still)
 
+    def deadline_s(self, timeout_s: float) -> tuple[float, str]:
+        """The wait's bound: ``timeout_s``, or longer when the workloads' own probes allow longer."""
+        with self._changed:
+            objects = list(self.objects.values())
+        allowance, which = probe_allowance_s(objects)
+        if allowance > timeout_s:
+            return allowance, f"{allowance:g}s, as the probes of {which} allow"
+        return timeout_s, f"{timeout_s:g}s"
+
     def wait(self, timeout_s: float, write: Callable[[str], None], what: str) -> RolloutResult:
         start = time.monotonic()
-        deadline = start + timeout_s
         # one list first: often everything is rolled out already, and the watches then start from it
         self.resync()
+        timeout_s, bound = self.deadline_s(timeout_s)
+        deadline = start + timeout_s
         done, failure, _ = self.verdict()
         if done and not failure:
-            return RolloutResult(True, time.monotonic() - start)
+            return RolloutResult(True, time.monotonic() - start, deadline_s=timeout_s)
         for watch in self._watches:
             watch.start()
         explained = False
@@ -179,15 +270,16 @@ class RolloutWatch:
                     with self._changed:
                         done, failure, pending = self.verdict()
                         if failure:
-                            return RolloutResult(False, time.monotonic() - start, failure)
+                            return RolloutResult(False, time.monotonic() - start, failure, timeout_s)
                         if done:
-                            return RolloutResult(True, time.monotonic() - start)
+                            return RolloutResult(True, time.monotonic() - start, deadline_s=timeout_s)
                         left = deadline - time.monotonic()
                         if left <= 0:
                             return RolloutResult(
                                 False,
                                 time.monotonic() - start,
-                                f"not rolled out after {timeout_s:g}s: {pending}",
+                                f"not rolled out after {bound}: {pending}; pods: {self.pod_summary()}",
+                                timeout_s,
                             )
                         dead = [w for w in self._watches if w.ended]
                         if dead:
@@ -195,6 +287,7 @@ class RolloutWatch:
                                 False,
                                 time.monotonic() - start,
                                 f"the watch on {dead[0].resource} ended: {dead[0].error or 'no reason'}",
+                                timeout_s,
                             )
                         progress.update(pending)
                         # wake on the next event, or after a second to re-check the unschedulable grace

@@ -146,6 +146,7 @@ class LiveLane(ReleaseSteps):
             redactor,
             log.lines,
             log_times=log.times,
+            waits=list(log.waits),
             probe_targets=dict(probes.targets) if probes is not None else {},
         )
         return self.finish(result)
@@ -270,6 +271,7 @@ class LiveLane(ReleaseSteps):
                 redactor,
                 log.lines,
                 log_times=log.times,
+                waits=list(log.waits),
                 probe_targets=dict(probes.targets) if probes is not None else {},
             )
         )

@@ -34,7 +34,7 @@ if (
 ):  # .release imports pyhelm3 (pydantic models): loaded when a live case runs, not by every session
     from .release import HelmOutcome, ReleaseClient
 
-WATCH_SYNC_TIMEOUT_S = 15.0
+WATCH_SYNC_TIMEOUT_S = 60.0  # the watch lists what exists: seconds, or a minute on a saturated machine
 
 
 def rollout_variant(chart_dir: Path, dest: Path) -> Path:
@@ -147,7 +147,11 @@ class ReleaseSteps:
         if ports is None:
             return None
         targets = ProbeTargets(ingress_http_port=ports.http, ingress_https_port=ports.https)
-        return probe_release(self.cluster.handle, state, state.topology, targets, log.say, families)
+        run = probe_release(
+            self.cluster.handle, state, state.topology, targets, log.say, families, kube=self.kube
+        )
+        log.waits.extend(run.waits)
+        return run
 
     def helm_step(
         self, client: ReleaseClient, chart: Path, values: dict[str, Any], log: CaseLog, what: str
@@ -167,6 +171,7 @@ class ReleaseSteps:
         result = wait_for_rollout(
             self.kube, namespace, timeout_s=self.rollout_timeout_s, write=log.say, what=f"{what} rollout"
         )
+        log.waits.append(result.waited(f"{what} rollout"))
         log.say(
             f"{what} rollout: {'complete' if result.ok else 'FAILED'} after "
             f"{result.seconds:.1f}s" + ("" if result.ok else f": {result.reason}")

@@ -7,7 +7,9 @@ prefix of its rule ids (``bus`` -> ``bus.*``), so the probe's rules are found in
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import ClassVar
 
 from .ddp import DdpObservation
@@ -34,6 +36,9 @@ class BusContext(ProbeContext):
     probe: ClassVar[str] = "bus"
     observation: BusObservation
     expectations: BusExpectations = field(default_factory=lambda: BusExpectations(()))
+    # pod name -> what it was doing when discovery gave up on it (phase, restarts, last log line): the live
+    # lane reads it from the cluster for the pods that never answered; empty in --nats-url mode
+    pod_states: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
 
     @property
     def target(self) -> str:

@@ -29,7 +29,7 @@ from quickmeet_conformance.probes import nats_bus as nb
 from quickmeet_conformance.probes import rules as probe_rules
 
 COMPONENTS = ("monolith", "authorization", "accounts", "presence", "ddp-streamer", "stream-hub")
-PROBE = nb.BusProbeOptions(heartbeat_interval=HEARTBEAT, discover_window=3.0)
+PROBE = nb.BusProbeOptions(heartbeat_interval=HEARTBEAT)
 
 
 def failures(findings: list[Finding]) -> str:

@@ -79,8 +79,8 @@ def judge(
 def probe_options(**kw: object) -> BusProbeOptions:
     defaults: dict[str, object] = dict(
         heartbeat_interval=PROBE_HEARTBEAT,
-        discover_window=3.0,
-        discover_settle=1.0,
+        discover_timeout=10.0,
+        rediscover_every=0.5,
         ping_timeout=2.0,
         connect_timeout=2.0,
     )

@@ -163,7 +163,7 @@ def test_namespace_prefix_finds_every_service(namespaced_bus: Bus) -> None:
 
 def test_wrong_namespace_fails_service_announced(namespaced_bus: Bus) -> None:
     """Kills bus.service-announced: services run with MS_NAMESPACE=ns, the probe looks on plain MOL."""
-    obs = nb.observe_bus_sync(namespaced_bus.url, probe_options(discover_window=1.5))
+    obs = nb.observe_bus_sync(namespaced_bus.url, probe_options(discover_timeout=3.0))
     findings = judge(nb.RULE_SERVICE_ANNOUNCED, obs, expectations())
     assert verdicts(findings) == {Verdict.FAIL}, report(findings)
     assert any(f.message.startswith("monolith: no node on MOL announces service 'license'") for f in findings)

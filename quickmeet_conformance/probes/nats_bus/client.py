@@ -1,10 +1,27 @@
-"""The NATS bus probe's I/O: connect, DISCOVER, PING, listen for heartbeats, and freeze what came back into a
-:class:`~.model.BusObservation`. Network trouble never raises: it comes back as ERROR findings in the
-observation's ``errors``.
+"""The NATS bus probe's I/O: connect, DISCOVER until every expected node answered, PING, listen for
+heartbeats, and freeze what came back into a :class:`~.model.BusObservation`. Network trouble never
+raises: it comes back as ERROR findings in the observation's ``errors``.
 
-Safety (CONTRACT.md > On the bus): the probe uses a unique node id (``qmc-probe-<hex>``), publishes
-exactly one DISCOVER and one PING per discovered node, and never publishes INFO or HEARTBEAT, so no
-live node can mistake it for a node-id conflict. Every wait is bounded in time and in packets read.
+Every wait is a condition with a deadline, never a quiet window (a node that answers late on a busy
+machine is late, not missing):
+
+- discovery: until every node the expectations imply has answered DISCOVER with INFO (every pod by name
+  on a live cluster, else the expected count per component), and every node seen on HEARTBEAT has
+  answered too; without expectations, until one heartbeat interval has passed (every live node has beaten
+  once) and every node seen has answered. DISCOVER is re-sent while something is missing: broadcast
+  ``<prefix>.DISCOVER`` every ``rediscover_every`` seconds, and ``<prefix>.DISCOVER.<nodeID>`` to a node
+  seen on HEARTBEAT but not on INFO (what Moleculer itself does for an unknown node). The deadline is
+  the release's heartbeat timeout: a node silent that long is one its own peers drop as dead.
+- PING: until every discovered node answered, or one heartbeat interval.
+- heartbeats: until every discovered node beat once, or two intervals after it was discovered.
+
+Each wait's outcome and duration is in the observation (``waits``), and what discovery still missed at
+its deadline in ``unanswered``.
+
+Safety (CONTRACT.md > On the bus): the probe uses a unique node id (``qmc-probe-<hex>``), publishes only
+DISCOVER (broadcast and per node) and one PING per discovered node, and never publishes INFO or
+HEARTBEAT, so no live node can mistake it for a node-id conflict. Every wait is bounded in time and in
+packets read.
 """
 
 from __future__ import annotations
@@ -18,6 +35,8 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 from ...findings import Finding, Verdict
+from ...progress import Waited
+from .expectations import BusExpectations
 from .model import (
     PROTOCOL_VERSION,
     RULE_PROTOCOL,
@@ -30,29 +49,66 @@ from .model import (
     subject_prefix,
 )
 
+WAIT_DISCOVERY = "bus discovery"
+WAIT_PING = "bus ping"
+WAIT_HEARTBEAT = "bus heartbeats"
+
 
 @dataclass(frozen=True)
 class BusProbeOptions:
+    """How the probe waits. The timings default to Moleculer's own (heartbeat every 10 s, timeout 30 s);
+    the live lane passes the release's (HEARTBEAT_INTERVAL / HEARTBEAT_TIMEOUT on its pods)."""
+
     namespace: str = ""
     probe_id: str = ""  # default: a fresh qmc-probe-<hex>
     connect_timeout: float = 5.0
-    discover_window: float = 3.0  # longest wait for INFO replies
-    discover_settle: float = 1.0  # stop earlier once no new INFO came for this long
-    ping_timeout: float = 2.0
     heartbeat_interval: float = 10.0  # the release's heartbeatInterval (Moleculer default 10 s)
-    heartbeat_intervals: float = 2.0  # listen for up to this many intervals
+    heartbeat_timeout: float = 0.0  # the release's heartbeatTimeout; 0: three intervals (Moleculer's 30 s)
+    heartbeat_intervals: float = 2.0  # listen for up to this many intervals after a node is discovered
+    discover_timeout: float = 0.0  # deadline for discovery; 0: the heartbeat timeout
+    rediscover_every: float = 2.0  # re-send DISCOVER this often while an expected node is missing
+    ping_timeout: float = 0.0  # deadline for the PONGs; 0: one heartbeat interval
     max_packets: int = 5000
+    expect: BusExpectations | None = None  # the nodes discovery waits for (None: every node seen)
 
     @property
     def heartbeat_window(self) -> float:
         return self.heartbeat_interval * self.heartbeat_intervals
 
     @property
+    def discover_deadline_s(self) -> float:
+        return self.discover_timeout or self.heartbeat_timeout or self.heartbeat_interval * 3
+
+    @property
+    def ping_deadline_s(self) -> float:
+        return self.ping_timeout or self.heartbeat_interval
+
+    @property
     def time_budget(self) -> float:
         """An upper bound on the whole probe; the probe aborts past it."""
         return (
-            self.connect_timeout * 2 + self.discover_window + self.ping_timeout + self.heartbeat_window + 5.0
+            self.connect_timeout * 4
+            + self.discover_deadline_s
+            + self.ping_deadline_s
+            + self.heartbeat_window
+            + 5.0
         )
+
+
+def missing_nodes(expect: BusExpectations, nodes: dict[str, BusNode]) -> list[str]:
+    """What of ``expect`` has not answered DISCOVER yet: each pod by name when pods are known (any INFO
+    from ``<pod>-<pid>``), else each component's count of nodes announcing its service."""
+    missing = []
+    answered = {n.pod_name for n in nodes.values()}
+    for c in expect.components:
+        if c.pods is not None:
+            missing += [f"pod {pod} ({c.component})" for pod in sorted(c.pods - answered)]
+            continue
+        want = 1 if c.nodes is None else c.nodes
+        have = sum(1 for n in nodes.values() if any(n.announces(name) for name in c.names))
+        if have < want:
+            missing.append(f"{c.component}: {have}/{want} node(s) announcing {c.service!r}")
+    return missing
 
 
 class _Collector:
@@ -70,7 +126,7 @@ class _Collector:
         self.packets = 0
         self.truncated = False
         self.malformed = 0
-        self.last_info = 0.0
+        self.first_seen: dict[str, float] = {}  # nodeID -> monotonic time of its first INFO
         self.changed = asyncio.Event()
 
     def _payload(self, data: bytes) -> dict[str, Any] | None:
@@ -112,7 +168,7 @@ class _Collector:
                 if isinstance(client, dict)
                 else "",
             )
-            self.last_info = time.monotonic()
+            self.first_seen.setdefault(sender, time.monotonic())
         elif kind == "HEARTBEAT":
             self.heartbeats[sender] = self.heartbeats.get(sender, 0) + 1
         elif kind == "PONG":
@@ -122,30 +178,75 @@ class _Collector:
         self.changed.set()
 
     async def next_packet(self, deadline: float) -> bool:
-        """Wait for the next packet or the monotonic ``deadline``; False when the deadline passed."""
+        """Wait for a packet since the last :meth:`changed` clear, or the monotonic ``deadline``; False when
+        the deadline passed. Clear first, then check the condition, then call this: nothing is missed."""
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             return False
-        self.changed.clear()
         try:
             await asyncio.wait_for(self.changed.wait(), timeout=remaining)
             return True
         except asyncio.TimeoutError:
             return False
 
-    async def wait_until(self, deadline: float, done: Callable[[], bool]) -> None:
-        """Wait until ``done()`` holds or the monotonic ``deadline`` passes, waking on every packet."""
-        while not done():
-            if not await self.next_packet(deadline):
-                return
-
-    async def wait_for_infos(self, deadline: float, settle: float) -> None:
-        """Collect INFO replies until ``deadline``, or earlier once none came for ``settle`` seconds."""
+    async def wait_until(self, what: str, deadline: float, missing: Callable[[], list[str]]) -> Waited:
+        """Wait until ``missing()`` is empty or the monotonic ``deadline`` passes, waking on every packet."""
+        start = time.monotonic()
         while True:
+            self.changed.clear()
+            left = missing()
+            bound = max(0.0, deadline - start)  # 0: the deadline had passed (discovery took that long)
+            if not left:
+                return Waited(what, time.monotonic() - start, True, bound)
+            if not await self.next_packet(deadline):
+                left = missing()
+                return Waited(what, time.monotonic() - start, not left, bound, "; ".join(left))
+
+    def unanswered_senders(self) -> list[str]:
+        """Nodes seen on HEARTBEAT that have not answered DISCOVER (a node that joined after it)."""
+        return sorted(n for n in self.heartbeats if n not in self.nodes)
+
+
+class _Discovery:
+    """DISCOVER until the goal holds or the deadline passes: broadcast every ``every`` seconds while
+    something is missing, and once per ``every`` to each node seen on HEARTBEAT but not on INFO."""
+
+    def __init__(self, nc: Any, col: _Collector, every: float, flush_s: int) -> None:
+        self.nc, self.col, self.every, self.flush_s = nc, col, every, flush_s
+        self.broadcasts = 0
+        self.left: list[str] = []  # what was still missing when the wait ended
+        self.targeted: dict[str, float] = {}  # nodeID -> when it was last sent its own DISCOVER
+        self.payload = json.dumps({"ver": PROTOCOL_VERSION, "sender": col.probe_id}).encode()
+
+    async def run(
+        self, deadline: float, missing: Callable[[], list[str]], rebroadcast: Callable[[], bool]
+    ) -> Waited:
+        """Until ``missing()`` is empty or ``deadline``; broadcast again only while ``rebroadcast()`` (an
+        expected node is missing: a broadcast reaches one that missed the last)."""
+        col, start = self.col, time.monotonic()
+        next_broadcast = start
+        while True:
+            col.changed.clear()
+            left = missing()
             now = time.monotonic()
-            if now >= deadline or (self.nodes and now - self.last_info >= settle):
-                return
-            await self.next_packet(min(deadline, self.last_info + settle) if self.nodes else deadline)
+            if not left or now >= deadline:
+                self.left = left
+                return Waited(WAIT_DISCOVERY, now - start, not left, deadline - start, "; ".join(left))
+            sent = False
+            if now >= next_broadcast:  # the period also wakes the loop to re-check a time-bound goal
+                next_broadcast = now + self.every
+                if not self.broadcasts or rebroadcast():
+                    await self.nc.publish(f"{col.prefix}.DISCOVER", self.payload)
+                    self.broadcasts += 1
+                    sent = True
+            for node in col.unanswered_senders():
+                if now - self.targeted.get(node, -self.every) >= self.every:
+                    await self.nc.publish(f"{col.prefix}.DISCOVER.{node}", self.payload)
+                    self.targeted[node] = now
+                    sent = True
+            if sent:
+                await self.nc.flush(timeout=self.flush_s)
+            await col.next_packet(min(deadline, next_broadcast))
 
 
 def _error(rule_id: str, message: str, **kw: Any) -> Finding:
@@ -244,21 +345,32 @@ async def _observe(url: str, opts: BusProbeOptions) -> BusObservation:
 
     col = _Collector(prefix, probe_id, opts.max_packets)
     pinged: list[str] = []
+    waits: list[Waited] = []
     flush_s = cast(
         int, opts.connect_timeout
     )  # nats-py annotates int seconds; a float works (asyncio.wait_for)
+    discovery = _Discovery(nc, col, opts.rediscover_every, flush_s)
     try:
-        for subject in (f"{prefix}.INFO.{probe_id}", f"{prefix}.PONG.{probe_id}", f"{prefix}.HEARTBEAT"):
-            await nc.subscribe(subject, cb=col.on_message, pending_msgs_limit=opts.max_packets)
+        # the broadcast INFO too: a node that starts after the first DISCOVER announces itself there
+        subjects = ("INFO", f"INFO.{probe_id}", f"PONG.{probe_id}", "HEARTBEAT")
+        for subject in subjects:
+            await nc.subscribe(f"{prefix}.{subject}", cb=col.on_message, pending_msgs_limit=opts.max_packets)
         await nc.flush(timeout=flush_s)
         started = time.monotonic()
-        heartbeat_deadline = started + opts.heartbeat_window
 
-        await nc.publish(
-            f"{prefix}.DISCOVER", json.dumps({"ver": PROTOCOL_VERSION, "sender": probe_id}).encode()
+        def still_missing() -> list[str]:
+            expected = missing_nodes(opts.expect, col.nodes) if opts.expect is not None else []
+            if opts.expect is None and time.monotonic() - started < opts.heartbeat_interval:
+                expected = [f"one heartbeat interval ({opts.heartbeat_interval:g} s) to see every node"]
+            return expected + [f"node {n} (beats, no INFO yet)" for n in col.unanswered_senders()]
+
+        waits.append(
+            await discovery.run(
+                started + opts.discover_deadline_s,
+                still_missing,
+                lambda: opts.expect is not None and bool(missing_nodes(opts.expect, col.nodes)),
+            )
         )
-        await nc.flush(timeout=flush_s)
-        await col.wait_for_infos(started + opts.discover_window, opts.discover_settle)
 
         for node_id in sorted(col.nodes):
             ping_id = str(uuid.uuid4())
@@ -273,14 +385,24 @@ async def _observe(url: str, opts: BusProbeOptions) -> BusObservation:
             await nc.publish(f"{prefix}.PING.{node_id}", json.dumps(ping).encode())
         if pinged:
             await nc.flush(timeout=flush_s)
-            await col.wait_until(
-                time.monotonic() + opts.ping_timeout, lambda: all(n in col.pongs for n in pinged)
+            waits.append(
+                await col.wait_until(
+                    WAIT_PING,
+                    time.monotonic() + opts.ping_deadline_s,
+                    lambda: [f"no PONG from {n}" for n in pinged if n not in col.pongs],
+                )
             )
 
-        await col.wait_until(
-            heartbeat_deadline,
-            lambda: bool(col.nodes) and all(col.heartbeats.get(n, 0) > 0 for n in col.nodes),
-        )
+        # each node gets two intervals from when it was discovered (a late joiner beats from then on)
+        heartbeat_deadline = max([started, *col.first_seen.values()]) + opts.heartbeat_window
+        if col.nodes:
+            waits.append(
+                await col.wait_until(
+                    WAIT_HEARTBEAT,
+                    heartbeat_deadline,
+                    lambda: [f"no HEARTBEAT from {n}" for n in col.nodes if not col.heartbeats.get(n)],
+                )
+            )
         listened = time.monotonic() - started
     except (OSError, asyncio.TimeoutError, nats.errors.Error) as exc:
         return BusObservation(
@@ -326,6 +448,10 @@ async def _observe(url: str, opts: BusProbeOptions) -> BusObservation:
         errors=tuple(errors),
         heartbeat_window=round(listened, 3),
         heartbeat_interval=opts.heartbeat_interval,
+        waits=tuple(waits),
+        unanswered=tuple(discovery.left),
+        discover_broadcasts=discovery.broadcasts,
+        discover_targeted=tuple(sorted(discovery.targeted)),
         packets_read=col.packets,
         truncated=col.truncated,
         malformed=col.malformed,

@@ -15,6 +15,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from ...findings import Finding
+from ...progress import Waited
 
 PROTOCOL_VERSION = "4"  # Moleculer 0.14
 
@@ -92,6 +93,23 @@ class BusObservation:
     packets_read: int = 0
     truncated: bool = False  # the packet cap was hit: counts may be low
     malformed: int = 0  # packets that were not JSON objects
+    waits: tuple[Waited, ...] = ()  # each wait of the probe: discovery, ping, heartbeats
+    unanswered: tuple[str, ...] = ()  # what discovery still missed at its deadline (pods, counts, nodes)
+    discover_broadcasts: int = 0  # broadcast DISCOVERs sent (re-sent while a node was missing)
+    discover_targeted: tuple[str, ...] = ()  # nodes sent their own DISCOVER (seen beating, not on INFO)
+
+    def waited(self, what: str) -> Waited | None:
+        return next((w for w in self.waits if w.what == what), None)
+
+    def discovery_note(self) -> str:
+        """Why a node may be missing: how long discovery waited and what it still missed (or '')."""
+        wait = self.waited("bus discovery")
+        if wait is None or wait.met:
+            return ""
+        return (
+            f"discovery re-sent DISCOVER {self.discover_broadcasts} time(s) for {wait.seconds:.1f} s "
+            f"(its deadline, the heartbeat timeout) and never heard from: {', '.join(self.unanswered)}"
+        )
 
     def nodes_announcing(self, *names: str) -> list[BusNode]:
         return [n for n in self.nodes.values() if any(n.announces(name) for name in names)]

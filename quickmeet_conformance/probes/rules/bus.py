@@ -39,6 +39,14 @@ def _ids(nodes: Iterable[BusNode | str]) -> str:
     return ", ".join(names) if names else "none"
 
 
+def _why_missing(ctx: BusContext, pods: Iterable[str] = ()) -> str:
+    """What the probe knows about nodes it missed: the pods' states and how long discovery waited ('' when
+    discovery got every answer it waited for)."""
+    states = [f"pod {p}: {ctx.pod_states[p]}" for p in sorted(pods) if p in ctx.pod_states]
+    note = ctx.observation.discovery_note()
+    return "".join(f"; {part}" for part in (*states, note) if part)
+
+
 def _cannot_check(obs: BusObservation, r: Rule) -> list[Finding] | None:
     """ERROR findings when the probe never reached the bus: no rule can say pass or fail then."""
     if obs.connected:
@@ -118,7 +126,7 @@ def service_announced(ctx: BusContext, r: Rule) -> list[Finding]:
             failed(
                 r,
                 f"{c.component}: no node on {obs.prefix} announces service {c.service!r}{extra}; "
-                f"nodes that answered DISCOVER: {_ids(obs.nodes.values())}",
+                f"nodes that answered DISCOVER: {_ids(obs.nodes.values())}{_why_missing(ctx, c.pods or ())}",
                 expected=f"service {c.service!r} on >= 1 node",
                 found="not announced",
                 resource=f"component/{c.component}",
@@ -168,7 +176,8 @@ def node_count_matches_pods(ctx: BusContext, r: Rule) -> list[Finding]:
                 failed(
                     r,
                     f"{c.component}: expected {c.nodes} node(s) announcing {c.service!r}, "
-                    f"found {found} ({_ids(announcing)})",
+                    f"found {found} ({_ids(announcing)})"
+                    + _why_missing(ctx, sorted((c.pods or set()) - {n.pod_name for n in announcing})),
                     expected=str(c.nodes),
                     found=f"{found}: {_ids(announcing)}",
                     resource=f"component/{c.component}",
@@ -353,7 +362,7 @@ def node_maps_to_pod(ctx: BusContext, r: Rule) -> list[Finding]:
                 failed(
                     r,
                     f"{c.component}: pod {pod} has no node on {obs.prefix} announcing {c.service!r} "
-                    f"(nodes seen: {_ids(nodes)})",
+                    f"(nodes seen: {_ids(nodes)}){_why_missing(ctx, [pod])}",
                     expected=f"a node {pod}-<pid>",
                     found="none",
                     resource=f"Pod/{pod}",
