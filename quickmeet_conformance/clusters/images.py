@@ -21,6 +21,7 @@ same plan with no stand-ins: the cluster pulls the real images from their regist
 from __future__ import annotations
 
 import base64
+import os
 import subprocess
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -44,7 +45,8 @@ INGRESS_MANIFEST = REPO / "tools" / "images" / "traefik" / "ingress.yaml"
 INGRESS_NAMESPACE = "qmc-ingress"
 INGRESS_SELECTOR = "app.kubernetes.io/name=traefik"
 
-STANDIN_PREFIX = "localhost/qmc"
+# scripts/build-app-images.sh builds under $QMC_STANDIN_PREFIX too (a test build kept apart from the main one)
+STANDIN_PREFIX = os.environ.get("QMC_STANDIN_PREFIX") or "localhost/qmc"
 STANDIN_TAG = "local"
 AUX = "aux"
 INGRESS = "traefik"

@@ -1,0 +1,87 @@
+// The MongoDB connection of a stand-in, made as the QuickMeet.Chat services make it before anything else:
+// the Node.js `mongodb` driver (6.x, the major the services ship) with MONGO_URL exactly as the pod got it,
+// then MONGO_OPLOG_URL when the chart renders one. The services need a replica set (change streams), so a
+// server that answers without `setName` is refused too. Any failure is thrown as a ConnectionError whose
+// message starts with "MongoDB:" and never contains a password.
+"use strict";
+
+const { MongoClient } = require("mongodb");
+
+class ConnectionError extends Error {
+	constructor(system, message) {
+		super(`${system}: ${message}`);
+		this.system = system;
+	}
+}
+
+// "mongodb://user:secret@host/db" -> "mongodb://user:***@host/db" (the user name helps, the secret never).
+function redactMongoUrl(url) {
+	return String(url).replace(/\/\/([^@/:]*)(:[^@/]*)?@/, (_, user, pass) => `//${user}${pass ? ":***" : ""}@`);
+}
+
+// The hosts a MongoDB URL names, for messages ("host:27017,host2:27017").
+function hostsOf(url) {
+	const m = /^mongodb(\+srv)?:\/\/(?:[^@/]*@)?([^/?]*)/.exec(String(url));
+	return m ? m[2] : "?";
+}
+
+function describe(err) {
+	const name = (err && err.name) || "Error";
+	let message = (err && err.message) || String(err);
+	// Server selection errors carry the topology's reason (e.g. the replica set name the server reported).
+	const reason = err && err.reason && err.reason.servers;
+	if (reason && typeof reason.values === "function") {
+		const details = [...reason.values()]
+			.map(s => s.error && s.error.message)
+			.filter(Boolean);
+		if (details.length) message += ` (${[...new Set(details)].join("; ")})`;
+	}
+	const wanted = err && err.reason && err.reason.setName;
+	if (wanted && /selection/i.test(name)) message += ` (no member of replica set '${wanted}' answered)`;
+	return `${name}: ${message}`;
+}
+
+/**
+ * Connect with one URL, check the server is a replica set member and the user may run `ping` on the URL's
+ * database. Resolves to the open client; rejects with a ConnectionError.
+ * what: "MONGO_URL" or "MONGO_OPLOG_URL" (named in the message).
+ */
+async function connectOne(what, url, { log, requireReplicaSet = true } = {}) {
+	let client;
+	try {
+		client = new MongoClient(url, { appName: "qmc-standin" });
+	} catch (err) {
+		// MongoParseError: an unescaped password, a bad option; the driver refuses before connecting.
+		throw new ConnectionError("MongoDB", `${what} cannot be parsed by the driver: ${describe(err)}`);
+	}
+	const where = `${what} ${redactMongoUrl(url)}`;
+	try {
+		if (log) log(`connecting to MongoDB (${where})`);
+		await client.connect();
+		const db = client.db();
+		await db.command({ ping: 1 });
+		const hello = await db.command({ hello: 1 });
+		if (requireReplicaSet && !hello.setName) {
+			throw new ConnectionError(
+				"MongoDB",
+				`${where}: the server at ${hostsOf(url)} is not a replica set member (no setName in hello): ` +
+					"change streams need a replica set"
+			);
+		}
+		return { client, setName: hello.setName || "" };
+	} catch (err) {
+		await client.close().catch(() => {});
+		if (err instanceof ConnectionError) throw err;
+		throw new ConnectionError("MongoDB", `${where}: ${describe(err)}`);
+	}
+}
+
+/** MONGO_URL (required), then MONGO_OPLOG_URL (when set). Resolves to the open clients. */
+async function connectDatabase(env, { log } = {}) {
+	if (!env.MONGO_URL) throw new ConnectionError("MongoDB", "MONGO_URL is not set: the service cannot start");
+	const clients = [await connectOne("MONGO_URL", env.MONGO_URL, { log })];
+	if (env.MONGO_OPLOG_URL) clients.push(await connectOne("MONGO_OPLOG_URL", env.MONGO_OPLOG_URL, { log }));
+	return clients;
+}
+
+module.exports = { ConnectionError, connectDatabase, connectOne, hostsOf, redactMongoUrl };
