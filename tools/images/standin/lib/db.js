@@ -60,6 +60,9 @@ async function connectOne(what, url, { log, requireReplicaSet = true } = {}) {
 		await client.connect();
 		const db = client.db();
 		await db.command({ ping: 1 });
+		// ping and hello need no login: listing the URL's database does (a URL with no or wrong credentials
+		// fails here, as the services' first query would).
+		await db.command({ listCollections: 1, nameOnly: true, authorizedCollections: true });
 		const hello = await db.command({ hello: 1 });
 		if (requireReplicaSet && !hello.setName) {
 			throw new ConnectionError(
