@@ -51,8 +51,17 @@ async function connectOne(what, url, { log, requireReplicaSet = true } = {}) {
 	try {
 		client = new MongoClient(url, { appName: "qmc-standin" });
 	} catch (err) {
-		// MongoParseError: an unescaped password, a bad option; the driver refuses before connecting.
-		throw new ConnectionError("MongoDB", `${what} cannot be parsed by the driver: ${describe(err)}`);
+		// MongoParseError: an unescaped password, a bad option; the driver refuses before connecting. Its
+		// message may quote a piece of the credentials: then only the error's name and a generic reason.
+		let reason = describe(err);
+		const raw = String(url);
+		const userinfo = raw.slice(raw.indexOf("//") + 2, Math.max(raw.lastIndexOf("@"), raw.indexOf("//") + 2));
+		const pieces = userinfo.split(/[:@/]/).filter(p => p.length >= 2);
+		if (pieces.some(p => String(err && err.message).includes(p))) {
+			reason = `${(err && err.name) || "Error"}: the user information before the last '@' does not parse ` +
+				"(reserved characters ': / ? # [ ] @ %' in a user name or password must be percent-encoded)";
+		}
+		throw new ConnectionError("MongoDB", `${what} cannot be parsed by the driver: ${reason}`);
 	}
 	const where = `${what} ${redactMongoUrl(url)}`;
 	try {

@@ -72,12 +72,15 @@ function plan(env) {
 // FerretDB answers hello with hosts: [its listen address]; a driver that follows the replica set's host
 // list must reach that address, so a replica set listens on the advertised name (the headless Service's
 // record of the pod, which appears shortly after the pod gets its IP).
+let loopback = false; // the advertised name is this host's loopback (a self-test): nothing to forward
+
 async function listenAddress(p, log) {
 	if (!p.replicaSet || !p.host) return `0.0.0.0:${p.port}`;
 	const deadline = Date.now() + 120000;
 	for (;;) {
 		try {
-			await dns.lookup(p.host);
+			const { address } = await dns.lookup(p.host);
+			loopback = /^127\.|^::1$/.test(address);
 			return `${p.host}:${p.port}`;
 		} catch (err) {
 			if (Date.now() > deadline) throw new Error(`MONGODB_ADVERTISED_HOSTNAME ${p.host} does not resolve`);
@@ -93,7 +96,7 @@ function flags(p, listen) {
 		`--sqlite-url=file:${p.dataDir}/db/`,
 		`--state-dir=${p.dataDir}`,
 		`--listen-addr=${listen}`,
-		"--debug-addr=127.0.0.1:8088",
+		`--debug-addr=${process.env.QMC_FERRETDB_DEBUG_ADDR || "127.0.0.1:8088"}`,
 		"--telemetry=disable",
 		"--log-format=console",
 		"--log-level=info"
@@ -165,7 +168,7 @@ async function startFerretdb(env, { binary, log, ready }) {
 		log(`FerretDB exited (${signal || code})`);
 		process.exit(code === null ? 1 : code || 1);
 	});
-	if (!listen.startsWith("0.0.0.0:")) forwardLocalhost(p.port, p.host, log);
+	if (!listen.startsWith("0.0.0.0:") && !loopback) forwardLocalhost(p.port, p.host, log);
 	if (p.auth && p.users.length) await createUsers(p, listen, log);
 	if (fs.existsSync("/docker-entrypoint-initdb.d") && fs.readdirSync("/docker-entrypoint-initdb.d").length) {
 		log("/docker-entrypoint-initdb.d: not run (its mongosh scripts grant roles, which FerretDB v1 does not have)");
