@@ -8,6 +8,8 @@
 // image it was built as, never from the pod. Everything else comes from what the chart gives the pod,
 // read like the real services read it:
 //
+// * MONGO_URL, then MONGO_OPLOG_URL (lib/db.js): connected first with the mongodb driver, as the services
+//   do; a refusal stops the stand-in with the reason in its log and termination message (no password).
 // * TRANSPORTER (nats://host:4222, a plain value or from a Secret; monolith+nats://... puts the monolith
 //   out of microservices mode: it then also announces authorization, accounts and presence, and a
 //   microservice refuses it), MS_NAMESPACE, HEARTBEAT_INTERVAL,
@@ -16,9 +18,12 @@
 //   DISCOVER, PING and heartbeats. An unreachable TRANSPORTER is retried every 5 s for ever, as the
 //   real services do: the node never appears on the bus.
 // * PORT (default 3000): the monolith and ddp-streamer serve HTTP and DDP over WebSocket (lib/ddp.js).
-//   ddp-streamer's /health says ok only once its broker is connected.
+//   ddp-streamer opens it only after its start-up call to the monolith (license.status) over the bus
+//   answered; its /health says ok only while its broker is connected. NATS refusing TRANSPORTER's
+//   credentials stops the stand-in like a MongoDB refusal.
 // * MS_METRICS=true, MS_METRICS_PORT (9458): Moleculer's Prometheus metrics (+ users_connected).
-// * mongodb: MONGODB_PORT_NUMBER (27017), a MongoDB wire-protocol stand-in (lib/mongo.js).
+// * mongodb: FerretDB ($QMC_FERRETDB) from the bitnami environment (lib/ferretdb.js); without it, a
+//   MongoDB wire-protocol stand-in on MONGODB_PORT_NUMBER (lib/mongo.js, the probes' self-tests).
 // * aux: a long-running process for sidecars (config reloaders, exporters) that does nothing.
 //
 // Logs go to stderr; stdout gets "READY <component> <what>" lines. SIGTERM/SIGINT stop it cleanly
