@@ -452,6 +452,12 @@ def install_ingress_controller(
     kind_load(cluster_name, [INGRESS_IMAGE], kind_bin=kind_bin, timeout_s=timeout_s)
     for body in yaml.safe_load_all(INGRESS_MANIFEST.read_text(encoding="utf-8")):
         if body:
+            # the manifest names the default build; a build under $QMC_STANDIN_PREFIX runs its own
+            for c in (
+                _dig(body, POD_TEMPLATE_PATHS.get(str(body.get("kind")), ("-",))).get("containers") or []
+            ):
+                if str(c.get("image", "")).startswith("localhost/qmc/traefik:"):
+                    c["image"] = INGRESS_IMAGE
             kube.create(body, exist_ok=True)
 
 
