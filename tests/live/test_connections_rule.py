@@ -23,6 +23,11 @@ def _rs(name: str, deployment: str) -> dict[str, Any]:
     }
 
 
+def _ready(pod: dict[str, Any]) -> dict[str, Any]:
+    pod["status"]["containerStatuses"][0]["ready"] = True
+    return pod
+
+
 def test_each_backend_names_the_workloads_that_stopped_on_it() -> None:
     mongo = "MongoDB: MONGO_URL mongodb://rocketchat:***@db:27017/rocketchat: MongoServerError: Authentication failed."
     nats = "NATS: nats://nats:4222 refused the connection: 'Authorization Violation'"
@@ -36,6 +41,7 @@ def test_each_backend_names_the_workloads_that_stopped_on_it() -> None:
                 _pod("p-1-b", "p-1", mongo, key="state"),
                 _pod("d-1-a", "d-1", nats),
                 _pod("d-1-b", "d-1", "Error: something else"),
+                _ready(_pod("d-1-c", "d-1", "MongoDB: timed out while MongoDB was starting")),
             ]
         },
         matcher=None,  # type: ignore[arg-type]

@@ -36,11 +36,13 @@ def _owner(state: LiveState, pod: dict[str, Any]) -> str:
 
 
 def connection_errors(state: LiveState) -> dict[str, dict[str, str]]:
-    """``{backend: {workload: first error}}`` from the containers' termination messages."""
+    """``{backend: {workload: first error}}`` from the termination messages of containers not Ready now."""
     found: dict[str, dict[str, str]] = {}
     for pod in state.pods():
         statuses = (pod.get("status") or {}).get("containerStatuses") or []
         for cs in statuses:
+            if cs.get("ready"):
+                continue  # connected since: a restart while MongoDB was still starting is not a refusal
             for key in ("state", "lastState"):
                 message = str((((cs.get(key) or {}).get("terminated") or {}).get("message")) or "").strip()
                 backend = message.split(":", 1)[0]
