@@ -12,6 +12,7 @@ Run with ``--cluster kind``; skipped elsewhere, and when the public charts are n
 
 from __future__ import annotations
 
+import copy
 import os
 from pathlib import Path
 
@@ -139,7 +140,9 @@ def test_public_6_29_0_connection_refused_names_the_backend_and_workloads(
 ) -> None:
     from quickmeet_conformance.values import deep_merge
 
-    result = _install_values(kind_lane, f"public-6.29.0-{case}", deep_merge(BUNDLED, overlay), tmp_path)
+    result = _install_values(
+        kind_lane, f"public-6.29.0-{case}", deep_merge(copy.deepcopy(BUNDLED), overlay), tmp_path
+    )
     log = "\n".join(result.log)
     try:
         failed = [f for f in result.findings.get("live.connections", []) if f.failed]
