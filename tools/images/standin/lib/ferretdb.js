@@ -153,23 +153,43 @@ function forwardLocalhost(port, host, log) {
 	return server;
 }
 
-/** Start FerretDB as the bitnami container would start mongod; resolves with the child process. */
+function run(binary, args, log) {
+	const child = spawn(binary, args, { stdio: ["ignore", "inherit", "inherit"] });
+	const exited = new Promise(resolve => child.on("exit", (code, signal) => resolve(signal || code)));
+	return { child, exited };
+}
+
+/**
+ * Start FerretDB as the bitnami container starts mongod: first a setup run on loopback only (the root user,
+ * then the application users), stopped, then the server on its address, so no client ever finds the server
+ * without its users. Resolves with the server's child process.
+ */
 async function startFerretdb(env, { binary, log, ready }) {
 	const p = plan(env);
 	fs.mkdirSync(`${p.dataDir}/db`, { recursive: true });
+	if (p.auth && p.users.length) {
+		const setupListen = `127.0.0.1:${p.port === 27017 ? 27018 : p.port + 1}`;
+		log(`setup: FerretDB on ${setupListen} to create ${p.users.map(u => u.user).join(", ")}`);
+		const setup = run(binary, flags({ ...p, replicaSet: "" }, setupListen), log);
+		try {
+			await createUsers(p, setupListen, log);
+		} finally {
+			setup.child.kill("SIGTERM");
+			await setup.exited;
+		}
+	}
 	const listen = await listenAddress(p, log);
 	log(
 		`FerretDB on ${listen}` +
 			(p.replicaSet ? `, replica set ${p.replicaSet}` : ", standalone") +
 			(p.auth ? `, SCRAM users ${[p.rootUser, ...p.users.map(u => u.user)].join(", ")}` : ", no authentication")
 	);
-	const child = spawn(binary, flags(p, listen), { stdio: ["ignore", "inherit", "inherit"] });
-	child.on("exit", (code, signal) => {
-		log(`FerretDB exited (${signal || code})`);
-		process.exit(code === null ? 1 : code || 1);
+	const { child, exited } = run(binary, flags(p, listen), log);
+	exited.then(code => {
+		log(`FerretDB exited (${code})`);
+		process.exit(typeof code === "number" && code ? code : 1);
 	});
 	if (!listen.startsWith("0.0.0.0:") && !loopback) forwardLocalhost(p.port, p.host, log);
-	if (p.auth && p.users.length) await createUsers(p, listen, log);
 	if (fs.existsSync("/docker-entrypoint-initdb.d") && fs.readdirSync("/docker-entrypoint-initdb.d").length) {
 		log("/docker-entrypoint-initdb.d: not run (its mongosh scripts grant roles, which FerretDB v1 does not have)");
 	}
