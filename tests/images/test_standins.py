@@ -363,10 +363,11 @@ def _stops(env: dict[str, str], log_dir: Path, name: str) -> tuple[int, str, str
     [
         (lambda url: url.replace(":rc-test@", ":wrong@"), "Authentication failed"),
         (lambda url: url.replace(":rc-test@", ":rc@te:st@"), "cannot be parsed"),
+        (lambda url: url.replace(":rc-test@", ":rc@test:1@"), "ENOTFOUND"),  # misparsed: a password "host"
         (lambda url: url.replace("replicaSet=rs0", "replicaSet=rs1&serverSelectionTimeoutMS=2000"), "'rs1'"),
         (lambda url: url.replace("rocketchat:rc-test@", ""), "requires authentication"),
     ],
-    ids=["wrong-password", "unparsable", "wrong-replica-set", "no-credentials"],
+    ids=["wrong-password", "unparsable", "misparsed", "wrong-replica-set", "no-credentials"],
 )
 def test_a_mongodb_url_the_server_refuses_stops_the_service(
     mongodb: str, nats_url: str, log_dir: Path, mutation: Any, expected: str
@@ -374,7 +375,7 @@ def test_a_mongodb_url_the_server_refuses_stops_the_service(
     """CONTRACT.md > Connections: the driver's refusal is the termination message, the password never."""
     code, message, log = _stops({"MONGO_URL": mutation(mongodb), "TRANSPORTER": nats_url}, log_dir, "mongo")
     assert code == 1 and message.startswith("MongoDB: ") and expected in message, (code, message, log)
-    assert not any(secret in message + log for secret in ("rc-test", "wrong", "te:st")), message
+    assert not any(secret in message + log for secret in ("rc-test", "wrong", "te:st", "test:1")), message
 
 
 def test_nats_refusing_the_credentials_stops_the_service(mongodb: str, log_dir: Path) -> None:

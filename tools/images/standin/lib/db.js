@@ -15,14 +15,39 @@ class ConnectionError extends Error {
 }
 
 // "mongodb://user:secret@host/db" -> "mongodb://user:***@host/db" (the user name helps, the secret never).
+// Everything up to the LAST '@' is user information: an unescaped '@' or ':' in a password must not leave a
+// piece of it in the message.
 function redactMongoUrl(url) {
-	return String(url).replace(/\/\/([^@/:]*)(:[^@/]*)?@/, (_, user, pass) => `//${user}${pass ? ":***" : ""}@`);
+	const text = String(url);
+	const start = text.indexOf("//");
+	const at = text.lastIndexOf("@");
+	if (start < 0 || at < start) return text;
+	const user = text.slice(start + 2, at).split(/[:@]/)[0];
+	return `${text.slice(0, start + 2)}${user}:***${text.slice(at)}`;
 }
 
 // The hosts a MongoDB URL names, for messages ("host:27017,host2:27017").
 function hostsOf(url) {
-	const m = /^mongodb(\+srv)?:\/\/(?:[^@/]*@)?([^/?]*)/.exec(String(url));
+	const text = String(url);
+	const at = text.lastIndexOf("@");
+	const m = /^mongodb(\+srv)?:\/\/([^/?]*)/.exec(at > 0 ? `mongodb://${text.slice(at + 1)}` : text);
 	return m ? m[2] : "?";
+}
+
+// A driver message with any piece of the URL's password replaced (a misparsed password becomes a "host").
+function scrub(message, url) {
+	const text = String(url);
+	const start = text.indexOf("//") + 2;
+	const at = text.lastIndexOf("@");
+	if (at < start) return message;
+	const userinfo = text.slice(start, at);
+	const colon = userinfo.indexOf(":");
+	if (colon < 0) return message;
+	let out = message;
+	for (const piece of userinfo.slice(colon + 1).split(/[:@/]/).filter(p => p.length >= 2)) {
+		out = out.split(piece).join("***");
+	}
+	return out;
 }
 
 function describe(err) {
@@ -84,7 +109,7 @@ async function connectOne(what, url, { log, requireReplicaSet = true } = {}) {
 	} catch (err) {
 		await client.close().catch(() => {});
 		if (err instanceof ConnectionError) throw err;
-		throw new ConnectionError("MongoDB", `${where}: ${describe(err)}`);
+		throw new ConnectionError("MongoDB", `${where}: ${scrub(describe(err), url)}`);
 	}
 }
 
