@@ -39,7 +39,7 @@ from .image_source import LOCAL, RESOLVED_SOURCES, UPSTREAM, check_resolved
 if TYPE_CHECKING:
     from .kubeclient import KubeClient
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]  # quickmeet_conformance/clusters/images.py -> the repository
 INGRESS_MANIFEST = REPO / "tools" / "images" / "traefik" / "ingress.yaml"
 INGRESS_NAMESPACE = "qmc-ingress"
 INGRESS_SELECTOR = "app.kubernetes.io/name=traefik"
