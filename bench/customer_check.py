@@ -140,6 +140,9 @@ def main() -> None:
         )
         tgz = package.stdout.strip().rsplit(" ", 1)[-1]
         env = {k: v for k, v in os.environ.items() if not k.startswith(("QMC_", "HELM_BIN", "PYTEST_"))}
+        # a pip install has its bytecode: with PYTHONDONTWRITEBYTECODE every run would compile every module
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
+        env["PYTHONPYCACHEPREFIX"] = str(work / "pyc")
         env["PATH"] = f"{tools}{os.pathsep}{env.get('PATH', '/usr/bin:/bin')}"
         rows = [
             (

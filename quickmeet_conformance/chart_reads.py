@@ -69,26 +69,29 @@ def template_reads(chart_dir: Path, template: str) -> tuple[str, ...]:
     return tuple(".".join(p) for p in _paths_in(text) if p and WHOLE not in p)
 
 
-def _subchart_keys(chart_dir: Path) -> dict[str, str]:
+_LOADER: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when present: a chart has many
+
+
+def _chart_meta(chart_dir: Path) -> dict:
+    """``chart_dir``'s Chart.yaml (``{}`` when unreadable), read once per chart walked."""
     try:
-        meta = yaml.safe_load((chart_dir / "Chart.yaml").read_text(encoding="utf-8")) or {}
+        meta = yaml.load((chart_dir / "Chart.yaml").read_text(encoding="utf-8"), Loader=_LOADER) or {}
     except (OSError, yaml.YAMLError):
         return {}
-    deps = meta.get("dependencies") if isinstance(meta, dict) else None
+    return meta if isinstance(meta, dict) else {}
+
+
+def _subchart_keys(meta: dict) -> dict[str, str]:
+    deps = meta.get("dependencies")
     return {
         d["name"]: d.get("alias") or d["name"] for d in deps or [] if isinstance(d, dict) and d.get("name")
     }
 
 
-def _conditions(chart_dir: Path) -> list[list[str]]:
+def _conditions(meta: dict) -> list[list[str]]:
     """The values paths helm reads as the dependencies' conditions (comma-separated, first one set wins)."""
-    try:
-        meta = yaml.safe_load((chart_dir / "Chart.yaml").read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError):
-        return []
-    deps = meta.get("dependencies") if isinstance(meta, dict) else None
     paths = []
-    for dep in deps or []:
+    for dep in meta.get("dependencies") or []:
         condition = dep.get("condition") if isinstance(dep, dict) else None
         if isinstance(condition, str):
             paths += [_split(part) for part in condition.split(",") if part.strip()]
@@ -103,11 +106,14 @@ def own_global_reads(chart_dir: Path) -> frozenset[str]:
     return frozenset(k for k in tree if k not in ("*", WHOLE))
 
 
-def values_read_by_templates(chart_dir: Path, *, subcharts: bool = True) -> ReadTree:
+def values_read_by_templates(
+    chart_dir: Path, meta: dict | None = None, *, subcharts: bool = True
+) -> ReadTree:
     """The tree of values paths the templates of ``chart_dir`` and its vendored subcharts read, and the
-    dependency conditions of its ``Chart.yaml``."""
+    dependency conditions of its ``Chart.yaml`` (``meta``: that file, when the caller has read it)."""
+    meta = _chart_meta(chart_dir) if meta is None else meta
     tree: ReadTree = {}
-    for parts in _conditions(chart_dir):
+    for parts in _conditions(meta):
         _add(tree, parts)
     templates = chart_dir / "templates"
     if templates.is_dir():
@@ -115,17 +121,13 @@ def values_read_by_templates(chart_dir: Path, *, subcharts: bool = True) -> Read
             if path.is_file() and path.suffix in (".yaml", ".yml", ".tpl", ".txt", ".json"):
                 for parts in _paths_in(path.read_text(encoding="utf-8", errors="replace")):
                     _add(tree, parts)
-    aliases = _subchart_keys(chart_dir)
+    aliases = _subchart_keys(meta)
     charts = chart_dir / "charts"
     if subcharts and charts.is_dir():
         for sub in sorted(p for p in charts.iterdir() if (p / "Chart.yaml").is_file()):
-            try:
-                name = (yaml.safe_load((sub / "Chart.yaml").read_text(encoding="utf-8")) or {}).get(
-                    "name", sub.name
-                )
-            except (OSError, yaml.YAMLError, AttributeError):
-                name = sub.name
-            sub_tree = values_read_by_templates(sub)
+            sub_meta = _chart_meta(sub)
+            name = str(sub_meta.get("name") or sub.name)
+            sub_tree = values_read_by_templates(sub, sub_meta)
             global_reads = sub_tree.pop("global", None)
             _merge(tree.setdefault(aliases.get(name, name), {}), sub_tree)
             if global_reads is not None:

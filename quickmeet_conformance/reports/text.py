@@ -20,7 +20,6 @@ from ..findings import Finding, status_of
 from ..rules.engine import RULES
 from .remedies import remedy_lines, summary_lines, values_fixable
 from .reporter import Reporter, ReportRun, register
-from .upgrade import plan_lines
 
 if TYPE_CHECKING:  # the session that checked: its chart and helm binaries head the report
     from ..session import ConformanceSession
@@ -169,6 +168,8 @@ class TextReporter(Reporter):
                 title, u.findings, u.input_error, strict=run.strict, verbose=run.verbose
             )
             if u.plan is not None:
+                from .upgrade import plan_lines  # the upgrade lane loads only when there is a plan
+
                 lines += ["  plan:"] + [f"    {line}" for line in plan_lines(u.plan)]
         summary = summary_lines(run.findings(), run.waivers)
         return "\n".join(lines + [""] + summary + [verdict_line(run)]) + "\n"

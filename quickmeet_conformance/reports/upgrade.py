@@ -3,21 +3,25 @@
 from __future__ import annotations
 
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..charts import Chart
 from ..findings import Status
 from ..rules.engine import RULES
-from ..upgrade.case import UpgradeResult
-from ..upgrade.pairs import SideSpec
-from ..upgrade.plan import ACTIONS, ResourcePlan, UpgradePlan, key_ref
 from .model import rules_dict
+
+if TYPE_CHECKING:  # the upgrade lane is imported where a plan is written: a static check never loads it
+    from ..charts import Chart
+    from ..upgrade.case import UpgradeResult
+    from ..upgrade.pairs import SideSpec
+    from ..upgrade.plan import ResourcePlan, UpgradePlan
 
 _LABEL_PATHS = ("metadata.labels", "spec.template.metadata.labels")
 
 
 def plan_lines(plan: UpgradePlan, *, max_changes: int = 6) -> list[str]:
     """The readable plan: notes first, then each resource the upgrade creates, deletes or changes."""
+    from ..upgrade.plan import ACTIONS, key_ref
+
     lines = [f"info       {note}" for note in plan.notes]
     relabelled = [r for r in plan.of("changed") if all(c.path.startswith(_LABEL_PATHS) for c in r.changes)]
     for resource in plan.resources:
@@ -49,6 +53,8 @@ def plan_lines(plan: UpgradePlan, *, max_changes: int = 6) -> list[str]:
 
 
 def plan_dict(plan: UpgradePlan) -> dict[str, Any]:
+    from ..upgrade.plan import ACTIONS
+
     def entry(r: ResourcePlan) -> dict[str, Any]:
         group, kind, namespace, name = r.key
         data: dict[str, Any] = {"group": group, "kind": kind, "namespace": namespace, "name": name}
