@@ -29,8 +29,7 @@ from .base import (
     Match,
     Need,
     candidates,
-    element_prefix,
-    exact,
+    typed_match,
 )
 from .registry import register
 
@@ -53,12 +52,7 @@ def pattern_matches(pattern: str, request: str) -> bool:
 
 
 def _matches(c: Candidate, request: str) -> bool:
-    path = c.route.path or "/"
-    if c.route.path_type == "Exact":
-        return exact(path, request)
-    if c.route.path_type == "Prefix":
-        return element_prefix(path, request)
-    return pattern_matches(path, request)
+    return typed_match(c, request, pattern_matches)
 
 
 def rule_order(found: list[Candidate]) -> list[Candidate]:

@@ -11,7 +11,7 @@ annotations) that the rendered objects lack. Models read only rendered objects (
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -112,6 +112,23 @@ def exact(rule_path: str, request: str) -> bool:
     return request == (rule_path or "/")
 
 
+def typed_match(c: Candidate, request: str, implementation_specific: Callable[[str, str], bool]) -> bool:
+    """``c`` serves ``request``: ``Exact`` and ``Prefix`` as the API defines them, any other path type by the
+    controller's own ``implementation_specific`` matcher (path, request)."""
+    path = c.route.path or "/"
+    if c.route.path_type == "Exact":
+        return exact(path, request)
+    if c.route.path_type == "Prefix":
+        return element_prefix(path, request)
+    return implementation_specific(path, request)
+
+
+def matched_length(route: Route) -> int:
+    """How much of a request the path matches, for precedence: a ``Prefix`` path without its trailing slash."""
+    path = route.path or "/"
+    return len(path.rstrip("/")) if route.path_type == "Prefix" else len(path)
+
+
 def candidates(ingresses: Sequence[IngressView], host: str) -> list[Candidate]:
     """Every path of ``ingresses`` whose rule host covers ``host``, in the order the Ingresses list them."""
     found = []
@@ -164,3 +181,49 @@ def longest(matches: list[tuple[tuple[Any, ...], Candidate]], reason: str) -> Ma
         return None
     best = max(matches, key=lambda pair: pair[0])[1]  # max keeps the first of equal keys
     return Match(best.route, reason)
+
+
+def is_exact(route: Route) -> int:
+    return 1 if route.path_type == "Exact" else 0
+
+
+def most_specific(
+    ingresses: Sequence[IngressView],
+    host: str,
+    request: str,
+    why: str,
+    *,
+    implementation_specific: Callable[[str, str], bool] = string_prefix,
+    rank: Callable[[Route], int] = is_exact,
+) -> Match | None:
+    """The matching path of the highest ``rank`` (default: Exact paths first), then the longest, whatever the
+    listed order (ties: the one listed first). An Exact match is as long as the request and no other match is
+    longer, so this is also "the longest, Exact first on a tie"."""
+    matches = [
+        ((rank(c.route), matched_length(c.route)), c)
+        for c in candidates(ingresses, host)
+        if typed_match(c, request, implementation_specific)
+    ]
+    return longest(matches, why)
+
+
+def idle_timeout_needs(
+    ingress: IngressView, key: str, title: str, doc: str, *, unit: str, label: str, default: str
+) -> list[Need]:
+    """The need when annotation ``key`` (a duration, ``unit`` when it has none) closes idle WebSockets sooner
+    than the DDP heartbeat; ``label`` and ``default`` say what is expected."""
+    value = ingress.annotations.get(key)
+    limit = seconds(value, unit) if value is not None else None
+    if limit is None or limit >= DDP_HEARTBEAT_SECONDS:
+        return []
+    return [
+        Need(
+            f"Ingress/{ingress.name} sets {key} to {value}: {title} closes a WebSocket idle for {limit:g} s, "
+            f"shorter than the DDP heartbeat ({DDP_HEARTBEAT_SECONDS} s)",
+            f"Ingress/{ingress.name}",
+            f"metadata.annotations[{key}]",
+            doc,
+            expected=f"{label} of at least {DDP_HEARTBEAT_SECONDS} s (default {default})",
+            found=f"{key}: {value}",
+        )
+    ]

@@ -16,21 +16,30 @@ import re
 from collections.abc import Sequence
 
 from ..topology import Route, Topology
-from .base import (
-    IngressController,
-    IngressView,
-    Match,
-    Need,
-    candidates,
-    element_prefix,
-    exact,
-    longest,
-    string_prefix,
-)
+from .base import IngressController, IngressView, Match, Need, most_specific, string_prefix
 from .registry import register
 
 WEBSOCKET_ROUTES = "projectcontour.io/websocket-routes"
 _REGEX_CHARS = re.compile(r"[\^\$\*\+\?\(\)\[\]\{\}\|\\]")
+
+
+def _is_regex(route: Route) -> bool:
+    return route.path_type not in ("Exact", "Prefix") and bool(_REGEX_CHARS.search(route.path or "/"))
+
+
+def _specificity(route: Route) -> int:
+    """Exact routes first, then regular expressions, then prefixes."""
+    return 2 if route.path_type == "Exact" else 1 if _is_regex(route) else 0
+
+
+def _regex_or_prefix(path: str, request: str) -> bool:
+    """An ImplementationSpecific path: a regular expression (whole path) when it holds one, else a prefix."""
+    if not _REGEX_CHARS.search(path):
+        return string_prefix(path, request)
+    try:
+        return re.fullmatch(path, request) is not None
+    except re.error:
+        return False
 
 
 @register
@@ -42,25 +51,14 @@ class Contour(IngressController):
     citation = "https://projectcontour.io/docs/main/config/ingress/"
 
     def select(self, ingresses: Sequence[IngressView], host: str, request: str) -> Match | None:
-        matches = []
-        for c in candidates(ingresses, host):
-            path = c.route.path or "/"
-            if c.route.path_type == "Exact":
-                if exact(path, request):
-                    matches.append(((2, len(path)), c))
-            elif c.route.path_type == "Prefix":
-                if element_prefix(path, request):
-                    matches.append(((0, len(path.rstrip("/"))), c))
-            elif _REGEX_CHARS.search(path):
-                try:
-                    hit = re.fullmatch(path, request) is not None
-                except re.error:
-                    hit = False
-                if hit:
-                    matches.append(((1, len(path)), c))
-            elif string_prefix(path, request):
-                matches.append(((0, len(path)), c))
-        return longest(matches, "the most specific route (exact, regular expression, longest prefix)")
+        return most_specific(
+            ingresses,
+            host,
+            request,
+            "the most specific route (exact, regular expression, longest prefix)",
+            implementation_specific=_regex_or_prefix,
+            rank=_specificity,
+        )
 
     def websocket_needs(self, ingress: IngressView, ws_routes: Sequence[Route], topo: Topology) -> list[Need]:
         listed = {p.strip() for p in ingress.annotations.get(WEBSOCKET_ROUTES, "").split(",") if p.strip()}

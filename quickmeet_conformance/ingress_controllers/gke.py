@@ -28,9 +28,8 @@ from .base import (
     Need,
     annotations_of,
     candidates,
-    element_prefix,
-    exact,
     longest,
+    typed_match,
 )
 from .registry import register
 
@@ -47,12 +46,7 @@ def url_map_matches(path: str, request: str) -> bool:
 
 
 def _matches(c: Candidate, request: str) -> bool:
-    path = c.route.path or "/"
-    if c.route.path_type == "Exact":
-        return exact(path, request)
-    if c.route.path_type == "Prefix":
-        return element_prefix(path, request)
-    return url_map_matches(path, request)
+    return typed_match(c, request, url_map_matches)
 
 
 NOT_JUDGED = -1

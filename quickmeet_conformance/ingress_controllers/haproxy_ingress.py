@@ -14,8 +14,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from ..topology import Route, Topology
-from .base import IngressController, IngressView, Match, Need
-from .haproxy_tech import select_prefix_first, tunnel_needs
+from .base import IngressController, IngressView, Match, Need, most_specific
+from .haproxy_tech import tunnel_needs
 from .registry import register
 
 TUNNEL = "haproxy-ingress.github.io/timeout-tunnel"
@@ -30,7 +30,7 @@ class HaproxyIngress(IngressController):
     citation = "https://haproxy-ingress.github.io/docs/configuration/keys/#path-type"
 
     def select(self, ingresses: Sequence[IngressView], host: str, request: str) -> Match | None:
-        return select_prefix_first(ingresses, host, request, "an Exact path, else the longest matching path")
+        return most_specific(ingresses, host, request, "an Exact path, else the longest matching path")
 
     def websocket_needs(self, ingress: IngressView, ws_routes: Sequence[Route], topo: Topology) -> list[Need]:
         return tunnel_needs(

@@ -14,19 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from ..topology import Route, Topology
-from .base import (
-    DDP_HEARTBEAT_SECONDS,
-    IngressController,
-    IngressView,
-    Match,
-    Need,
-    candidates,
-    element_prefix,
-    exact,
-    longest,
-    seconds,
-    string_prefix,
-)
+from .base import IngressController, IngressView, Match, Need, idle_timeout_needs, most_specific
 from .registry import register
 
 TUNNEL = "haproxy.org/timeout-tunnel"
@@ -35,38 +23,9 @@ ANNOTATIONS_DOC = (
 )
 
 
-def select_prefix_first(ingresses: Sequence[IngressView], host: str, request: str, why: str) -> Match | None:
-    """Exact paths first, then the longest matching prefix (Prefix element-wise, else a string prefix)."""
-    matches = []
-    for c in candidates(ingresses, host):
-        path = c.route.path or "/"
-        if c.route.path_type == "Exact":
-            if exact(path, request):
-                matches.append(((1, len(path)), c))
-        elif c.route.path_type == "Prefix":
-            if element_prefix(path, request):
-                matches.append(((0, len(path.rstrip("/"))), c))
-        elif string_prefix(path, request):
-            matches.append(((0, len(path)), c))
-    return longest(matches, why)
-
-
 def tunnel_needs(ingress: IngressView, key: str, title: str, doc: str) -> list[Need]:
-    value = ingress.annotations.get(key)
-    limit = seconds(value, "ms") if value is not None else None
-    if limit is None or limit >= DDP_HEARTBEAT_SECONDS:
-        return []
-    return [
-        Need(
-            f"Ingress/{ingress.name} sets {key} to {value}: {title} closes a WebSocket idle for {limit:g} s, "
-            f"shorter than the DDP heartbeat ({DDP_HEARTBEAT_SECONDS} s)",
-            f"Ingress/{ingress.name}",
-            f"metadata.annotations[{key}]",
-            doc,
-            expected=f"{key} of at least {DDP_HEARTBEAT_SECONDS} s (default 1 h)",
-            found=f"{key}: {value}",
-        )
-    ]
+    """``timeout tunnel`` (milliseconds when it has no unit) below the DDP heartbeat cuts idle WebSockets."""
+    return idle_timeout_needs(ingress, key, title, doc, unit="ms", label=key, default="1 h")
 
 
 @register
@@ -78,9 +37,7 @@ class HaproxyTech(IngressController):
     citation = ANNOTATIONS_DOC
 
     def select(self, ingresses: Sequence[IngressView], host: str, request: str) -> Match | None:
-        return select_prefix_first(
-            ingresses, host, request, "an Exact path, else the longest matching prefix"
-        )
+        return most_specific(ingresses, host, request, "an Exact path, else the longest matching prefix")
 
     def websocket_needs(self, ingress: IngressView, ws_routes: Sequence[Route], topo: Topology) -> list[Need]:
         return tunnel_needs(ingress, TUNNEL, self.title, ANNOTATIONS_DOC + "#timeout-tunnel")

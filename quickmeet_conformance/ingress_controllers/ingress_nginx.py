@@ -19,16 +19,14 @@ from collections.abc import Sequence
 
 from ..topology import Route, Topology
 from .base import (
-    DDP_HEARTBEAT_SECONDS,
     IngressController,
     IngressView,
     Match,
     Need,
     candidates,
-    element_prefix,
-    exact,
+    idle_timeout_needs,
     longest,
-    seconds,
+    most_specific,
     string_prefix,
 )
 from .registry import register
@@ -65,34 +63,15 @@ class IngressNginx(IngressController):
                 ((len(c.route.path or "/"),), c) for c in found if _regex_match(c.route.path or "/", request)
             ]
             return longest(regex, "use-regex on the host: the longest regular expression that matches")
-        matches = []
-        for c in found:
-            path = c.route.path or "/"
-            if c.route.path_type == "Exact":
-                if exact(path, request):
-                    matches.append(((len(path), 1), c))
-            elif c.route.path_type == "Prefix":
-                if element_prefix(path, request):
-                    matches.append(((len(path.rstrip("/")), 0), c))
-            elif string_prefix(path, request):  # ImplementationSpecific: an nginx prefix location
-                matches.append(((len(path), 0), c))
-        return longest(matches, "nginx serves the longest matching location (Exact first)")
+        return most_specific(
+            ingresses, host, request, "nginx serves the longest matching location (Exact first)"
+        )
 
     def websocket_needs(self, ingress: IngressView, ws_routes: Sequence[Route], topo: Topology) -> list[Need]:
-        needs = []
-        for name in ("proxy-read-timeout", "proxy-send-timeout"):
-            value = ingress.annotations.get(PREFIX + name)
-            limit = seconds(value) if value is not None else None
-            if limit is not None and limit < DDP_HEARTBEAT_SECONDS:
-                needs.append(
-                    Need(
-                        f"Ingress/{ingress.name} sets {PREFIX}{name} to {value}: ingress-nginx closes a WebSocket "
-                        f"idle for {limit:g} s, shorter than the DDP heartbeat ({DDP_HEARTBEAT_SECONDS} s)",
-                        f"Ingress/{ingress.name}",
-                        f"metadata.annotations[{PREFIX}{name}]",
-                        WEBSOCKET_DOC,
-                        expected=f"{name} of at least {DDP_HEARTBEAT_SECONDS} s (default 60)",
-                        found=f"{PREFIX}{name}: {value}",
-                    )
-                )
-        return needs
+        return [
+            need
+            for name in ("proxy-read-timeout", "proxy-send-timeout")
+            for need in idle_timeout_needs(
+                ingress, PREFIX + name, self.title, WEBSOCKET_DOC, unit="s", label=name, default="60"
+            )
+        ]

@@ -9,9 +9,18 @@ a host outside it) is "not judged" with the reason: a skip, never an error.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+import functools
+from collections.abc import Callable, Iterable, Iterator, Sequence
 
-from ..connections.model import Connections, MongoClient, MongoServer, MongoUser, Source, Unjudged
+from ..connections.model import (
+    Connections,
+    MongoClient,
+    MongoServer,
+    MongoUser,
+    NatsClient,
+    Source,
+    Unjudged,
+)
 from ..findings import Finding, Verdict
 from .context import RenderedContext
 from .engine import Rule, rule
@@ -31,6 +40,37 @@ def observed(ctx: RenderedContext, r: Rule) -> Connections | Finding:
             f"internal error while gathering connections: {ctx.connections.error}; please report it",
         )
     return ctx.connections
+
+
+ConnectionsCheck = Callable[[RenderedContext, Rule, Connections], Iterable[Finding]]
+
+
+def on_connections(judge: ConnectionsCheck) -> Callable[[RenderedContext, Rule], Iterable[Finding]]:
+    """The rule check that runs ``judge`` on the case's connections, or yields the finding that says why
+    there are none (functools.wraps keeps the rule's own module and name)."""
+
+    @functools.wraps(judge)
+    def check(ctx: RenderedContext, r: Rule) -> Iterable[Finding]:
+        conns = observed(ctx, r)
+        return [conns] if isinstance(conns, Finding) else judge(ctx, r, conns)
+
+    return check
+
+
+def refusals(
+    r: Rule,
+    ctx: RenderedContext,
+    clients: Sequence[MongoClient | NatsClient | Unjudged],
+    refused: Callable[[MongoClient | NatsClient], tuple[str, str, str]],
+) -> Iterator[Finding]:
+    """A skip for each client the lane could not read, and a failure for each URL its client refuses:
+    ``refused`` gives that failure's (message, expected, found)."""
+    for client in clients:
+        if isinstance(client, Unjudged):
+            yield r.skip(f"not judged: {client.source.describe}: {client.reason}")
+        elif client.error:
+            message, expected, found = refused(client)
+            yield fail_at(r, ctx, client.source, message, expected=expected, found=found)
 
 
 def fail_at(
@@ -89,24 +129,19 @@ def _clients(conns: Connections) -> Iterator[MongoClient]:
     "existingMongodbSecret) percent-encode them (urllib.parse.quote_plus)",
     basis="client code (pymongo's URI parser)",
 )
-def rule_mongo_url_parses(ctx: RenderedContext, r: Rule) -> Iterable[Finding]:
-    conns = observed(ctx, r)
-    if isinstance(conns, Finding):
-        yield conns
-        return
-    for client in conns.mongo:
-        if isinstance(client, Unjudged):
-            yield r.skip(f"not judged: {client.source.describe}: {client.reason}")
-        elif client.error:
-            yield fail_at(
-                r,
-                ctx,
-                client.source,
-                f"the MongoDB driver refuses {client.source.env} ({client.part}): {client.source.describe}",
-                expected="a connection string the driver parses (mongodb:// or mongodb+srv://), "
-                "its user name and password with ': / ? # [ ] @ %' percent-encoded",
-                found=f"{client.error} [{client.part}]",
-            )
+@on_connections
+def rule_mongo_url_parses(ctx: RenderedContext, r: Rule, conns: Connections) -> Iterable[Finding]:
+    return refusals(
+        r,
+        ctx,
+        conns.mongo,
+        lambda client: (
+            f"the MongoDB driver refuses {client.source.env} ({client.part}): {client.source.describe}",
+            "a connection string the driver parses (mongodb:// or mongodb+srv://), "
+            "its user name and password with ': / ? # [ ] @ %' percent-encoded",
+            f"{client.error} [{client.part}]",
+        ),
+    )
 
 
 def server_of(conns: Connections, client: MongoClient) -> MongoServer | None:
@@ -121,6 +156,14 @@ def server_of(conns: Connections, client: MongoClient) -> MongoServer | None:
     return None
 
 
+def _served(conns: Connections) -> Iterator[tuple[MongoClient, MongoServer]]:
+    """The parsed MongoDB clients whose server is the bundled MongoDB, with that server."""
+    for client in _clients(conns):
+        server = server_of(conns, client)
+        if server is not None:
+            yield client, server
+
+
 @rule(
     "connections.mongo-host",
     title="Every MongoDB host of the release's own name is a Service of the release that leads to MongoDB",
@@ -130,11 +173,8 @@ def server_of(conns: Connections, client: MongoClient) -> MongoServer | None:
     "finding), or keep the architecture the chart builds its URL for",
     basis="chart behaviour",
 )
-def rule_mongo_host(ctx: RenderedContext, r: Rule) -> Iterable[Finding]:
-    conns = observed(ctx, r)
-    if isinstance(conns, Finding):
-        yield conns
-        return
+@on_connections
+def rule_mongo_host(ctx: RenderedContext, r: Rule, conns: Connections) -> Iterable[Finding]:
     mongo_refs = {s.workload for s in conns.mongo_servers}
     served = ", ".join(f"Service/{name}" for s in conns.mongo_servers for name in s.services) or "none"
     for client in _clients(conns):
@@ -192,15 +232,9 @@ def _account(server: MongoServer, name: str | None) -> list[MongoUser]:
     "databases, same index), or authSource=admin for the root user",
     basis="server code (the bitnami image's account set-up)",
 )
-def rule_mongo_credentials(ctx: RenderedContext, r: Rule) -> Iterable[Finding]:
-    conns = observed(ctx, r)
-    if isinstance(conns, Finding):
-        yield conns
-        return
-    for client in _clients(conns):
-        server = server_of(conns, client)
-        if server is None:
-            continue
+@on_connections
+def rule_mongo_credentials(ctx: RenderedContext, r: Rule, conns: Connections) -> Iterable[Finding]:
+    for client, server in _served(conns):
         accounts = [*server.users, *([server.root] if server.root else [])]
         if not accounts:
             continue  # a server without authentication accepts any client
@@ -265,15 +299,9 @@ def rule_mongo_credentials(ctx: RenderedContext, r: Rule) -> Iterable[Finding]:
     "replicaSet option",
     basis="doc",
 )
-def rule_mongo_replica_set(ctx: RenderedContext, r: Rule) -> Iterable[Finding]:
-    conns = observed(ctx, r)
-    if isinstance(conns, Finding):
-        yield conns
-        return
-    for client in _clients(conns):
-        server = server_of(conns, client)
-        if server is None:
-            continue
+@on_connections
+def rule_mongo_replica_set(ctx: RenderedContext, r: Rule, conns: Connections) -> Iterable[Finding]:
+    for client, server in _served(conns):
         if server.architecture == "standalone":
             asked = f"replicaSet={client.replica_set}" if client.replica_set else "no replicaSet"
             yield fail_at(

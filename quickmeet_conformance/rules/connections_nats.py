@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from ..connections.model import NatsClient, Unjudged
+from ..connections.model import Connections, NatsClient
 from ..findings import Finding
-from .connections import CONTRACT, fail_at, observed
+from .connections import CONTRACT, fail_at, on_connections, refusals
 from .context import RenderedContext
 from .engine import Rule, rule
 
@@ -25,23 +25,18 @@ from .engine import Rule, rule
     fix="write TRANSPORTER as nats://[user:password@|token@]host:port (tls:// for TLS)",
     basis="client code (the NATS clients' URL rules)",
 )
-def rule_nats_url_parses(ctx: RenderedContext, r: Rule) -> Iterable[Finding]:
-    conns = observed(ctx, r)
-    if isinstance(conns, Finding):
-        yield conns
-        return
-    for client in conns.nats:
-        if isinstance(client, Unjudged):
-            yield r.skip(f"not judged: {client.source.describe}: {client.reason}")
-        elif client.error:
-            yield fail_at(
-                r,
-                ctx,
-                client.source,
-                f"the NATS client refuses TRANSPORTER ({client.part}): {client.source.describe}",
-                expected="nats://[user:password@|token@]host[:4222]",
-                found=client.error,
-            )
+@on_connections
+def rule_nats_url_parses(ctx: RenderedContext, r: Rule, conns: Connections) -> Iterable[Finding]:
+    return refusals(
+        r,
+        ctx,
+        conns.nats,
+        lambda client: (
+            f"the NATS client refuses TRANSPORTER ({client.part}): {client.source.describe}",
+            "nats://[user:password@|token@]host[:4222]",
+            client.error,
+        ),
+    )
 
 
 @rule(
@@ -53,11 +48,8 @@ def rule_nats_url_parses(ctx: RenderedContext, r: Rule) -> Iterable[Finding]:
     "nats://user:password@host:4222), or remove the server's authorization",
     basis="server behaviour (the release's configuration run by nats-server)",
 )
-def rule_nats_credentials(ctx: RenderedContext, r: Rule) -> Iterable[Finding]:
-    conns = observed(ctx, r)
-    if isinstance(conns, Finding):
-        yield conns
-        return
+@on_connections
+def rule_nats_credentials(ctx: RenderedContext, r: Rule, conns: Connections) -> Iterable[Finding]:
     servers = {s.workload: s for s in conns.nats_servers}
     for client in conns.nats:
         if not isinstance(client, NatsClient) or client.error:

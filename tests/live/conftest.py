@@ -6,7 +6,7 @@ import os
 import stat
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -16,11 +16,40 @@ from quickmeet_conformance.clusters.providers.kwok import KwokClusterProvider
 from quickmeet_conformance.helm import resolve_helm
 from quickmeet_conformance.live.scenario import LiveCaseResult, LiveLane
 from quickmeet_conformance.plugin_live import live_run
+from quickmeet_conformance.render import parse_manifests
 from quickmeet_conformance.subprocesses import run
+from quickmeet_conformance.topology import Topology, build_topology
 from quickmeet_conformance.values import load_values
 
 REPO = Path(__file__).resolve().parents[2]
 HELM3 = REPO / ".tools" / "bin" / "helm3"
+
+
+@pytest.fixture
+def account_topology() -> Callable[[str], Topology]:
+    """The topology of one account-service Deployment whose container has ``env`` (YAML flow items): what
+    the bus probe's heartbeat settings are read from."""
+
+    def build(env: str) -> Topology:
+        return build_topology(parse_manifests(_ACCOUNT.format(env=env), "t"))
+
+    return build
+
+
+_ACCOUNT = """
+apiVersion: apps/v1
+kind: Deployment
+metadata: {{name: r-account}}
+spec:
+  selector: {{matchLabels: {{app: account}}}}
+  template:
+    metadata: {{labels: {{app: account}}}}
+    spec:
+      containers:
+        - name: account
+          image: registry.rocket.chat/rocketchat/account-service:7.8.0
+          env: [{env}]
+"""
 
 
 @pytest.fixture(scope="session")

@@ -3,6 +3,7 @@ resolution, and what ``--cluster none`` says."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from types import SimpleNamespace
 
 import pytest
@@ -14,7 +15,7 @@ from quickmeet_conformance.live.scenario import PodCounter
 from quickmeet_conformance.live.state import LiveState, LiveView
 from quickmeet_conformance.reports.live import pod_timeline_dict
 from quickmeet_conformance.rules.engine import rules_for_lane
-from quickmeet_conformance.topology import ComponentMatcher
+from quickmeet_conformance.topology import ComponentMatcher, Topology
 
 HUB_IMAGE = "registry.rocket.chat/rocketchat/stream-hub-service:7.5.0"
 
@@ -275,32 +276,16 @@ def test_kind_cluster_name_is_ours_unless_the_user_names_one() -> None:
     assert _kind_cluster_name(config("qmc-mine")) == "qmc-mine"
 
 
-def test_bus_probe_listens_two_of_the_releases_own_heartbeat_intervals() -> None:
+def test_bus_probe_listens_two_of_the_releases_own_heartbeat_intervals(
+    account_topology: Callable[[str], Topology],
+) -> None:
     """The heartbeat window follows the HEARTBEAT_INTERVAL the chart gives the pods (the public chart: 10), else
     Moleculer's default: a node is called silent only after two missed beats, never for its phase (a 5 s
     guess against 10 s beats failed seed-docs on kind now and then)."""
     from quickmeet_conformance.live.probing import BUS_OPTIONS, _heartbeat_interval
-    from quickmeet_conformance.render import parse_manifests
-    from quickmeet_conformance.topology import build_topology
 
-    def account(env: str) -> str:
-        return f"""
-apiVersion: apps/v1
-kind: Deployment
-metadata: {{name: r-account}}
-spec:
-  selector: {{matchLabels: {{app: account}}}}
-  template:
-    metadata: {{labels: {{app: account}}}}
-    spec:
-      containers:
-        - name: account
-          image: registry.rocket.chat/rocketchat/account-service:7.8.0
-          env: [{env}]
-"""
-
-    set_by_chart = build_topology(parse_manifests(account("{name: HEARTBEAT_INTERVAL, value: '7'}"), "t"))
-    unset = build_topology(parse_manifests(account("{name: TRANSPORTER, value: 'nats://r-nats:4222'}"), "t"))
+    set_by_chart = account_topology("{name: HEARTBEAT_INTERVAL, value: '7'}")
+    unset = account_topology("{name: TRANSPORTER, value: 'nats://r-nats:4222'}")
     assert _heartbeat_interval(set_by_chart, BUS_OPTIONS.heartbeat_interval) == 7.0
     assert _heartbeat_interval(unset, BUS_OPTIONS.heartbeat_interval) == 10.0
     assert BUS_OPTIONS.heartbeat_window == 2 * BUS_OPTIONS.heartbeat_interval

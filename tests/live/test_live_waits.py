@@ -4,6 +4,7 @@ probes allow, and a single liveness restart on a loaded machine is not a crash l
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from quickmeet_conformance.live.probing import BUS_OPTIONS, bus_probe_options
@@ -17,42 +18,26 @@ from quickmeet_conformance.live.rollout import (
 )
 from quickmeet_conformance.probes import nats_bus as nb
 from quickmeet_conformance.progress import Waited
-from quickmeet_conformance.render import parse_manifests
-from quickmeet_conformance.topology import build_topology
+from quickmeet_conformance.topology import Topology
 
 
-def _account(env: str) -> str:
-    return f"""
-apiVersion: apps/v1
-kind: Deployment
-metadata: {{name: r-account}}
-spec:
-  selector: {{matchLabels: {{app: account}}}}
-  template:
-    metadata: {{labels: {{app: account}}}}
-    spec:
-      containers:
-        - name: account
-          image: registry.rocket.chat/rocketchat/account-service:7.8.0
-          env: [{env}]
-"""
-
-
-def test_discovery_deadline_is_the_releases_heartbeat_timeout() -> None:
+def test_discovery_deadline_is_the_releases_heartbeat_timeout(
+    account_topology: Callable[[str], Topology],
+) -> None:
     exp = nb.BusExpectations.from_counts(
         {"accounts": None}, pods={"accounts": ["r-account-1"]}, namespace="ns"
     )
     both = "{name: HEARTBEAT_INTERVAL, value: '7'}, {name: HEARTBEAT_TIMEOUT, value: '40'}"
-    options = bus_probe_options(build_topology(parse_manifests(_account(both), "t")), exp)
+    options = bus_probe_options(account_topology(both), exp)
     assert (options.heartbeat_interval, options.discover_deadline_s, options.ping_deadline_s) == (
         7.0,
         40.0,
         7.0,
     )
     assert options.expect is exp and options.namespace == "ns"
-    interval_only = build_topology(parse_manifests(_account("{name: HEARTBEAT_INTERVAL, value: '4'}"), "t"))
+    interval_only = account_topology("{name: HEARTBEAT_INTERVAL, value: '4'}")
     assert bus_probe_options(interval_only, exp).discover_deadline_s == 12.0  # three intervals, as Moleculer
-    unset = build_topology(parse_manifests(_account("{name: TRANSPORTER, value: 'nats://n:4222'}"), "t"))
+    unset = account_topology("{name: TRANSPORTER, value: 'nats://n:4222'}")
     defaults = bus_probe_options(unset, exp)
     assert (defaults.heartbeat_interval, defaults.discover_deadline_s) == (
         10.0,
