@@ -26,7 +26,7 @@ HELM_RESERVED_TOP_LEVEL = frozenset({"global"})
 
 @lru_cache(maxsize=4)
 def load_schema(path: str | None = None) -> dict[str, Any]:
-    """The contract schema (tests/static/test_model_units.py checks it against the 2020-12 metaschema once;
+    """The contract schema (tests/test_model_units.py checks it against the 2020-12 metaschema once;
     doing so on every run cost more than all static rules together)."""
     with open(path or schema_file(), encoding="utf-8") as handle:
         schema: dict[str, Any] = json.load(handle)

@@ -5,7 +5,7 @@ values overlay, an optional list of text patches applied to a copy of a referenc
 substrings the failing finding must contain (the component and the resource it names). Upgrade mutants
 also have ``from:`` and ``to:`` maps with the same keys per side (see :func:`side_of`).
 
-Test-only: the framework's self-tests (tests/static, tests/upgrade, tests/live, tests/kind, tests/reports) use
+Test-only: the framework's self-tests (tests/rules, tests/upgrade, tests/live, tests/kind, tests/reports) use
 it to show each rule kills its mutants; neither the suites nor the CLI do, so it stays out of the wheel.
 Imported as ``mutants`` (tests/ is on sys.path through tests/conftest.py, like suite_runner).
 """

@@ -5,13 +5,14 @@ in ../shared/CONTRACT.md word for word, a cited section exists, and a rule the c
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
-from upstream_charts import REPO
 
 from quickmeet_conformance.rules import load_all
 from quickmeet_conformance.rules.engine import RULES, Rule
 
+REPO = Path(__file__).resolve().parents[2]
 CONTRACT = REPO.parent / "shared" / "CONTRACT.md"
 NOT_CONTRACT = "(not a CONTRACT.md line)"
 

@@ -18,7 +18,7 @@ from suite_runner import Run, run_pytest
 from quickmeet_conformance.cli import main
 from quickmeet_conformance.values import deep_merge, load_values
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[1]
 HELM3 = str(REPO / ".tools" / "bin" / "helm3")
 GOOD = REPO / "fixtures" / "values" / "microservices-scaled.yaml"
 

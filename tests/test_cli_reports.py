@@ -8,7 +8,7 @@ from pathlib import Path
 
 from quickmeet_conformance.cli import main
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[1]
 HELM3 = str(REPO / ".tools" / "bin" / "helm3")
 VALUES = REPO / "fixtures" / "values"
 

@@ -20,7 +20,7 @@ from quickmeet_conformance.rules.engine import RULES, rules_for_lane
 from quickmeet_conformance.schema import export_chart_schema
 from quickmeet_conformance.values import load_values
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[1]
 GOOD_VALUES = sorted((REPO / "fixtures/values").glob("*.yaml"))
 
 

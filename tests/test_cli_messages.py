@@ -14,7 +14,7 @@ from quickmeet_conformance.cli import main
 from quickmeet_conformance.errors import ToolError
 from quickmeet_conformance.helm import helm_specs
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[1]
 GOOD = str(REPO / "fixtures" / "values" / "monolith.yaml")
 HELM3 = str(REPO / ".tools" / "bin" / "helm3")
 
