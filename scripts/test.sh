@@ -70,7 +70,7 @@ fi
   --ignore tests/kind/test_kind_public_chart.py --ignore tests/kind/test_kind_repeat.py \
   --run-slow --junitxml reports/junit.xml --conformance-report reports/conformance.json "$@" || status=$?
 if [ "$kind_ready" = 1 ]; then
-  timeout --signal=TERM --kill-after=120 "${QMC_KIND_SCENARIO_TIMEOUT_S:-1800}" \
+  timeout --signal=TERM --kill-after=120 "${QMC_KIND_SCENARIO_TIMEOUT_S:-2700}" \
     .venv/bin/python -m pytest suites/live/test_topology.py suites/live/test_rollouts.py suites/live/test_probes.py \
     tests/kind/test_kind_mutants.py tests/kind/test_kind_upgrade.py tests/kind/test_kind_public_chart.py \
     tests/kind/test_kind_repeat.py --kind-repeat "${QMC_KIND_REPEAT:-1}" \
