@@ -28,6 +28,9 @@ K8S_HPA = "https://kubernetes.io/docs/tasks/run-application/horizontal-pod-autos
 K8S_DEPRECATIONS = "https://kubernetes.io/docs/reference/using-api/deprecation-guide/"
 K8S_STATEFULSET = "https://kubernetes.io/docs/concepts/workloads/controllers/statefulset/"
 HELM_VALUES = "https://helm.sh/docs/chart_template_guide/values_files/"
+HELM_BUILTINS = "https://helm.sh/docs/chart_template_guide/builtin_objects/"  # .Release.IsInstall / IsUpgrade
+HELM_DEPENDENCIES = "https://helm.sh/docs/topics/charts/#tags-and-condition-fields-in-dependencies"
+K8S_SCHEDULING = "https://kubernetes.io/docs/concepts/scheduling-eviction/taint-and-toleration/"
 HELM_UPGRADE = "https://helm.sh/docs/helm/helm_upgrade/"
 MONGO_URI = "https://www.mongodb.com/docs/manual/reference/connection-string/"
 NATS_AUTH = "https://docs.nats.io/running-a-nats-service/configuration/securing_nats/auth_intro"
@@ -65,6 +68,11 @@ DOCS: dict[str, str] = {
     "streamhub.rollout-never-two": K8S_DEPLOYMENT + "#strategy",
     "values": CHART_VALUES,
     "values.ignored-keys": HELM_VALUES,
+    "helm": HELM_BUILTINS,
+    "helm.dependency-condition": HELM_DEPENDENCIES,
+    "helm.unused-subchart": HELM_DEPENDENCIES,
+    "release": K8S_SCHEDULING,
+    "release.backend-settings-shared": RC_MONGO_URL,
     "render": CHART_README,
     "wiring": RC_MICROSERVICES,
     "wiring.mongo-url": RC_MONGO_URL,
