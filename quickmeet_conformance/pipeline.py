@@ -13,7 +13,6 @@ from pathlib import Path
 from .case_key import case_id
 from .chart_reads import ReleaseSwitch
 from .charts import Chart
-from .connections import mongo_uri
 from .connections.gather import gather
 from .connections.model import Connections
 from .connections.nats_judge import judge as nats_judge
@@ -202,7 +201,6 @@ def evaluate_case(case: Case, rules: list[Rule] | None = None) -> CaseResult:
         matcher=case.matcher,
     )
     try:
-        mongo_uri.preload()  # pymongo imports in a thread while helm renders
         rendered = case.renderer.render(render_request(case, values_file.data))
         ctx.rendered = rendered
         ctx.topology = build_topology(rendered.manifests, case.matcher)

@@ -4,8 +4,7 @@
 and TXT records. The static lane must not touch the network, so the SRV form is validated by the same
 driver function that ``parse_uri`` runs first (``uri_parser_shared._validate_uri``, pymongo >= 4.12:
 scheme, user info escaping, hosts, one host and no port for SRV, every option); only the DNS step is left
-out. pymongo costs ~90 ms to import, so it is imported on first use (or ahead, in a thread, while helm
-renders: :func:`preload`).
+out. pymongo costs ~90 ms to import, so it is imported on first use.
 
 Where the driver refuses a string, :func:`part_at_fault` names the part (scheme, user name, password,
 host, database, option) from the string's structure, so the message can say what to escape without
@@ -14,7 +13,6 @@ quoting the secret.
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,17 +31,6 @@ class ParsedUri:
     srv: bool = False
 
 
-_preloaded: threading.Thread | None = None
-
-
-def preload() -> None:
-    """Import pymongo in a thread now, while the caller waits on helm, so the parse costs no start-up."""
-    global _preloaded
-    if _preloaded is None:
-        _preloaded = threading.Thread(target=_import, name="pymongo-preload", daemon=True)
-        _preloaded.start()
-
-
 def _import() -> Any:
     try:
         from pymongo import uri_parser_shared
@@ -54,8 +41,6 @@ def _import() -> Any:
 
 def parse(uri: str) -> ParsedUri:
     """The driver's reading of ``uri``: its fields, or its error message."""
-    if _preloaded is not None:
-        _preloaded.join()
     shared = _import()
     if shared is None:
         return ParsedUri(error="pymongo is not installed: pip install pymongo")
