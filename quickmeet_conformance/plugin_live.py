@@ -44,7 +44,8 @@ from .run_inputs import (
 )
 
 if TYPE_CHECKING:  # the lane (the kubernetes client, pyhelm3) is imported when a live case runs
-    from .live.scenario import LiveCaseResult, LiveLane
+    from .live.case import LiveCaseResult
+    from .live.scenario import LiveLane
 
 AUDIT_REFUSAL = (
     "refused in audit mode (--cluster existing --release): this test installs or upgrades releases; "
@@ -411,7 +412,7 @@ def live_upgrade(request: pytest.FixtureRequest) -> Iterator[LiveCaseResult]:
     key = request.param
     if key[0] == "refused":
         pytest.skip(AUDIT_REFUSAL)
-    from .live.scenario import IMMUTABLE_RULE
+    from .live.evaluation import IMMUTABLE_RULE
     from .run_inputs import upgrade_session
 
     session = upgrade_session(request.config)

@@ -26,7 +26,8 @@ from ..rules.context import StaticContext
 from ..rules.engine import evaluate_rule, redact_finding, rules_for_lane
 from ..topology import build_topology
 from ..values import ValuesFile, deep_merge, parse_values
-from .scenario import LiveCaseResult, LiveLane
+from .case import LiveCaseResult
+from .scenario import LiveLane
 from .state import LiveView
 
 HELM_STORAGE_LABELS = "owner=helm,name={release}"

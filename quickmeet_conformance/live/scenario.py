@@ -27,30 +27,17 @@ from ..upgrade import UpgradeCase, load_side_values
 from ..values import ValuesFile
 from .case import CaseLog, LiveCaseResult, Tamper
 from .evaluation import (
-    IMMUTABLE_RULE,
     add_cluster_secrets,
     evaluate_view,
     finish_case,
     predicted_rejections,
     redacted,
 )
-from .pod_counter import PodCounter
 from .state import LiveState, LiveView, PodChange, PodTimeline, UpgradeOutcome
 from .steps import ReleaseSteps, rollout_variant
 
 if TYPE_CHECKING:  # .release imports pyhelm3: loaded when a live case runs
     from .release import ReleaseClient
-
-__all__ = [
-    "IMMUTABLE_RULE",
-    "CaseLog",
-    "LiveCaseResult",
-    "LiveLane",
-    "PodCounter",
-    "Tamper",
-    "predicted_rejections",
-    "rollout_variant",
-]
 
 
 class LiveLane(ReleaseSteps):

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 from .model import rules_dict
 
 if TYPE_CHECKING:  # the live lane (the kubernetes client) is imported when a live case runs
-    from ..live.scenario import LiveCaseResult
+    from ..live.case import LiveCaseResult
     from ..live.state import PodTimeline
 
 

@@ -292,7 +292,8 @@ def _live_case(tmp_path: Path) -> dict:
     from quickmeet_conformance.charts import load_chart
     from quickmeet_conformance.findings import Finding, Severity, Verdict
     from quickmeet_conformance.helm import resolve_helm
-    from quickmeet_conformance.live.scenario import CaseLog, LiveCaseResult, LiveLane
+    from quickmeet_conformance.live.case import CaseLog, LiveCaseResult
+    from quickmeet_conformance.live.scenario import LiveLane
     from quickmeet_conformance.live.state import LiveView, PodTimeline
     from quickmeet_conformance.redact import redactor_for
     from quickmeet_conformance.reports.live import live_case_dict

@@ -20,7 +20,8 @@ import pytest
 from quickmeet_conformance.charts import load_chart
 from quickmeet_conformance.findings import Verdict
 from quickmeet_conformance.helm import resolve_helm
-from quickmeet_conformance.live.scenario import LiveCaseResult, LiveLane
+from quickmeet_conformance.live.case import LiveCaseResult
+from quickmeet_conformance.live.scenario import LiveLane
 from quickmeet_conformance.probes import ddp, nats_bus
 from quickmeet_conformance.values import load_values
 

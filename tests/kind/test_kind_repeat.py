@@ -24,7 +24,8 @@ import pytest
 from quickmeet_conformance.charts import load_chart
 from quickmeet_conformance.findings import Verdict, verdict_of
 from quickmeet_conformance.helm import resolve_helm
-from quickmeet_conformance.live.scenario import LiveCaseResult, LiveLane
+from quickmeet_conformance.live.case import LiveCaseResult
+from quickmeet_conformance.live.scenario import LiveLane
 from quickmeet_conformance.options import read_option
 from quickmeet_conformance.subprocesses import die_with_parent, kill_group
 from quickmeet_conformance.values import load_values

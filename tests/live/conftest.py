@@ -14,7 +14,8 @@ import pytest
 from quickmeet_conformance.charts import load_chart
 from quickmeet_conformance.clusters.providers.kwok import KwokClusterProvider
 from quickmeet_conformance.helm import resolve_helm
-from quickmeet_conformance.live.scenario import LiveCaseResult, LiveLane
+from quickmeet_conformance.live.case import LiveCaseResult
+from quickmeet_conformance.live.scenario import LiveLane
 from quickmeet_conformance.plugin_live import live_run
 from quickmeet_conformance.render import parse_manifests
 from quickmeet_conformance.subprocesses import run

@@ -17,8 +17,9 @@ from quickmeet_conformance.clusters.providers.kwok import KwokClusterProvider
 from quickmeet_conformance.findings import Verdict
 from quickmeet_conformance.helm import resolve_helm
 from quickmeet_conformance.live.audit import audit_release
+from quickmeet_conformance.live.case import LiveCaseResult
 from quickmeet_conformance.live.release import HELM_WRITE_VERBS
-from quickmeet_conformance.live.scenario import LiveCaseResult, LiveLane
+from quickmeet_conformance.live.scenario import LiveLane
 
 pytestmark = pytest.mark.live
 

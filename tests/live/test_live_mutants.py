@@ -21,7 +21,9 @@ from mutants import (
 
 from quickmeet_conformance.charts import load_chart
 from quickmeet_conformance.helm import resolve_helm
-from quickmeet_conformance.live.scenario import LiveCaseResult, LiveLane, Tamper, predicted_rejections
+from quickmeet_conformance.live.case import LiveCaseResult, Tamper
+from quickmeet_conformance.live.evaluation import predicted_rejections
+from quickmeet_conformance.live.scenario import LiveLane
 from quickmeet_conformance.render import Renderer
 from quickmeet_conformance.rules.engine import rules_for_lane
 from quickmeet_conformance.values import load_values

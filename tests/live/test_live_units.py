@@ -9,9 +9,9 @@ from types import SimpleNamespace
 import pytest
 
 from quickmeet_conformance.findings import Verdict
+from quickmeet_conformance.live.pod_counter import PodCounter
 from quickmeet_conformance.live.release import _helm_error
 from quickmeet_conformance.live.rollout import pod_failure, workload_pending
-from quickmeet_conformance.live.scenario import PodCounter
 from quickmeet_conformance.live.state import LiveState, LiveView
 from quickmeet_conformance.reports.live import pod_timeline_dict
 from quickmeet_conformance.rules.engine import rules_for_lane

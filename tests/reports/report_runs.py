@@ -12,8 +12,8 @@ from mutants import ChartPatch, Mutant, load_mutant, materialize
 
 from quickmeet_conformance.charts import load_chart
 from quickmeet_conformance.expectations import expectations_for
+from quickmeet_conformance.live.case import LiveCaseResult
 from quickmeet_conformance.live.rules.context import LiveContext
-from quickmeet_conformance.live.scenario import LiveCaseResult
 from quickmeet_conformance.live.state import LiveView, PodTimeline
 from quickmeet_conformance.reports.live import live_case_dict
 from quickmeet_conformance.rules.engine import RULES, Options, evaluate_rule, rules_for_lane
