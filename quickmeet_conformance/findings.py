@@ -86,7 +86,7 @@ class Remedy:
     remedy derived from a template location only says the rule knows no key."""
 
     kind: FixKind
-    key_path: str = ""  # values: the key to set
+    key_path: str = ""  # values: the key to set; chart: the key whose setting works around the defect
     where: str = ""  # values: file:line of the key; when ``absent``, where to add it (Location.placement)
     template: str = ""  # chart: the template (path inside the chart, ":line" when known)
     fixed_in: str = ""  # chart: the chart version that fixes it, when one is known
@@ -103,11 +103,12 @@ class Remedy:
                 return f"values: set {self.key_path}: {self.where}"
             return f"values: set {self.key_path}" + (f" ({self.where})" if self.where else "")
         what = self.template or "the chart's templates"
-        text = (
-            f"chart: {what} hard-codes this; no values key changes it"
-            if self.hard_coded
-            else f"chart: rendered by {what}; no values key is known to change it"
-        )
+        if self.hard_coded and self.key_path:  # the defect is literal; a key only steers around it
+            text = f"chart: {what} hard-codes this; no values key fixes it (setting {self.key_path} works around it)"
+        elif self.hard_coded:
+            text = f"chart: {what} hard-codes this; no values key changes it"
+        else:
+            text = f"chart: rendered by {what}; no values key is known to change it"
         return text + (f"; fixed in chart {self.fixed_in}" if self.fixed_in else "")
 
     def as_dict(self) -> dict[str, object]:

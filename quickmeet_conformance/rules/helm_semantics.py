@@ -21,6 +21,7 @@ from ..charts import Dependency, evaluate_condition
 from ..findings import Finding, Location, Severity
 from ..render import Manifest
 from ..values import lookup
+from .chart_defects import condition_remedy
 from .context import RenderedContext, StaticContext
 from .engine import Rule, rule
 
@@ -214,6 +215,7 @@ def rule_dependency_condition(ctx: StaticContext, r: Rule) -> Iterable[Finding]:
                 resource=f"{ctx.chart.label}/Chart.yaml",
                 field_path=f"dependencies[name={dep.name}].condition",
                 severity=None if matters else Severity.WARNING,
+                remedy=condition_remedy(ctx.chart, dep, part, value),
             )
             yield replace(finding, location=_chart_yaml(ctx))
         for path, value in outcome.not_boolean:

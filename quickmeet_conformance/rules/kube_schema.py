@@ -11,7 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import UserError
-from ..findings import Finding
+from ..findings import Finding, Remedy
+from .chart_defects import default_value_remedy
 from .context import RenderedContext
 from .engine import Rule, rule
 
@@ -106,4 +107,28 @@ def rule_manifests_valid_for_kube_version(ctx: RenderedContext, r: Rule) -> Iter
                 resource=manifest.ref,
                 field_path=path,
                 manifest=manifest,
+                remedy=_unexpected_field_remedy(ctx, manifest.body, path, message),
             )
+
+
+_UNEXPECTED = re.compile(r"'([^']+)' was unexpected")
+
+
+def _unexpected_field_remedy(ctx: RenderedContext, body: Any, path: str, message: str) -> Remedy | None:
+    """An unknown field in a map the template copied whole from the values: the key that put it there (the
+    user's, or the chart's own default: ``chart_defects.default_value_remedy``); None otherwise (the
+    finding's template location decides)."""
+    named = _UNEXPECTED.search(message)
+    if named is None:
+        return None
+    copied: Any = body
+    for part in path.split(".") if path else []:
+        if isinstance(copied, list) and part.isdigit() and int(part) < len(copied):
+            copied = copied[int(part)]
+        elif isinstance(copied, dict) and part in copied:
+            copied = copied[part]
+        else:
+            return None
+    if not isinstance(copied, dict) or named.group(1) not in copied:
+        return None
+    return default_value_remedy(ctx.chart, ctx.merged, ctx.values_file, copied, named.group(1), path)

@@ -16,6 +16,7 @@ from ..topology import (
     Workload,
     parse_transporter,
 )
+from .chart_defects import orphan_service_remedy
 from .context import RenderedContext
 from .engine import Rule, rule
 
@@ -39,6 +40,7 @@ def rule_service_selects_one_component(ctx: RenderedContext, r: Rule) -> Iterabl
             continue  # headless/external Services with hand-made endpoints select nothing on purpose
         selected = topo.workloads_selected_by(service)
         components = sorted({_component_label(w) for w in selected})
+        manifest = manifests.get(service.ref)
         if not selected:
             yield r.fail(
                 ctx,
@@ -47,7 +49,8 @@ def rule_service_selects_one_component(ctx: RenderedContext, r: Rule) -> Iterabl
                 found="no pods",
                 resource=service.ref,
                 field_path="spec.selector",
-                manifest=manifests.get(service.ref),
+                manifest=manifest,
+                remedy=orphan_service_remedy(ctx, manifest, service.selector) if manifest else None,
             )
         elif len(components) > 1:
             yield r.fail(
