@@ -17,6 +17,7 @@ from .assertions import check_rule
 from .errors import UserError
 from .options import OptionSpec, add_options
 from .pipeline import CaseResult
+from .plugin_stash import PROBE_RESULTS_KEY
 from .reports.terminal import write_summary
 from .run_inputs import (
     NO_VALUES_NAMED,
@@ -217,6 +218,7 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Co
         strict=session.settings.strict,
         failures_only=config.get_verbosity() < 0,
         waivers=session.settings.options.waivers,
+        others=[f for probe in config.stash.get(PROBE_RESULTS_KEY, []) for f in probe.findings],
     )
 
 

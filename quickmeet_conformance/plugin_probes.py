@@ -30,6 +30,7 @@ from .probes.nats_bus import (
     parse_bus_expect,
     presence_only_counts,
 )
+from .rules.engine import Options
 
 NO_TARGET = "no --{flag} given and no live cluster with running containers (KWOK runs no containers)"
 
@@ -171,16 +172,25 @@ def ddp_observation(ingress_url: str, pytestconfig: pytest.Config) -> DdpObserva
     return observe_ddp_sync(ingress_url, options)
 
 
-@pytest.fixture(scope="session")
-def bus_context(bus_observation: BusObservation, bus_expectations: BusExpectations) -> BusContext:
-    """What the bus rules judge: the bus observation and the expectations."""
-    return BusContext(bus_observation, bus_expectations)
+def _run_options(config: pytest.Config) -> Options:
+    """The run's options (its --waivers / QMC_WAIVERS among them), as every lane's context carries them."""
+    from .run_inputs import conformance_session
+
+    return conformance_session(config).settings.options
 
 
 @pytest.fixture(scope="session")
-def ddp_context(ddp_observation: DdpObservation) -> DdpContext:
-    """What the WebSocket rules judge: the DDP observation."""
-    return DdpContext(ddp_observation)
+def bus_context(
+    bus_observation: BusObservation, bus_expectations: BusExpectations, pytestconfig: pytest.Config
+) -> BusContext:
+    """What the bus rules judge: the bus observation and the expectations (and the run's waivers)."""
+    return BusContext(bus_observation, bus_expectations, options=_run_options(pytestconfig))
+
+
+@pytest.fixture(scope="session")
+def ddp_context(ddp_observation: DdpObservation, pytestconfig: pytest.Config) -> DdpContext:
+    """What the WebSocket rules judge: the DDP observation (and the run's waivers)."""
+    return DdpContext(ddp_observation, options=_run_options(pytestconfig))
 
 
 def probe_results(config: pytest.Config) -> list[ProbeResult]:

@@ -171,3 +171,46 @@ def test_the_engine_attaches_the_run_waivers_to_every_rule(tmp_path: Path) -> No
 
     (finding,) = evaluate_rule(NoOptions(), toy)
     assert finding.waiver is None
+
+
+PROBE_WAIVER = (
+    "- rule: bus.service-announced\n"
+    "  target: component/presence\n"
+    "  reason: presence runs outside the cluster during the migration (OPS-77)\n"
+    "  expires: 2026-12-31\n"
+)
+
+
+def test_a_probe_finding_is_waived_through_the_engine_like_every_lane_s(tmp_path: Path) -> None:
+    """The probe lane's findings meet the run's waivers in ``engine.evaluate_rule`` too: the probe context carries
+    the run's Options. A bus observation where no node announces presence (built directly, no NATS needed)."""
+    from quickmeet_conformance.probes import nats_bus as nb
+    from quickmeet_conformance.probes.context import BusContext
+    from quickmeet_conformance.probes.rules import evaluate_bus, evaluate_probe_rule
+
+    obs = nb.BusObservation(url="nats://x", prefix="MOL", probe_id="qmc-probe-1", connected=True)
+    exp = nb.BusExpectations.from_counts({"presence": 1})
+    (plain,) = evaluate_probe_rule(BusContext(obs, exp), nb.RULE_SERVICE_ANNOUNCED)
+    assert plain.failed and plain.resource == "component/presence" and blocks_run(plain, strict=False)
+
+    waivers = load_waivers(_write(tmp_path, PROBE_WAIVER), today=TODAY)
+    ctx = BusContext(obs, exp, options=Options(waivers=waivers))
+    (waived,) = evaluate_probe_rule(ctx, nb.RULE_SERVICE_ANNOUNCED)
+    assert waived.accepted and waived.waiver == waivers[0] and not blocks_run(waived, strict=False)
+    assert status_of([waived], strict=False) == Status.ACCEPTED and "OPS-77" in waived.detail()
+    assert unmatched(waivers, [waived]) == []
+    # the lane's one-call helper passes the run's options on as well
+    found = evaluate_bus(obs, exp, Options(waivers=waivers))
+    assert [f.rule_id for f in found if f.accepted] == [nb.RULE_SERVICE_ANNOUNCED], [
+        f.detail() for f in found
+    ]
+
+    expired = load_waivers(_write(tmp_path, PROBE_WAIVER, "old.yaml"), today=datetime.date(2027, 1, 1))
+    (late,) = evaluate_probe_rule(
+        BusContext(obs, exp, options=Options(waivers=expired)), nb.RULE_SERVICE_ANNOUNCED
+    )
+    assert (
+        blocks_run(late, strict=False)
+        and "expired on 2026-12-31" in late.detail()
+        and "OPS-77" in late.detail()
+    )

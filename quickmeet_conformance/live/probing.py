@@ -26,6 +26,7 @@ from ..probes import ddp, nats_bus
 from ..probes.context import BusContext, DdpContext
 from ..probes.rules import evaluate_probe
 from ..progress import Waited
+from ..rules.engine import Options
 from ..topology import NATS, Topology
 from .diagnostics import pod_states
 from .state import NOT_ANSWERED, WEBSOCKET_ROUTES, LiveState
@@ -158,6 +159,7 @@ def probe_bus(
     topology: Topology,
     options: nats_bus.BusProbeOptions = BUS_OPTIONS,
     kube: KubeClient | None = None,
+    run_options: Options | None = None,
 ) -> tuple[dict[str, list[Finding]], str, list[Waited]]:
     """The bus probe through the release's NATS Service; for every pod whose node never answered, what the
     pod was doing (read through ``kube``) joins the findings."""
@@ -185,7 +187,9 @@ def probe_bus(
         if pod not in {n.pod_name for n in observation.nodes.values()}
     )
     states = pod_states(kube, state.namespace, missed) if kube is not None and missed else {}
-    findings = evaluate_probe(BusContext(observation, expectations, pod_states=states))
+    findings = evaluate_probe(
+        BusContext(observation, expectations, pod_states=states, options=run_options or Options())
+    )
     return (
         findings,
         f"Service {state.namespace}/{service}:{port} (via {forward.what})",
@@ -200,7 +204,7 @@ def _ingress_host(topology: Topology) -> str | None:
 
 
 def probe_ddp(
-    topology: Topology, targets: ProbeTargets
+    topology: Topology, targets: ProbeTargets, run_options: Options | None = None
 ) -> tuple[dict[str, list[Finding]], str, dict[str, str], Waited]:
     host = _ingress_host(topology) or "localhost"
     # http first; an Ingress with TLS may be served on https only (the certificate is the controller's own,
@@ -248,7 +252,7 @@ def probe_ddp(
         INGRESS_SYNC_S,
         "" if not not_routed else "HTTP 404 on every WebSocket route",
     )
-    findings = evaluate_probe(DdpContext(observation))
+    findings = evaluate_probe(DdpContext(observation, options=run_options or Options()))
     answered = {
         route: observation.answered_by(route) if observation.route(route).connected else NOT_ANSWERED
         for route in WEBSOCKET_ROUTES
@@ -264,21 +268,23 @@ def probe_release(
     say: Callable[[str], None] = lambda line: None,
     families: tuple[str, ...] = ("bus", "ws"),
     kube: KubeClient | None = None,
+    options: Options | None = None,
 ) -> ProbeRun:
     """The probes (both by default) against one installed release; a probe that cannot run is an ERROR
-    finding, not a pass. Each wait of the probes is on ``say`` and in the run's ``waits``."""
+    finding, not a pass. Each wait of the probes is on ``say`` and in the run's ``waits``. ``options``: the
+    run's, whose waivers the engine attaches to the probes' findings."""
     findings: dict[str, list[Finding]] = {}
     where: dict[str, str] = {}
     answered: dict[str, str] = {}
     waits: list[Waited] = []
 
     def bus_probe() -> tuple[dict[str, list[Finding]], str]:
-        found, target, waited = probe_bus(handle, state, topology, kube=kube)
+        found, target, waited = probe_bus(handle, state, topology, kube=kube, run_options=options)
         waits.extend(waited)
         return found, target
 
     def ddp_probe() -> tuple[dict[str, list[Finding]], str]:
-        found, target, by, synced = probe_ddp(topology, targets)
+        found, target, by, synced = probe_ddp(topology, targets, run_options=options)
         answered.update(by)
         waits.append(synced)
         return found, target

@@ -148,7 +148,14 @@ class ReleaseSteps:
             return None
         targets = ProbeTargets(ingress_http_port=ports.http, ingress_https_port=ports.https)
         run = probe_release(
-            self.cluster.handle, state, state.topology, targets, log.say, families, kube=self.kube
+            self.cluster.handle,
+            state,
+            state.topology,
+            targets,
+            log.say,
+            families,
+            kube=self.kube,
+            options=self.options,
         )
         log.waits.extend(run.waits)
         return run

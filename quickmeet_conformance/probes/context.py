@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import ClassVar
 
+from ..rules.engine import Options
 from .ddp import DdpObservation
 from .nats_bus.expectations import BusExpectations
 from .nats_bus.model import BusObservation
@@ -19,9 +20,11 @@ from .nats_bus.model import BusObservation
 
 @dataclass(frozen=True)
 class ProbeContext:
-    """The base of every probe's context: the probe's name and the target its findings are reported against."""
+    """The base of every probe's context: the probe's name and the target its findings are reported against,
+    and the run's options, whose waivers the engine attaches to the probe's findings as to every lane's."""
 
     probe: ClassVar[str] = ""  # the probe's name and its rule ids' prefix: "bus" for bus.*
+    options: Options = field(default_factory=Options, kw_only=True)  # the run's (its --waivers)
 
     @property
     def target(self) -> str:

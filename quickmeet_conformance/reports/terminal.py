@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 
-from ..findings import Waiver, status_of
+from ..findings import Finding, Waiver, status_of
 from ..pipeline import CaseResult
 from ..rules.engine import RULES
 from .remedies import remedy_lines
@@ -99,8 +99,11 @@ def write_summary(
     strict: bool,
     failures_only: bool,
     waivers: Sequence[Waiver] = (),
+    others: Sequence[Finding] = (),
 ) -> None:
-    found = [f for r in results for fs in r.findings.values() for f in fs]
+    """The run's table and verdict lines; ``others``: findings of lanes without cases (the probes), counted
+    with the cases' in the fixer split and the waivers' effect (a waiver a probe finding used is not unmatched)."""
+    found = [f for r in results for fs in r.findings.values() for f in fs] + list(others)
     verdicts = [(line, None) for line in run_summary_lines(found, waivers)]
     for text, colour in summary_lines(results, strict=strict, failures_only=failures_only) + verdicts:
         if colour:

@@ -204,7 +204,8 @@ def rule(
 
 
 def _waivers_of(ctx: RuleContext) -> tuple[Waiver, ...]:
-    """The run's waivers, from the lane's options (a probe context has none: its findings are not waived)."""
+    """The run's waivers, from the lane's options: every lane's context carries the run's ``Options`` (static,
+    upgrade, live, and each probe's), so every finding meets the run's waivers here."""
     options = getattr(ctx, "options", None)
     return options.waivers if isinstance(options, Options) else ()
 

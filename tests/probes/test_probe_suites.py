@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -97,6 +98,52 @@ def test_suites_fail_on_misrouted_ingress_via_env(ingress: dict[str, str]) -> No
         in result.stdout
     )
     assert "contract: CONTRACT.md > Wiring: Ingress" in result.stdout
+
+
+def test_a_waiver_accepts_a_probe_finding_and_an_expired_one_fails(
+    ingress: dict[str, str], tmp_path: Path
+) -> None:
+    """The pytest route's --waivers reach the probe lane: the misrouted ingress's ws.reaches-ddp-streamer
+    finding is accepted (the run passes), and fails again with the waiver's reason once it expired."""
+    target = ingress["misrouted"]
+    routes = target.replace("http://", "ws://", 1) + "/*"  # the findings name the WebSocket URL of each route
+
+    def waivers(expires: str) -> str:
+        path = tmp_path / f"waivers-{expires}.yaml"
+        path.write_text(
+            f"- rule: ws.reaches-ddp-streamer\n  target: '{routes}'\n"
+            f"  reason: the ingress moves to ddp-streamer next sprint (OPS-9)\n  expires: {expires}\n",
+            encoding="utf-8",
+        )
+        return str(path)
+
+    report = tmp_path / "report.json"
+    accepted = run_suites(
+        "-k",
+        "websocket",
+        "--ingress-url",
+        target,
+        "--waivers",
+        waivers("2099-12-31"),
+        "--conformance-report",
+        str(report),
+    )
+    assert accepted.returncode == 0 and summary(accepted).startswith("3 passed"), (
+        accepted.stdout + accepted.stderr
+    )
+    (judged,) = [
+        r
+        for t in json.loads(report.read_text())["probes"]
+        for r in t["rules"]
+        if r["id"] == "ws.reaches-ddp-streamer"
+    ]
+    assert judged["status"] == "accepted", judged
+    assert {f["waiver"]["reason"] for f in judged["findings"]} == {
+        "the ingress moves to ddp-streamer next sprint (OPS-9)"
+    }
+    expired = run_suites("-k", "websocket", "--ingress-url", target, "--waivers", waivers("2020-01-31"))
+    assert expired.returncode == 1 and "1 failed" in summary(expired), expired.stdout
+    assert "expired on 2020-01-31" in expired.stdout and "OPS-9" in expired.stdout, expired.stdout
 
 
 def test_suites_fail_on_unreachable_nats() -> None:
