@@ -10,7 +10,6 @@ the network, one extra tag) is removed here, also when a test fails.
 from __future__ import annotations
 
 import http.client
-import os
 import socket
 import time
 import uuid
@@ -276,15 +275,3 @@ def test_mongodb_as_the_charts_user_and_aux_as_a_sidecar_command(release: Releas
     _wait("aux stand-in", lambda: "READY aux idle" in release.logs("reloader"))
     time.sleep(1)
     assert release.running("reloader") and release.running("mongodb")
-
-
-def test_tag_standins_makes_the_exact_reference_a_stand_in(release: Release) -> None:
-    """images.tag_standins: the reference a chart uses now names the stand-in image (what kind load sends)."""
-    ref = f"registry.rocket.chat/rocketchat/rocket.chat:qmc-test-{os.getpid()}"
-    docker = release.docker
-    try:
-        assert images.tag_standins(images.plan_refs([ref]), docker) == [ref]
-        proc = docker.run("image", "inspect", "-f", '{{index .Config.Labels "quickmeet.chat/standin"}}', ref)  # type: ignore[attr-defined]  # a Docker
-        assert proc.stdout.strip() == "monolith", proc.stdout + proc.stderr
-    finally:
-        docker.run("rmi", ref)  # type: ignore[attr-defined]  # a Docker

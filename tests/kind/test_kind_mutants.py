@@ -34,6 +34,7 @@ KIND_RULES = {
     ddp.RULE_WEBSOCKET_HANDSHAKE,
     ddp.RULE_REACHES_DDP_STREAMER,
     "live.upgrade-websocket-handover",
+    "live.connections",  # stopped on MongoDB or NATS: only pods that really connect show it
 }
 
 
