@@ -199,8 +199,28 @@ def _ingress_host(topology: Topology) -> str | None:
     return next((r.host for r in routes if r.host), None)
 
 
+def route_backends(topology: Topology, state: LiveState | None) -> dict[str, str]:
+    """What stands behind each WebSocket route of the Ingress: its Service and that Service's ready endpoints
+    (the EndpointSlices of the snapshot), the evidence a failed handshake is reported with."""
+    if state is None:
+        return {}
+    found: dict[str, str] = {}
+    for route in WEBSOCKET_ROUTES:
+        match = next((r for r in topology.routes() if r.path.rstrip("/") == route), None)
+        if match is None:
+            continue
+        endpoints = state.endpoints(match.service)
+        ready = sorted({e.pod or e.address for e in endpoints if e.ready})
+        if match.service not in {svc.name for svc in state.topology.services}:
+            found[route] = f"Service {match.service} (not in the cluster)"
+        else:
+            pods = ", ".join(ready) if ready else "none"
+            found[route] = f"Service {match.service}: {len(ready)} ready endpoint(s) (pods: {pods})"
+    return found
+
+
 def probe_ddp(
-    topology: Topology, targets: ProbeTargets
+    topology: Topology, targets: ProbeTargets, state: LiveState | None = None
 ) -> tuple[dict[str, list[Finding]], str, dict[str, str], Waited]:
     host = _ingress_host(topology) or "localhost"
     # http first; an Ingress with TLS may be served on https only (the certificate is the controller's own,
@@ -248,7 +268,7 @@ def probe_ddp(
         INGRESS_SYNC_S,
         "" if not not_routed else "HTTP 404 on every WebSocket route",
     )
-    findings = evaluate_probe(DdpContext(observation))
+    findings = evaluate_probe(DdpContext(observation, backends=route_backends(topology, state)))
     answered = {
         route: observation.answered_by(route) if observation.route(route).connected else NOT_ANSWERED
         for route in WEBSOCKET_ROUTES
@@ -278,7 +298,7 @@ def probe_release(
         return found, target
 
     def ddp_probe() -> tuple[dict[str, list[Finding]], str]:
-        found, target, by, synced = probe_ddp(topology, targets)
+        found, target, by, synced = probe_ddp(topology, targets, state)
         answered.update(by)
         waits.append(synced)
         return found, target

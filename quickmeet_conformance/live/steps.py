@@ -15,13 +15,15 @@ from typing import TYPE_CHECKING, Any
 import yaml
 
 from ..charts import Chart
+from ..clusters.images import standin_image
 from ..clusters.kubeclient import KubeClient
 from ..errors import ToolError, UserError
 from ..helm import HelmBinary
 from ..redact import Redactor
-from ..render import Renderer, RenderRequest, parse_manifests
+from ..render import Manifest, Renderer, RenderRequest, parse_manifests
 from ..rules.engine import Options
-from ..topology import STREAM_HUB, ComponentMatcher, Topology, build_topology
+from ..topology import MONGODB, STREAM_HUB, ComponentMatcher, Topology, build_topology
+from . import external_mongodb
 from .case import CaseLog
 from .cluster import LiveCluster
 from .pod_counter import PodCounter
@@ -110,7 +112,10 @@ class ReleaseSteps:
 
     def snapshot(self, namespace: str) -> LiveState:
         listing = self.kube.list_kinds(SNAPSHOT_KINDS, namespace, timeout=60)
-        return LiveState.from_list(namespace, {"items": listing}, self.matcher)
+        mine = [
+            obj for obj in listing if not external_mongodb.is_outside(obj)
+        ]  # the lane's, not the release's
+        return LiveState.from_list(namespace, {"items": mine}, self.matcher)
 
     def prepare_images(
         self, client: ReleaseClient, chart: Chart, values: dict[str, Any], log: CaseLog
@@ -129,12 +134,34 @@ class ReleaseSteps:
         loaded = provider.prepare_images(rendered.manifests, self.matcher)
         if loaded:
             log.say(f"images: {len(loaded)} loaded into the cluster ({', '.join(sorted(loaded))})")
+        self.external_servers(rendered.manifests, values, client.namespace, log)
         secrets = provider.tls_secrets(client.namespace, rendered.manifests, self.workdir)
         for secret in secrets:
             self.kube.create(secret, client.namespace, exist_ok=True)
         if secrets:
             made = ", ".join(str(s["metadata"]["name"]) for s in secrets)
             log.say(f"self-signed TLS Secret(s) {made} created, as cert-manager would")
+
+    def external_servers(
+        self, manifests: tuple[Manifest, ...], values: dict[str, Any], namespace: str, log: CaseLog
+    ) -> None:
+        """Start the MongoDB the release's URLs name outside it (``externalMongodbUrl``), as its customer runs
+        one: the same FerretDB server as the bundled subchart's, with the URLs' users (external_mongodb.py)."""
+        provider = self.cluster.provider
+        if provider is None:
+            return
+        topology = build_topology(manifests, self.matcher)
+        servers, notes = external_mongodb.plan(
+            topology, values, release=self.release, namespace=namespace, matcher=self.matcher
+        )
+        for note in notes:
+            log.say(note)
+        for server in servers:
+            objects = external_mongodb.manifests(server, standin_image(MONGODB))
+            provider.prepare_images(parse_manifests(yaml.safe_dump_all(objects), "the lane"), self.matcher)
+            for body in objects:
+                self.kube.create(body, namespace, exist_ok=True)
+            log.say(f"external MongoDB started outside the release (FerretDB): {server.describe()}")
 
     def probe(
         self, state: LiveState, log: CaseLog, families: tuple[str, ...] = ("bus", "ws")

@@ -48,14 +48,14 @@ def _failures(result: LiveCaseResult) -> list[str]:
 
 
 def test_public_6_29_0_release_works_on_the_wire(kind_lane: LiveLane, tmp_path: Path) -> None:
-    # Its values name an external MongoDB (mongo-0.mongo) no one runs on kind: the stand-ins now connect to
-    # MONGO_URL first and stop. The lane does not start that server yet (issue 23, item 2); the same wire
-    # checks run on the bundled MongoDB in test_public_6_29_0_with_its_bundled_mongodb_passes.
-    pytest.skip("externalMongodbUrl: the lane does not start the external MongoDB the URL names (yet)")
+    # Its values name an external MongoDB (mongo-0.mongo): the lane starts it outside the release, with the
+    # user and replica set the URL names (live/external_mongodb.py); the stand-ins connect to it first.
     result = _install(kind_lane, "6.29.0", tmp_path, hub=False)
     log = "\n".join(result.log)
     try:
         assert not result.view.rollout_error, f"{result.view.rollout_error}\n{log}"
+        assert "external MongoDB started outside the release (FerretDB): mongo-0.mongo:27017" in log, log
+        assert result.verdict("live.connections") == Verdict.PASS, log
         for rule in (
             nats_bus.RULE_SERVICE_ANNOUNCED,
             nats_bus.RULE_NODE_COUNT,

@@ -51,3 +51,13 @@ def test_each_backend_names_the_workloads_that_stopped_on_it() -> None:
         "MongoDB": {"Deployment/rocketchat-presence": mongo},
         "NATS": {"Deployment/rocketchat-ddp-streamer": nats},
     }
+
+
+def test_a_release_that_never_rolled_out_counts_ready_containers_too() -> None:
+    """A service without a readiness probe is Ready while its driver waits for a replica set that never
+    answers: between two stops it must still be named (the wrong-replica-set kind mutant)."""
+    message = "MongoDB: MONGO_URL ...: MongoServerSelectionError: no member of replica set 'rs0' answered"
+    items = [_rs("p-1", "rocketchat-presence"), _ready(_pod("p-1-a", "p-1", message))]
+    state = LiveState.from_list("ns", {"items": items}, matcher=None)  # type: ignore[arg-type]
+    assert connection_errors(state) == {}
+    assert connection_errors(state, settled=False) == {"MongoDB": {"Deployment/rocketchat-presence": message}}

@@ -35,14 +35,19 @@ def _owner(state: LiveState, pod: dict[str, Any]) -> str:
     return f"Pod/{(pod.get('metadata') or {}).get('name')}"
 
 
-def connection_errors(state: LiveState) -> dict[str, dict[str, str]]:
-    """``{backend: {workload: first error}}`` from the termination messages of containers not Ready now."""
+def connection_errors(state: LiveState, *, settled: bool = True) -> dict[str, dict[str, str]]:
+    """``{backend: {workload: first error}}`` from the containers' termination messages.
+
+    ``settled``: the release rolled out. Then a Ready container connected since its last stop (a restart
+    while MongoDB was still starting is no refusal) and only containers not Ready count. A release that
+    never rolled out counts Ready ones too: a service without a readiness probe is Ready while its driver
+    still waits for a server it will never select (a wrong replica set), between two stops."""
     found: dict[str, dict[str, str]] = {}
     for pod in state.pods():
         statuses = (pod.get("status") or {}).get("containerStatuses") or []
         for cs in statuses:
-            if cs.get("ready"):
-                continue  # connected since: a restart while MongoDB was still starting is not a refusal
+            if cs.get("ready") and settled:
+                continue
             for key in ("state", "lastState"):
                 message = str((((cs.get(key) or {}).get("terminated") or {}).get("message")) or "").strip()
                 backend = message.split(":", 1)[0]
@@ -66,7 +71,7 @@ def connection_errors(state: LiveState) -> dict[str, dict[str, str]]:
 )
 @with_state
 def rule_live_connections(ctx: LiveContext, r: Rule, view: LiveView, state: LiveState) -> Iterable[Finding]:
-    for backend, by_workload in sorted(connection_errors(state).items()):
+    for backend, by_workload in sorted(connection_errors(state, settled=not view.rollout_error).items()):
         workloads = sorted(by_workload)
         first = by_workload[workloads[0]]
         yield r.fail(
