@@ -251,6 +251,17 @@ LABEL quickmeet.chat/standin=\"nats\""
     log "traefik binary missing ($TRAEFIK_BIN): run scripts/build-app-images.sh traefik"
   fi
 
+  # An older kind lane tagged stand-ins under real image names on the host (rocketchat/..., bitnami/mongodb):
+  # untag those (the image stays under its localhost/qmc name), so no `docker run <real name>` gets a stand-in.
+  local stale
+  stale="$(cd "$REPO_ROOT" && PYTHONPATH="$REPO_ROOT" "$REPO_ROOT/.venv/bin/python" -c \
+    'from quickmeet_conformance.clusters.images import real_name_tags; print("\n".join(real_name_tags()))' \
+    2>/dev/null || true)"
+  if [ -n "$stale" ]; then
+    log "untagging stand-ins left under real image names: $(echo $stale)"
+    # shellcheck disable=SC2086
+    docker rmi $stale >/dev/null || true
+  fi
   # Rebuilt stand-ins leave their old images untagged: only ours go (by label, dangling only).
   docker image prune -f --filter label=quickmeet.chat/standin >/dev/null 2>&1 || true
 

@@ -79,6 +79,8 @@ if [ "$kind_ready" = 1 ]; then
     --cluster kind --kind-images local --values fixtures/values/seed-docs.yaml \
     --values fixtures/values/old-app-streamhub.yaml \
     --junitxml reports/junit-kind.xml --conformance-report reports/conformance-kind.json || status=$?
+  # pass, fail or timeout: the run leaves no cluster, node container, network or real-name image tag
+  .venv/bin/python scripts/kind-leftovers.py || status=1
 fi
 printf '\ntest command: %ss in all\n' "$(( $(date +%s) - t0 ))"
 printf 'main: %s\n' "$(scripts/junit-count.py reports/junit.xml)"

@@ -49,6 +49,7 @@ INGRESS_SELECTOR = "app.kubernetes.io/name=traefik"
 # scripts/build-app-images.sh builds under $QMC_STANDIN_PREFIX too (a test build kept apart from the main one)
 STANDIN_PREFIX = os.environ.get("QMC_STANDIN_PREFIX") or "localhost/qmc"
 STANDIN_TAG = "local"
+STANDIN_LABEL = "quickmeet.chat/standin"  # every image scripts/build-app-images.sh builds carries it
 AUX = "aux"
 INGRESS = "traefik"
 # What scripts/build-app-images.sh builds: the component stand-ins, NATS, MongoDB, aux, the ingress.
@@ -325,6 +326,18 @@ def missing_standins(plans: Iterable[ImagePlan], docker: Any = None) -> list[str
     docker = docker or _docker()
     needed = sorted({p.standin for p in plans if p.source == LOCAL})
     return [image for image in needed if not docker.has_image(image)]
+
+
+def real_name_tags(docker: Any = None) -> list[str]:
+    """Tags in the host's docker that put a real image name (``rocketchat/...``, ``bitnami/mongodb``) on a
+    stand-in built here: what an older kind lane left (it tagged on the host), and what must never be left,
+    since a later ``docker run rocketchat/...`` would silently get a stand-in."""
+    docker = docker or _docker()
+    proc = docker.run(
+        "images", "--filter", f"label={STANDIN_LABEL}", "--format", "{{.Repository}}:{{.Tag}}", timeout=60
+    )
+    refs = {line.strip() for line in proc.stdout.splitlines() if line.strip()}
+    return sorted(r for r in refs if not r.startswith(f"{STANDIN_PREFIX}/") and not r.startswith("<none>"))
 
 
 def normalized_ref(image: str) -> str:

@@ -305,3 +305,17 @@ def test_placeholder_tls_secrets_only_for_secrets_the_release_does_not_bring(tmp
     ).stdout
     assert "DNS:chat.example.com" in text, text
     assert images.placeholder_tls_secrets([own], tmp_path, "case-1") == []
+
+
+def test_stand_ins_under_real_image_names_on_the_host_are_found() -> None:
+    """scripts/kind-leftovers.py and the image build find what an older lane left: a stand-in (by its label)
+    tagged as rocketchat/... or bitnami/mongodb on the host."""
+    import subprocess
+
+    class Listing:
+        def run(self, *args: str, timeout: float = 30) -> subprocess.CompletedProcess[str]:
+            assert "label=quickmeet.chat/standin" in args
+            out = "localhost/qmc/monolith:local\nrocketchat/rocket.chat:8.0.1\nbitnami/mongodb:7.0\n<none>:<none>\n"
+            return subprocess.CompletedProcess(list(args), 0, out, "")
+
+    assert images.real_name_tags(Listing()) == ["bitnami/mongodb:7.0", "rocketchat/rocket.chat:8.0.1"]

@@ -143,7 +143,13 @@ def test_a_failed_handshake_names_what_stands_behind_the_route() -> None:
 
     def session(route: str) -> ddp_probe.DdpSession:
         return ddp_probe.DdpSession(
-            route, f"http://h{route}", "raw", reached=True, http_status=503, error="HTTP 503", error_kind="http"
+            route,
+            f"http://h{route}",
+            "raw",
+            reached=True,
+            http_status=503,
+            error="HTTP 503",
+            error_kind="http",
         )
 
     obs = ddp_probe.DdpObservation("http://h", None, None, "", session("/websocket"), session("/sockjs"))
