@@ -25,7 +25,7 @@ import os
 import shlex
 import subprocess
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -129,6 +129,7 @@ class ImagePlan:
     uses: tuple[ImageUse, ...]
     source: str = LOCAL  # LOCAL: a stand-in is tagged as `image`; UPSTREAM: the cluster pulls `image`
     note: str = ""  # why this image needs a look (unknown image, digest, pull policy)
+    blocked: str = ""  # air-gap mode: the only registry reachable, which this image is not under
 
     @property
     def known(self) -> bool:
@@ -140,12 +141,16 @@ class ImagePlan:
 
     @property
     def standin(self) -> str:
-        return standin_image(self.component) if self.source == LOCAL and self.known else ""
+        return (
+            standin_image(self.component) if self.source == LOCAL and self.known and not self.blocked else ""
+        )
 
     def workload_lines(self) -> list[str]:
         """One line per container: what runs it on kind ("stand-in ..." or "real image")."""
         if self.source != LOCAL:
             what = "real image (pulled by the cluster)"
+        elif self.blocked:
+            what = f"NOT LOADED: outside the air-gap registry {self.blocked} (fails to pull, as air-gapped)"
         elif self.standin:
             what = f"stand-in {self.standin}"
         else:
@@ -238,6 +243,39 @@ def plan_images(
 ) -> list[ImagePlan]:
     """One plan per distinct image reference of a rendered release, in first-use order."""
     return _plans(image_uses(manifests), source, matcher)
+
+
+def registry_of(image: str) -> str:
+    """The registry host of a reference as containerd reads it (``nats:2`` -> ``docker.io``)."""
+    return normalized_ref(image).split("/", 1)[0]
+
+
+def values_registry(values: Mapping[str, Any]) -> str:
+    """The registry a values file mirrors its images into: ``global.imageRegistry``, else the registry part of
+    ``image.repository`` (the application's image); "" when it names none."""
+    glob = values.get("global")
+    named = glob.get("imageRegistry") if isinstance(glob, Mapping) else None
+    if isinstance(named, str) and named.strip():
+        return named.strip().rstrip("/")
+    image = values.get("image")
+    repository = image.get("repository") if isinstance(image, Mapping) else None
+    if isinstance(repository, str) and "/" in repository:
+        first = repository.split("/", 1)[0]
+        if "." in first or ":" in first or first == "localhost":
+            return first
+    return ""
+
+
+def airgapped(plans: Iterable[ImagePlan], registry: str | None) -> list[ImagePlan]:
+    """Air-gap mode: the plans whose image is not under ``registry`` (None: no registry named, so none is)
+    marked blocked: not loaded, the kubelet's pull fails as on a cluster that reaches only its mirror."""
+    wanted = registry_of(f"{registry.rstrip('/')}/x") if registry else None
+    return [
+        p
+        if wanted is not None and registry_of(p.image) == wanted
+        else replace(p, blocked=registry or "(none named)")
+        for p in plans
+    ]
 
 
 def plan_refs(

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import yaml
 
 from ..charts import Chart
-from ..clusters.images import standin_image
+from ..clusters.images import standin_image, values_registry
 from ..clusters.kubeclient import KubeClient
 from ..errors import ToolError, UserError
 from ..helm import HelmBinary
@@ -118,7 +118,12 @@ class ReleaseSteps:
         return LiveState.from_list(namespace, {"items": mine}, self.matcher)
 
     def prepare_images(
-        self, client: ReleaseClient, chart: Chart, values: dict[str, Any], log: CaseLog
+        self,
+        client: ReleaseClient,
+        chart: Chart,
+        values: dict[str, Any],
+        log: CaseLog,
+        airgap: bool | None = None,
     ) -> None:
         """On a cluster that runs containers from local images (kind, --kind-images local): make every image the
         release will reference present in the cluster before helm installs it (nothing is pulled)."""
@@ -131,7 +136,13 @@ class ReleaseSteps:
             )
         except UserError:
             return  # helm install reports the same refusal
-        loaded = provider.prepare_images(rendered.manifests, self.matcher)
+        registry = None
+        if provider.airgap if airgap is None else airgap:
+            registry = values_registry(values)
+            log.say(
+                f"air-gap: only images under {registry or '(no registry named by the values)'} are present"
+            )
+        loaded = provider.prepare_images(rendered.manifests, self.matcher, registry)
         if loaded:
             log.say(f"images: {len(loaded)} loaded into the cluster ({', '.join(sorted(loaded))})")
         self.external_servers(rendered.manifests, values, client.namespace, log)

@@ -319,3 +319,25 @@ def test_stand_ins_under_real_image_names_on_the_host_are_found() -> None:
             return subprocess.CompletedProcess(list(args), 0, out, "")
 
     assert images.real_name_tags(Listing()) == ["bitnami/mongodb:7.0", "rocketchat/rocket.chat:8.0.1"]
+
+
+def test_airgap_loads_only_the_registry_the_values_name() -> None:
+    """--kind-images airgap: an image outside the values' registry is not loaded and says why (issue 23)."""
+    from quickmeet_conformance.clusters.image_source import resolve_images
+
+    assert resolve_images("airgap").airgap and resolve_images("airgap").local
+    assert images.values_registry(
+        {"image": {"repository": "registry.rocket.chat/rocketchat/quickmeet.chat"}}
+    ) == ("registry.rocket.chat")
+    assert images.values_registry({"global": {"imageRegistry": "mirror.corp:5000/"}, "image": {}}) == (
+        "mirror.corp:5000"
+    )
+    assert images.values_registry({"image": {"repository": "rocketchat/rocket.chat"}}) == ""
+    plans = images.plan_refs(
+        ["registry.rocket.chat/rocketchat/rocket.chat:8.0.1", "quay.io/rocketchat/presence-service:8.0.1"]
+    )
+    inside, outside = images.airgapped(plans, "registry.rocket.chat")
+    assert inside.standin and not inside.blocked
+    assert outside.blocked == "registry.rocket.chat" and not outside.standin
+    assert "NOT LOADED: outside the air-gap registry registry.rocket.chat" in outside.workload_lines()[0]
+    assert all(p.blocked for p in images.airgapped(plans, None)), "no registry named: nothing is reachable"

@@ -176,7 +176,7 @@ class KindClusterProvider(ClusterProvider):
         if self.images is None:
             images = resolve_images(self._images_choice, self.docker)
             if self._node_image_override:
-                images = KindImages(images.source, self._node_image_override)
+                images = KindImages(images.source, self._node_image_override, images.airgap)
             self.images = images
         return self.images
 
@@ -338,7 +338,13 @@ class KindClusterProvider(ClusterProvider):
 
         return list(images.placeholder_tls_secrets(manifests, workdir / f"tls-{namespace}", namespace))
 
-    def prepare_images(self, manifests: Iterable[Any], matcher: Any = None) -> list[str]:
+    @property
+    def airgap(self) -> bool:
+        return self._resolved_images().airgap
+
+    def prepare_images(
+        self, manifests: Iterable[Any], matcher: Any = None, airgap_registry: str | None = None
+    ) -> list[str]:
         """Local images: every image the rendered release references, present in the cluster under that exact
         reference (stand-ins from scripts/build-app-images.sh, tagged inside the nodes). Upstream: nothing to
         do, the cluster pulls. Returns one line per container saying what runs it."""
@@ -347,6 +353,8 @@ class KindClusterProvider(ClusterProvider):
         from quickmeet_conformance.clusters import images
 
         plans = images.plan_images(manifests, source=images.LOCAL, matcher=matcher)
+        if airgap_registry is not None:
+            plans = images.airgapped(plans, airgap_registry or None)
         todo = [p for p in plans if p.image not in self._loaded]
         if todo:
             images.load_images(
@@ -357,7 +365,7 @@ class KindClusterProvider(ClusterProvider):
                 docker=self.docker,
                 loaded_standins=self._standins,
             )
-            self._loaded.update(p.image for p in todo)
+            self._loaded.update(p.image for p in todo if not p.blocked)
         # The run's log lists every container with what runs it: "stand-in ..." or "NOT LOADED" (unknown).
         return images.workload_images(plans)
 
