@@ -73,7 +73,8 @@ OPTIONS = [
         "QMC_KIND_IMAGES",
         "--cluster kind: where the node/app images come from: local (built here by scripts/build-kind-node-image.sh"
         " and scripts/build-app-images.sh, no registry), upstream (kindest/node + ingress-nginx from their "
-        "registries), auto (default: local when the local node image exists)",
+        "registries), airgap (local, but only images under the registry the values name: global.imageRegistry, else "
+        "image.repository's), auto (default: local when the local node image exists)",
         {"choices": IMAGE_SOURCES},
     ),
     OptionSpec(
