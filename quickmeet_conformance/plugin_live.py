@@ -390,7 +390,13 @@ def live_case(request: pytest.FixtureRequest) -> Iterator[LiveCaseResult]:
         if key[0] == "release":
             from .live.audit import audit_release
 
-            return audit_release(lane, session.helm(session.settings.helm[0]), key[1], key[2])
+            return audit_release(
+                lane,
+                session.helm(session.settings.helm[0]),
+                key[1],
+                key[2],
+                ingress_url=read_option(request.config, "qmc_ingress_url") or None,
+            )
         _, case_key = key
         values = case_key.values
         case = session.case(case_key)

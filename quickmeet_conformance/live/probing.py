@@ -46,6 +46,20 @@ class ProbeTargets:
 
     ingress_http_port: int
     ingress_https_port: int = 0
+    ingress_address: str = "127.0.0.1"  # where the entry listens (--ingress-url of an existing cluster)
+
+    @classmethod
+    def from_url(cls, url: str) -> ProbeTargets:
+        """``--ingress-url http://host:port`` (or https): the ingress entry of a cluster the run did not make."""
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ToolError(
+                f"--ingress-url {url!r}: not an http(s) URL", fix="pass e.g. http://127.0.0.1:8080"
+            )
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        if parts.scheme == "https":
+            return cls(0, port, parts.hostname)
+        return cls(port, 0, parts.hostname)
 
 
 @dataclass(frozen=True)
@@ -225,19 +239,25 @@ def probe_ddp(
     host = _ingress_host(topology) or "localhost"
     # http first; an Ingress with TLS may be served on https only (the certificate is the controller's own,
     # the chart's TLS Secret is not part of the release, so it is not verified)
-    tries = [
-        (
-            f"http://{host}",
-            ddp.DdpProbeOptions(connect_to=("127.0.0.1", targets.ingress_http_port), timeout=DDP_STEP_S),
-            targets.ingress_http_port,
+    tries = []
+    if targets.ingress_http_port:
+        tries.append(
+            (
+                f"http://{host}",
+                ddp.DdpProbeOptions(
+                    connect_to=(targets.ingress_address, targets.ingress_http_port), timeout=DDP_STEP_S
+                ),
+                targets.ingress_http_port,
+            )
         )
-    ]
     if targets.ingress_https_port:
         tries.append(
             (
                 f"https://{host}",
                 ddp.DdpProbeOptions(
-                    connect_to=("127.0.0.1", targets.ingress_https_port), insecure=True, timeout=DDP_STEP_S
+                    connect_to=(targets.ingress_address, targets.ingress_https_port),
+                    insecure=True,
+                    timeout=DDP_STEP_S,
                 ),
                 targets.ingress_https_port,
             )
@@ -273,7 +293,12 @@ def probe_ddp(
         route: observation.answered_by(route) if observation.route(route).connected else NOT_ANSWERED
         for route in WEBSOCKET_ROUTES
     }
-    return findings, f"{base} through the ingress controller at 127.0.0.1:{port}", answered, synced
+    return (
+        findings,
+        f"{base} through the ingress controller at {targets.ingress_address}:{port}",
+        answered,
+        synced,
+    )
 
 
 def probe_release(

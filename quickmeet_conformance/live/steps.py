@@ -175,16 +175,22 @@ class ReleaseSteps:
             log.say(f"external MongoDB started outside the release (FerretDB): {server.describe()}")
 
     def probe(
-        self, state: LiveState, log: CaseLog, families: tuple[str, ...] = ("bus", "ws")
+        self,
+        state: LiveState,
+        log: CaseLog,
+        families: tuple[str, ...] = ("bus", "ws"),
+        targets: ProbeTargets | None = None,
     ) -> ProbeRun | None:
-        """The NATS bus and DDP probes against the release, on clusters whose pods really run (kind)."""
-        provider = self.cluster.provider
-        if provider is None or not provider.supports_probes or not self.cluster.owned:
-            return None
-        ports = provider.ingress_ports()
-        if ports is None:
-            return None
-        targets = ProbeTargets(ingress_http_port=ports.http, ingress_https_port=ports.https)
+        """The NATS bus and DDP probes against the release, on clusters whose pods really run (kind), or on a
+        cluster someone else runs when ``targets`` says where its ingress listens (--cluster existing)."""
+        if targets is None:
+            provider = self.cluster.provider
+            if provider is None or not provider.supports_probes or not self.cluster.owned:
+                return None
+            ports = provider.ingress_ports()
+            if ports is None:
+                return None
+            targets = ProbeTargets(ingress_http_port=ports.http, ingress_https_port=ports.https)
         run = probe_release(
             self.cluster.handle, state, state.topology, targets, log.say, families, kube=self.kube
         )
