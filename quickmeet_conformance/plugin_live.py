@@ -73,7 +73,8 @@ OPTIONS = [
         "QMC_KIND_IMAGES",
         "--cluster kind: where the node/app images come from: local (built here by scripts/build-kind-node-image.sh"
         " and scripts/build-app-images.sh, no registry), upstream (kindest/node + ingress-nginx from their "
-        "registries), auto (default: local when the local node image exists)",
+        "registries), airgap (local, but only images under the registry the values name: global.imageRegistry, else "
+        "image.repository's), auto (default: local when the local node image exists)",
         {"choices": IMAGE_SOURCES},
     ),
     OptionSpec(
@@ -389,7 +390,13 @@ def live_case(request: pytest.FixtureRequest) -> Iterator[LiveCaseResult]:
         if key[0] == "release":
             from .live.audit import audit_release
 
-            return audit_release(lane, session.helm(session.settings.helm[0]), key[1], key[2])
+            return audit_release(
+                lane,
+                session.helm(session.settings.helm[0]),
+                key[1],
+                key[2],
+                ingress_url=read_option(request.config, "qmc_ingress_url") or None,
+            )
         _, case_key = key
         values = case_key.values
         case = session.case(case_key)

@@ -7,6 +7,8 @@
 #                                       committed lock)
 #   localhost/qmc/<component>:local     monolith ddp-streamer accounts authorization presence stream-hub
 #                                       mongodb aux: the stand-in, told which component to be
+#                                       (mongodb: FerretDB v1 from scripts/build-ferretdb.sh behind the
+#                                       bitnami image's script names, when built)
 #   localhost/qmc/nats:local            Debian's nats-server (the real software)
 #   localhost/qmc/traefik:<version>     Traefik v3 (tools/images/traefik, Go module proxy), the
 #                                       ingress controller; a one-file image
@@ -15,7 +17,7 @@
 # loads them into the kind cluster. The rootfs tarball and the Traefik binary are cached under
 # ${QMC_CACHE:-~/.cache/quickmeet-conformance}/images; docker's build cache makes a re-run instant.
 #
-# Usage: scripts/build-app-images.sh [--force] [--no-docker] [rootfs|npm|traefik|images ...]
+# Usage: scripts/build-app-images.sh [--force] [--no-docker] [rootfs|npm|traefik|ferretdb|images ...]
 #   --no-docker  build the cached inputs (rootfs tarball, node_modules, Traefik) but no image
 #   --force      rebuild the cached inputs too
 set -euo pipefail
@@ -29,7 +31,7 @@ SUITE=bookworm
 # Base packages: the stand-ins' runtime and the real NATS server.
 BASE_PACKAGES="nodejs,nats-server"
 COMPONENTS=(monolith ddp-streamer accounts authorization presence stream-hub mongodb aux)
-REPO_PREFIX="localhost/qmc"
+REPO_PREFIX="${QMC_STANDIN_PREFIX:-localhost/qmc}"  # another prefix keeps a test build apart
 DOCKER_TIMEOUT="${QMC_DOCKER_TIMEOUT:-600}"
 
 force=0
@@ -39,12 +41,12 @@ for arg in "$@"; do
   case "$arg" in
     --force) force=1 ;;
     --no-docker) docker_images=0 ;;
-    rootfs|npm|traefik|images) stages+=("$arg") ;;
+    rootfs|npm|traefik|ferretdb|images) stages+=("$arg") ;;
     -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
     *) echo "build-app-images: unknown argument '$arg' (see --help)" >&2; exit 2 ;;
   esac
 done
-[ ${#stages[@]} -gt 0 ] || stages=(rootfs npm traefik images)
+[ ${#stages[@]} -gt 0 ] || stages=(rootfs npm traefik ferretdb images)
 [ "$docker_images" = 1 ] || stages=("${stages[@]/images/}")
 
 log() { printf 'build-app-images: %s\n' "$*" >&2; }
@@ -162,7 +164,7 @@ build_images() {
   ctx="$(mktemp -d)"
   workdirs+=("$ctx")
   mkdir -p "$ctx/standin"
-  (cd "$STANDIN_DIR" && cp -a package.json package-lock.json node_modules ./*.js lib bin "$ctx/standin/")
+  (cd "$STANDIN_DIR" && cp -a package.json package-lock.json node_modules ./*.js lib bin bitnami "$ctx/standin/")
   app_key="$( (cd "$ctx/standin" && find . -type f ! -path './node_modules/.package-lock.json' -print0 | sort -z \
     | xargs -0 sha256sum) | sha256sum | cut -c1-12)"
   app="$REPO_PREFIX/standin-app:$app_key"
@@ -184,18 +186,44 @@ LABEL org.opencontainers.image.title=\"QuickMeet.Chat stand-ins\" quickmeet.chat
   workdirs+=("$meta")
   mkdir -p "$meta/standin/bin"
   cp "$STANDIN_DIR/bin/qmc-aux" "$meta/standin/bin/"
+  local ferretdb_bin
+  ferretdb_bin="$("$REPO_ROOT/scripts/build-ferretdb.sh" --print-path)"
+  local fctx  # the MongoDB image's context: the metadata context plus the FerretDB binary (29 MB)
+  fctx="$(mktemp -d)"
+  workdirs+=("$fctx")
+  cp -a "$meta/standin" "$fctx/"
+  if [ -x "$ferretdb_bin" ]; then
+    cp "$ferretdb_bin" "$fctx/ferretdb"
+  else
+    log "FerretDB not built ($ferretdb_bin): the MongoDB image runs the wire-protocol stand-in (scripts/build-ferretdb.sh)"
+  fi
   # The aux stand-in also answers to the sidecar commands charts run (nats subchart: reloader, exporter).
   local component extra
   for component in "${COMPONENTS[@]}"; do
     extra=""
+    entry="ENTRYPOINT [\"/usr/bin/node\", \"/opt/qmc-standin/standin.js\", \"$component\"]"
     if [ "$component" = aux ]; then
       extra="COPY standin/bin/qmc-aux /usr/local/bin/nats-server-config-reloader
-COPY standin/bin/qmc-aux /usr/local/bin/prometheus-nats-exporter"
+COPY standin/bin/qmc-aux /usr/local/bin/prometheus-nats-exporter
+RUN ln -s /opt/qmc-standin/bin/mongodb_exporter /bin/mongodb_exporter"
     fi
-    build_from "$REPO_PREFIX/$component:local" "$meta" "FROM $app
+    if [ "$component" = mongodb ]; then
+      # The bitnami image's layout: the chart's setup.sh and probes call these paths and mongosh.
+      extra="RUN mkdir -p /opt/bitnami /bitnami/mongodb && chmod 0777 /bitnami/mongodb \\
+ && ln -s /opt/qmc-standin/bitnami /opt/bitnami/scripts \\
+ && ln -s /opt/qmc-standin/bin/mongosh /usr/local/bin/mongosh"
+      if [ -f "$fctx/ferretdb" ]; then
+        extra="$extra
+COPY ferretdb /usr/local/bin/ferretdb
+ENV QMC_FERRETDB=/usr/local/bin/ferretdb"
+      fi
+      entry="ENTRYPOINT [\"/opt/bitnami/scripts/mongodb/entrypoint.sh\"]
+CMD [\"/opt/bitnami/scripts/mongodb/run.sh\"]"
+    fi
+    build_from "$REPO_PREFIX/$component:local" "$([ "$component" = mongodb ] && echo "$fctx" || echo "$meta")" "FROM $app
 $extra
 ENV QMC_STANDIN_COMPONENT=$component
-ENTRYPOINT [\"/usr/bin/node\", \"/opt/qmc-standin/standin.js\", \"$component\"]
+$entry
 LABEL quickmeet.chat/standin=\"$component\""
   done
   build_from "$REPO_PREFIX/nats:local" "$meta" "FROM $base
@@ -223,6 +251,17 @@ LABEL quickmeet.chat/standin=\"nats\""
     log "traefik binary missing ($TRAEFIK_BIN): run scripts/build-app-images.sh traefik"
   fi
 
+  # An older kind lane tagged stand-ins under real image names on the host (rocketchat/..., bitnami/mongodb):
+  # untag those (the image stays under its localhost/qmc name), so no `docker run <real name>` gets a stand-in.
+  local stale
+  stale="$(cd "$REPO_ROOT" && PYTHONPATH="$REPO_ROOT" "$REPO_ROOT/.venv/bin/python" -c \
+    'from quickmeet_conformance.clusters.images import real_name_tags; print("\n".join(real_name_tags()))' \
+    2>/dev/null || true)"
+  if [ -n "$stale" ]; then
+    log "untagging stand-ins left under real image names: $(echo $stale)"
+    # shellcheck disable=SC2086
+    docker rmi $stale >/dev/null || true
+  fi
   # Rebuilt stand-ins leave their old images untagged: only ours go (by label, dangling only).
   docker image prune -f --filter label=quickmeet.chat/standin >/dev/null 2>&1 || true
 
@@ -233,4 +272,7 @@ LABEL quickmeet.chat/standin=\"nats\""
 ! want rootfs || build_rootfs
 ! want npm || build_npm
 ! want traefik || build_traefik
+# FerretDB is never required: without it the MongoDB image is the wire-protocol stand-in (logged).
+! want ferretdb || timed "ferretdb" "$REPO_ROOT/scripts/build-ferretdb.sh" $([ "$force" = 1 ] && echo --force) \
+  || log "FerretDB build failed: the MongoDB image will be the wire-protocol stand-in"
 ! want images || build_images

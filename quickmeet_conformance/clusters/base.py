@@ -102,10 +102,19 @@ class ClusterProvider(ABC):
         return []
 
     def prepare_images(
-        self, manifests: Iterable[Manifest], matcher: ComponentMatcher | None = None
+        self,
+        manifests: Iterable[Manifest],
+        matcher: ComponentMatcher | None = None,
+        airgap_registry: str | None = None,
     ) -> list[str]:
-        """``supports_images``: make every image the rendered release uses present in the cluster."""
+        """``supports_images``: make every image the rendered release uses present in the cluster. Air-gap mode
+        (``airgap_registry`` not None): only those under that registry, the one the values name ("": none)."""
         return []
+
+    @property
+    def airgap(self) -> bool:
+        """Only the values' registry is reachable (``--kind-images airgap``)."""
+        return False
 
     def tls_secrets(
         self, namespace: str, manifests: Iterable[Manifest], workdir: Path

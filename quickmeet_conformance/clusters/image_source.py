@@ -5,6 +5,9 @@
   ``quickmeet_conformance.clusters.images`` (scripts/build-app-images.sh).
 - ``upstream``: kind's own pinned ``kindest/node`` image and ingress-nginx's kind manifest, for machines
   that reach the registries (the maintainers' CI); the cluster pulls the release's images.
+- ``airgap``: ``local``, except that only images under the registry the values name (``global.imageRegistry``,
+  else the registry of ``image.repository``) are made present: any other fails to pull, as on a customer's
+  air-gapped cluster that mirrors one registry.
 - ``auto`` (the default): ``local`` when the locally built node image exists, ``upstream`` otherwise.
 
 The option's choices, the provider's resolution and the image plans' sources all come from here.
@@ -21,8 +24,9 @@ from quickmeet_conformance.errors import ToolError
 LOCAL = "local"
 UPSTREAM = "upstream"
 AUTO = "auto"
+AIRGAP = "airgap"
 RESOLVED_SOURCES = (LOCAL, UPSTREAM)  # what a choice resolves to (an image plan's source)
-IMAGE_SOURCES = (AUTO, LOCAL, UPSTREAM)  # what --kind-images accepts
+IMAGE_SOURCES = (AUTO, LOCAL, UPSTREAM, AIRGAP)  # what --kind-images accepts
 ENV = "QMC_KIND_IMAGES"
 
 # kind v0.33.0's default node image (sigs.k8s.io/kind pkg/apis/config/defaults/image.go), pinned by digest
@@ -37,6 +41,7 @@ class KindImages:
 
     source: str  # "local" or "upstream"
     node_image: str
+    airgap: bool = False  # local, and only the values' registry is reachable
 
     @property
     def local(self) -> bool:
@@ -59,6 +64,8 @@ def resolve_images(source: str | None = None, docker: Docker | None = None) -> K
     choice = (source or os.environ.get(ENV) or AUTO).strip().lower()
     if choice not in IMAGE_SOURCES:
         raise not_a_choice(choice)
+    if choice == AIRGAP:
+        return KindImages(LOCAL, LOCAL_NODE_IMAGE, airgap=True)
     if choice == AUTO:
         try:
             choice = LOCAL if (docker or Docker()).has_image(LOCAL_NODE_IMAGE) else UPSTREAM

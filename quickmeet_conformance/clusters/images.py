@@ -21,9 +21,11 @@ same plan with no stand-ins: the cluster pulls the real images from their regist
 from __future__ import annotations
 
 import base64
+import os
+import shlex
 import subprocess
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -44,8 +46,10 @@ INGRESS_MANIFEST = REPO / "tools" / "images" / "traefik" / "ingress.yaml"
 INGRESS_NAMESPACE = "qmc-ingress"
 INGRESS_SELECTOR = "app.kubernetes.io/name=traefik"
 
-STANDIN_PREFIX = "localhost/qmc"
+# scripts/build-app-images.sh builds under $QMC_STANDIN_PREFIX too (a test build kept apart from the main one)
+STANDIN_PREFIX = os.environ.get("QMC_STANDIN_PREFIX") or "localhost/qmc"
 STANDIN_TAG = "local"
+STANDIN_LABEL = "quickmeet.chat/standin"  # every image scripts/build-app-images.sh builds carries it
 AUX = "aux"
 INGRESS = "traefik"
 # What scripts/build-app-images.sh builds: the component stand-ins, NATS, MongoDB, aux, the ingress.
@@ -59,6 +63,16 @@ STANDIN_COMPONENTS = (
     NATS,
     MONGODB,
     AUX,
+)
+# Auxiliary images the public chart's subcharts run (bitnami MongoDB, NATS): the aux image answers to their
+# commands (an idle reloader, a mongodb_exporter that pings, a shell for volume-permissions). Any other image
+# that is no component is not loaded: it fails to pull on kind as on a cluster that cannot reach it.
+KNOWN_AUX = (
+    "os-shell",
+    "mongodb-exporter",
+    "nats-server-config-reloader",
+    "prometheus-nats-exporter",
+    "nats-box",
 )
 BUILD_FIX = "run scripts/build-app-images.sh (builds every stand-in from Debian, npm and the Go module proxy)"
 
@@ -115,10 +129,33 @@ class ImagePlan:
     uses: tuple[ImageUse, ...]
     source: str = LOCAL  # LOCAL: a stand-in is tagged as `image`; UPSTREAM: the cluster pulls `image`
     note: str = ""  # why this image needs a look (unknown image, digest, pull policy)
+    blocked: str = ""  # air-gap mode: the only registry reachable, which this image is not under
+
+    @property
+    def known(self) -> bool:
+        """A component, NATS, MongoDB or an auxiliary image the aux stand-in is built to run."""
+        if self.component != AUX:
+            return True
+        name = self.image.split("@", 1)[0].rsplit("/", 1)[-1].split(":", 1)[0]
+        return name in KNOWN_AUX
 
     @property
     def standin(self) -> str:
-        return standin_image(self.component) if self.source == LOCAL else ""
+        return (
+            standin_image(self.component) if self.source == LOCAL and self.known and not self.blocked else ""
+        )
+
+    def workload_lines(self) -> list[str]:
+        """One line per container: what runs it on kind ("stand-in ..." or "real image")."""
+        if self.source != LOCAL:
+            what = "real image (pulled by the cluster)"
+        elif self.blocked:
+            what = f"NOT LOADED: outside the air-gap registry {self.blocked} (fails to pull, as air-gapped)"
+        elif self.standin:
+            what = f"stand-in {self.standin}"
+        else:
+            what = "NOT LOADED: no known component (the kubelet will try to pull it)"
+        return [f"{u.where}: {self.image} -> {what}" for u in self.uses]
 
     @property
     def pinned_by_digest(self) -> bool:
@@ -165,9 +202,11 @@ def image_uses(manifests: Iterable[Manifest]) -> list[ImageUse]:
 def _note(component: str, uses: Sequence[ImageUse], image: str, source: str) -> str:
     notes = []
     if source == LOCAL:
-        if component == AUX:
+        name = image.split("@", 1)[0].rsplit("/", 1)[-1].split(":", 1)[0]
+        if component == AUX and name not in KNOWN_AUX:
             notes.append(
-                "not a QuickMeet.Chat component, NATS or MongoDB: the aux stand-in runs it and does nothing"
+                "maps to no known component (not a QuickMeet.Chat component, NATS, MongoDB or a known "
+                "auxiliary image): not loaded, the kubelet will try to pull it"
             )
         if "@" in image:
             notes.append(
@@ -204,6 +243,39 @@ def plan_images(
 ) -> list[ImagePlan]:
     """One plan per distinct image reference of a rendered release, in first-use order."""
     return _plans(image_uses(manifests), source, matcher)
+
+
+def registry_of(image: str) -> str:
+    """The registry host of a reference as containerd reads it (``nats:2`` -> ``docker.io``)."""
+    return normalized_ref(image).split("/", 1)[0]
+
+
+def values_registry(values: Mapping[str, Any]) -> str:
+    """The registry a values file mirrors its images into: ``global.imageRegistry``, else the registry part of
+    ``image.repository`` (the application's image); "" when it names none."""
+    glob = values.get("global")
+    named = glob.get("imageRegistry") if isinstance(glob, Mapping) else None
+    if isinstance(named, str) and named.strip():
+        return named.strip().rstrip("/")
+    image = values.get("image")
+    repository = image.get("repository") if isinstance(image, Mapping) else None
+    if isinstance(repository, str) and "/" in repository:
+        first = repository.split("/", 1)[0]
+        if "." in first or ":" in first or first == "localhost":
+            return first
+    return ""
+
+
+def airgapped(plans: Iterable[ImagePlan], registry: str | None) -> list[ImagePlan]:
+    """Air-gap mode: the plans whose image is not under ``registry`` (None: no registry named, so none is)
+    marked blocked: not loaded, the kubelet's pull fails as on a cluster that reaches only its mirror."""
+    wanted = registry_of(f"{registry.rstrip('/')}/x") if registry else None
+    return [
+        p
+        if wanted is not None and registry_of(p.image) == wanted
+        else replace(p, blocked=registry or "(none named)")
+        for p in plans
+    ]
 
 
 def plan_refs(
@@ -294,25 +366,67 @@ def missing_standins(plans: Iterable[ImagePlan], docker: Any = None) -> list[str
     return [image for image in needed if not docker.has_image(image)]
 
 
-def tag_standins(plans: Iterable[ImagePlan], docker: Any = None) -> list[str]:
-    """``docker tag <stand-in> <reference>`` for every local plan; returns the references tagged."""
+def real_name_tags(docker: Any = None) -> list[str]:
+    """Tags in the host's docker that put a real image name (``rocketchat/...``, ``bitnami/mongodb``) on a
+    stand-in built here: what an older kind lane left (it tagged on the host), and what must never be left,
+    since a later ``docker run rocketchat/...`` would silently get a stand-in."""
     docker = docker or _docker()
-    plans = [p for p in plans if p.source == LOCAL]
-    missing = missing_standins(plans, docker)
-    if missing:
-        raise ToolError(f"stand-in image(s) not built: {', '.join(missing)}", fix=BUILD_FIX)
-    tagged = []
+    proc = docker.run(
+        "images", "--filter", f"label={STANDIN_LABEL}", "--format", "{{.Repository}}:{{.Tag}}", timeout=60
+    )
+    refs = {line.strip() for line in proc.stdout.splitlines() if line.strip()}
+    return sorted(r for r in refs if not r.startswith(f"{STANDIN_PREFIX}/") and not r.startswith("<none>"))
+
+
+def normalized_ref(image: str) -> str:
+    """The reference as containerd stores it (what the kubelet asks the CRI for): ``nats:2.4`` ->
+    ``docker.io/library/nats:2.4``, ``rocketchat/x:1`` -> ``docker.io/rocketchat/x:1``, ``:latest`` added."""
+    name, _, digest = image.partition("@")
+    first = name.split("/", 1)[0]
+    if "/" not in name:
+        name = f"docker.io/library/{name}"
+    elif not ("." in first or ":" in first or first == "localhost"):
+        name = f"docker.io/{name}"
+    if not digest and ":" not in name.rsplit("/", 1)[-1]:
+        name += ":latest"
+    return f"{name}@{digest}" if digest else name
+
+
+def node_tag_commands(plans: Iterable[ImagePlan]) -> list[list[str]]:
+    """``ctr images tag`` inside a kind node: each loaded stand-in under the reference the release uses.
+    Nothing is tagged on the host, so no real image name is left in the host's docker."""
+    commands = []
     for plan in plans:
-        if plan.pinned_by_digest:
-            continue  # docker cannot tag a digest; the plan's note says so
-        proc = docker.run("tag", plan.standin, plan.image, timeout=60)
+        if plan.source != LOCAL or not plan.standin or plan.pinned_by_digest:
+            continue  # the plan's note says why (unknown image, digest)
+        commands.append(
+            [
+                "ctr",
+                "--namespace=k8s.io",
+                "images",
+                "tag",
+                "--force",
+                normalized_ref(plan.standin),
+                normalized_ref(plan.image),
+            ]
+        )
+    return commands
+
+
+def tag_in_nodes(nodes: Sequence[str], plans: Sequence[ImagePlan], docker: Any = None) -> list[str]:
+    """Tag the stand-ins inside every node (one ``docker exec`` per node); returns the references tagged."""
+    docker = docker or _docker()
+    commands = node_tag_commands(plans)
+    if not commands:
+        return []
+    script = " && ".join(shlex.join(c) for c in commands)
+    for node in nodes:
+        proc = docker.run("exec", node, "sh", "-c", script, timeout=120)
         if proc.returncode != 0:
             raise ToolError(
-                f"docker tag {plan.standin} {plan.image} failed: {_fail_line(proc, 'no output')}",
-                fix=BUILD_FIX,
+                f"ctr images tag in kind node {node} failed: {_fail_line(proc, 'no output')}", fix=BUILD_FIX
             )
-        tagged.append(plan.image)
-    return tagged
+    return [c[-1] for c in commands]
 
 
 def kind_load(
@@ -330,6 +444,15 @@ def kind_load(
         )
 
 
+def kind_nodes(cluster_name: str, *, kind_bin: str | Path = "kind") -> list[str]:
+    """The node containers of a kind cluster (``kind get nodes``)."""
+    argv = [str(kind_bin), "get", "nodes", "--name", cluster_name]
+    proc = subprocesses.run(argv, timeout_s=30, what="kind get nodes")
+    if proc.returncode != 0:
+        raise ToolError(f"kind get nodes --name {cluster_name} failed: {_fail_line(proc, 'no output')}")
+    return [line.strip() for line in proc.stdout.splitlines() if line.strip()]
+
+
 def load_images(
     cluster_name: str,
     plans: Sequence[ImagePlan],
@@ -337,14 +460,30 @@ def load_images(
     kind_bin: str | Path = "kind",
     timeout_s: float = 600,
     docker: Any = None,
+    loaded_standins: set[str] | None = None,
 ) -> list[str]:
-    """Make every image of the plans present in the kind cluster: each stand-in tagged as the reference the
-    release uses, then all loaded at once. UPSTREAM plans need nothing (the cluster pulls). Returns the
-    references loaded."""
-    local = [p for p in plans if p.source == LOCAL]
-    tagged = tag_standins(local, docker)
-    kind_load(cluster_name, tagged, kind_bin=kind_bin, timeout_s=timeout_s)
-    return tagged
+    """Make every image of the plans present in the kind cluster: each stand-in loaded once under its own
+    name, then tagged inside the nodes as the reference the release uses (``ctr images tag``; the host's
+    docker gets no tag under a real image name). UPSTREAM plans and unknown images need nothing (the
+    cluster pulls). ``loaded_standins``: stand-ins already in the cluster (updated). Returns the references
+    made present."""
+    local = [p for p in plans if p.source == LOCAL and p.standin]
+    if not local:
+        return []
+    docker = docker or _docker()
+    missing = missing_standins(local, docker)
+    if missing:
+        raise ToolError(f"stand-in image(s) not built: {', '.join(missing)}", fix=BUILD_FIX)
+    done = loaded_standins if loaded_standins is not None else set()
+    todo = sorted({p.standin for p in local} - done)
+    kind_load(cluster_name, todo, kind_bin=kind_bin, timeout_s=timeout_s)
+    done.update(todo)
+    return tag_in_nodes(kind_nodes(cluster_name, kind_bin=kind_bin), local, docker)
+
+
+def workload_images(plans: Iterable[ImagePlan]) -> list[str]:
+    """What each container of the release runs on kind: "stand-in ..." or "real image" (the run's report)."""
+    return [line for plan in plans for line in plan.workload_lines()]
 
 
 def install_ingress_controller(
@@ -364,6 +503,12 @@ def install_ingress_controller(
     kind_load(cluster_name, [INGRESS_IMAGE], kind_bin=kind_bin, timeout_s=timeout_s)
     for body in yaml.safe_load_all(INGRESS_MANIFEST.read_text(encoding="utf-8")):
         if body:
+            # the manifest names the default build; a build under $QMC_STANDIN_PREFIX runs its own
+            for c in (
+                _dig(body, POD_TEMPLATE_PATHS.get(str(body.get("kind")), ("-",))).get("containers") or []
+            ):
+                if str(c.get("image", "")).startswith("localhost/qmc/traefik:"):
+                    c["image"] = INGRESS_IMAGE
             kube.create(body, exist_ok=True)
 
 
@@ -387,5 +532,9 @@ __all__ = [
     "plan_images",
     "plan_refs",
     "standin_image",
-    "tag_standins",
+    "kind_nodes",
+    "node_tag_commands",
+    "normalized_ref",
+    "tag_in_nodes",
+    "workload_images",
 ]

@@ -27,6 +27,8 @@ from ..rules.engine import evaluate_rule, redact_finding, rules_for_lane
 from ..topology import build_topology
 from ..values import ValuesFile, deep_merge, parse_values
 from .case import LiveCaseResult
+from .evaluation import redacted
+from .probing import ProbeTargets
 from .scenario import LiveLane
 from .state import LiveView
 
@@ -68,8 +70,12 @@ def release_chart(record: dict[str, Any], release: str, namespace: str, computed
     )
 
 
-def audit_release(lane: LiveLane, helm: HelmBinary, release: str, namespace: str) -> LiveCaseResult:
-    """Audit ``release`` in ``namespace`` without changing anything."""
+def audit_release(
+    lane: LiveLane, helm: HelmBinary, release: str, namespace: str, ingress_url: str | None = None
+) -> LiveCaseResult:
+    """Audit ``release`` in ``namespace`` without changing anything: static rules on what helm stored, the live
+    rules on the namespace, and the probes: the NATS bus through a port-forward to the release's NATS Service,
+    the DDP handshake through ``ingress_url`` (the cluster's ingress entry; without it, not probed)."""
     client = lane.client(helm, namespace)
     case_id = f"{namespace}/{release}"
     log = lane.case_log(case_id, Redactor())  # the release's values are not read yet: nothing to mask
@@ -99,6 +105,12 @@ def audit_release(lane: LiveLane, helm: HelmBinary, release: str, namespace: str
     )
     view = LiveView(release, namespace, state, topology, None, audit=True)
     findings = lane.evaluate(view, values_file, chart, redactor)
+    targets = ProbeTargets.from_url(ingress_url) if ingress_url else ProbeTargets(0)
+    if not ingress_url:
+        log.say("ws probe not run: pass --ingress-url (the cluster's ingress entry) to probe /websocket")
+    probes = lane.probe(state, log, ("bus", "ws") if ingress_url else ("bus",), targets)
+    if probes is not None:
+        findings.update(redacted(probes.findings, redactor))
     label = f"release {case_id} revision {revision} ({chart.label})"
     result = LiveCaseResult(
         case_id,
@@ -112,6 +124,8 @@ def audit_release(lane: LiveLane, helm: HelmBinary, release: str, namespace: str
         static_findings=static,
         audit=True,
         log_times=log.times,
+        waits=list(log.waits),
+        probe_targets=dict(probes.targets) if probes is not None else {},
     )
     if not record:
         result.log.append(

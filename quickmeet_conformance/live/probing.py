@@ -47,6 +47,20 @@ class ProbeTargets:
 
     ingress_http_port: int
     ingress_https_port: int = 0
+    ingress_address: str = "127.0.0.1"  # where the entry listens (--ingress-url of an existing cluster)
+
+    @classmethod
+    def from_url(cls, url: str) -> ProbeTargets:
+        """``--ingress-url http://host:port`` (or https): the ingress entry of a cluster the run did not make."""
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ToolError(
+                f"--ingress-url {url!r}: not an http(s) URL", fix="pass e.g. http://127.0.0.1:8080"
+            )
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        if parts.scheme == "https":
+            return cls(0, port, parts.hostname)
+        return cls(port, 0, parts.hostname)
 
 
 @dataclass(frozen=True)
@@ -203,25 +217,54 @@ def _ingress_host(topology: Topology) -> str | None:
     return next((r.host for r in routes if r.host), None)
 
 
+def route_backends(topology: Topology, state: LiveState | None) -> dict[str, str]:
+    """What stands behind each WebSocket route of the Ingress: its Service and that Service's ready endpoints
+    (the EndpointSlices of the snapshot), the evidence a failed handshake is reported with."""
+    if state is None:
+        return {}
+    found: dict[str, str] = {}
+    for route in WEBSOCKET_ROUTES:
+        match = next((r for r in topology.routes() if r.path.rstrip("/") == route), None)
+        if match is None:
+            continue
+        endpoints = state.endpoints(match.service)
+        ready = sorted({e.pod or e.address for e in endpoints if e.ready})
+        if match.service not in {svc.name for svc in state.topology.services}:
+            found[route] = f"Service {match.service} (not in the cluster)"
+        else:
+            pods = ", ".join(ready) if ready else "none"
+            found[route] = f"Service {match.service}: {len(ready)} ready endpoint(s) (pods: {pods})"
+    return found
+
+
 def probe_ddp(
-    topology: Topology, targets: ProbeTargets, run_options: Options | None = None
+    topology: Topology,
+    targets: ProbeTargets,
+    state: LiveState | None = None,
+    run_options: Options | None = None,
 ) -> tuple[dict[str, list[Finding]], str, dict[str, str], Waited]:
     host = _ingress_host(topology) or "localhost"
     # http first; an Ingress with TLS may be served on https only (the certificate is the controller's own,
     # the chart's TLS Secret is not part of the release, so it is not verified)
-    tries = [
-        (
-            f"http://{host}",
-            ddp.DdpProbeOptions(connect_to=("127.0.0.1", targets.ingress_http_port), timeout=DDP_STEP_S),
-            targets.ingress_http_port,
+    tries = []
+    if targets.ingress_http_port:
+        tries.append(
+            (
+                f"http://{host}",
+                ddp.DdpProbeOptions(
+                    connect_to=(targets.ingress_address, targets.ingress_http_port), timeout=DDP_STEP_S
+                ),
+                targets.ingress_http_port,
+            )
         )
-    ]
     if targets.ingress_https_port:
         tries.append(
             (
                 f"https://{host}",
                 ddp.DdpProbeOptions(
-                    connect_to=("127.0.0.1", targets.ingress_https_port), insecure=True, timeout=DDP_STEP_S
+                    connect_to=(targets.ingress_address, targets.ingress_https_port),
+                    insecure=True,
+                    timeout=DDP_STEP_S,
                 ),
                 targets.ingress_https_port,
             )
@@ -252,12 +295,19 @@ def probe_ddp(
         INGRESS_SYNC_S,
         "" if not not_routed else "HTTP 404 on every WebSocket route",
     )
-    findings = evaluate_probe(DdpContext(observation, options=run_options or Options()))
+    findings = evaluate_probe(
+        DdpContext(observation, options=run_options or Options(), backends=route_backends(topology, state))
+    )
     answered = {
         route: observation.answered_by(route) if observation.route(route).connected else NOT_ANSWERED
         for route in WEBSOCKET_ROUTES
     }
-    return findings, f"{base} through the ingress controller at 127.0.0.1:{port}", answered, synced
+    return (
+        findings,
+        f"{base} through the ingress controller at {targets.ingress_address}:{port}",
+        answered,
+        synced,
+    )
 
 
 def probe_release(
@@ -284,7 +334,7 @@ def probe_release(
         return found, target
 
     def ddp_probe() -> tuple[dict[str, list[Finding]], str]:
-        found, target, by, synced = probe_ddp(topology, targets, run_options=options)
+        found, target, by, synced = probe_ddp(topology, targets, state, run_options=options)
         answered.update(by)
         waits.append(synced)
         return found, target

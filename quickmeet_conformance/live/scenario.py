@@ -73,14 +73,16 @@ class LiveLane(ReleaseSteps):
         hub: bool = True,
         hub_chart: Path | None = None,
         tamper: tuple[Tamper, ...] = (),
+        airgap: bool | None = None,
     ) -> LiveCaseResult:
+        """``airgap``: this case's images as on an air-gapped cluster (None: the provider's --kind-images)."""
         values = values_file.data
         redactor = redactor_for(values, public_values=chart.defaults)
         log = self.case_log(case_id, redactor)
         namespace = self.cluster.create_namespace(case_id)
         client = self.client(helm, namespace)
         self.prerequisites(namespace, prerequisites, log)
-        self.prepare_images(client, chart, values, log)
+        self.prepare_images(client, chart, values, log, airgap)
         installed = self.helm_step(client, chart.path, values, log, "install")
         rollout_error = "" if installed.ok else f"helm install failed: {installed.error}"
         if installed.ok:

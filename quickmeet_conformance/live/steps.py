@@ -15,13 +15,15 @@ from typing import TYPE_CHECKING, Any
 import yaml
 
 from ..charts import Chart
+from ..clusters.images import standin_image, values_registry
 from ..clusters.kubeclient import KubeClient
 from ..errors import ToolError, UserError
 from ..helm import HelmBinary
 from ..redact import Redactor
-from ..render import Renderer, RenderRequest, parse_manifests
+from ..render import Manifest, Renderer, RenderRequest, parse_manifests
 from ..rules.engine import Options
-from ..topology import STREAM_HUB, ComponentMatcher, Topology, build_topology
+from ..topology import MONGODB, STREAM_HUB, ComponentMatcher, Topology, build_topology
+from . import external_mongodb
 from .case import CaseLog
 from .cluster import LiveCluster
 from .pod_counter import PodCounter
@@ -110,10 +112,18 @@ class ReleaseSteps:
 
     def snapshot(self, namespace: str) -> LiveState:
         listing = self.kube.list_kinds(SNAPSHOT_KINDS, namespace, timeout=60)
-        return LiveState.from_list(namespace, {"items": listing}, self.matcher)
+        mine = [
+            obj for obj in listing if not external_mongodb.is_outside(obj)
+        ]  # the lane's, not the release's
+        return LiveState.from_list(namespace, {"items": mine}, self.matcher)
 
     def prepare_images(
-        self, client: ReleaseClient, chart: Chart, values: dict[str, Any], log: CaseLog
+        self,
+        client: ReleaseClient,
+        chart: Chart,
+        values: dict[str, Any],
+        log: CaseLog,
+        airgap: bool | None = None,
     ) -> None:
         """On a cluster that runs containers from local images (kind, --kind-images local): make every image the
         release will reference present in the cluster before helm installs it (nothing is pulled)."""
@@ -126,9 +136,16 @@ class ReleaseSteps:
             )
         except UserError:
             return  # helm install reports the same refusal
-        loaded = provider.prepare_images(rendered.manifests, self.matcher)
+        registry = None
+        if provider.airgap if airgap is None else airgap:
+            registry = values_registry(values)
+            log.say(
+                f"air-gap: only images under {registry or '(no registry named by the values)'} are present"
+            )
+        loaded = provider.prepare_images(rendered.manifests, self.matcher, registry)
         if loaded:
             log.say(f"images: {len(loaded)} loaded into the cluster ({', '.join(sorted(loaded))})")
+        self.external_servers(rendered.manifests, values, client.namespace, log)
         secrets = provider.tls_secrets(client.namespace, rendered.manifests, self.workdir)
         for secret in secrets:
             self.kube.create(secret, client.namespace, exist_ok=True)
@@ -136,17 +153,44 @@ class ReleaseSteps:
             made = ", ".join(str(s["metadata"]["name"]) for s in secrets)
             log.say(f"self-signed TLS Secret(s) {made} created, as cert-manager would")
 
-    def probe(
-        self, state: LiveState, log: CaseLog, families: tuple[str, ...] = ("bus", "ws")
-    ) -> ProbeRun | None:
-        """The NATS bus and DDP probes against the release, on clusters whose pods really run (kind)."""
+    def external_servers(
+        self, manifests: tuple[Manifest, ...], values: dict[str, Any], namespace: str, log: CaseLog
+    ) -> None:
+        """Start the MongoDB the release's URLs name outside it (``externalMongodbUrl``), as its customer runs
+        one: the same FerretDB server as the bundled subchart's, with the URLs' users (external_mongodb.py)."""
         provider = self.cluster.provider
-        if provider is None or not provider.supports_probes or not self.cluster.owned:
-            return None
-        ports = provider.ingress_ports()
-        if ports is None:
-            return None
-        targets = ProbeTargets(ingress_http_port=ports.http, ingress_https_port=ports.https)
+        if provider is None:
+            return
+        topology = build_topology(manifests, self.matcher)
+        servers, notes = external_mongodb.plan(
+            topology, values, release=self.release, namespace=namespace, matcher=self.matcher
+        )
+        for note in notes:
+            log.say(note)
+        for server in servers:
+            objects = external_mongodb.manifests(server, standin_image(MONGODB))
+            provider.prepare_images(parse_manifests(yaml.safe_dump_all(objects), "the lane"), self.matcher)
+            for body in objects:
+                self.kube.create(body, namespace, exist_ok=True)
+            log.say(f"external MongoDB started outside the release (FerretDB): {server.describe()}")
+
+    def probe(
+        self,
+        state: LiveState,
+        log: CaseLog,
+        families: tuple[str, ...] = ("bus", "ws"),
+        targets: ProbeTargets | None = None,
+    ) -> ProbeRun | None:
+        """The NATS bus and DDP probes against the release, on clusters whose pods really run (kind), or on a
+        cluster someone else runs when ``targets`` says where its ingress listens (--cluster existing)."""
+        if targets is None:
+            provider = self.cluster.provider
+            if provider is None or not provider.supports_probes or not self.cluster.owned:
+                return None
+            ports = provider.ingress_ports()
+            if ports is None:
+                return None
+            targets = ProbeTargets(ingress_http_port=ports.http, ingress_https_port=ports.https)
         run = probe_release(
             self.cluster.handle,
             state,

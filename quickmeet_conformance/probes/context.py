@@ -54,6 +54,10 @@ class DdpContext(ProbeContext):
 
     probe: ClassVar[str] = "ws"
     observation: DdpObservation
+    # route -> what stands behind it in the cluster ("Service x: 0 ready endpoint(s) (pods: none)"), from the
+    # release's Ingress and EndpointSlices: the evidence that tells "nothing behind the Service" from a
+    # controller that refused or timed out; empty when probing a URL without the cluster (--ingress-url)
+    backends: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
 
     @property
     def target(self) -> str:

@@ -185,7 +185,7 @@ def test_auto_chooses_local_when_the_local_node_image_exists(fakes):
 
 def test_an_unknown_image_source_is_one_line(fakes):
     with pytest.raises(
-        ToolError, match=r"--kind-images 'mirror': not a choice \(use one of auto, local, upstream\)"
+        ToolError, match=r"--kind-images 'mirror': not a choice \(use one of auto, local, upstream, airgap\)"
     ):
         resolve_images("mirror", Docker(str(fakes["docker"])))
 

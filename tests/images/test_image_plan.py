@@ -123,7 +123,8 @@ def test_public_chart_with_nats_subchart(version: str, renderer: Renderer, tmp_p
     ):
         assert must in found, f"{must} missing from {sorted(found)}"
     assert ("rocketchat/stream-hub-service" in found) == (version == "6.27.1"), sorted(found)
-    assert "not a QuickMeet.Chat component" in found["natsio/nats-server-config-reloader"].note
+    reloader = found["natsio/nats-server-config-reloader"]
+    assert reloader.known and reloader.standin == images.standin_image(images.AUX), reloader.describe()
     assert "synadia/nats-box" not in found, "the renderer skips helm test hooks: helm install never runs them"
     assert not found["nats"].note, found["nats"].describe()
 
@@ -164,7 +165,7 @@ def test_init_containers_and_cronjobs_are_listed_and_hook_only_images_said() -> 
         ("docker.io/bitnami/mongodb:7.0", False),
     ]
     plans = {p.image: p for p in images.plan_images(manifests)}
-    assert plans["busybox:1.36"].component == "aux" and "aux stand-in" in plans["busybox:1.36"].note
+    assert plans["busybox:1.36"].component == "aux" and "no known component" in plans["busybox:1.36"].note
     assert plans["docker.io/bitnami/mongodb:7.0"].component == "mongodb"
     assert plans["rocketchat/presence-service:7.0.0"].component == "presence"
     hook = {
@@ -226,7 +227,7 @@ class FakeDocker:
 def test_missing_stand_in_is_one_line_naming_the_build_script() -> None:
     plans = images.plan_refs(["rocketchat/ddp-streamer-service:8.0.1", "nats:2.10"])
     with pytest.raises(ToolError) as caught:
-        images.tag_standins(plans, FakeDocker({"localhost/qmc/nats:local"}))
+        images.load_images("c", plans, docker=FakeDocker({"localhost/qmc/nats:local"}))
     line = caught.value.line()
     assert (
         "localhost/qmc/ddp-streamer:local" in line
@@ -235,19 +236,41 @@ def test_missing_stand_in_is_one_line_naming_the_build_script() -> None:
     )
 
 
-def test_tag_standins_tags_each_exact_reference() -> None:
+def test_stand_ins_are_tagged_inside_the_nodes_under_each_exact_reference() -> None:
+    """ctr in the node, never docker tag on the host: no real image name is left in the host's docker."""
     refs = [
         "registry.rocket.chat/rocketchat/rocket.chat:8.0.1",
         "nats:2.4-alpine",
         "rocketchat/ddp-streamer-service@sha256:" + "b" * 64,
+        "example.com/acme/sidecar:1",
     ]
     docker = FakeDocker({images.standin_image(c) for c in images.STANDIN_COMPONENTS})
-    tagged = images.tag_standins(images.plan_refs(refs), docker)
-    assert tagged == refs[:2], "a digest reference cannot be tagged (its note says so)"
-    assert docker.calls == [
-        ("tag", "localhost/qmc/monolith:local", refs[0]),
-        ("tag", "localhost/qmc/nats:local", refs[1]),
-    ]
+    tagged = images.tag_in_nodes(["n1"], images.plan_refs(refs), docker)
+    assert tagged == [
+        "registry.rocket.chat/rocketchat/rocket.chat:8.0.1",
+        "docker.io/library/nats:2.4-alpine",
+    ], "a digest cannot be tagged and an unknown image is not loaded (their notes say so)"
+    [(exec_, node, sh, dash_c, script)] = docker.calls
+    assert (exec_, node, sh, dash_c) == ("exec", "n1", "sh", "-c")
+    assert (
+        "ctr --namespace=k8s.io images tag --force localhost/qmc/nats:local docker.io/library/nats:2.4-alpine"
+        in script
+    )
+    assert not any(c[0] == "tag" for c in docker.calls)
+
+
+def test_an_image_of_no_known_component_is_said_and_not_loaded() -> None:
+    [plan] = images.plan_refs(["example.com/acme/sidecar:1"])
+    assert not plan.known and not plan.standin
+    assert "maps to no known component" in plan.note
+    assert "NOT LOADED" in images.workload_images([plan])[0]
+
+
+def test_each_container_is_listed_as_stand_in_or_real_image() -> None:
+    [local] = images.plan_refs(["rocketchat/presence-service:8.0.1"])
+    [upstream] = images.plan_refs(["rocketchat/presence-service:8.0.1"], source=images.UPSTREAM)
+    assert "-> stand-in localhost/qmc/presence:local" in images.workload_images([local])[0]
+    assert "-> real image" in images.workload_images([upstream])[0]
 
 
 def test_placeholder_tls_secrets_only_for_secrets_the_release_does_not_bring(tmp_path: Path) -> None:
@@ -282,3 +305,39 @@ def test_placeholder_tls_secrets_only_for_secrets_the_release_does_not_bring(tmp
     ).stdout
     assert "DNS:chat.example.com" in text, text
     assert images.placeholder_tls_secrets([own], tmp_path, "case-1") == []
+
+
+def test_stand_ins_under_real_image_names_on_the_host_are_found() -> None:
+    """scripts/kind-leftovers.py and the image build find what an older lane left: a stand-in (by its label)
+    tagged as rocketchat/... or bitnami/mongodb on the host."""
+    import subprocess
+
+    class Listing:
+        def run(self, *args: str, timeout: float = 30) -> subprocess.CompletedProcess[str]:
+            assert "label=quickmeet.chat/standin" in args
+            out = "localhost/qmc/monolith:local\nrocketchat/rocket.chat:8.0.1\nbitnami/mongodb:7.0\n<none>:<none>\n"
+            return subprocess.CompletedProcess(list(args), 0, out, "")
+
+    assert images.real_name_tags(Listing()) == ["bitnami/mongodb:7.0", "rocketchat/rocket.chat:8.0.1"]
+
+
+def test_airgap_loads_only_the_registry_the_values_name() -> None:
+    """--kind-images airgap: an image outside the values' registry is not loaded and says why (issue 23)."""
+    from quickmeet_conformance.clusters.image_source import resolve_images
+
+    assert resolve_images("airgap").airgap and resolve_images("airgap").local
+    assert images.values_registry(
+        {"image": {"repository": "registry.rocket.chat/rocketchat/quickmeet.chat"}}
+    ) == ("registry.rocket.chat")
+    assert images.values_registry({"global": {"imageRegistry": "mirror.corp:5000/"}, "image": {}}) == (
+        "mirror.corp:5000"
+    )
+    assert images.values_registry({"image": {"repository": "rocketchat/rocket.chat"}}) == ""
+    plans = images.plan_refs(
+        ["registry.rocket.chat/rocketchat/rocket.chat:8.0.1", "quay.io/rocketchat/presence-service:8.0.1"]
+    )
+    inside, outside = images.airgapped(plans, "registry.rocket.chat")
+    assert inside.standin and not inside.blocked
+    assert outside.blocked == "registry.rocket.chat" and not outside.standin
+    assert "NOT LOADED: outside the air-gap registry registry.rocket.chat" in outside.workload_lines()[0]
+    assert all(p.blocked for p in images.airgapped(plans, None)), "no registry named: nothing is reachable"

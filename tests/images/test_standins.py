@@ -17,6 +17,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import probe_peers as peers
 import pytest
@@ -162,27 +163,34 @@ def test_http_endpoints_the_chart_probes(bus: Bus) -> None:
 
 def test_wrong_transporter_host_never_reaches_the_bus(nats_url: str, log_dir: Path) -> None:
     """A chart that points TRANSPORTER at a host where NATS is not must break: the stand-in keeps retrying
-    (like
-    the real service), never appears on the bus, and ddp-streamer's /health says it is not healthy."""
+    (like the real service), never appears on the bus, and ddp-streamer never opens its port (it opens it
+    only after its start-up call to the monolith over the bus)."""
+    import subprocess
+
+    from standin_peers import MONGO
+
     wrong = nats_url.replace("127.0.0.1", "127.0.0.2")  # nats-server listens on 127.0.0.1 only
     port = peers.free_port()
-    peer = start_standin(
-        "ddp-streamer",
-        log_dir,
-        {"TRANSPORTER": wrong, "PORT": str(port)},
-        wait_for="http",
-        name="standin-wrong-host",
-    )
+    log = log_dir / "standin-wrong-host.log"
+    env = {**os.environ, "TRANSPORTER": wrong, "PORT": str(port), "MONGO_URL": MONGO["url"]}
+    with log.open("w") as out:
+        proc = subprocess.Popen(
+            [peers.require_moleculer(), str(STANDIN_JS), "ddp-streamer"], env=env, stdout=out, stderr=out
+        )
     try:
         obs = nb.observe_bus_sync(nats_url, PROBE)
-        mine = [n for n in obs.nodes.values() if n.node_id.endswith(f"-{peer.pid}")]
+        mine = [n for n in obs.nodes.values() if n.node_id.endswith(f"-{proc.pid}")]
         assert not mine, f"a stand-in with TRANSPORTER={wrong} appeared on the bus at {nats_url}: {mine}"
-        status, body = http_get(port, "/health")
-        assert status == 503 and "not connected" in body, (status, body)
-        assert peer.proc.poll() is None, "the stand-in must keep retrying, as the real service does, not exit"
-        assert "Connection is failed" in peer.log.read_text(), peer.log_tail()
+        with pytest.raises(OSError):
+            http_get(port, "/health")
+        assert proc.poll() is None, "the stand-in must keep retrying, as the real service does, not exit"
+        deadline = time.monotonic() + 30  # MongoDB first, then the NATS attempts (slow on a busy machine)
+        while "Connection is failed" not in log.read_text() and time.monotonic() < deadline:
+            time.sleep(0.5)
+        assert "Connection is failed" in log.read_text(), log.read_text()[-2000:]
     finally:
-        peer.stop()
+        proc.terminate()
+        proc.wait(10)
 
 
 def test_ms_namespace_moves_the_node_to_its_own_subjects(nats_url: str, log_dir: Path) -> None:
@@ -330,3 +338,51 @@ def test_monolith_plus_transporter_puts_the_monolith_out_of_microservices_mode(
         start_standin(
             "presence", log_dir, {"TRANSPORTER": f"monolith+{nats_url}"}, name="standin-ms-monolith"
         )
+
+
+def _stops(env: dict[str, str], log_dir: Path, name: str) -> tuple[int, str, str]:
+    """Run a presence stand-in to its end: (exit code, termination message, log)."""
+    import subprocess
+
+    termination = log_dir / f"{name}.termination"
+    full = {**os.environ, "QMC_TERMINATION_LOG": str(termination), **env}
+    proc = subprocess.run(
+        [peers.require_moleculer(), str(STANDIN_JS), "presence"],
+        env=full,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    message = termination.read_text() if termination.exists() else ""
+    return proc.returncode, message, proc.stderr
+
+
+@pytest.mark.parametrize(
+    ("mutation", "expected"),
+    [
+        (lambda url: url.replace(":rc-test@", ":wrong@"), "Authentication failed"),
+        (lambda url: url.replace(":rc-test@", ":rc@te:st@"), "cannot be parsed"),
+        (lambda url: url.replace(":rc-test@", ":rc@test:1@"), "ENOTFOUND"),  # misparsed: a password "host"
+        (lambda url: url.replace("replicaSet=rs0", "replicaSet=rs1&serverSelectionTimeoutMS=2000"), "'rs1'"),
+        (lambda url: url.replace("rocketchat:rc-test@", ""), "requires authentication"),
+    ],
+    ids=["wrong-password", "unparsable", "misparsed", "wrong-replica-set", "no-credentials"],
+)
+def test_a_mongodb_url_the_server_refuses_stops_the_service(
+    mongodb: str, nats_url: str, log_dir: Path, mutation: Any, expected: str
+) -> None:
+    """CONTRACT.md > Connections: the driver's refusal is the termination message, the password never."""
+    code, message, log = _stops({"MONGO_URL": mutation(mongodb), "TRANSPORTER": nats_url}, log_dir, "mongo")
+    assert code == 1 and message.startswith("MongoDB: ") and expected in message, (code, message, log)
+    assert not any(secret in message + log for secret in ("rc-test", "wrong", "te:st", "test:1")), message
+
+
+def test_nats_refusing_the_credentials_stops_the_service(mongodb: str, log_dir: Path) -> None:
+    """A NATS server with an authorization block refuses a TRANSPORTER without credentials."""
+    server, url = peers.start_nats(log_dir, user="bus", password="bus-secret")
+    try:
+        code, message, log = _stops({"MONGO_URL": mongodb, "TRANSPORTER": url}, log_dir, "nats-auth")
+    finally:
+        server.stop()
+    assert code == 1 and message.startswith("NATS: ") and "Authorization Violation" in message, (code, log)

@@ -12,6 +12,7 @@ Run with ``--cluster kind``; skipped elsewhere, and when the public charts are n
 
 from __future__ import annotations
 
+import copy
 import os
 from pathlib import Path
 
@@ -47,10 +48,14 @@ def _failures(result: LiveCaseResult) -> list[str]:
 
 
 def test_public_6_29_0_release_works_on_the_wire(kind_lane: LiveLane, tmp_path: Path) -> None:
+    # Its values name an external MongoDB (mongo-0.mongo): the lane starts it outside the release, with the
+    # user and replica set the URL names (live/external_mongodb.py); the stand-ins connect to it first.
     result = _install(kind_lane, "6.29.0", tmp_path, hub=False)
     log = "\n".join(result.log)
     try:
         assert not result.view.rollout_error, f"{result.view.rollout_error}\n{log}"
+        assert "external MongoDB started outside the release (FerretDB): mongo-0.mongo:27017" in log, log
+        assert result.verdict("live.connections") == Verdict.PASS, log
         for rule in (
             nats_bus.RULE_SERVICE_ANNOUNCED,
             nats_bus.RULE_NODE_COUNT,
@@ -76,5 +81,81 @@ def test_public_6_27_1_stream_hub_runs_twice_during_a_rollout(kind_lane: LiveLan
         )
         assert "2 stream-hub pods existed at once" in finding.message, finding.detail()
         assert "Deployment/rocketchat-stream-hub" in finding.resource, finding.detail()
+    finally:
+        kind_lane.release_case(result)
+
+
+# The release the "done when" names: the public chart with its bundled MongoDB (bitnami subchart,
+# run as FerretDB on kind) and its NATS subchart. The README-style values, with the MongoDB passwords given.
+BUNDLED = {
+    "microservices": {"enabled": True},
+    "mongodb": {"auth": {"passwords": ["rc-pass"], "rootPassword": "root-pass"}},
+    "host": "chat.example.com",
+    "ingress": {"enabled": True, "ingressClassName": "nginx"},
+}
+
+
+def _install_values(lane: LiveLane, name: str, values: dict[str, object], tmp_path: Path) -> LiveCaseResult:
+    import yaml
+
+    chart_dir = UPSTREAM / "rocketchat-6.29.0"
+    if not (chart_dir / "Chart.yaml").is_file():
+        pytest.skip(f"public chart 6.29.0 not found at {chart_dir} (../shared/upstream-charts)")
+    helm = resolve_helm(str(HELM))
+    chart = load_chart(str(chart_dir), version=None, helm_path=helm.path, workdir=tmp_path)
+    path = tmp_path / f"{name}.yaml"
+    path.write_text(yaml.safe_dump(values), encoding="utf-8")
+    return lane.install_scenario(name, chart, load_values(path), helm, restart=False, hub=False)
+
+
+def test_public_6_29_0_with_its_bundled_mongodb_passes(kind_lane: LiveLane, tmp_path: Path) -> None:
+    result = _install_values(kind_lane, "public-6.29.0-bundled", BUNDLED, tmp_path)
+    log = "\n".join(result.log)
+    try:
+        assert not result.view.rollout_error, f"{result.view.rollout_error}\n{log}"
+        assert result.verdict("live.connections") == Verdict.PASS, log
+        assert result.verdict(nats_bus.RULE_SERVICE_ANNOUNCED) == Verdict.PASS, log
+        assert result.verdict(ddp.RULE_REACHES_DDP_STREAMER) == Verdict.PASS, log
+    finally:
+        kind_lane.release_case(result)
+
+
+@pytest.mark.parametrize(
+    ("case", "overlay", "backend", "evidence"),
+    [
+        (
+            "mongodb-password",
+            # the server's application user gets another password than MONGO_URL carries (the last of two
+            # env entries with one name wins in Kubernetes)
+            {"mongodb": {"extraEnvVars": [{"name": "MONGODB_EXTRA_PASSWORDS", "value": "not-rc-pass"}]}},
+            "MongoDB",
+            "Authentication failed",
+        ),
+        (
+            "nats-credentials",
+            # the NATS subchart demands a token TRANSPORTER does not carry
+            {"nats": {"auth": {"enabled": True, "token": "bus-secret"}}},
+            "NATS",
+            "Authorization Violation",
+        ),
+    ],
+)
+def test_public_6_29_0_connection_refused_names_the_backend_and_workloads(
+    kind_lane: LiveLane, tmp_path: Path, case: str, overlay: dict[str, object], backend: str, evidence: str
+) -> None:
+    from quickmeet_conformance.values import deep_merge
+
+    result = _install_values(
+        kind_lane, f"public-6.29.0-{case}", deep_merge(copy.deepcopy(BUNDLED), overlay), tmp_path
+    )
+    log = "\n".join(result.log)
+    try:
+        failed = [f for f in result.findings.get("live.connections", []) if f.failed]
+        mine = [f.message for f in failed if f.message.startswith(f"{backend} refuses")]
+        assert mine, f"live.connections did not name {backend}: {[f.message for f in failed]}\n{log}"
+        message = mine[0]
+        assert message.startswith(f"{backend} refuses") and evidence in message, message
+        assert "-ddp-streamer" in message and "-presence" in message, message
+        assert "rc-pass" not in message and "bus-secret" not in message
     finally:
         kind_lane.release_case(result)

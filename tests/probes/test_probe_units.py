@@ -132,3 +132,30 @@ def test_missing_tool_skips_locally_and_fails_in_ci(monkeypatch: pytest.MonkeyPa
     monkeypatch.setenv("CI", "true")
     with pytest.raises(pytest.fail.Exception, match="CI must have it"):
         probe_peers.require_tool("qmc-no-such-tool")
+
+
+def test_a_failed_handshake_names_what_stands_behind_the_route() -> None:
+    """The evidence that tells "the Service selects no pod" from a controller that refused or timed out: the
+    route's Service and its ready endpoints, read from the cluster's EndpointSlices (issue 23)."""
+    from quickmeet_conformance.probes import ddp as ddp_probe
+    from quickmeet_conformance.probes.context import DdpContext
+    from quickmeet_conformance.probes.rules import evaluate_probe_rule
+
+    def session(route: str) -> ddp_probe.DdpSession:
+        return ddp_probe.DdpSession(
+            route,
+            f"http://h{route}",
+            "raw",
+            reached=True,
+            http_status=503,
+            error="HTTP 503",
+            error_kind="http",
+        )
+
+    obs = ddp_probe.DdpObservation("http://h", None, None, "", session("/websocket"), session("/sockjs"))
+    behind = {"/websocket": "Service r-ddp-streamer: 0 ready endpoint(s) (pods: none)"}
+    [finding] = evaluate_probe_rule(DdpContext(obs, backends=behind), ddp_probe.RULE_WEBSOCKET_HANDSHAKE)
+    assert finding.failed
+    assert finding.message == "/websocket: HTTP 503; behind it: " + behind["/websocket"], finding.message
+    [plain] = evaluate_probe_rule(DdpContext(obs), ddp_probe.RULE_WEBSOCKET_HANDSHAKE)
+    assert plain.message == "/websocket: HTTP 503"

@@ -147,7 +147,8 @@ class KindClusterProvider(ClusterProvider):
         self._created = False
         self.cluster: Any = None  # the pytest-kind KindCluster, once resolved
         self.handle: ClusterHandle | None = None
-        self._loaded: set[str] = set()  # image references already loaded into this cluster
+        self._loaded: set[str] = set()  # image references already present in this cluster
+        self._standins: set[str] = set()  # stand-in images already loaded (tagged inside the nodes)
 
     @classmethod
     def for_live_lane(cls, settings: ProviderSettings) -> KindClusterProvider:
@@ -175,7 +176,7 @@ class KindClusterProvider(ClusterProvider):
         if self.images is None:
             images = resolve_images(self._images_choice, self.docker)
             if self._node_image_override:
-                images = KindImages(images.source, self._node_image_override)
+                images = KindImages(images.source, self._node_image_override, images.airgap)
             self.images = images
         return self.images
 
@@ -337,26 +338,36 @@ class KindClusterProvider(ClusterProvider):
 
         return list(images.placeholder_tls_secrets(manifests, workdir / f"tls-{namespace}", namespace))
 
-    def prepare_images(self, manifests: Iterable[Any], matcher: Any = None) -> list[str]:
+    @property
+    def airgap(self) -> bool:
+        return self._resolved_images().airgap
+
+    def prepare_images(
+        self, manifests: Iterable[Any], matcher: Any = None, airgap_registry: str | None = None
+    ) -> list[str]:
         """Local images: every image the rendered release references, present in the cluster under that exact
-        reference (stand-ins from scripts/build-app-images.sh). Upstream: nothing to do, the cluster pulls."""
+        reference (stand-ins from scripts/build-app-images.sh, tagged inside the nodes). Upstream: nothing to
+        do, the cluster pulls. Returns one line per container saying what runs it."""
         if not self._resolved_images().local:
             return []
         from quickmeet_conformance.clusters import images
 
         plans = images.plan_images(manifests, source=images.LOCAL, matcher=matcher)
-        loaded = [p.image for p in plans if p.image in self._loaded]
+        if airgap_registry is not None:
+            plans = images.airgapped(plans, airgap_registry or None)
         todo = [p for p in plans if p.image not in self._loaded]
         if todo:
-            loaded += images.load_images(
+            images.load_images(
                 self.name,
                 todo,
                 kind_bin=self._kind_cluster().kind_path,
                 timeout_s=self.create_timeout_s,
                 docker=self.docker,
+                loaded_standins=self._standins,
             )
-            self._loaded.update(p.image for p in todo)
-        return loaded
+            self._loaded.update(p.image for p in todo if not p.blocked)
+        # The run's log lists every container with what runs it: "stand-in ..." or "NOT LOADED" (unknown).
+        return images.workload_images(plans)
 
     def _delete(self, name: str) -> None:
         kind_path = find_kind(self._kind_bin)

@@ -13,7 +13,6 @@ from ...probes.ddp import (
     RULE_REACHES_DDP_STREAMER,
     RULE_SOCKJS_HANDSHAKE,
     RULE_WEBSOCKET_HANDSHAKE,
-    DdpObservation,
     DdpSession,
 )
 from ...rules.engine import Rule
@@ -27,13 +26,15 @@ def _evidence(s: DdpSession) -> tuple[tuple[str, str], ...]:
     return tuple(ev)
 
 
-def _handshake(obs: DdpObservation, route: str, r: Rule) -> list[Finding]:
+def _handshake(ctx: DdpContext, route: str, r: Rule) -> list[Finding]:
+    obs = ctx.observation
     s = obs.route(route)
+    behind = f"; behind it: {ctx.backends[route]}" if route in ctx.backends else ""
     if not s.reached:
         return [
             errored(
                 r,
-                s.error or f"{s.url} is unreachable",
+                (s.error or f"{s.url} is unreachable") + behind,
                 expected="a WebSocket upgrade",
                 found=s.error_kind or "no connection",
                 resource=s.url,
@@ -57,7 +58,7 @@ def _handshake(obs: DdpObservation, route: str, r: Rule) -> list[Finding]:
     return [
         failed(
             r,
-            f"{route}: {s.error or 'DDP handshake incomplete'}",
+            f"{route}: {s.error or 'DDP handshake incomplete'}{behind}",
             expected="; ".join(missing) or "a complete DDP handshake",
             found=s.error or "incomplete",
             resource=s.url,
@@ -75,7 +76,7 @@ def _handshake(obs: DdpObservation, route: str, r: Rule) -> list[Finding]:
 )
 def websocket_handshake(ctx: DdpContext, r: Rule) -> list[Finding]:
     """Raw DDP on /websocket: server_id, connect -> connected, ping -> pong (CONTRACT.md > ddp-streamer on the wire)."""
-    return _handshake(ctx.observation, "/websocket", r)
+    return _handshake(ctx, "/websocket", r)
 
 
 @probe_rule(
@@ -88,7 +89,7 @@ def websocket_handshake(ctx: DdpContext, r: Rule) -> list[Finding]:
 def sockjs_handshake(ctx: DdpContext, r: Rule) -> list[Finding]:
     """SockJS framing on /sockjs/<n>/<id>/websocket: "o", a["..."] frames, connect -> connected, ping -> pong
     (CONTRACT.md > ddp-streamer on the wire)."""
-    return _handshake(ctx.observation, "/sockjs", r)
+    return _handshake(ctx, "/sockjs", r)
 
 
 @probe_rule(

@@ -8,6 +8,8 @@
 // image it was built as, never from the pod. Everything else comes from what the chart gives the pod,
 // read like the real services read it:
 //
+// * MONGO_URL, then MONGO_OPLOG_URL (lib/db.js): connected first with the mongodb driver, as the services
+//   do; a refusal stops the stand-in with the reason in its log and termination message (no password).
 // * TRANSPORTER (nats://host:4222, a plain value or from a Secret; monolith+nats://... puts the monolith
 //   out of microservices mode: it then also announces authorization, accounts and presence, and a
 //   microservice refuses it), MS_NAMESPACE, HEARTBEAT_INTERVAL,
@@ -16,9 +18,12 @@
 //   DISCOVER, PING and heartbeats. An unreachable TRANSPORTER is retried every 5 s for ever, as the
 //   real services do: the node never appears on the bus.
 // * PORT (default 3000): the monolith and ddp-streamer serve HTTP and DDP over WebSocket (lib/ddp.js).
-//   ddp-streamer's /health says ok only once its broker is connected.
+//   ddp-streamer opens it only after its start-up call to the monolith (license.status) over the bus
+//   answered; its /health says ok only while its broker is connected. NATS refusing TRANSPORTER's
+//   credentials stops the stand-in like a MongoDB refusal.
 // * MS_METRICS=true, MS_METRICS_PORT (9458): Moleculer's Prometheus metrics (+ users_connected).
-// * mongodb: MONGODB_PORT_NUMBER (27017), a MongoDB wire-protocol stand-in (lib/mongo.js).
+// * mongodb: FerretDB ($QMC_FERRETDB) from the bitnami environment (lib/ferretdb.js); without it, a
+//   MongoDB wire-protocol stand-in on MONGODB_PORT_NUMBER (lib/mongo.js, the probes' self-tests).
 // * aux: a long-running process for sidecars (config reloaders, exporters) that does nothing.
 //
 // Logs go to stderr; stdout gets "READY <component> <what>" lines. SIGTERM/SIGINT stop it cleanly
@@ -28,6 +33,8 @@
 const { SERVICES, createBroker, servicesOf, settingsFromEnv } = require("./lib/bus");
 const { MONOLITH, STREAMER, createDdpServer } = require("./lib/ddp");
 const { createMongoServer } = require("./lib/mongo");
+const { ConnectionError, connectDatabase } = require("./lib/db");
+const fs = require("fs");
 
 const COMPONENTS = [...Object.keys(SERVICES), "mongodb", "aux"];
 
@@ -37,6 +44,41 @@ function log(message) {
 
 function ready(component, what) {
 	process.stdout.write(`READY ${component} ${what}\n`);
+}
+
+// A connection that cannot be made stops the service, as it stops the real one: the reason goes to the log
+// and to the container's termination message (Kubernetes shows it as lastState.terminated.message, where
+// the live lane's connection rule reads it), and the exit makes the pod restart and never become Ready.
+function fail(component, message) {
+	log(`${component}: ${message}`);
+	const path = process.env.QMC_TERMINATION_LOG || "/dev/termination-log";
+	try {
+		fs.writeFileSync(path, `${message}\n`);
+	} catch (err) {
+		// not in a container (a self-test): the log line is the evidence
+	}
+	process.exit(1);
+}
+
+// NATS refused the credentials TRANSPORTER carries (or carries none): nats.js says AUTHORIZATION_VIOLATION
+// or "Authorization Violation"/"Authentication Timeout" in the message.
+function isAuthError(err) {
+	const text = `${(err && err.code) || ""} ${(err && err.message) || ""}`.toLowerCase();
+	return /authori[sz]ation|authentication|auth_/.test(text);
+}
+
+// ddp-streamer's start-up call to the monolith over the bus (every service depends on the monolith's
+// license service, CONTRACT.md "On the bus"): retried every 5 s until it answers.
+async function callMonolith(broker) {
+	for (;;) {
+		try {
+			await broker.waitForServices(["license"], 30000);
+			return await broker.call("license.status", {}, { timeout: 10000 });
+		} catch (err) {
+			log(`start-up call license.status to the monolith failed (${(err && err.message) || err}); retrying in 5 s`);
+			await new Promise(resolve => setTimeout(resolve, 5000));
+		}
+	}
 }
 
 function listen(server, port, host) {
@@ -85,13 +127,36 @@ async function run(component, extraArgs, env) {
 		ready(component, "idle");
 		return;
 	}
+	if (component === "mongodb" && env.QMC_FERRETDB && fs.existsSync(env.QMC_FERRETDB)) {
+		const { startFerretdb } = require("./lib/ferretdb");
+		let child;
+		closers.push(() => child && child.kill("SIGTERM"));
+		try {
+			child = await startFerretdb(env, { binary: env.QMC_FERRETDB, log, ready });
+		} catch (err) {
+			fail(component, `MongoDB (FerretDB): ${err.message}`);
+		}
+		return;
+	}
 	if (component === "mongodb") {
+		// No FerretDB in this image (the probes' self-tests): the wire-protocol stand-in (lib/mongo.js).
 		const server = createMongoServer();
 		closers.push(() => new Promise(resolve => server.close(() => resolve())));
 		const address = await listen(server, port(env, "MONGODB_PORT_NUMBER", 27017), "0.0.0.0");
 		ready(component, `mongodb:${address.port}`);
 		return;
 	}
+
+	// MongoDB first (MONGO_URL, then MONGO_OPLOG_URL): a service that cannot reach its database stops.
+	let clients = [];
+	try {
+		clients = await connectDatabase(env, { log });
+	} catch (err) {
+		if (err instanceof ConnectionError) fail(component, err.message);
+		throw err;
+	}
+	closers.push(() => Promise.all(clients.map(c => c.client.close())));
+	log(`connected to MongoDB (replica set ${clients.map(c => c.setName).join(", ")})`);
 
 	const settings = settingsFromEnv(env, component);
 	const services = servicesOf(component, settings);
@@ -100,7 +165,19 @@ async function run(component, extraArgs, env) {
 	broker.localBus.on("$transporter.connected", () => (connected = true));
 	broker.localBus.on("$transporter.disconnected", () => (connected = false));
 	closers.push(() => broker.stop());
+	const tx = broker.transit && broker.transit.tx;
+	if (tx) {
+		const connect = tx.connect.bind(tx);
+		tx.connect = (...args) =>
+			connect(...args).catch(err => {
+				if (isAuthError(err)) {
+					fail(component, `NATS: ${redactUrl(settings.transporter)} refused the connection: ${(err && err.message) || err}`);
+				}
+				throw err;
+			});
+	}
 
+	let serveHttp = async () => {};
 	if (component === MONOLITH || component === STREAMER) {
 		let usersConnected = null;
 		if (settings.metrics && component === STREAMER) {
@@ -111,9 +188,14 @@ async function run(component, extraArgs, env) {
 			onSessions: n => usersConnected && usersConnected.set(n, { nodeID: broker.nodeID })
 		});
 		closers.push(() => server.closeAll());
-		const address = await listen(server, port(env, "PORT", 3000), "0.0.0.0");
-		ready(component, `http:${address.port}`);
+		serveHttp = async () => {
+			const address = await listen(server, port(env, "PORT", 3000), "0.0.0.0");
+			ready(component, `http:${address.port}`);
+		};
 	}
+	// The monolith serves HTTP once its database is there; ddp-streamer only after its start-up call to the
+	// monolith over the bus succeeded (below).
+	if (component !== STREAMER) await serveHttp();
 
 	if (!settings.transporter) log("TRANSPORTER is not set: the broker runs alone, off the bus");
 	else log(`joining the bus at ${redactUrl(settings.transporter)} as ${broker.nodeID} (${services.join(", ")})`);
@@ -121,6 +203,13 @@ async function run(component, extraArgs, env) {
 	await broker.start();
 	connected = Boolean(settings.transporter);
 	ready(component, `bus:${broker.nodeID}`);
+	if (component === STREAMER) {
+		if (settings.transporter) {
+			await callMonolith(broker);
+			log("the monolith answered license.status over the bus: opening the HTTP/DDP port");
+		}
+		await serveHttp();
+	}
 }
 
 function main(argv, env) {
