@@ -42,7 +42,9 @@ def test_an_existing_cluster_is_audited_with_live_rules_and_both_probes(
     kind_lane: LiveLane, tmp_path: Path
 ) -> None:
     helm = resolve_helm(str(HELM))
-    chart = load_chart(str(REPO / "fixtures" / "charts" / "rocketchat"), version=None, helm_path=helm.path)
+    chart = load_chart(
+        str(REPO / "fixtures" / "charts" / "rocketchat"), version=None, helm_path=helm.path, workdir=tmp_path
+    )
     values = load_values(REPO / "fixtures" / "values" / "seed-docs.yaml")
     installed = kind_lane.install_scenario("existing-audit", chart, values, helm, restart=False, hub=False)
     try:
