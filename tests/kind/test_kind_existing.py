@@ -60,6 +60,7 @@ def test_an_existing_cluster_is_audited_with_live_rules_and_both_probes(
             matcher=kind_lane.matcher,
             workdir=tmp_path,
         )
+        # seed-docs' Ingress has TLS: its controller redirects http to https, so the entry to give is https
         ports = kind_lane.cluster.provider.ingress_ports()  # type: ignore[union-attr]
         before = _objects(kube, installed.namespace)
         namespaces = {n["metadata"]["name"] for n in kube.list_objects("Namespace")}
@@ -68,7 +69,7 @@ def test_an_existing_cluster_is_audited_with_live_rules_and_both_probes(
             helm,
             kind_lane.release,
             installed.namespace,
-            ingress_url=f"http://127.0.0.1:{ports.http}",
+            ingress_url=f"https://127.0.0.1:{ports.https}",
         )
         log = "\n".join(audit.log)
         for rule in (
