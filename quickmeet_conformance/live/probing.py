@@ -36,7 +36,7 @@ BUS_COMPONENTS = tuple(nats_bus.COMPONENT_SERVICES)
 # else Moleculer's 10 s / 30 s): the probe listens two intervals, so a node is called silent only after missing
 # two beats, and discovery waits for every pod's node up to the heartbeat timeout (``bus_probe_options``)
 BUS_OPTIONS = nats_bus.BusProbeOptions()
-INGRESS_SYNC_S = 60.0  # the ingress controller picks a new Ingress up within seconds (a 404 until then)
+INGRESS_SYNC_S = 60.0  # the ingress controller picks a new Ingress and its endpoints up within seconds
 DDP_STEP_S = 15.0  # each DDP step through the ingress (handshake, frame): a loaded machine answers late
 INGRESS_POLL_S = 2.0
 
@@ -269,8 +269,14 @@ def probe_ddp(
                 targets.ingress_https_port,
             )
         )
-    # the ingress controller picks a new Ingress up within seconds: a 404 at first is the controller syncing.
-    # The condition: some WebSocket route is routed (anything but a 404 on every route and entry)
+
+    # The ingress controller picks a new Ingress, and the endpoints behind it, up within seconds: until then a
+    # route answers 404 (no route yet) or 502/503 (no endpoint yet). The condition: every WebSocket route of
+    # one entry completes its DDP handshake (through whichever server); else, at the deadline, the last answers
+    # are the verdict. A release that never answers costs the deadline; a correct one, its controller's sync.
+    def complete(o: ddp.DdpObservation) -> bool:
+        return all(o.route(r).connected for r in WEBSOCKET_ROUTES)
+
     start = time.monotonic()
     deadline = start + INGRESS_SYNC_S
     while True:
@@ -278,22 +284,26 @@ def probe_ddp(
         for base, options, port in tries:  # the first entry whose WebSocket routes answer DDP wins
             observation = ddp.observe_ddp_sync(base, options)
             seen.append((base, observation, port))
-            if any(observation.route(r).connected for r in WEBSOCKET_ROUTES):
+            if complete(observation):
                 break
         base, observation, port = next(
-            ((b, o, p) for b, o, p in seen if any(o.route(r).connected for r in WEBSOCKET_ROUTES)),
-            seen[0],
+            ((b, o, p) for b, o, p in seen if complete(o)),
+            next(
+                ((b, o, p) for b, o, p in seen if any(o.route(r).connected for r in WEBSOCKET_ROUTES)),
+                seen[0],
+            ),
         )
-        not_routed = all("HTTP 404" in (o.route(r).error or "") for _, o, _ in seen for r in WEBSOCKET_ROUTES)
-        if not not_routed or time.monotonic() >= deadline:
+        done = complete(observation)
+        if done or time.monotonic() >= deadline:
             break
-        time.sleep(INGRESS_POLL_S)  # the poll's period; the deadline above decides
+        time.sleep(INGRESS_POLL_S)  # the poll's period; the condition and the deadline above decide
+    pending = "; ".join(
+        f"{r}: {observation.route(r).error or 'no DDP answer'}"
+        for r in WEBSOCKET_ROUTES
+        if not observation.route(r).connected
+    )
     synced = Waited(
-        "ingress routes the WebSocket paths",
-        time.monotonic() - start,
-        not not_routed,
-        INGRESS_SYNC_S,
-        "" if not not_routed else "HTTP 404 on every WebSocket route",
+        "ingress routes the WebSocket paths", time.monotonic() - start, done, INGRESS_SYNC_S, pending
     )
     findings = evaluate_probe(
         DdpContext(observation, options=run_options or Options(), backends=route_backends(topology, state))

@@ -42,7 +42,9 @@ def test_an_existing_cluster_is_audited_with_live_rules_and_both_probes(
     kind_lane: LiveLane, tmp_path: Path
 ) -> None:
     helm = resolve_helm(str(HELM))
-    chart = load_chart(str(REPO / "fixtures" / "charts" / "rocketchat"), version=None, helm_path=helm.path)
+    chart = load_chart(
+        str(REPO / "fixtures" / "charts" / "rocketchat"), version=None, helm_path=helm.path, workdir=tmp_path
+    )
     values = load_values(REPO / "fixtures" / "values" / "seed-docs.yaml")
     installed = kind_lane.install_scenario("existing-audit", chart, values, helm, restart=False, hub=False)
     try:
@@ -58,6 +60,7 @@ def test_an_existing_cluster_is_audited_with_live_rules_and_both_probes(
             matcher=kind_lane.matcher,
             workdir=tmp_path,
         )
+        # seed-docs' Ingress has TLS: its controller redirects http to https, so the entry to give is https
         ports = kind_lane.cluster.provider.ingress_ports()  # type: ignore[union-attr]
         before = _objects(kube, installed.namespace)
         namespaces = {n["metadata"]["name"] for n in kube.list_objects("Namespace")}
@@ -66,7 +69,7 @@ def test_an_existing_cluster_is_audited_with_live_rules_and_both_probes(
             helm,
             kind_lane.release,
             installed.namespace,
-            ingress_url=f"http://127.0.0.1:{ports.http}",
+            ingress_url=f"https://127.0.0.1:{ports.https}",
         )
         log = "\n".join(audit.log)
         for rule in (

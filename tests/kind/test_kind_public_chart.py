@@ -110,7 +110,7 @@ def _install_values(lane: LiveLane, name: str, values: dict[str, object], tmp_pa
 
 def test_public_6_29_0_with_its_bundled_mongodb_passes(kind_lane: LiveLane, tmp_path: Path) -> None:
     result = _install_values(kind_lane, "public-6.29.0-bundled", BUNDLED, tmp_path)
-    log = "\n".join(result.log)
+    log = "\n".join(_failures(result) + result.log)
     try:
         assert not result.view.rollout_error, f"{result.view.rollout_error}\n{log}"
         assert result.verdict("live.connections") == Verdict.PASS, log
