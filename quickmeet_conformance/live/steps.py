@@ -20,9 +20,9 @@ from ..clusters.kubeclient import KubeClient
 from ..errors import ToolError, UserError
 from ..helm import HelmBinary
 from ..redact import Redactor
-from ..render import Manifest, Renderer, RenderRequest, parse_manifests
+from ..render import Renderer, RenderRequest, parse_manifests
 from ..rules.engine import Options
-from ..topology import MONGODB, STREAM_HUB, ComponentMatcher, Topology, build_topology
+from ..topology import BUS_CLIENTS, MONGODB, STREAM_HUB, ComponentMatcher, Topology, build_topology
 from . import external_mongodb
 from .case import CaseLog
 from .cluster import LiveCluster
@@ -145,7 +145,19 @@ class ReleaseSteps:
         loaded = provider.prepare_images(rendered.manifests, self.matcher, registry)
         if loaded:
             log.say(f"images: {len(loaded)} loaded into the cluster ({', '.join(sorted(loaded))})")
-        self.external_servers(rendered.manifests, values, client.namespace, log)
+        topology = build_topology(rendered.manifests, self.matcher)
+        scaled = sorted(
+            w.ref
+            for w in topology.workloads
+            if w.component in BUS_CLIENTS and (w.effective_replicas or 0) > 1
+        )
+        if scaled and any("-> stand-in" in line for line in loaded):
+            log.say(
+                "licence: not modelled by the stand-ins: without an enterprise licence the real services' scaled "
+                f"replicas ({', '.join(scaled)}) stop themselves after about 40 s (CONTRACT.md > On the bus); "
+                "the stand-ins keep running"
+            )
+        self.external_servers(topology, values, client.namespace, log)
         secrets = provider.tls_secrets(client.namespace, rendered.manifests, self.workdir)
         for secret in secrets:
             self.kube.create(secret, client.namespace, exist_ok=True)
@@ -154,14 +166,13 @@ class ReleaseSteps:
             log.say(f"self-signed TLS Secret(s) {made} created, as cert-manager would")
 
     def external_servers(
-        self, manifests: tuple[Manifest, ...], values: dict[str, Any], namespace: str, log: CaseLog
+        self, topology: Topology, values: dict[str, Any], namespace: str, log: CaseLog
     ) -> None:
         """Start the MongoDB the release's URLs name outside it (``externalMongodbUrl``), as its customer runs
         one: the same FerretDB server as the bundled subchart's, with the URLs' users (external_mongodb.py)."""
         provider = self.cluster.provider
         if provider is None:
             return
-        topology = build_topology(manifests, self.matcher)
         servers, notes = external_mongodb.plan(
             topology, values, release=self.release, namespace=namespace, matcher=self.matcher
         )
