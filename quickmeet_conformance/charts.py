@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import subprocess
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -277,6 +277,13 @@ def _pull(spec: str, version: str | None, helm_path: str, dest: Path) -> Path:
 
 def load_chart(spec: str, *, version: str | None, helm_path: str, workdir: Path) -> Chart:
     """Resolve ``spec`` to a :class:`Chart`; archives and pulls go below ``workdir``."""
+    return analyse_chart(locate_chart(spec, version=version, helm_path=helm_path, workdir=workdir))
+
+
+def locate_chart(spec: str, *, version: str | None, helm_path: str, workdir: Path) -> Chart:
+    """``spec`` resolved to a chart directory, with what its Chart.yaml says (name, versions, dependencies): all
+    a render needs. Its defaults and what its templates read are left to :func:`analyse_chart`, so a caller can
+    start helm first (the analysis reads every template and values file of the chart and its subcharts)."""
     check_version_applies(spec, version, "the chart version")
     path = Path(spec)
     if path.is_dir():
@@ -305,9 +312,19 @@ def load_chart(spec: str, *, version: str | None, helm_path: str, workdir: Path)
         name=str(meta["name"]),
         version=str(meta["version"]),
         app_version=str(meta.get("appVersion") or ""),
+        dependencies=chart_dependencies(meta),
+    )
+
+
+def analyse_chart(chart: Chart) -> Chart:
+    """``chart`` (from :func:`locate_chart`) with its defaults, the values its templates read and its
+    install/upgrade switches."""
+    given = Path(chart.spec)
+    chart_dir = given if given.is_dir() else chart.path  # a directory as the user named it (messages name it)
+    return replace(
+        chart,
         defaults=chart_defaults(chart_dir),
         reads=values_read_by_templates(chart_dir),
-        dependencies=chart_dependencies(meta),
         release_switches=release_switches(chart_dir),
     )
 
