@@ -16,7 +16,13 @@ from typing import Any
 
 import yaml
 
-from .chart_reads import ReadTree, ReleaseSwitch, release_switches, values_read_by_templates
+from .chart_reads import (
+    ReadTree,
+    ReleaseSwitch,
+    reads_release_state,
+    release_switches,
+    values_read_by_templates,
+)
 from .errors import UserError
 from .subprocesses import run
 from .values import MAX_FILE_BYTES, deep_merge, parse_values
@@ -113,6 +119,9 @@ class Chart:
     reads: ReadTree = field(default_factory=dict, compare=False, hash=False)  # values paths templates read
     dependencies: tuple[Dependency, ...] = field(default=(), compare=False, hash=False)
     release_switches: tuple[ReleaseSwitch, ...] = field(default=(), compare=False, hash=False)
+    # no template, helper or values file of the chart or its subcharts reads .Release.IsUpgrade/IsInstall or
+    # calls lookup: an upgrade render equals the install render (False, the safe answer, until analysed)
+    upgrade_renders_alike: bool = field(default=False, compare=False, hash=False)
 
     @property
     def label(self) -> str:
@@ -326,6 +335,7 @@ def analyse_chart(chart: Chart) -> Chart:
         defaults=chart_defaults(chart_dir),
         reads=values_read_by_templates(chart_dir),
         release_switches=release_switches(chart_dir),
+        upgrade_renders_alike=not reads_release_state(chart_dir),
     )
 
 

@@ -21,6 +21,7 @@ from typing import Any
 
 import yaml
 
+from .chart_reads import RELEASE_STATE
 from .charts import Chart
 from .errors import RenderError
 from .helm import HelmBinary, HelmFailed, run_helm
@@ -68,6 +69,11 @@ class RenderRequest:
     attempt: int = 0  # a different attempt renders again instead of reusing the cache (catches random output)
 
     def cache_key(self, helm: HelmBinary) -> tuple:
+        """What makes two renders the same. An upgrade render of a chart that never reads the release state
+        (``Chart.upgrade_renders_alike``), with values that do not name it either (``tpl``), is the install
+        render: it is done once."""
+        values = json.dumps(self.values, sort_keys=True, default=str)
+        upgrade = self.is_upgrade and not (self.chart.upgrade_renders_alike and not RELEASE_STATE.search(values))
         return (
             helm.path,
             str(self.chart.path),
@@ -75,9 +81,9 @@ class RenderRequest:
             self.namespace,
             self.kube_version,
             self.api_versions,
-            self.is_upgrade,
+            upgrade,
             self.attempt,
-            json.dumps(self.values, sort_keys=True, default=str),
+            values,
         )
 
 
