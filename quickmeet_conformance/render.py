@@ -73,7 +73,9 @@ class RenderRequest:
         (``Chart.upgrade_renders_alike``), with values that do not name it either (``tpl``), is the install
         render: it is done once."""
         values = json.dumps(self.values, sort_keys=True, default=str)
-        upgrade = self.is_upgrade and not (self.chart.upgrade_renders_alike and not RELEASE_STATE.search(values))
+        upgrade = self.is_upgrade and not (
+            self.chart.upgrade_renders_alike and not RELEASE_STATE.search(values)
+        )
         return (
             helm.path,
             str(self.chart.path),
