@@ -252,3 +252,28 @@ def release_switches(chart_dir: Path, prefix: str = "") -> tuple[ReleaseSwitch, 
         for sub in sorted(p for p in charts.iterdir() if (p / "Chart.yaml").is_file()):
             found += release_switches(sub, f"{prefix}charts/{sub.name}/")
     return tuple(found)
+
+
+# what can make `helm template --is-upgrade` differ from the install render: helm sets only .Release.IsUpgrade and
+# .Release.IsInstall differently; `lookup` is counted too (empty in both under `helm template`, but a template
+# that calls it is written for a live release). Any other use of .Release than its name, namespace and service
+# (the whole object, an alias of it) counts as a read of the switches.
+RELEASE_STATE = re.compile(r"\.Release\b(?!\.(?:Name|Namespace|Service)\b)|\blookup\b")
+
+
+def reads_release_state(chart_dir: Path) -> bool:
+    """Whether an upgrade render of ``chart_dir`` can differ from its install render: a template or helper of the
+    chart or of a vendored subchart, or a values file a template may pass to ``tpl``, names what
+    :data:`RELEASE_STATE` matches. A packaged subchart (``charts/*.tgz``, unread) counts as reading it."""
+    for pattern in ("templates/**/*", "values*.yaml", "values*.yml"):
+        for path in chart_dir.glob(pattern):
+            if path.is_file() and RELEASE_STATE.search(path.read_text(encoding="utf-8", errors="replace")):
+                return True
+    charts = chart_dir / "charts"
+    if charts.is_dir():
+        for sub in charts.iterdir():
+            if sub.is_file() and sub.name.endswith((".tgz", ".tar.gz")):
+                return True
+            if sub.is_dir() and reads_release_state(sub):
+                return True
+    return False

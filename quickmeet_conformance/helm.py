@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import ToolError
+from .resources import cache_root
 from .subprocesses import run, run_async
 
 MIN_HELM = (3, 12, 0)
@@ -103,11 +104,7 @@ async def run_helm(executable: str, argv: list[str], input: bytes | None = None)
 
 
 def _version_cache_file() -> Path:
-    base = (
-        os.environ.get("QMC_CACHE")
-        or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "quickmeet-conformance"
-    )
-    return Path(base) / "helm-versions.json"
+    return cache_root() / "helm-versions.json"
 
 
 def _binary_key(path: str) -> str | None:

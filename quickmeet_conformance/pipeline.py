@@ -7,6 +7,7 @@ only place that calls the renderer, and rules only see what it hands them.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -16,7 +17,7 @@ from .charts import Chart
 from .connections.gather import gather
 from .connections.model import Connections
 from .connections.nats_judge import judge as nats_judge
-from .errors import UserError
+from .errors import RenderError, UserError
 from .expectations import expectations_for
 from .findings import Finding, Status, Verdict, blocking, status_of, verdict_of
 from .redact import Redactor, redactor_for
@@ -137,32 +138,79 @@ def _set_path(values: dict, path: str, value: str) -> dict:
     return out
 
 
+def _standin_retry(request: RenderRequest, line: str) -> tuple[RenderRequest, tuple[str, ...]] | None:
+    """The request again with a stand-in for each generated password helm's refusal ``line`` names (bitnami:
+    "PASSWORDS ERROR ... 'auth.replicaSetKey' must not be empty"), with the keys it set; None for any other
+    refusal."""
+    sub, missing = _LOOKUP_REFUSAL.search(line), _EMPTY_KEY.findall(line)
+    if sub is None or not missing:
+        return None
+    keys = {d.name: d.key for d in request.chart.dependencies}
+    prefix = keys.get(sub.group(1), sub.group(1))
+    values = request.values
+    for key in missing:
+        values = _set_path(values, f"{prefix}.{key}", STAND_IN)
+    return replace(request, values=values), tuple(f"{prefix}.{key}" for key in missing)
+
+
+def _first_refusal(renderer: Renderer, request: RenderRequest) -> RenderError | None:
+    """A second attempt (``attempt`` > 0: rendered again to catch output generated at random) of values helm
+    refused on the first attempt: that refusal. A refusal carries no output, and helm refuses the same input
+    alike, so the second attempt starts from the stand-ins the first one needed."""
+    if request.attempt == 0:
+        return None
+    first = renderer.cached(replace(request, attempt=0))
+    return first if isinstance(first, RenderError) and _standin_retry(request, first.line()) else None
+
+
 def render_upgrade(
     renderer: Renderer, request: RenderRequest
 ) -> tuple[Rendered | None, str | None, tuple[str, ...]]:
     """The ``--is-upgrade`` render, (rendered, refusal, stand-ins). A subchart that refuses because a password it
     generated on install is unset (bitnami: "PASSWORDS ERROR ... 'auth.replicaSetKey' must not be empty") gets
     a stand-in for that key, as a real upgrade gets the existing Secret's value from ``lookup``."""
-    keys = {d.name: d.key for d in request.chart.dependencies}
     standins: list[str] = []
-    values = request.values
     for _ in range(4):
+        refused = _first_refusal(renderer, request)
         try:
-            return renderer.render(replace(request, values=values)), None, tuple(standins)
+            if refused is not None:
+                raise refused
+            return renderer.render(request), None, tuple(standins)
         except UserError as exc:
             line = exc.line()
-            sub, missing = _LOOKUP_REFUSAL.search(line), _EMPTY_KEY.findall(line)
-            if sub is None or not missing:
-                return None, line, tuple(standins)
-            prefix = keys.get(sub.group(1), sub.group(1))
-            for key in missing:
-                standins.append(f"{prefix}.{key}")
-                values = _set_path(values, f"{prefix}.{key}", STAND_IN)
+        retry = _standin_retry(request, line)
+        if retry is None:
+            return None, line, tuple(standins)
+        request, added = retry
+        standins += added
     return (
         None,
         "the upgrade render kept asking for passwords a real upgrade reads with lookup",
         tuple(standins),
     )
+
+
+def prefetch_upgrades(
+    renderer: Renderer,
+    requests: list[RenderRequest],
+    prefetch: Callable[[list[RenderRequest]], None] | None = None,
+) -> None:
+    """Render ``requests`` concurrently, then the stand-in renders :func:`render_upgrade` will ask for, round by
+    round (each round concurrent), so an evaluation that follows finds every render done. ``prefetch``: how a
+    batch is rendered (default: ``renderer.prefetch``; a caller may look in its own cache first)."""
+    batch = prefetch or renderer.prefetch
+    for _ in range(5):
+        batch([r for r in requests if r.attempt == 0])  # the first attempts before the others
+        batch([r for r in requests if r.attempt != 0 and _first_refusal(renderer, r) is None])
+        retries = []
+        for request in requests:
+            result = _first_refusal(renderer, request) or renderer.cached(request)
+            retry = _standin_retry(request, result.line()) if isinstance(result, RenderError) else None
+            if retry is not None:
+                retries.append(retry[0])
+        if not retries:
+            return
+        requests = retries
 
 
 def load_case_values(case: Case) -> ValuesFile:

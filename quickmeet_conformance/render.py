@@ -15,12 +15,13 @@ import json
 import os
 import re
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 import yaml
 
+from .chart_reads import RELEASE_STATE
 from .charts import Chart
 from .errors import RenderError
 from .helm import HelmBinary, HelmFailed, run_helm
@@ -68,6 +69,13 @@ class RenderRequest:
     attempt: int = 0  # a different attempt renders again instead of reusing the cache (catches random output)
 
     def cache_key(self, helm: HelmBinary) -> tuple:
+        """What makes two renders the same. An upgrade render of a chart that never reads the release state
+        (``Chart.upgrade_renders_alike``), with values that do not name it either (``tpl``), is the install
+        render: it is done once."""
+        values = json.dumps(self.values, sort_keys=True, default=str)
+        upgrade = self.is_upgrade and not (
+            self.chart.upgrade_renders_alike and not RELEASE_STATE.search(values)
+        )
         return (
             helm.path,
             str(self.chart.path),
@@ -75,9 +83,9 @@ class RenderRequest:
             self.namespace,
             self.kube_version,
             self.api_versions,
-            self.is_upgrade,
+            upgrade,
             self.attempt,
-            json.dumps(self.values, sort_keys=True, default=str),
+            values,
         )
 
 
@@ -207,47 +215,71 @@ class Renderer:
         except RenderError as exc:
             return exc
 
-    async def _render_all(self, requests: list[RenderRequest]) -> list[Rendered | RenderError]:
+    async def _render_all(
+        self, requests: list[RenderRequest], done: Callable[[int, Rendered | RenderError], None] | None = None
+    ) -> list[Rendered | RenderError]:
+        """Render ``requests`` concurrently (at most one per core, at least two), in the order given; ``done``
+        hears of each result (its index) as soon as it is there, so a caller can use the first render while
+        helm still works on the others."""
         gate = asyncio.Semaphore(max(2, os.cpu_count() or 2))
 
-        async def bounded(request: RenderRequest) -> Rendered | RenderError:
+        async def bounded(index: int, request: RenderRequest) -> Rendered | RenderError:
             async with gate:
-                return await self._render_one(request)
+                result = await self._render_one(request)
+            if done is not None:
+                done(index, result)
+            return result
 
-        return await asyncio.gather(*(bounded(r) for r in requests))
+        return await asyncio.gather(*(bounded(i, r) for i, r in enumerate(requests)))
 
     def _todo(self, requests: Iterable[RenderRequest]) -> dict[tuple, RenderRequest]:
-        self._collect()  # renders started in the background are not started twice
+        self._harvest()
         todo: dict[tuple, RenderRequest] = {}
         for request in requests:
             key = request.cache_key(self.helm)
-            if key not in self._cache:
+            if key not in self._cache and self._background(key) is None:  # never started twice
                 todo.setdefault(key, request)
         return todo
 
     def prefetch(self, requests: Iterable[RenderRequest]) -> None:
-        """Render every request not yet cached, concurrently."""
+        """Render every request not yet cached, concurrently; wait for those started in the background too."""
+        requests = list(requests)
         todo = self._todo(requests)
-        if not todo:
-            return
-        results = asyncio.run(self._render_all(list(todo.values())))
-        self._cache.update(zip(todo.keys(), results, strict=True))
+        if todo:
+            results = asyncio.run(self._render_all(list(todo.values())))
+            self._cache.update(zip(todo.keys(), results, strict=True))
+        for request in requests:
+            key = request.cache_key(self.helm)
+            if key not in self._cache:
+                self._wait_for(key)
 
     def start(self, requests: Iterable[RenderRequest]) -> None:
         """Like :meth:`prefetch`, but return at once: helm renders in a background thread while the caller does
-        what needs no render (importing and loading the rules); :meth:`render` waits for it."""
+        what needs no render (importing and loading the rules); :meth:`render` waits only for the render it
+        needs, not for the whole batch."""
         todo = self._todo(requests)
         if todo:
             self._pending.append(_BackgroundRenders(self, todo))
 
-    def _collect(self) -> None:
-        while self._pending:
-            background = self._pending[0]
-            self._cache.update(background.wait())
-            self._pending.pop(0)
+    def _background(self, key: tuple) -> _BackgroundRenders | None:
+        return next((batch for batch in self._pending if key in batch.todo), None)
+
+    def _harvest(self) -> None:
+        """Take every background result already there (never waits); drop the batches that are complete."""
+        for batch in list(self._pending):
+            self._cache.update(batch.finished())
+            if batch.complete():
+                self._pending.remove(batch)
+
+    def _wait_for(self, key: tuple) -> None:
+        batch = self._background(key)
+        if batch is not None:
+            self._cache[key] = batch.wait_for(key)
+            self._harvest()
 
     def cached(self, request: RenderRequest) -> Rendered | RenderError | None:
         """The result already held for ``request`` (None: not rendered yet)."""
+        self._harvest()
         return self._cache.get(request.cache_key(self.helm))
 
     def remember(self, request: RenderRequest, result: Rendered | RenderError) -> None:
@@ -263,7 +295,7 @@ class Renderer:
         """The rendered manifests; raises RenderError (one line) when helm or the chart refuses."""
         key = request.cache_key(self.helm)
         if key not in self._cache:
-            self._collect()
+            self._wait_for(key)
         if key not in self._cache:
             self.prefetch([request])
         result = self._cache[key]
@@ -273,43 +305,67 @@ class Renderer:
 
 
 class _BackgroundRenders:
-    """Renders running on an event loop in a thread of their own. Waiting is interruptible: Ctrl-C or SIGTERM (a
-    KeyboardInterrupt in the main thread) cancels them, which kills their helm process groups, then re-raises."""
+    """Renders running on an event loop in a thread of their own; each result is handed over as soon as helm is
+    done with it. Waiting is interruptible: Ctrl-C or SIGTERM (a KeyboardInterrupt in the main thread) cancels
+    them, which kills their helm process groups, then re-raises."""
 
     def __init__(self, renderer: Renderer, todo: dict[tuple, RenderRequest]) -> None:
         self.todo = todo
+        self._keys = list(todo)
         self._renderer = renderer
         self._loop: asyncio.AbstractEventLoop | None = None
         self._task: asyncio.Task | None = None
-        self._results: list[Rendered | RenderError] | None = None
+        self._done: dict[tuple, Rendered | RenderError] = {}
+        self._taken: set[tuple] = set()
         self._error: BaseException | None = None
+        self._lock = threading.Condition()  # notified as each result arrives
         self._started = threading.Event()
         self._thread = threading.Thread(target=self._run, name="qmc-render", daemon=True)
         self._thread.start()
 
     def _run(self) -> None:
+        def done(index: int, result: Rendered | RenderError) -> None:
+            with self._lock:
+                self._done[self._keys[index]] = result
+                self._lock.notify_all()
+
         async def main() -> list[Rendered | RenderError]:
             self._loop, self._task = asyncio.get_running_loop(), asyncio.current_task()
             self._started.set()
-            return await self._renderer._render_all(list(self.todo.values()))
+            return await self._renderer._render_all(list(self.todo.values()), done)
 
         try:
-            self._results = asyncio.run(main())
+            asyncio.run(main())
         except BaseException as exc:  # cancelled by an interrupt: handed to the waiting thread
             self._error = exc
         finally:
             self._started.set()
+            with self._lock:
+                self._lock.notify_all()
 
-    def wait(self) -> dict[tuple, Rendered | RenderError]:
+    def finished(self) -> dict[tuple, Rendered | RenderError]:
+        """The results there now that were not handed over yet."""
+        with self._lock:
+            new = {k: v for k, v in self._done.items() if k not in self._taken}
+            self._taken.update(new)
+        return new
+
+    def complete(self) -> bool:
+        with self._lock:
+            return len(self._taken) == len(self._keys)
+
+    def wait_for(self, key: tuple) -> Rendered | RenderError:
+        """The result for ``key``, as soon as helm has it."""
         try:
-            while self._thread.is_alive():
-                self._thread.join(0.05)  # short joins: a signal reaches the main thread while it waits
+            with self._lock:
+                while key not in self._done:
+                    if not self._thread.is_alive():
+                        raise self._error or RuntimeError("background renders ended without results")
+                    self._lock.wait(0.05)  # short waits: a signal reaches the main thread while it waits
+                return self._done[key]
         except BaseException:
             self.cancel()
             raise
-        if self._error is not None or self._results is None:
-            raise self._error or RuntimeError("background renders ended without results")
-        return dict(zip(self.todo.keys(), self._results, strict=True))
 
     def cancel(self) -> None:
         self._started.wait(5)

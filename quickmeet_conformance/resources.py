@@ -8,6 +8,7 @@ package knows either place.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from .errors import UserError
@@ -50,3 +51,12 @@ def checkout_root() -> Path | None:
     """The repository root when running from a checkout (its ``.tools/bin`` may hold helm), else None."""
     root = PACKAGE_DIR.parent
     return root if (root / "pyproject.toml").is_file() and (root / "suites").is_dir() else None
+
+
+def cache_root() -> Path:
+    """The user's cache of this tool (``QMC_CACHE``, else ``$XDG_CACHE_HOME``/``~/.cache`` +
+    ``quickmeet-conformance``): what a run may keep for the next one, never required."""
+    base = os.environ.get("QMC_CACHE")
+    if base:
+        return Path(base)
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "quickmeet-conformance"

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .case_key import CaseKey
-from .charts import Chart, load_chart
+from .charts import Chart, analyse_chart, locate_chart
 from .errors import UserError
 from .helm import HelmBinary, resolve_helm
 from .pipeline import Case, CaseResult, evaluate_case, load_case_values, render_request, upgrade_request
@@ -50,6 +50,7 @@ class ConformanceSession:
         self._helms: dict[str, HelmBinary] = {}
         self._renderers: dict[str, Renderer] = {}
         self._chart: Chart | None = None
+        self._located: Chart | None = None
         self._results: dict[CaseKey, CaseResult] = {}
         self._prefetched = False
         self.matcher = ComponentMatcher().with_overrides(dict(settings.component_images))
@@ -79,25 +80,47 @@ class ConformanceSession:
     @property
     def chart(self) -> Chart:
         if self._chart is None:
+            self._chart = analyse_chart(self._located_chart())
+        return self._chart
+
+    def _located_chart(self) -> Chart:
+        """The chart's directory and Chart.yaml (what a render needs), before its analysis."""
+        if self._located is None:
             first_helm = self.helm(self.settings.helm[0])
-            self._chart = load_chart(
+            self._located = locate_chart(
                 self.settings.chart,
                 version=self.settings.chart_version,
                 helm_path=first_helm.path,
                 workdir=self.workdir,
             )
-        return self._chart
+        return self._located
 
     def check_setup(self) -> None:
-        """Resolve every helm binary, the chart and each values file now: a setup mistake stops the run at once."""
+        """Resolve every helm binary, the chart and each values file now: a setup mistake stops the run at once.
+        Once the chart is found and the values read, helm starts rendering every case in the background, while
+        the chart is analysed and the rules are loaded."""
         from .rules.kube_schema import supported_kube_version
 
         supported_kube_version(self.settings.options.kube_version)  # no silent fallback to another version
         for spec in self.settings.helm:
             self.helm(spec)
-        _ = self.chart
-        for values in self.settings.values:
-            load_values(values)  # an unreadable values file stops the run with its one-line reason
+        located = self._located_chart()
+        loaded = {values: load_values(values).data for values in self.settings.values}  # unreadable: one line
+        try:
+            self._start_renders(located, loaded)
+            _ = self.chart
+            self._prefetch()  # and the upgrade renders the analysed chart asks for
+        except BaseException:
+            self.close()
+            raise
+
+    def _start_renders(self, located: Chart, loaded: dict[str, dict]) -> None:
+        by_helm: dict[str, list] = {}
+        for key in self.case_keys():
+            case = self._case(key, located)
+            by_helm.setdefault(key.helm, []).append(render_request(case, loaded[key.values]))
+        for helm_spec, requests in by_helm.items():
+            self.renderer(helm_spec).start(requests)
 
     # -- cases -------------------------------------------------------------------------------------
     def case_keys(self) -> list[CaseKey]:
@@ -105,8 +128,11 @@ class ConformanceSession:
         return [CaseKey.for_values(v, h) for v in self.settings.values for h in self.settings.helm]
 
     def case(self, key: CaseKey) -> Case:
+        return self._case(key, self.chart)
+
+    def _case(self, key: CaseKey, chart: Chart) -> Case:
         return Case(
-            chart=self.chart,
+            chart=chart,
             values_path=key.values,
             renderer=self.renderer(key.helm),
             release=self.settings.release,

@@ -382,15 +382,29 @@ def _merge_layer(
 
 
 def deep_merge(base: Any, override: Any) -> Any:
-    """Helm's coalescing: maps merge recursively, anything else replaces; ``null`` deletes a key."""
+    """Helm's coalescing: maps merge recursively, anything else replaces; ``null`` deletes a key. The result
+    shares nothing with either input; each node is copied once (a map both sides have is merged, not copied
+    first: the chart's defaults are large and every case merges them)."""
     if not isinstance(base, dict) or not isinstance(override, dict):
         return copy.deepcopy(override)
-    merged = copy.deepcopy(base)
+    merged = {key: value for key, value in base.items()}
     for key, value in override.items():
         if value is None:
             merged.pop(key, None)
         elif isinstance(value, dict) and isinstance(merged.get(key), dict):
-            merged[key] = deep_merge(merged[key], value)
+            merged[key] = _Merged(deep_merge(merged[key], value))
         else:
-            merged[key] = copy.deepcopy(value)
-    return merged
+            merged[key] = _Merged(copy.deepcopy(value))
+    return {
+        key: value.value if isinstance(value, _Merged) else copy.deepcopy(value)
+        for key, value in merged.items()
+    }
+
+
+class _Merged:
+    """A value :func:`deep_merge` has already copied (its base's values are copied at the end, once)."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: Any) -> None:
+        self.value = value

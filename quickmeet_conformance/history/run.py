@@ -18,7 +18,7 @@ from ..charts import Chart, load_chart
 from ..errors import UserError
 from ..findings import Finding
 from ..helm import HelmBinary
-from ..pipeline import Case, CaseResult, evaluate_case, render_request
+from ..pipeline import Case, CaseResult, evaluate_case, prefetch_upgrades, render_request, upgrade_request
 from ..render import Renderer, RenderRequest
 from ..rules.engine import Options
 from ..upgrade import SideSpec, UpgradeCase, UpgradePair, UpgradeResult, evaluate_upgrade, prefetch_requests
@@ -111,17 +111,25 @@ def _pair(stem: str, old: tuple[ChartSource, Path], new: tuple[ChartSource, Path
 _JOBS: list[Case | UpgradeCase] = []  # what the forked evaluators read (inherited, never pickled)
 
 
-def _evaluate(index: int) -> tuple[str, dict[str, list[Finding]], str | None]:
-    """Evaluate job ``index`` (a static case or an upgrade) on the renders cached before the fork."""
+def _evaluate(index: int) -> tuple[str, dict[str, list[Finding]], str | None, int]:
+    """Evaluate job ``index`` (a static case or an upgrade) on the renders cached before the fork; with the number
+    of renders it still had to ask helm for (none, when the parent rendered everything it needs)."""
     job = _JOBS[index]
+    before = job.renderer.renders
     if isinstance(job, UpgradeCase):
         outcome: UpgradeResult = evaluate_upgrade(job)
-        return f"upgrade {job.pair.name.split(' ', 1)[0]}", outcome.findings, outcome.input_error
-    result: CaseResult = evaluate_case(job)
-    return values_stem(job.values_path), result.findings, result.input_error
+        name, findings, error = (
+            f"upgrade {job.pair.name.split(' ', 1)[0]}",
+            outcome.findings,
+            outcome.input_error,
+        )
+    else:
+        result: CaseResult = evaluate_case(job)
+        name, findings, error = values_stem(job.values_path), result.findings, result.input_error
+    return name, findings, error, job.renderer.renders - before
 
 
-def _evaluate_all(jobs: list[Case | UpgradeCase], workers: int) -> list[tuple[str, dict, str | None]]:
+def _evaluate_all(jobs: list[Case | UpgradeCase], workers: int) -> list[tuple[str, dict, str | None, int]]:
     """Rules are Python (one core each): on a machine with several cores, forked workers share the jobs; the
     renders are cached in the parent, so the workers never call helm."""
     _JOBS[:] = jobs
@@ -171,9 +179,11 @@ def run_history(
             case = Case(run.chart, str(path), renderer, options=options)
             static.append((run, case, render_request(case, load_values(str(path)).data)))
     cache = RenderCache(cache_dir, helm.version) if cache_dir is not None else None
-    _prefetch(
-        renderer, [request for _, _, request in static], cache
-    )  # phase 1: every release's cases at once
+
+    def batch(requests: list[RenderRequest]) -> None:
+        _prefetch(renderer, requests, cache)
+
+    batch([request for _, _, request in static])  # phase 1: every release's cases at once
     renders_ok = {id(case) for _, case, request in static if _renders(renderer, request)}
     upgrades: list[tuple[ReleaseRun, UpgradeCase]] = []
     for old, new in zip(releases, releases[1:], strict=False):
@@ -184,13 +194,17 @@ def run_history(
                 continue
             pair = _pair(stem, (old.source, Path(before.values_path)), (new.source, Path(to_path)))
             upgrades.append((new, UpgradeCase(pair, old.chart, new.chart, renderer, options=options)))
-    _prefetch(
-        renderer, [r for _, u in upgrades for r in prefetch_requests(u)], cache
-    )  # phase 2: the upgrades
+    # phase 2: the upgrades, and the upgrade renders of the cases whose values flip an install/upgrade switch,
+    # with the stand-in renders they lead to (all done here, once, and kept in the cache: not in each worker)
+    again = [upgrade_request(case, request.values) for _, case, request in static if id(case) in renders_ok]
+    upgrade_requests = [r for _, u in upgrades for r in prefetch_requests(u)] + [r for r in again if r]
+    prefetch_upgrades(renderer, upgrade_requests, batch)
     renderer.close()
     jobs: list[Case | UpgradeCase] = [case for _, case, _ in static] + [u for _, u in upgrades]
     owners = [run for run, _, _ in static] + [run for run, _ in upgrades]
-    for run, (name, findings, error) in zip(owners, _evaluate_all(jobs, workers), strict=True):
+    late = 0  # renders the evaluations still asked for (in the workers: neither shared nor cached)
+    for run, (name, findings, error, renders) in zip(owners, _evaluate_all(jobs, workers), strict=True):
+        late += renders
         if error:
             run.input_errors.append(f"{name}: {error}")
             if name.startswith("upgrade "):
@@ -199,7 +213,7 @@ def run_history(
     return History(
         releases,
         time.monotonic() - started,
-        renderer.renders,
+        renderer.renders + late,
         len(static),
         len(upgrades),
         cache.hits if cache else 0,

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 from ..case_key import CaseKey
 from ..charts import Chart, load_chart
 from ..errors import UserError
+from ..pipeline import prefetch_upgrades
 from ..render import RenderRequest
 from .case import UpgradeCase, UpgradeResult
 from .evaluation import evaluate_upgrade, prefetch_requests
@@ -114,7 +115,7 @@ class UpgradeSession:
             except UserError:
                 continue  # reported by that pair's result
         for helm_spec, requests in by_helm.items():
-            self.conformance.renderer(helm_spec).prefetch(requests)
+            prefetch_upgrades(self.conformance.renderer(helm_spec), requests)  # stand-ins included
 
     def unavailable(self, key: CaseKey) -> str:
         """Why the pair of ``key`` cannot run on this machine ('' when it can)."""
