@@ -74,8 +74,8 @@ def audit_release(
     lane: LiveLane, helm: HelmBinary, release: str, namespace: str, ingress_url: str | None = None
 ) -> LiveCaseResult:
     """Audit ``release`` in ``namespace`` without changing anything: static rules on what helm stored, the live
-    rules on the namespace, and the probes: the NATS bus through a port-forward to the release's NATS Service,
-    the DDP handshake through ``ingress_url`` (the cluster's ingress entry; without it, not probed)."""
+    rules on the namespace, and, given ``ingress_url`` (the cluster's ingress entry: the release runs and is
+    reachable), the probes: the NATS bus through a port-forward to its NATS Service, DDP through the ingress."""
     client = lane.client(helm, namespace)
     case_id = f"{namespace}/{release}"
     log = lane.case_log(case_id, Redactor())  # the release's values are not read yet: nothing to mask
@@ -105,12 +105,15 @@ def audit_release(
     )
     view = LiveView(release, namespace, state, topology, None, audit=True)
     findings = lane.evaluate(view, values_file, chart, redactor)
-    targets = ProbeTargets.from_url(ingress_url) if ingress_url else ProbeTargets(0)
-    if not ingress_url:
-        log.say("ws probe not run: pass --ingress-url (the cluster's ingress entry) to probe /websocket")
-    probes = lane.probe(state, log, ("bus", "ws") if ingress_url else ("bus",), targets)
-    if probes is not None:
-        findings.update(redacted(probes.findings, redactor))
+    probes = None
+    if ingress_url:  # the user says the release runs and where it is reached: probe it
+        probes = lane.probe(state, log, ("bus", "ws"), ProbeTargets.from_url(ingress_url))
+        findings.update(redacted(probes.findings, redactor) if probes is not None else {})
+    else:
+        log.say(
+            "probes not run: pass --ingress-url (the cluster's ingress entry) to probe the NATS bus through a "
+            "port-forward and /websocket through the ingress"
+        )
     label = f"release {case_id} revision {revision} ({chart.label})"
     result = LiveCaseResult(
         case_id,
