@@ -15,7 +15,7 @@ import pytest
 from . import hookspecs
 from .assertions import check_rule
 from .errors import UserError
-from .options import OptionSpec, add_options
+from .options import OptionSpec, add_options, read_option
 from .pipeline import CaseResult
 from .plugin_stash import PROBE_RESULTS_KEY
 from .reports.terminal import write_summary
@@ -177,8 +177,11 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 def pytest_collection_finish(session: pytest.Session) -> None:
     if not any("conformance_case" in getattr(item, "fixturenames", ()) for item in session.items):
         return
+    config = session.config
+    # an audit (--cluster existing --release) judges the deployed release: the session's values are not rendered
+    audit = read_option(config, "qmc_cluster") == "existing" and bool(read_option(config, "qmc_release"))
     try:
-        conformance_session(session.config).check_setup()
+        conformance_session(config).check_setup(render_early=not audit)
     except UserError as exc:
         raise pytest.UsageError(exc.line()) from None
 

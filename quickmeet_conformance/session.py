@@ -95,10 +95,11 @@ class ConformanceSession:
             )
         return self._located
 
-    def check_setup(self) -> None:
+    def check_setup(self, *, render_early: bool = True) -> None:
         """Resolve every helm binary, the chart and each values file now: a setup mistake stops the run at once.
         Once the chart is found and the values read, helm starts rendering every case in the background, while
-        the chart is analysed and the rules are loaded."""
+        the chart is analysed and the rules are loaded. ``render_early=False``: no render before a case asks for
+        it (an audit reads a deployed release and renders none of the session's values files)."""
         from .rules.kube_schema import supported_kube_version
 
         supported_kube_version(self.settings.options.kube_version)  # no silent fallback to another version
@@ -107,9 +108,11 @@ class ConformanceSession:
         located = self._located_chart()
         loaded = {values: load_values(values).data for values in self.settings.values}  # unreadable: one line
         try:
-            self._start_renders(located, loaded)
+            if render_early:
+                self._start_renders(located, loaded)
             _ = self.chart
-            self._prefetch()  # and the upgrade renders the analysed chart asks for
+            if render_early:
+                self._prefetch()  # and the upgrade renders the analysed chart asks for
         except BaseException:
             self.close()
             raise
