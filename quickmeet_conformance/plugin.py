@@ -128,8 +128,20 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     add_options(parser, _OPTIONS)
 
 
+_TERMINATED: list[int] = []  # the signals received: the run ends even if their KeyboardInterrupt was swallowed
+
+
 def _terminated(signum: int, frame: object) -> None:
+    _TERMINATED.append(signum)
     raise KeyboardInterrupt(f"terminated by signal {signum}")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """A SIGTERM whose KeyboardInterrupt landed where Python only prints it (a ``__del__``, a callback, a
+    helper thread's handoff) must still end the run: no test starts after one, teardown and cleanup run."""
+    if _TERMINATED:
+        pytest.exit(f"terminated by signal {_TERMINATED[0]}", returncode=pytest.ExitCode.INTERRUPTED)
 
 
 # the markers of the suites (one per lane, and ``conformance`` on every contract rule), declared where the
