@@ -128,7 +128,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     add_options(parser, _OPTIONS)
 
 
-_TERMINATED: list[int] = []  # the signals received: the run ends even if their KeyboardInterrupt was swallowed
+# the signals received: the run ends even if their KeyboardInterrupt was swallowed
+_TERMINATED: list[int] = []
 
 
 def _terminated(signum: int, frame: object) -> None:
