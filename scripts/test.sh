@@ -71,7 +71,7 @@ fi
   --ignore tests/kind/test_kind_existing.py \
   --run-slow --junitxml reports/junit.xml --conformance-report reports/conformance.json "$@" || status=$?
 if [ "$kind_ready" = 1 ]; then
-  timeout --signal=TERM --kill-after=120 "${QMC_KIND_SCENARIO_TIMEOUT_S:-2700}" \
+  timeout --signal=TERM --kill-after=120 "${QMC_KIND_SCENARIO_TIMEOUT_S:-3600}" \
     .venv/bin/python -m pytest suites/live/test_topology.py suites/live/test_rollouts.py suites/live/test_probes.py \
     tests/kind/test_kind_mutants.py tests/kind/test_kind_upgrade.py tests/kind/test_kind_public_chart.py \
     tests/kind/test_kind_existing.py tests/kind/test_kind_repeat.py --kind-repeat "${QMC_KIND_REPEAT:-1}" \

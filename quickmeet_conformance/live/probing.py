@@ -15,6 +15,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from urllib.parse import urlsplit, urlunsplit
 
 from ..clusters.base import ClusterHandle
@@ -39,6 +40,7 @@ BUS_OPTIONS = nats_bus.BusProbeOptions()
 INGRESS_SYNC_S = 60.0  # the ingress controller picks a new Ingress and its endpoints up within seconds
 DDP_STEP_S = 15.0  # each DDP step through the ingress (handshake, frame): a loaded machine answers late
 INGRESS_POLL_S = 2.0
+INGRESS_SYNC_MIN_S = 10.0  # at least this long from the probe's start, however old the Ingress is
 
 
 @dataclass(frozen=True)
@@ -237,6 +239,22 @@ def route_backends(topology: Topology, state: LiveState | None) -> dict[str, str
     return found
 
 
+def _sync_budget(state: LiveState | None) -> float:
+    """How long the controller may still take: INGRESS_SYNC_S from the Ingress's creation (a release whose
+    rollout already took minutes has had that time), never less than INGRESS_SYNC_MIN_S from now."""
+    created = []
+    for ingress in state.of("Ingress") if state is not None else []:
+        stamp = str((ingress.get("metadata") or {}).get("creationTimestamp") or "")
+        try:
+            created.append(datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp())
+        except ValueError:
+            continue
+    if not created:
+        return INGRESS_SYNC_S
+    left = max(created) + INGRESS_SYNC_S - time.time()
+    return min(INGRESS_SYNC_S, max(INGRESS_SYNC_MIN_S, left))
+
+
 def probe_ddp(
     topology: Topology,
     targets: ProbeTargets,
@@ -278,7 +296,7 @@ def probe_ddp(
         return all(o.route(r).connected for r in WEBSOCKET_ROUTES)
 
     start = time.monotonic()
-    deadline = start + INGRESS_SYNC_S
+    deadline = start + _sync_budget(state)
     while True:
         seen = []
         for base, options, port in tries:  # the first entry whose WebSocket routes answer DDP wins
@@ -303,7 +321,7 @@ def probe_ddp(
         if not observation.route(r).connected
     )
     synced = Waited(
-        "ingress routes the WebSocket paths", time.monotonic() - start, done, INGRESS_SYNC_S, pending
+        "ingress routes the WebSocket paths", time.monotonic() - start, done, deadline - start, pending
     )
     findings = evaluate_probe(
         DdpContext(observation, options=run_options or Options(), backends=route_backends(topology, state))
