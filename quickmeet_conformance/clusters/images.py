@@ -89,6 +89,17 @@ POD_TEMPLATE_PATHS: Mapping[str, tuple[str, ...]] = {
 }
 
 
+def image_name(image: str) -> str:
+    """The last path segment of a reference, without tag or digest: ``docker.io/bitnami/os-shell:12`` ->
+    ``os-shell``."""
+    return image.split("@", 1)[0].rsplit("/", 1)[-1].split(":", 1)[0]
+
+
+def names_registry(first: str) -> bool:
+    """Whether a reference's first path segment is a registry host (as containerd reads it), not a namespace."""
+    return "." in first or ":" in first or first == "localhost"
+
+
 def standin_image(component: str) -> str:
     """The locally built image of a stand-in: ``localhost/qmc/<component>:local``."""
     return f"{STANDIN_PREFIX}/{component}:{STANDIN_TAG}"
@@ -136,8 +147,7 @@ class ImagePlan:
         """A component, NATS, MongoDB or an auxiliary image the aux stand-in is built to run."""
         if self.component != AUX:
             return True
-        name = self.image.split("@", 1)[0].rsplit("/", 1)[-1].split(":", 1)[0]
-        return name in KNOWN_AUX
+        return image_name(self.image) in KNOWN_AUX
 
     @property
     def standin(self) -> str:
@@ -202,8 +212,7 @@ def image_uses(manifests: Iterable[Manifest]) -> list[ImageUse]:
 def _note(component: str, uses: Sequence[ImageUse], image: str, source: str) -> str:
     notes = []
     if source == LOCAL:
-        name = image.split("@", 1)[0].rsplit("/", 1)[-1].split(":", 1)[0]
-        if component == AUX and name not in KNOWN_AUX:
+        if component == AUX and image_name(image) not in KNOWN_AUX:
             notes.append(
                 "maps to no known component (not a QuickMeet.Chat component, NATS, MongoDB or a known "
                 "auxiliary image): not loaded, the kubelet will try to pull it"
@@ -261,7 +270,7 @@ def values_registry(values: Mapping[str, Any]) -> str:
     repository = image.get("repository") if isinstance(image, Mapping) else None
     if isinstance(repository, str) and "/" in repository:
         first = repository.split("/", 1)[0]
-        if "." in first or ":" in first or first == "localhost":
+        if names_registry(first):
             return first
     return ""
 
@@ -385,7 +394,7 @@ def normalized_ref(image: str) -> str:
     first = name.split("/", 1)[0]
     if "/" not in name:
         name = f"docker.io/library/{name}"
-    elif not ("." in first or ":" in first or first == "localhost"):
+    elif not names_registry(first):
         name = f"docker.io/{name}"
     if not digest and ":" not in name.rsplit("/", 1)[-1]:
         name += ":latest"

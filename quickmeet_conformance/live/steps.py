@@ -112,9 +112,8 @@ class ReleaseSteps:
 
     def snapshot(self, namespace: str) -> LiveState:
         listing = self.kube.list_kinds(SNAPSHOT_KINDS, namespace, timeout=60)
-        mine = [
-            obj for obj in listing if not external_mongodb.is_outside(obj)
-        ]  # the lane's, not the release's
+        # what the lane started beside the release (an external MongoDB) is not the release's
+        mine = [obj for obj in listing if not external_mongodb.is_outside(obj)]
         return LiveState.from_list(namespace, {"items": mine}, self.matcher)
 
     def prepare_images(
